@@ -1,0 +1,108 @@
+//! # Flags every lab spells the same way
+//!
+//! A student who learned `--bind`, `--port` and `--trace` on the echo lab should not have to
+//! relearn them on the chat lab. These clap argument groups are flattened into each lab's
+//! subcommands (`#[command(flatten)]`), so the flag names, their help text and their checks live
+//! in one place. The defaults that differ per lab (port, client limit) are const parameters.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use clap::Args;
+
+use crate::framing::{DEFAULT_MAX_FRAME, Framing};
+
+/// Where a server listens and how many clients it takes. `PORT` and `MAX_CLIENTS` are the lab's
+/// defaults.
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs<const PORT: u16, const MAX_CLIENTS: usize> {
+    /// IP address to listen on. 127.0.0.1 accepts only this machine; 0.0.0.0 (or ::) opens the
+    /// server to your network.
+    #[arg(long, value_name = "IP", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+
+    /// TCP port to listen on; 0 lets the OS pick a free one (the chosen address is printed as
+    /// "listening on IP:PORT").
+    #[arg(long, default_value_t = PORT)]
+    pub port: u16,
+
+    /// Most clients served at once; the next one is told the server is full and disconnected.
+    #[arg(long, value_name = "N", default_value_t = MAX_CLIENTS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_clients: usize,
+}
+
+impl<const PORT: u16, const MAX_CLIENTS: usize> ServerArgs<PORT, MAX_CLIENTS> {
+    /// The socket address to bind.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.bind, self.port)
+    }
+}
+
+/// `--trace`: show every chunk of bytes that crosses the wire.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct TraceArgs {
+    /// Print every chunk sent and received (direction, peer, size, hex + ASCII dump) on stderr.
+    #[arg(long)]
+    pub trace: bool,
+}
+
+/// `--framing` and `--max-frame`: how messages are delimited on the byte stream.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct FramingArgs {
+    /// How messages are delimited: raw (no boundaries, RFC 862), line (newline-terminated text,
+    /// works with nc) or length (4-byte big-endian length prefix). Server and client must agree.
+    #[arg(long, value_enum, default_value_t = Framing::Line)]
+    pub framing: Framing,
+
+    /// Largest message in bytes; a bigger one is refused with an error.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16 * 1024 * 1024))]
+    pub max_frame: usize,
+}
+
+/// `on`/`off` switches, spelled as words so the flag reads like the socket option it sets.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnOff {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
+}
+
+impl OnOff {
+    /// `true` for `on`.
+    pub fn is_on(self) -> bool {
+        self == OnOff::On
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Demo {
+        #[command(flatten)]
+        server: ServerArgs<7007, 64>,
+        #[command(flatten)]
+        framing: FramingArgs,
+    }
+
+    /// Defaults: loopback only, the lab's port and limit, line framing of up to 4096 bytes.
+    #[test]
+    fn defaults_are_safe() {
+        let demo = Demo::try_parse_from(["demo"]).unwrap();
+        assert_eq!(demo.server.addr().to_string(), "127.0.0.1:7007");
+        assert_eq!(demo.server.max_clients, 64);
+        assert_eq!(demo.framing.framing, Framing::Line);
+        assert_eq!(demo.framing.max_frame, 4096);
+    }
+
+    /// A client limit of zero would refuse everyone, so it is rejected at parse time.
+    #[test]
+    fn zero_clients_rejected() {
+        assert!(Demo::try_parse_from(["demo", "--max-clients", "0"]).is_err());
+    }
+}

@@ -1,0 +1,27 @@
+//! # netlab-common: the pieces every lab shares
+//!
+//! Each lab in netlab (echo, chat, UDP chat, FTP, game) is a small program over real sockets.
+//! The parts they all need live here, once, each module with a doc comment that teaches the idea
+//! it implements.
+//!
+//! ## Layout
+//! - [`framing`]: turning a byte stream into messages (raw, newline, length prefix), with a
+//!   maximum frame size checked before anything is allocated.
+//! - [`error`]: one error type whose messages say what went wrong and what to try.
+//! - [`net`]: opening listeners and connections with the socket options servers need.
+//! - [`trace`]: `--trace`, a hex + ASCII dump of every chunk on the wire.
+//! - [`term`]: colored status lines that respect `NO_COLOR`, and sanitizing text from peers.
+//! - [`progress`]: progress bars and human-readable sizes for file transfers.
+//! - [`cli`]: the clap flags every lab spells the same way (`--bind`, `--port`, `--trace`, ...).
+
+pub mod cli;
+pub mod error;
+pub mod framing;
+pub mod net;
+pub mod progress;
+pub mod term;
+pub mod trace;
+
+pub use error::{Error, Result};
+pub use framing::{FrameDecoder, FrameError, FrameReader, Framing, write_frame};
+pub use trace::{Direction, Tracer};

@@ -1,0 +1,128 @@
+//! # Opening sockets the way servers and clients need them
+//!
+//! `std::net::TcpListener::bind` is one call, but a server usually wants a few options std does
+//! not expose, so we build the socket step by step with `socket2` and hand back a std type:
+//!
+//! - **SO_REUSEADDR** (Unix only). When a server closes a connection first, the socket lingers in
+//!   `TIME_WAIT` for up to a few minutes so stray late packets cannot be mistaken for a new
+//!   connection. Without SO_REUSEADDR a restarted server fails with "address in use" until that
+//!   ends. On Windows the same option means something dangerous (another program may bind the
+//!   very same port and steal connections) and rebinding after TIME_WAIT already works, so we do
+//!   not set it there.
+//! - **backlog**: how many connections the kernel may finish (three-way handshake done) before the
+//!   program calls `accept`. A busy server with a small backlog makes clients wait or fail.
+//! - **TCP_NODELAY** turns off Nagle's algorithm, which holds back a small write while earlier
+//!   data is unacknowledged, hoping to merge it with the next one. Good for bulk transfer, bad for
+//!   request/reply: see docs/tcp-echo.md for a measured example.
+//! - **IPv4 and IPv6**: the address family follows the address you give (`127.0.0.1` or `::1`).
+//!
+//! Servers default to 127.0.0.1, reachable only from this machine; `--bind 0.0.0.0` opts into the
+//! network. A port of 0 asks the OS for any free port; [`announce_listening`] prints the one chosen.
+
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::error::{Error, Result};
+
+/// Connections the kernel may queue before `accept`. Linux caps it at `net.core.somaxconn`.
+pub const LISTEN_BACKLOG: i32 = 1024;
+
+/// How long a client waits for the TCP handshake before giving up.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Creates a listening TCP socket on `addr` with SO_REUSEADDR (Unix) and a generous backlog.
+pub fn listen(addr: SocketAddr) -> Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .map_err(|err| Error::binding(addr, err))?;
+    #[cfg(unix)]
+    socket
+        .set_reuse_address(true)
+        .map_err(|err| Error::binding(addr, err))?;
+    socket
+        .bind(&addr.into())
+        .map_err(|err| Error::binding(addr, err))?;
+    socket
+        .listen(LISTEN_BACKLOG)
+        .map_err(|err| Error::binding(addr, err))?;
+    Ok(socket.into())
+}
+
+/// Binds a UDP socket (same address rules as [`listen`]).
+pub fn bind_udp(addr: SocketAddr) -> Result<std::net::UdpSocket> {
+    std::net::UdpSocket::bind(addr).map_err(|err| Error::binding(addr, err))
+}
+
+/// Prints the address a server actually listens on as one line: `listening on 127.0.0.1:PORT`.
+///
+/// Scripts and tests read this line to learn the port when `--port 0` let the OS choose.
+pub fn announce_listening(addr: SocketAddr) {
+    println!("listening on {addr}");
+}
+
+/// Resolves `target` ("host:port", "127.0.0.1:7007", "[::1]:7007") to socket addresses.
+pub fn resolve(target: &str) -> Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = target
+        .to_socket_addrs()
+        .map_err(|err| Error::Resolve {
+            target: target.to_string(),
+            reason: err.to_string(),
+        })?
+        .collect();
+    if addrs.is_empty() {
+        return Err(Error::Resolve {
+            target: target.to_string(),
+            reason: "no addresses found".to_string(),
+        });
+    }
+    Ok(addrs)
+}
+
+/// Connects to `target`, trying each resolved address in turn, each within `timeout`.
+///
+/// `nodelay` sets TCP_NODELAY on the new connection (see the module docs).
+pub fn connect(target: &str, timeout: Duration, nodelay: bool) -> Result<TcpStream> {
+    let mut last_error = None;
+    for addr in resolve(target)? {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(stream) => {
+                stream
+                    .set_nodelay(nodelay)
+                    .map_err(|err| Error::io("setting TCP_NODELAY", err))?;
+                return Ok(stream);
+            }
+            Err(err) => last_error = Some(Error::connecting(target, err).after(timeout)),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| Error::Resolve {
+        target: target.to_string(),
+        reason: "no addresses found".to_string(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Port 0 gives a real, non-zero port, and a second bind of that port is "address in use".
+    #[test]
+    fn port_zero_then_conflict() {
+        let first = listen(([127, 0, 0, 1], 0).into()).unwrap();
+        let taken = first.local_addr().unwrap();
+        assert_ne!(taken.port(), 0);
+        let second = listen(taken);
+        assert!(matches!(second, Err(Error::AddrInUse { .. })), "{second:?}");
+    }
+
+    /// Connecting where nothing listens gives the "is the server running" hint.
+    #[test]
+    fn refused_connect_has_hint() {
+        let listener = listen(([127, 0, 0, 1], 0).into()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let err = connect(&addr.to_string(), CONNECT_TIMEOUT, true).unwrap_err();
+        assert!(matches!(err, Error::ConnectionRefused { .. }), "{err:?}");
+    }
+}

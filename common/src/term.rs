@@ -1,0 +1,137 @@
+//! # Terminal output: status lines, colors, and text from strangers
+//!
+//! Every lab prints the same kinds of status lines, tagged the way students know from the course
+//! projects: `[INFO]`, `[CHAT]`, `[SUCCESS]`, `[WARN]`, `[ERROR]`. On a terminal the tag is colored;
+//! when output goes to a file or pipe, or when the `NO_COLOR` environment variable is set
+//! (<https://no-color.org>), the same text is printed plain (anstream strips the color codes).
+//!
+//! ## Peer text is hostile
+//! Terminals obey *escape sequences*: bytes starting with ESC (0x1B) that move the cursor, clear
+//! the screen, change the window title, and on some terminals worse. If a server prints a chat
+//! message exactly as received, any client can type `\x1b[2J` and wipe every other user's screen,
+//! or forge a line that looks like it came from the server. [`sanitize`] replaces every control
+//! character with a visible escape (`ESC` becomes `^[`) before text from the network reaches a
+//! terminal. It also escapes Unicode bidirectional overrides, which can make text display in a
+//! different order than it is stored ("Trojan Source").
+
+use std::fmt::Display;
+use std::io;
+use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Style};
+
+use crate::error::Error;
+
+fn tag_style(color: AnsiColor) -> Style {
+    Style::new().fg_color(Some(color.into())).bold()
+}
+
+/// `[INFO] ...` on standard output: something happened that the user may want to know.
+pub fn info(message: impl Display) {
+    let style = tag_style(AnsiColor::Cyan);
+    anstream::println!("{style}[INFO]{style:#} {message}");
+}
+
+/// `[CHAT] ...` on standard output: a message from a person.
+pub fn chat(message: impl Display) {
+    let style = tag_style(AnsiColor::Magenta);
+    anstream::println!("{style}[CHAT]{style:#} {message}");
+}
+
+/// `[SUCCESS] ...` on standard output: something finished as intended.
+pub fn success(message: impl Display) {
+    let style = tag_style(AnsiColor::Green);
+    anstream::println!("{style}[SUCCESS]{style:#} {message}");
+}
+
+/// `[WARN] ...` on standard error: something is off but we go on.
+pub fn warn(message: impl Display) {
+    let style = tag_style(AnsiColor::Yellow);
+    anstream::eprintln!("{style}[WARN]{style:#} {message}");
+}
+
+/// `[ERROR] ...` on standard error: something failed.
+pub fn error(message: impl Display) {
+    let style = tag_style(AnsiColor::Red);
+    anstream::eprintln!("{style}[ERROR]{style:#} {message}");
+}
+
+/// Text in the "this is me" color (the local user's own lines in a chat).
+pub fn mine(text: impl Display) -> String {
+    let style = Style::new().fg_color(Some(AnsiColor::Blue.into()));
+    format!("{style}{text}{style:#}")
+}
+
+/// Text in the "this is the peer" color.
+pub fn theirs(text: impl Display) -> String {
+    let style = Style::new().fg_color(Some(AnsiColor::Magenta.into()));
+    format!("{style}{text}{style:#}")
+}
+
+/// Makes peer-supplied text safe to print: control characters and bidi overrides become visible
+/// escapes, so they cannot move the cursor, clear the screen or reorder text.
+pub fn sanitize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for character in text.chars() {
+        push_sanitized(&mut out, character);
+    }
+    out
+}
+
+/// [`sanitize`] for raw bytes: invalid UTF-8 becomes U+FFFD first.
+pub fn sanitize_bytes(bytes: &[u8]) -> String {
+    sanitize(&String::from_utf8_lossy(bytes))
+}
+
+fn push_sanitized(out: &mut String, character: char) {
+    match character {
+        '\t' => out.push(' '),
+        // C0 controls (NUL..US) and DEL in caret notation: ESC is ^[, NUL is ^@, DEL is ^?.
+        '\0'..='\x1f' => {
+            out.push('^');
+            out.push(char::from(b'@' + character as u8));
+        }
+        '\x7f' => out.push_str("^?"),
+        // C1 controls (0x80..0x9F) include CSI (0x9B), a one-byte ESC [ on some terminals.
+        '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(character)));
+        }
+        other => out.push(other),
+    }
+}
+
+/// Ends a command-line program: `Ok` exits 0; an error prints one `[ERROR]` line and exits 1.
+///
+/// A closed pipe (`tcp-echo ... | head -1`) is not an error worth a message: the reader simply
+/// stopped listening, so we exit quietly with success, as `ripgrep` does.
+pub fn finish(result: Result<(), Error>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            error(&err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Escape sequences are neutralized and stay visible.
+    #[test]
+    fn escape_sequences_become_visible() {
+        assert_eq!(sanitize("\x1b[2Jhi\r\n"), "^[[2Jhi^M^J");
+        assert_eq!(sanitize("a\u{9b}31m"), "a\\u{9b}31m");
+        assert_eq!(sanitize("x\u{202e}y"), "x\\u{202e}y");
+    }
+
+    /// Ordinary text, including non-ASCII letters, is untouched.
+    #[test]
+    fn ordinary_text_unchanged() {
+        assert_eq!(sanitize("héllo wörld 你好"), "héllo wörld 你好");
+    }
+}
