@@ -127,7 +127,9 @@ impl Error {
         match err.kind() {
             io::ErrorKind::ConnectionRefused => Error::ConnectionRefused { addr },
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::Timeout {
-                what: format!("connecting to {addr} (is the host reachable? a firewall may drop the SYN)"),
+                what: format!(
+                    "connecting to {addr} (is the host reachable? a firewall may drop the SYN)"
+                ),
                 after: Duration::ZERO,
             },
             _ => Error::Io {

@@ -56,6 +56,15 @@ pub enum Framing {
 }
 
 impl Framing {
+    /// The name as typed on the command line (`raw`, `line`, `length`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Framing::Raw => "raw",
+            Framing::Line => "line",
+            Framing::Length => "length",
+        }
+    }
+
     /// The most bytes of framing that can surround one payload in the decoder's buffer.
     /// For `line` that is `\r\n`; for `length` the 4-byte prefix.
     pub fn max_overhead(self) -> usize {
@@ -239,6 +248,14 @@ impl FrameDecoder {
         self.buf.len() - self.start
     }
 
+    /// The last `count` bytes received (for tracing what one read brought in).
+    pub fn tail(&self, count: usize) -> &[u8] {
+        let pending = self.buf.get(self.start..).unwrap_or_default();
+        pending
+            .get(pending.len().saturating_sub(count)..)
+            .unwrap_or_default()
+    }
+
     /// Room left before the buffer is full.
     pub fn space(&self) -> usize {
         self.capacity_limit().saturating_sub(self.buffered())
@@ -254,7 +271,8 @@ impl FrameDecoder {
     pub fn feed(&mut self, bytes: &[u8]) -> usize {
         self.make_room();
         let take = bytes.len().min(self.space());
-        self.buf.extend_from_slice(bytes.get(..take).unwrap_or_default());
+        self.buf
+            .extend_from_slice(bytes.get(..take).unwrap_or_default());
         take
     }
 
@@ -347,7 +365,11 @@ impl<R: Read> FrameReader<R> {
 ///
 /// `write_all` exists because one `write` may accept only part of the buffer (the socket's send
 /// buffer was nearly full); it keeps calling `write` with the rest until every byte is handed over.
-pub fn write_frame<W: Write>(writer: &mut W, framing: Framing, payload: &[u8]) -> Result<(), Error> {
+pub fn write_frame<W: Write>(
+    writer: &mut W,
+    framing: Framing,
+    payload: &[u8],
+) -> Result<(), Error> {
     let frame = framing.encode_to_vec(payload)?;
     writer
         .write_all(&frame)

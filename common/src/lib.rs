@@ -24,4 +24,4 @@ pub mod trace;
 
 pub use error::{Error, Result};
 pub use framing::{FrameDecoder, FrameError, FrameReader, Framing, write_frame};
-pub use trace::{Direction, Tracer};
+pub use trace::{Direction, Traced, Tracer};

@@ -19,7 +19,8 @@
 //! Servers default to 127.0.0.1, reachable only from this machine; `--bind 0.0.0.0` opts into the
 //! network. A port of 0 asks the OS for any free port; [`announce_listening`] prints the one chosen.
 
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::io::Read;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -99,6 +100,49 @@ pub fn connect(target: &str, timeout: Duration, nodelay: bool) -> Result<TcpStre
         target: target.to_string(),
         reason: "no addresses found".to_string(),
     }))
+}
+
+/// How long [`close_gracefully`] waits for the peer to close its side.
+pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Most bytes [`close_gracefully`] reads and throws away while waiting.
+pub const LINGER_DISCARD_LIMIT: usize = 256 * 1024;
+
+/// Closes a connection so that the last thing we sent (a goodbye or an error message) arrives.
+///
+/// Closing a socket whose receive buffer still holds unread bytes makes the kernel answer with a
+/// RST instead of a FIN (RFC 1122, 4.2.2.13), and a RST can make the peer's kernel throw away data
+/// it had not yet handed to the program: our error message would vanish. So we first *half-close*
+/// (send FIN: "no more data from me"), then read and discard whatever the peer still sends until it
+/// closes too, for at most [`LINGER_TIMEOUT`] and [`LINGER_DISCARD_LIMIT`] bytes. Web servers call
+/// this a "lingering close".
+pub fn close_gracefully(stream: &TcpStream) {
+    if stream.shutdown(Shutdown::Write).is_err() {
+        return; // already gone
+    }
+    if stream.set_read_timeout(Some(LINGER_TIMEOUT)).is_err() {
+        return;
+    }
+    let mut sink = [0u8; 4096];
+    let mut discarded = 0;
+    let mut reader = stream;
+    while discarded < LINGER_DISCARD_LIMIT {
+        match reader.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(got) => discarded += got,
+        }
+    }
+}
+
+/// The address to connect to in order to reach a listener bound to `bound`: an unspecified bind
+/// address (0.0.0.0 or ::) is reached through loopback.
+pub fn reachable_addr(bound: SocketAddr) -> SocketAddr {
+    let ip = match bound.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    SocketAddr::new(ip, bound.port())
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! [`DUMP_LIMIT`] bytes.
 
 use std::fmt::Write as _;
+use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 
 /// Bytes shown in a dump before the rest is summarized.
@@ -56,6 +57,61 @@ impl Tracer {
         if self.enabled {
             eprintln!("[TRACE] {peer} {what}");
         }
+    }
+}
+
+/// A stream wrapper that traces every successful `read` and `write` as it happens, so blocking
+/// code shows the real chunks on the wire (two messages in one read, a frame split in two).
+#[derive(Debug)]
+pub struct Traced<S> {
+    inner: S,
+    peer: SocketAddr,
+    tracer: Tracer,
+}
+
+impl<S> Traced<S> {
+    /// Wraps `inner`, a connection to `peer`.
+    pub fn new(inner: S, peer: SocketAddr, tracer: Tracer) -> Self {
+        Self {
+            inner,
+            peer,
+            tracer,
+        }
+    }
+
+    /// The wrapped stream.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S: Read> Read for Traced<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let got = self.inner.read(buf)?;
+        if got > 0 {
+            self.tracer.bytes(
+                Direction::Received,
+                self.peer,
+                buf.get(..got).unwrap_or_default(),
+            );
+        }
+        Ok(got)
+    }
+}
+
+impl<S: Write> Write for Traced<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let sent = self.inner.write(buf)?;
+        self.tracer.bytes(
+            Direction::Sent,
+            self.peer,
+            buf.get(..sent).unwrap_or_default(),
+        );
+        Ok(sent)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

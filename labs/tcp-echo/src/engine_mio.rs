@@ -1,0 +1,554 @@
+//! # Engine 2: one thread, an event loop, non-blocking sockets
+//!
+//! Instead of a thread per client waiting in `read`, one thread asks the OS "which of these
+//! sockets can I use now?" (epoll on Linux, kqueue on macOS, IOCP on Windows; mio hides which) and
+//! serves whichever are ready. Every socket is *non-blocking*: a `read` with nothing to read
+//! returns `WouldBlock` at once instead of waiting.
+//!
+//! The loop, as in mio's own `tcp_server` example:
+//! 1. `poll` blocks until some sockets are ready, and returns their *tokens* (our connection ids).
+//! 2. For the listener: `accept` until `WouldBlock`. For a client: read until `WouldBlock`, answer,
+//!    write what the socket accepts.
+//! 3. Repeat.
+//!
+//! ## Rules every event loop must follow (see mio's `Poll` docs)
+//! - **Drain until `WouldBlock`.** mio is edge-triggered: "readable" is reported once when data
+//!   arrives, not again while it sits unread. Stop reading early and you may never hear of it again.
+//! - **A write may take only part of the buffer.** The kernel's send buffer can be nearly full. The
+//!   rest waits in the connection's own output buffer, and we ask for *writable* events until it
+//!   has drained.
+//! - **Bound every buffer.** A client that sends but never reads would make its output buffer grow
+//!   forever. Once a connection has [`OUTPUT_LIMIT`] bytes waiting, we stop reading from it (and
+//!   ask only for writable events) until the output drains. Its unread bytes then stay in the
+//!   kernel, TCP's flow control tells the client to stop, and the server's memory stays flat.
+//! - **Events can be stale or spurious.** An event may name a connection we already closed (ignore
+//!   it), or say "readable" when a read still gets `WouldBlock` (fine: we stop there).
+//! - **`Ok(0)` from `read` means the peer closed its side** (it will send no more). It may still
+//!   want our replies (a *half-close*), so we finish sending before closing.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Registry as PollRegistry, Token};
+use netlab_common::framing::{FrameDecoder, Framing};
+use netlab_common::net::{LINGER_DISCARD_LIMIT, LINGER_TIMEOUT};
+use netlab_common::{Direction, Error, Result, term};
+
+use crate::protocol;
+use crate::registry::{ClientId, Registry};
+use crate::server::{EchoConfig, Stop};
+
+/// Bytes of unsent output a connection may hold before we stop reading its input.
+pub const OUTPUT_LIMIT: usize = 64 * 1024;
+
+/// The token of the listening socket; clients get tokens from 1 up.
+const LISTENER: Token = Token(0);
+
+/// Readiness events handled per `poll` call.
+const EVENTS_PER_POLL: usize = 1024;
+
+/// Accepts and serves clients on one thread until `stop` is requested.
+pub fn serve(listener: std::net::TcpListener, config: EchoConfig, stop: &Stop) -> Result<()> {
+    listener
+        .set_nonblocking(true)
+        .map_err(|err| Error::io("making the listener non-blocking", err))?;
+    let mut listener = TcpListener::from_std(listener);
+    let mut poll = Poll::new().map_err(|err| Error::io("creating the event loop", err))?;
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)
+        .map_err(|err| Error::io("registering the listener", err))?;
+
+    let mut server = Server::new(config);
+    let mut events = Events::with_capacity(EVENTS_PER_POLL);
+    loop {
+        // Wake up at least once a second while connections are lingering, to time them out.
+        let timeout = (!server.lingering.is_empty()).then_some(Duration::from_secs(1));
+        if let Err(err) = poll.poll(&mut events, timeout) {
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue; // a signal arrived (Ctrl-C's handler runs on its own thread)
+            }
+            return Err(Error::io("waiting for events", err));
+        }
+        for event in events.iter() {
+            match event.token() {
+                LISTENER => {
+                    if stop.requested() {
+                        return Ok(());
+                    }
+                    server.accept_all(&listener, poll.registry());
+                }
+                // Readable or writable, the work is the same: flush what is queued, read what
+                // arrived. Doing both on every event is simple and correct for spurious events.
+                // An event for a token no longer in the map (closed earlier in this batch) is
+                // ignored inside `drive`.
+                token => server.drive(token, poll.registry()),
+            }
+        }
+        server.expire_lingering(poll.registry());
+    }
+}
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Reading requests and sending answers.
+    Open,
+    /// No more input will be processed; send what is queued, then half-close.
+    Finishing,
+    /// We sent FIN; discard input until the peer closes too (see `net::close_gracefully`).
+    Lingering { since: Instant, discarded: usize },
+}
+
+/// What the loop does with a connection after serving an event.
+enum Next {
+    Keep,
+    Close(String),
+}
+
+/// Output waiting for the socket to accept it: `bytes[sent..]` is still to go.
+#[derive(Debug, Default)]
+struct Output {
+    bytes: Vec<u8>,
+    sent: usize,
+}
+
+impl Output {
+    fn pending(&self) -> usize {
+        self.bytes.len() - self.sent
+    }
+
+    /// Writes as much as the socket takes. `Ok(true)` when everything is out.
+    fn flush(&mut self, stream: &mut TcpStream, conn: &ConnInfo) -> io::Result<bool> {
+        self.sent += write_now(stream, &self.bytes[self.sent..], conn)?;
+        if self.pending() > 0 {
+            // Drop the part already sent once it is large, so the buffer holds only what is
+            // still to go (at most OUTPUT_LIMIT plus one read).
+            if self.sent >= OUTPUT_LIMIT {
+                self.bytes.drain(..self.sent);
+                self.sent = 0;
+            }
+            return Ok(false);
+        }
+        // Everything is out: forget it. Keep the allocation only if it is small.
+        self.bytes.clear();
+        self.sent = 0;
+        if self.bytes.capacity() > OUTPUT_LIMIT {
+            self.bytes = Vec::new();
+        }
+        Ok(true)
+    }
+}
+
+/// Writes `bytes` until done or the socket would block; returns how many were written.
+fn write_now(stream: &mut TcpStream, bytes: &[u8], conn: &ConnInfo) -> io::Result<usize> {
+    let mut written = 0;
+    while written < bytes.len() {
+        match stream.write(&bytes[written..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(count) => {
+                conn.trace(Direction::Sent, &bytes[written..written + count]);
+                written += count;
+            }
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(written)
+}
+
+/// The parts of a connection that the trace and logs need.
+struct ConnInfo {
+    peer: SocketAddr,
+    /// `None` for a connection refused because the server was full.
+    id: Option<ClientId>,
+    name: String,
+    tracer: netlab_common::Tracer,
+    /// Why the conversation is ending, for the log (set when the phase leaves `Open`).
+    ending: &'static str,
+}
+
+impl ConnInfo {
+    fn trace(&self, direction: Direction, bytes: &[u8]) {
+        self.tracer.bytes(direction, self.peer, bytes);
+    }
+}
+
+struct Connection {
+    stream: TcpStream,
+    info: ConnInfo,
+    /// Partial frames from the client; `None` in raw framing, which has no frames.
+    decoder: Option<FrameDecoder>,
+    output: Output,
+    phase: Phase,
+    interest: Interest,
+}
+
+struct Server {
+    config: EchoConfig,
+    registry: Registry,
+    connections: HashMap<Token, Connection>,
+    next_token: usize,
+    /// One read buffer shared by every connection: a client's bytes only stay in it until they
+    /// are echoed or queued, so no connection needs a buffer of its own.
+    scratch: Vec<u8>,
+    /// Connections waiting for the peer's FIN, to time out.
+    lingering: Vec<Token>,
+}
+
+impl Server {
+    fn new(config: EchoConfig) -> Self {
+        Self {
+            registry: Registry::new(config.max_clients),
+            scratch: vec![0; config.read_size],
+            config,
+            connections: HashMap::new(),
+            next_token: LISTENER.0 + 1,
+            lingering: Vec::new(),
+        }
+    }
+
+    /// Accepts every waiting connection (edge-triggered: all of them, now).
+    fn accept_all(&mut self, listener: &TcpListener, poll: &PollRegistry) {
+        loop {
+            match listener.accept() {
+                Ok((stream, peer)) => self.admit(stream, peer, poll),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => {
+                    // Typically "too many open files". The connection stays in the backlog.
+                    term::warn(format!("accept failed: {err}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, poll: &PollRegistry) {
+        let _ = stream.set_nodelay(self.config.nodelay);
+        let token = Token(self.next_token);
+        self.next_token += 1;
+        let mut output = Output::default();
+        let notice_framing = notice_framing(self.config.framing);
+        let (id, name, phase) = match self.registry.admit(peer) {
+            Ok((id, name)) => {
+                term::info(format!("{name} connected from {peer}"));
+                if self.config.framing != Framing::Raw {
+                    let _ = notice_framing.encode(&protocol::welcome(&name), &mut output.bytes);
+                }
+                (Some(id), name, Phase::Open)
+            }
+            Err(full) => {
+                term::warn(format!(
+                    "refused {peer}: server full ({} clients)",
+                    full.max_clients
+                ));
+                let refusal = protocol::server_full(full);
+                let _ = notice_framing.encode(&refusal, &mut output.bytes);
+                (None, format!("refused {peer}"), Phase::Finishing)
+            }
+        };
+        if let Err(err) = poll.register(&mut stream, token, Interest::READABLE) {
+            term::warn(format!("cannot watch {peer}: {err}"));
+            if let Some(id) = id {
+                self.registry.remove(id);
+            }
+            return;
+        }
+        let decoder = match self.config.framing {
+            Framing::Raw => None,
+            framing => Some(FrameDecoder::new(framing, self.config.max_frame)),
+        };
+        let connection = Connection {
+            stream,
+            info: ConnInfo {
+                peer,
+                id,
+                name,
+                tracer: self.config.tracer,
+                ending: "closed",
+            },
+            decoder,
+            output,
+            phase,
+            interest: Interest::READABLE,
+        };
+        self.connections.insert(token, connection);
+        // Send the greeting now; the client may be waiting for it before it says anything.
+        self.drive(token, poll);
+    }
+
+    fn drive(&mut self, token: Token, poll: &PollRegistry) {
+        let Some(conn) = self.connections.get_mut(&token) else {
+            return;
+        };
+        let was_lingering = matches!(conn.phase, Phase::Lingering { .. });
+        let next = conn.serve(&self.config, &mut self.registry, &mut self.scratch);
+        match next {
+            Next::Keep => {
+                if !was_lingering && matches!(conn.phase, Phase::Lingering { .. }) {
+                    self.lingering.push(token);
+                }
+                if let Err(err) = conn.update_interest(token, poll) {
+                    self.close(token, &format!("cannot update interest: {err}"), poll);
+                }
+            }
+            Next::Close(why) => self.close(token, &why, poll),
+        }
+    }
+
+    fn close(&mut self, token: Token, why: &str, poll: &PollRegistry) {
+        let Some(mut conn) = self.connections.remove(&token) else {
+            return;
+        };
+        let _ = poll.deregister(&mut conn.stream);
+        if let Some(id) = conn.info.id {
+            if self.registry.remove(id).is_some() {
+                term::info(format!("{} disconnected ({why})", conn.info.name));
+            }
+        }
+        // Dropping the stream closes the socket.
+    }
+
+    /// Closes connections that have lingered longer than `LINGER_TIMEOUT`.
+    fn expire_lingering(&mut self, poll: &PollRegistry) {
+        let now = Instant::now();
+        let mut expired = Vec::new();
+        self.lingering.retain(
+            |token| match self.connections.get(token).map(|conn| conn.phase) {
+                Some(Phase::Lingering { since, .. }) if now - since < LINGER_TIMEOUT => true,
+                Some(_) => {
+                    expired.push(*token);
+                    false
+                }
+                None => false,
+            },
+        );
+        for token in expired {
+            self.close(token, "peer did not close in time", poll);
+        }
+    }
+}
+
+/// Raw framing has no messages; our text notices (server full) go out as a line so `nc` shows it.
+fn notice_framing(framing: Framing) -> Framing {
+    match framing {
+        Framing::Raw => Framing::Line,
+        other => other,
+    }
+}
+
+impl Connection {
+    /// Does all the work this connection allows right now.
+    fn serve(&mut self, config: &EchoConfig, registry: &mut Registry, scratch: &mut [u8]) -> Next {
+        if let Err(err) = self.output.flush(&mut self.stream, &self.info) {
+            return self.vanished(registry, &err);
+        }
+        if self.phase == Phase::Open {
+            let served = match self.decoder {
+                None => self.echo_raw(scratch),
+                Some(_) => self.answer_frames(config, registry),
+            };
+            if let Err(err) = served {
+                return self.vanished(registry, &err);
+            }
+        }
+        if self.phase == Phase::Finishing && self.output.pending() == 0 {
+            self.start_lingering(registry);
+        }
+        if let Phase::Lingering { since, discarded } = self.phase {
+            return self.linger(since, discarded, scratch);
+        }
+        Next::Keep
+    }
+
+    /// RFC 862: read whatever arrived and send it straight back, until `WouldBlock`.
+    fn echo_raw(&mut self, scratch: &mut [u8]) -> io::Result<()> {
+        loop {
+            let pending = self.output.pending();
+            if pending >= OUTPUT_LIMIT {
+                return Ok(()); // back-pressure: wait for writable before reading more
+            }
+            // Never read more than the output buffer could still take.
+            let room = if pending == 0 {
+                scratch.len()
+            } else {
+                scratch.len().min(OUTPUT_LIMIT - pending)
+            };
+            let got = match self.stream.read(&mut scratch[..room]) {
+                Ok(0) => {
+                    // Half-close: finish echoing what is queued, then close.
+                    self.finish("closed by the client");
+                    return Ok(());
+                }
+                Ok(got) => got,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            };
+            let received = &scratch[..got];
+            self.info.trace(Direction::Received, received);
+            // Usually the socket takes the whole echo at once and nothing is queued.
+            let written = if self.output.pending() == 0 {
+                write_now(&mut self.stream, received, &self.info)?
+            } else {
+                0
+            };
+            self.output.bytes.extend_from_slice(&received[written..]);
+        }
+    }
+
+    /// Line/length framing: answer every whole message, reading until `WouldBlock`.
+    fn answer_frames(&mut self, config: &EchoConfig, registry: &mut Registry) -> io::Result<()> {
+        // Lend the decoder out so the loop below may use `self` freely; put it back after.
+        let Some(mut decoder) = self.decoder.take() else {
+            return Ok(());
+        };
+        let result = self.answer_frames_with(&mut decoder, config, registry);
+        self.decoder = Some(decoder);
+        result
+    }
+
+    fn answer_frames_with(
+        &mut self,
+        decoder: &mut FrameDecoder,
+        config: &EchoConfig,
+        registry: &mut Registry,
+    ) -> io::Result<()> {
+        loop {
+            // First answer every whole message already received...
+            while self.phase == Phase::Open && self.output.pending() < OUTPUT_LIMIT {
+                match decoder.next_frame() {
+                    Ok(Some(message)) => {
+                        let reply = match self.info.id {
+                            Some(id) => protocol::respond(&message, id, registry, Instant::now()),
+                            None => return Ok(()),
+                        };
+                        for frame in &reply.frames {
+                            if config
+                                .framing
+                                .encode(frame, &mut self.output.bytes)
+                                .is_err()
+                            {
+                                self.finish("reply could not be framed");
+                            }
+                        }
+                        if reply.close {
+                            self.finish("said exit");
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(rule_broken) => {
+                        term::warn(format!("{}: {rule_broken}", self.info.name));
+                        let notice = protocol::frame_error(&rule_broken);
+                        let _ = config.framing.encode(&notice, &mut self.output.bytes);
+                        self.finish("message over the size limit");
+                    }
+                }
+            }
+            self.output.flush(&mut self.stream, &self.info)?;
+            if self.phase != Phase::Open || self.output.pending() >= OUTPUT_LIMIT {
+                return Ok(()); // closing, or back-pressure: stop reading for now
+            }
+            // ...then read more.
+            let before = decoder.buffered();
+            match decoder.read_from(&mut self.stream) {
+                Ok(0) => {
+                    if before > 0 {
+                        term::info(format!(
+                            "{} closed in the middle of a message ({before} bytes of it had arrived)",
+                            self.info.name
+                        ));
+                    }
+                    self.finish("closed by the client");
+                    return Ok(());
+                }
+                Ok(_) => {
+                    let fresh = decoder.buffered() - before;
+                    self.info.trace(Direction::Received, decoder.tail(fresh));
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Stops processing input; queued output is still sent.
+    fn finish(&mut self, why: &'static str) {
+        if self.phase == Phase::Open {
+            self.phase = Phase::Finishing;
+            self.info.ending = why;
+        }
+    }
+
+    /// Sends FIN and starts waiting for the peer's. The client leaves the table now: it will send
+    /// nothing more that we act on.
+    fn start_lingering(&mut self, registry: &mut Registry) {
+        if let Some(id) = self.info.id.take() {
+            if registry.remove(id).is_some() {
+                term::info(format!(
+                    "{} disconnected ({})",
+                    self.info.name, self.info.ending
+                ));
+            }
+        }
+        let _ = self.stream.shutdown(Shutdown::Write);
+        self.phase = Phase::Lingering {
+            since: Instant::now(),
+            discarded: 0,
+        };
+    }
+
+    /// Reads and discards until the peer closes, too much arrives, or `WouldBlock`.
+    fn linger(&mut self, since: Instant, mut discarded: usize, scratch: &mut [u8]) -> Next {
+        loop {
+            match self.stream.read(scratch) {
+                Ok(0) => return Next::Close("closed".to_string()),
+                Ok(got) => {
+                    discarded += got;
+                    if discarded > LINGER_DISCARD_LIMIT {
+                        return Next::Close("kept sending after we closed".to_string());
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.phase = Phase::Lingering { since, discarded };
+                    return Next::Keep;
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Next::Close("closed".to_string()),
+            }
+        }
+    }
+
+    /// The peer is gone (reset, broken pipe): nothing more can be sent.
+    fn vanished(&mut self, registry: &mut Registry, err: &io::Error) -> Next {
+        if let Some(id) = self.info.id.take() {
+            if registry.remove(id).is_some() {
+                term::info(format!("{} vanished ({err})", self.info.name));
+            }
+        }
+        Next::Close(err.to_string())
+    }
+
+    /// Asks for writable events only while output is waiting, and stops asking for readable
+    /// events while the output is over its limit (back-pressure).
+    fn update_interest(&mut self, token: Token, poll: &PollRegistry) -> io::Result<()> {
+        let pending = self.output.pending();
+        let wanted = if pending == 0 {
+            Interest::READABLE
+        } else if pending >= OUTPUT_LIMIT || self.phase == Phase::Finishing {
+            Interest::WRITABLE
+        } else {
+            Interest::READABLE | Interest::WRITABLE
+        };
+        if wanted != self.interest {
+            poll.reregister(&mut self.stream, token, wanted)?;
+            self.interest = wanted;
+        }
+        Ok(())
+    }
+}

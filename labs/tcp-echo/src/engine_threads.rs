@@ -1,0 +1,171 @@
+//! # Engine 1: a thread per client
+//!
+//! The simplest concurrent server: the main thread loops on `accept`, and every accepted
+//! connection gets its own OS thread that runs ordinary blocking code: read, answer, repeat. While
+//! one thread waits for its client, the OS runs the others.
+//!
+//! It is easy to read and to get right. Its costs: every client holds a thread (a stack, kernel
+//! bookkeeping, a context switch whenever it wakes), which is why event loops ([`crate::engine_mio`])
+//! exist. Compare them with `tcp-echo bench` (docs/tcp-echo.md).
+//!
+//! ## Back-pressure comes for free
+//! If a client sends but never reads, our `write_all` of its echo eventually blocks (its receive
+//! window and our send buffer are full). The thread then stops reading from that client, the
+//! client's own sends block in turn, and no memory grows anywhere: the kernel's socket buffers are
+//! the only queue. The other clients' threads are unaffected.
+//!
+//! ## Shared state
+//! The client table is shared behind a `Mutex`, locked only to admit, remove or list clients and
+//! never while reading or writing a socket: a thread stuck in a slow `write` while holding the lock
+//! would stall every other client.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::Instant;
+
+use netlab_common::framing::{FrameReader, Framing};
+use netlab_common::{Error, Result, Traced, net, term};
+
+use crate::protocol;
+use crate::registry::{ClientId, Registry};
+use crate::server::{EchoConfig, Stop};
+
+/// Accepts clients until `stop` is requested, one thread each.
+pub fn serve(listener: TcpListener, config: EchoConfig, stop: &Stop) -> Result<()> {
+    let config = Arc::new(config);
+    let registry = Arc::new(Mutex::new(Registry::new(config.max_clients)));
+    for incoming in listener.incoming() {
+        if stop.requested() {
+            break;
+        }
+        let stream = match incoming {
+            Ok(stream) => stream,
+            Err(err) => {
+                // Typically "too many open files": the connection stays queued; log and go on.
+                term::warn(format!("accept failed: {err}"));
+                continue;
+            }
+        };
+        let (config, registry) = (Arc::clone(&config), Arc::clone(&registry));
+        let spawned = thread::Builder::new()
+            .name("echo-client".to_string())
+            .spawn(move || serve_client(stream, &registry, &config));
+        if let Err(err) = spawned {
+            term::warn(format!("cannot start a thread for a new client: {err}"));
+        }
+    }
+    Ok(())
+}
+
+/// Locks the client table. A thread that panicked while holding the lock leaves it "poisoned";
+/// the table itself is still consistent (every change is one map operation), so keep serving.
+fn lock(registry: &Mutex<Registry>) -> MutexGuard<'_, Registry> {
+    registry.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Serves one client from connection to close.
+fn serve_client(stream: TcpStream, registry: &Mutex<Registry>, config: &EchoConfig) {
+    let Ok(peer) = stream.peer_addr() else {
+        return; // the client left before we looked at it
+    };
+    // A failure here only changes timing, never correctness, so it is not worth dropping a client.
+    let _ = stream.set_nodelay(config.nodelay);
+    let admitted = lock(registry).admit(peer);
+    let (id, name) = match admitted {
+        Ok(admitted) => admitted,
+        Err(full) => {
+            term::warn(format!(
+                "refused {peer}: server full ({} clients)",
+                full.max_clients
+            ));
+            let refusal = protocol::server_full(full);
+            let _ = send_frames(&stream, peer, config, &[refusal]);
+            net::close_gracefully(&stream);
+            return;
+        }
+    };
+    term::info(format!("{name} connected from {peer}"));
+    let result = match config.framing {
+        Framing::Raw => echo_raw(&stream, peer, config),
+        Framing::Line | Framing::Length => converse(&stream, peer, id, &name, registry, config),
+    };
+    lock(registry).remove(id);
+    match result {
+        Ok(how) => term::info(format!("{name} disconnected ({how})")),
+        Err(err) if err.is_disconnect() => term::info(format!("{name} vanished ({err})")),
+        Err(err) => term::warn(format!("{name} dropped: {err}")),
+    }
+}
+
+/// RFC 862: send back every byte, unchanged, until the client closes.
+fn echo_raw(stream: &TcpStream, peer: SocketAddr, config: &EchoConfig) -> Result<&'static str> {
+    let mut wire = Traced::new(stream, peer, config.tracer);
+    let mut buf = vec![0u8; config.read_size];
+    loop {
+        let got = match wire.read(&mut buf) {
+            Ok(0) => return Ok("closed by the client"),
+            Ok(got) => got,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(Error::io("reading from the client", err)),
+        };
+        wire.write_all(&buf[..got])
+            .map_err(|err| Error::io("echoing to the client", err))?;
+    }
+}
+
+/// Line or length framing: greet, then answer each message per [`protocol::respond`].
+fn converse(
+    stream: &TcpStream,
+    peer: SocketAddr,
+    id: ClientId,
+    name: &str,
+    registry: &Mutex<Registry>,
+    config: &EchoConfig,
+) -> Result<&'static str> {
+    send_frames(stream, peer, config, &[protocol::welcome(name)])?;
+    let wire = Traced::new(stream, peer, config.tracer);
+    let mut frames = FrameReader::new(wire, config.framing, config.max_frame);
+    loop {
+        let message = match frames.read_frame() {
+            Ok(Some(message)) => message,
+            Ok(None) => return Ok("closed by the client"),
+            Err(Error::Frame(rule_broken)) => {
+                term::warn(format!("{name}: {rule_broken}"));
+                send_frames(stream, peer, config, &[protocol::frame_error(&rule_broken)])?;
+                net::close_gracefully(stream);
+                return Ok("message over the size limit");
+            }
+            Err(err) => return Err(err),
+        };
+        // Decide under the lock, send after releasing it.
+        let reply = protocol::respond(&message, id, &lock(registry), Instant::now());
+        send_frames(stream, peer, config, &reply.frames)?;
+        if reply.close {
+            net::close_gracefully(stream);
+            return Ok("said exit");
+        }
+    }
+}
+
+/// Frames every payload into one buffer and writes it with one `write_all`.
+fn send_frames(
+    stream: &TcpStream,
+    peer: SocketAddr,
+    config: &EchoConfig,
+    payloads: &[Vec<u8>],
+) -> Result<()> {
+    let framing = match config.framing {
+        // Raw framing has no messages; our few text notices go out as lines so `nc` shows them.
+        Framing::Raw => Framing::Line,
+        framing => framing,
+    };
+    let mut bytes = Vec::new();
+    for payload in payloads {
+        framing.encode(payload, &mut bytes)?;
+    }
+    Traced::new(stream, peer, config.tracer)
+        .write_all(&bytes)
+        .map_err(|err| Error::io("writing to the client", err))
+}

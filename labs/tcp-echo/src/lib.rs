@@ -1,0 +1,26 @@
+//! # tcp-echo: the first netlab lab
+//!
+//! An echo server sends back what it receives (RFC 862). It is the smallest server that still
+//! shows the big questions of network programming: where does a message end (framing), how does
+//! one program serve many clients at once (threads or an event loop), and what happens when a
+//! client is slow, silent, hostile or gone.
+//!
+//! ## Layout
+//! - [`cli`]: the `serve`, `connect` and `bench` subcommands.
+//! - [`server`]: settings, start-up and Ctrl-C, shared by both engines.
+//! - [`engine_threads`]: one thread per client, blocking I/O.
+//! - [`engine_mio`]: one thread, an event loop over non-blocking sockets.
+//! - [`protocol`]: what the server answers in line/length framing (`WELCOME`, `ACK`, `status`,
+//!   `exit`); pure, no I/O.
+//! - [`registry`]: the table of connected clients (names, addresses, limit).
+//! - [`client`]: the interactive client.
+//! - [`bench`]: the load generator, usable against any raw echo server.
+
+pub mod bench;
+pub mod cli;
+pub mod client;
+pub mod engine_mio;
+pub mod engine_threads;
+pub mod protocol;
+pub mod registry;
+pub mod server;

@@ -1,0 +1,111 @@
+//! # Running the echo server: settings shared by both engines, start-up and Ctrl-C
+//!
+//! The two engines differ only in *how* they wait for many clients at once (a thread per client,
+//! or one thread and an event loop). Everything else (the settings, the announcement of the port,
+//! stopping on Ctrl-C) is here, so the engines can be compared line by line.
+//!
+//! ## Stopping a server that is blocked in `accept`
+//! A thread blocked in `accept()` cannot be interrupted portably. The Ctrl-C handler therefore sets
+//! a flag and then *connects to the server itself*: `accept` returns, the engine sees the flag and
+//! returns. The mio engine is woken the same way (its listener becomes readable), so one mechanism
+//! serves both.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use netlab_common::framing::Framing;
+use netlab_common::{Error, Result, Tracer, net, term};
+
+use crate::{engine_mio, engine_threads};
+
+/// How the server waits for many clients at once.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// One OS thread per client, blocking reads and writes. Simple; costs a thread (and its
+    /// stack) per client.
+    Threads,
+    /// One thread and an event loop over non-blocking sockets (epoll/kqueue via mio).
+    Mio,
+}
+
+impl Engine {
+    /// The name as typed on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Threads => "threads",
+            Engine::Mio => "mio",
+        }
+    }
+}
+
+/// Everything an engine needs to know.
+#[derive(Debug, Clone)]
+pub struct EchoConfig {
+    /// How messages are delimited.
+    pub framing: Framing,
+    /// Largest message accepted.
+    pub max_frame: usize,
+    /// Clients served at once.
+    pub max_clients: usize,
+    /// Set TCP_NODELAY on accepted connections (turn Nagle's algorithm off).
+    pub nodelay: bool,
+    /// Bytes asked for per `read` in raw framing.
+    pub read_size: usize,
+    /// `--trace` output.
+    pub tracer: Tracer,
+}
+
+/// A request to stop, shared by the Ctrl-C handler and the engine.
+#[derive(Debug, Clone, Default)]
+pub struct Stop {
+    requested: Arc<AtomicBool>,
+}
+
+impl Stop {
+    /// Has someone asked the server to stop?
+    pub fn requested(&self) -> bool {
+        self.requested.load(Ordering::SeqCst)
+    }
+
+    /// Asks the server listening on `addr` to stop, and wakes it with a connection.
+    pub fn request(&self, addr: SocketAddr) {
+        self.requested.store(true, Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(net::reachable_addr(addr));
+    }
+}
+
+/// Binds, announces `listening on ADDR`, installs the Ctrl-C handler and runs `engine` until
+/// stopped.
+pub fn run(addr: SocketAddr, engine: Engine, config: EchoConfig) -> Result<()> {
+    let listener = net::listen(addr)?;
+    let local = listener
+        .local_addr()
+        .map_err(|err| Error::io("reading the listening address", err))?;
+    net::announce_listening(local);
+    term::info(format!(
+        "engine {}, framing {}, max {} clients, messages up to {} bytes, TCP_NODELAY {}",
+        engine.name(),
+        config.framing.name(),
+        config.max_clients,
+        config.max_frame,
+        if config.nodelay { "on" } else { "off" }
+    ));
+
+    let stop = Stop::default();
+    let handler_stop = stop.clone();
+    ctrlc::set_handler(move || handler_stop.request(local))
+        .map_err(|err| Error::Protocol(format!("cannot install the Ctrl-C handler: {err}")))?;
+
+    serve(listener, engine, config, &stop)?;
+    term::info("stopped (Ctrl-C); open connections are closed as the process exits");
+    Ok(())
+}
+
+/// Runs `engine` on an already bound listener until `stop` is requested.
+pub fn serve(listener: TcpListener, engine: Engine, config: EchoConfig, stop: &Stop) -> Result<()> {
+    match engine {
+        Engine::Threads => engine_threads::serve(listener, config, stop),
+        Engine::Mio => engine_mio::serve(listener, config, stop),
+    }
+}
