@@ -41,17 +41,47 @@ pub fn run(options: &ConnectOptions) -> Result<()> {
         "connected to {peer} with {} framing; type a message and press Enter (exit or Ctrl-D to quit)",
         options.framing.name()
     ));
+    match options.framing {
+        Framing::Raw => {
+            start_sender(&stream, peer, options)?;
+            print_raw(&stream, peer, options)
+        }
+        Framing::Line | Framing::Length => {
+            let wire = Traced::new(&stream, peer, options.tracer);
+            let limit = options.max_frame + REPLY_HEADROOM;
+            let mut frames = FrameReader::new(wire, options.framing, limit);
+            // The server speaks first (WELCOME, or ERROR when it is full): wait for that before
+            // sending anything, so a refused client sends nothing.
+            match frames.read_frame()? {
+                Some(greeting) if greeting.starts_with(b"ERROR ") => {
+                    print_reply(&greeting);
+                    let reason = term::sanitize_bytes(&greeting);
+                    return Err(Error::Protocol(format!("the server said: {reason}")));
+                }
+                Some(greeting) => print_reply(&greeting),
+                None => {
+                    return Err(Error::Protocol(
+                        "the server closed without a greeting".into(),
+                    ));
+                }
+            }
+            start_sender(&stream, peer, options)?;
+            print_frames(frames)
+        }
+    }
+}
+
+/// Starts the thread that copies standard input to the server.
+///
+/// It is never joined: if the server closes first, the thread may still be blocked reading the
+/// terminal, and the process simply ends without it.
+fn start_sender(stream: &TcpStream, peer: SocketAddr, options: &ConnectOptions) -> Result<()> {
     let writer = stream
         .try_clone()
         .map_err(|err| Error::io("duplicating the socket", err))?;
     let sender_options = options.clone();
-    // The sender thread is not joined: if the server closes first, it may still be blocked
-    // reading the terminal, and the process simply ends without it.
     thread::spawn(move || send_input(writer, peer, &sender_options));
-    match options.framing {
-        Framing::Raw => print_raw(&stream, peer, options),
-        Framing::Line | Framing::Length => print_frames(&stream, peer, options),
-    }
+    Ok(())
 }
 
 /// Copies lines from standard input to the server, then half-closes.
@@ -84,15 +114,12 @@ fn send_input(stream: TcpStream, peer: SocketAddr, options: &ConnectOptions) {
 }
 
 /// Prints each reply frame as `< text` (sanitized: the server's bytes are not trusted either).
-fn print_frames(stream: &TcpStream, peer: SocketAddr, options: &ConnectOptions) -> Result<()> {
-    let wire = Traced::new(stream, peer, options.tracer);
-    let mut frames = FrameReader::new(wire, options.framing, options.max_frame + REPLY_HEADROOM);
+fn print_frames(mut frames: FrameReader<Traced<&TcpStream>>) -> Result<()> {
     let mut refusal = None;
     while let Some(frame) = frames.read_frame()? {
-        let text = term::sanitize_bytes(&frame);
-        anstream::println!("{} {text}", term::theirs("<"));
+        print_reply(&frame);
         if frame.starts_with(b"ERROR ") {
-            refusal = Some(text);
+            refusal = Some(term::sanitize_bytes(&frame));
         }
     }
     term::info("the server closed the connection");
@@ -116,7 +143,7 @@ fn print_raw(stream: &TcpStream, peer: SocketAddr, options: &ConnectOptions) -> 
         };
         for &byte in &chunk[..got] {
             if byte == b'\n' || line.len() >= options.max_frame {
-                print_line(&line);
+                print_reply(&line);
                 line.clear();
             }
             if byte != b'\n' {
@@ -125,12 +152,12 @@ fn print_raw(stream: &TcpStream, peer: SocketAddr, options: &ConnectOptions) -> 
         }
     }
     if !line.is_empty() {
-        print_line(&line);
+        print_reply(&line);
     }
     term::info("the server closed the connection");
     Ok(())
 }
 
-fn print_line(bytes: &[u8]) {
+fn print_reply(bytes: &[u8]) {
     anstream::println!("{} {}", term::theirs("<"), term::sanitize_bytes(bytes));
 }

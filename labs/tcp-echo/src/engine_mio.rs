@@ -15,12 +15,18 @@
 //! - **Drain until `WouldBlock`.** mio is edge-triggered: "readable" is reported once when data
 //!   arrives, not again while it sits unread. Stop reading early and you may never hear of it again.
 //! - **A write may take only part of the buffer.** The kernel's send buffer can be nearly full. The
-//!   rest waits in the connection's own output buffer, and we ask for *writable* events until it
-//!   has drained.
+//!   rest waits in the connection's own output buffer until a *writable* event says the socket
+//!   has room again.
 //! - **Bound every buffer.** A client that sends but never reads would make its output buffer grow
-//!   forever. Once a connection has [`OUTPUT_LIMIT`] bytes waiting, we stop reading from it (and
-//!   ask only for writable events) until the output drains. Its unread bytes then stay in the
-//!   kernel, TCP's flow control tells the client to stop, and the server's memory stays flat.
+//!   forever. Once a connection has [`OUTPUT_LIMIT`] bytes waiting, we stop reading from it until
+//!   the output drains. Its unread bytes then stay in the kernel, TCP's flow control tells the
+//!   client to stop, and the server's memory stays flat.
+//!
+//! Each connection is registered once for both readable and writable events. Because mio is
+//! edge-triggered, a writable event arrives only when a full send buffer gets room again, so
+//! asking for it costs nothing while writes succeed. Switching the interest on and off at every
+//! push-back would cost an `epoll_ctl` system call each time; measured on the 1 GiB stream of
+//! docs/tcp-echo.md, that was the difference between trailing tokio and matching it.
 //! - **Events can be stale or spurious.** An event may name a connection we already closed (ignore
 //!   it), or say "readable" when a read still gets `WouldBlock` (fine: we stop there).
 //! - **`Ok(0)` from `read` means the peer closed its side** (it will send no more). It may still
@@ -184,7 +190,6 @@ struct Connection {
     decoder: Option<FrameDecoder>,
     output: Output,
     phase: Phase,
-    interest: Interest,
 }
 
 struct Server {
@@ -251,7 +256,8 @@ impl Server {
                 (None, format!("refused {peer}"), Phase::Finishing)
             }
         };
-        if let Err(err) = poll.register(&mut stream, token, Interest::READABLE) {
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if let Err(err) = poll.register(&mut stream, token, interest) {
             term::warn(format!("cannot watch {peer}: {err}"));
             if let Some(id) = id {
                 self.registry.remove(id);
@@ -274,7 +280,6 @@ impl Server {
             decoder,
             output,
             phase,
-            interest: Interest::READABLE,
         };
         self.connections.insert(token, connection);
         // Send the greeting now; the client may be waiting for it before it says anything.
@@ -291,9 +296,6 @@ impl Server {
             Next::Keep => {
                 if !was_lingering && matches!(conn.phase, Phase::Lingering { .. }) {
                     self.lingering.push(token);
-                }
-                if let Err(err) = conn.update_interest(token, poll) {
-                    self.close(token, &format!("cannot update interest: {err}"), poll);
                 }
             }
             Next::Close(why) => self.close(token, &why, poll),
@@ -532,23 +534,5 @@ impl Connection {
             }
         }
         Next::Close(err.to_string())
-    }
-
-    /// Asks for writable events only while output is waiting, and stops asking for readable
-    /// events while the output is over its limit (back-pressure).
-    fn update_interest(&mut self, token: Token, poll: &PollRegistry) -> io::Result<()> {
-        let pending = self.output.pending();
-        let wanted = if pending == 0 {
-            Interest::READABLE
-        } else if pending >= OUTPUT_LIMIT || self.phase == Phase::Finishing {
-            Interest::WRITABLE
-        } else {
-            Interest::READABLE | Interest::WRITABLE
-        };
-        if wanted != self.interest {
-            poll.reregister(&mut self.stream, token, wanted)?;
-            self.interest = wanted;
-        }
-        Ok(())
     }
 }

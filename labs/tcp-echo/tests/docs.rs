@@ -1,0 +1,169 @@
+//! Keeps docs/tcp-echo.md true: every transcript marked for checking is run against a real server
+//! and its output compared with what the walkthrough shows.
+//!
+//! A checked transcript in the Markdown looks like this:
+//!
+//! ````text
+//! <!-- doc-test: serve --framing line -->
+//! ```console
+//! $ printf 'hello\n' | tcp-echo connect 127.0.0.1:7007
+//! < WELCOME Client01
+//! ...
+//! ```
+//! ````
+//!
+//! The harness starts `tcp-echo serve --port 0 ARGS`, runs the `$` command with the real port in
+//! place of 7007, and compares line by line. Parts that differ on every run are normalized on both
+//! sides first: ephemeral client ports, clock times, "connected Ns". A marker ending in
+//! `; any order` compares the lines as a set, for commands whose stdout and stderr interleave
+//! differently from run to run. A command using `nc` is skipped (visibly) where nc is missing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod util;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use regex::Regex;
+use util::{BIN, Server, find_program};
+
+/// One checked transcript.
+struct Transcript {
+    line_number: usize,
+    server_args: Vec<String>,
+    any_order: bool,
+    command: String,
+    expected: Vec<String>,
+}
+
+fn transcripts(markdown: &str) -> Vec<Transcript> {
+    let lines: Vec<&str> = markdown.lines().collect();
+    let mut found = Vec::new();
+    let mut index = 0;
+    while index < lines.len() {
+        let Some(spec) = lines[index]
+            .trim()
+            .strip_prefix("<!-- doc-test: serve")
+            .and_then(|rest| rest.strip_suffix("-->"))
+        else {
+            index += 1;
+            continue;
+        };
+        let (args, any_order) = match spec.trim().strip_suffix("; any order") {
+            Some(args) => (args, true),
+            None => (spec.trim(), false),
+        };
+        let fence = index + 1;
+        assert_eq!(
+            lines[fence].trim(),
+            "```console",
+            "line {}: marker must precede a console block",
+            fence + 1
+        );
+        let command = lines[fence + 1]
+            .strip_prefix("$ ")
+            .unwrap_or_else(|| {
+                panic!(
+                    "line {}: a checked block starts with `$ command`",
+                    fence + 2
+                )
+            })
+            .to_string();
+        let mut expected = Vec::new();
+        let mut cursor = fence + 2;
+        while lines[cursor].trim() != "```" {
+            expected.push(lines[cursor].to_string());
+            cursor += 1;
+        }
+        found.push(Transcript {
+            line_number: index + 1,
+            server_args: args.split_whitespace().map(String::from).collect(),
+            any_order,
+            command,
+            expected,
+        });
+        index = cursor + 1;
+    }
+    found
+}
+
+/// Replaces what changes from run to run with fixed placeholders.
+fn normalize(text: &str, server_port: Option<u16>) -> String {
+    let mut text = text.to_string();
+    if let Some(port) = server_port {
+        text = text.replace(&format!(":{port}"), ":7007");
+    }
+    let client_port = Regex::new(r"127\.0\.0\.1:(\d+)").unwrap();
+    let text = client_port.replace_all(&text, |caps: &regex::Captures| {
+        if &caps[1] == "7007" {
+            caps[0].to_string()
+        } else {
+            "127.0.0.1:PORT".to_string()
+        }
+    });
+    let clock = Regex::new(r"\d\d:\d\d:\d\d UTC").unwrap();
+    let text = clock.replace_all(&text, "HH:MM:SS UTC");
+    let seconds = Regex::new(r"connected \d+s").unwrap();
+    let text = seconds.replace_all(&text, "connected Ns");
+    text.trim_end().to_string()
+}
+
+fn check(transcript: &Transcript) {
+    if transcript.command.contains("nc ") && find_program("nc").is_none() {
+        eprintln!(
+            "SKIPPED docs/tcp-echo.md line {}: `nc` is not installed",
+            transcript.line_number
+        );
+        return;
+    }
+    let args: Vec<&str> = transcript.server_args.iter().map(String::as_str).collect();
+    let server = Server::start(&args);
+    let port = server.addr.port();
+    let command = transcript
+        .command
+        .replace("127.0.0.1:7007", &server.addr.to_string())
+        .replace("127.0.0.1 7007", &format!("127.0.0.1 {port}"))
+        .replace("tcp-echo ", &format!("{BIN} "));
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{command} 2>&1"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the documented command");
+    let actual = String::from_utf8_lossy(&output.stdout);
+    let mut actual: Vec<String> = actual
+        .lines()
+        .map(|line| normalize(line, Some(port)))
+        .collect();
+    let mut expected: Vec<String> = transcript
+        .expected
+        .iter()
+        .map(|line| normalize(line, None))
+        .collect();
+    if transcript.any_order {
+        actual.sort();
+        expected.sort();
+    }
+    assert_eq!(
+        actual, expected,
+        "docs/tcp-echo.md line {}: `{}` printed something else",
+        transcript.line_number, transcript.command
+    );
+}
+
+/// Every checked transcript in docs/tcp-echo.md matches what the programs print today.
+#[test]
+fn walkthrough_transcripts_are_true() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/tcp-echo.md");
+    let markdown = std::fs::read_to_string(&path).expect("read docs/tcp-echo.md");
+    let found = transcripts(&markdown);
+    assert!(
+        found.len() >= 4,
+        "expected several checked transcripts, found {}",
+        found.len()
+    );
+    for transcript in &found {
+        check(transcript);
+    }
+}
