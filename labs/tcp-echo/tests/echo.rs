@@ -493,3 +493,22 @@ fn ctrl_c_stops_the_server() {
         assert_eq!(exit.code(), Some(0), "{engine}");
     }
 }
+
+/// IPv6 works the same as IPv4: the server binds ::1, prints `listening on [::1]:PORT`, and the
+/// client connects to `[::1]:PORT`.
+#[test]
+fn ipv6_loopback_works() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("SKIPPED ipv6_loopback_works: this machine has no IPv6 loopback (::1)");
+        return;
+    }
+    for engine in ENGINES {
+        let server = Server::start(&["--engine", engine, "--bind", "::1"]);
+        assert!(server.addr.is_ipv6(), "{}", server.addr);
+        let target = server.addr.to_string();
+        assert!(target.starts_with("[::1]:"), "{target}");
+        let (code, stdout, _) = run_cli(&["connect", &target], b"over six\n");
+        assert_eq!(code, 0);
+        assert!(stdout.contains("< ACK over six"), "{stdout}");
+    }
+}
