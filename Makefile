@@ -3,6 +3,7 @@
 #   make test   runs the whole test suite (format, lints, unit, property and integration tests)
 
 CARGO ?= cargo
+SHELL := bash
 
 .PHONY: all build demo test lint fmt bench-echo clean
 
@@ -14,9 +15,14 @@ build:
 demo: build
 	bash scripts/demo
 
+# The log is summed into one closing line: "total: N passed, N failed, N skipped", where skipped
+# counts ignored tests and interop tests that printed SKIPPED (a tool such as nc was missing).
 test: lint
-	$(CARGO) test --workspace --all-targets
-	$(CARGO) test --workspace --doc
+	@mkdir -p target
+	set -o pipefail; $(CARGO) test --workspace --doc 2>&1 | tee target/test.log
+	set -o pipefail; $(CARGO) test --workspace --all-targets 2>&1 | tee -a target/test.log
+	@awk '/^test result:/ {p += $$4; f += $$6; i += $$8} /^SKIPPED / {s++} \
+	  END {printf "total: %d passed, %d failed, %d skipped\n", p, f, i + s}' target/test.log
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -237,7 +237,7 @@ impl Server {
         let token = Token(self.next_token);
         self.next_token += 1;
         let mut output = Output::default();
-        let notice_framing = notice_framing(self.config.framing);
+        let notice_framing = protocol::notice_framing(self.config.framing);
         let (id, name, phase) = match self.registry.admit(peer) {
             Ok((id, name)) => {
                 term::info(format!("{name} connected from {peer}"));
@@ -332,14 +332,6 @@ impl Server {
         for token in expired {
             self.close(token, "peer did not close in time", poll);
         }
-    }
-}
-
-/// Raw framing has no messages; our text notices (server full) go out as a line so `nc` shows it.
-fn notice_framing(framing: Framing) -> Framing {
-    match framing {
-        Framing::Raw => Framing::Line,
-        other => other,
     }
 }
 

@@ -156,11 +156,7 @@ fn send_frames(
     config: &EchoConfig,
     payloads: &[Vec<u8>],
 ) -> Result<()> {
-    let framing = match config.framing {
-        // Raw framing has no messages; our few text notices go out as lines so `nc` shows them.
-        Framing::Raw => Framing::Line,
-        framing => framing,
-    };
+    let framing = protocol::notice_framing(config.framing);
     let mut bytes = Vec::new();
     for payload in payloads {
         framing.encode(payload, &mut bytes)?;

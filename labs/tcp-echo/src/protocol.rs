@@ -18,6 +18,8 @@
 
 use std::time::Instant;
 
+use netlab_common::framing::Framing;
+
 use crate::registry::{ClientId, Full, Registry};
 
 /// Extra bytes an answer may add to a message (`ACK `), so clients accept echoes of maximum-size
@@ -31,6 +33,15 @@ pub struct Reply {
     pub frames: Vec<Vec<u8>>,
     /// Close the connection once the frames are sent.
     pub close: bool,
+}
+
+/// The framing for the server's own notices (greeting, refusals). Raw framing has no messages,
+/// so there the few text notices go out as lines, which `nc` shows as they are.
+pub fn notice_framing(framing: Framing) -> Framing {
+    match framing {
+        Framing::Raw => Framing::Line,
+        other => other,
+    }
 }
 
 /// The greeting sent when a client is admitted.

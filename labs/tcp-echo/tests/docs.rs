@@ -110,10 +110,8 @@ fn normalize(text: &str, server_port: Option<u16>) -> String {
 
 fn check(transcript: &Transcript) {
     if transcript.command.contains("nc ") && find_program("nc").is_none() {
-        eprintln!(
-            "SKIPPED docs/tcp-echo.md line {}: `nc` is not installed",
-            transcript.line_number
-        );
+        let place = format!("docs/tcp-echo.md line {}", transcript.line_number);
+        util::skip(&place, "`nc` is not installed");
         return;
     }
     let args: Vec<&str> = transcript.server_args.iter().map(String::as_str).collect();

@@ -299,7 +299,10 @@ fn proc_status_kib(pid: u32, field: &str) -> u64 {
 #[test]
 fn netcat_interop() {
     let Some(nc) = find_program("nc") else {
-        eprintln!("SKIPPED netcat_interop: `nc` is not installed (apt-get install netcat-openbsd)");
+        util::skip(
+            "netcat_interop",
+            "`nc` is not installed (apt-get install netcat-openbsd)",
+        );
         return;
     };
     // OpenBSD netcat needs -N to send FIN when its input ends; other variants close on EOF.
@@ -499,7 +502,10 @@ fn ctrl_c_stops_the_server() {
 #[test]
 fn ipv6_loopback_works() {
     if std::net::TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("SKIPPED ipv6_loopback_works: this machine has no IPv6 loopback (::1)");
+        util::skip(
+            "ipv6_loopback_works",
+            "this machine has no IPv6 loopback (::1)",
+        );
         return;
     }
     for engine in ENGINES {

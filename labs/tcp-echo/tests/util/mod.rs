@@ -223,6 +223,13 @@ pub fn run_cli(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
     )
 }
 
+/// Reports a skipped test where people see it. libtest captures `eprintln!` of passing tests, so
+/// this writes to the stderr handle directly, which the capture does not intercept. `make test`
+/// counts these lines in its closing summary.
+pub fn skip(test: &str, reason: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
+}
+
 /// Finds a program on PATH, for interop tests that skip visibly when it is missing.
 pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
