@@ -134,6 +134,38 @@ pub fn close_gracefully(stream: &TcpStream) {
     }
 }
 
+/// A request to stop a server, shared by a Ctrl-C handler and the server's accept loop.
+///
+/// A thread blocked in `accept()` cannot be interrupted portably. [`StopSignal::request`] therefore
+/// sets a flag and then *connects to the server itself*: `accept` returns, the loop checks
+/// [`StopSignal::requested`] and ends. An event loop is woken the same way (its listener becomes
+/// readable), so one mechanism serves every kind of server.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal {
+    requested: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StopSignal {
+    /// Has someone asked the server to stop?
+    pub fn requested(&self) -> bool {
+        self.requested.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Asks the server listening on `listening` to stop, and wakes it with a connection.
+    pub fn request(&self, listening: SocketAddr) {
+        self.requested
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = TcpStream::connect(reachable_addr(listening));
+    }
+
+    /// Installs a Ctrl-C handler that requests a stop of the server on `listening`.
+    pub fn on_ctrl_c(&self, listening: SocketAddr) -> Result<()> {
+        let signal = self.clone();
+        ctrlc::set_handler(move || signal.request(listening))
+            .map_err(|err| Error::Protocol(format!("cannot install the Ctrl-C handler: {err}")))
+    }
+}
+
 /// The address to connect to in order to reach a listener bound to `bound`: an unspecified bind
 /// address (0.0.0.0 or ::) is reached through loopback.
 pub fn reachable_addr(bound: SocketAddr) -> SocketAddr {

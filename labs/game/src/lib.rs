@@ -23,6 +23,13 @@
 //! - [`hangman`]: cooperative hangman for 2 to 4 players, the gallows, the built-in word list.
 //! - [`game`]: [`Game`] and [`GameKind`], one interface over all three for a server.
 //!
+//! The network side, used by the `game-lab` binary:
+//! - [`server`]: the multithreaded server (threads, one lock, bounded outboxes), its text
+//!   [`server::protocol`] and the [`server::lobby`] state machine (rooms, matchmaking, forfeits).
+//! - [`client`]: `game-lab play`, a terminal client that draws the board in color.
+//! - [`bench`]: `game-lab bench`, bot players that play whole games and measure move latency.
+//! - [`cli`]: the command line.
+//!
 //! ## Example
 //! ```
 //! use netlab_game::{Ending, TicTacToe, Viewer};
@@ -42,10 +49,14 @@
 //! ```
 #![warn(clippy::indexing_slicing)]
 
+pub mod bench;
+pub mod cli;
+pub mod client;
 pub mod game;
 pub mod hangman;
 pub mod rps;
 pub mod rules;
+pub mod server;
 pub mod tictactoe;
 
 pub use game::{Game, GameKind};

@@ -4,15 +4,11 @@
 //! or one thread and an event loop). Everything else (the settings, the announcement of the port,
 //! stopping on Ctrl-C) is here, so the engines can be compared line by line.
 //!
-//! ## Stopping a server that is blocked in `accept`
-//! A thread blocked in `accept()` cannot be interrupted portably. The Ctrl-C handler therefore sets
-//! a flag and then *connects to the server itself*: `accept` returns, the engine sees the flag and
-//! returns. The mio engine is woken the same way (its listener becomes readable), so one mechanism
-//! serves both.
+//! Ctrl-C sets a stop flag and wakes the engine by connecting to the server itself
+//! (`netlab_common::net::StopSignal`): a thread blocked in `accept` cannot be interrupted any other
+//! portable way, and the mio engine is woken the same way.
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use netlab_common::framing::Framing;
 use netlab_common::{Error, Result, Tracer, net, term};
@@ -56,24 +52,8 @@ pub struct EchoConfig {
     pub tracer: Tracer,
 }
 
-/// A request to stop, shared by the Ctrl-C handler and the engine.
-#[derive(Debug, Clone, Default)]
-pub struct Stop {
-    requested: Arc<AtomicBool>,
-}
-
-impl Stop {
-    /// Has someone asked the server to stop?
-    pub fn requested(&self) -> bool {
-        self.requested.load(Ordering::SeqCst)
-    }
-
-    /// Asks the server listening on `addr` to stop, and wakes it with a connection.
-    pub fn request(&self, addr: SocketAddr) {
-        self.requested.store(true, Ordering::SeqCst);
-        let _ = std::net::TcpStream::connect(net::reachable_addr(addr));
-    }
-}
+/// The stop request shared by the Ctrl-C handler and the engine (see `netlab_common::net`).
+pub type Stop = net::StopSignal;
 
 /// Binds, announces `listening on ADDR`, installs the Ctrl-C handler and runs `engine` until
 /// stopped.
@@ -93,9 +73,7 @@ pub fn run(addr: SocketAddr, engine: Engine, config: EchoConfig) -> Result<()> {
     ));
 
     let stop = Stop::default();
-    let handler_stop = stop.clone();
-    ctrlc::set_handler(move || handler_stop.request(local))
-        .map_err(|err| Error::Protocol(format!("cannot install the Ctrl-C handler: {err}")))?;
+    stop.on_ctrl_c(local)?;
 
     serve(listener, engine, config, &stop)?;
     term::info("stopped (Ctrl-C); open connections are closed as the process exits");

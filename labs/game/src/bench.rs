@@ -1,0 +1,327 @@
+//! # `game-lab bench`: bots that play whole games
+//!
+//! Each bot connects, asks for a game by matchmaking (`quick GAME`), and whenever the server says
+//! `YOURTURN ... moves a b c` it picks one of the listed moves at random and sends it. The time from
+//! sending a move to seeing the server announce it (`MOVED room me ...`) is one *move round trip*.
+//! When a game ends (`RESULT`), the bot asks for the next one until it has played `--games`.
+//!
+//! All bots run in one thread with a mio event loop, so a thousand of them cost the benchmark one
+//! core at most and leave the rest of the machine to the server under test. Every `ERR` line, early
+//! close or unfinished bot counts as an error: bots only send moves the server offered.
+
+use std::collections::HashSet;
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use netlab_common::framing::{FrameDecoder, Framing};
+use netlab_common::{Error, Result, net};
+
+/// Which games the bots ask for.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BotGame {
+    /// Pairs of bots spread over all three games.
+    Mixed,
+    /// Tic-tac-toe only.
+    Tictactoe,
+    /// Rock-paper-scissors only.
+    Rps,
+    /// Hangman only (two bots per game).
+    Hangman,
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// Server address.
+    pub target: String,
+    /// Bots connected at once.
+    pub players: usize,
+    /// Games per bot.
+    pub games: usize,
+    /// Which games.
+    pub game: BotGame,
+    /// Give up after this long.
+    pub timeout: Duration,
+    /// Seed for the bots' choices.
+    pub seed: u64,
+}
+
+/// What was measured.
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    /// Bots.
+    pub players: usize,
+    /// Distinct games that reached a result.
+    pub games_finished: usize,
+    /// Moves made by all bots.
+    pub moves: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Median move round trip.
+    pub p50: Duration,
+    /// 99th percentile move round trip.
+    pub p99: Duration,
+    /// ERR lines, early closes, bots that did not finish.
+    pub errors: u64,
+}
+
+impl BenchReport {
+    /// Moves per second over the whole run.
+    pub fn moves_per_sec(&self) -> f64 {
+        self.moves as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// A sentence for people.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} games finished by {} bots in {:.2}s: {:.0} moves/s, move round trip p50 {:.3} ms, p99 {:.3} ms, {} errors",
+            self.games_finished,
+            self.players,
+            self.elapsed.as_secs_f64(),
+            self.moves_per_sec(),
+            self.p50.as_secs_f64() * 1e3,
+            self.p99.as_secs_f64() * 1e3,
+            self.errors
+        )
+    }
+
+    /// One line of JSON, for scripts.
+    pub fn to_json(&self) -> String {
+        format!(
+            "{{\"players\":{},\"games_finished\":{},\"moves\":{},\"seconds\":{:.3},\"moves_per_sec\":{:.1},\"p50_us\":{},\"p99_us\":{},\"errors\":{}}}",
+            self.players,
+            self.games_finished,
+            self.moves,
+            self.elapsed.as_secs_f64(),
+            self.moves_per_sec(),
+            self.p50.as_micros(),
+            self.p99.as_micros(),
+            self.errors
+        )
+    }
+}
+
+/// One bot: its connection, what it has read, and where it is.
+struct Bot {
+    stream: TcpStream,
+    lines: FrameDecoder,
+    output: Vec<u8>,
+    name: String,
+    game: &'static str,
+    games_left: usize,
+    move_sent_at: Option<Instant>,
+    random: u64,
+    done: bool,
+}
+
+/// Everything the bots measured together.
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<Duration>,
+    rooms_finished: HashSet<String>,
+    errors: u64,
+}
+
+/// Runs the bots until every one has played its games, or the timeout.
+pub fn run(config: &BenchConfig) -> Result<BenchReport> {
+    let mut poll = Poll::new().map_err(|err| Error::io("creating the event loop", err))?;
+    let mut bots = connect_bots(config, &poll)?;
+    let mut tally = Tally::default();
+    let mut events = Events::with_capacity(1024);
+    let started = Instant::now();
+    let mut unfinished = bots.len();
+    let mut scratch = vec![0u8; 64 * 1024];
+    while unfinished > 0 && started.elapsed() < config.timeout {
+        poll.poll(&mut events, Some(Duration::from_millis(200)))
+            .map_err(|err| Error::io("waiting for events", err))?;
+        for event in events.iter() {
+            let Some(bot) = bots.get_mut(event.token().0) else {
+                continue;
+            };
+            if bot.done {
+                continue;
+            }
+            bot.serve(&mut tally, &mut scratch);
+            if bot.done {
+                unfinished -= 1;
+            }
+        }
+    }
+    tally.errors += unfinished as u64;
+    let elapsed = started.elapsed();
+    tally.latencies.sort_unstable();
+    Ok(BenchReport {
+        players: bots.len(),
+        games_finished: tally.rooms_finished.len(),
+        moves: tally.latencies.len() as u64,
+        elapsed,
+        p50: percentile(&tally.latencies, 50),
+        p99: percentile(&tally.latencies, 99),
+        errors: tally.errors,
+    })
+}
+
+fn connect_bots(config: &BenchConfig, poll: &Poll) -> Result<Vec<Bot>> {
+    let mut bots = Vec::with_capacity(config.players);
+    for index in 0..config.players {
+        let stream = net::connect(&config.target, net::CONNECT_TIMEOUT, true)?;
+        stream
+            .set_nonblocking(true)
+            .map_err(|err| Error::io("making a bot's socket non-blocking", err))?;
+        let mut stream = TcpStream::from_std(stream);
+        poll.registry()
+            .register(&mut stream, Token(index), Interest::READABLE | Interest::WRITABLE)
+            .map_err(|err| Error::io("registering a bot", err))?;
+        bots.push(Bot {
+            stream,
+            lines: FrameDecoder::new(Framing::Line, 8 * 1024),
+            output: Vec::new(),
+            name: String::new(),
+            game: game_for(config.game, index),
+            games_left: config.games,
+            move_sent_at: None,
+            // xorshift needs a non-zero state; mix the bot's index into the seed.
+            random: (config.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1,
+            done: false,
+        });
+    }
+    Ok(bots)
+}
+
+/// Pairs of bots (by index) ask for the same game, so matchmaking pairs them quickly.
+fn game_for(choice: BotGame, index: usize) -> &'static str {
+    match choice {
+        BotGame::Tictactoe => "tictactoe",
+        BotGame::Rps => "rps",
+        BotGame::Hangman => "hangman",
+        BotGame::Mixed => ["tictactoe", "rps", "hangman"][(index / 2) % 3],
+    }
+}
+
+impl Bot {
+    /// Reads every available line and reacts; then writes what it has to say.
+    fn serve(&mut self, tally: &mut Tally, scratch: &mut [u8]) {
+        loop {
+            match self.stream.read(scratch) {
+                Ok(0) => {
+                    tally.errors += u64::from(!self.finished_playing());
+                    self.done = true;
+                    return;
+                }
+                Ok(got) => self.take_bytes(&scratch[..got], tally),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    tally.errors += 1;
+                    self.done = true;
+                    return;
+                }
+            }
+        }
+        self.flush(tally);
+    }
+
+    fn finished_playing(&self) -> bool {
+        self.games_left == 0
+    }
+
+    fn take_bytes(&mut self, mut bytes: &[u8], tally: &mut Tally) {
+        while !bytes.is_empty() {
+            let took = self.lines.feed(bytes);
+            bytes = &bytes[took..];
+            loop {
+                match self.lines.next_frame() {
+                    Ok(Some(line)) => self.react(&String::from_utf8_lossy(&line), tally),
+                    Ok(None) => break,
+                    Err(_) => {
+                        tally.errors += 1;
+                        self.done = true;
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The bot's whole strategy.
+    fn react(&mut self, line: &str, tally: &mut Tally) {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("WELCOME") => {
+                self.name = words.next().unwrap_or_default().to_string();
+                self.say(&format!("quick {}", self.game));
+            }
+            Some("YOURTURN") => {
+                let moves: Vec<&str> = words.skip(2).collect(); // room, "moves"
+                if let Some(choice) = self.pick(&moves) {
+                    self.say(&format!("move {choice}"));
+                    self.move_sent_at = Some(Instant::now());
+                }
+            }
+            Some("MOVED") => {
+                let _room = words.next();
+                if words.next() == Some(self.name.as_str()) {
+                    if let Some(sent) = self.move_sent_at.take() {
+                        tally.latencies.push(sent.elapsed());
+                    }
+                }
+            }
+            Some("RESULT") => {
+                if let Some(room) = words.next() {
+                    tally.rooms_finished.insert(room.to_string());
+                }
+                self.games_left = self.games_left.saturating_sub(1);
+                if self.games_left == 0 {
+                    self.say("quit");
+                } else {
+                    self.say(&format!("quick {}", self.game));
+                }
+            }
+            Some("ERR") => tally.errors += 1,
+            _ => {}
+        }
+    }
+
+    fn pick<'a>(&mut self, moves: &[&'a str]) -> Option<&'a str> {
+        // xorshift64: a tiny, good-enough generator for choosing among a few moves.
+        self.random ^= self.random << 13;
+        self.random ^= self.random >> 7;
+        self.random ^= self.random << 17;
+        let count = u64::try_from(moves.len()).ok().filter(|count| *count > 0)?;
+        let index = usize::try_from(self.random % count).ok()?;
+        moves.get(index).copied()
+    }
+
+    fn say(&mut self, line: &str) {
+        self.output.extend_from_slice(line.as_bytes());
+        self.output.push(b'\n');
+    }
+
+    fn flush(&mut self, tally: &mut Tally) {
+        while !self.output.is_empty() {
+            match self.stream.write(&self.output) {
+                Ok(written) => {
+                    self.output.drain(..written);
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    tally.errors += u64::from(!self.finished_playing());
+                    self.done = true;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The `pct`th percentile of sorted samples (nearest rank).
+fn percentile(sorted: &[Duration], pct: usize) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (sorted.len() * pct).div_ceil(100).max(1) - 1;
+    sorted.get(rank).copied().unwrap_or(Duration::ZERO)
+}

@@ -1,0 +1,160 @@
+//! # Command line: `game-lab serve | play | bench`
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use netlab_common::cli::TraceArgs;
+use netlab_common::{Result, Tracer, term};
+
+use crate::bench::{self, BenchConfig, BotGame};
+use crate::client;
+use crate::server::{self, LobbyConfig, ServerConfig};
+
+/// The game lab's default port.
+pub const DEFAULT_PORT: u16 = 7070;
+
+/// Players connected at once unless `--max-players` says otherwise.
+pub const DEFAULT_MAX_PLAYERS: usize = 256;
+
+/// netlab game lab: a multithreaded server for tic-tac-toe, rock-paper-scissors and hangman.
+#[derive(Parser, Debug)]
+#[command(name = "game-lab", version, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXAMPLES: &str = "Examples:
+  game-lab serve                                   # port 7070, thread per connection
+  game-lab play 127.0.0.1:7070                     # then: quick tictactoe
+  nc 127.0.0.1 7070                                # the protocol is plain lines: type help
+  game-lab serve --port 0 --max-players 2000 &
+  game-lab bench 127.0.0.1:PORT --players 1000     # bots play whole games, report latency
+See docs/game.md for the walkthrough and the protocol.";
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the game server (prints `listening on IP:PORT`; Ctrl-C stops it).
+    Serve(ServeArgs),
+    /// Play in the terminal: the board in color, your moves, room chat.
+    Play(PlayArgs),
+    /// Bot players that join by matchmaking and play whole games: games/s, move latency.
+    Bench(BenchArgs),
+}
+
+/// The game server's flags. `--bind` and `--port` mean what they mean in every lab; the player
+/// limit is spelled `--max-players` here (with `--max-clients` as an alias, the other labs' word).
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// IP address to listen on. 127.0.0.1 accepts only this machine; 0.0.0.0 (or ::) opens the
+    /// server to your network.
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// TCP port; 0 lets the OS pick a free one (printed as "listening on IP:PORT").
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    port: u16,
+    /// Most players connected at once; the next one is told the server is full.
+    #[arg(long, visible_alias = "max-clients", value_name = "N", default_value_t = DEFAULT_MAX_PLAYERS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    max_players: usize,
+    /// Seconds a player who dropped out of a game may take to come back (same name, same IP)
+    /// before forfeiting.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15)]
+    grace: u64,
+    /// Seconds of silence after which a connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// Seed for hangman words (same seed, same words: a class can replay a session).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[command(flatten)]
+    trace: TraceArgs,
+}
+
+#[derive(Args, Debug)]
+struct PlayArgs {
+    /// Server address, e.g. 127.0.0.1:7070.
+    #[arg(value_name = "HOST:PORT")]
+    target: String,
+    #[command(flatten)]
+    trace: TraceArgs,
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Server address.
+    #[arg(value_name = "HOST:PORT")]
+    target: String,
+    /// Bot players connected at once (pairs of them play each other).
+    #[arg(long, default_value_t = 100,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=100_000))]
+    players: usize,
+    /// Games each bot plays before it quits.
+    #[arg(long, default_value_t = 3,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    games: usize,
+    /// Which game the bots play; `mixed` spreads them over all three.
+    #[arg(long, value_enum, default_value_t = BotGame::Mixed)]
+    game: BotGame,
+    /// Give up after this many seconds; bots still playing count as errors.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    timeout: u64,
+    /// Seed for the bots' random moves.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let addr = std::net::SocketAddr::new(args.bind, args.port);
+            server::run(ServerConfig {
+                addr,
+                lobby: LobbyConfig {
+                    max_players: args.max_players,
+                    grace: Duration::from_secs(args.grace),
+                    seed: args.seed,
+                },
+                idle_timeout: Duration::from_secs(args.idle_timeout),
+                tracer: Tracer::new(args.trace.trace),
+            })
+        }
+        Command::Play(args) => client::run(&args.target, Tracer::new(args.trace.trace)),
+        Command::Bench(args) => {
+            let config = BenchConfig {
+                target: args.target,
+                players: args.players,
+                games: args.games,
+                game: args.game,
+                timeout: Duration::from_secs(args.timeout),
+                seed: args.seed,
+            };
+            if !args.json {
+                term::info(format!(
+                    "{} bots, {} game(s) each, {:?} games, against {}",
+                    config.players, config.games, config.game, config.target
+                ));
+            }
+            let report = bench::run(&config)?;
+            if args.json {
+                println!("{}", report.to_json());
+            } else if report.errors == 0 {
+                term::success(report.summary());
+            } else {
+                term::error(report.summary());
+            }
+            if report.errors > 0 {
+                return Err(netlab_common::Error::Protocol(format!(
+                    "{} errors during the benchmark",
+                    report.errors
+                )));
+            }
+            Ok(())
+        }
+    }
+}

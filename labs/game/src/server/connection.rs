@@ -1,0 +1,155 @@
+//! # One connection: a reader thread and a writer thread
+//!
+//! The reader blocks in `read` and turns bytes into lines (line framing, at most
+//! [`MAX_LINE`] bytes: a longer line is refused and the connection closed, so a client cannot make
+//! the server buffer a 1 MB line). The writer blocks on its outbox and writes whatever arrives.
+//! Splitting them means a player receives board updates and chat while idle: pushes never wait for
+//! the player to send something.
+
+use std::io::{BufWriter, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::thread;
+use std::time::Instant;
+
+use netlab_common::framing::{FrameReader, Framing};
+use netlab_common::{Error, Traced, net, term};
+
+use super::protocol::MAX_LINE;
+use super::{OUTBOX_LINES, Outbox, PlayerId, Shared, THREAD_STACK};
+
+/// Serves one accepted connection until it closes (runs on its own reader thread).
+pub(super) fn serve(shared: &Shared, stream: TcpStream) {
+    let Ok(peer) = stream.peer_addr() else {
+        return;
+    };
+    let config = &shared.config;
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_read_timeout(Some(config.idle_timeout));
+    let Some(id) = admit(shared, &stream, peer) else {
+        return;
+    };
+    let ended = read_lines(shared, &stream, peer, id);
+    let now = Instant::now();
+    let mut state = shared.lock();
+    if let Some(last_words) = &ended.last_words {
+        if let Some(outbox) = state.outboxes.get(&id) {
+            let _ = outbox.lines.try_send(last_words.clone());
+        }
+    }
+    // Closing the outbox lets the writer finish the queued lines and close the socket.
+    state.outboxes.remove(&id);
+    state.lobby.disconnect(id, now);
+    state.deliver(now);
+    drop(state);
+    term::info(format!("{peer} disconnected: {}", ended.reason));
+}
+
+/// Registers the player and starts its writer, or tells it the server is full.
+fn admit(shared: &Shared, stream: &TcpStream, peer: SocketAddr) -> Option<PlayerId> {
+    let (sender, receiver) = sync_channel(OUTBOX_LINES);
+    let socket = stream.try_clone().ok()?;
+    let writer_socket = stream.try_clone().ok()?;
+    let mut state = shared.lock();
+    let id = match state.lobby.connect(peer) {
+        Ok(id) => id,
+        Err(refusal) => {
+            drop(state);
+            term::warn(format!("refused {peer}: server full"));
+            let mut wire = Traced::new(stream, peer, shared.config.tracer);
+            let _ = wire.write_all(format!("{refusal}\n").as_bytes());
+            net::close_gracefully(stream);
+            return None;
+        }
+    };
+    state.outboxes.insert(
+        id,
+        Outbox {
+            lines: sender,
+            socket,
+        },
+    );
+    let name = state.lobby.name_of(id).unwrap_or("?").to_string();
+    state.deliver(Instant::now());
+    drop(state);
+    let tracer = shared.config.tracer;
+    let spawned = thread::Builder::new()
+        .name("game-writer".into())
+        .stack_size(THREAD_STACK)
+        .spawn(move || write_lines(receiver, writer_socket, peer, tracer));
+    if spawned.is_err() {
+        term::warn(format!("cannot start a writer thread for {peer}"));
+        let _ = stream.shutdown(Shutdown::Both);
+    }
+    term::info(format!("{name} connected from {peer}"));
+    Some(id)
+}
+
+/// Why the reader stopped, and what to tell the client (if anything) before closing.
+struct Ended {
+    reason: String,
+    last_words: Option<String>,
+}
+
+/// Reads lines and hands each to the lobby, until the client closes or breaks a rule.
+fn read_lines(shared: &Shared, stream: &TcpStream, peer: SocketAddr, id: PlayerId) -> Ended {
+    let wire = Traced::new(stream, peer, shared.config.tracer);
+    let mut lines = FrameReader::new(wire, Framing::Line, MAX_LINE);
+    loop {
+        let bytes = match lines.read_frame() {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return ended("closed the connection", None),
+            Err(Error::Frame(_)) => {
+                let words = format!("ERR line longer than {MAX_LINE} bytes; closing");
+                return ended("sent a line over the limit", Some(words));
+            }
+            Err(Error::Timeout { .. }) => {
+                let seconds = shared.config.idle_timeout.as_secs();
+                let words = format!("ERR idle for {seconds}s; closing");
+                return ended("idle timeout", Some(words));
+            }
+            Err(err) => return ended(&err.to_string(), None),
+        };
+        let mut state = shared.lock();
+        match std::str::from_utf8(&bytes) {
+            Ok(line) => state.lobby.handle_line(id, line),
+            Err(_) => {
+                if let Some(outbox) = state.outboxes.get(&id) {
+                    let _ = outbox.lines.try_send("ERR lines must be UTF-8 text".into());
+                }
+            }
+        }
+        state.deliver(Instant::now());
+        if !state.outboxes.contains_key(&id) {
+            // The lobby removed us (quit) or we were too slow.
+            return ended("left", None);
+        }
+    }
+}
+
+fn ended(reason: &str, last_words: Option<String>) -> Ended {
+    Ended {
+        reason: reason.to_string(),
+        last_words,
+    }
+}
+
+/// Writes each line from the outbox, batching what is already queued into one `write`.
+fn write_lines(outbox: Receiver<String>, socket: TcpStream, peer: SocketAddr, tracer: netlab_common::Tracer) {
+    let mut wire = BufWriter::new(Traced::new(&socket, peer, tracer));
+    while let Ok(line) = outbox.recv() {
+        let mut batch = vec![line];
+        batch.extend(outbox.try_iter().take(OUTBOX_LINES));
+        let written = batch
+            .iter()
+            .try_for_each(|line| writeln!(wire, "{line}"))
+            .and_then(|()| wire.flush());
+        if written.is_err() {
+            break; // the client is gone; the reader will notice too
+        }
+    }
+    let _ = wire.flush();
+    drop(wire);
+    // The outbox closed: the player left or was removed. Half-close so the client sees the end.
+    let _ = socket.shutdown(Shutdown::Write);
+}
