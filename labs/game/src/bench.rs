@@ -172,7 +172,11 @@ fn connect_bots(config: &BenchConfig, poll: &Poll) -> Result<Vec<Bot>> {
             .map_err(|err| Error::io("making a bot's socket non-blocking", err))?;
         let mut stream = TcpStream::from_std(stream);
         poll.registry()
-            .register(&mut stream, Token(index), Interest::READABLE | Interest::WRITABLE)
+            .register(
+                &mut stream,
+                Token(index),
+                Interest::READABLE | Interest::WRITABLE,
+            )
             .map_err(|err| Error::io("registering a bot", err))?;
         bots.push(Bot {
             stream,

@@ -39,7 +39,11 @@ fn send_typed_lines(stream: &TcpStream, peer: SocketAddr, tracer: Tracer) {
     let mut wire = Traced::new(stream, peer, tracer);
     for line in io::stdin().lock().lines() {
         let Ok(line) = line else { break };
-        let line = if line.trim() == "/q" { "quit".to_string() } else { line };
+        let line = if line.trim() == "/q" {
+            "quit".to_string()
+        } else {
+            line
+        };
         if wire.write_all(format!("{line}\n").as_bytes()).is_err() || line.trim() == "quit" {
             break;
         }

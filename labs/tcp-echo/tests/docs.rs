@@ -25,7 +25,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use regex::Regex;
-use util::{BIN, Server, find_program};
+use util::{BIN, find_program};
 
 /// One checked transcript.
 struct Transcript {
@@ -115,7 +115,7 @@ fn check(transcript: &Transcript) {
         return;
     }
     let args: Vec<&str> = transcript.server_args.iter().map(String::as_str).collect();
-    let server = Server::start(&args);
+    let server = util::start(&args);
     let port = server.addr.port();
     let command = transcript
         .command

@@ -12,14 +12,16 @@ use std::thread;
 use std::time::Duration;
 
 use netlab_common::framing::Framing;
-use util::{Client, ENGINES, Server, find_program, read_exactly, read_to_close, run_cli};
+use util::{
+    Client, ENGINES, Server, ServerExt, find_program, read_exactly, read_to_close, run_cli,
+};
 
 /// Raw framing is RFC 862: every byte returns unchanged, whether it was written one byte at a
 /// time or in one large write, and the order is kept.
 #[test]
 fn raw_echo_returns_every_byte_in_any_split() {
     for engine in ENGINES {
-        let server = Server::start(&["--engine", engine, "--framing", "raw"]);
+        let server = util::start(&["--engine", engine, "--framing", "raw"]);
         let mut stream = server.connect();
         let payload: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
         for byte in &payload[..100] {
@@ -40,7 +42,7 @@ fn raw_echo_returns_every_byte_in_any_split() {
 fn framed_messages_survive_any_split() {
     for engine in ENGINES {
         for framing in [Framing::Line, Framing::Length] {
-            let server = Server::start(&["--engine", engine, "--framing", framing.name()]);
+            let server = util::start(&["--engine", engine, "--framing", framing.name()]);
             let (mut client, name) = server.client(framing);
             assert_eq!(name, "Client01");
 
@@ -71,7 +73,7 @@ fn framed_messages_survive_any_split() {
 #[test]
 fn length_framing_carries_newlines() {
     for engine in ENGINES {
-        let server = Server::start(&["--engine", engine, "--framing", "length"]);
+        let server = util::start(&["--engine", engine, "--framing", "length"]);
         let (mut client, _) = server.client(Framing::Length);
         client.send(b"two\nlines");
         assert_eq!(client.recv(), b"ACK two\nlines");
@@ -83,7 +85,7 @@ fn length_framing_carries_newlines() {
 #[test]
 fn names_status_and_exit() {
     for engine in ENGINES {
-        let mut server = Server::start(&["--engine", engine]);
+        let mut server = util::start(&["--engine", engine]);
         let (mut first, first_name) = server.client(Framing::Line);
         let (mut second, second_name) = server.client(Framing::Line);
         assert_eq!(
@@ -115,7 +117,7 @@ fn names_status_and_exit() {
 #[test]
 fn vanished_client_is_removed() {
     for engine in ENGINES {
-        let mut server = Server::start(&["--engine", engine]);
+        let mut server = util::start(&["--engine", engine]);
         let (gone, _) = server.client(Framing::Line);
         let (mut stays, _) = server.client(Framing::Line);
         drop(gone); // the process holding it "crashed": the kernel closes the socket
@@ -131,7 +133,7 @@ fn vanished_client_is_removed() {
 #[test]
 fn max_clients_rejects_with_a_reason() {
     for engine in ENGINES {
-        let mut server = Server::start(&["--engine", engine, "--max-clients", "2"]);
+        let mut server = util::start(&["--engine", engine, "--max-clients", "2"]);
         let (mut first, _) = server.client(Framing::Line);
         let (mut second, _) = server.client(Framing::Line);
 
@@ -158,7 +160,7 @@ fn max_clients_rejects_with_a_reason() {
 #[test]
 fn oversize_frames_are_refused() {
     for engine in ENGINES {
-        let server = Server::start(&["--engine", engine, "--framing", "length"]);
+        let server = util::start(&["--engine", engine, "--framing", "length"]);
         let (mut bystander, _) = server.client(Framing::Length);
         let (mut offender, _) = server.client(Framing::Length);
         offender.stream.write_all(&5000u32.to_be_bytes()).unwrap();
@@ -170,7 +172,7 @@ fn oversize_frames_are_refused() {
         bystander.send(b"fine");
         assert_eq!(bystander.recv(), b"ACK fine", "{engine}");
 
-        let server = Server::start(&[
+        let server = util::start(&[
             "--engine",
             engine,
             "--framing",
@@ -194,7 +196,7 @@ fn oversize_frames_are_refused() {
 fn half_close_gets_every_echo() {
     for engine in ENGINES {
         for framing in ["raw", "line"] {
-            let server = Server::start(&["--engine", engine, "--framing", framing]);
+            let server = util::start(&["--engine", engine, "--framing", framing]);
             let mut stream = server.connect();
             let payload = vec![b'z'; 200_000];
             let mut writer = stream.try_clone().unwrap();
@@ -227,7 +229,7 @@ fn half_close_gets_every_echo() {
 #[test]
 fn non_reading_client_is_bounded() {
     for engine in ENGINES {
-        let server = Server::start(&["--engine", engine, "--framing", "raw"]);
+        let server = util::start(&["--engine", engine, "--framing", "raw"]);
         let hog = server.connect();
         hog.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
         let mut writer = hog.try_clone().unwrap();
@@ -263,7 +265,7 @@ fn non_reading_client_is_bounded() {
 #[test]
 fn thousand_connections_leak_no_descriptors() {
     for engine in ENGINES {
-        let mut server = Server::start(&["--engine", engine]);
+        let mut server = util::start(&["--engine", engine]);
         let (mut observer, _) = server.client(Framing::Line);
         let before = open_fds(server.pid());
         for _ in 0..1000 {
@@ -326,13 +328,13 @@ fn netcat_interop() {
         String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
     };
     for engine in ENGINES {
-        let server = Server::start(&["--engine", engine, "--framing", "raw"]);
+        let server = util::start(&["--engine", engine, "--framing", "raw"]);
         assert_eq!(
             run_nc(&server, b"hello\nworld\n"),
             "hello\nworld\n",
             "{engine}"
         );
-        let server = Server::start(&["--engine", engine, "--framing", "line"]);
+        let server = util::start(&["--engine", engine, "--framing", "line"]);
         assert_eq!(
             run_nc(&server, b"hi there\r\nexit\n"),
             "WELCOME Client01\nACK hi there\nBYE Client01\n",
@@ -345,7 +347,7 @@ fn netcat_interop() {
 /// BYE; nothing colored when NO_COLOR is set.
 #[test]
 fn client_prints_replies() {
-    let server = Server::start(&["--framing", "length"]);
+    let server = util::start(&["--framing", "length"]);
     let target = server.addr.to_string();
     let (code, stdout, _) = run_cli(
         &["connect", &target, "--framing", "length"],
@@ -370,7 +372,7 @@ fn client_prints_replies() {
 /// Escape sequences echoed back by a server are shown as text, never obeyed by the terminal.
 #[test]
 fn client_neutralizes_escape_sequences() {
-    let server = Server::start(&["--framing", "raw"]);
+    let server = util::start(&["--framing", "raw"]);
     let target = server.addr.to_string();
     let (code, stdout, _) = run_cli(&["connect", &target, "--framing", "raw"], b"\x1b[2Jboom\n");
     assert_eq!(code, 0);
@@ -381,7 +383,7 @@ fn client_neutralizes_escape_sequences() {
 /// A line longer than --max-frame is refused locally and nothing is sent.
 #[test]
 fn client_refuses_oversize_line_locally() {
-    let server = Server::start(&[]);
+    let server = util::start(&[]);
     let target = server.addr.to_string();
     let mut input = vec![b'x'; 5000];
     input.extend_from_slice(b"\nshort\n");
@@ -398,7 +400,7 @@ fn client_refuses_oversize_line_locally() {
 /// `--trace` shows the bytes on the wire: direction, size and a hex dump.
 #[test]
 fn trace_shows_bytes_on_the_wire() {
-    let server = Server::start(&["--framing", "length"]);
+    let server = util::start(&["--framing", "length"]);
     let target = server.addr.to_string();
     let (_, _, stderr) = run_cli(
         &["connect", &target, "--framing", "length", "--trace"],
@@ -443,7 +445,7 @@ fn port_in_use_has_a_hint() {
 #[test]
 fn bench_against_raw_server() {
     for engine in ENGINES {
-        let server = Server::start(&["--engine", engine, "--framing", "raw"]);
+        let server = util::start(&["--engine", engine, "--framing", "raw"]);
         let target = server.addr.to_string();
         let (code, stdout, stderr) = run_cli(
             &[
@@ -472,7 +474,7 @@ fn bench_against_raw_server() {
 /// The load generator notices a server that does not echo faithfully.
 #[test]
 fn bench_detects_a_non_echo_server() {
-    let server = Server::start(&["--framing", "line"]);
+    let server = util::start(&["--framing", "line"]);
     let target = server.addr.to_string();
     let (code, _, stderr) = run_cli(&["bench", &target, "--duration", "0.2"], b"");
     assert_eq!(code, 1);
@@ -484,7 +486,7 @@ fn bench_detects_a_non_echo_server() {
 #[test]
 fn ctrl_c_stops_the_server() {
     for engine in ENGINES {
-        let mut server = Server::start(&["--engine", engine]);
+        let mut server = util::start(&["--engine", engine]);
         let (_client, _) = server.client(Framing::Line);
         let status = std::process::Command::new("kill")
             .args(["-INT", &server.pid().to_string()])
@@ -509,7 +511,7 @@ fn ipv6_loopback_works() {
         return;
     }
     for engine in ENGINES {
-        let server = Server::start(&["--engine", engine, "--bind", "::1"]);
+        let server = util::start(&["--engine", engine, "--bind", "::1"]);
         assert!(server.addr.is_ipv6(), "{}", server.addr);
         let target = server.addr.to_string();
         assert!(target.starts_with("[::1]:"), "{target}");

@@ -135,7 +135,12 @@ fn ended(reason: &str, last_words: Option<String>) -> Ended {
 }
 
 /// Writes each line from the outbox, batching what is already queued into one `write`.
-fn write_lines(outbox: Receiver<String>, socket: TcpStream, peer: SocketAddr, tracer: netlab_common::Tracer) {
+fn write_lines(
+    outbox: Receiver<String>,
+    socket: TcpStream,
+    peer: SocketAddr,
+    tracer: netlab_common::Tracer,
+) {
     let mut wire = BufWriter::new(Traced::new(&socket, peer, tracer));
     while let Ok(line) = outbox.recv() {
         let mut batch = vec![line];

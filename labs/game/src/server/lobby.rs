@@ -147,7 +147,10 @@ impl Lobby {
         self.next_player += 1;
         let name = self.default_name(id);
         self.send(id, format!("WELCOME {name}"));
-        self.send(id, "INFO type help for commands; quick tictactoe to play".into());
+        self.send(
+            id,
+            "INFO type help for commands; quick tictactoe to play".into(),
+        );
         let player = Player {
             name,
             addr,
@@ -295,7 +298,10 @@ impl Lobby {
         let seats = room.seats.clone();
         for (seat, player_id) in seats.iter().enumerate() {
             if let Some(player) = self.players.get_mut(player_id) {
-                player.place = Place::Seat { room: room_id, seat };
+                player.place = Place::Seat {
+                    room: room_id,
+                    seat,
+                };
             }
         }
         self.broadcast(room_id, &format!("INFO {room_id} {name} left"));
@@ -398,7 +404,10 @@ impl Lobby {
 
     /// The player's place, or an error line sent to them when they are not in the lobby.
     fn in_lobby(&mut self, id: PlayerId) -> bool {
-        let here = self.players.get(&id).is_some_and(|p| p.place == Place::Lobby);
+        let here = self
+            .players
+            .get(&id)
+            .is_some_and(|p| p.place == Place::Lobby);
         if !here {
             self.send(id, "ERR you are in a room already; leave first".into());
         }
@@ -418,7 +427,10 @@ impl Lobby {
     }
 
     fn room_id(&mut self, id: PlayerId, text: &str) -> Option<RoomId> {
-        let room = text.parse::<RoomId>().ok().filter(|room| self.rooms.contains_key(room));
+        let room = text
+            .parse::<RoomId>()
+            .ok()
+            .filter(|room| self.rooms.contains_key(room));
         if room.is_none() {
             let text: String = sanitize(text).chars().take(20).collect();
             self.send(id, format!("ERR no room '{text}'; type rooms to list them"));
@@ -501,7 +513,10 @@ impl Lobby {
         let seat = room.seats.len() - 1;
         let kind = room.kind.name();
         if let Some(player) = self.players.get_mut(&id) {
-            player.place = Place::Seat { room: room_id, seat };
+            player.place = Place::Seat {
+                room: room_id,
+                seat,
+            };
         }
         self.send(id, format!("JOINED {room_id} {kind} seat {}", seat + 1));
         let name = self.name_of(id).unwrap_or_default().to_string();
@@ -527,7 +542,11 @@ impl Lobby {
         let Some(room) = self.rooms.get(&room_id) else {
             return;
         };
-        let (seated, min, max) = (room.seats.len(), room.kind.min_players(), room.kind.max_players());
+        let (seated, min, max) = (
+            room.seats.len(),
+            room.kind.min_players(),
+            room.kind.max_players(),
+        );
         let line = if seated < min {
             format!("WAITING {room_id} for {} more player(s)", min - seated)
         } else {
@@ -541,9 +560,10 @@ impl Lobby {
         let Some(Place::Seat { room, .. }) = place else {
             return self.send(id, "ERR sit in a room first (create or join)".into());
         };
-        let ready = self.rooms.get(&room).is_some_and(|r| {
-            r.game.is_none() && r.seats.len() >= r.kind.min_players()
-        });
+        let ready = self
+            .rooms
+            .get(&room)
+            .is_some_and(|r| r.game.is_none() && r.seats.len() >= r.kind.min_players());
         if ready {
             self.start_game(room);
         } else {
@@ -573,8 +593,14 @@ impl Lobby {
             .iter()
             .filter_map(|seat| self.name_of(*seat).map(String::from))
             .collect();
-        self.log.push(format!("room {room_id}: {kind} started: {}", names.join(" vs ")));
-        self.broadcast(room_id, &format!("START {room_id} {kind} players {}", names.join(" ")));
+        self.log.push(format!(
+            "room {room_id}: {kind} started: {}",
+            names.join(" vs ")
+        ));
+        self.broadcast(
+            room_id,
+            &format!("START {room_id} {kind} players {}", names.join(" ")),
+        );
         self.send_boards(room_id);
         self.prompt(room_id);
     }
@@ -600,8 +626,15 @@ impl Lobby {
 
     fn play_move(&mut self, id: PlayerId, text: &str) {
         let place = self.players.get(&id).map(|player| player.place);
-        let Some(Place::Seat { room: room_id, seat }) = place else {
-            return self.send(id, "ERR you are not playing; quick tictactoe finds a game".into());
+        let Some(Place::Seat {
+            room: room_id,
+            seat,
+        }) = place
+        else {
+            return self.send(
+                id,
+                "ERR you are not playing; quick tictactoe finds a game".into(),
+            );
         };
         let Some(room) = self.rooms.get_mut(&room_id) else {
             return;
@@ -622,7 +655,10 @@ impl Lobby {
             _ => sanitize(text.trim()).to_lowercase(),
         };
         let name = self.name_of(id).unwrap_or_default().to_string();
-        self.broadcast(room_id, &format!("MOVED {room_id} {name} {shown} -- {outcome}"));
+        self.broadcast(
+            room_id,
+            &format!("MOVED {room_id} {name} {shown} -- {outcome}"),
+        );
         self.send_boards(room_id);
         match outcome {
             Outcome::Finished(ending) => self.finish(room_id, ending),
@@ -643,7 +679,9 @@ impl Lobby {
         let moves = valid_moves(game);
         let mut to_prompt = Vec::new();
         for seat in &waiting {
-            if let (Some(prompted), Some(player)) = (room.prompted.get_mut(*seat), room.seats.get(*seat)) {
+            if let (Some(prompted), Some(player)) =
+                (room.prompted.get_mut(*seat), room.seats.get(*seat))
+            {
                 if !*prompted {
                     *prompted = true;
                     to_prompt.push(*player);
@@ -740,7 +778,10 @@ impl Lobby {
             return self.send(id, "ERR say what? (say TEXT)".into());
         }
         if text.len() > MAX_CHAT {
-            return self.send(id, format!("ERR chat messages are at most {MAX_CHAT} bytes"));
+            return self.send(
+                id,
+                format!("ERR chat messages are at most {MAX_CHAT} bytes"),
+            );
         }
         let name = self.name_of(id).unwrap_or_default().to_string();
         // Sanitized here, because nc users' terminals do not sanitize anything.
@@ -780,7 +821,11 @@ impl Lobby {
             None => Viewer::Spectator,
         };
         let mut lines = vec![format!("BOARD {room_id} {}", room.kind.name())];
-        lines.extend(game.render(viewer).into_iter().map(|line| format!("| {line}")));
+        lines.extend(
+            game.render(viewer)
+                .into_iter()
+                .map(|line| format!("| {line}")),
+        );
         lines.push("END".to_string());
         for line in lines {
             self.send(player, line);
@@ -789,7 +834,10 @@ impl Lobby {
 
     fn send(&mut self, id: PlayerId, line: String) {
         // Away players have no connection to send to.
-        let away = self.players.get(&id).is_some_and(|p| p.away_until.is_some());
+        let away = self
+            .players
+            .get(&id)
+            .is_some_and(|p| p.away_until.is_some());
         if !away {
             self.outgoing.push((id, line));
         }

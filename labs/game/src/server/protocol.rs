@@ -121,10 +121,19 @@ mod tests {
     /// Commands are case-insensitive and arguments are trimmed.
     #[test]
     fn parses_commands() {
-        assert_eq!(parse("  QUICK  tictactoe ", false), Command::Quick("tictactoe".into()));
-        assert_eq!(parse("say hello  world", false), Command::Say("hello  world".into()));
+        assert_eq!(
+            parse("  QUICK  tictactoe ", false),
+            Command::Quick("tictactoe".into())
+        );
+        assert_eq!(
+            parse("say hello  world", false),
+            Command::Say("hello  world".into())
+        );
         assert_eq!(parse("", false), Command::Nothing);
-        assert_eq!(parse("frobnicate now", false), Command::Unknown("frobnicate".into()));
+        assert_eq!(
+            parse("frobnicate now", false),
+            Command::Unknown("frobnicate".into())
+        );
     }
 
     /// In a game, a bare line is a move; outside, it is an unknown command.

@@ -5,105 +5,33 @@
 //! Every socket gets a read timeout so a broken server fails a test instead of hanging it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
 
 use netlab_common::framing::{FrameReader, Framing};
-
-/// How long any single wait in a test may take before the test fails.
-pub const PATIENCE: Duration = Duration::from_secs(20);
+pub use netlab_testkit::{ServerProcess, find_program, skip};
 
 /// Path of the binary under test, built by cargo for integration tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_tcp-echo");
 
-/// A running `tcp-echo serve`, killed when dropped.
-pub struct Server {
-    pub child: Child,
-    pub addr: SocketAddr,
-    lines: Receiver<String>,
-    /// Lines seen so far (kept for failure messages).
-    pub seen: Vec<String>,
+/// A running `tcp-echo serve` (see `netlab_testkit::ServerProcess`).
+pub type Server = ServerProcess;
+
+/// Starts `tcp-echo serve --port 0 ARGS...` and waits for its `listening on` line.
+pub fn start(args: &[&str]) -> Server {
+    let mut all = vec!["serve", "--port", "0"];
+    all.extend_from_slice(args);
+    ServerProcess::start(BIN, &all)
 }
 
-impl Server {
-    /// Starts `tcp-echo serve --port 0 ARGS...` and waits for its `listening on` line.
-    pub fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--port", "0"])
-            .args(args)
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start tcp-echo serve");
-        let (sender, lines) = channel();
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let stderr_sender = sender.clone();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = sender.send(line);
-            }
-        });
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = stderr_sender.send(line);
-            }
-        });
-        let mut server = Server {
-            child,
-            addr: ([127, 0, 0, 1], 0).into(),
-            lines,
-            seen: Vec::new(),
-        };
-        let line = server.wait_for(|line| line.starts_with("listening on "));
-        server.addr = line["listening on ".len()..].parse().expect("address");
-        server
-    }
-
-    /// Waits until the server prints a line matching `wanted`, and returns it.
-    pub fn wait_for(&mut self, wanted: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if wanted(&line) {
-                        return line;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
-                    panic!(
-                        "server never printed the expected line; it printed:\n{:#?}",
-                        self.seen
-                    )
-                }
-            }
-        }
-    }
-
-    /// Waits for `count` lines matching `wanted`.
-    pub fn wait_for_count(&mut self, count: usize, wanted: impl Fn(&str) -> bool) {
-        for _ in 0..count {
-            self.wait_for(&wanted);
-        }
-    }
-
-    /// A plain TCP connection to the server.
-    pub fn connect(&self) -> TcpStream {
-        let stream = TcpStream::connect(self.addr).expect("connect to server");
-        stream.set_read_timeout(Some(PATIENCE)).unwrap();
-        stream.set_write_timeout(Some(PATIENCE)).unwrap();
-        stream
-    }
-
+/// Framed clients of a running server.
+pub trait ServerExt {
     /// A framed client that has read its `WELCOME` line; returns it and its name.
-    pub fn client(&self, framing: Framing) -> (Client, String) {
+    fn client(&self, framing: Framing) -> (Client, String);
+}
+
+impl ServerExt for Server {
+    fn client(&self, framing: Framing) -> (Client, String) {
         let mut client = Client::new(self.connect(), framing);
         let welcome = client.recv_text();
         let name = welcome
@@ -111,18 +39,6 @@ impl Server {
             .unwrap_or_else(|| panic!("expected WELCOME, got {welcome:?}"))
             .to_string();
         (client, name)
-    }
-
-    /// The process id, for /proc checks.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -206,36 +122,7 @@ pub fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
 
 /// Runs the tcp-echo binary with `args` and `stdin`, returning (exit code, stdout, stderr).
 pub fn run_cli(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tcp-echo");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-/// Reports a skipped test where people see it. libtest captures `eprintln!` of passing tests, so
-/// this writes to the stderr handle directly, which the capture does not intercept. `make test`
-/// counts these lines in its closing summary.
-pub fn skip(test: &str, reason: &str) {
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
-}
-
-/// Finds a program on PATH, for interop tests that skip visibly when it is missing.
-pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
+    netlab_testkit::run_cli(BIN, args, stdin)
 }
 
 /// Every (engine, framing) pair the server supports.

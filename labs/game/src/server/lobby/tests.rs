@@ -16,8 +16,15 @@ struct Table {
 
 impl Table {
     fn new(max_players: usize) -> Table {
-        let config = LobbyConfig { max_players, grace: GRACE, seed: 7 };
-        Table { lobby: Lobby::new(config), inbox: HashMap::new() }
+        let config = LobbyConfig {
+            max_players,
+            grace: GRACE,
+            seed: 7,
+        };
+        Table {
+            lobby: Lobby::new(config),
+            inbox: HashMap::new(),
+        }
     }
 
     fn connect(&mut self, port: u16) -> PlayerId {
@@ -43,7 +50,9 @@ impl Table {
     }
 
     fn has(&mut self, id: PlayerId, wanted: &str) -> bool {
-        self.inbox.get(&id).is_some_and(|lines| lines.iter().any(|line| line == wanted))
+        self.inbox
+            .get(&id)
+            .is_some_and(|lines| lines.iter().any(|line| line == wanted))
     }
 }
 
@@ -60,7 +69,13 @@ fn full_tictactoe_game() {
     table.read(bob);
 
     table.say(alice, "quick tictactoe");
-    assert_eq!(table.read(alice), ["JOINED 1 tictactoe seat 1", "WAITING 1 for 1 more player(s)"]);
+    assert_eq!(
+        table.read(alice),
+        [
+            "JOINED 1 tictactoe seat 1",
+            "WAITING 1 for 1 more player(s)"
+        ]
+    );
     table.say(bob, "quick ttt");
     let bob_lines = table.read(bob);
     assert_eq!(bob_lines[0], "JOINED 1 tictactoe seat 2");
@@ -69,10 +84,17 @@ fn full_tictactoe_game() {
     table.read(alice);
 
     table.say(bob, "5");
-    assert_eq!(table.read(bob), ["ERR it is not your turn: waiting for player 1"]);
+    assert_eq!(
+        table.read(bob),
+        ["ERR it is not your turn: waiting for player 1"]
+    );
     table.say(alice, "5");
     table.say(bob, "5");
-    assert!(table.read(bob).contains(&"ERR square 5 is already taken; pick an empty square".to_string()));
+    assert!(
+        table
+            .read(bob)
+            .contains(&"ERR square 5 is already taken; pick an empty square".to_string())
+    );
     for (who, square) in [(bob, "1"), (alice, "3"), (bob, "2"), (alice, "7")] {
         table.say(who, square);
     }
@@ -100,7 +122,11 @@ fn rps_choice_is_secret_until_both_chose() {
     let after_rock = seen_after("rock");
     assert_eq!(after_rock, seen_after("scissors"));
     assert_eq!(after_rock, seen_after("paper"));
-    assert!(after_rock.contains(&"MOVED 1 Player01 (sealed) -- choice sealed; waiting for player 2".to_string()));
+    assert!(
+        after_rock.contains(
+            &"MOVED 1 Player01 (sealed) -- choice sealed; waiting for player 2".to_string()
+        )
+    );
 
     let mut table = Table::new(10);
     let (first, second) = (table.connect(1), table.connect(2));
@@ -126,9 +152,18 @@ fn spectators_see_moves_and_chat() {
     table.say(a, "5");
     table.say(b, "say nice \u{1b}[2Jmove");
     let seen = table.read(watcher);
-    assert!(seen.contains(&"MOVED 1 Player01 5 -- player 2 to move".to_string()), "{seen:?}");
-    assert!(seen.iter().any(|line| line.starts_with("BOARD 1 tictactoe")));
-    assert!(seen.contains(&"CHAT 1 Player02: nice ^[[2Jmove".to_string()), "{seen:?}");
+    assert!(
+        seen.contains(&"MOVED 1 Player01 5 -- player 2 to move".to_string()),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|line| line.starts_with("BOARD 1 tictactoe"))
+    );
+    assert!(
+        seen.contains(&"CHAT 1 Player02: nice ^[[2Jmove".to_string()),
+        "{seen:?}"
+    );
 }
 
 /// A player who drops mid-game is AWAY for the grace period, then forfeits; the opponent wins.
@@ -170,8 +205,15 @@ fn reconnect_within_grace_takes_the_seat_back() {
     table.say(bob_again, "name bob");
     let lines = table.read(bob_again);
     assert!(lines.contains(&"OK name bob".to_string()), "{lines:?}");
-    assert!(lines.contains(&"JOINED 1 tictactoe seat 2".to_string()), "{lines:?}");
-    assert!(lines.iter().any(|line| line.starts_with("YOURTURN 1 moves 1 2 3 4 6")));
+    assert!(
+        lines.contains(&"JOINED 1 tictactoe seat 2".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("YOURTURN 1 moves 1 2 3 4 6"))
+    );
     assert!(table.has(a, "BACK 1 bob"));
     table.say(bob_again, "1");
     assert!(table.has(a, "MOVED 1 bob 1 -- player 1 to move"));
@@ -201,7 +243,12 @@ fn hangman_for_three() {
     table.say(c, "start");
     assert!(table.has(a, "START 1 hangman players Player01 Player02 Player03"));
     table.say(a, "e");
-    assert!(table.read(b).iter().any(|line| line.starts_with("YOURTURN 1 moves")));
+    assert!(
+        table
+            .read(b)
+            .iter()
+            .any(|line| line.starts_with("YOURTURN 1 moves"))
+    );
     table.say(c, "x");
     assert!(table.read(c).iter().any(|line| line.starts_with("ERR")));
 }

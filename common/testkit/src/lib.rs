@@ -1,0 +1,154 @@
+//! # netlab-testkit: what every lab's integration tests need
+//!
+//! Integration tests run the real lab binary, as a student would, on 127.0.0.1 with port 0, and
+//! learn the port from the `listening on IP:PORT` line. They synchronize on events (a line the
+//! server prints, a reply read from a socket), never on sleeps, and every wait has a deadline
+//! ([`PATIENCE`]) so a broken server fails a test instead of hanging the suite.
+//!
+//! - [`ServerProcess`]: start a server, wait for lines it prints, kill it when dropped.
+//! - [`run_cli`]: run a command to completion with given standard input.
+//! - [`find_program`] and [`skip`]: interop tests with tools nobody here wrote (`nc`) skip
+//!   *visibly* when the tool is missing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long any single wait in a test may take before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A running server process, killed when dropped.
+pub struct ServerProcess {
+    /// The child process.
+    pub child: Child,
+    /// The address from its `listening on` line.
+    pub addr: SocketAddr,
+    lines: Receiver<String>,
+    /// Every line it printed so far that a wait has looked at (for failure messages).
+    pub seen: Vec<String>,
+}
+
+impl ServerProcess {
+    /// Runs `bin ARGS...` with NO_COLOR set and waits for its `listening on` line.
+    /// Standard output and standard error are both watched.
+    pub fn start(bin: &str, args: &[&str]) -> ServerProcess {
+        let mut child = Command::new(bin)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|err| panic!("start {bin}: {err}"));
+        let (sender, lines) = channel();
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let stderr_sender = sender.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = stderr_sender.send(line);
+            }
+        });
+        let mut server = ServerProcess {
+            child,
+            addr: ([127, 0, 0, 1], 0).into(),
+            lines,
+            seen: Vec::new(),
+        };
+        let line = server.wait_for(|line| line.starts_with("listening on "));
+        server.addr = line["listening on ".len()..].parse().expect("address");
+        server
+    }
+
+    /// Waits until the server prints a line matching `wanted`, and returns it.
+    pub fn wait_for(&mut self, wanted: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if wanted(&line) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                    panic!(
+                        "server never printed the expected line; it printed:\n{:#?}",
+                        self.seen
+                    )
+                }
+            }
+        }
+    }
+
+    /// Waits for `count` lines matching `wanted`.
+    pub fn wait_for_count(&mut self, count: usize, wanted: impl Fn(&str) -> bool) {
+        for _ in 0..count {
+            self.wait_for(&wanted);
+        }
+    }
+
+    /// A plain TCP connection to the server, with read and write timeouts of [`PATIENCE`].
+    pub fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(self.addr).expect("connect to server");
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        stream.set_write_timeout(Some(PATIENCE)).unwrap();
+        stream
+    }
+
+    /// The process id, for /proc checks.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `bin ARGS...` with `stdin` and NO_COLOR set; returns (exit code, stdout, stderr).
+pub fn run_cli(bin: &str, args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    let mut child = Command::new(bin)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("run {bin}: {err}"));
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Finds a program on PATH, for interop tests that skip visibly when it is missing.
+pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Reports a skipped test where people see it. libtest captures `eprintln!` of passing tests, so
+/// this writes to the stderr handle directly, which the capture does not intercept. `make test`
+/// counts these lines in its closing summary.
+pub fn skip(test: &str, reason: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
+}
