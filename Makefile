@@ -5,7 +5,7 @@
 CARGO ?= cargo
 SHELL := bash
 
-.PHONY: all build demo test lint fmt bench-echo clean
+.PHONY: all build demo test lint fmt bench-echo bench-game clean
 
 all: build
 
@@ -35,6 +35,10 @@ fmt:
 # Writes bench-results/echo.md; see docs/tcp-echo.md. Takes a few minutes.
 bench-echo: build
 	bash scripts/bench-echo
+
+# 1,000 bot players against the game server at three thinking times; writes bench-results/game.md.
+bench-game: build
+	bash scripts/bench-game
 
 clean:
 	$(CARGO) clean

@@ -3,13 +3,22 @@
 //! Each bot connects, asks for a game by matchmaking (`quick GAME`), and whenever the server says
 //! `YOURTURN ... moves a b c` it picks one of the listed moves at random and sends it. The time from
 //! sending a move to seeing the server announce it (`MOVED room me ...`) is one *move round trip*.
-//! When a game ends (`RESULT`), the bot asks for the next one until it has played `--games`.
+//! When a game ends (`RESULT`), the bot asks for the next one. The run ends when
+//! `players x games / 2` games have finished (every game has two bots). A per-bot quota would not
+//! do: near the end a bot could be left needing a game when every other bot of its kind has
+//! stopped, and wait for an opponent who never comes.
+//!
+//! With `--think MS`, a bot waits a random 0 to 2xMS before each move, as a person would; the
+//! latency clock starts when the move is actually sent. Without it (the default, 0) bots answer
+//! instantly and the benchmark measures the server at saturation: every game always has a move in
+//! flight, so latency is the queue (moves in flight / moves per second, Little's law).
 //!
 //! All bots run in one thread with a mio event loop, so a thousand of them cost the benchmark one
 //! core at most and leave the rest of the machine to the server under test. Every `ERR` line, early
-//! close or unfinished bot counts as an error: bots only send moves the server offered.
+//! close or game short of the target counts as an error: bots only send moves the server offered.
 
-use std::collections::HashSet;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
@@ -38,7 +47,7 @@ pub struct BenchConfig {
     pub target: String,
     /// Bots connected at once.
     pub players: usize,
-    /// Games per bot.
+    /// Games per bot, on average: the run stops after `players x games / 2` games.
     pub games: usize,
     /// Which games.
     pub game: BotGame,
@@ -46,6 +55,8 @@ pub struct BenchConfig {
     pub timeout: Duration,
     /// Seed for the bots' choices.
     pub seed: u64,
+    /// Mean thinking time before each move (0: answer at once).
+    pub think: Duration,
 }
 
 /// What was measured.
@@ -110,8 +121,11 @@ struct Bot {
     output: Vec<u8>,
     name: String,
     game: &'static str,
-    games_left: usize,
     move_sent_at: Option<Instant>,
+    /// A move decided but not yet sent (the bot is "thinking").
+    pending_move: Option<String>,
+    /// This bot's position in the bench's list (its token).
+    index: usize,
     random: u64,
     done: bool,
 }
@@ -122,6 +136,8 @@ struct Tally {
     latencies: Vec<Duration>,
     rooms_finished: HashSet<String>,
     errors: u64,
+    /// Bots that decided a move and want it sent after their thinking time.
+    thinking: Vec<usize>,
 }
 
 /// Runs the bots until every one has played its games, or the timeout.
@@ -131,10 +147,20 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
     let mut tally = Tally::default();
     let mut events = Events::with_capacity(1024);
     let started = Instant::now();
-    let mut unfinished = bots.len();
+    let target = (config.players * config.games / 2).max(1);
+    let mut connected = bots.len();
     let mut scratch = vec![0u8; 64 * 1024];
-    while unfinished > 0 && started.elapsed() < config.timeout {
-        poll.poll(&mut events, Some(Duration::from_millis(200)))
+    // Moves waiting for their thinking time to pass, earliest first.
+    let mut due: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
+    let mut random = config.seed | 1;
+    while tally.rooms_finished.len() < target && connected > 0 && started.elapsed() < config.timeout
+    {
+        let wait = due
+            .peek()
+            .map_or(Duration::from_millis(200), |Reverse((when, _))| {
+                when.saturating_duration_since(Instant::now())
+            });
+        poll.poll(&mut events, Some(wait))
             .map_err(|err| Error::io("waiting for events", err))?;
         for event in events.iter() {
             let Some(bot) = bots.get_mut(event.token().0) else {
@@ -145,12 +171,28 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
             }
             bot.serve(&mut tally, &mut scratch);
             if bot.done {
-                unfinished -= 1;
+                connected -= 1;
+            }
+        }
+        for index in tally.thinking.drain(..) {
+            let delay = think_time(config.think, &mut random);
+            due.push(Reverse((Instant::now() + delay, index)));
+        }
+        while let Some(Reverse((when, index))) = due.peek().copied() {
+            if when > Instant::now() {
+                break;
+            }
+            due.pop();
+            if let Some(bot) = bots.get_mut(index) {
+                bot.send_pending_move(&mut tally);
+                if bot.done {
+                    connected -= 1;
+                }
             }
         }
     }
-    tally.errors += unfinished as u64;
     let elapsed = started.elapsed();
+    tally.errors += target.saturating_sub(tally.rooms_finished.len()) as u64;
     tally.latencies.sort_unstable();
     Ok(BenchReport {
         players: bots.len(),
@@ -184,8 +226,9 @@ fn connect_bots(config: &BenchConfig, poll: &Poll) -> Result<Vec<Bot>> {
             output: Vec::new(),
             name: String::new(),
             game: game_for(config.game, index),
-            games_left: config.games,
             move_sent_at: None,
+            pending_move: None,
+            index,
             // xorshift needs a non-zero state; mix the bot's index into the seed.
             random: (config.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1,
             done: false,
@@ -200,7 +243,11 @@ fn game_for(choice: BotGame, index: usize) -> &'static str {
         BotGame::Tictactoe => "tictactoe",
         BotGame::Rps => "rps",
         BotGame::Hangman => "hangman",
-        BotGame::Mixed => ["tictactoe", "rps", "hangman"][(index / 2) % 3],
+        BotGame::Mixed => match (index / 2) % 3 {
+            0 => "tictactoe",
+            1 => "rps",
+            _ => "hangman",
+        },
     }
 }
 
@@ -210,11 +257,14 @@ impl Bot {
         loop {
             match self.stream.read(scratch) {
                 Ok(0) => {
-                    tally.errors += u64::from(!self.finished_playing());
+                    tally.errors += 1; // the server closed on a bot that was still playing
                     self.done = true;
                     return;
                 }
-                Ok(got) => self.take_bytes(&scratch[..got], tally),
+                Ok(got) => {
+                    let fresh = scratch.get(..got).unwrap_or_default();
+                    self.take_bytes(fresh, tally);
+                }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => {
@@ -227,14 +277,10 @@ impl Bot {
         self.flush(tally);
     }
 
-    fn finished_playing(&self) -> bool {
-        self.games_left == 0
-    }
-
     fn take_bytes(&mut self, mut bytes: &[u8], tally: &mut Tally) {
         while !bytes.is_empty() {
             let took = self.lines.feed(bytes);
-            bytes = &bytes[took..];
+            bytes = bytes.get(took..).unwrap_or_default();
             loop {
                 match self.lines.next_frame() {
                     Ok(Some(line)) => self.react(&String::from_utf8_lossy(&line), tally),
@@ -260,8 +306,8 @@ impl Bot {
             Some("YOURTURN") => {
                 let moves: Vec<&str> = words.skip(2).collect(); // room, "moves"
                 if let Some(choice) = self.pick(&moves) {
-                    self.say(&format!("move {choice}"));
-                    self.move_sent_at = Some(Instant::now());
+                    self.pending_move = Some(format!("move {choice}"));
+                    tally.thinking.push(self.index);
                 }
             }
             Some("MOVED") => {
@@ -276,12 +322,7 @@ impl Bot {
                 if let Some(room) = words.next() {
                     tally.rooms_finished.insert(room.to_string());
                 }
-                self.games_left = self.games_left.saturating_sub(1);
-                if self.games_left == 0 {
-                    self.say("quit");
-                } else {
-                    self.say(&format!("quick {}", self.game));
-                }
+                self.say(&format!("quick {}", self.game));
             }
             Some("ERR") => tally.errors += 1,
             _ => {}
@@ -298,6 +339,15 @@ impl Bot {
         moves.get(index).copied()
     }
 
+    /// Sends the move decided earlier, now that the thinking time has passed.
+    fn send_pending_move(&mut self, tally: &mut Tally) {
+        if let Some(line) = self.pending_move.take() {
+            self.say(&line);
+            self.move_sent_at = Some(Instant::now());
+            self.flush(tally);
+        }
+    }
+
     fn say(&mut self, line: &str) {
         self.output.extend_from_slice(line.as_bytes());
         self.output.push(b'\n');
@@ -312,13 +362,26 @@ impl Bot {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => {
-                    tally.errors += u64::from(!self.finished_playing());
+                    tally.errors += 1;
                     self.done = true;
                     return;
                 }
             }
         }
     }
+}
+
+/// A thinking time uniformly spread over 0 to twice `mean`.
+fn think_time(mean: Duration, random: &mut u64) -> Duration {
+    if mean.is_zero() {
+        return Duration::ZERO;
+    }
+    *random ^= *random << 13;
+    *random ^= *random >> 7;
+    *random ^= *random << 17;
+    let span = mean.as_micros().saturating_mul(2).max(1);
+    let micros = u64::try_from(u128::from(*random) % span).unwrap_or(0);
+    Duration::from_micros(micros)
 }
 
 /// The `pct`th percentile of sorted samples (nearest rank).

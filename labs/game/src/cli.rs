@@ -90,7 +90,7 @@ struct BenchArgs {
     #[arg(long, default_value_t = 100,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=100_000))]
     players: usize,
-    /// Games each bot plays before it quits.
+    /// Games per bot on average: the run ends after players x games / 2 finished games.
     #[arg(long, default_value_t = 3,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     games: usize,
@@ -103,6 +103,10 @@ struct BenchArgs {
     /// Seed for the bots' random moves.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Mean milliseconds a bot thinks before each move (random 0 to twice this). 0 answers at
+    /// once and measures the server at saturation.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    think: u64,
     /// Print the result as one JSON object.
     #[arg(long)]
     json: bool,
@@ -133,11 +137,12 @@ pub fn run(cli: Cli) -> Result<()> {
                 game: args.game,
                 timeout: Duration::from_secs(args.timeout),
                 seed: args.seed,
+                think: Duration::from_millis(args.think),
             };
             if !args.json {
                 term::info(format!(
-                    "{} bots, {} game(s) each, {:?} games, against {}",
-                    config.players, config.games, config.game, config.target
+                    "{} bots, {} game(s) each, think {} ms, against {}",
+                    config.players, config.games, args.think, config.target
                 ));
             }
             let report = bench::run(&config)?;

@@ -268,6 +268,7 @@ fn disconnect_forfeits_and_reconnect_returns() {
     let mut alice = Player::join(&server, "alice");
     let mut bob = Player::join(&server, "bob");
     alice.send("quick tictactoe");
+    alice.expect("WAITING"); // alice is seated first, so she is X and moves first
     bob.send("quick tictactoe");
     alice.expect("YOURTURN");
     drop(bob);
@@ -278,6 +279,7 @@ fn disconnect_forfeits_and_reconnect_returns() {
     let mut alice = Player::join(&server, "alice");
     let mut bob = Player::join(&server, "bob");
     alice.send("quick tictactoe");
+    alice.expect("WAITING"); // alice is seated first, so she is X and moves first
     bob.send("quick tictactoe");
     alice.expect("YOURTURN");
     drop(bob);
@@ -340,7 +342,9 @@ fn non_reading_client_is_dropped() {
     let mut listener = Player::join(&server, "listener");
     let mut sleeper = Player::join(&server, "sleeper");
     talker.send("create hangman");
+    talker.expect_line("JOINED 1 hangman seat 1");
     listener.send("join 1");
+    listener.expect_line("JOINED 1 hangman seat 2");
     sleeper.send("join 1");
     sleeper.expect("WAITING 1 3/4");
     // The talker's own chat comes back to it too: drain it on another thread.

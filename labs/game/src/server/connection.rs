@@ -16,7 +16,7 @@ use netlab_common::framing::{FrameReader, Framing};
 use netlab_common::{Error, Traced, net, term};
 
 use super::protocol::MAX_LINE;
-use super::{OUTBOX_LINES, Outbox, PlayerId, Shared, THREAD_STACK};
+use super::{OUTBOX_MESSAGES, Outbox, PlayerId, Shared, THREAD_STACK};
 
 /// Serves one accepted connection until it closes (runs on its own reader thread).
 pub(super) fn serve(shared: &Shared, stream: TcpStream) {
@@ -34,20 +34,21 @@ pub(super) fn serve(shared: &Shared, stream: TcpStream) {
     let mut state = shared.lock();
     if let Some(last_words) = &ended.last_words {
         if let Some(outbox) = state.outboxes.get(&id) {
-            let _ = outbox.lines.try_send(last_words.clone());
+            let _ = outbox.lines.try_send(format!("{last_words}\n"));
         }
     }
     // Closing the outbox lets the writer finish the queued lines and close the socket.
     state.outboxes.remove(&id);
     state.lobby.disconnect(id, now);
-    state.deliver(now);
+    let log = state.deliver(now);
     drop(state);
+    log.print();
     term::info(format!("{peer} disconnected: {}", ended.reason));
 }
 
 /// Registers the player and starts its writer, or tells it the server is full.
 fn admit(shared: &Shared, stream: &TcpStream, peer: SocketAddr) -> Option<PlayerId> {
-    let (sender, receiver) = sync_channel(OUTBOX_LINES);
+    let (sender, receiver) = sync_channel(OUTBOX_MESSAGES);
     let socket = stream.try_clone().ok()?;
     let writer_socket = stream.try_clone().ok()?;
     let mut state = shared.lock();
@@ -70,8 +71,9 @@ fn admit(shared: &Shared, stream: &TcpStream, peer: SocketAddr) -> Option<Player
         },
     );
     let name = state.lobby.name_of(id).unwrap_or("?").to_string();
-    state.deliver(Instant::now());
+    let log = state.deliver(Instant::now());
     drop(state);
+    log.print();
     let tracer = shared.config.tracer;
     let spawned = thread::Builder::new()
         .name("game-writer".into())
@@ -115,12 +117,17 @@ fn read_lines(shared: &Shared, stream: &TcpStream, peer: SocketAddr, id: PlayerI
             Ok(line) => state.lobby.handle_line(id, line),
             Err(_) => {
                 if let Some(outbox) = state.outboxes.get(&id) {
-                    let _ = outbox.lines.try_send("ERR lines must be UTF-8 text".into());
+                    let _ = outbox
+                        .lines
+                        .try_send("ERR lines must be UTF-8 text\n".into());
                 }
             }
         }
-        state.deliver(Instant::now());
-        if !state.outboxes.contains_key(&id) {
+        let log = state.deliver(Instant::now());
+        let still_connected = state.outboxes.contains_key(&id);
+        drop(state);
+        log.print();
+        if !still_connected {
             // The lobby removed us (quit) or we were too slow.
             return ended("left", None);
         }
@@ -134,7 +141,8 @@ fn ended(reason: &str, last_words: Option<String>) -> Ended {
     }
 }
 
-/// Writes each line from the outbox, batching what is already queued into one `write`.
+/// Writes each message from the outbox (one or more newline-terminated lines), batching what is
+/// already queued into one `write`.
 fn write_lines(
     outbox: Receiver<String>,
     socket: TcpStream,
@@ -142,14 +150,12 @@ fn write_lines(
     tracer: netlab_common::Tracer,
 ) {
     let mut wire = BufWriter::new(Traced::new(&socket, peer, tracer));
-    while let Ok(line) = outbox.recv() {
-        let mut batch = vec![line];
-        batch.extend(outbox.try_iter().take(OUTBOX_LINES));
-        let written = batch
-            .iter()
-            .try_for_each(|line| writeln!(wire, "{line}"))
-            .and_then(|()| wire.flush());
-        if written.is_err() {
+    while let Ok(message) = outbox.recv() {
+        let mut written = wire.write_all(message.as_bytes());
+        for more in outbox.try_iter().take(OUTBOX_MESSAGES) {
+            written = written.and_then(|()| wire.write_all(more.as_bytes()));
+        }
+        if written.and_then(|()| wire.flush()).is_err() {
             break; // the client is gone; the reader will notice too
         }
     }

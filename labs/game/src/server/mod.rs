@@ -23,9 +23,17 @@
 //! - No thread holds the lock while doing I/O. Under the lock, lines are only *offered* to
 //!   outboxes with `try_send`, which never waits.
 //! - There is only one lock, so there is no lock order to get wrong.
-//! - An outbox holds at most [`OUTBOX_LINES`] lines. When a client does not read, its writer blocks
-//!   in `write`, its outbox fills, and the next `try_send` fails: that player is dropped ("too
-//!   slow") and its socket is shut down, which also frees its blocked writer. Nobody else waits.
+//! - An outbox holds at most [`OUTBOX_MESSAGES`] messages (a message is every line one event
+//!   sends to one player: a move's `MOVED`, board and prompt travel together). When a client does
+//!   not read, its writer blocks in `write`, its outbox fills, and the next `try_send` fails: that
+//!   player is dropped ("too slow") and its socket is shut down, which also frees its blocked
+//!   writer. Nobody else waits.
+//!
+//! ## Why lines are batched per player
+//! Offering every line to the outbox on its own made the writer wake up and write one line at a
+//! time while the lobby was still producing the rest: a dozen wake-ups, system calls and TCP
+//! segments per move per player. Grouping one event's lines per player into one message cut that
+//! to one of each (docs/game.md has the before and after).
 
 mod connection;
 pub mod lobby;
@@ -43,8 +51,8 @@ use netlab_common::{Error, Result, Tracer, term};
 
 pub use lobby::{Lobby, LobbyConfig, PlayerId};
 
-/// Lines waiting for one client before it counts as too slow and is dropped.
-pub const OUTBOX_LINES: usize = 1024;
+/// Messages waiting for one client before it counts as too slow and is dropped.
+pub const OUTBOX_MESSAGES: usize = 1024;
 
 /// Stack size of the per-connection threads: they run short loops, so far less than the
 /// default 2 MiB is plenty, and a thousand players cost less memory.
@@ -92,25 +100,43 @@ impl Shared {
     }
 }
 
+/// What happened during a delivery, for the operator's log. It is printed by the caller *after*
+/// releasing the lock: writing to a terminal is I/O, and a slow terminal must not stall players.
+#[must_use = "print the log after releasing the lock"]
+pub(crate) struct OperatorLog {
+    info: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl OperatorLog {
+    /// Prints the collected lines.
+    pub(crate) fn print(self) {
+        self.info.into_iter().for_each(term::info);
+        self.warnings.into_iter().for_each(term::warn);
+    }
+}
+
 impl State {
     /// Hands every line the lobby queued to its recipient's outbox, closes the outboxes of
     /// players the lobby removed, and drops players whose outbox is full.
-    fn deliver(&mut self, now: Instant) {
+    fn deliver(&mut self, now: Instant) -> OperatorLog {
+        let mut log = OperatorLog {
+            info: Vec::new(),
+            warnings: Vec::new(),
+        };
         loop {
-            for line in self.lobby.take_log() {
-                term::info(line);
-            }
+            log.info.extend(self.lobby.take_log());
             let outgoing = self.lobby.take_outgoing();
             let removed = self.lobby.take_removed();
             if outgoing.is_empty() && removed.is_empty() {
-                return;
+                return log;
             }
             let mut too_slow = Vec::new();
-            for (id, line) in outgoing {
+            for (id, message) in batch_per_player(outgoing) {
                 let Some(outbox) = self.outboxes.get(&id) else {
                     continue;
                 };
-                if let Err(TrySendError::Full(_)) = outbox.lines.try_send(line) {
+                if let Err(TrySendError::Full(_)) = outbox.lines.try_send(message) {
                     too_slow.push(id);
                 }
             }
@@ -121,8 +147,8 @@ impl State {
             for id in too_slow {
                 if let Some(outbox) = self.outboxes.remove(&id) {
                     let name = self.lobby.name_of(id).unwrap_or("?").to_string();
-                    term::warn(format!(
-                        "{name} dropped: too slow ({OUTBOX_LINES} lines waiting unread)"
+                    log.warnings.push(format!(
+                        "{name} dropped: too slow ({OUTBOX_MESSAGES} messages waiting unread)"
                     ));
                     let _ = outbox.socket.shutdown(Shutdown::Both);
                     self.lobby.disconnect(id, now);
@@ -130,6 +156,25 @@ impl State {
             }
         }
     }
+}
+
+/// Joins the lines queued for each player into one message, newline-terminated, keeping each
+/// player's lines in order.
+fn batch_per_player(outgoing: Vec<(PlayerId, String)>) -> Vec<(PlayerId, String)> {
+    let mut order: Vec<PlayerId> = Vec::new();
+    let mut messages: HashMap<PlayerId, String> = HashMap::new();
+    for (id, line) in outgoing {
+        let message = messages.entry(id).or_insert_with(|| {
+            order.push(id);
+            String::new()
+        });
+        message.push_str(&line);
+        message.push('\n');
+    }
+    order
+        .into_iter()
+        .filter_map(|id| messages.remove(&id).map(|message| (id, message)))
+        .collect()
 }
 
 /// Binds, prints `listening on ADDR`, and serves until Ctrl-C.
@@ -189,7 +234,9 @@ fn start_ticker(shared: Arc<Shared>, stop: StopSignal) -> Result<()> {
                 let now = Instant::now();
                 let mut state = shared.lock();
                 state.lobby.tick(now);
-                state.deliver(now);
+                let log = state.deliver(now);
+                drop(state);
+                log.print();
             }
         })
         .map(|_| ())
