@@ -1,0 +1,231 @@
+//! # Command line: `tcp-chat pair | duplex | room`
+//!
+//! `--bind`, `--port`, `--max-clients` and `--trace` mean what they mean in every netlab lab. The
+//! two-person modes add `--listen` / `--connect HOST:PORT`: one side waits for the other.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand};
+use netlab_common::cli::{ServerArgs, TraceArgs};
+use netlab_common::{Result, Tracer};
+
+use crate::duplex::{self, DuplexOptions};
+use crate::link::Endpoint;
+use crate::pair::{self, PairOptions};
+use crate::room::join::{self, JoinOptions};
+use crate::room::server::{self, RoomOptions};
+
+/// Default port of `tcp-chat pair --listen`.
+pub const PAIR_PORT: u16 = 7070;
+
+/// Default port of `tcp-chat duplex --listen`.
+pub const DUPLEX_PORT: u16 = 7071;
+
+/// Default port of `tcp-chat room serve`.
+pub const ROOM_PORT: u16 = 7072;
+
+/// Clients in a room unless `--max-clients` says otherwise (the course projects used 3).
+pub const ROOM_MAX_CLIENTS: usize = 3;
+
+/// Largest upload unless `--max-upload` says otherwise: 100 MiB.
+pub const DEFAULT_MAX_UPLOAD: u64 = 100 << 20;
+
+/// netlab TCP chat lab: a turn-based pair chat with games, a full-duplex chat that sends files,
+/// and a multi-client room with a file repository.
+#[derive(Parser, Debug)]
+#[command(name = "tcp-chat", version, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXAMPLES: &str = "Examples:
+  tcp-chat pair --listen --port 7070              # terminal 1: waits, the other side speaks first
+  tcp-chat pair --connect 127.0.0.1:7070          # terminal 2: type at `Enter Input >`, /q quits
+                                                  # on your turn: play tictactoe | play rps | play hangman
+  tcp-chat duplex --listen --download-dir /tmp    # terminal 1
+  tcp-chat duplex --connect 127.0.0.1:7071        # terminal 2: type any time; /send PATH sends a file
+  tcp-chat room serve --files ./shared --session-log room.jsonl   # a room for 3 clients, port 7072
+  tcp-chat room join 127.0.0.1:7072               # or: nc 127.0.0.1 7072
+See docs/tcp-chat.md for the walkthrough.";
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Turn-based chat for two: strict turns (the connecting side first), `play GAME`, `/q`.
+    Pair(PairArgs),
+    /// Full-duplex chat for two: type any time, `/send PATH` sends a file while you chat.
+    Duplex(DuplexArgs),
+    /// A chat room for many: `room serve` runs it, `room join` (or nc) joins it.
+    #[command(subcommand)]
+    Room(RoomCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum RoomCommand {
+    /// Run the room server (prints `listening on IP:PORT`; type on its stdin to talk as the host).
+    Serve(ServeArgs),
+    /// Join a room: type to talk; get NAME / put PATH move files with a progress bar.
+    Join(JoinArgs),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    #[command(flatten)]
+    server: ServerArgs<ROOM_PORT, ROOM_MAX_CLIENTS>,
+    #[command(flatten)]
+    trace: TraceArgs,
+    /// Share the files in DIR: clients can `list`, `get NAME` and `put` (see --read-only).
+    #[arg(long, value_name = "DIR")]
+    files: Option<PathBuf>,
+    /// With --files: refuse uploads.
+    #[arg(long, requires = "files")]
+    read_only: bool,
+    /// With --files: largest upload accepted, in bytes (K, M, G suffixes: 10M).
+    #[arg(long, value_name = "BYTES", default_value = "100M", value_parser = parse_bytes)]
+    max_upload: u64,
+    /// Append one JSON line per connect, disconnect and rejection to FILE.
+    #[arg(long, value_name = "FILE")]
+    session_log: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct JoinArgs {
+    /// The room's address, e.g. 127.0.0.1:7072.
+    #[arg(value_name = "HOST:PORT")]
+    target: String,
+    #[command(flatten)]
+    trace: TraceArgs,
+    /// Where `get` saves files (as new_NAME; an existing file is never overwritten).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    download_dir: PathBuf,
+}
+
+/// `10M` -> 10485760. Suffixes are binary (K = 1024).
+fn parse_bytes(text: &str) -> std::result::Result<u64, String> {
+    let (digits, shift) = match text.trim().to_ascii_uppercase() {
+        upper if upper.ends_with('K') => (upper.trim_end_matches('K').to_string(), 10),
+        upper if upper.ends_with('M') => (upper.trim_end_matches('M').to_string(), 20),
+        upper if upper.ends_with('G') => (upper.trim_end_matches('G').to_string(), 30),
+        upper => (upper, 0),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|number| number.checked_mul(1 << shift))
+        .ok_or_else(|| format!("`{text}` is not a size in bytes (e.g. 1048576, 512K, 10M)"))
+}
+
+/// Which end of the one connection this side is: `--listen` or `--connect HOST:PORT`.
+#[derive(Args, Debug, Clone)]
+#[command(group(ArgGroup::new("side").required(true).args(["listen", "connect"])))]
+struct SideArgs<const PORT: u16> {
+    /// Wait for the other side to connect (prints "listening on IP:PORT"). One connection is
+    /// accepted, then the listening socket is closed.
+    #[arg(long)]
+    listen: bool,
+
+    /// Connect to the side that listens, e.g. 127.0.0.1:7070 or [::1]:7070.
+    #[arg(long, value_name = "HOST:PORT")]
+    connect: Option<String>,
+
+    /// With --listen: IP address to listen on. 127.0.0.1 accepts only this machine; 0.0.0.0
+    /// (or ::) opens the chat to your network.
+    #[arg(long, value_name = "IP", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST), conflicts_with = "connect")]
+    bind: IpAddr,
+
+    /// With --listen: TCP port; 0 lets the OS pick a free one (printed as "listening on IP:PORT").
+    #[arg(long, default_value_t = PORT, conflicts_with = "connect")]
+    port: u16,
+}
+
+impl<const PORT: u16> SideArgs<PORT> {
+    fn endpoint(&self) -> Endpoint {
+        match &self.connect {
+            Some(target) => Endpoint::Connect(target.clone()),
+            None => Endpoint::Listen(SocketAddr::new(self.bind, self.port)),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct PairArgs {
+    #[command(flatten)]
+    side: SideArgs<PAIR_PORT>,
+    #[command(flatten)]
+    trace: TraceArgs,
+}
+
+#[derive(Args, Debug)]
+struct DuplexArgs {
+    #[command(flatten)]
+    side: SideArgs<DUPLEX_PORT>,
+    #[command(flatten)]
+    trace: TraceArgs,
+    /// Where received files are saved (as new_NAME; an existing file is never overwritten).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    download_dir: PathBuf,
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Pair(args) => pair::run(&PairOptions {
+            endpoint: args.side.endpoint(),
+            tracer: Tracer::new(args.trace.trace),
+        }),
+        Command::Duplex(args) => duplex::run(&DuplexOptions {
+            endpoint: args.side.endpoint(),
+            tracer: Tracer::new(args.trace.trace),
+            download_dir: args.download_dir,
+        }),
+        Command::Room(RoomCommand::Serve(args)) => server::serve(&RoomOptions {
+            addr: args.server.addr(),
+            max_clients: args.server.max_clients,
+            tracer: Tracer::new(args.trace.trace),
+            files: args.files,
+            read_only: args.read_only,
+            max_upload: args.max_upload,
+            session_log: args.session_log,
+        }),
+        Command::Room(RoomCommand::Join(args)) => join::run(&JoinOptions {
+            target: args.target,
+            tracer: Tracer::new(args.trace.trace),
+            download_dir: args.download_dir,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// `--listen` and `--connect` exclude each other, one is required, and --port needs --listen.
+    #[test]
+    fn one_side_required() {
+        assert!(Cli::try_parse_from(["tcp-chat", "pair"]).is_err());
+        assert!(Cli::try_parse_from(["tcp-chat", "pair", "--listen", "--connect", "a:1"]).is_err());
+        assert!(
+            Cli::try_parse_from(["tcp-chat", "pair", "--connect", "a:1", "--port", "1"]).is_err()
+        );
+        let cli = Cli::try_parse_from(["tcp-chat", "pair", "--listen"]).unwrap();
+        let Command::Pair(args) = cli.command else {
+            panic!("parsed as another command")
+        };
+        assert_eq!(
+            args.side.endpoint(),
+            Endpoint::Listen(([127, 0, 0, 1], PAIR_PORT).into())
+        );
+    }
+
+    /// Sizes with binary suffixes; garbage and overflow refused.
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_bytes("10M"), Ok(10 << 20));
+        assert_eq!(parse_bytes("512k"), Ok(512 << 10));
+        assert_eq!(parse_bytes("7"), Ok(7));
+        assert!(parse_bytes("x").is_err());
+        assert!(parse_bytes("99999999999999G").is_err());
+    }
+}

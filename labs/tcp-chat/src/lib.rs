@@ -1,0 +1,40 @@
+//! # tcp-chat: three ways to chat over one TCP connection
+//!
+//! The course projects this lab replaces each taught one style of chat. They are all here, behind
+//! one binary, so you can run them side by side and see how they differ:
+//!
+//! | mode     | who may type when         | threads                              | framing               |
+//! |----------|---------------------------|--------------------------------------|-----------------------|
+//! | `pair`   | strict turns (walkie-talkie) | one loop over one event queue     | length prefix + kind  |
+//! | `duplex` | anybody, any time         | a reader and a writer per side       | length prefix + kind  |
+//! | `room`   | anybody, many people      | a reader and a writer per client     | lines (works with nc) |
+//!
+//! `pair` shows that a protocol can *forbid* talking out of turn and that both sides must agree
+//! on whose turn it is; it also plays games over the same connection. `duplex` shows full duplex:
+//! TCP carries both directions at once, so a file can stream one way while messages flow both ways.
+//! `room` puts a server in the middle: it names people, relays, keeps the session cache, and sees
+//! everything.
+//!
+//! ## Layout
+//! - [`cli`]: the `pair`, `duplex` and `room` subcommands and their flags.
+//! - [`link`]: opening the one connection a two-person chat needs (listen and accept one, or connect).
+//! - [`events`]: threads that turn keyboard lines and network frames into one queue of events.
+//! - [`pair`]: turn-based chat: [`pair::wire`] (the frames, byte by byte), [`pair::session`] (the
+//!   turn-taking state machine, no I/O) and the thin loop that connects them to a socket.
+//! - [`duplex`]: full-duplex chat with file sending: [`duplex::wire`] (the frames),
+//!   [`duplex::outbox`] (one writer, a window of chunks), [`duplex::send`] (reading a file out),
+//!   [`duplex::transfer`] (saving one in, never half-written).
+//! - [`filename`]: base names, `new_` prefixes, never overwriting.
+//! - [`bars`]: progress bars that chat lines can be printed around.
+//! - [`room`]: the multi-client room: [`room::protocol`] (the lines), [`room::registry`] (the
+//!   session cache), [`room::server`] (a thread per client), [`room::files`] (the repository),
+//!   [`room::join`] (the client).
+
+pub mod bars;
+pub mod cli;
+pub mod duplex;
+pub mod events;
+pub mod filename;
+pub mod link;
+pub mod pair;
+pub mod room;

@@ -1,0 +1,162 @@
+//! # `tcp-chat pair`: a turn-based chat on one connection
+//!
+//! Two people, one TCP connection, strict turns: the side that connected speaks first, then the
+//! other, and so on. Only the side whose turn it is sees the prompt `Enter Input >`. On their turn
+//! either person may type `play tictactoe` (or `play rps`, `play hangman`) to play a game over the
+//! same connection; chat resumes when it ends. `/q` on either side ends the chat for both.
+//!
+//! - [`wire`]: the frames (length prefix, kind byte, UTF-8 body), byte by byte.
+//! - [`session`]: the turn rules, as a state machine with no I/O.
+//! - this module: the loop that feeds the session keyboard lines and network frames, and carries
+//!   out what it answers (send, print, prompt).
+//!
+//! Why a loop over one queue of events rather than "read the keyboard, then read the socket"? A
+//! strictly alternating program could block on one source at a time, but then a peer that typed
+//! `/q`, or vanished, while we wait for our own user would not be noticed until we pressed Enter.
+//! With both sources feeding one queue ([`crate::events`]) every event is handled at once.
+
+pub mod session;
+pub mod wire;
+
+use std::io::{self, Write};
+use std::net::TcpStream;
+use std::sync::mpsc;
+
+use netlab_common::framing::{Framing, write_frame};
+use netlab_common::{Error, Result, Traced, Tracer, net, term};
+
+use crate::events::{self, Event};
+use crate::link::{self, Endpoint, Role};
+use session::{Action, PROMPT, Session};
+use wire::{Frame, MAX_PAYLOAD};
+
+/// What `tcp-chat pair` needs.
+#[derive(Debug, Clone)]
+pub struct PairOptions {
+    /// Listen or connect.
+    pub endpoint: Endpoint,
+    /// `--trace`.
+    pub tracer: Tracer,
+}
+
+/// Runs one turn-based chat until either side quits or the peer vanishes.
+pub fn run(options: &PairOptions) -> Result<()> {
+    let link = link::establish(&options.endpoint)?;
+    let i_connected = link.role == Role::Connector;
+    term::info(format!(
+        "connected to {}; {} first. /q quits, play tictactoe|rps|hangman starts a game",
+        link.peer,
+        if i_connected {
+            "you speak"
+        } else {
+            "the peer speaks"
+        }
+    ));
+    let reader = link
+        .stream
+        .try_clone()
+        .map_err(|err| Error::io("duplicating the socket", err))?;
+    let (sender, events) = mpsc::sync_channel::<Event<Frame>>(events::QUEUE);
+    events::spawn_frame_reader(
+        Traced::new(reader, link.peer, options.tracer),
+        MAX_PAYLOAD,
+        |payload| Frame::decode(payload).map_err(|err| Error::Protocol(err.to_string())),
+        sender.clone(),
+    );
+    events::spawn_keyboard(sender);
+
+    let mut wire = Traced::new(&link.stream, link.peer, options.tracer);
+    let mut session = Session::new(i_connected, random_seed());
+    let mut pending = session.start();
+    loop {
+        if carry_out(pending, &mut wire)? {
+            net::close_gracefully(&link.stream);
+            return Ok(());
+        }
+        pending = match events.recv() {
+            Ok(Event::Input(line)) => session.on_input(&line),
+            Ok(Event::InputEnded) => session.on_input_ended(),
+            Ok(Event::Peer(Frame::Refusal(reason))) => {
+                return Err(Error::Protocol(format!(
+                    "the peer refused what we sent and closed: {}",
+                    term::sanitize(&reason)
+                )));
+            }
+            Ok(Event::Peer(frame)) => match session.on_frame(frame) {
+                Ok(actions) => actions,
+                Err(err) => return Err(refuse(&mut wire, Error::Protocol(err.to_string()))),
+            },
+            Ok(Event::PeerClosed) => return Err(vanished()),
+            Ok(Event::PeerFailed(err)) => return Err(refuse(&mut wire, err)),
+            Ok(Event::Local(never)) => match never {},
+            Err(mpsc::RecvError) => return Err(vanished()),
+        };
+    }
+}
+
+/// Performs the session's actions; returns true when the chat is over.
+fn carry_out(actions: Vec<Action>, wire: &mut Traced<&TcpStream>) -> Result<bool> {
+    for action in actions {
+        match action {
+            Action::Send(frame) => write_frame(wire, Framing::Length, &frame.encode())?,
+            Action::PeerSaid(text) => {
+                term::chat(format!(
+                    "{} {}",
+                    term::theirs("peer:"),
+                    term::sanitize(&text)
+                ));
+            }
+            Action::Info(text) => term::info(text),
+            Action::Refused(text) => term::warn(text),
+            Action::Board(lines) => {
+                for line in lines {
+                    println!("    {line}");
+                }
+            }
+            Action::GameOver(text) => term::success(text),
+            Action::Prompt => {
+                print!("{PROMPT}");
+                // The prompt has no newline, so it must be flushed to appear.
+                io::stdout()
+                    .flush()
+                    .map_err(|err| Error::io("writing to standard output", err))?;
+            }
+            Action::Wait => term::info("waiting for the peer..."),
+            Action::Exit => return Ok(true),
+        }
+    }
+    Ok(false)
+}
+
+/// When the peer broke the protocol, tells it why in a `!` frame before we close (best effort:
+/// it may be gone already). Errors that are not the peer's doing (a reset, a timeout) are
+/// returned unchanged.
+fn refuse(wire: &mut Traced<&TcpStream>, err: Error) -> Error {
+    let reason = match &err {
+        Error::Protocol(reason) => term::sanitize(reason),
+        Error::Frame(frame) => frame.to_string(),
+        _ => return err,
+    };
+    let reason = events::clip(&reason, wire::MAX_MESSAGE).to_string();
+    let _ = write_frame(wire, Framing::Length, &Frame::Refusal(reason).encode());
+    net::close_gracefully(wire.get_ref());
+    err
+}
+
+/// The error for a peer that closed without a quit notice.
+fn vanished() -> Error {
+    Error::io(
+        "the peer vanished",
+        io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the connection closed without a /q (the other program exited or was killed)",
+        ),
+    )
+}
+
+/// A seed for the games this side starts. std has no random number generator, but every
+/// `RandomState` is seeded by the OS, which is plenty for picking a hangman word.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::process::id())
+}

@@ -1,0 +1,358 @@
+//! # The room server: one thread per client, plus one writer thread each
+//!
+//! The accept loop hands every new connection to a thread of its own, which reads that client's
+//! lines with plain blocking calls and acts on them. A thread per client is the simplest design
+//! that lets many clients talk at once; it costs a thread stack per client, which is fine for a
+//! room of people (the echo lab's mio engine shows the event-loop alternative).
+//!
+//! Each client also gets a *writer thread* that owns the sending side of its socket and writes
+//! what other threads queue for it ([`Out`]). So when Ann's thread delivers her message to Bob it
+//! only queues a line; it never blocks on Bob's socket, however slowly Bob reads.
+
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::Instant;
+
+use netlab_common::{Error, Result, Traced, Tracer, net, term};
+
+use crate::room::files::Repository;
+use crate::room::lines::LineReader;
+use crate::room::log::{SessionLog, Value};
+use crate::room::protocol::{self, MAX_LINE, Request};
+use crate::room::registry::{ClientId, Full, Out, QUEUE, Registry};
+use crate::room::{commands, console};
+
+/// What `tcp-chat room serve` needs.
+#[derive(Debug, Clone)]
+pub struct RoomOptions {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// `--max-clients`.
+    pub max_clients: usize,
+    /// `--trace`.
+    pub tracer: Tracer,
+    /// `--files DIR`.
+    pub files: Option<PathBuf>,
+    /// `--read-only`.
+    pub read_only: bool,
+    /// `--max-upload`.
+    pub max_upload: u64,
+    /// `--session-log FILE`.
+    pub session_log: Option<PathBuf>,
+}
+
+/// What every client thread shares.
+#[derive(Debug)]
+pub struct Shared {
+    registry: Mutex<Registry>,
+    files: Option<Repository>,
+    log: SessionLog,
+    tracer: Tracer,
+}
+
+impl Shared {
+    /// The file repository, if the room has one (`--files`).
+    pub fn files(&self) -> Option<&Repository> {
+        self.files.as_ref()
+    }
+
+    /// The session cache. A thread that panicked while holding the lock cannot have left the
+    /// table half-changed in a way that matters more than losing the room, so a poisoned lock is
+    /// used as it is.
+    pub fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Runs the room until the process is stopped.
+pub fn serve(options: &RoomOptions) -> Result<()> {
+    let files = options
+        .files
+        .as_ref()
+        .map(|dir| {
+            Repository::open(dir, options.read_only, options.max_upload).map_err(|err| {
+                Error::io(
+                    format!("opening the file repository {}", dir.display()),
+                    err,
+                )
+            })
+        })
+        .transpose()?;
+    let log = SessionLog::open(options.session_log.as_deref())
+        .map_err(|err| Error::io("opening the session log", err))?;
+    let listener = net::listen(options.addr)?;
+    let bound = listener
+        .local_addr()
+        .map_err(|err| Error::io("reading the listening address", err))?;
+    net::announce_listening(bound);
+    term::info(format!(
+        "room open for up to {} clients; type here to talk to everyone, /msg NAME text to one, \
+         status to see who is in",
+        options.max_clients
+    ));
+    let shared = Arc::new(Shared {
+        registry: Mutex::new(Registry::new(options.max_clients)),
+        files,
+        log,
+        tracer: options.tracer,
+    });
+    console::spawn(Arc::clone(&shared));
+    for stream in listener.incoming() {
+        match stream {
+            Ok(stream) => {
+                let shared = Arc::clone(&shared);
+                thread::spawn(move || {
+                    if let Err(err) = handle(&shared, stream) {
+                        term::warn(format!("a client's connection failed: {err}"));
+                    }
+                });
+            }
+            // Usually a connection reset before we accepted it, or out of file descriptors:
+            // that one connection fails, the room goes on.
+            Err(err) => term::warn(format!("accept failed: {err}")),
+        }
+    }
+    Ok(())
+}
+
+/// Why a client left.
+enum Leaving {
+    /// It typed `exit`; `BYE` and a graceful close are queued for its writer.
+    Exit,
+    /// It broke a limit; an `ERROR` line and a graceful close are queued for its writer.
+    Refused(String),
+    /// The connection ended or failed under it.
+    Lost(String),
+}
+
+/// One client, from admission to removal.
+fn handle(shared: &Shared, stream: TcpStream) -> Result<()> {
+    let peer = stream
+        .peer_addr()
+        .map_err(|err| Error::io("reading the client's address", err))?;
+    let _ = stream.set_nodelay(true);
+    let clone = || {
+        stream
+            .try_clone()
+            .map_err(|err| Error::io("duplicating the socket", err))
+    };
+    let (outbox, queue) = mpsc::sync_channel(QUEUE);
+    let admitted = shared.registry().admit(peer, outbox, clone()?);
+    let (id, name) = match admitted {
+        Ok(admitted) => admitted,
+        Err(full) => {
+            refuse(shared, &stream, peer, full);
+            return Ok(());
+        }
+    };
+    let writer = clone()?;
+    let tracer = shared.tracer;
+    thread::spawn(move || write_out(writer, peer, tracer, &queue));
+    shared
+        .log
+        .record("connect", peer, &[("name", Value::Text(name.clone()))]);
+    let places = {
+        let registry = shared.registry();
+        registry.send(id, Out::Line(format!("WELCOME {name}")));
+        registry.broadcast(Some(id), &format!("INFO {name} joined"));
+        (registry.len(), registry.max_clients())
+    };
+    term::info(format!(
+        "{name} joined from {peer} ({} of {} places taken)",
+        places.0, places.1
+    ));
+
+    let reader = LineReader::new(Traced::new(clone()?, peer, shared.tracer), MAX_LINE);
+    let leaving = serve_client(shared, id, reader);
+
+    let Some(member) = shared.registry().remove(id) else {
+        return Ok(());
+    };
+    let (reason, told) = match &leaving {
+        Leaving::Exit => ("exit".to_string(), format!("INFO {} left", member.name)),
+        Leaving::Refused(why) | Leaving::Lost(why) => (
+            why.clone(),
+            format!("INFO {} left (connection lost)", member.name),
+        ),
+    };
+    // Log first, then tell people: whoever sees the announcement can rely on the log line.
+    shared.log.record(
+        "disconnect",
+        peer,
+        &[
+            ("name", Value::Text(member.name.clone())),
+            ("reason", Value::Text(reason.clone())),
+            (
+                "seconds",
+                Value::Number(member.connected_at.elapsed().as_secs()),
+            ),
+            ("messages", Value::Number(member.messages)),
+        ],
+    );
+    shared.registry().broadcast(None, &told);
+    term::info(format!("{} left: {reason}", member.name));
+    if let Leaving::Lost(_) = leaving {
+        // Wake the writer (it may be blocked on a dead socket) so its thread ends. After `exit`
+        // or a refusal the writer closes the connection itself, once its last line is out.
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+    }
+    Ok(())
+}
+
+/// Tells a client beyond `--max-clients` why it is turned away, logs it, and closes.
+fn refuse(shared: &Shared, stream: &TcpStream, peer: SocketAddr, full: Full) {
+    let line = format!(
+        "ERROR the room is full ({0} clients, --max-clients {0}); try again later\n",
+        full.max_clients
+    );
+    shared.log.record(
+        "reject",
+        peer,
+        &[("reason", Value::Text("room full".into()))],
+    );
+    let mut wire = Traced::new(stream, peer, shared.tracer);
+    let _ = wire.write_all(line.as_bytes());
+    term::warn(format!("refused {peer}: the room is full"));
+    net::close_gracefully(stream);
+}
+
+/// Reads and answers one client's lines until it leaves.
+fn serve_client<R: io::Read>(shared: &Shared, id: ClientId, mut reader: LineReader<R>) -> Leaving {
+    loop {
+        let line = match reader.read_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => return Leaving::Lost("closed the connection".into()),
+            Err(Error::Frame(err)) => {
+                shared
+                    .registry()
+                    .send(id, Out::Line(format!("ERROR {err}; disconnecting")));
+                shared.registry().send(id, Out::Close);
+                term::warn(format!("disconnecting a client: {err}"));
+                return Leaving::Refused(err.to_string());
+            }
+            Err(err) => return Leaving::Lost(err.to_string()),
+        };
+        let text = String::from_utf8_lossy(&line);
+        match protocol::parse(&text) {
+            Request::Exit => {
+                let registry = shared.registry();
+                let name = registry.get(id).map(|member| member.name.clone());
+                registry.send(id, Out::Line(format!("BYE {}", name.unwrap_or_default())));
+                registry.send(id, Out::Close);
+                return Leaving::Exit;
+            }
+            Request::Put { name, size } => {
+                if let Err(why) = commands::receive_upload(shared, id, &mut reader, name, size) {
+                    return Leaving::Lost(why);
+                }
+            }
+            Request::List => commands::list(shared, id),
+            Request::Get(name) => commands::get(shared, id, name),
+            request => answer(shared, id, &text, request),
+        }
+    }
+}
+
+/// Answers every request that needs no raw bytes from the client.
+///
+/// The lock is held while lines are queued, so a reply and the matching delivery to others are
+/// one step that no other client's message can split. What the operator's screen shows is only
+/// collected here and printed after the lock is released: a terminal (or a pipe nobody reads) can
+/// be slow, and no I/O should happen while every client thread may be waiting for the lock.
+fn answer(shared: &Shared, id: ClientId, line: &str, request: Request<'_>) {
+    let mut console: Vec<(fn(String), String)> = Vec::new();
+    let mut registry = shared.registry();
+    let name = registry
+        .get(id)
+        .map(|member| member.name.clone())
+        .unwrap_or_default();
+    let reply = |registry: &Registry, text: String| {
+        registry.send(id, Out::Line(text));
+    };
+    match request {
+        Request::Empty => {}
+        Request::Usage(usage) => reply(&registry, format!("ERROR {usage}")),
+        Request::Say(text) => {
+            let clean = term::sanitize(text);
+            registry.count_message(id);
+            reply(&registry, format!("ACK {clean}"));
+            registry.broadcast(Some(id), &format!("MSG {name} {clean}"));
+            console.push((
+                term::chat,
+                format!("{} {clean}", term::theirs(format!("{name}:"))),
+            ));
+        }
+        Request::Private { to, text } => {
+            let clean = term::sanitize(text);
+            match registry.id_of(to) {
+                Some(target) => {
+                    registry.count_message(id);
+                    let target_name = registry
+                        .get(target)
+                        .map(|member| member.name.clone())
+                        .unwrap_or_default();
+                    registry.send(target, Out::Line(format!("PRIVATE {name} {clean}")));
+                    reply(&registry, format!("ACK {}", term::sanitize(line.trim())));
+                    console.push((
+                        term::chat,
+                        format!(
+                            "{} {clean}",
+                            term::theirs(format!("{name} -> {target_name}:"))
+                        ),
+                    ));
+                }
+                None => reply(
+                    &registry,
+                    format!("ERROR no client named {} (try status)", term::sanitize(to)),
+                ),
+            }
+        }
+        Request::Nick(wanted) => {
+            let result =
+                protocol::check_name(wanted).and_then(|wanted| registry.rename(id, wanted));
+            match result {
+                Ok(old) => {
+                    reply(&registry, format!("OK you are now {wanted}"));
+                    registry.broadcast(Some(id), &format!("INFO {old} is now {wanted}"));
+                    console.push((term::info, format!("{old} is now {wanted}")));
+                }
+                Err(error) => reply(&registry, error),
+            }
+        }
+        Request::Status => {
+            for status in registry.status_lines(Instant::now()) {
+                reply(&registry, status);
+            }
+        }
+        // Handled by the caller.
+        Request::Exit | Request::Put { .. } | Request::List | Request::Get(_) => {}
+    }
+    drop(registry);
+    for (print, text) in console {
+        print(text);
+    }
+}
+
+/// The writer thread: writes what is queued for one client, in order.
+fn write_out(stream: TcpStream, peer: SocketAddr, tracer: Tracer, queue: &Receiver<Out>) {
+    let mut wire = Traced::new(&stream, peer, tracer);
+    for out in queue {
+        let written = match out {
+            Out::Line(line) => wire.write_all(format!("{line}\n").as_bytes()),
+            Out::File { name, file, size } => commands::send_file(&mut wire, &name, file, size),
+            Out::Close => {
+                net::close_gracefully(&stream);
+                return;
+            }
+        };
+        if written.is_err() {
+            // The client is gone; its reader thread notices and removes it.
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            return;
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The command line is part of the interface: help names every mode and the walkthrough, and
+//! misuse is refused with clap's message and exit code 2.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod util;
+
+use util::BIN;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    util::run_cli(BIN, args, b"")
+}
+
+/// `--help` lists the three modes and points at the walkthrough.
+#[test]
+fn help_lists_every_mode() {
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    for needle in [
+        "pair    Turn-based chat for two",
+        "duplex  Full-duplex chat for two",
+        "room    A chat room for many",
+        "See docs/tcp-chat.md",
+    ] {
+        assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
+    }
+    let (_, out, _) = run(&["room", "serve", "--help"]);
+    for flag in [
+        "--bind",
+        "--port",
+        "--max-clients",
+        "--trace",
+        "--files",
+        "--read-only",
+        "--max-upload",
+        "--session-log",
+    ] {
+        assert!(out.contains(flag), "{flag} missing from:\n{out}");
+    }
+}
+
+/// A side must be chosen, and only one; the download directory must exist.
+#[test]
+fn misuse_is_refused() {
+    let (code, _, err) = run(&["pair"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--listen"), "{err}");
+    let (code, _, _) = run(&["duplex", "--listen", "--connect", "127.0.0.1:1"]);
+    assert_eq!(code, 2);
+    let (code, _, err) = run(&[
+        "duplex",
+        "--listen",
+        "--port",
+        "0",
+        "--download-dir",
+        "/no/such/dir",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("[ERROR] using /no/such/dir as the download directory: "),
+        "{err}"
+    );
+}
