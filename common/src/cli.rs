@@ -13,6 +13,11 @@ use crate::framing::{DEFAULT_MAX_FRAME, Framing};
 
 /// Where a server listens and how many clients it takes. `PORT` and `MAX_CLIENTS` are the lab's
 /// defaults.
+///
+/// Use one instantiation per binary. clap's derive keeps the text of a `default_value_t` in a
+/// `static` inside the generic `augment_args`, and a static in a generic function is shared by
+/// every instantiation: a second `ServerArgs<OTHER_PORT, ..>` in the same binary would show and
+/// use the first one's defaults (tcp-chat hit this with two ports; see its `SideArgs`).
 #[derive(Args, Debug, Clone)]
 pub struct ServerArgs<const PORT: u16, const MAX_CLIENTS: usize> {
     /// IP address to listen on. 127.0.0.1 accepts only this machine; 0.0.0.0 (or ::) opens the

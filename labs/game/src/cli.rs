@@ -11,7 +11,7 @@ use crate::client;
 use crate::server::{self, LobbyConfig, ServerConfig};
 
 /// The game lab's default port.
-pub const DEFAULT_PORT: u16 = 7070;
+pub const DEFAULT_PORT: u16 = 7080;
 
 /// Players connected at once unless `--max-players` says otherwise.
 pub const DEFAULT_MAX_PLAYERS: usize = 256;
@@ -25,9 +25,9 @@ pub struct Cli {
 }
 
 const EXAMPLES: &str = "Examples:
-  game-lab serve                                   # port 7070, thread per connection
-  game-lab play 127.0.0.1:7070                     # then: quick tictactoe
-  nc 127.0.0.1 7070                                # the protocol is plain lines: type help
+  game-lab serve                                   # port 7080, thread per connection
+  game-lab play 127.0.0.1:7080                     # then: quick tictactoe
+  nc 127.0.0.1 7080                                # the protocol is plain lines: type help
   game-lab serve --port 0 --max-players 2000 &
   game-lab bench 127.0.0.1:PORT --players 1000     # bots play whole games, report latency
 See docs/game.md for the walkthrough and the protocol.";
@@ -74,7 +74,7 @@ struct ServeArgs {
 
 #[derive(Args, Debug)]
 struct PlayArgs {
-    /// Server address, e.g. 127.0.0.1:7070.
+    /// Server address, e.g. 127.0.0.1:7080.
     #[arg(value_name = "HOST:PORT")]
     target: String,
     #[command(flatten)]

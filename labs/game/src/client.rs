@@ -70,7 +70,8 @@ fn show(line: &str) {
         "CHAT" => term::chat(after_room(rest)),
         "ERR" => term::error(rest),
         "RESULT" => term::success(after_room(rest)),
-        "WELCOME" | "INFO" | "OK" | "JOINED" | "WAITING" | "START" | "LEFT" | "SPECTATING" => {
+        "INFO" => term::info(rest),
+        "WELCOME" | "OK" | "JOINED" | "WAITING" | "START" | "LEFT" | "SPECTATING" | "BYE" => {
             term::info(line)
         }
         _ => anstream::println!("{line}"),

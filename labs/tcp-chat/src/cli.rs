@@ -134,16 +134,20 @@ struct SideArgs<const PORT: u16> {
     #[arg(long, value_name = "IP", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST), conflicts_with = "connect")]
     bind: IpAddr,
 
-    /// With --listen: TCP port; 0 lets the OS pick a free one (printed as "listening on IP:PORT").
-    #[arg(long, default_value_t = PORT, conflicts_with = "connect")]
-    port: u16,
+    /// With --listen: TCP port (default 7070 for pair, 7071 for duplex); 0 lets the OS pick a
+    /// free one (printed as "listening on IP:PORT").
+    // Not `default_value_t = PORT`: clap's derive keeps that default's text in a `static` inside
+    // the generic `augment_args`, and one static serves every `PORT`, so duplex silently got
+    // pair's port. The default is applied in `endpoint` instead.
+    #[arg(long, conflicts_with = "connect")]
+    port: Option<u16>,
 }
 
 impl<const PORT: u16> SideArgs<PORT> {
     fn endpoint(&self) -> Endpoint {
         match &self.connect {
             Some(target) => Endpoint::Connect(target.clone()),
-            None => Endpoint::Listen(SocketAddr::new(self.bind, self.port)),
+            None => Endpoint::Listen(SocketAddr::new(self.bind, self.port.unwrap_or(PORT))),
         }
     }
 }
@@ -217,6 +221,25 @@ mod tests {
             args.side.endpoint(),
             Endpoint::Listen(([127, 0, 0, 1], PAIR_PORT).into())
         );
+    }
+
+    /// Each two-person mode listens on its own default port (pair 7070, duplex 7071); a
+    /// regression test for defaults shared through a generic argument struct.
+    #[test]
+    fn each_mode_has_its_own_default_port() {
+        for (mode, port) in [("pair", PAIR_PORT), ("duplex", DUPLEX_PORT)] {
+            let cli = Cli::try_parse_from(["tcp-chat", mode, "--listen"]).unwrap();
+            let endpoint = match cli.command {
+                Command::Pair(args) => args.side.endpoint(),
+                Command::Duplex(args) => args.side.endpoint(),
+                _ => panic!("parsed as another command"),
+            };
+            assert_eq!(
+                endpoint,
+                Endpoint::Listen(([127, 0, 0, 1], port).into()),
+                "{mode}"
+            );
+        }
     }
 
     /// Sizes with binary suffixes; garbage and overflow refused.

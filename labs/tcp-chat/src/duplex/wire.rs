@@ -32,7 +32,7 @@
 //! sum (RFC 9293, section 3.1): weak enough that some damaged segments pass it, and it only covers
 //! the bytes while TCP carries them. Bytes can still be damaged in memory, on disk, or by a bug in
 //! either program, before or after TCP has checked them. Checking the result at the two ends is
-//! the *end-to-end argument* (Saltzer, //! Reed and Clark, 1984). SHA-256 is also what `sha256sum` prints, so you can check by hand.
+//! the *end-to-end argument* (Saltzer, Reed and Clark, 1984). SHA-256 is also what `sha256sum` prints, so you can check by hand.
 
 use crate::pair::wire::MAX_MESSAGE as PAIR_MAX_MESSAGE;
 

@@ -5,8 +5,8 @@
 //! one `write` call under a lock, so lines from different client threads never mix.
 //!
 //! ```text
-//! {"time":1763787000,"event":"connect","name":"Client01","addr":"127.0.0.1:50312"}
-//! {"time":1763787009,"event":"disconnect","name":"Ann","addr":"127.0.0.1:50312","reason":"exit","seconds":9,"messages":2}
+//! {"time":1763787000,"event":"connect","addr":"127.0.0.1:50312","name":"Client01"}
+//! {"time":1763787009,"event":"disconnect","addr":"127.0.0.1:50312","name":"Ann","reason":"exit","seconds":9,"messages":2}
 //! {"time":1763787010,"event":"reject","addr":"127.0.0.1:50340","reason":"room full"}
 //! ```
 

@@ -13,7 +13,7 @@
 //! | `/nick NAME`           | `OK you are now NAME`                      | `INFO Client01 is now NAME` |
 //! | `status`               | `STATUS n clients`, one line each, `END`   |                             |
 //! | `exit`                 | `BYE Client01`, then close                 | `INFO Client01 left`        |
-//! | `list`                 | `FILES n`, `NAME SIZE` lines, `END`        |                             |
+//! | `list`                 | `FILES n`, lines of human size then name, `END` |                             |
 //! | `get NAME`             | `FILE SIZE NAME`, SIZE raw bytes, `DONE SHA256` |                        |
 //! | `put NAME SIZE`        | `READY` (then send SIZE raw bytes) and `SAVED NAME SIZE SHA256`, or `ERROR ...` | |
 //! | (server operator types)| `HOST text`, or `PRIVATE host text`        |                             |

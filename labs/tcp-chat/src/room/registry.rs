@@ -86,7 +86,8 @@ impl Registry {
         }
     }
 
-    /// Admits a client with the first free automatic name, or says the room is full.
+    /// Admits a client with the next automatic name (a counter: numbers are not reused), or says
+    /// the room is full.
     pub fn admit(
         &mut self,
         addr: SocketAddr,
