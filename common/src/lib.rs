@@ -12,6 +12,7 @@
 //! - [`trace`]: `--trace`, a hex + ASCII dump of every chunk on the wire.
 //! - [`term`]: colored status lines that respect `NO_COLOR`, and sanitizing text from peers.
 //! - [`progress`]: progress bars and human-readable sizes for file transfers.
+//! - [`stats`]: percentiles for benchmark reports.
 //! - [`cli`]: the clap flags every lab spells the same way (`--bind`, `--port`, `--trace`, ...).
 
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod framing;
 pub mod net;
 pub mod progress;
+pub mod stats;
 pub mod term;
 pub mod trace;
 

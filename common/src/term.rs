@@ -100,6 +100,23 @@ fn push_sanitized(out: &mut String, character: char) {
     }
 }
 
+/// `HH:MM:SS` of a wall-clock time in UTC, for status lines ("connected since 09:30:02 UTC").
+/// A date library would be overkill for a time of day: it is the seconds since the Unix epoch,
+/// modulo one day.
+pub fn clock_time_utc(time: std::time::SystemTime) -> String {
+    let seconds = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or(std::time::Duration::ZERO)
+        .as_secs();
+    let of_day = seconds % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
 /// Ends a command-line program: `Ok` exits 0; an error prints one `[ERROR]` line and exits 1.
 ///
 /// A closed pipe (`tcp-echo ... | head -1`) is not an error worth a message: the reader simply
@@ -127,6 +144,14 @@ mod tests {
         assert_eq!(sanitize("\x1b[2Jhi\r\n"), "^[[2Jhi^M^J");
         assert_eq!(sanitize("a\u{9b}31m"), "a\\u{9b}31m");
         assert_eq!(sanitize("x\u{202e}y"), "x\\u{202e}y");
+    }
+
+    /// The time of day is taken from seconds since the epoch.
+    #[test]
+    fn clock_formatting() {
+        let time =
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(86_400 * 3 + 3600 * 9 + 61);
+        assert_eq!(clock_time_utc(time), "09:01:01");
     }
 
     /// Ordinary text, including non-ASCII letters, is untouched.

@@ -199,8 +199,8 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
         games_finished: tally.rooms_finished.len(),
         moves: tally.latencies.len() as u64,
         elapsed,
-        p50: percentile(&tally.latencies, 50),
-        p99: percentile(&tally.latencies, 99),
+        p50: netlab_common::stats::percentile(&tally.latencies, 50),
+        p99: netlab_common::stats::percentile(&tally.latencies, 99),
         errors: tally.errors,
     })
 }
@@ -382,13 +382,4 @@ fn think_time(mean: Duration, random: &mut u64) -> Duration {
     let span = mean.as_micros().saturating_mul(2).max(1);
     let micros = u64::try_from(u128::from(*random) % span).unwrap_or(0);
     Duration::from_micros(micros)
-}
-
-/// The `pct`th percentile of sorted samples (nearest rank).
-fn percentile(sorted: &[Duration], pct: usize) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (sorted.len() * pct).div_ceil(100).max(1) - 1;
-    sorted.get(rank).copied().unwrap_or(Duration::ZERO)
 }

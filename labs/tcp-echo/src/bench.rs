@@ -220,8 +220,8 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
         elapsed,
         round_trips: if ping_pong { latencies.len() as u64 } else { 0 },
         bytes_echoed: echoed,
-        p50: percentile(&latencies, 50),
-        p99: percentile(&latencies, 99),
+        p50: netlab_common::stats::percentile(&latencies, 50),
+        p99: netlab_common::stats::percentile(&latencies, 99),
         errors,
     })
 }
@@ -305,15 +305,6 @@ fn pump_reads(flow: &mut Flow, scratch: &mut [u8]) -> (u64, u64) {
     }
 }
 
-/// The `pct`th percentile of sorted samples (nearest rank).
-fn percentile(sorted: &[Duration], pct: usize) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (sorted.len() * pct).div_ceil(100).max(1) - 1;
-    sorted.get(rank).copied().unwrap_or(Duration::ZERO)
-}
-
 /// Parses a byte count with an optional binary suffix: `4096`, `64K`, `1M`, `1G`.
 pub fn parse_bytes(text: &str) -> std::result::Result<u64, String> {
     let text = text.trim();
@@ -336,15 +327,6 @@ pub fn parse_bytes(text: &str) -> std::result::Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Nearest-rank percentiles on a small sample.
-    #[test]
-    fn percentiles() {
-        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
-        assert_eq!(percentile(&samples, 50), Duration::from_millis(50));
-        assert_eq!(percentile(&samples, 99), Duration::from_millis(99));
-        assert_eq!(percentile(&[], 99), Duration::ZERO);
-    }
 
     /// Byte counts accept binary suffixes and refuse nonsense.
     #[test]

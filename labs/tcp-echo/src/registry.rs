@@ -12,7 +12,9 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
+
+use netlab_common::term;
 
 /// Identifies one connection for as long as the server runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -122,27 +124,12 @@ impl Registry {
                 client.name,
                 client.addr,
                 now.saturating_duration_since(client.connected_at).as_secs(),
-                clock_time(client.since)
+                term::clock_time_utc(client.since)
             )
         }));
         lines.push("END".to_string());
         lines
     }
-}
-
-/// `HH:MM:SS` of a wall-clock time in UTC (enough for a status line; no date library needed).
-fn clock_time(time: SystemTime) -> String {
-    let seconds = time
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs();
-    let of_day = seconds % 86_400;
-    format!(
-        "{:02}:{:02}:{:02}",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
 }
 
 #[cfg(test)]
@@ -184,12 +171,5 @@ mod tests {
         assert_eq!(lines[0], "STATUS 1 client");
         assert!(lines[1].starts_with("Client01 127.0.0.1:1 connected 0s (since "));
         assert_eq!(lines[2], "END");
-    }
-
-    /// Clock time is formatted from seconds since the epoch.
-    #[test]
-    fn clock_formatting() {
-        let time = UNIX_EPOCH + Duration::from_secs(86_400 * 3 + 3600 * 9 + 61);
-        assert_eq!(clock_time(time), "09:01:01");
     }
 }

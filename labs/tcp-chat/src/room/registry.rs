@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::mpsc::{SyncSender, TrySendError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 use crate::room::protocol::auto_name;
 
@@ -230,28 +230,13 @@ impl Registry {
                 member.name,
                 member.addr,
                 now.saturating_duration_since(member.connected_at).as_secs(),
-                clock_time(member.since),
+                netlab_common::term::clock_time_utc(member.since),
                 member.messages
             )
         }));
         lines.push("END".to_string());
         lines
     }
-}
-
-/// `HH:MM:SS` of a wall-clock time in UTC.
-fn clock_time(time: SystemTime) -> String {
-    let seconds = time
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs();
-    let of_day = seconds % 86_400;
-    format!(
-        "{:02}:{:02}:{:02}",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
 }
 
 #[cfg(test)]
