@@ -1,0 +1,386 @@
+//! # The lobby: players, rooms, matchmaking, turns and forfeits
+//!
+//! Everything the server *decides* happens here; the threads in `connection.rs` only move bytes.
+//! The lobby holds no sockets and reads no clock: each call gets the time as an argument, and
+//! what it wants to say is queued as `(player, line)` pairs that the caller takes with
+//! [`Lobby::take_outgoing`] and delivers. That is what lets the unit tests below play whole games,
+//! disconnects and forfeits in microseconds, deterministically.
+//!
+//! A room goes through three states: *waiting* for players, *playing*, and closed. When a game
+//! ends the room closes and everyone in it is back in the lobby, free to `quick` again.
+//!
+//! A player who disconnects in the middle of a game is not removed at once: the seat is kept
+//! *away* for a grace period, the room is told, and if the same name comes back from the same IP
+//! address (`name NAME` after reconnecting) the player takes the seat back. When the grace period
+//! ends ([`Lobby::tick`]), the player forfeits.
+//!
+//! ## Layout
+//! - this file: players (connect, names, reconnect, disconnect, forfeit on timeout), the command
+//!   dispatch, and sending lines;
+//! - `rooms.rs`: opening, joining, matchmaking, spectating, leaving and closing rooms;
+//! - `play.rs`: a game in progress: start, moves, prompts, boards, chat, results and forfeits.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use netlab_common::term::sanitize;
+
+use super::protocol::{self, Command, HELP};
+use crate::game::{Game, GameKind};
+
+/// Identifies a connection for as long as the server runs.
+pub type PlayerId = u64;
+
+/// Identifies a room; shown to players.
+pub type RoomId = u32;
+
+/// The lobby's limits.
+#[derive(Debug, Clone)]
+pub struct LobbyConfig {
+    /// Players connected at once (`--max-players`).
+    pub max_players: usize,
+    /// How long a disconnected player's seat is kept before they forfeit.
+    pub grace: Duration,
+    /// Seed for hangman words, so a class can replay the same games.
+    pub seed: u64,
+}
+
+/// Where a player is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Lobby,
+    Seat { room: RoomId, seat: usize },
+    Watching(RoomId),
+}
+
+#[derive(Debug)]
+struct Player {
+    name: String,
+    addr: SocketAddr,
+    place: Place,
+    /// Set while the connection is gone but the seat is kept.
+    away_until: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct Room {
+    kind: GameKind,
+    /// Seated players in seat order.
+    seats: Vec<PlayerId>,
+    spectators: Vec<PlayerId>,
+    /// `None` while waiting for players.
+    game: Option<Game>,
+    /// Opened by matchmaking: starts as soon as the game's minimum is seated.
+    quick: bool,
+    /// Seats already sent `YOURTURN` for the current state (so a prompt is sent once).
+    prompted: Vec<bool>,
+}
+
+/// The whole shared state of the game server.
+#[derive(Debug)]
+pub struct Lobby {
+    config: LobbyConfig,
+    players: HashMap<PlayerId, Player>,
+    rooms: BTreeMap<RoomId, Room>,
+    next_player: PlayerId,
+    next_room: RoomId,
+    games_started: u64,
+    outgoing: Vec<(PlayerId, String)>,
+    removed: Vec<PlayerId>,
+    /// Events for the server operator's log (games started and ended).
+    log: Vec<String>,
+}
+
+impl Lobby {
+    /// An empty lobby.
+    pub fn new(config: LobbyConfig) -> Self {
+        Self {
+            config,
+            players: HashMap::new(),
+            rooms: BTreeMap::new(),
+            next_player: 1,
+            next_room: 1,
+            games_started: 0,
+            outgoing: Vec::new(),
+            removed: Vec::new(),
+            log: Vec::new(),
+        }
+    }
+
+    /// Events for the operator's log since the last call.
+    pub fn take_log(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.log)
+    }
+
+    /// Lines to deliver, in order, since the last call.
+    pub fn take_outgoing(&mut self) -> Vec<(PlayerId, String)> {
+        std::mem::take(&mut self.outgoing)
+    }
+
+    /// Players removed since the last call: their connections should be closed once the lines
+    /// already queued for them are sent.
+    pub fn take_removed(&mut self) -> Vec<PlayerId> {
+        std::mem::take(&mut self.removed)
+    }
+
+    /// Players known (connected or away).
+    pub fn player_count(&self) -> usize {
+        self.players.len()
+    }
+
+    /// Rooms open.
+    pub fn room_count(&self) -> usize {
+        self.rooms.len()
+    }
+
+    /// A player's name.
+    pub fn name_of(&self, id: PlayerId) -> Option<&str> {
+        self.players.get(&id).map(|player| player.name.as_str())
+    }
+
+    /// A new connection from `addr`: its id, or the refusal line when the server is full.
+    pub fn connect(&mut self, addr: SocketAddr) -> Result<PlayerId, String> {
+        if self.players.len() >= self.config.max_players {
+            return Err(format!(
+                "ERR server full: {} players (--max-players {}); try again later",
+                self.players.len(),
+                self.config.max_players
+            ));
+        }
+        let id = self.next_player;
+        self.next_player += 1;
+        let name = self.default_name(id);
+        self.send(id, format!("WELCOME {name}"));
+        self.send(
+            id,
+            "INFO type help for commands; quick tictactoe to play".into(),
+        );
+        let player = Player {
+            name,
+            addr,
+            place: Place::Lobby,
+            away_until: None,
+        };
+        self.players.insert(id, player);
+        Ok(id)
+    }
+
+    /// `Player07`, or the next free number if someone chose that name already.
+    fn default_name(&self, id: PlayerId) -> String {
+        (id..)
+            .map(|number| format!("Player{number:02}"))
+            .find(|name| self.id_by_name(name).is_none())
+            .unwrap_or_default()
+    }
+
+    fn id_by_name(&self, name: &str) -> Option<PlayerId> {
+        self.players
+            .iter()
+            .find(|(_, player)| player.name.eq_ignore_ascii_case(name))
+            .map(|(id, _)| *id)
+    }
+
+    /// One line typed by player `id`.
+    pub fn handle_line(&mut self, id: PlayerId, line: &str) {
+        let Some(player) = self.players.get(&id) else {
+            return;
+        };
+        let seated_in_game = match player.place {
+            Place::Seat { room, .. } => self.rooms.get(&room).is_some_and(|r| r.game.is_some()),
+            _ => false,
+        };
+        match protocol::parse(line, seated_in_game) {
+            Command::Nothing => {}
+            Command::Name(name) => self.rename(id, &name),
+            Command::Games => self.list_games(id),
+            Command::Rooms => self.list_rooms(id),
+            Command::Create(game) => self.create(id, &game),
+            Command::Join(room) => self.join(id, &room),
+            Command::Quick(game) => self.quick(id, &game),
+            Command::Spectate(room) => self.spectate(id, &room),
+            Command::Start => self.start_command(id),
+            Command::Move(text) => self.play_move(id, &text),
+            Command::Say(text) => self.say(id, &text),
+            Command::Leave => self.leave(id),
+            Command::Help => HELP.iter().for_each(|line| self.send(id, (*line).into())),
+            Command::Quit => {
+                // Leave the room first (the forfeit result reaches everyone), then say goodbye.
+                self.vacate(id, "quit");
+                let name = self.name_of(id).unwrap_or_default().to_string();
+                self.send(id, format!("BYE {name}"));
+                self.remove(id, "quit");
+            }
+            Command::Unknown(word) => {
+                let word = sanitize(&word);
+                self.send(id, format!("ERR unknown command '{word}'; type help"));
+            }
+        }
+    }
+
+    /// The connection of player `id` is gone (closed, reset, timed out, too slow).
+    pub fn disconnect(&mut self, id: PlayerId, now: Instant) {
+        let Some(player) = self.players.get(&id) else {
+            return;
+        };
+        if player.away_until.is_some() {
+            return;
+        }
+        if let Place::Seat { room, .. } = player.place {
+            let playing = self.rooms.get(&room).is_some_and(|r| r.game.is_some());
+            if playing && !self.config.grace.is_zero() {
+                let name = player.name.clone();
+                if let Some(player) = self.players.get_mut(&id) {
+                    player.away_until = Some(now + self.config.grace);
+                }
+                let seconds = self.config.grace.as_secs();
+                self.broadcast(
+                    room,
+                    &format!("AWAY {room} {name} (forfeits in {seconds}s unless they come back)"),
+                );
+                return;
+            }
+        }
+        self.remove(id, "disconnected");
+    }
+
+    /// Forfeits players whose grace period has ended.
+    pub fn tick(&mut self, now: Instant) {
+        let expired: Vec<PlayerId> = self
+            .players
+            .iter()
+            .filter(|(_, player)| player.away_until.is_some_and(|until| until <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.remove(id, "did not come back");
+        }
+    }
+
+    /// Takes player `id` out of its room (forfeiting a game in progress) and forgets it.
+    fn remove(&mut self, id: PlayerId, why: &str) {
+        self.vacate(id, why);
+        if self.players.remove(&id).is_some() {
+            self.removed.push(id);
+        }
+    }
+
+    /// Leaves whatever room the player is in; a game in progress is forfeited.
+    fn vacate(&mut self, id: PlayerId, why: &str) {
+        let Some(player) = self.players.get_mut(&id) else {
+            return;
+        };
+        let place = std::mem::replace(&mut player.place, Place::Lobby);
+        let name = player.name.clone();
+        match place {
+            Place::Lobby => {}
+            Place::Watching(room) => {
+                if let Some(room) = self.rooms.get_mut(&room) {
+                    room.spectators.retain(|other| *other != id);
+                }
+            }
+            Place::Seat { room, seat } => {
+                let playing = self.rooms.get(&room).is_some_and(|r| r.game.is_some());
+                if playing {
+                    self.forfeit(room, seat, &name, why);
+                } else {
+                    self.free_seat(room, id, &name);
+                }
+            }
+        }
+    }
+
+    fn rename(&mut self, id: PlayerId, requested: &str) {
+        let requested = match protocol::valid_name(requested) {
+            Ok(name) => name.to_string(),
+            Err(reason) => return self.send(id, format!("ERR {reason}")),
+        };
+        let Some(me) = self.players.get(&id) else {
+            return;
+        };
+        if me.place != Place::Lobby {
+            return self.send(id, "ERR change your name in the lobby (leave first)".into());
+        }
+        match self.id_by_name(&requested) {
+            Some(other) if other == id => {}
+            Some(other) => return self.reclaim_or_refuse(id, other, &requested),
+            None => {}
+        }
+        if let Some(me) = self.players.get_mut(&id) {
+            me.name = requested.clone();
+        }
+        self.send(id, format!("OK name {requested}"));
+    }
+
+    /// `name NAME` for a name in use: if its owner is away and this connection comes from the
+    /// same IP address, this is that player coming back; take over the seat.
+    fn reclaim_or_refuse(&mut self, id: PlayerId, other: PlayerId, name: &str) {
+        let my_ip = self.players.get(&id).map(|me| me.addr.ip());
+        let Some(owner) = self.players.get(&other) else {
+            return;
+        };
+        if owner.away_until.is_none() || Some(owner.addr.ip()) != my_ip {
+            return self.send(id, format!("ERR the name {name} is taken"));
+        }
+        let place = owner.place;
+        let name = owner.name.clone();
+        self.players.remove(&other);
+        if let Some(me) = self.players.get_mut(&id) {
+            me.name = name.clone();
+            me.place = place;
+        }
+        self.send(id, format!("OK name {name}"));
+        if let Place::Seat { room, seat } = place {
+            if let Some(room_state) = self.rooms.get_mut(&room) {
+                if let Some(slot) = room_state.seats.get_mut(seat) {
+                    *slot = id;
+                }
+                if let Some(prompted) = room_state.prompted.get_mut(seat) {
+                    *prompted = false;
+                }
+                let kind = room_state.kind.name();
+                self.send(id, format!("JOINED {room} {kind} seat {}", seat + 1));
+            }
+            self.broadcast(room, &format!("BACK {room} {name}"));
+            self.send_board(room, id);
+            self.prompt(room);
+        }
+    }
+
+    fn send(&mut self, id: PlayerId, line: String) {
+        // Away players have no connection to send to.
+        let away = self
+            .players
+            .get(&id)
+            .is_some_and(|p| p.away_until.is_some());
+        if !away {
+            self.outgoing.push((id, line));
+        }
+    }
+
+    fn broadcast(&mut self, room_id: RoomId, line: &str) {
+        self.broadcast_except(room_id, 0, line);
+    }
+
+    fn broadcast_except(&mut self, room_id: RoomId, except: PlayerId, line: &str) {
+        let Some(room) = self.rooms.get(&room_id) else {
+            return;
+        };
+        let members: Vec<PlayerId> = room
+            .seats
+            .iter()
+            .chain(&room.spectators)
+            .copied()
+            .filter(|id| *id != except)
+            .collect();
+        for id in members {
+            self.send(id, line.to_string());
+        }
+    }
+}
+
+mod play;
+mod rooms;
+
+#[cfg(test)]
+mod tests;
