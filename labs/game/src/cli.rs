@@ -65,6 +65,11 @@ struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 600,
           value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout: u64,
+    /// Lines per second a player may send on average (bursts up to twice that); lines beyond it
+    /// are refused with a reason, so one player's flood cannot crowd out everyone's pushes.
+    #[arg(long, value_name = "N", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_lines_per_sec: u32,
     /// Seed for hangman words (same seed, same words: a class can replay a session).
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -125,6 +130,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     seed: args.seed,
                 },
                 idle_timeout: Duration::from_secs(args.idle_timeout),
+                max_lines_per_sec: args.max_lines_per_sec,
                 tracer: Tracer::new(args.trace.trace),
             })
         }

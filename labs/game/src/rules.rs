@@ -63,7 +63,7 @@ pub enum MoveError {
     #[error("you have already chosen this round; waiting for your opponent")]
     AlreadyChosen,
     /// The text is longer than any move could be.
-    #[error("a move is at most {max} characters long")]
+    #[error("a move is at most {max} bytes long")]
     TooLong {
         /// The limit, [`MAX_MOVE_LEN`].
         max: usize,

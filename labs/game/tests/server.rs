@@ -337,7 +337,8 @@ fn bad_input_gets_reasons() {
 /// the others go on.
 #[test]
 fn non_reading_client_is_dropped() {
-    let mut server = start(&[]);
+    // The talker floods on purpose, so lift the per-player line rate for this test.
+    let mut server = start(&["--max-lines-per-sec", "1000000"]);
     let mut talker = Player::join(&server, "talker");
     let mut listener = Player::join(&server, "listener");
     let mut sleeper = Player::join(&server, "sleeper");
@@ -382,6 +383,27 @@ fn non_reading_client_is_dropped() {
     other.send("games");
     other.expect("GAMES ");
     talker.send("rooms");
+}
+
+/// A player sending lines faster than --max-lines-per-sec is told so; the excess is ignored and
+/// the connection stays open.
+#[test]
+fn line_flood_is_rate_limited() {
+    let server = start(&["--max-lines-per-sec", "5"]);
+    let mut flooder = Player::join(&server, "flooder");
+    let burst: String = (0..50).map(|_| "games\n").collect();
+    flooder.stream.write_all(burst.as_bytes()).unwrap();
+    flooder.expect_line("ERR too many lines: at most 5 a second; ignored");
+    let answered = flooder
+        .heard
+        .iter()
+        .filter(|line| line.starts_with("GAMES "))
+        .count();
+    assert!(
+        answered <= 10,
+        "{answered} of 50 lines answered with a budget of 10"
+    );
+    flooder.send("rooms"); // the connection is still open; this may be refused or answered
 }
 
 /// A connection that stays silent past --idle-timeout is told why and closed.

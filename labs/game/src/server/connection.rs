@@ -93,10 +93,45 @@ struct Ended {
     last_words: Option<String>,
 }
 
+/// A token bucket: `rate` tokens a second, at most `2 x rate` saved up. Each line costs one.
+/// It lets a person type in bursts but stops a program flooding the room, whose lines would
+/// otherwise be copied into every other player's outbox.
+struct RateLimit {
+    rate: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    fn new(per_second: u32) -> RateLimit {
+        let rate = f64::from(per_second);
+        RateLimit {
+            rate,
+            tokens: rate * 2.0,
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes a token if there is one.
+    fn allow(&mut self, now: Instant) -> bool {
+        let earned = now.saturating_duration_since(self.last).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + earned).min(self.rate * 2.0);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// Reads lines and hands each to the lobby, until the client closes or breaks a rule.
 fn read_lines(shared: &Shared, stream: &TcpStream, peer: SocketAddr, id: PlayerId) -> Ended {
     let wire = Traced::new(stream, peer, shared.config.tracer);
     let mut lines = FrameReader::new(wire, Framing::Line, MAX_LINE);
+    let mut limit = RateLimit::new(shared.config.max_lines_per_sec);
+    let mut warned = false;
     loop {
         let bytes = match lines.read_frame() {
             Ok(Some(bytes)) => bytes,
@@ -112,6 +147,20 @@ fn read_lines(shared: &Shared, stream: &TcpStream, peer: SocketAddr, id: PlayerI
             }
             Err(err) => return ended(&err.to_string(), None),
         };
+        if !limit.allow(Instant::now()) {
+            // Refused without touching the lobby; one warning per burst, not one per line.
+            if !warned {
+                let per_second = shared.config.max_lines_per_sec;
+                let warning =
+                    format!("ERR too many lines: at most {per_second} a second; ignored\n");
+                if let Some(outbox) = shared.lock().outboxes.get(&id) {
+                    let _ = outbox.lines.try_send(warning);
+                }
+                warned = true;
+            }
+            continue;
+        }
+        warned = false;
         let mut state = shared.lock();
         match std::str::from_utf8(&bytes) {
             Ok(line) => state.lobby.handle_line(id, line),
@@ -161,6 +210,7 @@ fn write_lines(
     }
     let _ = wire.flush();
     drop(wire);
-    // The outbox closed: the player left or was removed. Half-close so the client sees the end.
-    let _ = socket.shutdown(Shutdown::Write);
+    // The outbox closed: the player left or was removed. Half-close and wait for the client to
+    // close too, so the last line (BYE, an ERR) is not destroyed by a reset (see close_gracefully).
+    net::close_gracefully(&socket);
 }

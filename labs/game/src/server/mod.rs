@@ -70,6 +70,8 @@ pub struct ServerConfig {
     pub lobby: LobbyConfig,
     /// A connection that sends nothing for this long is closed.
     pub idle_timeout: Duration,
+    /// Lines per second a connection may send on average (bursts up to twice that).
+    pub max_lines_per_sec: u32,
     /// `--trace`.
     pub tracer: Tracer,
 }
