@@ -1,0 +1,208 @@
+//! One connection driven by hand: the retransmission timer, Karn's rule, and hostile input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use udp_chat::arq::AckError;
+use udp_chat::{
+    ArqMode, Config, Connection, Datagram, DatagramError, Header, Kind, RtoConfig, SendError, Seq,
+    WireError,
+};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn config(mode: ArqMode) -> Config {
+    Config {
+        mode,
+        rto: RtoConfig {
+            initial: ms(1000),
+            min: ms(100),
+            max: ms(10_000),
+            granularity: ms(1),
+        },
+        ..Config::default()
+    }
+}
+
+fn ack_for(b: &mut Connection, data: &[u8], now: Instant) -> Vec<u8> {
+    b.handle_datagram(data, now).unwrap();
+    b.poll_transmit(now).expect("an ACK")
+}
+
+/// Karn's rule: an ACK for a retransmitted datagram gives no RTT sample and keeps the backed-off
+/// RTO; the next datagram acknowledged on its first try gives the first sample.
+#[test]
+fn karn_rule_ignores_retransmitted_datagrams() {
+    let t0 = Instant::now();
+    let mut a = Connection::new(config(ArqMode::StopAndWait)).unwrap();
+    let mut b = Connection::new(config(ArqMode::StopAndWait)).unwrap();
+    a.send_message(b"one").unwrap();
+    let _lost = a.poll_transmit(t0).unwrap();
+    assert_eq!(a.poll_timeout(), Some(t0 + ms(1000)), "RFC 6298 §2.1: 1 s");
+
+    let t1 = t0 + ms(1000);
+    a.handle_timeout(t1);
+    let resent = a.poll_transmit(t1).unwrap();
+    assert!(Datagram::parse(&resent).unwrap().header.flags.retransmit());
+    assert_eq!(a.stats().rto, ms(2000), "RFC 6298 §5.5: doubled");
+
+    let ack = ack_for(&mut b, &resent, t1 + ms(30));
+    a.handle_datagram(&ack, t1 + ms(60)).unwrap();
+    assert_eq!(a.stats().srtt, None, "no sample from a retransmission");
+    assert_eq!(
+        a.stats().rto,
+        ms(2000),
+        "backoff kept until a valid sample (RFC 6298 §5)"
+    );
+    assert!(a.is_idle());
+
+    let t2 = t1 + ms(100);
+    a.send_message(b"two").unwrap();
+    let data = a.poll_transmit(t2).unwrap();
+    let ack = ack_for(&mut b, &data, t2 + ms(25));
+    a.handle_datagram(&ack, t2 + ms(50)).unwrap();
+    assert_eq!(a.stats().srtt, Some(ms(50)));
+    assert_eq!(a.stats().rto, ms(150), "50 + 4 * 25");
+}
+
+/// An ACK for sequence numbers never sent is refused with a typed error, counted, and moves
+/// nothing.
+#[test]
+fn ack_for_unsent_sequence_is_refused() {
+    let now = Instant::now();
+    let mut a = Connection::new(config(ArqMode::SelectiveRepeat)).unwrap();
+    a.send_message(b"x").unwrap();
+    a.poll_transmit(now).unwrap(); // sequence number 0 is in flight
+    for (seq, ack) in [(0, 5), (3, 1)] {
+        let bogus = Datagram {
+            header: Header {
+                seq: Seq(seq),
+                ack: Seq(ack),
+                ..Header::new(Kind::Ack)
+            },
+            payload: &[],
+        };
+        let result = a.handle_datagram(&bogus.to_vec().unwrap(), now);
+        assert!(matches!(
+            result,
+            Err(DatagramError::Ack(AckError::NeverSent { .. }))
+        ));
+    }
+    assert_eq!(a.stats().malformed, 2);
+    assert!(!a.is_idle(), "datagram 0 still unacknowledged");
+}
+
+/// Malformed datagrams get typed errors and are counted; the connection keeps working.
+#[test]
+fn malformed_datagrams_are_counted_not_fatal() {
+    let now = Instant::now();
+    let mut b = Connection::new(Config::default()).unwrap();
+    let result = b.handle_datagram(&[], now);
+    assert_eq!(result, Err(DatagramError::Wire(WireError::Empty)));
+    let result = b.handle_datagram(&[1, 3, 0], now);
+    assert_eq!(
+        result,
+        Err(DatagramError::Wire(WireError::ShortHeader { len: 3 }))
+    );
+    assert_eq!(b.stats().malformed, 2);
+
+    let mut a = Connection::new(Config::default()).unwrap();
+    a.send_message(b"still fine").unwrap();
+    let data = a.poll_transmit(now).unwrap();
+    b.handle_datagram(&data, now).unwrap();
+    assert!(b.poll_event().is_some());
+}
+
+/// The send queue is bounded: past it, `send_message` says so instead of growing.
+#[test]
+fn send_queue_is_bounded() {
+    let mut a = Connection::new(Config {
+        max_queued: 5,
+        ..Config::default()
+    })
+    .unwrap();
+    a.send_message(&[0; 4096]).unwrap(); // 4 fragments
+    assert_eq!(
+        a.send_message(&[0; 2000]),
+        Err(SendError::QueueFull { room: 1, needed: 2 })
+    );
+    assert!(matches!(
+        a.send_message(&[0; 4097]),
+        Err(SendError::Fragment(_))
+    ));
+}
+
+proptest! {
+    /// Arbitrary bytes, valid headers included, never panic a connection with data in flight;
+    /// every datagram is either taken or refused and counted.
+    #[test]
+    fn arbitrary_datagrams_never_panic(
+        inputs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 1..20),
+        kinds in proptest::collection::vec(1u8..=6, 20),
+    ) {
+        let now = Instant::now();
+        for mode in [ArqMode::NoRetransmit, ArqMode::StopAndWait, ArqMode::GoBackN, ArqMode::SelectiveRepeat] {
+            let mut conn = Connection::new(config(mode)).unwrap();
+            conn.send_message(&[7; 3000]).unwrap();
+            while conn.poll_transmit(now).is_some() {}
+            for (bytes, kind) in inputs.iter().zip(&kinds) {
+                // Half the inputs get a valid version and type, so they reach the ARQ layer.
+                let mut bytes = bytes.clone();
+                if bytes.len() >= 16 && kind % 2 == 0 {
+                    bytes[0] = 1;
+                    bytes[1] = *kind;
+                }
+                let _ = conn.handle_datagram(&bytes, now);
+                conn.handle_timeout(now + Duration::from_secs(1));
+                while conn.poll_transmit(now).is_some() {}
+                while conn.poll_event().is_some() {}
+            }
+            let stats = conn.stats();
+            prop_assert!(stats.malformed + stats.datagrams_received >= inputs.len() as u64);
+        }
+    }
+}
+
+/// The same loss, two answers: datagram 0 of three is lost. Go-back-N's receiver throws 1 and 2
+/// away (ACKs flagged NOT_HELD) and its sender resends all three; selective repeat's receiver
+/// holds 1 and 2, and its sender resends only 0.
+#[test]
+fn go_back_n_resends_the_window_selective_repeat_only_the_gap() {
+    for (mode, discarded, resent) in [(ArqMode::GoBackN, 2, 3), (ArqMode::SelectiveRepeat, 0, 1)] {
+        let t0 = Instant::now();
+        let mut a = Connection::new(config(mode)).unwrap();
+        let mut b = Connection::new(config(mode)).unwrap();
+        for text in ["zero", "one", "two"] {
+            a.send_message(text.as_bytes()).unwrap();
+        }
+        let sent: Vec<Vec<u8>> = std::iter::from_fn(|| a.poll_transmit(t0)).collect();
+        assert_eq!(sent.len(), 3);
+        for data in &sent[1..] {
+            let ack = ack_for(&mut b, data, t0 + ms(10));
+            let flags = Datagram::parse(&ack).unwrap().header.flags;
+            assert_eq!(flags.not_held(), mode == ArqMode::GoBackN);
+            a.handle_datagram(&ack, t0 + ms(20)).unwrap();
+        }
+        assert_eq!(
+            b.poll_event(),
+            None,
+            "{mode:?}: nothing deliverable before 0"
+        );
+        assert_eq!(b.stats().out_of_order_discarded, discarded);
+
+        let timeout = a.poll_timeout().unwrap();
+        a.handle_timeout(timeout);
+        let again: Vec<Vec<u8>> = std::iter::from_fn(|| a.poll_transmit(timeout)).collect();
+        assert_eq!(again.len(), resent, "{mode:?}");
+        for data in &again {
+            let ack = ack_for(&mut b, data, timeout + ms(10));
+            a.handle_datagram(&ack, timeout + ms(20)).unwrap();
+        }
+        let delivered: Vec<_> = std::iter::from_fn(|| b.poll_event()).collect();
+        assert_eq!(delivered.len(), 3, "{mode:?}: all three, in order");
+        assert!(a.is_idle());
+    }
+}
