@@ -433,6 +433,7 @@ impl Connection {
         Stats {
             srtt: self.sender.rto().srtt(),
             rto: self.sender.rto().rto(),
+            fast_retransmits: self.sender.fast_retransmits(),
             ..self.stats.clone()
         }
     }

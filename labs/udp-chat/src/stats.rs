@@ -12,8 +12,11 @@ pub struct Stats {
     pub datagrams_sent: u64,
     /// Datagrams received that parsed (malformed ones are in `malformed`).
     pub datagrams_received: u64,
-    /// Datagrams sent again after a timeout.
+    /// Datagrams sent again, after a timeout or by fast retransmit.
     pub retransmissions: u64,
+    /// Of `retransmissions`, those sent by selective repeat's fast retransmit (enough later
+    /// datagrams acknowledged, see [`crate::arq`]) rather than after a timeout.
+    pub fast_retransmits: u64,
     /// Retransmission timer expiries.
     pub timeouts: u64,
     /// Sequenced datagrams received again after they were already taken (dropped, re-ACKed).

@@ -58,8 +58,45 @@
 //!    |<------------ ACK 4 (sel 1) ---|
 //! ```
 //! The receiver holds early datagrams (up to the window) and delivers them once the gap fills;
-//! the sender resends only the datagram whose own timer ran out. The window must stay below half
-//! the sequence space (here far below) or old and new numbers become ambiguous.
+//! the sender resends only the datagram whose own timer ran out (or, below, that later ACKs
+//! show missing). The window must stay below half the sequence space (here far below) or old
+//! and new numbers become ambiguous.
+//!
+//! ### Fast retransmit: do not wait for the timer when the ACKs already tell
+//! The RTO is at least 200 ms, several round trips on a fast path, and while the datagram at the
+//! front of the window waits for it the window cannot slide: one loss stalls the whole sender.
+//! But the selective ACKs for the datagrams *after* a hole already say that the hole is probably
+//! a loss, so selective repeat resends it as soon as [`DUP_THRESH`] (3) later datagrams have been
+//! selectively acknowledged, the rule TCP uses (RFC 5681 §3.2 with duplicate ACKs, RFC 6675 §4
+//! with SACK: a segment is lost once `DupThresh` SACKed segments lie above it):
+//! ```text
+//!  sender (window N = 8)            receiver
+//!    |--- DATA 1 -------X            |   lost
+//!    |--- DATA 2 ------------------->|   early: held
+//!    |--- DATA 3 ------------------->|   early: held
+//!    |--- DATA 4 ------------------->|   early: held
+//!    |--- DATA 5 ------------------->|   early: held
+//!    |<------------ ACK 1 (sel 2) ---|   1 has 1 later datagram acknowledged
+//!    |<------------ ACK 1 (sel 3) ---|   2 later
+//!    |<------------ ACK 1 (sel 4) ---|   3 later = DUP_THRESH: resend 1 now,
+//!    |--- DATA 1 (RETRANSMIT) ------>|   long before its RTO; deliver 1..5
+//!    |<------------ ACK 1 (sel 5) ---|   4 later: already resent, not again
+//!    |<------------ ACK 6 (sel 1) ---|   cumulative: the window slides past 1..5
+//! ```
+//! Why 3 and not 1: datagrams can be *reordered*, and a datagram overtaken by one or two later
+//! ones is late, not lost. The sender cannot tell the two apart from one ACK, so RFC 5681 §3.2
+//! waits for "a small number" of them, three, as the point where loss is more likely than
+//! reordering, and RFC 6675 §2 keeps `DupThresh = 3`; a lower threshold
+//! resends reordered datagrams needlessly, a higher one waits longer on real losses and never
+//! fires when fewer than that many datagrams follow the hole (then the timer still does).
+//!
+//! A fast retransmit is still a retransmission: it carries the RETRANSMIT flag and, by Karn's rule
+//! ([`crate::rto`]), its ACK gives no RTT sample. Unlike a timeout it does **not** back off the
+//! RTO: ACKs are arriving, so the path works and only one datagram went missing. Each datagram is
+//! fast-retransmitted at most once; if that copy is lost as well, its own timer recovers it (with
+//! backoff). Fast retransmits are counted in [`crate::Stats::fast_retransmits`] as well as in
+//! `retransmissions`. Stop-and-wait has nothing after the hole to be acknowledged and go-back-N's
+//! receiver holds nothing early, so neither uses it.
 //!
 //! ## No retransmission: plain UDP
 //! [`ArqMode::NoRetransmit`] numbers datagrams but never ACKs or resends, and delivers whatever
@@ -69,7 +106,7 @@
 //! ## Timers and giving up
 //! The timeout is the RFC 6298 RTO ([`crate::rto`]). Stop-and-wait and go-back-N run one timer for
 //! the oldest unacknowledged datagram, as RFC 6298 §5 describes for TCP; selective repeat keeps a
-//! deadline per datagram. After a datagram has been retransmitted `max_retries` times and its
+//! deadline per datagram, and may resend before it by fast retransmit. After a datagram has been retransmitted `max_retries` times and its
 //! timer fires again, the peer is declared unreachable: the connection reports it and stops.
 //!
 //! ## Layout
@@ -81,7 +118,7 @@ mod receiver;
 mod sender;
 
 pub use receiver::{Received, Receiver};
-pub use sender::{AckError, GaveUp, Outgoing, Sender};
+pub use sender::{AckError, DUP_THRESH, GaveUp, Outgoing, Sender};
 
 /// Largest window accepted: far below 2^31, so serial-number comparisons stay unambiguous.
 pub const MAX_WINDOW: u32 = 4096;

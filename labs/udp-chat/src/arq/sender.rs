@@ -8,6 +8,11 @@ use crate::rto::{RtoConfig, RtoEstimator};
 use crate::seq::Seq;
 use crate::wire::{Flags, Header, Kind};
 
+/// Selective repeat's fast-retransmit threshold: a datagram is presumed lost, and resent at once,
+/// when this many datagrams sent after it have been selectively acknowledged. TCP's duplicate-ACK
+/// threshold (RFC 5681 §3.2) and `DupThresh` (RFC 6675 §2, §4); see [`super`] for why it is 3.
+pub const DUP_THRESH: u32 = 3;
+
 /// A sequenced datagram waiting for a sequence number and its turn in the window.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outgoing {
@@ -36,8 +41,14 @@ struct InFlight {
     acked: bool,
     /// An RTT sample was taken from it (at most one: a later ACK may answer a duplicate).
     sampled: bool,
-    /// A timer fired: send it again at the next `poll_transmit`.
+    /// A timer fired (or fast retransmit decided): send it again at the next `poll_transmit`.
     resend: bool,
+    /// Selective repeat: how many datagrams after this one have been selectively acknowledged
+    /// while this one was not (RFC 6675's "SACKed sequences above it").
+    sacked_after: u32,
+    /// Selective repeat: already fast-retransmitted once. A datagram is fast-retransmitted at
+    /// most once; if that copy is lost too, its timer recovers it (RFC 6675 §5, like TCP).
+    fast_retransmitted: bool,
 }
 
 /// The peer did not acknowledge a datagram through every allowed retransmission.
@@ -78,6 +89,8 @@ pub struct Sender {
     rto: RtoEstimator,
     /// Stop-and-wait and go-back-N: the one retransmission timer (RFC 6298 §5).
     timer: Option<Instant>,
+    /// Selective repeat: retransmissions decided by [`DUP_THRESH`] rather than a timer.
+    fast_retransmits: u64,
 }
 
 impl Sender {
@@ -100,7 +113,15 @@ impl Sender {
             in_flight: VecDeque::new(),
             rto: RtoEstimator::new(rto),
             timer: None,
+            fast_retransmits: 0,
         }
+    }
+
+    /// How many datagrams were fast-retransmitted (selective repeat only; 0 in other modes).
+    /// Each is also a retransmission: it carries the RETRANSMIT flag and, by Karn's rule, gives
+    /// no RTT sample.
+    pub fn fast_retransmits(&self) -> u64 {
+        self.fast_retransmits
     }
 
     /// The RTT estimator.
@@ -162,6 +183,8 @@ impl Sender {
             acked: false,
             sampled: false,
             resend: false,
+            sacked_after: 0,
+            fast_retransmitted: false,
         });
         // RFC 6298 §5.1: when data is sent and the timer is not running, start it.
         if self.timer.is_none() {
@@ -188,7 +211,13 @@ impl Sender {
             }
         }
         let mut progress = false;
-        if let Some(entry) = self.in_flight.iter_mut().find(|e| e.seq == selective) {
+        let mut newly_sacked = None;
+        if let Some((index, entry)) = self
+            .in_flight
+            .iter_mut()
+            .enumerate()
+            .find(|(_, e)| e.seq == selective)
+        {
             // Karn's rule (RFC 6298 §3): a datagram sent more than once gives no sample, because
             // we cannot tell which copy this ACK answers.
             if entry.transmissions == 1 && !entry.sampled {
@@ -199,7 +228,13 @@ impl Sender {
             if !entry.acked && !header.flags.not_held() {
                 entry.acked = true;
                 progress = true;
+                newly_sacked = Some(index);
             }
+        }
+        if self.mode == ArqMode::SelectiveRepeat
+            && let Some(index) = newly_sacked
+        {
+            self.count_sack_above(index, cumulative);
         }
         // Slide the window past everything acknowledged cumulatively, or selectively at the front.
         while let Some(front) = self.in_flight.front() {
@@ -215,6 +250,29 @@ impl Sender {
             self.timer = (!self.in_flight.is_empty()).then(|| now + self.rto.rto());
         }
         Ok(progress)
+    }
+
+    /// Selective repeat's fast retransmit (RFC 5681 §3.2, RFC 6675 §4-5): the datagram at
+    /// `index` has just been selectively acknowledged for the first time, so every datagram
+    /// before it that is still unacknowledged has one more later datagram known to have arrived.
+    /// The first time that count reaches [`DUP_THRESH`], the datagram is presumed lost and marked
+    /// for resending at the next `poll_transmit`, without waiting for its timer and without
+    /// backing off the RTO: the ACKs show data is flowing, so this is not a timeout's signal that
+    /// the path may be gone. `poll_transmit` counts it as a transmission, so Karn's rule still
+    /// refuses an RTT sample from it. Datagrams before `cumulative` arrived after all (the
+    /// window slides past them next), so they are not counted.
+    fn count_sack_above(&mut self, index: usize, cumulative: Seq) {
+        for entry in self.in_flight.iter_mut().take(index) {
+            if entry.acked || entry.seq.is_before(cumulative) {
+                continue;
+            }
+            entry.sacked_after += 1;
+            if entry.sacked_after >= DUP_THRESH && !entry.fast_retransmitted && !entry.resend {
+                entry.fast_retransmitted = true;
+                entry.resend = true;
+                self.fast_retransmits += 1;
+            }
+        }
     }
 
     /// When [`Self::handle_timeout`] should next be called.
@@ -303,5 +361,123 @@ fn header_for(seq: Seq, item: &Outgoing) -> Header {
         flags: Flags::default(),
         frag_index: item.frag_index,
         frag_count: item.frag_count,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::time::Duration;
+
+    fn item() -> Outgoing {
+        Outgoing {
+            kind: Kind::Data,
+            frag_index: 0,
+            frag_count: 1,
+            payload: vec![0; 10],
+        }
+    }
+
+    /// The ACK a receiver sends for `seq` when it has everything before `cumulative`.
+    fn ack(seq: u32, cumulative: u32) -> Header {
+        Header {
+            seq: Seq(seq),
+            ack: Seq(cumulative),
+            ..Header::new(Kind::Ack)
+        }
+    }
+
+    /// A sender in `mode` that has sent datagrams 0..5 at `t0` and heard the ACK for 0.
+    fn sent_five(mode: ArqMode, t0: Instant) -> Sender {
+        let mut sender = Sender::new(mode, 8, 8, 100, RtoConfig::default(), Seq(0));
+        for _ in 0..5 {
+            sender.push(item()).unwrap();
+        }
+        for _ in 0..5 {
+            assert!(sender.poll_transmit(t0).is_some());
+        }
+        sender
+            .on_ack(&ack(0, 1), t0 + Duration::from_millis(40))
+            .unwrap();
+        sender
+    }
+
+    /// Datagram 1 is lost; the third selective ACK for a later datagram resends it at once, with
+    /// no RTO backoff, no RTT sample (Karn's rule) and only once.
+    #[test]
+    fn selective_repeat_fast_retransmits_after_three_later_acks() {
+        let t0 = Instant::now();
+        let t = t0 + Duration::from_millis(40);
+        let mut sender = sent_five(ArqMode::SelectiveRepeat, t0);
+        let (srtt, rto) = (sender.rto().srtt(), sender.rto().rto());
+        for seq in 2..4 {
+            sender.on_ack(&ack(seq, 1), t).unwrap();
+            assert_eq!(sender.poll_transmit(t), None, "only {} later", seq - 1);
+        }
+        sender.on_ack(&ack(4, 1), t).unwrap();
+        let (header, _) = sender.poll_transmit(t).unwrap();
+        assert_eq!(header.seq, Seq(1));
+        assert!(header.flags.retransmit());
+        assert_eq!(sender.fast_retransmits(), 1);
+        assert_eq!(sender.rto().rto(), rto, "no backoff");
+        assert!(
+            sender.poll_timeout().unwrap() > t,
+            "timer restarted, not due"
+        );
+        // The ACK for the resent copy gives no RTT sample, however long after it comes.
+        let late = t + Duration::from_millis(500);
+        sender.on_ack(&ack(1, 5), late).unwrap();
+        assert_eq!(sender.rto().srtt(), srtt);
+        assert!(sender.is_idle());
+        assert_eq!(sender.fast_retransmits(), 1);
+    }
+
+    /// A fast-retransmitted datagram that is lost again is left to its timer, not resent again.
+    #[test]
+    fn fast_retransmit_happens_once_per_datagram() {
+        let t0 = Instant::now();
+        let t = t0 + Duration::from_millis(40);
+        let mut sender = Sender::new(
+            ArqMode::SelectiveRepeat,
+            8,
+            8,
+            100,
+            RtoConfig::default(),
+            Seq(0),
+        );
+        for _ in 0..8 {
+            sender.push(item()).unwrap();
+        }
+        for _ in 0..8 {
+            assert!(sender.poll_transmit(t0).is_some());
+        }
+        for seq in 1..4 {
+            sender.on_ack(&ack(seq, 0), t).unwrap();
+        }
+        assert_eq!(sender.poll_transmit(t).map(|(h, _)| h.seq), Some(Seq(0)));
+        for seq in 4..8 {
+            sender.on_ack(&ack(seq, 0), t).unwrap();
+        }
+        assert_eq!(sender.poll_transmit(t), None);
+        assert_eq!(sender.fast_retransmits(), 1);
+        let due = sender.poll_timeout().unwrap();
+        assert_eq!(sender.handle_timeout(due), Ok(1));
+        assert_eq!(sender.poll_transmit(due).map(|(h, _)| h.seq), Some(Seq(0)));
+    }
+
+    /// Go-back-N (and so stop-and-wait) keeps its behaviour: later ACKs never resend early.
+    #[test]
+    fn go_back_n_does_not_fast_retransmit() {
+        let t0 = Instant::now();
+        let t = t0 + Duration::from_millis(40);
+        let mut sender = sent_five(ArqMode::GoBackN, t0);
+        for seq in 2..5 {
+            let mut header = ack(seq, 1);
+            header.flags = Flags(Flags::NOT_HELD);
+            sender.on_ack(&header, t).unwrap();
+        }
+        assert_eq!(sender.poll_transmit(t), None);
+        assert_eq!(sender.fast_retransmits(), 0);
     }
 }
