@@ -102,6 +102,16 @@ pub fn connect(target: &str, timeout: Duration, nodelay: bool) -> Result<TcpStre
     }))
 }
 
+/// [`connect`], then switches the socket to non-blocking mode for an event loop (a load generator
+/// registers it with mio next).
+pub fn connect_nonblocking(target: &str, timeout: Duration, nodelay: bool) -> Result<TcpStream> {
+    let stream = connect(target, timeout, nodelay)?;
+    stream
+        .set_nonblocking(true)
+        .map_err(|err| Error::io("making a socket non-blocking", err))?;
+    Ok(stream)
+}
+
 /// How long [`close_gracefully`] waits for the peer to close its side.
 pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 

@@ -6,6 +6,37 @@
 
 use std::time::Duration;
 
+use crate::error::{Error, Result};
+use crate::term;
+
+/// What every lab's `bench` subcommand reports, so one function can print it the same way.
+pub trait Report {
+    /// One line of JSON, for scripts (`--json`).
+    fn to_json(&self) -> String;
+    /// One sentence for people.
+    fn summary(&self) -> String;
+    /// Lost, wrong or unfinished work; any makes the command fail.
+    fn errors(&self) -> u64;
+}
+
+/// Prints `report` as JSON or as a status line, and fails when it counted errors, so a script
+/// running a benchmark notices. `what_errors_mean` tells a student where to look.
+pub fn print_report(report: &impl Report, json: bool, what_errors_mean: &str) -> Result<()> {
+    if json {
+        println!("{}", report.to_json());
+    } else if report.errors() == 0 {
+        term::success(report.summary());
+    } else {
+        term::error(report.summary());
+    }
+    match report.errors() {
+        0 => Ok(()),
+        errors => Err(Error::Protocol(format!(
+            "{errors} errors: {what_errors_mean}"
+        ))),
+    }
+}
+
 /// The `pct`th percentile of `sorted` samples by the nearest-rank method (the smallest sample
 /// with at least `pct`% of the samples at or below it); zero for no samples.
 pub fn percentile(sorted: &[Duration], pct: usize) -> Duration {

@@ -78,6 +78,20 @@ pub struct BenchReport {
     pub errors: u64,
 }
 
+impl netlab_common::stats::Report for BenchReport {
+    fn to_json(&self) -> String {
+        self.to_json()
+    }
+
+    fn summary(&self) -> String {
+        self.summary()
+    }
+
+    fn errors(&self) -> u64 {
+        self.errors
+    }
+}
+
 impl BenchReport {
     /// Moves per second over the whole run.
     pub fn moves_per_sec(&self) -> f64 {
@@ -208,10 +222,7 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
 fn connect_bots(config: &BenchConfig, poll: &Poll) -> Result<Vec<Bot>> {
     let mut bots = Vec::with_capacity(config.players);
     for index in 0..config.players {
-        let stream = net::connect(&config.target, net::CONNECT_TIMEOUT, true)?;
-        stream
-            .set_nonblocking(true)
-            .map_err(|err| Error::io("making a bot's socket non-blocking", err))?;
+        let stream = net::connect_nonblocking(&config.target, net::CONNECT_TIMEOUT, true)?;
         let mut stream = TcpStream::from_std(stream);
         poll.registry()
             .register(

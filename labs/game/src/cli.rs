@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use netlab_common::cli::TraceArgs;
-use netlab_common::{Result, Tracer, term};
+use netlab_common::{Result, Tracer, stats, term};
 
 use crate::bench::{self, BenchConfig, BotGame};
 use crate::client;
@@ -152,20 +152,11 @@ pub fn run(cli: Cli) -> Result<()> {
                 ));
             }
             let report = bench::run(&config)?;
-            if args.json {
-                println!("{}", report.to_json());
-            } else if report.errors == 0 {
-                term::success(report.summary());
-            } else {
-                term::error(report.summary());
-            }
-            if report.errors > 0 {
-                return Err(netlab_common::Error::Protocol(format!(
-                    "{} errors during the benchmark",
-                    report.errors
-                )));
-            }
-            Ok(())
+            stats::print_report(
+                &report,
+                args.json,
+                "bots got ERR lines, lost connections or left games unfinished",
+            )
         }
     }
 }

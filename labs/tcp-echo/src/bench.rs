@@ -76,6 +76,20 @@ pub struct BenchReport {
     pub errors: u64,
 }
 
+impl netlab_common::stats::Report for BenchReport {
+    fn to_json(&self) -> String {
+        self.to_json()
+    }
+
+    fn summary(&self) -> String {
+        self.summary()
+    }
+
+    fn errors(&self) -> u64 {
+        self.errors
+    }
+}
+
 impl BenchReport {
     /// Round trips per second.
     pub fn round_trips_per_sec(&self) -> f64 {
@@ -229,10 +243,8 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
 fn open_flows(config: &BenchConfig, poll: &Poll, goal: u64) -> Result<Vec<Flow>> {
     let mut flows = Vec::with_capacity(config.connections);
     for index in 0..config.connections {
-        let stream = net::connect(&config.target, net::CONNECT_TIMEOUT, config.nodelay)?;
-        stream
-            .set_nonblocking(true)
-            .map_err(|err| Error::io("making a connection non-blocking", err))?;
+        let stream =
+            net::connect_nonblocking(&config.target, net::CONNECT_TIMEOUT, config.nodelay)?;
         let mut stream = TcpStream::from_std(stream);
         poll.registry()
             .register(

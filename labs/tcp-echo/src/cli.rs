@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use netlab_common::cli::{FramingArgs, OnOff, ServerArgs, TraceArgs};
-use netlab_common::{Result, Tracer, term};
+use netlab_common::{Result, Tracer, stats, term};
 
 use crate::bench::{self, BenchConfig};
 use crate::client::{self, ConnectOptions};
@@ -167,18 +167,9 @@ fn run_bench(args: BenchArgs) -> Result<()> {
         }
     }
     let report = bench::run(&config)?;
-    if args.json {
-        println!("{}", report.to_json());
-    } else if report.errors == 0 {
-        term::success(report.summary());
-    } else {
-        term::error(report.summary());
-    }
-    if report.errors > 0 {
-        return Err(netlab_common::Error::Protocol(format!(
-            "{} errors: the server lost, changed or did not return bytes (is it in raw framing?)",
-            report.errors
-        )));
-    }
-    Ok(())
+    stats::print_report(
+        &report,
+        args.json,
+        "the server lost, changed or did not return bytes (is it in raw framing?)",
+    )
 }
