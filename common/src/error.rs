@@ -91,6 +91,13 @@ pub enum Error {
     /// The peer broke the application protocol (unexpected reply, bad field).
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// Flags that cannot work together (each alone passed clap's checks).
+    #[error("{0}")]
+    Usage(String),
+    /// Something went wrong that is neither the network's nor the user's fault to fix here
+    /// (the remote peer stopped answering, a benchmark found lost data), already explained.
+    #[error("{0}")]
+    Failed(String),
     /// Any other I/O error, with what we were doing at the time.
     #[error("{context}: {source}")]
     Io {

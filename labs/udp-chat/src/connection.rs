@@ -296,6 +296,7 @@ impl Connection {
     fn handle_parsed(&mut self, bytes: &[u8], now: Instant) -> Result<(), DatagramError> {
         let datagram = Datagram::parse(bytes)?;
         self.stats.datagrams_received += 1;
+        self.stats.bytes_received += bytes.len() as u64;
         if self.unreachable {
             return Ok(());
         }
@@ -377,6 +378,7 @@ impl Connection {
             }
         };
         self.stats.datagrams_sent += 1;
+        self.stats.bytes_sent += (HEADER_LEN + payload.len()) as u64;
         // Cannot fail: payloads are at most `max_datagram`, which `Config::check` keeps under
         // the 16-bit length field's limit.
         Datagram {
@@ -416,6 +418,12 @@ impl Connection {
     /// The next event for the user.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// Datagrams that would leave at once if queued now (free window slots); a program that
+    /// wants to measure time in the network rather than time in the queue waits for this.
+    pub fn window_room(&self) -> usize {
+        self.sender.window_room()
     }
 
     /// True when everything sent has been acknowledged and nothing waits to be sent.

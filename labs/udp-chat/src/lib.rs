@@ -27,6 +27,14 @@
 //! - [`fault`]: [`FaultInjector`], loss, duplication, reordering, delay and jitter, seeded.
 //! - [`sim`]: [`Simulator`], two connections and two faulty links on a virtual clock.
 //!
+//! Around them, and kept apart, is the program `udp-chat`:
+//!
+//! - [`endpoint`]: one UDP socket, one [`Connection`] per peer, the fault injectors, PINGs and a
+//!   mio event loop: the only module that touches a socket or a clock;
+//! - [`describe`]: datagrams decoded into words for `--trace`;
+//! - [`room`] (`udp-chat serve`), [`client`] (`udp-chat connect`), [`bench`] (`udp-chat bench`)
+//!   and [`cli`], their flags.
+//!
 //! ## Example
 //! ```
 //! use std::time::{Duration, Instant};
@@ -49,9 +57,15 @@
 //! ```
 
 pub mod arq;
+pub mod bench;
+pub mod cli;
+pub mod client;
 pub mod connection;
+pub mod describe;
+pub mod endpoint;
 pub mod fault;
 pub mod fragment;
+pub mod room;
 pub mod rto;
 pub mod seq;
 pub mod sim;

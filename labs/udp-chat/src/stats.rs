@@ -12,6 +12,11 @@ pub struct Stats {
     pub datagrams_sent: u64,
     /// Datagrams received that parsed (malformed ones are in `malformed`).
     pub datagrams_received: u64,
+    /// Bytes of every datagram sent (headers, ACKs and retransmissions included): what the
+    /// reliability costs on the wire, compared with `delivered_bytes` at the other end.
+    pub bytes_sent: u64,
+    /// Bytes of every datagram received that parsed.
+    pub bytes_received: u64,
     /// Datagrams sent again, after a timeout or by fast retransmit.
     pub retransmissions: u64,
     /// Of `retransmissions`, those sent by selective repeat's fast retransmit (enough later
@@ -38,4 +43,48 @@ pub struct Stats {
     pub srtt: Option<Duration>,
     /// The current retransmission timeout.
     pub rto: Duration,
+}
+
+impl Stats {
+    /// The counters in a few lines of text, for `/stats` and the end of a chat. `elapsed` is how
+    /// long the conversation has run, for the goodput (delivered message bytes per second).
+    pub fn summary_lines(&self, elapsed: Duration) -> Vec<String> {
+        let srtt = self.srtt.map_or("not measured yet".to_string(), |srtt| {
+            format!("{:.1} ms", millis(srtt))
+        });
+        let goodput = self.delivered_bytes as f64 / elapsed.as_secs_f64().max(1e-9);
+        vec![
+            format!(
+                "datagrams sent {} ({} bytes), received {} ({} bytes), malformed {}",
+                self.datagrams_sent,
+                self.bytes_sent,
+                self.datagrams_received,
+                self.bytes_received,
+                self.malformed
+            ),
+            format!(
+                "retransmissions {} ({} fast), timeouts {}, duplicates dropped {}, \
+                 out of order held back {} (discarded {})",
+                self.retransmissions,
+                self.fast_retransmits,
+                self.timeouts,
+                self.duplicates_dropped,
+                self.out_of_order_held,
+                self.out_of_order_discarded
+            ),
+            format!(
+                "messages sent {}, received {} ({} bytes); SRTT {srtt}, RTO {:.0} ms; \
+                 goodput {goodput:.0} B/s over {:.1} s",
+                self.messages_sent,
+                self.messages_delivered,
+                self.delivered_bytes,
+                millis(self.rto),
+                elapsed.as_secs_f64()
+            ),
+        ]
+    }
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
 }

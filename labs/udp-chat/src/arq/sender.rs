@@ -134,6 +134,17 @@ impl Sender {
         self.max_queued.saturating_sub(self.queue.len())
     }
 
+    /// New datagrams that would be sent at once if queued now: free window slots not already
+    /// claimed by the queue (plain UDP has no window: the queue's room).
+    pub fn window_room(&self) -> usize {
+        if self.mode == ArqMode::NoRetransmit {
+            return self.room();
+        }
+        (self.window as usize)
+            .saturating_sub(self.in_flight.len())
+            .saturating_sub(self.queue.len())
+    }
+
     /// Nothing queued and nothing waiting for an ACK.
     pub fn is_idle(&self) -> bool {
         self.queue.is_empty() && self.in_flight.is_empty()

@@ -1,0 +1,465 @@
+//! # `udp-chat bench`: what each ARQ scheme costs and delivers
+//!
+//! Two endpoints in this process, on two real UDP sockets on loopback, one thread each. The
+//! sender pushes N messages of S bytes through the chosen ARQ scheme and the fault injector; the
+//! receiver records what arrives. Every message carries its index and its send time, so the
+//! receiver can count losses, duplicates and reordering and measure each message's latency.
+//!
+//! ## What is measured
+//! - **delivered**: distinct messages that arrived (reliable modes must deliver all, exactly once,
+//!   in order; anything else is an error and the command fails).
+//! - **latency p50/p99**: from handing the message to the connection to its delivery. The sender
+//!   offers a message only when the window has room for it, so it leaves at once: this is the
+//!   time the network and the retransmissions take (one-way delay when nothing is lost), not
+//!   time spent waiting in a queue.
+//! - **goodput**: message bytes delivered per second, from the first send to the last delivery.
+//!   The ceiling of a windowed protocol is `window × payload / RTT`; the table shows how close
+//!   each run came to it when `--delay` sets the RTT.
+//! - **wire bytes per delivered byte**: every datagram both ways (headers, ACKs,
+//!   retransmissions) over the message bytes delivered: the price of reliability.
+//!
+//! Plain UDP (`--arq none`) has no acknowledgements and so no flow control: a sender would blast
+//! all N messages at once and measure the size of the kernel's socket buffer. The bench paces it
+//! at the window limit instead (window datagrams per round trip), the rate the reliable schemes
+//! reach, so the comparison is fair.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use netlab_common::stats::percentile;
+use netlab_common::{Error, term};
+
+use crate::arq::ArqMode;
+use crate::cli::{self, Arq, BenchArgs};
+use crate::connection::{Config, Event, SendError};
+use crate::endpoint::{Endpoint, Happening, Settings};
+use crate::fault::FaultConfig;
+use crate::stats::Stats;
+use crate::wire::{DEFAULT_MAX_DATAGRAM, HEADER_LEN};
+
+/// Bytes at the start of each message: its index and its send time (both u64, big-endian).
+const STAMP: usize = 16;
+
+/// One run's results.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    /// The scheme.
+    pub arq: ArqMode,
+    /// The loss probability.
+    pub loss: f64,
+    /// Messages sent.
+    pub messages: usize,
+    /// Bytes per message.
+    pub size: usize,
+    /// Distinct messages delivered.
+    pub delivered: usize,
+    /// Messages delivered more than once.
+    pub duplicates: usize,
+    /// Messages delivered after a later one.
+    pub out_of_order: usize,
+    /// Median latency.
+    pub p50: Duration,
+    /// 99th percentile latency.
+    pub p99: Duration,
+    /// The sender's counters.
+    pub sender: Stats,
+    /// The receiver's counters.
+    pub receiver: Stats,
+    /// From the first send to the last delivery.
+    pub elapsed: Duration,
+    /// Message bytes delivered per second.
+    pub goodput: f64,
+    /// `window × payload / RTT`, when `--delay` gives an RTT.
+    pub window_limit: Option<f64>,
+    /// The sender declared the receiver unreachable.
+    pub unreachable: bool,
+    /// The run ended by `--timeout` before everything was acknowledged.
+    pub timed_out: bool,
+}
+
+impl RunResult {
+    /// A reliable mode that lost, repeated or reordered anything, or did not finish.
+    pub fn errors(&self) -> u64 {
+        if self.arq == ArqMode::NoRetransmit {
+            return 0;
+        }
+        let missing = self.messages.saturating_sub(self.delivered);
+        (missing + self.duplicates + self.out_of_order) as u64
+            + u64::from(self.unreachable || self.timed_out)
+    }
+
+    /// Delivered messages over sent ones.
+    pub fn delivery_ratio(&self) -> f64 {
+        self.delivered as f64 / self.messages.max(1) as f64
+    }
+
+    /// Datagram bytes both ways per message byte delivered.
+    pub fn wire_per_delivered(&self) -> f64 {
+        let wire = self.sender.bytes_sent + self.receiver.bytes_sent;
+        wire as f64 / (self.delivered * self.size).max(1) as f64
+    }
+
+    /// One line of JSON.
+    pub fn to_json(&self) -> String {
+        let limit = self
+            .window_limit
+            .map_or("null".to_string(), |limit| format!("{limit:.0}"));
+        format!(
+            "{{\"arq\":\"{}\",\"loss\":{},\"messages\":{},\"size\":{},\"delivered\":{},\
+             \"delivery_ratio\":{:.4},\"duplicates\":{},\"out_of_order\":{},\"p50_ms\":{:.3},\
+             \"p99_ms\":{:.3},\"retransmissions\":{},\"fast_retransmits\":{},\"timeouts\":{},\
+             \"datagrams_sent\":{},\"wire_bytes\":{},\"wire_per_delivered\":{:.3},\
+             \"goodput_bytes_per_s\":{:.0},\"window_limit_bytes_per_s\":{limit},\
+             \"elapsed_s\":{:.3},\"unreachable\":{},\"timed_out\":{},\"errors\":{}}}",
+            self.arq.name(),
+            self.loss,
+            self.messages,
+            self.size,
+            self.delivered,
+            self.delivery_ratio(),
+            self.duplicates,
+            self.out_of_order,
+            ms(self.p50),
+            ms(self.p99),
+            self.sender.retransmissions,
+            self.sender.fast_retransmits,
+            self.sender.timeouts,
+            self.sender.datagrams_sent + self.receiver.datagrams_sent,
+            self.sender.bytes_sent + self.receiver.bytes_sent,
+            self.wire_per_delivered(),
+            self.goodput,
+            self.elapsed.as_secs_f64(),
+            self.unreachable,
+            self.timed_out,
+            self.errors()
+        )
+    }
+
+    /// One Markdown table row (see [`TABLE_HEADER`]).
+    pub fn table_row(&self) -> String {
+        let of_limit = self.window_limit.map_or("-".to_string(), |limit| {
+            format!("{:.0}%", 100.0 * self.goodput / limit)
+        });
+        let mut row = format!(
+            "| {} | {} | {}/{} | {} | {:.1} | {:.1} | {} | {:.2} | {:.1} | {of_limit} | {:.1} |",
+            self.arq.name(),
+            cli::percent(self.loss),
+            self.delivered,
+            self.messages,
+            self.duplicates,
+            ms(self.p50),
+            ms(self.p99),
+            self.sender.retransmissions,
+            self.wire_per_delivered(),
+            self.goodput / 1000.0,
+            self.elapsed.as_secs_f64()
+        );
+        if self.unreachable {
+            row.push_str(" receiver unreachable");
+        }
+        if self.timed_out {
+            row.push_str(" timed out");
+        }
+        row
+    }
+}
+
+/// The Markdown table's header.
+pub const TABLE_HEADER: &str = "| ARQ | loss | delivered | duplicates | p50 ms | p99 ms | \
+retransmissions | wire B / delivered B | goodput kB/s | of window limit | time s |\n\
+|---|---|---|---|---|---|---|---|---|---|---|";
+
+/// Runs every requested combination of scheme and loss rate, printing as it goes.
+pub fn run(args: &BenchArgs) -> Result<(), Error> {
+    if !args.json {
+        describe_setup(args);
+        println!("{TABLE_HEADER}");
+    }
+    let mut errors = 0;
+    for &arq in &args.arq {
+        for &loss in &args.loss {
+            let result = run_one(args, arq, loss)?;
+            errors += result.errors();
+            if args.json {
+                println!("{}", result.to_json());
+            } else {
+                println!("{}", result.table_row());
+            }
+            let _ = std::io::stdout().flush();
+        }
+    }
+    if errors > 0 {
+        return Err(Error::Failed(format!(
+            "{errors} errors: a reliable mode lost, repeated or reordered messages, or did not finish"
+        )));
+    }
+    Ok(())
+}
+
+fn describe_setup(args: &BenchArgs) {
+    let faults = args.faults.config(0.0);
+    let mut setup = format!(
+        "{} messages of {} bytes per run over loopback, window {}",
+        args.messages, args.size, args.reliability.window
+    );
+    if let Some(banner) = cli::faults_banner(&faults, args.faults.faults_incoming) {
+        let _ = write!(setup, "; besides the loss column, {banner}");
+    }
+    term::info(setup);
+}
+
+/// One run: `arq` at loss `loss`.
+pub fn run_one(args: &BenchArgs, arq: Arq, loss: f64) -> Result<RunResult, Error> {
+    let pieces_per_message = args.size.div_ceil(DEFAULT_MAX_DATAGRAM - HEADER_LEN);
+    let config = Config {
+        // Messages are offered only when the window has room (see the module docs).
+        max_queued: pieces_per_message,
+        ..args.reliability.config(arq)?
+    };
+    let faults = args.faults.config(loss);
+    let settings = |seed: u64| Settings {
+        faults_incoming: args.faults.faults_incoming,
+        trace: args.trace.trace,
+        ..Settings::new(config, FaultConfig { seed, ..faults })
+    };
+    // The two directions get different seeds, so ACKs are not lost in step with data.
+    let (sender, receiver) = Endpoint::pair(
+        settings(faults.seed),
+        settings(faults.seed.wrapping_add(0x9E37_79B9)),
+    )?;
+    let plan = Plan {
+        messages: args.messages,
+        size: args.size,
+        pieces: pieces_per_message,
+        base: Instant::now(),
+        deadline: Instant::now() + Duration::from_secs_f64(args.timeout),
+        pace: pace(&config, &faults, pieces_per_message),
+        grace: faults.delay + faults.jitter * 2 + faults.reorder_hold + Duration::from_millis(100),
+    };
+    let done = Arc::new(AtomicBool::new(false));
+    let receiving = {
+        let done = Arc::clone(&done);
+        thread::spawn(move || receive(receiver, plan, &done))
+    };
+    let sent = send(sender, plan);
+    done.store(true, Ordering::SeqCst);
+    let received = receiving
+        .join()
+        .map_err(|_| Error::Failed("the receiving thread panicked".into()))??;
+    let sent = sent?;
+    Ok(summarize(arq, loss, &config, &faults, plan, sent, received))
+}
+
+/// What both threads need to know.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    messages: usize,
+    size: usize,
+    /// Datagrams per message.
+    pieces: usize,
+    base: Instant,
+    deadline: Instant,
+    /// Plain UDP only: time between messages.
+    pace: Option<Duration>,
+    /// Plain UDP only: how long datagrams may still be in the air after the last send.
+    grace: Duration,
+}
+
+/// Plain UDP is paced at the window limit; the reliable modes pace themselves by their ACKs.
+fn pace(config: &Config, faults: &FaultConfig, pieces: usize) -> Option<Duration> {
+    if config.mode != ArqMode::NoRetransmit {
+        return None;
+    }
+    let rtt = (faults.delay * 2).max(Duration::from_millis(1));
+    let per_rtt = (config.window as usize / pieces).max(1) as u32;
+    Some(rtt / per_rtt)
+}
+
+struct Sent {
+    started: Instant,
+    stats: Stats,
+    unreachable: bool,
+    timed_out: bool,
+}
+
+fn send(mut endpoint: Endpoint, plan: Plan) -> Result<Sent, Error> {
+    let Some(&peer) = endpoint.peer_addrs().first() else {
+        return Err(Error::Failed("the bench endpoints have no peer".into()));
+    };
+    let started = Instant::now();
+    let mut next = 0;
+    let mut next_at = started;
+    let mut happenings = Vec::new();
+    let mut unreachable = false;
+    loop {
+        while next < plan.messages && Instant::now() >= next_at {
+            let Some(connection) = endpoint.connection(peer) else {
+                break;
+            };
+            if connection.window_room() < plan.pieces {
+                break;
+            }
+            match connection.send_message(&message(next, plan)) {
+                Ok(()) => next += 1,
+                Err(SendError::QueueFull { .. }) => break,
+                Err(SendError::Unreachable) => {
+                    unreachable = true;
+                    break;
+                }
+                Err(err) => return Err(Error::Failed(format!("cannot send: {err}"))),
+            }
+            if let Some(pace) = plan.pace {
+                next_at += pace;
+            }
+            endpoint.flush_now(&mut happenings);
+        }
+        let wait = match plan.pace {
+            Some(_) if next < plan.messages => next_at.saturating_duration_since(Instant::now()),
+            _ => Duration::from_millis(50),
+        };
+        endpoint.turn(Some(wait), &mut happenings)?;
+        unreachable |= happenings
+            .drain(..)
+            .any(|h| matches!(h, Happening::Event(_, Event::Unreachable { .. })));
+        let idle = endpoint.connection(peer).is_some_and(|c| c.is_idle());
+        if unreachable || (next == plan.messages && idle) || Instant::now() >= plan.deadline {
+            break;
+        }
+    }
+    let timed_out = !unreachable && Instant::now() >= plan.deadline;
+    if plan.pace.is_some() {
+        // Let the last datagrams (delayed by the injector) reach the receiver.
+        let until = Instant::now() + plan.grace;
+        while Instant::now() < until {
+            endpoint.turn(
+                Some(until.saturating_duration_since(Instant::now())),
+                &mut happenings,
+            )?;
+            happenings.clear();
+        }
+    }
+    Ok(Sent {
+        started,
+        stats: endpoint.stats(peer).unwrap_or_default(),
+        unreachable,
+        timed_out,
+    })
+}
+
+/// Message `index`: its index, its send time since `plan.base`, then filler.
+fn message(index: usize, plan: Plan) -> Vec<u8> {
+    let sent_at = u64::try_from(plan.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let mut bytes = Vec::with_capacity(plan.size);
+    bytes.extend_from_slice(&(index as u64).to_be_bytes());
+    bytes.extend_from_slice(&sent_at.to_be_bytes());
+    bytes.resize(plan.size.max(STAMP), b'.');
+    bytes
+}
+
+struct Received {
+    latencies: Vec<Duration>,
+    delivered: usize,
+    duplicates: usize,
+    out_of_order: usize,
+    last_delivery: Option<Instant>,
+    stats: Stats,
+}
+
+fn receive(mut endpoint: Endpoint, plan: Plan, done: &AtomicBool) -> Result<Received, Error> {
+    let peer = endpoint.peer_addrs().first().copied();
+    let mut seen = vec![false; plan.messages];
+    let mut received = Received {
+        latencies: Vec::with_capacity(plan.messages),
+        delivered: 0,
+        duplicates: 0,
+        out_of_order: 0,
+        last_delivery: None,
+        stats: Stats::default(),
+    };
+    let mut highest: Option<u64> = None;
+    let mut happenings = Vec::new();
+    while !done.load(Ordering::SeqCst) {
+        endpoint.turn(Some(Duration::from_millis(20)), &mut happenings)?;
+        let now = Instant::now();
+        for happening in happenings.drain(..) {
+            let Happening::Event(_, Event::Delivered(bytes)) = happening else {
+                continue;
+            };
+            let Some((index, sent_at)) = stamp(&bytes) else {
+                continue;
+            };
+            received.last_delivery = Some(now);
+            if highest.is_some_and(|high| index < high) {
+                received.out_of_order += 1;
+            }
+            highest = highest.max(Some(index));
+            match usize::try_from(index).ok().and_then(|i| seen.get_mut(i)) {
+                Some(true) => received.duplicates += 1,
+                Some(slot) => {
+                    *slot = true;
+                    received.delivered += 1;
+                    let sent = plan.base + Duration::from_nanos(sent_at);
+                    received.latencies.push(now.saturating_duration_since(sent));
+                }
+                None => {}
+            }
+        }
+    }
+    received.stats = peer
+        .and_then(|peer| endpoint.stats(peer))
+        .unwrap_or_default();
+    Ok(received)
+}
+
+/// The index and send time at the start of a message.
+fn stamp(bytes: &[u8]) -> Option<(u64, u64)> {
+    let index = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+    let sent_at = u64::from_be_bytes(bytes.get(8..STAMP)?.try_into().ok()?);
+    Some((index, sent_at))
+}
+
+fn summarize(
+    arq: Arq,
+    loss: f64,
+    config: &Config,
+    faults: &FaultConfig,
+    plan: Plan,
+    sent: Sent,
+    mut received: Received,
+) -> RunResult {
+    received.latencies.sort_unstable();
+    let elapsed = received.last_delivery.map_or(Duration::ZERO, |last| {
+        last.saturating_duration_since(sent.started)
+    });
+    let delivered_bytes = (received.delivered * plan.size) as f64;
+    let pieces = plan.size.div_ceil(DEFAULT_MAX_DATAGRAM - HEADER_LEN);
+    let payload_per_datagram = plan.size as f64 / pieces as f64;
+    let rtt = faults.delay * 2;
+    let window = f64::from(config.mode.effective_window(config.window));
+    RunResult {
+        arq: arq.mode(),
+        loss,
+        messages: plan.messages,
+        size: plan.size,
+        delivered: received.delivered,
+        duplicates: received.duplicates,
+        out_of_order: received.out_of_order,
+        p50: percentile(&received.latencies, 50),
+        p99: percentile(&received.latencies, 99),
+        sender: sent.stats,
+        receiver: received.stats,
+        elapsed,
+        goodput: delivered_bytes / elapsed.as_secs_f64().max(1e-9),
+        window_limit: (!rtt.is_zero()).then(|| window * payload_per_datagram / rtt.as_secs_f64()),
+        unreachable: sent.unreachable,
+        timed_out: sent.timed_out,
+    }
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}

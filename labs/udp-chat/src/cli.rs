@@ -1,0 +1,437 @@
+//! # The `udp-chat` command line
+//!
+//! Three subcommands, as in every netlab lab: `serve` (a relay room), `connect` (an interactive
+//! member) and `bench` (two endpoints in one process, measured). The reliability flags (`--arq`,
+//! `--window`, `--max-retries`, `--rto-min`, `--rto-max`) and the fault flags (`--loss`, `--dup`,
+//! `--reorder`, `--delay`, `--jitter`, `--seed`) are spelled the same in all three, so a class
+//! can repeat one experiment with the server, a client or the benchmark.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use netlab_common::cli::{ServerArgs, TraceArgs};
+use netlab_common::{Error, term};
+
+use crate::arq::{ArqMode, MAX_WINDOW};
+use crate::connection::Config;
+use crate::fault::FaultConfig;
+use crate::rto::RtoConfig;
+
+/// The lab's default UDP port.
+pub const DEFAULT_PORT: u16 = 7075;
+
+/// Members a room takes by default.
+pub const DEFAULT_MAX_CLIENTS: usize = 64;
+
+/// `udp-chat`: a chat room on UDP, made reliable by hand.
+#[derive(Parser, Debug)]
+#[command(
+    name = "udp-chat",
+    version,
+    about = "A chat room over UDP with hand-built reliability: watch messages survive loss.",
+    long_about = "A chat room over UDP with hand-built reliability (stop-and-wait, go-back-N or \
+selective repeat, with an RFC 6298 retransmission timer). A fault injector inside the program \
+loses, duplicates, reorders and delays datagrams on demand, so loopback behaves like a bad \
+network; --no-retransmit shows the same chat on plain UDP.\n\n\
+Try:\n  udp-chat serve\n  udp-chat connect 127.0.0.1:7075 --name ada --loss 30% --trace\n  \
+udp-chat bench --arq stop-and-wait,selective-repeat --loss 0,5% --delay 20"
+)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a relay room: members join with a name and every message reaches every other member.
+    Serve(ServeArgs),
+    /// Join a room and chat: type lines at any time; /stats, /help, /quit.
+    Connect(ConnectArgs),
+    /// Send N messages between two endpoints in this process and measure delivery, latency,
+    /// retransmissions and goodput, for each ARQ mode and loss rate given.
+    Bench(BenchArgs),
+}
+
+/// `udp-chat serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub server: ServerArgs<DEFAULT_PORT, DEFAULT_MAX_CLIENTS>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub reliability: ReliabilityArgs,
+    /// Reliability scheme (none = plain UDP).
+    #[arg(long, value_enum, default_value_t = Arq::SelectiveRepeat)]
+    pub arq: Arq,
+    /// Same as --arq none: plain UDP, so messages lost by the network stay lost.
+    #[arg(long)]
+    pub no_retransmit: bool,
+    /// Probability that a datagram is dropped: 0.3 or 30%.
+    #[arg(long, value_name = "P", default_value = "0", value_parser = probability)]
+    pub loss: f64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub faults: FaultArgs,
+    /// Seconds between PINGs to each member.
+    #[arg(long, value_name = "SECS", default_value_t = 2.0, value_parser = seconds)]
+    pub ping_interval: f64,
+    /// Seconds of silence (no datagram, not even a PONG) after which a member is dropped and the
+    /// room is told.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = seconds)]
+    pub drop_after: f64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub trace: TraceArgs,
+}
+
+/// `udp-chat connect`.
+#[derive(Args, Debug)]
+pub struct ConnectArgs {
+    /// The room's address, e.g. 127.0.0.1:7075.
+    #[arg(value_name = "HOST:PORT")]
+    pub target: String,
+    /// Your name in the room.
+    #[arg(long, default_value = "guest")]
+    pub name: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub reliability: ReliabilityArgs,
+    /// Reliability scheme (none = plain UDP).
+    #[arg(long, value_enum, default_value_t = Arq::SelectiveRepeat)]
+    pub arq: Arq,
+    /// Same as --arq none: plain UDP, so messages lost by the network stay lost.
+    #[arg(long)]
+    pub no_retransmit: bool,
+    /// Probability that a datagram is dropped: 0.3 or 30%.
+    #[arg(long, value_name = "P", default_value = "0", value_parser = probability)]
+    pub loss: f64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub faults: FaultArgs,
+    /// Seconds of silence from the server after which the client gives up.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = seconds)]
+    pub drop_after: f64,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub trace: TraceArgs,
+}
+
+/// `udp-chat bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Messages to send in each run.
+    #[arg(long, value_name = "N", default_value_t = 1000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    pub messages: usize,
+    /// Bytes per message (at least 16: index and send time travel inside it). Up to 4096;
+    /// above one datagram's payload (1184 bytes) messages are fragmented.
+    #[arg(long, value_name = "BYTES", default_value_t = 1000,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(16..=4096))]
+    pub size: usize,
+    /// Reliability schemes to run, comma-separated (none = plain UDP).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "selective-repeat"
+    )]
+    pub arq: Vec<Arq>,
+    /// Loss probabilities to run, comma-separated: 0,1%,5%,10%.
+    #[arg(long, value_name = "P,...", value_delimiter = ',', default_value = "0",
+          value_parser = probability)]
+    pub loss: Vec<f64>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub reliability: ReliabilityArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub faults: FaultArgs,
+    /// Give up on a run after this many seconds (it is then reported as unfinished).
+    #[arg(long, value_name = "SECS", default_value_t = 300.0, value_parser = seconds)]
+    pub timeout: f64,
+    /// One JSON object per run instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub trace: TraceArgs,
+}
+
+/// The reliability schemes, as typed.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arq {
+    /// Plain UDP: no acknowledgements, no retransmission.
+    None,
+    /// One datagram in flight at a time.
+    StopAndWait,
+    /// A window; the receiver keeps only in-order datagrams; a timeout resends the whole window.
+    GoBackN,
+    /// A window; the receiver keeps early datagrams; only what is missing is resent.
+    SelectiveRepeat,
+}
+
+impl Arq {
+    /// The library's mode.
+    pub fn mode(self) -> ArqMode {
+        match self {
+            Arq::None => ArqMode::NoRetransmit,
+            Arq::StopAndWait => ArqMode::StopAndWait,
+            Arq::GoBackN => ArqMode::GoBackN,
+            Arq::SelectiveRepeat => ArqMode::SelectiveRepeat,
+        }
+    }
+}
+
+/// Window, retries and the retransmission timer's bounds.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct ReliabilityArgs {
+    /// Datagrams in flight at most (go-back-N, selective repeat; stop-and-wait always uses 1).
+    #[arg(long, value_name = "N", default_value_t = 32,
+          value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..=u64::from(MAX_WINDOW)))]
+    pub window: u32,
+    /// Retransmissions of one datagram before the peer is declared unreachable.
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(0..=100))]
+    pub max_retries: u32,
+    /// Floor of the retransmission timeout, in milliseconds (RFC 6298 says 1000; Linux uses 200).
+    #[arg(long, value_name = "MS", default_value_t = 200,
+          value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=600_000))]
+    pub rto_min: u64,
+    /// Ceiling of the retransmission timeout, in milliseconds (backoff stops doubling here).
+    #[arg(long, value_name = "MS", default_value_t = 4000,
+          value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=600_000))]
+    pub rto_max: u64,
+}
+
+impl ReliabilityArgs {
+    /// The connection configuration for `arq`.
+    pub fn config(&self, arq: Arq) -> Result<Config, Error> {
+        if self.rto_min > self.rto_max {
+            return Err(Error::Usage(format!(
+                "--rto-min {} is above --rto-max {}",
+                self.rto_min, self.rto_max
+            )));
+        }
+        let min = Duration::from_millis(self.rto_min);
+        let max = Duration::from_millis(self.rto_max);
+        let defaults = RtoConfig::default();
+        Ok(Config {
+            mode: arq.mode(),
+            window: self.window,
+            max_retries: self.max_retries,
+            rto: RtoConfig {
+                initial: defaults.initial.clamp(min, max),
+                min,
+                max,
+                ..defaults
+            },
+            ..Config::default()
+        })
+    }
+}
+
+/// What the fault injector does besides loss (loss has its own flag because `bench` takes a
+/// list of loss rates).
+#[derive(Args, Debug, Clone, Copy)]
+pub struct FaultArgs {
+    /// Probability that a datagram is delivered twice: 0.1 or 10%.
+    #[arg(long, value_name = "P", default_value = "0", value_parser = probability)]
+    pub dup: f64,
+    /// Probability that a datagram is held back so later ones overtake it: 0.1 or 10%.
+    #[arg(long, value_name = "P", default_value = "0", value_parser = probability)]
+    pub reorder: f64,
+    /// Added one-way delay of every datagram, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0,
+          value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(0..=60_000))]
+    pub delay: u64,
+    /// Extra random delay of 0..=MS milliseconds per datagram (reorders when larger than the gap
+    /// between sends).
+    #[arg(long, value_name = "MS", default_value_t = 0,
+          value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(0..=60_000))]
+    pub jitter: u64,
+    /// Seed of the fault injector: the same seed loses the same datagrams, run after run.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Also apply the faults to datagrams as they arrive (by default only to those we send).
+    #[arg(long)]
+    pub faults_incoming: bool,
+}
+
+impl FaultArgs {
+    /// The injector's configuration with loss probability `loss`.
+    pub fn config(&self, loss: f64) -> FaultConfig {
+        FaultConfig {
+            loss,
+            duplicate: self.dup,
+            reorder: self.reorder,
+            delay: Duration::from_millis(self.delay),
+            jitter: Duration::from_millis(self.jitter),
+            seed: self.seed,
+            // A reordered datagram waits long enough for several later ones to pass it.
+            reorder_hold: Duration::from_millis(20.max(self.jitter * 2)),
+        }
+    }
+}
+
+/// One line saying which faults are on, or `None` when the network is left alone. Printed at
+/// start so nobody forgets they are on.
+pub fn faults_banner(faults: &FaultConfig, incoming: bool) -> Option<String> {
+    let mut parts = Vec::new();
+    if faults.loss > 0.0 {
+        parts.push(format!("loss {}", percent(faults.loss)));
+    }
+    if faults.duplicate > 0.0 {
+        parts.push(format!("duplication {}", percent(faults.duplicate)));
+    }
+    if faults.reorder > 0.0 {
+        parts.push(format!("reordering {}", percent(faults.reorder)));
+    }
+    if !faults.delay.is_zero() {
+        parts.push(format!("delay {} ms", faults.delay.as_millis()));
+    }
+    if !faults.jitter.is_zero() {
+        parts.push(format!("jitter {} ms", faults.jitter.as_millis()));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let direction = if incoming {
+        "datagrams sent and received"
+    } else {
+        "datagrams sent"
+    };
+    Some(format!(
+        "fault injection ON for {direction}: {}, seed {}",
+        parts.join(", "),
+        faults.seed
+    ))
+}
+
+/// `stop-and-wait, RTO 200 ms..4000 ms, 8 retries` — what reliability a program runs with.
+pub fn reliability_banner(config: &Config) -> String {
+    let mut text = format!("reliability: {}", config.mode.name());
+    if config.mode == ArqMode::NoRetransmit {
+        text.push_str(" (plain UDP: lost messages stay lost)");
+        return text;
+    }
+    if config.mode != ArqMode::StopAndWait {
+        let _ = write!(text, ", window {}", config.window);
+    }
+    let _ = write!(
+        text,
+        ", RTO {} ms..{} ms, {} retries",
+        config.rto.min.as_millis(),
+        config.rto.max.as_millis(),
+        config.max_retries
+    );
+    text
+}
+
+/// Prints the start-up banners.
+pub fn print_banners(config: &Config, faults: &FaultConfig, incoming: bool) {
+    term::info(reliability_banner(config));
+    if let Some(banner) = faults_banner(faults, incoming) {
+        term::warn(banner);
+    }
+}
+
+/// `30%` for 0.3.
+pub fn percent(p: f64) -> String {
+    let value = p * 100.0;
+    if (value - value.round()).abs() < 1e-9 {
+        format!("{value:.0}%")
+    } else {
+        format!("{value}%")
+    }
+}
+
+/// Parses `0.3` or `30%` into a probability in `[0, 1]`.
+pub fn probability(text: &str) -> Result<f64, String> {
+    let text = text.trim();
+    let (number, scale) = match text.strip_suffix('%') {
+        Some(number) => (number, 100.0),
+        None => (text, 1.0),
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a probability: write 0.3 or 30%"))?;
+    let p = value / scale;
+    if !(0.0..=1.0).contains(&p) {
+        return Err(format!("`{text}` is outside 0..1 (0%..100%)"));
+    }
+    Ok(p)
+}
+
+/// Parses a positive number of seconds (fractions allowed).
+pub fn seconds(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(value > 0.0 && value <= 86_400.0) {
+        return Err(format!("`{text}` must be above 0 and at most a day"));
+    }
+    Ok(value)
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Serve(args) => crate::room::serve(&args),
+        Command::Connect(args) => crate::client::run(&args),
+        Command::Bench(args) => crate::bench::run(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Probabilities are accepted as fractions or percentages, and nothing outside 0..1.
+    #[test]
+    fn probabilities() {
+        assert_eq!(probability("0.3"), Ok(0.3));
+        assert_eq!(probability("30%"), Ok(0.3));
+        assert_eq!(probability("0"), Ok(0.0));
+        assert!(probability("1.5").is_err());
+        assert!(probability("-1%").is_err());
+        assert!(probability("lots").is_err());
+        assert_eq!(percent(0.05), "5%");
+    }
+
+    /// The banner names every active fault and the seed, and is absent on a perfect network.
+    #[test]
+    fn banner_names_the_faults() {
+        let faults = FaultArgs {
+            dup: 0.1,
+            reorder: 0.0,
+            delay: 20,
+            jitter: 0,
+            seed: 7,
+            faults_incoming: false,
+        };
+        assert_eq!(
+            faults_banner(&faults.config(0.3), false).unwrap(),
+            "fault injection ON for datagrams sent: loss 30%, duplication 10%, delay 20 ms, seed 7"
+        );
+        let none = FaultArgs {
+            dup: 0.0,
+            delay: 0,
+            ..faults
+        };
+        assert_eq!(faults_banner(&none.config(0.0), false), None);
+    }
+
+    /// The clap definition is consistent (no clashing flags across flattened groups).
+    #[test]
+    fn command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,270 @@
+//! # `udp-chat connect`: one member of a room
+//!
+//! The client must do two things at once: wait for the user to type, and wait for datagrams
+//! (and timers: a retransmission is due even when nobody types). A thread reads standard input
+//! and hands each line over a channel, then *wakes* the network loop with a mio [`Waker`]; the
+//! loop itself only ever waits in one place, [`Endpoint::turn`]. Messages appear as they arrive,
+//! whatever the user is doing.
+//!
+//! [`Waker`]: mio::Waker
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use netlab_common::{Error, term};
+
+use crate::cli::{self, ConnectArgs};
+use crate::connection::{Event, SendError};
+use crate::endpoint::{Endpoint, Happening, Settings};
+use crate::fragment::DEFAULT_MAX_MESSAGE;
+use crate::room::{NOTICE, room_config};
+
+/// How often the client PINGs the server, to notice a server that went away while we only read.
+const PING_EVERY: Duration = Duration::from_secs(2);
+
+/// How long leaving waits for the server to acknowledge our last messages and our LEAVE.
+const FAREWELL: Duration = Duration::from_secs(2);
+
+const HELP: &str = "type a line to send it to the room; /stats shows the counters, /quit leaves \
+(so does end of input, Ctrl-D)";
+
+/// What the input thread (or Ctrl-C) tells the network loop.
+enum Input {
+    Line(Vec<u8>),
+    End,
+}
+
+/// Joins the room and chats until the user leaves or the server goes away.
+pub fn run(args: &ConnectArgs) -> Result<(), Error> {
+    let arq = if args.no_retransmit {
+        cli::Arq::None
+    } else {
+        args.arq
+    };
+    let config = room_config(args.reliability.config(arq)?);
+    let faults = args.faults.config(args.loss);
+    let server = resolve_one(&args.target)?;
+    let settings = Settings {
+        faults_incoming: args.faults.faults_incoming,
+        ping_every: Some(PING_EVERY),
+        silent_after: Some(Duration::from_secs_f64(args.drop_after)),
+        trace: args.trace.trace,
+        ..Settings::new(config, faults)
+    };
+    let mut endpoint = Endpoint::connect(server, settings)?;
+    cli::print_banners(&config, &faults, settings.faults_incoming);
+    term::info(format!(
+        "joining the room at {server} as {} (from {}); {HELP}",
+        args.name,
+        endpoint.local_addr()?
+    ));
+    if let Some(connection) = endpoint.connection(server) {
+        connection
+            .send_join(args.name.as_bytes())
+            .map_err(|err| Error::Failed(format!("cannot send JOIN: {err}")))?;
+    }
+    let inputs = start_input(&endpoint)?;
+    let mut chat = Chat {
+        server,
+        started: Instant::now(),
+        welcomed: false,
+    };
+    let outcome = chat.converse(&mut endpoint, &inputs);
+    chat.print_stats(&endpoint);
+    outcome
+}
+
+/// The first address `target` resolves to.
+fn resolve_one(target: &str) -> Result<SocketAddr, Error> {
+    netlab_common::net::resolve(target)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Usage(format!("{target} resolves to no address")))
+}
+
+/// Starts the thread that reads standard input, and routes Ctrl-C the same way.
+fn start_input(endpoint: &Endpoint) -> Result<Receiver<Input>, Error> {
+    let (lines, inputs) = channel();
+    let waker = endpoint.waker()?;
+    let ctrl_c = (lines.clone(), Arc::clone(&waker));
+    ctrlc::set_handler(move || {
+        let _ = ctrl_c.0.send(Input::End);
+        let _ = ctrl_c.1.wake();
+    })
+    .map_err(|err| Error::Protocol(format!("cannot install the Ctrl-C handler: {err}")))?;
+    thread::spawn(move || read_input(&lines, &waker));
+    Ok(inputs)
+}
+
+fn read_input(lines: &Sender<Input>, waker: &mio::Waker) {
+    let mut stdin = BufReader::new(std::io::stdin().lock());
+    loop {
+        let mut line = Vec::new();
+        let input = match stdin.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => Input::End,
+            Ok(_) => {
+                while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                    line.pop();
+                }
+                Input::Line(line)
+            }
+        };
+        let end = matches!(input, Input::End);
+        if lines.send(input).is_err() || waker.wake().is_err() || end {
+            return;
+        }
+    }
+}
+
+/// The client's view of the conversation.
+struct Chat {
+    server: SocketAddr,
+    started: Instant,
+    /// The server sent its welcome (until then, a LEAVE means we were refused).
+    welcomed: bool,
+}
+
+impl Chat {
+    /// The loop: typed lines out, messages in, until one side ends it.
+    fn converse(&mut self, endpoint: &mut Endpoint, inputs: &Receiver<Input>) -> Result<(), Error> {
+        let mut happenings = Vec::new();
+        loop {
+            endpoint.turn(None, &mut happenings)?;
+            for happening in happenings.drain(..) {
+                if let Some(end) = self.react(happening) {
+                    // Give the ACK of the server's LEAVE a chance to go out.
+                    endpoint.turn(Some(Duration::ZERO), &mut Vec::new())?;
+                    return end;
+                }
+            }
+            while let Ok(input) = inputs.try_recv() {
+                match input {
+                    Input::Line(line) if line == b"/quit" => return self.leave(endpoint),
+                    Input::Line(line) => self.typed(endpoint, &line),
+                    Input::End => return self.leave(endpoint),
+                }
+            }
+        }
+    }
+
+    /// Shows what happened; `Some` ends the chat.
+    fn react(&mut self, happening: Happening) -> Option<Result<(), Error>> {
+        match happening {
+            Happening::Event(_, Event::Delivered(message)) => {
+                let text = term::sanitize_bytes(&message);
+                match text.strip_prefix(NOTICE) {
+                    Some(notice) => {
+                        self.welcomed |= notice.starts_with("welcome");
+                        term::info(notice);
+                    }
+                    None => term::chat(text),
+                }
+                None
+            }
+            Happening::Event(_, Event::Left) if self.welcomed => {
+                term::info("the server closed the conversation");
+                Some(Ok(()))
+            }
+            Happening::Event(_, Event::Left) => Some(Err(Error::Failed(
+                "the server refused to let us in (its notice is above)".into(),
+            ))),
+            Happening::Event(_, Event::Unreachable { seq, transmissions }) => {
+                Some(Err(Error::Failed(format!(
+                    "server {} unreachable: datagram {seq} was sent {transmissions} times and never \
+                     acknowledged (raise --max-retries or --rto-max to wait longer)",
+                    self.server
+                ))))
+            }
+            Happening::Silent(_, quiet_for) => Some(Err(Error::Failed(format!(
+                "server {} stopped answering: nothing received for {:.1} s, not even a PONG",
+                self.server,
+                quiet_for.as_secs_f64()
+            )))),
+            Happening::Refused(_) => Some(Err(Error::Failed(format!(
+                "nobody is listening at {} (the OS reported ICMP port unreachable): is \
+                 `udp-chat serve` running there?",
+                self.server
+            )))),
+            Happening::Event(_, Event::Joined(_) | Event::Pong { .. }) => None,
+        }
+    }
+
+    /// A line the user typed: a command or a message.
+    fn typed(&self, endpoint: &mut Endpoint, line: &[u8]) {
+        match line {
+            b"" => {}
+            b"/stats" => self.print_stats(endpoint),
+            b"/help" => term::info(HELP),
+            _ if line.starts_with(b"/") => {
+                term::warn(format!(
+                    "unknown command {}; {HELP}",
+                    term::sanitize_bytes(line)
+                ));
+            }
+            _ => self.send(endpoint, line),
+        }
+    }
+
+    fn send(&self, endpoint: &mut Endpoint, message: &[u8]) {
+        if message.len() > DEFAULT_MAX_MESSAGE {
+            term::error(format!(
+                "not sent: {} bytes is over the {DEFAULT_MAX_MESSAGE}-byte message limit",
+                message.len()
+            ));
+            return;
+        }
+        let Some(connection) = endpoint.connection(self.server) else {
+            return;
+        };
+        match connection.send_message(message) {
+            Ok(()) => {}
+            Err(SendError::QueueFull { .. }) => term::warn(
+                "not sent: too many messages wait for the network; try again in a moment",
+            ),
+            Err(err) => term::error(format!("not sent: {err}")),
+        }
+    }
+
+    /// Sends LEAVE and waits (briefly) until the server has acknowledged everything.
+    fn leave(&self, endpoint: &mut Endpoint) -> Result<(), Error> {
+        let Some(connection) = endpoint.connection(self.server) else {
+            return Ok(());
+        };
+        if connection.send_leave().is_err() {
+            return Ok(());
+        }
+        let deadline = Instant::now() + FAREWELL;
+        let mut happenings = Vec::new();
+        while Instant::now() < deadline {
+            endpoint.turn(Some(Duration::from_millis(20)), &mut happenings)?;
+            happenings.clear();
+            let done = endpoint
+                .connection(self.server)
+                .is_none_or(|connection| connection.is_idle() || connection.is_unreachable());
+            if done {
+                break;
+            }
+        }
+        term::info("left the room");
+        Ok(())
+    }
+
+    fn print_stats(&self, endpoint: &Endpoint) {
+        let Some(stats) = endpoint.stats(self.server) else {
+            return;
+        };
+        for line in stats.summary_lines(self.started.elapsed()) {
+            term::info(line);
+        }
+        if endpoint.kernel_drops() > 0 {
+            term::info(format!(
+                "datagrams our own kernel dropped (socket buffer full): {}",
+                endpoint.kernel_drops()
+            ));
+        }
+    }
+}

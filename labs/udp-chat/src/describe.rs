@@ -1,0 +1,163 @@
+//! # Datagrams in words, for `--trace`
+//!
+//! A hex dump (what the TCP labs print) shows bytes; for this lab the interesting part is what
+//! the header *says* and what the fault injector *did*, so `--trace` decodes the header into one
+//! line per datagram:
+//!
+//! ```text
+//! [TRACE] -> 127.0.0.1:7075 DATA seq=3 ack=1 len=5 | dropped by the fault injector
+//! [TRACE] -> 127.0.0.1:7075 DATA seq=3 ack=1 len=5 RETRANSMIT | delayed 20.0 ms
+//! [TRACE] <- 127.0.0.1:7075 ACK seq=3 ack=4
+//! ```
+//!
+//! The functions here only build strings; the endpoint decides when to print them.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::fault::Fate;
+use crate::wire::Datagram;
+
+/// Which way a datagram went, as seen by this program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Way {
+    /// Handed to the network by us.
+    Out,
+    /// Read from our socket.
+    In,
+}
+
+impl Way {
+    fn arrow(self) -> &'static str {
+        match self {
+            Way::Out => "->",
+            Way::In => "<-",
+        }
+    }
+}
+
+/// `DATA seq=3 ack=1 len=5 frag=0/2 RETRANSMIT`, or why the bytes are not a datagram.
+pub fn header(bytes: &[u8]) -> String {
+    let datagram = match Datagram::parse(bytes) {
+        Ok(datagram) => datagram,
+        Err(err) => return format!("{} bytes, malformed: {err}", bytes.len()),
+    };
+    let header = datagram.header;
+    let mut text = format!(
+        "{} seq={} ack={}",
+        header.kind.name(),
+        header.seq.0,
+        header.ack.0
+    );
+    if !datagram.payload.is_empty() {
+        text.push_str(&format!(" len={}", datagram.payload.len()));
+    }
+    if header.frag_count > 1 {
+        text.push_str(&format!(
+            " frag={}/{}",
+            header.frag_index, header.frag_count
+        ));
+    }
+    if header.flags.retransmit() {
+        text.push_str(" RETRANSMIT");
+    }
+    if header.flags.not_held() {
+        text.push_str(" NOT_HELD");
+    }
+    text
+}
+
+/// What the fault injector did, or `None` when it let the datagram through untouched.
+pub fn fate(fate: &Fate) -> Option<String> {
+    match fate {
+        Fate::Dropped => Some("dropped by the fault injector".to_string()),
+        Fate::Delivered { delay, reordered } => match (reordered, delay.is_zero()) {
+            (true, _) => Some(format!("held back {} (reordered)", millis(*delay))),
+            (false, true) => None,
+            (false, false) => Some(format!("delayed {}", millis(*delay))),
+        },
+        Fate::Duplicated { delays, reordered } => Some(format!(
+            "duplicated: copies after {} and {}{}",
+            millis(delays[0]),
+            millis(delays[1]),
+            if *reordered { " (reordered)" } else { "" }
+        )),
+    }
+}
+
+/// One trace line (without the `[TRACE]` prefix).
+pub fn line(way: Way, peer: SocketAddr, bytes: &[u8], note: Option<&str>) -> String {
+    let mut text = format!("{} {peer} {}", way.arrow(), header(bytes));
+    if let Some(note) = note {
+        text.push_str(" | ");
+        text.push_str(note);
+    }
+    text
+}
+
+/// `20.0 ms`.
+pub fn millis(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::seq::Seq;
+    use crate::wire::{Flags, Header, Kind};
+
+    fn bytes(header: Header, payload: &[u8]) -> Vec<u8> {
+        Datagram { header, payload }.to_vec().unwrap()
+    }
+
+    /// The decoded header names every field a student needs to follow ARQ.
+    #[test]
+    fn headers_are_decoded() {
+        let data = Header {
+            seq: Seq(3),
+            ack: Seq(1),
+            flags: Flags(Flags::RETRANSMIT),
+            frag_index: 1,
+            frag_count: 2,
+            ..Header::new(Kind::Data)
+        };
+        assert_eq!(
+            header(&bytes(data, b"hello")),
+            "DATA seq=3 ack=1 len=5 frag=1/2 RETRANSMIT"
+        );
+        let ack = Header {
+            seq: Seq(3),
+            ack: Seq(4),
+            ..Header::new(Kind::Ack)
+        };
+        let peer: SocketAddr = "127.0.0.1:7075".parse().unwrap();
+        assert_eq!(
+            line(Way::In, peer, &bytes(ack, b""), None),
+            "<- 127.0.0.1:7075 ACK seq=3 ack=4"
+        );
+        assert_eq!(
+            header(b"\x01"),
+            "1 bytes, malformed: datagram of 1 bytes is shorter than the 16-byte header"
+        );
+    }
+
+    /// Fates read as what happened; an untouched datagram gets no note.
+    #[test]
+    fn fates_in_words() {
+        assert_eq!(
+            fate(&Fate::Dropped).unwrap(),
+            "dropped by the fault injector"
+        );
+        let on_time = Fate::Delivered {
+            delay: Duration::ZERO,
+            reordered: false,
+        };
+        assert_eq!(fate(&on_time), None);
+        let late = Fate::Delivered {
+            delay: Duration::from_millis(20),
+            reordered: false,
+        };
+        assert_eq!(fate(&late).unwrap(), "delayed 20.0 ms");
+    }
+}

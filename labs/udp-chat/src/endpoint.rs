@@ -1,0 +1,580 @@
+//! # The I/O around the state machines: one UDP socket, many peers, one loop
+//!
+//! [`Connection`] never touches a socket or a clock. [`Endpoint`] is the part that does: it owns
+//! one UDP socket (a mio socket, so one thread can wait for "a datagram arrived" *or* "a timer is
+//! due" *or* "the user typed a line"), one [`Connection`] per peer address, and per peer the
+//! fault injectors that make loopback behave like a bad network.
+//!
+//! ## One socket for everybody
+//! A TCP server gets a new socket per client from `accept`. A UDP server has *one* socket and
+//! learns who sent each datagram from `recv_from`; the peer's address is the only thing that
+//! tells conversations apart, so the endpoint keeps a map from address to [`Peer`].
+//!
+//! ## The loop ([`Endpoint::turn`])
+//! ```text
+//!   flush: every Connection's poll_transmit ──▶ fault injector ──▶ send_to (when due)
+//!   wait:  until a datagram, a wake-up (stdin, Ctrl-C), or the earliest timer:
+//!          RTO, PING, a delayed datagram's arrival, a silent peer's deadline
+//!   read:  recv_from until WouldBlock ──▶ (incoming faults) ──▶ handle_datagram
+//!   tick:  handle_timeout, PINGs, drop peers silent for too long
+//!   flush again, then hand the Connections' events to the program
+//! ```
+//!
+//! ## Strangers
+//! A datagram from an address we have no peer for is a *stranger's*. The room server accepts a
+//! stranger only if its datagram is a well-formed JOIN starting the sequence (the closest thing
+//! this protocol has to TCP's SYN); everything else from strangers is dropped and counted, so a
+//! stray or spoofed datagram cannot create state on the server.
+//!
+//! ## Connected UDP sockets
+//! The client has exactly one peer, so it `connect`s its UDP socket. No handshake happens (UDP
+//! has none); the kernel just remembers the peer, filters out datagrams from anybody else and,
+//! on most systems, reports an ICMP "port unreachable" from the peer as `ConnectionRefused` on
+//! the next `recv`. That turns "no server on that port" into an immediate error instead of a
+//! chain of retransmissions.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token, Waker};
+use netlab_common::Error;
+
+use crate::connection::{Config, Connection, Event, MAX_UDP_PAYLOAD};
+use crate::describe::{self, Way};
+use crate::fault::{FaultConfig, FaultInjector};
+use crate::seq::Seq;
+use crate::stats::Stats;
+use crate::wire::{Datagram, Kind};
+
+const SOCKET: Token = Token(0);
+const WAKE: Token = Token(1);
+
+/// Socket buffer size asked for: bursts of a full window (and, with `--delay`, everything the
+/// fault injector released at once) should not be dropped by our own kernel. The OS may grant
+/// less (Linux caps it at `net.core.rmem_max`).
+const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
+
+/// How an endpoint behaves; the same for every peer.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// The reliability layer's configuration.
+    pub config: Config,
+    /// Faults applied to datagrams we send.
+    pub faults: FaultConfig,
+    /// Also apply `faults` (with another seed) to datagrams we receive.
+    pub faults_incoming: bool,
+    /// How often each peer is sent a PING (`None`: never).
+    pub ping_every: Option<Duration>,
+    /// A peer we heard nothing from (no datagram at all) for this long is dropped.
+    pub silent_after: Option<Duration>,
+    /// Accept a JOIN from a stranger as a new peer (servers).
+    pub accept_strangers: bool,
+    /// Print every datagram (`--trace`).
+    pub trace: bool,
+}
+
+impl Settings {
+    /// Settings for `config` with faults and no liveness checks, not tracing.
+    pub fn new(config: Config, faults: FaultConfig) -> Self {
+        Self {
+            config,
+            faults,
+            faults_incoming: false,
+            ping_every: None,
+            silent_after: None,
+            accept_strangers: false,
+            trace: false,
+        }
+    }
+}
+
+/// Something the program must react to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Happening {
+    /// A peer's connection reported an event.
+    Event(SocketAddr, Event),
+    /// A peer sent nothing at all (not even a PONG) for this long; it has been removed.
+    Silent(SocketAddr, Duration),
+    /// The operating system says nobody listens at the peer's port (ICMP port unreachable,
+    /// reported on connected sockets).
+    Refused(SocketAddr),
+}
+
+/// One peer's conversation and the simulated network between us.
+#[derive(Debug)]
+struct Peer {
+    connection: Connection,
+    outgoing: FaultInjector,
+    incoming: Option<FaultInjector>,
+    last_heard: Instant,
+    next_ping: Option<Instant>,
+    /// Removal is pending: when the connection is idle or at this deadline, whichever is first.
+    retire_by: Option<Instant>,
+}
+
+/// A UDP socket serving any number of peers through their [`Connection`]s.
+pub struct Endpoint {
+    socket: UdpSocket,
+    poll: Poll,
+    events: Events,
+    settings: Settings,
+    peers: BTreeMap<SocketAddr, Peer>,
+    /// Set for a connected socket: its only peer.
+    connected_to: Option<SocketAddr>,
+    peers_created: u64,
+    strangers: u64,
+    kernel_drops: u64,
+    buffer: Vec<u8>,
+}
+
+impl Endpoint {
+    /// An endpoint on a new UDP socket bound to `local`.
+    pub fn bind(local: SocketAddr, settings: Settings) -> Result<Self, Error> {
+        let socket = bind_socket(local)?;
+        Self::with_socket(socket, settings, None)
+    }
+
+    /// An endpoint whose socket only talks to `remote` (see the module docs); the peer is
+    /// created at once.
+    pub fn connect(remote: SocketAddr, settings: Settings) -> Result<Self, Error> {
+        let local = unspecified_like(remote);
+        let socket = bind_socket(local)?;
+        socket
+            .connect(remote)
+            .map_err(|err| Error::connecting(remote.to_string(), err))?;
+        let mut endpoint = Self::with_socket(socket, settings, Some(remote))?;
+        endpoint.add_peer(remote, Instant::now())?;
+        Ok(endpoint)
+    }
+
+    /// Two endpoints on loopback, each connected to the other (for `bench` and tests).
+    pub fn pair(a: Settings, b: Settings) -> Result<(Self, Self), Error> {
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let (socket_a, socket_b) = (bind_socket(loopback)?, bind_socket(loopback)?);
+        let addr_a = local_addr(&socket_a)?;
+        let addr_b = local_addr(&socket_b)?;
+        socket_a
+            .connect(addr_b)
+            .map_err(|err| Error::connecting(addr_b.to_string(), err))?;
+        socket_b
+            .connect(addr_a)
+            .map_err(|err| Error::connecting(addr_a.to_string(), err))?;
+        let mut endpoint_a = Self::with_socket(socket_a, a, Some(addr_b))?;
+        let mut endpoint_b = Self::with_socket(socket_b, b, Some(addr_a))?;
+        let now = Instant::now();
+        endpoint_a.add_peer(addr_b, now)?;
+        endpoint_b.add_peer(addr_a, now)?;
+        Ok((endpoint_a, endpoint_b))
+    }
+
+    fn with_socket(
+        socket: std::net::UdpSocket,
+        settings: Settings,
+        connected_to: Option<SocketAddr>,
+    ) -> Result<Self, Error> {
+        socket
+            .set_nonblocking(true)
+            .map_err(|err| Error::io("setting the socket non-blocking", err))?;
+        let mut socket = UdpSocket::from_std(socket);
+        let poll = Poll::new().map_err(|err| Error::io("creating the event loop", err))?;
+        poll.registry()
+            .register(&mut socket, SOCKET, Interest::READABLE)
+            .map_err(|err| Error::io("registering the socket", err))?;
+        Ok(Self {
+            socket,
+            poll,
+            events: Events::with_capacity(64),
+            settings,
+            peers: BTreeMap::new(),
+            connected_to,
+            peers_created: 0,
+            strangers: 0,
+            kernel_drops: 0,
+            buffer: vec![0; MAX_UDP_PAYLOAD + 1],
+        })
+    }
+
+    /// A handle other threads use to wake [`Self::turn`] early (a line typed, Ctrl-C pressed).
+    pub fn waker(&self) -> Result<Arc<Waker>, Error> {
+        Waker::new(self.poll.registry(), WAKE)
+            .map(Arc::new)
+            .map_err(|err| Error::io("creating a waker", err))
+    }
+
+    /// The address the socket is bound to (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
+        self.socket
+            .local_addr()
+            .map_err(|err| Error::io("reading the socket address", err))
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Starts a conversation with `addr` (nothing is sent until the program queues something).
+    pub fn add_peer(&mut self, addr: SocketAddr, now: Instant) -> Result<&mut Connection, Error> {
+        let connection = Connection::new(self.settings.config)
+            .map_err(|err| Error::Protocol(format!("bad settings: {err}")))?;
+        // Each peer's faults get their own seed, derived from the configured one, so two peers
+        // do not see the same losses and one run is still reproducible.
+        let seed = self
+            .settings
+            .faults
+            .seed
+            .wrapping_add(self.peers_created * 2);
+        self.peers_created += 1;
+        let outgoing = FaultInjector::new(FaultConfig {
+            seed,
+            ..self.settings.faults
+        });
+        let incoming = self.settings.faults_incoming.then(|| {
+            FaultInjector::new(FaultConfig {
+                seed: seed.wrapping_add(1),
+                ..self.settings.faults
+            })
+        });
+        let next_ping = self.settings.ping_every.map(|every| now + every);
+        let peer = self.peers.entry(addr).or_insert(Peer {
+            connection,
+            outgoing,
+            incoming,
+            last_heard: now,
+            next_ping,
+            retire_by: None,
+        });
+        Ok(&mut peer.connection)
+    }
+
+    /// The connection to `addr`, if it is a peer.
+    pub fn connection(&mut self, addr: SocketAddr) -> Option<&mut Connection> {
+        self.peers.get_mut(&addr).map(|peer| &mut peer.connection)
+    }
+
+    /// Every peer's address.
+    pub fn peer_addrs(&self) -> Vec<SocketAddr> {
+        self.peers.keys().copied().collect()
+    }
+
+    /// Removes `addr` once everything queued for it has been acknowledged (so a last notice and
+    /// a LEAVE still arrive), or after `grace`, whichever comes first. No more PINGs are sent.
+    pub fn retire(&mut self, addr: SocketAddr, grace: Duration) {
+        if let Some(peer) = self.peers.get_mut(&addr) {
+            peer.next_ping = None;
+            peer.retire_by = Some(Instant::now() + grace);
+        }
+    }
+
+    /// Forgets `addr` at once.
+    pub fn remove(&mut self, addr: SocketAddr) {
+        self.peers.remove(&addr);
+    }
+
+    /// True when no peer is left.
+    pub fn is_empty(&self) -> bool {
+        self.peers.is_empty()
+    }
+
+    /// Datagrams dropped because they came from strangers.
+    pub fn strangers(&self) -> u64 {
+        self.strangers
+    }
+
+    /// Datagrams our own kernel refused to send (socket buffer full): real loss, not injected.
+    pub fn kernel_drops(&self) -> u64 {
+        self.kernel_drops
+    }
+
+    /// The counters of the conversation with `addr`.
+    pub fn stats(&self, addr: SocketAddr) -> Option<Stats> {
+        self.peers.get(&addr).map(|peer| peer.connection.stats())
+    }
+
+    /// One round of the loop (see the module docs). Waits at most `max_wait` (`None`: until
+    /// something happens) and appends what the program must react to. Returns `true` if a
+    /// [`Self::waker`] woke it.
+    pub fn turn(
+        &mut self,
+        max_wait: Option<Duration>,
+        happenings: &mut Vec<Happening>,
+    ) -> Result<bool, Error> {
+        self.flush(Instant::now(), happenings);
+        let woken = self.wait(max_wait)?;
+        self.read_all(happenings)?;
+        let now = Instant::now();
+        self.tick(now, happenings);
+        self.flush(now, happenings);
+        self.collect_events(now, happenings);
+        Ok(woken)
+    }
+
+    /// Sends at once whatever the connections can send now (without waiting for anything), so
+    /// a program queueing many messages can fill the window before it waits.
+    pub fn flush_now(&mut self, happenings: &mut Vec<Happening>) {
+        self.flush(Instant::now(), happenings);
+    }
+
+    /// Sleeps until the socket is readable, a waker fires, `max_wait` passes or the earliest
+    /// timer of any peer is due.
+    fn wait(&mut self, max_wait: Option<Duration>) -> Result<bool, Error> {
+        let now = Instant::now();
+        let timer = self
+            .next_deadline()
+            .map(|at| at.saturating_duration_since(now));
+        let timeout = match (timer, max_wait) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => return Ok(false),
+            Err(err) => return Err(Error::io("waiting for datagrams", err)),
+        }
+        Ok(self.events.iter().any(|event| event.token() == WAKE))
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let silent_after = self.settings.silent_after;
+        self.peers
+            .values()
+            .flat_map(|peer| {
+                [
+                    peer.connection.poll_timeout(),
+                    peer.outgoing.next_arrival(),
+                    peer.incoming.as_ref().and_then(FaultInjector::next_arrival),
+                    peer.next_ping,
+                    silent_after.map(|after| peer.last_heard + after),
+                    peer.retire_by,
+                ]
+            })
+            .flatten()
+            .min()
+    }
+
+    /// Reads every datagram waiting in the socket.
+    fn read_all(&mut self, happenings: &mut Vec<Happening>) -> Result<(), Error> {
+        loop {
+            let received = match self.connected_to {
+                Some(peer) => self.socket.recv(&mut self.buffer).map(|len| (len, peer)),
+                None => self.socket.recv_from(&mut self.buffer),
+            };
+            match received {
+                Ok((len, from)) => {
+                    let bytes = self.buffer.get(..len).unwrap_or_default().to_vec();
+                    self.arrived(from, bytes, Instant::now());
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                // ICMP port unreachable: on a connected socket it means "no server there";
+                // Windows also reports it on unconnected sockets, where it names no peer.
+                Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {
+                    if let Some(peer) = self.connected_to {
+                        happenings.push(Happening::Refused(peer));
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::ConnectionReset => {}
+                Err(err) => return Err(Error::io("receiving a datagram", err)),
+            }
+        }
+    }
+
+    /// A datagram arrived from `from`: through the incoming faults, then to its connection.
+    fn arrived(&mut self, from: SocketAddr, bytes: Vec<u8>, now: Instant) {
+        if !self.peers.contains_key(&from) && !self.welcome_stranger(from, &bytes, now) {
+            self.strangers += 1;
+            self.trace(Way::In, from, &bytes, Some("from a stranger: dropped"));
+            return;
+        }
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        match peer.incoming.as_mut() {
+            Some(incoming) => {
+                let fate = incoming.send(bytes.clone(), now);
+                let note = describe::fate(&fate).map(|text| format!("incoming: {text}"));
+                self.trace(Way::In, from, &bytes, note.as_deref());
+            }
+            None => self.handle(from, &bytes, now),
+        }
+    }
+
+    /// Creates a peer for a stranger whose datagram is a JOIN opening the sequence.
+    fn welcome_stranger(&mut self, from: SocketAddr, bytes: &[u8], now: Instant) -> bool {
+        let opens_conversation = Datagram::parse(bytes).is_ok_and(|datagram| {
+            datagram.header.kind == Kind::Join
+                && datagram.header.seq == Seq(self.settings.config.initial_seq)
+        });
+        self.settings.accept_strangers && opens_conversation && self.add_peer(from, now).is_ok()
+    }
+
+    /// Hands a datagram that made it through the faults to its connection.
+    fn handle(&mut self, from: SocketAddr, bytes: &[u8], now: Instant) {
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return;
+        };
+        let result = peer.connection.handle_datagram(bytes, now);
+        if result.is_ok() {
+            peer.last_heard = now;
+        }
+        let note = result.err().map(|err| format!("refused: {err}"));
+        self.trace(Way::In, from, bytes, note.as_deref());
+    }
+
+    /// Timers: retransmissions, delayed incoming datagrams, PINGs, silent peers, retirements.
+    fn tick(&mut self, now: Instant, happenings: &mut Vec<Happening>) {
+        let mut due = Vec::new();
+        for (addr, peer) in &mut self.peers {
+            if let Some(incoming) = peer.incoming.as_mut() {
+                while let Some(bytes) = incoming.poll_deliver(now) {
+                    due.push((*addr, bytes));
+                }
+            }
+        }
+        for (addr, bytes) in due {
+            if self.peers.contains_key(&addr) {
+                self.handle(addr, &bytes, now);
+            }
+        }
+        let mut silent = Vec::new();
+        for (addr, peer) in &mut self.peers {
+            peer.connection.handle_timeout(now);
+            if let (Some(at), Some(every)) = (peer.next_ping, self.settings.ping_every)
+                && now >= at
+            {
+                peer.connection.ping(now);
+                peer.next_ping = Some(now + every);
+            }
+            let quiet_for = now.saturating_duration_since(peer.last_heard);
+            if self
+                .settings
+                .silent_after
+                .is_some_and(|limit| quiet_for >= limit)
+            {
+                silent.push((*addr, quiet_for));
+            }
+        }
+        for (addr, quiet_for) in silent {
+            self.peers.remove(&addr);
+            happenings.push(Happening::Silent(addr, quiet_for));
+        }
+    }
+
+    /// Sends everything the connections want to send, through the outgoing faults.
+    fn flush(&mut self, now: Instant, happenings: &mut Vec<Happening>) {
+        let addrs: Vec<SocketAddr> = self.peers.keys().copied().collect();
+        for addr in addrs {
+            self.flush_peer(addr, now, happenings);
+        }
+    }
+
+    fn flush_peer(&mut self, addr: SocketAddr, now: Instant, happenings: &mut Vec<Happening>) {
+        let trace = self.settings.trace;
+        let Some(peer) = self.peers.get_mut(&addr) else {
+            return;
+        };
+        while let Some(bytes) = peer.connection.poll_transmit(now) {
+            if trace {
+                let fate = peer.outgoing.send(bytes.clone(), now);
+                let note = describe::fate(&fate);
+                print_trace(&describe::line(Way::Out, addr, &bytes, note.as_deref()));
+            } else {
+                peer.outgoing.send(bytes, now);
+            }
+        }
+        let mut ready = Vec::new();
+        while let Some(bytes) = peer.outgoing.poll_deliver(now) {
+            ready.push(bytes);
+        }
+        for bytes in ready {
+            self.send_now(addr, &bytes, happenings);
+        }
+    }
+
+    fn send_now(&mut self, addr: SocketAddr, bytes: &[u8], happenings: &mut Vec<Happening>) {
+        let sent = match self.connected_to {
+            Some(_) => self.socket.send(bytes),
+            None => self.socket.send_to(bytes, addr),
+        };
+        match sent {
+            Ok(_) => {}
+            // Our own socket buffer is full: the kernel drops the datagram, exactly the kind of
+            // loss the reliability layer exists for. Count it; retransmission will cover it.
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                self.kernel_drops += 1;
+                self.trace(
+                    Way::Out,
+                    addr,
+                    bytes,
+                    Some("dropped: our socket buffer is full"),
+                );
+            }
+            Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {
+                if self.connected_to.is_some() {
+                    happenings.push(Happening::Refused(addr));
+                }
+            }
+            Err(err) => {
+                let note = format!("send failed: {err}");
+                self.trace(Way::Out, addr, bytes, Some(&note));
+            }
+        }
+    }
+
+    /// Moves the connections' events out, and removes retired peers that are done.
+    fn collect_events(&mut self, now: Instant, happenings: &mut Vec<Happening>) {
+        let mut finished = Vec::new();
+        for (addr, peer) in &mut self.peers {
+            while let Some(event) = peer.connection.poll_event() {
+                happenings.push(Happening::Event(*addr, event));
+            }
+            if let Some(deadline) = peer.retire_by {
+                let done = peer.connection.is_idle() || peer.connection.is_unreachable();
+                if done || now >= deadline {
+                    finished.push(*addr);
+                }
+            }
+        }
+        for addr in finished {
+            self.peers.remove(&addr);
+        }
+    }
+
+    fn trace(&self, way: Way, peer: SocketAddr, bytes: &[u8], note: Option<&str>) {
+        if self.settings.trace {
+            print_trace(&describe::line(way, peer, bytes, note));
+        }
+    }
+}
+
+fn print_trace(line: &str) {
+    eprintln!("[TRACE] {line}");
+}
+
+fn local_addr(socket: &std::net::UdpSocket) -> Result<SocketAddr, Error> {
+    socket
+        .local_addr()
+        .map_err(|err| Error::io("reading the socket address", err))
+}
+
+/// A UDP socket on `local` with large buffers (see [`SOCKET_BUFFER`]).
+fn bind_socket(local: SocketAddr) -> Result<std::net::UdpSocket, Error> {
+    let socket = netlab_common::net::bind_udp(local)?;
+    let socket = socket2::Socket::from(socket);
+    // Best effort: a smaller buffer only means more (counted) drops under bursts.
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
+    Ok(socket.into())
+}
+
+/// `0.0.0.0:0` or `[::]:0`: any local address and port of the same family as `remote`.
+fn unspecified_like(remote: SocketAddr) -> SocketAddr {
+    match remote {
+        SocketAddr::V4(_) => SocketAddr::from(([0, 0, 0, 0], 0)),
+        SocketAddr::V6(_) => SocketAddr::from(([0u16; 8], 0)),
+    }
+}
