@@ -57,11 +57,11 @@ struct ServeArgs {
     #[arg(long, visible_alias = "max-clients", value_name = "N", default_value_t = DEFAULT_MAX_PLAYERS,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     max_players: usize,
-    /// Seconds a player who dropped out of a game may take to come back (same name, same IP)
-    /// before forfeiting.
+    /// Seconds a player who dropped out of a game may take to come back (`resume TOKEN`, with the
+    /// token the server sent at the start) before forfeiting.
     #[arg(long, value_name = "SECONDS", default_value_t = 15)]
     grace: u64,
-    /// Seconds of silence after which a connection is closed.
+    /// Seconds of silence after which a connection is closed (not while it watches a game).
     #[arg(long, value_name = "SECONDS", default_value_t = 600,
           value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout: u64,

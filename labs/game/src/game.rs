@@ -1,9 +1,11 @@
 //! # One interface for every game
 //!
 //! A server that hosts games asks each of them the same questions: what is it called, how many
-//! players does it take, whose move is it, is it over, here is what this player typed, what should
-//! this viewer see. [`GameKind`] answers the questions asked before a game exists, and [`Game`]
-//! the ones asked during it, for all three games, by passing each call on with a `match`.
+//! players does it take, whose move is it, which moves may they make, is it over, here is what
+//! this player typed, what should this viewer see. [`GameKind`] answers the questions asked
+//! before a game exists, and [`Game`] the ones asked during it, for all three games, by passing
+//! each call on with a `match`. A server that asks only these questions hosts a fourth game
+//! without a change: the game's module and the `match`es here are all that a new game touches.
 //!
 //! Why an enum and not a trait (`Box<dyn Game>`)? The games are a closed set, known when the
 //! crate is compiled. An enum needs no allocation and no `dyn`, gets `Clone` and `PartialEq` for
@@ -54,6 +56,15 @@ impl GameKind {
             GameKind::TicTacToe => tictactoe::PLAYERS,
             GameKind::RockPaperScissors => rps::PLAYERS,
             GameKind::Hangman => hangman::MAX_PLAYERS,
+        }
+    }
+
+    /// True when the players win or lose together (hangman): a player who leaves cannot hand
+    /// the win to the others, so the game is abandoned instead.
+    pub fn cooperative(self) -> bool {
+        match self {
+            GameKind::TicTacToe | GameKind::RockPaperScissors => false,
+            GameKind::Hangman => true,
         }
     }
 
@@ -140,6 +151,17 @@ impl Game {
         }
     }
 
+    /// The moves a player the game waits for may type now, spelled the way the game's
+    /// `apply_text` accepts them (a server lists them in its prompt, a bot picks one). Each game
+    /// knows its own moves, so a server never needs to know which game it is hosting.
+    pub fn legal_moves(&self) -> Vec<String> {
+        match self {
+            Game::TicTacToe(game) => game.legal_moves(),
+            Game::Rps(game) => game.legal_moves(),
+            Game::Hangman(game) => game.legal_moves(),
+        }
+    }
+
     /// How the game ended, or `None` while it goes on.
     pub fn ending(&self) -> Option<Ending> {
         match self {
@@ -218,8 +240,10 @@ mod tests {
 
         let mut game = GameKind::TicTacToe.start(2, 0).unwrap();
         assert_eq!(game.waiting_for(), vec![0]);
+        assert_eq!(game.legal_moves().len(), 9);
         game.apply_text(0, "1").unwrap();
         assert_eq!(game.waiting_for(), vec![1]);
+        assert_eq!(game.legal_moves(), ["2", "3", "4", "5", "6", "7", "8", "9"]);
         assert!(!game.is_over());
         assert_eq!(game.kind(), GameKind::TicTacToe);
     }

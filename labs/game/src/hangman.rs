@@ -126,6 +126,18 @@ impl Hangman {
         }
     }
 
+    /// The moves the player to guess may type: the letters nobody has guessed yet, a to z.
+    /// Empty once the game is over.
+    pub fn legal_moves(&self) -> Vec<String> {
+        if self.ending.is_some() {
+            return Vec::new();
+        }
+        ('a'..='z')
+            .filter(|letter| !self.guessed.contains(letter))
+            .map(String::from)
+            .collect()
+    }
+
     /// How the game ended: [`Ending::WordFound`] or [`Ending::Hanged`]; `None` while it goes on.
     pub fn ending(&self) -> Option<Ending> {
         self.ending

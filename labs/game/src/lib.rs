@@ -25,9 +25,10 @@
 //!
 //! The network side, used by the `game-lab` binary:
 //! - [`server`]: the multithreaded server (threads, one lock, bounded outboxes), its text
-//!   [`server::protocol`] and the [`server::lobby`] state machine (rooms, matchmaking, forfeits).
+//!   [`server::protocol`] and the [`server::lobby`] state machine (rooms, matchmaking, forfeits,
+//!   seat tokens).
 //! - [`client`]: `game-lab play`, a terminal client that draws the board in color.
-//! - [`bench`]: `game-lab bench`, bot players that play whole games and measure move latency.
+//! - [`bench`](mod@bench): `game-lab bench`, bot players that play whole games and measure move latency.
 //! - [`cli`]: the command line.
 //!
 //! ## Example

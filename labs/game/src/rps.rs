@@ -217,6 +217,18 @@ impl Rps {
             .collect()
     }
 
+    /// The moves a player who has not chosen yet may type: the three shapes, every round.
+    /// Empty once the match is over.
+    pub fn legal_moves(&self) -> Vec<String> {
+        if self.ending.is_some() {
+            return Vec::new();
+        }
+        Shape::ALL
+            .iter()
+            .map(|shape| shape.name().to_string())
+            .collect()
+    }
+
     /// How the match ended, or `None` while it goes on.
     pub fn ending(&self) -> Option<Ending> {
         self.ending

@@ -274,6 +274,11 @@ mod tests {
             typed_move(&padded),
             Err(MoveError::TooLong { max: MAX_MOVE_LEN })
         );
+        // The limit counts bytes (`str::len`), and the message says so: "é" is one character
+        // but two bytes, so 17 of them are refused although they are only 17 characters.
+        let seventeen = "é".repeat(17);
+        let refused = typed_move(&seventeen).map_err(|err| err.to_string());
+        assert_eq!(refused, Err("a move is at most 32 bytes long".to_string()));
     }
 
     /// Messages count players from 1 and never overflow on a hostile seat number.

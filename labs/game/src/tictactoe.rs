@@ -129,6 +129,18 @@ impl TicTacToe {
         }
     }
 
+    /// The moves the player to move may type now: the numbers of the empty squares, in order.
+    /// Empty once the game is over.
+    pub fn legal_moves(&self) -> Vec<String> {
+        if self.ending.is_some() {
+            return Vec::new();
+        }
+        (1..=9u8)
+            .filter(|square| self.mark_at(*square).is_none())
+            .map(|square| square.to_string())
+            .collect()
+    }
+
     /// How the game ended, or `None` while it goes on.
     pub fn ending(&self) -> Option<Ending> {
         self.ending

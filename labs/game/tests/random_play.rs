@@ -101,6 +101,37 @@ proptest! {
         prop_assert_eq!(game.is_over(), rps.score().contains(&2));
     }
 
+    /// `legal_moves` (the server's `YOURTURN` list) is exactly right at every point of any game:
+    /// each listed move is accepted from every seat the game waits for, each square, letter or
+    /// shape left off the list is refused, and a finished game lists nothing.
+    #[test]
+    fn legal_moves_are_exactly_the_accepted_moves(
+        game in any_game(&GameKind::ALL),
+        picks in proptest::collection::vec(any::<usize>(), 0..30),
+    ) {
+        let mut game = game;
+        for pick in picks {
+            if game.is_over() {
+                break;
+            }
+            play_one_legal_move(&mut game, pick);
+        }
+        let legal = game.legal_moves();
+        if game.is_over() {
+            prop_assert!(legal.is_empty(), "{legal:?}");
+        }
+        let every_move: Vec<String> = match game.kind() {
+            GameKind::RockPaperScissors => ["rock", "paper", "scissors"].map(String::from).to_vec(),
+            kind => candidate_moves(kind),
+        };
+        for seat in game.waiting_for() {
+            for text in &every_move {
+                let accepted = game.clone().apply_text(seat, text).is_ok();
+                prop_assert_eq!(accepted, legal.contains(text), "seat {} typing {}", seat, text);
+            }
+        }
+    }
+
     /// Any text from any seat, in any game and at any point: an answer, never a panic; a
     /// refusal changes nothing; every viewer can still be shown the game.
     #[test]

@@ -45,6 +45,27 @@ impl Player {
         player
     }
 
+    /// Connects and reads the greeting, keeping the default name (a player coming back).
+    fn anonymous(server: &ServerProcess) -> Player {
+        let stream = server.connect();
+        let lines = BufReader::new(stream.try_clone().unwrap());
+        let mut player = Player {
+            stream,
+            lines,
+            name: String::new(),
+            heard: Vec::new(),
+        };
+        let welcome = player.expect("WELCOME ");
+        player.name = welcome["WELCOME ".len()..].to_string();
+        player
+    }
+
+    /// Reads until this player's `TOKEN` line and returns the token.
+    fn token(&mut self) -> String {
+        let line = self.expect("TOKEN ");
+        line.split_whitespace().nth(2).unwrap().to_string()
+    }
+
     fn send(&mut self, line: &str) {
         self.stream
             .write_all(format!("{line}\n").as_bytes())
@@ -261,7 +282,7 @@ fn matchmaking_pairs_players() {
 }
 
 /// A player who vanishes mid-game is announced AWAY, then forfeits when the grace period ends;
-/// the opponent wins. Coming back in time with the same name takes the seat back.
+/// the opponent wins. Coming back in time with `resume TOKEN` takes the seat back.
 #[test]
 fn disconnect_forfeits_and_reconnect_returns() {
     let server = start(&["--grace", "1"]);
@@ -281,14 +302,97 @@ fn disconnect_forfeits_and_reconnect_returns() {
     alice.send("quick tictactoe");
     alice.expect("WAITING"); // alice is seated first, so she is X and moves first
     bob.send("quick tictactoe");
+    let token = bob.token();
     alice.expect("YOURTURN");
     drop(bob);
     alice.expect("AWAY 1 bob");
-    let mut bob_again = Player::join(&server, "bob");
+    let mut bob_again = Player::anonymous(&server);
+    bob_again.send(&format!("resume {token}"));
+    bob_again.expect_line("OK name bob");
     bob_again.expect_line("JOINED 1 tictactoe seat 2");
     alice.expect_line("BACK 1 bob");
     alice.send("5");
     bob_again.expect("YOURTURN 1 moves 1 2 3 4 6 7 8 9");
+}
+
+/// Seat theft: another connection from the same machine (same IP) with the away player's name,
+/// and then with a wrong token, is refused with a reason; the seat stays kept, the room hears
+/// nothing, and the real token still works afterwards.
+#[test]
+fn away_seat_cannot_be_taken_without_its_token() {
+    let server = start(&["--grace", "30"]);
+    let mut alice = Player::join(&server, "alice");
+    let mut bob = Player::join(&server, "bob");
+    alice.send("quick tictactoe");
+    alice.expect("WAITING");
+    bob.send("quick tictactoe");
+    let token = bob.token();
+    alice.expect("YOURTURN");
+    drop(bob);
+    alice.expect_line("AWAY 1 bob (forfeits in 30s unless they come back)");
+
+    let mut thief = Player::anonymous(&server);
+    assert_eq!(thief.stream.local_addr().unwrap().ip(), server.addr.ip());
+    thief.send("name bob");
+    thief.expect_line(
+        "ERR the name bob is kept for a player who is away from a game; to take that seat back, \
+         type resume TOKEN (from your TOKEN line)",
+    );
+    let wrong = if token == "0123456789abcdef" {
+        "fedcba9876543210"
+    } else {
+        "0123456789abcdef"
+    };
+    thief.send(&format!("resume {wrong}"));
+    thief.expect_line(&format!(
+        "ERR no seat is kept for the token '{wrong}'; it is good only until its game ends"
+    ));
+    thief.send("rooms");
+    thief.expect_line("ROOM 1 tictactoe playing players alice,bob spectators 0");
+
+    let mut bob_again = Player::anonymous(&server);
+    bob_again.send(&format!("resume {token}"));
+    bob_again.expect_line("JOINED 1 tictactoe seat 2");
+    alice.expect_line("BACK 1 bob");
+    let back = alice.heard.len() - 1;
+    assert!(
+        alice.heard[back - 1].starts_with("AWAY 1 bob"),
+        "alice heard something between AWAY and BACK: {:#?}",
+        alice.heard
+    );
+}
+
+/// A spectator watching a game is not closed for being silent, while silent players are.
+#[test]
+fn spectator_watching_a_game_is_not_idle() {
+    let mut server = start(&["--idle-timeout", "1", "--grace", "60"]);
+    let mut alice = Player::join(&server, "alice");
+    let mut bob = Player::join(&server, "bob");
+    alice.send("quick tictactoe");
+    alice.expect("WAITING");
+    bob.send("quick tictactoe");
+    bob.expect("START 1");
+    let mut carol = Player::join(&server, "carol");
+    carol.send("spectate 1");
+    carol.expect_line("SPECTATING 1 tictactoe");
+    // Nobody types. The players are closed as idle (their seats are kept: the game goes on).
+    alice.expect_line("ERR idle for 1s; closing");
+    bob.expect_line("ERR idle for 1s; closing");
+    // Carol's idle period ends too, and the server keeps her.
+    server.wait_for(|line| {
+        line.contains("carol in room 1: silent for 1s, but watching a game, so not idle")
+    });
+    // Both players' timeouts end at about the same moment, so their AWAY lines come in any order.
+    let mut away = [carol.expect("AWAY 1 "), carol.expect("AWAY 1 ")];
+    away.sort();
+    assert!(away[0].starts_with("AWAY 1 alice ") && away[1].starts_with("AWAY 1 bob "));
+    carol.send("rooms");
+    carol.expect_line("ROOM 1 tictactoe playing players alice,bob spectators 1");
+    assert!(
+        !carol.heard.iter().any(|line| line.starts_with("ERR")),
+        "{:#?}",
+        carol.heard
+    );
 }
 
 /// 100 games at once between bots (200 players) all finish, with no errors.

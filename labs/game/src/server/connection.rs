@@ -5,6 +5,17 @@
 //! the server buffer a 1 MB line). The writer blocks on its outbox and writes whatever arrives.
 //! Splitting them means a player receives board updates and chat while idle: pushes never wait for
 //! the player to send something.
+//!
+//! ## Idle connections
+//! The reader's socket has a read timeout of `--idle-timeout`. A connection that sends nothing
+//! for that long is usually dead: its peer crashed, or vanished without a FIN, and only a timeout
+//! will ever tell. It is closed, and a player in a game goes `AWAY` like any other disconnect.
+//! One kind of silence is normal, though: a spectator watching a game has nothing to say. So when
+//! the timeout fires, the reader asks the lobby whether the connection is watching a game in
+//! progress, and if so keeps it for another period. The exemption ends with the game: a
+//! spectator left in the lobby is closed at the next timeout, so a dead spectator is not kept
+//! for ever. A seated player gets no exemption, since a player who never moves would stall the
+//! game for everyone.
 
 use std::io::{BufWriter, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -142,6 +153,14 @@ fn read_lines(shared: &Shared, stream: &TcpStream, peer: SocketAddr, id: PlayerI
             }
             Err(Error::Timeout { .. }) => {
                 let seconds = shared.config.idle_timeout.as_secs();
+                if let Some(watching) = watching_a_game(shared, id) {
+                    // A spectator has nothing to say while a game goes on: keep it, and look
+                    // again after another idle period (the next `read_frame` starts a new one).
+                    term::info(format!(
+                        "{watching}: silent for {seconds}s, but watching a game, so not idle"
+                    ));
+                    continue;
+                }
                 let words = format!("ERR idle for {seconds}s; closing");
                 return ended("idle timeout", Some(words));
             }
@@ -181,6 +200,14 @@ fn read_lines(shared: &Shared, stream: &TcpStream, peer: SocketAddr, id: PlayerI
             return ended("left", None);
         }
     }
+}
+
+/// When player `id` is a spectator of a game in progress: "NAME in room N", for the log.
+fn watching_a_game(shared: &Shared, id: PlayerId) -> Option<String> {
+    let state = shared.lock();
+    let room = state.lobby.watched_game(id)?;
+    let name = state.lobby.name_of(id).unwrap_or("?");
+    Some(format!("{name} in room {room}"))
 }
 
 fn ended(reason: &str, last_words: Option<String>) -> Ended {

@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 use netlab_common::net::{self, StopSignal};
 use netlab_common::{Error, Result, Tracer, term};
 
-pub use lobby::{Lobby, LobbyConfig, PlayerId};
+pub use lobby::{Lobby, LobbyConfig, PlayerId, TokenSource};
 
 /// Messages waiting for one client before it counts as too slow and is dropped.
 pub const OUTBOX_MESSAGES: usize = 1024;
@@ -198,7 +198,7 @@ pub fn run(config: ServerConfig) -> Result<()> {
     stop.on_ctrl_c(local)?;
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
-            lobby: Lobby::new(config.lobby.clone()),
+            lobby: Lobby::new(config.lobby.clone(), TokenSource::random()),
             outboxes: HashMap::new(),
         }),
         config,

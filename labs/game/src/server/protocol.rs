@@ -9,6 +9,7 @@
 //! | command          | meaning                                                         |
 //! |------------------|-----------------------------------------------------------------|
 //! | `name NAME`      | choose a name (1-16 letters, digits, `_` or `-`, unique)         |
+//! | `resume TOKEN`   | take your seat back after a lost connection (token from `TOKEN`) |
 //! | `games`          | list the games                                                   |
 //! | `rooms`          | list the rooms                                                   |
 //! | `create GAME`    | open a room and sit in it                                        |
@@ -22,8 +23,9 @@
 //! | `help`, `quit`   |                                                                  |
 //!
 //! Server to client, every line starts with an upper-case keyword: `WELCOME`, `OK`, `ERR`,
-//! `GAMES`, `ROOMS`/`ROOM`/`END`, `JOINED`, `WAITING`, `START`, `BOARD`/`| ...`/`END`, `YOURTURN`,
-//! `TURN`, `MOVED`, `CHAT`, `AWAY`, `BACK`, `LEFT`, `RESULT`, `INFO`, `BYE`.
+//! `GAMES`, `ROOMS`/`ROOM`/`END`, `JOINED`, `WAITING`, `START`, `TOKEN`, `BOARD`/`| ...`/`END`,
+//! `YOURTURN`, `TURN`, `MOVED`, `CHAT`, `AWAY`, `BACK`, `LEFT`, `SPECTATING`, `RESULT`, `INFO`,
+//! `BYE`.
 
 /// The longest line a client may send. A longer line is refused and the connection closed.
 pub const MAX_LINE: usize = 512;
@@ -36,6 +38,8 @@ pub const MAX_CHAT: usize = 300;
 pub enum Command {
     /// `name NAME`
     Name(String),
+    /// `resume TOKEN`
+    Resume(String),
     /// `games`
     Games,
     /// `rooms`
@@ -78,6 +82,7 @@ pub fn parse(line: &str, seated: bool) -> Command {
     match word.to_ascii_lowercase().as_str() {
         "" => Command::Nothing,
         "name" | "nick" => Command::Name(argument),
+        "resume" => Command::Resume(argument),
         "games" => Command::Games,
         "rooms" => Command::Rooms,
         "create" => Command::Create(argument),
@@ -111,6 +116,7 @@ pub fn valid_name(name: &str) -> Result<&str, String> {
 pub const HELP: &[&str] = &[
     "INFO commands: name NAME | games | rooms | create GAME | join ROOM | quick GAME",
     "INFO           spectate ROOM | start | move MOVE | say TEXT | leave | help | quit",
+    "INFO           resume TOKEN (your seat back after a lost connection; TOKEN came at START)",
     "INFO in a game, just type your move: 1-9 (tictactoe), rock/paper/scissors (rps), a letter (hangman)",
 ];
 

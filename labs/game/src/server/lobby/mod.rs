@@ -10,13 +10,16 @@
 //! ends the room closes and everyone in it is back in the lobby, free to `quick` again.
 //!
 //! A player who disconnects in the middle of a game is not removed at once: the seat is kept
-//! *away* for a grace period, the room is told, and if the same name comes back from the same IP
-//! address (`name NAME` after reconnecting) the player takes the seat back. When the grace period
-//! ends ([`Lobby::tick`]), the player forfeits.
+//! *away* for a grace period, the room is told, and a new connection that proves it is that
+//! player takes the seat back. The proof is the seat's *token*, a random secret sent only to the
+//! player when the game starts (`TOKEN` line), typed back as `resume TOKEN`. A name is no proof:
+//! anyone can type it, and everyone on the same machine or behind the same home router shares an
+//! IP address. When the grace period ends ([`Lobby::tick`]), the player forfeits.
 //!
 //! ## Layout
-//! - this file: players (connect, names, reconnect, disconnect, forfeit on timeout), the command
-//!   dispatch, and sending lines;
+//! - this file: players (connect, names, disconnect, forfeit on timeout), the command dispatch,
+//!   and sending lines;
+//! - `resume.rs`: seat tokens and `resume`, the way back into a game;
 //! - `rooms.rs`: opening, joining, matchmaking, spectating, leaving and closing rooms;
 //! - `play.rs`: a game in progress: start, moves, prompts, boards, chat, results and forfeits.
 
@@ -57,10 +60,13 @@ enum Place {
 #[derive(Debug)]
 struct Player {
     name: String,
+    /// Where the connection comes from; only logged (an address proves nothing about who it is).
     addr: SocketAddr,
     place: Place,
     /// Set while the connection is gone but the seat is kept.
     away_until: Option<Instant>,
+    /// The secret that takes this player's seat back (`resume TOKEN`), while seated in a game.
+    token: Option<SeatToken>,
 }
 
 #[derive(Debug)]
@@ -81,6 +87,8 @@ struct Room {
 #[derive(Debug)]
 pub struct Lobby {
     config: LobbyConfig,
+    /// Where seat tokens come from: the OS's randomness in the server, a counter in tests.
+    tokens: TokenSource,
     players: HashMap<PlayerId, Player>,
     rooms: BTreeMap<RoomId, Room>,
     next_player: PlayerId,
@@ -93,10 +101,11 @@ pub struct Lobby {
 }
 
 impl Lobby {
-    /// An empty lobby.
-    pub fn new(config: LobbyConfig) -> Self {
+    /// An empty lobby that takes its seat tokens from `tokens`.
+    pub fn new(config: LobbyConfig, tokens: TokenSource) -> Self {
         Self {
             config,
+            tokens,
             players: HashMap::new(),
             rooms: BTreeMap::new(),
             next_player: 1,
@@ -161,6 +170,7 @@ impl Lobby {
             addr,
             place: Place::Lobby,
             away_until: None,
+            token: None,
         };
         self.players.insert(id, player);
         Ok(id)
@@ -193,6 +203,7 @@ impl Lobby {
         match protocol::parse(line, seated_in_game) {
             Command::Nothing => {}
             Command::Name(name) => self.rename(id, &name),
+            Command::Resume(token) => self.resume(id, &token),
             Command::Games => self.list_games(id),
             Command::Rooms => self.list_rooms(id),
             Command::Create(game) => self.create(id, &game),
@@ -303,7 +314,7 @@ impl Lobby {
         }
         match self.id_by_name(&requested) {
             Some(other) if other == id => {}
-            Some(other) => return self.reclaim_or_refuse(id, other, &requested),
+            Some(other) => return self.refuse_name(id, other, &requested),
             None => {}
         }
         if let Some(me) = self.players.get_mut(&id) {
@@ -312,38 +323,35 @@ impl Lobby {
         self.send(id, format!("OK name {requested}"));
     }
 
-    /// `name NAME` for a name in use: if its owner is away and this connection comes from the
-    /// same IP address, this is that player coming back; take over the seat.
-    fn reclaim_or_refuse(&mut self, id: PlayerId, other: PlayerId, name: &str) {
-        let my_ip = self.players.get(&id).map(|me| me.addr.ip());
-        let Some(owner) = self.players.get(&other) else {
-            return;
+    /// `name NAME` for a name in use. When its owner is away from a game, say how to come back:
+    /// the name alone does not give the seat back, the token does.
+    fn refuse_name(&mut self, id: PlayerId, owner: PlayerId, name: &str) {
+        let away = self
+            .players
+            .get(&owner)
+            .is_some_and(|player| player.away_until.is_some());
+        let line = if away {
+            format!(
+                "ERR the name {name} is kept for a player who is away from a game; \
+                 to take that seat back, type resume TOKEN (from your TOKEN line)"
+            )
+        } else {
+            format!("ERR the name {name} is taken")
         };
-        if owner.away_until.is_none() || Some(owner.addr.ip()) != my_ip {
-            return self.send(id, format!("ERR the name {name} is taken"));
-        }
-        let place = owner.place;
-        let name = owner.name.clone();
-        self.players.remove(&other);
-        if let Some(me) = self.players.get_mut(&id) {
-            me.name = name.clone();
-            me.place = place;
-        }
-        self.send(id, format!("OK name {name}"));
-        if let Place::Seat { room, seat } = place {
-            if let Some(room_state) = self.rooms.get_mut(&room) {
-                if let Some(slot) = room_state.seats.get_mut(seat) {
-                    *slot = id;
-                }
-                if let Some(prompted) = room_state.prompted.get_mut(seat) {
-                    *prompted = false;
-                }
-                let kind = room_state.kind.name();
-                self.send(id, format!("JOINED {room} {kind} seat {}", seat + 1));
-            }
-            self.broadcast(room, &format!("BACK {room} {name}"));
-            self.send_board(room, id);
-            self.prompt(room);
+        self.send(id, line);
+    }
+
+    /// The room whose game player `id` is watching as a spectator, if a game is in progress
+    /// there. Such a player is silent because there is nothing to say, not because the
+    /// connection died, so the server does not close it for being idle (see `connection.rs`).
+    pub fn watched_game(&self, id: PlayerId) -> Option<RoomId> {
+        match self.players.get(&id)?.place {
+            Place::Watching(room) => self
+                .rooms
+                .get(&room)
+                .is_some_and(|r| r.game.is_some())
+                .then_some(room),
+            Place::Lobby | Place::Seat { .. } => None,
         }
     }
 
@@ -380,7 +388,11 @@ impl Lobby {
 }
 
 mod play;
+mod resume;
 mod rooms;
+
+use resume::SeatToken;
+pub use resume::TokenSource;
 
 #[cfg(test)]
 mod tests;

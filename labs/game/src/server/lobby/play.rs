@@ -4,7 +4,7 @@ use netlab_common::term::sanitize;
 
 use super::protocol::MAX_CHAT;
 use super::{Lobby, Place, PlayerId, RoomId};
-use crate::game::{Game, GameKind};
+use crate::game::Game;
 use crate::rules::{Ending, Outcome, Viewer};
 
 impl Lobby {
@@ -38,6 +38,9 @@ impl Lobby {
             room_id,
             &format!("START {room_id} {kind} players {}", names.join(" ")),
         );
+        for player in seats {
+            self.issue_token(room_id, player);
+        }
         self.send_boards(room_id);
         self.prompt(room_id);
     }
@@ -94,7 +97,7 @@ impl Lobby {
             return;
         };
         let waiting = game.waiting_for();
-        let moves = valid_moves(game);
+        let moves = game.legal_moves().join(" ");
         let mut to_prompt = Vec::new();
         for seat in &waiting {
             if let (Some(prompted), Some(player)) =
@@ -112,7 +115,7 @@ impl Lobby {
             .filter_map(|player| self.players.get(player).map(|p| p.name.clone()))
             .collect();
         for player in to_prompt {
-            self.send(player, format!("YOURTURN {room_id} {moves}"));
+            self.send(player, format!("YOURTURN {room_id} moves {moves}"));
         }
         self.broadcast(room_id, &format!("TURN {room_id} {}", names.join(" ")));
     }
@@ -147,7 +150,7 @@ impl Lobby {
         let Some(room) = self.rooms.get(&room_id) else {
             return;
         };
-        let line = if room.seats.len() == 2 && room.kind != GameKind::Hangman {
+        let line = if room.seats.len() == 2 && !room.kind.cooperative() {
             let winner = self.seat_name(room_id, 1 - seat.min(1));
             format!("RESULT {room_id} winner {winner} ({name} forfeits: {why})")
         } else {
@@ -217,27 +220,6 @@ impl Lobby {
         lines.push("END".to_string());
         for line in lines {
             self.send(player, line);
-        }
-    }
-}
-
-/// The moves a player may make now, for the `YOURTURN` prompt.
-pub(super) fn valid_moves(game: &Game) -> String {
-    match game {
-        Game::TicTacToe(board) => {
-            let free: Vec<String> = (1..=9u8)
-                .filter(|square| board.mark_at(*square).is_none())
-                .map(|square| square.to_string())
-                .collect();
-            format!("moves {}", free.join(" "))
-        }
-        Game::Rps(_) => "moves rock paper scissors".to_string(),
-        Game::Hangman(hangman) => {
-            let left: String = ('a'..='z')
-                .filter(|letter| !hangman.guessed().contains(letter))
-                .collect();
-            let spaced: Vec<String> = left.chars().map(String::from).collect();
-            format!("moves {}", spaced.join(" "))
         }
     }
 }

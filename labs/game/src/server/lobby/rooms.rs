@@ -274,6 +274,8 @@ impl Lobby {
             let away = match self.players.get_mut(id) {
                 Some(player) => {
                     player.place = Place::Lobby;
+                    // The seat is gone, and the token that would take it back with it.
+                    player.token = None;
                     player.away_until.is_some()
                 }
                 None => false,

@@ -22,7 +22,8 @@ impl Table {
             seed: 7,
         };
         Table {
-            lobby: Lobby::new(config),
+            // Predictable tokens are fine here: the tests must know them, nobody guesses them.
+            lobby: Lobby::new(config, TokenSource::counting(0xa000)),
             inbox: HashMap::new(),
         }
     }
@@ -47,6 +48,17 @@ impl Table {
     /// Everything `id` received since the last call.
     fn read(&mut self, id: PlayerId) -> Vec<String> {
         self.inbox.remove(&id).unwrap_or_default()
+    }
+
+    /// The seat token in the `TOKEN` line `id` received (it stays in the inbox).
+    fn token_of(&self, id: PlayerId) -> String {
+        self.inbox[&id]
+            .iter()
+            .rev()
+            .find_map(|line| line.strip_prefix("TOKEN "))
+            .and_then(|rest| rest.split_whitespace().nth(1))
+            .unwrap()
+            .to_string()
     }
 
     fn has(&mut self, id: PlayerId, wanted: &str) -> bool {
@@ -190,25 +202,25 @@ fn disconnect_forfeits_after_grace() {
     assert_eq!(table.lobby.player_count(), 1);
 }
 
-/// Within the grace period, the same name from the same IP takes the seat back and the game
-/// goes on.
+/// Within the grace period, `resume TOKEN` from a new connection takes the seat back and the
+/// game goes on; the new connection gets a fresh token, and the old one stops working.
 #[test]
-fn reconnect_within_grace_takes_the_seat_back() {
+fn resume_within_grace_takes_the_seat_back() {
     let mut table = Table::new(10);
     let (a, b) = (table.connect(1), table.connect(2));
     table.say(b, "name bob");
     table.say(a, "quick tictactoe");
     table.say(b, "quick tictactoe");
+    let token = table.token_of(b);
     table.say(a, "5");
     table.lobby.disconnect(b, Instant::now());
     let bob_again = table.connect(3);
-    table.say(bob_again, "name bob");
+    table.read(bob_again);
+    table.say(bob_again, &format!("resume {token}"));
     let lines = table.read(bob_again);
-    assert!(lines.contains(&"OK name bob".to_string()), "{lines:?}");
-    assert!(
-        lines.contains(&"JOINED 1 tictactoe seat 2".to_string()),
-        "{lines:?}"
-    );
+    assert_eq!(lines[..2], ["OK name bob", "JOINED 1 tictactoe seat 2"]);
+    assert!(lines[2].starts_with("TOKEN 1 "), "{lines:?}");
+    assert!(!lines[2].contains(&token), "a fresh token: {lines:?}");
     assert!(
         lines
             .iter()
@@ -217,6 +229,133 @@ fn reconnect_within_grace_takes_the_seat_back() {
     assert!(table.has(a, "BACK 1 bob"));
     table.say(bob_again, "1");
     assert!(table.has(a, "MOVED 1 bob 1 -- player 1 to move"));
+
+    // The token that was used is worthless now, even while bob is away again.
+    table.lobby.disconnect(bob_again, Instant::now());
+    let thief = table.connect(4);
+    table.read(thief);
+    table.say(thief, &format!("resume {token}"));
+    assert_eq!(
+        table.read(thief),
+        [format!(
+            "ERR no seat is kept for the token '{token}'; it is good only until its game ends"
+        )]
+    );
+}
+
+/// The name of an away player, from the same IP address, does not take the seat; neither does a
+/// wrong token. Each refusal says why, and the room hears nothing.
+#[test]
+fn name_or_wrong_token_does_not_take_an_away_seat() {
+    let mut table = Table::new(10);
+    let (a, b) = (table.connect(1), table.connect(2));
+    table.say(b, "name bob");
+    table.say(a, "quick tictactoe");
+    table.say(b, "quick tictactoe");
+    table.lobby.disconnect(b, Instant::now());
+    table.pump();
+    table.read(a);
+    // Same IP (127.0.0.1), right name: the old rule let this in.
+    let thief = table.connect(2);
+    table.read(thief);
+    table.say(thief, "name bob");
+    table.say(thief, "resume 0123456789abcdef");
+    table.say(thief, "resume");
+    assert_eq!(
+        table.read(thief),
+        [
+            "ERR the name bob is kept for a player who is away from a game; to take that seat \
+             back, type resume TOKEN (from your TOKEN line)",
+            "ERR no seat is kept for the token '0123456789abcdef'; it is good only until its game ends",
+            "ERR resume needs the token from your TOKEN line: resume TOKEN",
+        ]
+    );
+    assert_eq!(
+        table.read(a),
+        Vec::<String>::new(),
+        "the room heard nothing"
+    );
+}
+
+/// A seat token reaches its owner only: not the opponent, not a spectator, not the log, and not
+/// a debug print of the lobby.
+#[test]
+fn tokens_go_only_to_their_owner() {
+    let mut table = Table::new(10);
+    let (a, b, watcher) = (table.connect(1), table.connect(2), table.connect(3));
+    table.say(a, "create tictactoe");
+    table.say(watcher, "spectate 1");
+    table.say(b, "join 1");
+    let (token_a, token_b) = (table.token_of(a), table.token_of(b));
+    assert_ne!(token_a, token_b);
+    // Every line anyone else received, and the operator's log.
+    let everything_but = |table: &Table, owner: PlayerId| -> String {
+        let mut seen: Vec<String> = table
+            .inbox
+            .iter()
+            .filter(|(id, _)| **id != owner)
+            .flat_map(|(_, lines)| lines.clone())
+            .collect();
+        seen.extend(table.lobby.log.iter().cloned());
+        seen.join("\n")
+    };
+    assert!(!everything_but(&table, a).contains(&token_a));
+    assert!(!everything_but(&table, b).contains(&token_b));
+    let debug = format!("{:?}", table.lobby);
+    assert!(!debug.contains(&token_a) && debug.contains("SeatToken(hidden)"));
+    let lines = table.read(a);
+    let start = lines
+        .iter()
+        .position(|line| line == "START 1 tictactoe players Player01 Player02")
+        .unwrap();
+    assert_eq!(
+        lines[start + 1],
+        format!(
+            "TOKEN 1 {token_a} (if your connection drops, reconnect and type: resume {token_a})"
+        )
+    );
+}
+
+/// A token also takes over a seat whose connection still looks alive (it died without a FIN):
+/// the old connection is told why and closed, and the new one plays on.
+#[test]
+fn resume_takes_over_a_seat_that_looks_connected() {
+    let mut table = Table::new(10);
+    let (a, b) = (table.connect(1), table.connect(2));
+    table.say(a, "quick tictactoe");
+    table.say(b, "quick tictactoe");
+    let token = table.token_of(a);
+    table.read(a);
+    let again = table.connect(3);
+    table.say(again, &format!("resume {token}"));
+    assert_eq!(
+        table.read(a),
+        ["ERR your seat was resumed from another connection; closing"]
+    );
+    assert_eq!(table.lobby.take_removed(), [a]);
+    assert!(table.has(b, "BACK 1 Player01"));
+    assert!(table.has(again, "YOURTURN 1 moves 1 2 3 4 5 6 7 8 9"));
+    table.say(again, "5");
+    assert!(table.has(b, "MOVED 1 Player01 5 -- player 2 to move"));
+    assert_eq!(table.lobby.player_count(), 2);
+}
+
+/// Spectators of a game in progress are exempt from the idle timeout; nobody else is: not a
+/// player in the lobby, not a seated player, not a spectator of a room still waiting, and not a
+/// spectator once the game is over.
+#[test]
+fn only_spectators_of_a_game_are_not_idle() {
+    let mut table = Table::new(10);
+    let (a, b, watcher) = (table.connect(1), table.connect(2), table.connect(3));
+    table.say(a, "create tictactoe");
+    table.say(watcher, "spectate 1");
+    assert_eq!(table.lobby.watched_game(watcher), None, "waiting room");
+    table.say(b, "join 1");
+    assert_eq!(table.lobby.watched_game(watcher), Some(1));
+    assert_eq!(table.lobby.watched_game(a), None, "seated");
+    table.say(a, "leave");
+    assert_eq!(table.lobby.watched_game(watcher), None, "game over");
+    assert_eq!(table.lobby.watched_game(b), None, "lobby");
 }
 
 /// Beyond --max-players a connection is refused with a reason.
