@@ -5,7 +5,7 @@
 CARGO ?= cargo
 SHELL := bash
 
-.PHONY: all build demo test lint fmt bench-echo bench-game clean
+.PHONY: all build demo test lint fmt bench-echo bench-game bench-ftp clean
 
 all: build
 
@@ -39,6 +39,10 @@ bench-echo: build
 # 1,000 bot players against the game server at three thinking times; writes bench-results/game.md.
 bench-game: build
 	bash scripts/bench-game
+
+# 1 GiB RETR and STOR with curl, ftp-lab against vsftpd (needs vsftpd and curl); see docs/ftp.md.
+bench-ftp: build
+	bash labs/ftp/bench/bench-vs-vsftpd.sh
 
 clean:
 	$(CARGO) clean

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Benchmark of the FTP lab (docs/ftp.md): RETR and STOR of a 1 GiB file over loopback with curl
+# as the client, ftp-lab (release build) against vsftpd (the Debian package), plus ftp-lab's
+# peak resident memory during the transfers (VmHWM from /proc, the kernel's own high-water mark).
+#
+# Usage: labs/ftp/bench/bench-vs-vsftpd.sh [SIZE_MIB]      (default 1024, i.e. 1 GiB)
+#   RUNS=7            rounds; each round downloads and uploads once with each server, the two
+#                     servers taking turns, so a slow moment of the machine hits both alike.
+#                     The table shows the median and the range.
+#   FTP_LAB=path      the ftp-lab binary (default target/release/ftp-lab, built if missing)
+#
+# Needs curl, vsftpd and python3 (to find a free port). vsftpd runs in the foreground from a
+# temporary config (listen=YES, background=NO) as the launching user, anonymous with uploads to
+# incoming/; ftp-lab runs with a bench:bench account. Both serve the same file from the page cache
+# (it was just written) and write uploads to the same file system. Linux only (/proc).
+set -euo pipefail
+
+SIZE_MIB=${1:-1024}
+RUNS=${RUNS:-7}
+repo=$(cd "$(dirname "$0")/../../.." && pwd)
+BIN=${FTP_LAB:-$repo/target/release/ftp-lab}
+
+for tool in curl vsftpd python3; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "bench needs $tool (apt-get install $tool)" >&2; exit 1; }
+done
+if [ ! -x "$BIN" ]; then
+  (cd "$repo" && cargo build --release -p ftp-lab)
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+busy_compilers() { pgrep -c -x rustc 2>/dev/null || true; }
+
+# bytes/s -> MiB/s with one decimal.
+mib() { awk -v rate="$1" 'BEGIN { printf "%.1f", rate / 1048576 }'; }
+
+# The median of the numbers in file $1.
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# "min-max" of the numbers in file $1, in MiB/s.
+spread() { sort -n "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f-%.0f", lo / 1048576, hi / 1048576 }'; }
+
+mkdir -p "$work/root/incoming" && chmod 777 "$work/root/incoming"
+echo "writing a ${SIZE_MIB} MiB file of random bytes..."
+dd if=/dev/urandom of="$work/root/big.bin" bs=1M count="$SIZE_MIB" status=none
+size_bytes=$((SIZE_MIB * 1048576))
+
+# one_run NAME GET_URL PUT_URL: one download and one upload (to incoming/up.bin); appends the
+# rates (bytes/s) to $work/NAME.get and $work/NAME.put and checks the stored file.
+one_run() {
+  local name=$1 get_url=$2 put_url=$3 rate uploaded="$work/root/incoming/up.bin"
+  rate=$(curl -sS --max-time 600 -o /dev/null -w '%{speed_download}' "$get_url")
+  echo "$rate" >>"$work/$name.get"
+  echo "  $name RETR: $(mib "$rate") MiB/s"
+  rm -f "$uploaded"
+  rate=$(curl -sS --max-time 600 -T "$work/root/big.bin" -w '%{speed_upload}' "$put_url")
+  echo "$rate" >>"$work/$name.put"
+  echo "  $name STOR: $(mib "$rate") MiB/s"
+  cmp -s "$uploaded" "$work/root/big.bin" || { echo "$name: the upload differs from the source" >&2; exit 1; }
+  rm -f "$uploaded"
+}
+
+compilers_before=$(busy_compilers)
+
+# --- ftp-lab ---------------------------------------------------------------------------------
+"$BIN" serve --root "$work/root" --port 0 --user bench:bench >"$work/ftp-lab.log" 2>&1 &
+lab_pid=$!
+pids+=("$lab_pid")
+addr=""
+for _ in $(seq 1 200); do
+  addr=$(sed -n 's/^listening on //p' "$work/ftp-lab.log" | head -1)
+  [ -n "$addr" ] && break
+  sleep 0.05
+done
+[ -n "$addr" ] || { echo "ftp-lab did not start:" >&2; cat "$work/ftp-lab.log" >&2; exit 1; }
+
+# --- vsftpd ----------------------------------------------------------------------------------
+port=$(free_port)
+mkdir -p "$work/empty"
+{
+  echo "listen=YES"
+  echo "listen_ipv6=NO"
+  echo "background=NO"
+  echo "listen_address=127.0.0.1"
+  echo "listen_port=$port"
+  echo "anonymous_enable=YES"
+  echo "no_anon_password=YES"
+  echo "anon_root=$work/root"
+  echo "write_enable=YES"
+  echo "anon_upload_enable=YES"
+  echo "anon_other_write_enable=YES"
+  echo "anon_umask=022"
+  echo "local_enable=NO"
+  echo "run_as_launching_user=YES"
+  echo "seccomp_sandbox=NO"
+  echo "isolate=NO"
+  echo "isolate_network=NO"
+  echo "xferlog_enable=NO"
+  echo "secure_chroot_dir=$work/empty"
+} >"$work/vsftpd.conf"
+vsftpd "$work/vsftpd.conf" >"$work/vsftpd.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 200); do
+  curl -s -o /dev/null "ftp://127.0.0.1:$port/" && break
+  sleep 0.05
+done
+
+# --- the runs, taking turns --------------------------------------------------------------------
+for run in $(seq 1 "$RUNS"); do
+  echo "round $run of $RUNS"
+  one_run ftp-lab "ftp://$addr/big.bin" "ftp://bench:bench@$addr/incoming/up.bin"
+  one_run vsftpd "ftp://127.0.0.1:$port/big.bin" "ftp://127.0.0.1:$port/incoming/up.bin"
+done
+lab_hwm=$(awk '/^VmHWM/ { print $2, $3 }' "/proc/$lab_pid/status")
+compilers_after=$(busy_compilers)
+
+# --- report ----------------------------------------------------------------------------------
+echo
+echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)"
+echo "curl $(curl --version | head -1 | cut -d' ' -f2), vsftpd $(dpkg-query -W -f='${Version}' vsftpd 2>/dev/null || echo '(version unknown)')"
+echo "${SIZE_MIB} MiB file, $RUNS rounds; rustc processes running: $compilers_before before, $compilers_after after"
+echo
+echo "| server  | RETR MiB/s (median) | RETR range | STOR MiB/s (median) | STOR range | peak RSS (VmHWM) |"
+echo "|---------|-------:|-------:|-------:|-------:|------------------|"
+row() {
+  echo "| $1 | $(mib "$(median "$work/$1.get")") | $(spread "$work/$1.get") | $(mib "$(median "$work/$1.put")") | $(spread "$work/$1.put") | $2 |"
+}
+row ftp-lab "$lab_hwm"
+row vsftpd "not measured (a process per session)"

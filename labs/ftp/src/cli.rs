@@ -1,0 +1,240 @@
+//! # Command line: `ftp-lab serve | connect | get | put`
+//!
+//! Flags shared with the other labs (`--bind`, `--port`, `--max-clients`, `--trace`) come from
+//! `netlab_common::cli`, so every lab spells them the same way.
+
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use netlab_common::cli::{ServerArgs, TraceArgs};
+use netlab_common::{Error, Result, Tracer};
+
+use crate::client::oneshot::{self, GetOptions, PutOptions};
+use crate::client::shell::{self, ConnectOptions};
+use crate::server::accounts::{Accounts, split_user_spec};
+use crate::server::limits::DEFAULT_MAX_PER_IP;
+use crate::server::{self, ServerConfig};
+
+/// The lab's default port: FTP's own port 21 needs root; 2121 does not.
+pub const DEFAULT_PORT: u16 = 2121;
+
+/// Control connections served at once unless `--max-clients` says otherwise.
+pub const DEFAULT_MAX_CLIENTS: usize = 64;
+
+/// netlab FTP lab: a control channel, and a data channel per transfer.
+#[derive(Parser, Debug)]
+#[command(name = "ftp-lab", version, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXAMPLES: &str = "Examples:
+  ftp-lab serve --root ./files                      # anonymous, read-only, port 2121
+  ftp-lab serve --root ./files --user alice:secret --trace
+  ftp-lab connect 127.0.0.1:2121                    # interactive: ls, cd, get, put, help
+  ftp-lab get ftp://127.0.0.1:2121/notes.txt --resume
+  ftp-lab put report.pdf ftp://alice:secret@127.0.0.1:2121/uploads/
+  curl ftp://127.0.0.1:2121/                        # any FTP client works
+See docs/ftp.md for the walkthrough.";
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve a directory over FTP (prints `listening on IP:PORT`; Ctrl-C stops it).
+    Serve(ServeArgs),
+    /// Interactive FTP shell (ls, cd, get, put, ...; `help` lists them).
+    Connect(ConnectArgs),
+    /// Download one file: ftp://[user[:pass]@]host:port/path.
+    Get(GetArgs),
+    /// Upload one file to ftp://[user[:pass]@]host:port/path (a path ending in / keeps the name).
+    Put(PutArgs),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// The directory to serve; clients see it as `/` and cannot leave it.
+    #[arg(long, value_name = "DIR")]
+    root: PathBuf,
+    #[command(flatten)]
+    server: ServerArgs<DEFAULT_PORT, DEFAULT_MAX_CLIENTS>,
+    /// Refuse anonymous logins (by default `anonymous` may list and download, never change).
+    #[arg(long)]
+    no_anonymous: bool,
+    /// An account with write access, as NAME:PASSWORD (repeatable).
+    #[arg(long = "user", value_name = "NAME:PASSWORD")]
+    users: Vec<String>,
+    /// A file of accounts with write access, one NAME:PASSWORD per line (# comments).
+    #[arg(long = "users", value_name = "FILE")]
+    users_file: Option<PathBuf>,
+    /// Most connections from one IP address.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PER_IP,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    max_per_ip: usize,
+    /// Ports for passive data connections, e.g. 50000-50100 (to open exactly those in a
+    /// firewall); any free port if not given.
+    #[arg(long, value_name = "A-B", value_parser = parse_port_range)]
+    pasv_ports: Option<RangeInclusive<u16>>,
+    /// Close a control connection after this many seconds without a command.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300,
+          value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=86_400))]
+    idle_timeout: u64,
+    /// Seconds to wait for a data connection to open, and for each read or write on it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=3_600))]
+    data_timeout: u64,
+    #[command(flatten)]
+    trace: TraceArgs,
+}
+
+/// Flags every client command takes.
+#[derive(Args, Debug)]
+struct ClientFlags {
+    /// Active mode: the server connects to us for each transfer (PORT/EPRT). The default,
+    /// passive mode, has us connect to the server (EPSV/PASV), which works through NAT.
+    #[arg(long)]
+    active: bool,
+    #[command(flatten)]
+    trace: TraceArgs,
+}
+
+#[derive(Args, Debug)]
+struct ConnectArgs {
+    /// Server as HOST:PORT (port 21 if omitted), or an ftp:// URL.
+    #[arg(value_name = "HOST:PORT")]
+    target: String,
+    /// User name (anonymous if not given).
+    #[arg(long)]
+    user: Option<String>,
+    /// Password (sent in clear text, as FTP always does).
+    #[arg(long)]
+    password: Option<String>,
+    #[command(flatten)]
+    flags: ClientFlags,
+}
+
+#[derive(Args, Debug)]
+struct GetArgs {
+    /// ftp://[user[:pass]@]host:port/path of the file.
+    url: String,
+    /// Where to save it (default: its name, in the current directory).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Continue a partial download with REST, checked against SIZE.
+    #[arg(long)]
+    resume: bool,
+    #[command(flatten)]
+    flags: ClientFlags,
+}
+
+#[derive(Args, Debug)]
+struct PutArgs {
+    /// The local file to upload.
+    file: PathBuf,
+    /// ftp://[user[:pass]@]host:port/path to upload to.
+    url: String,
+    #[command(flatten)]
+    flags: ClientFlags,
+}
+
+/// `50000-50100` -> `50000..=50100`.
+fn parse_port_range(text: &str) -> std::result::Result<RangeInclusive<u16>, String> {
+    let bad = || format!("`{text}` is not a port range like 50000-50100");
+    let (low, high) = text.split_once('-').ok_or_else(bad)?;
+    let low: u16 = low.trim().parse().map_err(|_| bad())?;
+    let high: u16 = high.trim().parse().map_err(|_| bad())?;
+    if low == 0 || low > high {
+        return Err(format!(
+            "{}: the first port must be 1 or more and not above the second",
+            bad()
+        ));
+    }
+    Ok(low..=high)
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Connect(args) => shell::run(&ConnectOptions {
+            target: args.target,
+            user: args.user,
+            password: args.password,
+            active: args.flags.active,
+            tracer: Tracer::new(args.flags.trace.trace),
+        }),
+        Command::Get(args) => oneshot::get(&GetOptions {
+            url: args.url,
+            output: args.output,
+            resume: args.resume,
+            active: args.flags.active,
+            tracer: Tracer::new(args.flags.trace.trace),
+        }),
+        Command::Put(args) => oneshot::put(&PutOptions {
+            file: args.file,
+            url: args.url,
+            active: args.flags.active,
+            tracer: Tracer::new(args.flags.trace.trace),
+        }),
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    let mut accounts = Accounts::new(!args.no_anonymous);
+    for spec in &args.users {
+        let (name, password) = split_user_spec(spec).map_err(|why| {
+            Error::Protocol(format!(
+                "--user {name}: {why}",
+                name = spec.split(':').next().unwrap_or("")
+            ))
+        })?;
+        accounts.add(name, password).map_err(Error::Protocol)?;
+    }
+    if let Some(path) = &args.users_file {
+        accounts.add_file(path).map_err(Error::Protocol)?;
+    }
+    if !accounts.anonymous && accounts.named_count() == 0 {
+        return Err(Error::Protocol(
+            "--no-anonymous without --user or --users: nobody could log in".to_string(),
+        ));
+    }
+    let config = ServerConfig {
+        root: args.root,
+        accounts,
+        max_clients: args.server.max_clients,
+        max_per_ip: args.max_per_ip,
+        pasv_ports: args.pasv_ports,
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        data_timeout: Duration::from_secs(args.data_timeout),
+        tracer: Tracer::new(args.trace.trace),
+    };
+    server::run(args.server.addr(), config)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Port ranges: valid, reversed, zero, junk.
+    #[test]
+    fn port_ranges() {
+        assert_eq!(parse_port_range("50000-50010").unwrap(), 50000..=50010);
+        assert!(parse_port_range("50010-50000").is_err());
+        assert!(parse_port_range("0-10").is_err());
+        assert!(parse_port_range("abc").is_err());
+    }
+
+    /// The server's defaults: port 2121 on loopback, anonymous on.
+    #[test]
+    fn serve_defaults() {
+        let cli = Cli::try_parse_from(["ftp-lab", "serve", "--root", "."]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.server.addr().to_string(), "127.0.0.1:2121");
+        assert!(!args.no_anonymous);
+        assert_eq!(args.data_timeout, 30);
+    }
+}

@@ -1,0 +1,152 @@
+//! # The client's control connection: send a line, read a reply
+//!
+//! The client's half of the dialogue is simple: write one command line, then read lines until
+//! [`ReplyParser`] says the reply is complete. A server's lines are bounded ([`MAX_REPLY_LINE`])
+//! so a hostile or broken server cannot make the client buffer without end, and every read has
+//! a deadline ([`REPLY_TIMEOUT`]).
+//!
+//! With `--trace` each command and reply line is printed, with the password of `PASS` masked,
+//! so the dialogue can be read next to the server's trace.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use netlab_common::{Error, Result, Tracer, net, term};
+
+use crate::reply::{ParseStep, Reply, ReplyParser};
+
+/// Longest reply line accepted from a server.
+pub const MAX_REPLY_LINE: usize = 64 * 1024;
+
+/// How long to wait for a reply. Generous: a `226` comes only after the server has finished
+/// with the file, and a failed login may be answered after a deliberate delay.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A control connection to an FTP server.
+#[derive(Debug)]
+pub struct Control {
+    writer: TcpStream,
+    reader: BufReader<TcpStream>,
+    peer: SocketAddr,
+    local: SocketAddr,
+    tracer: Tracer,
+}
+
+impl Control {
+    /// Connects to `target` (`host:port`) and returns the connection and the server's greeting.
+    pub fn connect(target: &str, tracer: Tracer) -> Result<(Control, Reply)> {
+        let stream = net::connect(target, net::CONNECT_TIMEOUT, true)?;
+        let peer = stream.peer_addr().map_err(Error::from)?;
+        let local = stream.local_addr().map_err(Error::from)?;
+        stream
+            .set_read_timeout(Some(REPLY_TIMEOUT))
+            .map_err(|err| Error::io("setting the reply timeout", err))?;
+        let reader = BufReader::new(
+            stream
+                .try_clone()
+                .map_err(|err| Error::io("cloning the control socket", err))?,
+        );
+        tracer.event(peer, "control connection open");
+        let mut control = Control {
+            writer: stream,
+            reader,
+            peer,
+            local,
+            tracer,
+        };
+        let mut greeting = control.reply()?;
+        // 120: "service ready in nnn minutes", then the real greeting follows.
+        while greeting.code == 120 {
+            greeting = control.reply()?;
+        }
+        Ok((control, greeting))
+    }
+
+    /// The server's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Our address on this connection (active mode listens on the same IP).
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The tracer, for data connection events.
+    pub fn tracer(&self) -> Tracer {
+        self.tracer
+    }
+
+    /// Sends one command line (CRLF is added).
+    pub fn send(&mut self, line: &str) -> Result<()> {
+        if line.contains(['\r', '\n']) {
+            return Err(Error::Protocol(
+                "a command cannot contain a line break".to_string(),
+            ));
+        }
+        let shown = if line
+            .get(..5)
+            .is_some_and(|verb| verb.eq_ignore_ascii_case("PASS "))
+        {
+            "PASS ****".to_string()
+        } else {
+            term::sanitize(line)
+        };
+        self.tracer.event(self.peer, &format!("-> {shown}"));
+        self.writer
+            .write_all(format!("{line}\r\n").as_bytes())
+            .map_err(|err| Error::io("sending a command", err))
+    }
+
+    /// Reads one complete reply (one or more lines).
+    pub fn reply(&mut self) -> Result<Reply> {
+        let mut parser = ReplyParser::new();
+        loop {
+            let line = self.read_line()?;
+            self.tracer
+                .event(self.peer, &format!("<- {}", term::sanitize(&line)));
+            match parser.push_line(&line).map_err(Error::Protocol)? {
+                ParseStep::Complete(reply) => return Ok(reply),
+                ParseStep::NeedMore => {}
+            }
+        }
+    }
+
+    /// Sends a command and reads its reply.
+    pub fn command(&mut self, line: &str) -> Result<Reply> {
+        self.send(line)?;
+        self.reply()
+    }
+
+    fn read_line(&mut self) -> Result<String> {
+        let mut bytes = Vec::new();
+        let limit = MAX_REPLY_LINE as u64 + 1;
+        let got = (&mut self.reader)
+            .take(limit)
+            .read_until(b'\n', &mut bytes)
+            .map_err(
+                |err| match Error::io("waiting for the server's reply", err) {
+                    Error::Timeout { what, .. } => Error::Timeout {
+                        what,
+                        after: REPLY_TIMEOUT,
+                    },
+                    other => other,
+                },
+            )?;
+        if got == 0 {
+            return Err(Error::Protocol(
+                "the server closed the control connection".to_string(),
+            ));
+        }
+        if bytes.last() != Some(&b'\n') {
+            return Err(Error::Protocol(format!(
+                "a reply line longer than {MAX_REPLY_LINE} bytes, or cut off"
+            )));
+        }
+        while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+            bytes.pop();
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}

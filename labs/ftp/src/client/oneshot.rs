@@ -1,0 +1,267 @@
+//! # `ftp-lab get` and `ftp-lab put`: one transfer, for scripts
+//!
+//! ## Resuming a download (`--resume`)
+//! If a download broke off, the bytes that arrived are still in the local file. `REST n`
+//! (RFC 3659, section 5) asks the server to start the next `RETR` at byte `n`, so only the rest
+//! travels. Two checks make this safe: before, `SIZE` must be larger than what we have (equal
+//! means done; smaller means the file changed on the server, and appending would corrupt it);
+//! after, the local file must have exactly `SIZE` bytes. Uploads are checked with `SIZE` too:
+//! in stream mode a closed data connection is the only end-of-file marker, so asking the server
+//! how many bytes it stored is how the client knows the upload is whole.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use netlab_common::progress::{human_bytes, human_rate, transfer_bar};
+use netlab_common::{Error, Result, Tracer, term};
+
+use super::url::FtpUrl;
+use super::{ANONYMOUS_PASSWORD, FtpClient};
+
+/// What `ftp-lab get` was asked.
+#[derive(Debug, Clone)]
+pub struct GetOptions {
+    /// `ftp://...` of the file.
+    pub url: String,
+    /// Where to write; the file's name in the current directory if `None`.
+    pub output: Option<PathBuf>,
+    /// Continue a partial download.
+    pub resume: bool,
+    /// Active rather than passive mode.
+    pub active: bool,
+    /// `--trace`.
+    pub tracer: Tracer,
+}
+
+/// What `ftp-lab put` was asked.
+#[derive(Debug, Clone)]
+pub struct PutOptions {
+    /// The local file.
+    pub file: PathBuf,
+    /// `ftp://...` of the destination; ending in `/` means "same name, in that directory".
+    pub url: String,
+    /// Active rather than passive mode.
+    pub active: bool,
+    /// `--trace`.
+    pub tracer: Tracer,
+}
+
+/// Connects and logs in as the URL says (anonymous if it names no user).
+pub fn open(url: &FtpUrl, active: bool, tracer: Tracer) -> Result<FtpClient> {
+    let mut client = FtpClient::connect(&url.target, tracer)?;
+    let user = url.user.as_deref().unwrap_or("anonymous");
+    let password = url.password.as_deref().unwrap_or(ANONYMOUS_PASSWORD);
+    client.login(user, password)?;
+    client.passive = !active;
+    Ok(client)
+}
+
+/// Downloads one file.
+pub fn get(options: &GetOptions) -> Result<()> {
+    let url = FtpUrl::parse(&options.url)?;
+    let output = match &options.output {
+        Some(path) => path.clone(),
+        None => PathBuf::from(local_name(&url.path)?),
+    };
+    let mut client = open(&url, options.active, options.tracer)?;
+    let remote_size = client.size(&url.path)?;
+    let offset = if options.resume {
+        match resume_offset(&output, remote_size)? {
+            Some(offset) => offset,
+            None => {
+                term::success(format!("{} is already complete", output.display()));
+                client.quit();
+                return Ok(());
+            }
+        }
+    } else {
+        0
+    };
+    let mut file = LazyFile::new(output.clone(), offset > 0);
+    let bar = transfer_bar(remote_size.unwrap_or(0), &url.path);
+    bar.set_position(offset);
+    let started = Instant::now();
+    let received = client.retrieve(&url.path, offset, &mut file, &mut |got| {
+        bar.set_position(offset + got)
+    })?;
+    bar.finish_and_clear();
+    client.quit();
+    drop(file);
+    check_size(&output, remote_size, "download")?;
+    term::success(format!(
+        "{} -> {}: {} in {:.2} s ({}){}",
+        url.path,
+        output.display(),
+        human_bytes(received),
+        started.elapsed().as_secs_f64(),
+        human_rate(received, started.elapsed()),
+        if offset > 0 {
+            format!(", resumed at byte {offset}")
+        } else {
+            String::new()
+        }
+    ));
+    Ok(())
+}
+
+/// The local file of a download, opened at the first byte (or at the end for an empty file), so
+/// a download the server refuses leaves no empty file behind and a partial one untouched.
+pub(super) struct LazyFile {
+    path: PathBuf,
+    append: bool,
+    file: Option<File>,
+}
+
+impl LazyFile {
+    /// A download into `path`; `append` continues a partial file.
+    pub(super) fn new(path: PathBuf, append: bool) -> LazyFile {
+        LazyFile {
+            path,
+            append,
+            file: None,
+        }
+    }
+
+    fn open(&mut self) -> std::io::Result<&mut File> {
+        if self.file.is_none() {
+            let opened = if self.append {
+                OpenOptions::new().append(true).open(&self.path)
+            } else {
+                File::create(&self.path)
+            };
+            self.file = Some(opened.map_err(|err| {
+                std::io::Error::new(
+                    err.kind(),
+                    format!("opening {}: {err}", self.path.display()),
+                )
+            })?);
+        }
+        self.file
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("the local file is not open"))
+    }
+}
+
+impl Write for LazyFile {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.open()?.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.open()?.flush()
+    }
+}
+
+/// Where a resumed download starts: `None` if the local file is already complete.
+fn resume_offset(output: &Path, remote_size: Option<u64>) -> Result<Option<u64>> {
+    let have = std::fs::metadata(output)
+        .map(|meta| meta.len())
+        .unwrap_or(0);
+    match remote_size {
+        Some(size) if have == size => Ok(None),
+        Some(size) if have > size => Err(Error::Protocol(format!(
+            "{} has {have} bytes but the server's file has only {size}: it changed; not resuming",
+            output.display()
+        ))),
+        Some(_) => Ok(Some(have)),
+        None => {
+            term::warn("the server does not report SIZE; resuming without a size check");
+            Ok(Some(have))
+        }
+    }
+}
+
+/// After a transfer, the local file (download) or the server's answer (upload) must match.
+fn check_size(path: &Path, expected: Option<u64>, what: &str) -> Result<()> {
+    let Some(expected) = expected else {
+        term::warn(format!(
+            "cannot check the {what}: the server does not report SIZE"
+        ));
+        return Ok(());
+    };
+    let actual = std::fs::metadata(path)
+        .map_err(|err| Error::io(format!("checking {}", path.display()), err))?
+        .len();
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(Error::Protocol(format!(
+            "{what} incomplete: {} has {actual} bytes, the server says {expected}",
+            path.display()
+        )))
+    }
+}
+
+/// The file name part of a remote path, refused if it is empty or could climb directories.
+fn local_name(remote: &str) -> Result<String> {
+    let name = remote.rsplit('/').next().unwrap_or_default();
+    if name.is_empty() || name == "." || name == ".." || name.contains('\\') {
+        return Err(Error::Protocol(format!(
+            "cannot name the local file after `{}`; use -o FILE",
+            term::sanitize(remote)
+        )));
+    }
+    Ok(name.to_string())
+}
+
+/// Uploads one file.
+pub fn put(options: &PutOptions) -> Result<()> {
+    let url = FtpUrl::parse(&options.url)?;
+    let mut file = File::open(&options.file)
+        .map_err(|err| Error::io(format!("opening {}", options.file.display()), err))?;
+    let length = file
+        .metadata()
+        .map_err(|err| Error::io(format!("reading {}", options.file.display()), err))?
+        .len();
+    let remote = if url.path.is_empty() || url.path.ends_with('/') {
+        let name = options
+            .file
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("{}{name}", url.path)
+    } else {
+        url.path.clone()
+    };
+    let mut client = open(&url, options.active, options.tracer)?;
+    let bar = transfer_bar(length, &remote);
+    let started = Instant::now();
+    let sent = client.store(&remote, &mut file, &mut |done| bar.set_position(done))?;
+    bar.finish_and_clear();
+    let stored = client.size(&remote)?;
+    client.quit();
+    match stored {
+        Some(size) if size != length => {
+            return Err(Error::Protocol(format!(
+                "upload incomplete: sent {length} bytes, the server stored {size}"
+            )));
+        }
+        None => term::warn("cannot check the upload: the server does not report SIZE"),
+        Some(_) => {}
+    }
+    term::success(format!(
+        "{} -> {remote}: {} in {:.2} s ({})",
+        options.file.display(),
+        human_bytes(sent),
+        started.elapsed().as_secs_f64(),
+        human_rate(sent, started.elapsed())
+    ));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The local name is the last path segment; nothing that could climb out.
+    #[test]
+    fn local_names() {
+        assert_eq!(local_name("docs/notes.txt").unwrap(), "notes.txt");
+        for remote in ["", "docs/", "..", "a/..", "x\\..\\y"] {
+            assert!(local_name(remote).is_err(), "{remote:?}");
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! # One control connection, from greeting to goodbye
+//!
+//! This is the part of the server that touches sockets. It reads command lines (bounded, see
+//! `crate::command`), asks the [`Session`] what to do, and does it: sends replies, opens the
+//! passive listener or remembers the active address, and runs transfers on a data connection.
+//!
+//! A transfer is a little protocol of its own on the control connection (RFC 959, 5.4):
+//!
+//! ```text
+//!   client: RETR notes.txt
+//!   server: 150 Opening BINARY mode data connection for /notes.txt (1234 bytes).
+//!           ... the data connection opens, the bytes flow, it closes ...
+//!   server: 226 Transfer complete.
+//! ```
+//!
+//! The `150` comes first so the client knows to expect data; the `226` (or `425` could not
+//! connect, `426` connection lost, `451`/`452` disk trouble) tells whether the bytes that came
+//! were the whole file. Every failure ends with a reply and the session goes on.
+//!
+//! Both channels have idle timeouts: `--idle-timeout` on the control connection (a client that
+//! says nothing is closed with `421`), `--data-timeout` for a data connection to arrive and for
+//! each read or write on it.
+
+use std::io::{self, BufWriter, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use netlab_common::progress::{human_bytes, human_rate};
+use netlab_common::{Error, Result, net, term};
+
+use super::Shared;
+use super::commands::io_reply;
+use super::limits::Admitted;
+use super::session::{Session, Step, Transfer, TransferKind};
+use super::transfer::{self, ControlState, Prepared, TransferError, Upload, prepare, verb_of};
+use crate::command::{Command, CommandError, LineBuffer, LineEvent, MAX_COMMAND_LINE};
+use crate::data;
+use crate::hostport;
+use crate::reply::Reply;
+
+/// How the next transfer's data connection will be opened.
+#[derive(Debug)]
+enum DataPlan {
+    /// PASV/EPSV: we listen; the client connects.
+    Passive(TcpListener),
+    /// PORT/EPRT: we connect to the client.
+    Active(SocketAddr),
+}
+
+/// What reading the control connection gave.
+enum Input {
+    Event(LineEvent),
+    Closed,
+    IdleTimeout,
+}
+
+/// Serves one control connection until it ends; logs how it ended. `_slot` frees the client's
+/// place in the limits when this returns.
+pub fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, _slot: Admitted) {
+    term::info(format!("{peer}: connected"));
+    let result = Connection::new(stream, peer, shared).and_then(|mut connection| connection.run());
+    match result {
+        Ok(how) => term::info(format!("{peer}: disconnected ({how})")),
+        Err(err) if err.is_disconnect() => term::info(format!("{peer}: vanished ({err})")),
+        Err(err) => term::warn(format!("{peer}: dropped: {err}")),
+    }
+}
+
+struct Connection {
+    stream: TcpStream,
+    peer: SocketAddr,
+    lines: LineBuffer,
+    session: Session,
+    data: Option<DataPlan>,
+    shared: Arc<Shared>,
+}
+
+impl Connection {
+    fn new(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) -> Result<Connection> {
+        let local = stream
+            .local_addr()
+            .map_err(|err| Error::io("reading the local address", err))?;
+        stream
+            .set_read_timeout(Some(shared.idle_timeout))
+            .map_err(|err| Error::io("setting the idle timeout", err))?;
+        // Replies are small and answered one by one: do not let Nagle's algorithm hold them.
+        let _ = stream.set_nodelay(true);
+        Ok(Connection {
+            stream,
+            peer,
+            lines: LineBuffer::new(MAX_COMMAND_LINE),
+            session: Session::new(Arc::clone(&shared), peer, local),
+            data: None,
+            shared,
+        })
+    }
+
+    fn run(&mut self) -> Result<&'static str> {
+        self.send(&Session::greeting())?;
+        loop {
+            let line = match self.next_input()? {
+                Input::Event(LineEvent::Line(line)) => line,
+                Input::Event(LineEvent::TooLong { length }) => {
+                    term::warn(format!(
+                        "{}: command line of {length} bytes refused",
+                        self.peer
+                    ));
+                    self.send(&Reply::new(
+                        500,
+                        format!("Command line too long ({length} bytes; the limit is {MAX_COMMAND_LINE})."),
+                    ))?;
+                    continue;
+                }
+                Input::Event(LineEvent::Endless) => {
+                    term::warn(format!(
+                        "{}: a megabyte without a newline; closing",
+                        self.peer
+                    ));
+                    return self.close_with(
+                        Reply::new(421, "No end of line in a megabyte of input; closing."),
+                        "sent a line without end",
+                    );
+                }
+                Input::Closed => return Ok("closed by the client"),
+                Input::IdleTimeout => {
+                    term::info(format!("{}: idle timeout", self.peer));
+                    return self.close_with(
+                        Reply::new(
+                            421,
+                            format!(
+                                "Idle for {} s (--idle-timeout); closing the control connection.",
+                                self.shared.idle_timeout.as_secs()
+                            ),
+                        ),
+                        "idle timeout",
+                    );
+                }
+            };
+            let command = match Command::parse(&line) {
+                Ok(command) => command,
+                Err(CommandError::Unrecognized) => {
+                    self.trace(&format!("<- {}", term::sanitize_bytes(&line)));
+                    self.send(&Reply::new(500, "Syntax error, command unrecognized."))?;
+                    continue;
+                }
+                Err(CommandError::NotUtf8) => {
+                    self.send(&Reply::new(501, "Arguments must be UTF-8 (RFC 2640)."))?;
+                    continue;
+                }
+            };
+            self.trace(&format!("<- {}", command.for_display()));
+            let step = self.session.handle(&command, Instant::now());
+            if let Some(how) = self.perform(step)? {
+                return Ok(how);
+            }
+        }
+    }
+
+    /// Does what the session decided. `Some(how)` when the connection is over.
+    fn perform(&mut self, step: Step) -> Result<Option<&'static str>> {
+        match step {
+            Step::Reply(reply) => self.send(&reply)?,
+            Step::Close(reply) => {
+                let how = if reply.code == 221 {
+                    "said QUIT"
+                } else {
+                    "closed by the server"
+                };
+                return self.close_with(reply, how).map(Some);
+            }
+            Step::Wait(delay, then) => {
+                std::thread::sleep(delay);
+                return self.perform(*then);
+            }
+            Step::Passive { extended } => self.open_passive(extended)?,
+            Step::Active(target) => {
+                self.data = Some(DataPlan::Active(target));
+                self.send(&Reply::new(
+                    200,
+                    format!("Active mode: I will connect to {target}."),
+                ))?;
+            }
+            Step::Transfer(transfer) => self.transfer(transfer)?,
+            Step::Abort => {
+                self.data = None;
+                self.send(&Reply::new(
+                    226,
+                    "Nothing to abort; data connection closed.",
+                ))?;
+            }
+        }
+        Ok(None)
+    }
+
+    fn next_input(&mut self) -> Result<Input> {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(event) = self.lines.next_event() {
+                return Ok(Input::Event(event));
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Ok(Input::Closed),
+                Ok(got) => self.lines.push(chunk.get(..got).unwrap_or_default()),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) if transfer::is_timeout(&err) => return Ok(Input::IdleTimeout),
+                Err(err) => return Err(Error::io("reading a command", err)),
+            }
+        }
+    }
+
+    fn send(&mut self, reply: &Reply) -> Result<()> {
+        let wire = reply.to_wire();
+        if self.shared.tracer.enabled() {
+            for line in wire.lines() {
+                self.trace(&format!("-> {line}"));
+            }
+        }
+        (&self.stream)
+            .write_all(wire.as_bytes())
+            .map_err(|err| Error::io("sending a reply", err))
+    }
+
+    fn close_with(&mut self, reply: Reply, how: &'static str) -> Result<&'static str> {
+        // The goodbye is best effort: the client may be gone already.
+        let _ = self.send(&reply);
+        net::close_gracefully(&self.stream);
+        Ok(how)
+    }
+
+    fn trace(&self, what: &str) {
+        self.shared.tracer.event(self.peer, what);
+    }
+
+    fn open_passive(&mut self, extended: bool) -> Result<()> {
+        self.data = None; // a listener from an earlier PASV is closed
+        let ip = self.stream.local_addr().map_err(Error::from)?.ip();
+        let listener = match data::listen_passive(ip, self.shared.pasv_ports.as_ref()) {
+            Ok(listener) => listener,
+            Err(err) => {
+                term::warn(format!("{}: no passive port: {err}", self.peer));
+                return self.send(&Reply::new(
+                    425,
+                    format!("Cannot open a passive port: {err}."),
+                ));
+            }
+        };
+        let addr = listener.local_addr().map_err(Error::from)?;
+        self.trace(&format!(
+            "data: listening on {addr} for one connection from {}",
+            self.peer.ip()
+        ));
+        let reply = match (extended, addr.ip().to_canonical()) {
+            (false, std::net::IpAddr::V4(ip)) => Reply::new(
+                227,
+                format!(
+                    "Entering Passive Mode ({}).",
+                    hostport::format_port(std::net::SocketAddrV4::new(ip, addr.port()))
+                ),
+            ),
+            _ => Reply::new(
+                229,
+                format!("Entering Extended Passive Mode (|||{}|).", addr.port()),
+            ),
+        };
+        self.data = Some(DataPlan::Passive(listener));
+        self.send(&reply)
+    }
+
+    /// Runs one transfer: prepare, `150`, open the data connection, move bytes, final reply.
+    fn transfer(&mut self, transfer: Transfer) -> Result<()> {
+        let Some(plan) = self.data.take() else {
+            return self.send(&Reply::new(425, "Use PORT, EPRT, PASV or EPSV first."));
+        };
+        let shown = transfer.shown.clone();
+        let prepared = match prepare(&transfer, &self.shared) {
+            Ok(prepared) => prepared,
+            Err(refusal) => return self.send(&refusal),
+        };
+        self.send(&Reply::new(150, prepared.announcement(&shown)))?;
+        let mut data_stream = match self.open_data(plan) {
+            Ok(stream) => stream,
+            Err(reply) => return self.send(&reply),
+        };
+        let started = Instant::now();
+        let outcome = self.move_bytes(prepared, &mut data_stream);
+        drop(data_stream); // the close marks the end of the file for the client
+        self.finish_transfer(&transfer, &shown, outcome, started)
+    }
+
+    fn open_data(&mut self, plan: DataPlan) -> std::result::Result<TcpStream, Reply> {
+        let timeout = self.shared.data_timeout;
+        let peer = self.peer;
+        let opened = match plan {
+            DataPlan::Passive(listener) => {
+                data::accept_from(&listener, peer.ip(), timeout, |intruder| {
+                    term::warn(format!(
+                        "{peer}: refused a data connection from {intruder}: not the client's address (RFC 2577)"
+                    ));
+                })
+                .map(|(stream, from)| {
+                    self.trace(&format!("data: accepted connection from {from}"));
+                    stream
+                })
+            }
+            DataPlan::Active(target) => {
+                self.trace(&format!("data: connecting to {target} (active mode)"));
+                data::connect(target, timeout)
+            }
+        };
+        let stream = opened.map_err(|err| {
+            term::warn(format!("{peer}: data connection failed: {err}"));
+            if transfer::is_timeout(&err) {
+                Reply::new(
+                    425,
+                    format!(
+                        "No data connection within {} s (--data-timeout); transfer cancelled.",
+                        timeout.as_secs()
+                    ),
+                )
+            } else {
+                Reply::new(425, format!("Cannot open the data connection: {err}."))
+            }
+        })?;
+        let _ = stream.set_read_timeout(Some(timeout));
+        let _ = stream.set_write_timeout(Some(timeout));
+        Ok(stream)
+    }
+
+    fn move_bytes(
+        &self,
+        prepared: Prepared,
+        data_stream: &mut TcpStream,
+    ) -> std::result::Result<(u64, Option<Upload>), TransferError> {
+        let control = &self.stream;
+        let pending = self.lines.pending();
+        let idle = self.shared.idle_timeout;
+        let mut watch = |wait| control_state(control, pending, wait, idle);
+        match prepared {
+            Prepared::Send { file, length, .. } => {
+                transfer::send_file(&file, data_stream, length, &mut watch).map(|sent| (sent, None))
+            }
+            Prepared::Receive(mut upload) => {
+                transfer::receive_file(data_stream, &mut upload, &mut watch)
+                    .map(|received| (received, Some(upload)))
+            }
+            Prepared::List(lines) => {
+                let mut out = BufWriter::new(&*data_stream);
+                let mut sent = 0u64;
+                for line in lines {
+                    out.write_all(line.as_bytes())
+                        .and_then(|()| out.write_all(b"\r\n"))
+                        .map_err(TransferError::Network)?;
+                    sent += line.len() as u64 + 2;
+                }
+                out.flush().map_err(TransferError::Network)?;
+                Ok((sent, None))
+            }
+        }
+    }
+
+    fn finish_transfer(
+        &mut self,
+        transfer: &Transfer,
+        shown: &str,
+        outcome: std::result::Result<(u64, Option<Upload>), TransferError>,
+        started: Instant,
+    ) -> Result<()> {
+        let verb = verb_of(&transfer.kind);
+        let (bytes, upload) = match outcome {
+            Ok(done) => done,
+            Err(err) => {
+                let discarded = if matches!(transfer.kind, TransferKind::Receive { .. }) {
+                    "; the partial upload was discarded"
+                } else {
+                    ""
+                };
+                term::warn(format!(
+                    "{}: {verb} {shown} failed: {err}{discarded}",
+                    self.peer
+                ));
+                let gone = matches!(err, TransferError::ClientGone);
+                let sent = self.send(&err.reply(shown));
+                return if gone {
+                    Err(Error::io(
+                        "the client left during a transfer",
+                        io::Error::from(io::ErrorKind::UnexpectedEof),
+                    ))
+                } else {
+                    sent
+                };
+            }
+        };
+        if let Some(upload) = upload {
+            if let Err(err) = upload.commit() {
+                term::warn(format!(
+                    "{}: STOR {shown}: cannot rename into place: {err}",
+                    self.peer
+                ));
+                return self.send(&io_reply(shown, &err));
+            }
+        }
+        let direction = if matches!(transfer.kind, TransferKind::Receive { .. }) {
+            "received"
+        } else {
+            "sent"
+        };
+        self.trace(&format!(
+            "data: {bytes} bytes {direction}, connection closed"
+        ));
+        let elapsed = started.elapsed();
+        if !matches!(transfer.kind, TransferKind::List { .. }) {
+            term::info(format!(
+                "{}: {verb} {shown}: {} in {:.2} s ({})",
+                self.peer,
+                human_bytes(bytes),
+                elapsed.as_secs_f64(),
+                human_rate(bytes, elapsed)
+            ));
+        }
+        self.send(&Reply::new(
+            226,
+            format!("Transfer complete ({bytes} bytes)."),
+        ))
+    }
+}
+
+/// Looks at the control connection, waiting at most `wait` (zero: not at all): has the client
+/// sent `ABOR`, or gone away? `pending` holds bytes already read but not yet handled. `idle` is
+/// the control connection's normal read timeout, restored afterwards.
+fn control_state(
+    control: &TcpStream,
+    pending: &[u8],
+    wait: Duration,
+    idle: Duration,
+) -> ControlState {
+    if has_abort(pending) {
+        return ControlState::Aborted;
+    }
+    let set_up = if wait.is_zero() {
+        control.set_nonblocking(true)
+    } else {
+        control.set_read_timeout(Some(wait))
+    };
+    if set_up.is_err() {
+        return ControlState::Gone;
+    }
+    let mut peeked = [0u8; 512];
+    let result = control.peek(&mut peeked);
+    let restored = control
+        .set_nonblocking(false)
+        .and_then(|()| control.set_read_timeout(Some(idle)));
+    match (result, restored) {
+        (_, Err(_)) | (Ok(0), _) => ControlState::Gone,
+        (Ok(got), _) if has_abort(peeked.get(..got).unwrap_or_default()) => ControlState::Aborted,
+        (Ok(_), _) => ControlState::Quiet,
+        (Err(err), _) if transfer::is_timeout(&err) => ControlState::Quiet,
+        (Err(err), _) if err.kind() == io::ErrorKind::Interrupted => ControlState::Quiet,
+        (Err(_), _) => ControlState::Gone,
+    }
+}
+
+/// Is one of these lines an `ABOR` command?
+fn has_abort(bytes: &[u8]) -> bool {
+    bytes.split(|&byte| byte == b'\n').any(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        Command::parse(line).is_ok_and(|command| command.verb == "ABOR")
+    })
+}

@@ -1,0 +1,194 @@
+//! # The FTP server: settings, the accept loop, a thread per control connection
+//!
+//! ## Why a thread per connection
+//! An FTP session is long and mostly idle (a person typing `ls`, `cd`, `get`), and each transfer
+//! is a blocking pipeline: wait for the data connection, stream a file, close, reply. Written as
+//! ordinary blocking code in its own thread, a session reads top to bottom in the order of the
+//! RFC's dialogues, and a slow disk or a slow client stalls only its own thread. The cost is a
+//! thread per client (a stack, mostly untouched, and a context switch per wake-up), which is
+//! fine for the tens or hundreds of clients an FTP server has, unlike the many thousands of
+//! idle connections a chat server may hold (compare the echo lab's mio engine).
+//!
+//! The main thread only accepts: it checks the limits (`--max-clients`, `--max-per-ip`), refuses
+//! with `421` in a non-blocking write if a limit is hit (no thread is spent on a refusal), and
+//! otherwise starts the session's thread. Sessions share three things, behind an `Arc`: the
+//! settings, the accounts, and the failed-login table (a `Mutex`, locked only to count).
+//!
+//! ## Layout
+//! - [`connection`]: the control connection's loop; runs transfers on data connections.
+//! - [`session`]: the per-client state machine (login, current directory, REST, RNFR); no I/O.
+//! - [`commands`]: the file-system commands.
+//! - [`listings`]: LIST, NLST, MLSD, MLST and STAT listings.
+//! - [`transfer`]: zero-copy downloads, all-or-nothing uploads.
+//! - [`paths`]: virtual paths, confined to `--root`.
+//! - [`accounts`]: logins, constant-time password checks, slowing down guessing.
+//! - [`limits`]: how many clients, and how many per address.
+
+pub mod accounts;
+pub mod commands;
+pub mod connection;
+pub mod limits;
+pub mod listings;
+pub mod paths;
+pub mod session;
+pub mod transfer;
+
+#[cfg(test)]
+mod tests;
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use netlab_common::{Error, Result, Tracer, net, term};
+
+use accounts::{Accounts, LoginGuard};
+use limits::{Admissions, Refusal};
+use paths::Root;
+
+/// Everything the command line configures.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The directory served as `/`.
+    pub root: PathBuf,
+    /// Who may log in.
+    pub accounts: Accounts,
+    /// Most control connections at once.
+    pub max_clients: usize,
+    /// Most control connections from one IP address.
+    pub max_per_ip: usize,
+    /// Ports for passive data connections; any free port when `None`.
+    pub pasv_ports: Option<RangeInclusive<u16>>,
+    /// A control connection silent this long is closed.
+    pub idle_timeout: Duration,
+    /// How long to wait for a data connection, and for each read or write on it.
+    pub data_timeout: Duration,
+    /// `--trace`: print the control dialogue and data connection events.
+    pub tracer: Tracer,
+}
+
+/// What every session thread shares.
+#[derive(Debug)]
+pub struct Shared {
+    /// The served directory.
+    pub root: Root,
+    /// Who may log in.
+    pub accounts: Accounts,
+    /// Failed logins per address.
+    pub login_guard: Mutex<LoginGuard>,
+    /// Ports for passive data connections.
+    pub pasv_ports: Option<RangeInclusive<u16>>,
+    /// Control connection idle timeout.
+    pub idle_timeout: Duration,
+    /// Data connection timeout.
+    pub data_timeout: Duration,
+    /// `--trace` output.
+    pub tracer: Tracer,
+}
+
+impl Shared {
+    /// The shared state for `config`; fails if the root is not a directory.
+    pub fn new(config: &ServerConfig) -> Result<Shared> {
+        let root = Root::open(&config.root).map_err(|err| {
+            Error::io(
+                format!("opening the served directory {}", config.root.display()),
+                err,
+            )
+        })?;
+        Ok(Shared {
+            root,
+            accounts: config.accounts.clone(),
+            login_guard: Mutex::new(LoginGuard::new()),
+            pasv_ports: config.pasv_ports.clone(),
+            idle_timeout: config.idle_timeout,
+            data_timeout: config.data_timeout,
+            tracer: config.tracer,
+        })
+    }
+}
+
+/// Binds `addr`, announces `listening on ADDR`, and serves until Ctrl-C.
+pub fn run(addr: SocketAddr, config: ServerConfig) -> Result<()> {
+    let shared = Arc::new(Shared::new(&config)?);
+    let listener = net::listen(addr)?;
+    let local = listener
+        .local_addr()
+        .map_err(|err| Error::io("reading the listening address", err))?;
+    net::announce_listening(local);
+    term::info(format!(
+        "serving {} as /; anonymous {}, {} named account(s); max {} clients, {} per address",
+        shared.root.real().display(),
+        if config.accounts.anonymous {
+            "read-only"
+        } else {
+            "off"
+        },
+        config.accounts.named_count(),
+        config.max_clients,
+        config.max_per_ip
+    ));
+    let stop = net::StopSignal::default();
+    stop.on_ctrl_c(local)?;
+    serve(
+        listener,
+        shared,
+        Admissions::new(config.max_clients, config.max_per_ip),
+        &stop,
+    );
+    term::info("stopped (Ctrl-C)");
+    Ok(())
+}
+
+/// Accepts control connections until `stop` is requested, one thread each.
+pub fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    admissions: Arc<Admissions>,
+    stop: &net::StopSignal,
+) {
+    for incoming in listener.incoming() {
+        if stop.requested() {
+            break;
+        }
+        let stream = match incoming {
+            Ok(stream) => stream,
+            Err(err) => {
+                // Typically "too many open files": the connection stays queued; log and go on.
+                term::warn(format!("accept failed: {err}"));
+                continue;
+            }
+        };
+        let Ok(peer) = stream.peer_addr() else {
+            continue; // gone before we looked
+        };
+        let slot = match admissions.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                refuse(&stream, peer, refusal);
+                continue;
+            }
+        };
+        let shared = Arc::clone(&shared);
+        let spawned = thread::Builder::new()
+            .name(format!("ftp {peer}"))
+            .spawn(move || connection::serve(stream, peer, shared, slot));
+        if let Err(err) = spawned {
+            term::warn(format!("cannot start a thread for {peer}: {err}"));
+        }
+    }
+}
+
+/// Sends the `421` and closes, without blocking the accept loop: a fresh socket's send buffer
+/// has room for one line, so a non-blocking write either succeeds at once or is skipped.
+fn refuse(stream: &TcpStream, peer: SocketAddr, refusal: Refusal) {
+    let reply = refusal.reply();
+    term::warn(format!("refused {peer}: {}", reply.text()));
+    if stream.set_nonblocking(true).is_ok() {
+        let _ = (&*stream).write_all(reply.to_wire().as_bytes());
+    }
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+}

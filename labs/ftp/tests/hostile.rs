@@ -1,0 +1,425 @@
+//! Hostile input against `ftp-lab serve`: escapes from the root, the FTP bounce attack, stolen
+//! data connections, oversize lines, commands out of order, writes by anonymous, clients that
+//! die mid-upload or never open their data connection, password guessing, and connection
+//! floods. Each must end in the right reply code, and the server must go on serving others.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod util;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use util::{Ftp, World, pattern};
+
+/// Another client can still log in and download: the server survived whatever came before.
+fn assert_still_serving(world: &World) {
+    let mut ftp = world.anonymous();
+    assert_eq!(ftp.retr("hello.txt"), b"hello, ftp\n");
+}
+
+/// `..`, absolute paths, encoded forms and backslashes never reach the secret next to the root.
+#[test]
+fn traversal_attempts_stay_inside_the_root() {
+    let world = World::start(&[]);
+    let mut ftp = world.writer();
+    for path in [
+        "../outside/secret.txt",
+        "../../../../../../outside/secret.txt",
+        "docs/../../outside/secret.txt",
+        "/../outside/secret.txt",
+        "%2e%2e/outside/secret.txt",
+        "%2e%2e%2foutside%2fsecret.txt",
+        "..%2f..%2foutside/secret.txt",
+    ] {
+        ftp.expect(&format!("SIZE {path}"), 550);
+        let data = ftp.passive();
+        ftp.expect(&format!("RETR {path}"), 550);
+        drop(data);
+    }
+    ftp.expect("SIZE ..\\outside\\secret.txt", 553);
+    ftp.expect("CWD ../../..", 250);
+    assert_eq!(ftp.expect("PWD", 257), "\"/\" is the current directory.");
+    // Writing with `..` lands inside the root too.
+    ftp.stor("../../escaped.txt", b"x");
+    assert!(world.root().join("escaped.txt").exists());
+    assert!(!world.base.join("escaped.txt").exists());
+    ftp.expect("DELE ../outside/secret.txt", 550);
+    ftp.expect("MKD /../../made", 257);
+    assert!(world.root().join("made").is_dir());
+    assert_eq!(
+        std::fs::read(world.base.join("outside/secret.txt")).unwrap(),
+        b"TOP SECRET\n"
+    );
+    assert_still_serving(&world);
+}
+
+/// Symbolic links inside the root that point out of it are refused for reading, listing,
+/// entering and writing through, and are not listed.
+#[cfg(unix)]
+#[test]
+fn symlinks_pointing_out_are_refused() {
+    let world = World::start(&[]);
+    let outside = world.base.join("outside");
+    std::os::unix::fs::symlink(&outside, world.root().join("escape")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.join("secret.txt"),
+        world.root().join("secret-link.txt"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        world.root().join("hello.txt"),
+        world.root().join("inside-link"),
+    )
+    .unwrap();
+    let mut ftp = world.writer();
+    ftp.expect("SIZE secret-link.txt", 550);
+    ftp.expect("SIZE escape/secret.txt", 550);
+    ftp.expect("CWD escape", 550);
+    let data = ftp.passive();
+    ftp.expect("RETR escape/secret.txt", 550);
+    drop(data);
+    let data = ftp.passive();
+    ftp.expect("STOR escape/planted.txt", 550);
+    drop(data);
+    ftp.expect("DELE escape/secret.txt", 550);
+    ftp.expect("MKD escape/newdir", 550);
+    // A link that stays inside is fine.
+    assert_eq!(ftp.retr("inside-link"), b"hello, ftp\n");
+    let names = ftp.listing("NLST");
+    assert_eq!(names, "docs\r\nhello.txt\r\ninside-link\r\n");
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        1,
+        "something was written outside the root"
+    );
+    assert_still_serving(&world);
+}
+
+/// The FTP bounce attack: PORT/EPRT to another address or to a privileged port get 504.
+#[test]
+fn port_bounce_is_refused() {
+    let mut world = World::start(&[]);
+    let mut ftp = world.anonymous();
+    ftp.expect("PORT 10,0,0,1,195,80", 504);
+    world
+        .server
+        .wait_for(|line| line.contains("refused PORT to 10.0.0.1:50000"));
+    ftp.expect("PORT 127,0,0,1,0,25", 504);
+    ftp.expect("EPRT |1|192.0.2.7|5000|", 504);
+    ftp.expect("EPRT |2|::1|5000|", 504);
+    ftp.expect("EPRT |1|127.0.0.1|22|", 504);
+    // Nothing was set up: a transfer now has no data connection.
+    ftp.expect("RETR hello.txt", 425);
+    assert_still_serving(&world);
+}
+
+/// A passive data connection from another address is closed and logged; the real client's
+/// connection is still accepted afterwards (Linux: 127.0.0.2 is another loopback address).
+#[cfg(target_os = "linux")]
+#[test]
+fn data_connection_from_another_address_is_refused() {
+    use std::io::Read;
+    let mut world = World::start(&[]);
+    let mut ftp = world.anonymous();
+    let text = ftp.expect("EPSV", 229);
+    let port: u16 = text.split('|').nth(3).unwrap().parse().unwrap();
+    let intruder =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    intruder
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 2], 0)).into())
+        .unwrap();
+    intruder
+        .connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())
+        .unwrap();
+    ftp.expect("RETR hello.txt", 150);
+    world
+        .server
+        .wait_for(|line| line.contains("refused a data connection from 127.0.0.2"));
+    let mut intruder: TcpStream = intruder.into();
+    intruder.set_read_timeout(Some(util::PATIENCE)).unwrap();
+    let mut stolen = Vec::new();
+    let _ = intruder.read_to_end(&mut stolen);
+    assert!(stolen.is_empty(), "the intruder received {stolen:?}");
+
+    let mut data = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut got = Vec::new();
+    data.read_to_end(&mut got).unwrap();
+    assert_eq!(ftp.reply().0, 226);
+    assert_eq!(got, b"hello, ftp\n");
+}
+
+/// A 100 KB command line gets 500 without being stored, and the session continues.
+#[test]
+fn huge_command_line_is_refused() {
+    let mut world = World::start(&[]);
+    let mut ftp = world.anonymous();
+    let mut line = b"RETR ".to_vec();
+    line.extend(std::iter::repeat_n(b'a', 100 * 1024));
+    line.extend(b"\r\n");
+    ftp.stream.write_all(&line).unwrap();
+    let (code, text) = ftp.reply();
+    assert_eq!(
+        (code, text.as_str()),
+        (
+            500,
+            "Command line too long (102405 bytes; the limit is 4096)."
+        )
+    );
+    world
+        .server
+        .wait_for(|line| line.contains("command line of 102405 bytes refused"));
+    ftp.expect("NOOP", 200);
+    assert_still_serving(&world);
+}
+
+/// Before login everything but the login commands gets 530 (unknown verbs 502).
+#[test]
+fn commands_before_login_are_refused() {
+    let world = World::start(&[]);
+    let mut ftp = Ftp::connect(world.addr());
+    for line in [
+        "LIST",
+        "RETR hello.txt",
+        "STOR x",
+        "PASV",
+        "EPSV",
+        "PORT 127,0,0,1,200,0",
+        "CWD docs",
+        "PWD",
+        "DELE hello.txt",
+        "SIZE hello.txt",
+        "MKD x",
+    ] {
+        ftp.expect(line, 530);
+    }
+    ftp.expect("BLAH", 502);
+    ftp.expect("NOOP", 200);
+    ftp.expect("SYST", 215);
+    ftp.expect("FEAT", 211);
+    ftp.login("anonymous", "x@y");
+    ftp.expect("PWD", 257);
+}
+
+/// Anonymous logins are read-only: every write is refused with 550 and changes nothing.
+#[test]
+fn anonymous_cannot_write() {
+    let world = World::start(&[]);
+    let mut ftp = world.anonymous();
+    for line in [
+        "STOR new.txt",
+        "APPE hello.txt",
+        "STOR hello.txt",
+        "DELE hello.txt",
+        "MKD newdir",
+        "RMD docs",
+        "RNFR hello.txt",
+    ] {
+        let data = ftp.passive();
+        let (code, text) = ftp.cmd(line);
+        assert_eq!(code, 550, "{line}: {text}");
+        assert_eq!(text, "Permission denied: anonymous login is read-only.");
+        drop(data);
+    }
+    assert_eq!(world.names_in(""), ["docs", "hello.txt"]);
+    assert_eq!(
+        std::fs::read(world.root().join("hello.txt")).unwrap(),
+        b"hello, ftp\n"
+    );
+}
+
+/// `--no-anonymous` turns anonymous off; named accounts still work.
+#[test]
+fn no_anonymous() {
+    let world = World::start(&["--no-anonymous"]);
+    let mut ftp = Ftp::connect(world.addr());
+    ftp.expect("USER anonymous", 530);
+    ftp.login(util::USER, util::PASSWORD);
+}
+
+/// A client that dies mid-STOR (its kernel closes the control connection, then the data
+/// connection) leaves the old file intact and no partial file; the same when the data
+/// connection is reset.
+#[test]
+fn client_killed_mid_upload_keeps_the_old_file() {
+    let mut world = World::start(&[]);
+    std::fs::write(world.root().join("keep.txt"), b"old content").unwrap();
+    for reset in [false, true] {
+        let mut ftp = world.writer();
+        let data = ftp.passive();
+        ftp.expect("STOR keep.txt", 150);
+        let mut data_writer = &data;
+        data_writer.write_all(&pattern(1 << 20)).unwrap();
+        if reset {
+            // SO_LINGER 0: close with RST instead of FIN, as a crashed host's stack might.
+            socket2::SockRef::from(&data)
+                .set_linger(Some(Duration::ZERO))
+                .unwrap();
+            drop(data);
+            drop(ftp);
+        } else {
+            drop(ftp);
+            drop(data);
+        }
+        world.server.wait_for(|line| {
+            line.contains("STOR /keep.txt failed") && line.contains("partial upload was discarded")
+        });
+        assert_eq!(
+            std::fs::read(world.root().join("keep.txt")).unwrap(),
+            b"old content"
+        );
+        assert_eq!(
+            world.names_in(""),
+            ["docs", "hello.txt", "keep.txt"],
+            "reset: {reset}"
+        );
+    }
+    assert_still_serving(&world);
+}
+
+/// A client that announces a transfer but never opens the data connection gets 425 after
+/// `--data-timeout`, and its session goes on.
+#[test]
+fn data_connection_that_never_arrives_times_out() {
+    let world = World::start(&["--data-timeout", "1"]);
+    for verb in ["EPSV", "PORT"] {
+        let mut ftp = world.anonymous();
+        // Passive: the client never connects, and the server gives up after the timeout.
+        // Active: the client's port is closed; the server's connect fails, also with 425.
+        let started = Instant::now();
+        if verb == "EPSV" {
+            ftp.expect("EPSV", 229);
+            ftp.expect("RETR hello.txt", 150);
+            let (code, text) = ftp.reply();
+            assert_eq!(
+                (code, text.as_str()),
+                (
+                    425,
+                    "No data connection within 1 s (--data-timeout); transfer cancelled."
+                )
+            );
+            assert!(started.elapsed() >= Duration::from_secs(1));
+        } else {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = probe.local_addr().unwrap().port();
+            drop(probe);
+            ftp.expect(
+                &format!("PORT 127,0,0,1,{},{}", port / 256, port % 256),
+                200,
+            );
+            ftp.expect("RETR hello.txt", 150);
+            let (code, text) = ftp.reply();
+            assert_eq!(code, 425, "{text}");
+        }
+        ftp.expect("NOOP", 200);
+        assert_eq!(ftp.retr("hello.txt"), b"hello, ftp\n");
+    }
+    assert_still_serving(&world);
+}
+
+/// Wrong passwords are answered slower and slower; the third on one connection closes it with
+/// 421. Unknown users get the same 530 as wrong passwords.
+#[test]
+fn failed_logins_are_slowed_then_refused() {
+    let world = World::start(&[]);
+    let mut ftp = Ftp::connect(world.addr());
+    let started = Instant::now();
+    ftp.expect("USER alice", 331);
+    ftp.expect("PASS wrong", 530);
+    ftp.expect("USER nobody", 331);
+    assert_eq!(ftp.expect("PASS s3cret", 530), "Login incorrect.");
+    ftp.expect("USER alice", 331);
+    ftp.expect("PASS wrong again", 421);
+    ftp.expect_closed();
+    // 250 ms + 500 ms + 1 s of deliberate delay.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1750),
+        "{:?}",
+        started.elapsed()
+    );
+    let mut ftp = Ftp::connect(world.addr());
+    ftp.login(util::USER, util::PASSWORD);
+}
+
+/// `--max-clients` and `--max-per-ip`: the client over the limit gets 421 and is closed; the
+/// others are unaffected, and a freed slot is usable again.
+#[test]
+fn connection_limits() {
+    let world = World::start(&["--max-clients", "2"]);
+    let first = world.anonymous();
+    let mut second = world.anonymous();
+    let mut third = Ftp::connect_raw(world.addr());
+    let (code, text) = third.reply();
+    assert_eq!(code, 421, "{text}");
+    assert!(text.contains("--max-clients 2"), "{text}");
+    third.expect_closed();
+    second.expect("NOOP", 200);
+    drop(first);
+    // The slot frees when the server notices the close; retry until it has.
+    let deadline = Instant::now() + util::PATIENCE;
+    loop {
+        let mut next = Ftp::connect_raw(world.addr());
+        if next.reply().0 == 220 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the slot was never freed");
+    }
+
+    let world = World::start(&["--max-per-ip", "1"]);
+    let mut only = world.anonymous();
+    let mut extra = Ftp::connect_raw(world.addr());
+    let (code, text) = extra.reply();
+    assert_eq!(code, 421);
+    assert!(text.contains("--max-per-ip"), "{text}");
+    only.expect("NOOP", 200);
+}
+
+/// A control connection that stays silent past `--idle-timeout` is told why and closed.
+#[test]
+fn idle_control_connection_is_closed() {
+    let world = World::start(&["--idle-timeout", "1"]);
+    let mut ftp = world.anonymous();
+    let started = Instant::now();
+    let (code, text) = ftp.reply();
+    assert_eq!(code, 421, "{text}");
+    assert!(text.contains("--idle-timeout"), "{text}");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    ftp.expect_closed();
+}
+
+/// Random bytes as command lines (a fixed seed, so every run sends the same bytes): each line
+/// gets exactly one reply, the connection stays open, and NOOP still works afterwards.
+#[test]
+fn random_lines_get_one_reply_each() {
+    let world = World::start(&[]);
+    let mut ftp = world.anonymous();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        // xorshift64: a tiny deterministic generator, enough to produce varied junk.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut sent = Vec::new();
+    for _ in 0..300 {
+        let length = (next() % 6000) as usize;
+        let mut line: Vec<u8> = (0..length)
+            .map(|_| next() as u8)
+            .filter(|&byte| byte != b'\n')
+            .collect();
+        line.extend(b"\r\n");
+        sent.extend(line);
+    }
+    let lines = sent.iter().filter(|&&byte| byte == b'\n').count();
+    ftp.stream.write_all(&sent).unwrap();
+    for index in 0..lines {
+        let (code, text) = ftp.reply();
+        assert!(
+            [500, 501, 502, 530].contains(&code) || code / 100 == 2,
+            "line {index}: {code} {text}"
+        );
+    }
+    ftp.expect("NOOP", 200);
+    assert_still_serving(&world);
+}
