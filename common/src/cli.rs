@@ -25,7 +25,7 @@ pub struct ServerArgs<const PORT: u16, const MAX_CLIENTS: usize> {
     #[arg(long, value_name = "IP", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub bind: IpAddr,
 
-    /// TCP port to listen on; 0 lets the OS pick a free one (the chosen address is printed as
+    /// Port to listen on; 0 lets the OS pick a free one (the chosen address is printed as
     /// "listening on IP:PORT").
     #[arg(long, default_value_t = PORT)]
     pub port: u16,

@@ -5,7 +5,8 @@
 //! server prints, a reply read from a socket), never on sleeps, and every wait has a deadline
 //! ([`PATIENCE`]) so a broken server fails a test instead of hanging the suite.
 //!
-//! - [`ServerProcess`]: start a server, wait for lines it prints, kill it when dropped.
+//! - [`ServerProcess`]: start a server, wait for lines it prints, kill it when dropped; also an
+//!   interactive client whose standard input the test types into.
 //! - [`run_cli`]: run a command to completion with given standard input.
 //! - [`find_program`] and [`skip`]: interop tests with tools nobody here wrote (`nc`) skip
 //!   *visibly* when the tool is missing.
@@ -36,10 +37,59 @@ impl ServerProcess {
     /// Runs `bin ARGS...` with NO_COLOR set and waits for its `listening on` line.
     /// Standard output and standard error are both watched.
     pub fn start(bin: &str, args: &[&str]) -> ServerProcess {
+        let mut server = Self::spawn(bin, args, Stdio::null());
+        let line = server.wait_for(|line| line.starts_with("listening on "));
+        server.addr = line["listening on ".len()..].parse().expect("address");
+        server
+    }
+
+    /// Runs an interactive program (a chat client) with NO_COLOR set and its standard input
+    /// piped: [`Self::write_line`] types, [`Self::wait_for`] reads what it prints. `addr` is not
+    /// set.
+    pub fn interactive(bin: &str, args: &[&str]) -> ServerProcess {
+        Self::spawn(bin, args, Stdio::piped())
+    }
+
+    /// Types `line` and Enter into an [`Self::interactive`] program.
+    pub fn write_line(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().expect("stdin is piped");
+        writeln!(stdin, "{line}").expect("write to the program's stdin");
+        stdin.flush().expect("flush the program's stdin");
+    }
+
+    /// Closes the program's standard input (end of input, like Ctrl-D).
+    pub fn close_stdin(&mut self) {
+        drop(self.child.stdin.take());
+    }
+
+    /// Waits (at most [`PATIENCE`]) for the program to exit, collecting what it printed into
+    /// `seen`; returns its exit code (-1 for a signal).
+    pub fn wait_exit(&mut self) -> i32 {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the program") {
+                // The reader threads end at end of file; collect what they still hold.
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(line);
+                }
+                return status.code().unwrap_or(-1);
+            }
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(20)) {
+                self.seen.push(line);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the program did not exit; it printed:\n{:#?}",
+                self.seen
+            );
+        }
+    }
+
+    fn spawn(bin: &str, args: &[&str], stdin: Stdio) -> ServerProcess {
         let mut child = Command::new(bin)
             .args(args)
             .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -58,15 +108,12 @@ impl ServerProcess {
                 let _ = stderr_sender.send(line);
             }
         });
-        let mut server = ServerProcess {
+        ServerProcess {
             child,
             addr: ([127, 0, 0, 1], 0).into(),
             lines,
             seen: Vec::new(),
-        };
-        let line = server.wait_for(|line| line.starts_with("listening on "));
-        server.addr = line["listening on ".len()..].parse().expect("address");
-        server
+        }
     }
 
     /// Waits until the server prints a line matching `wanted`, and returns it.

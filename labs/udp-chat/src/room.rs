@@ -157,7 +157,7 @@ impl Room {
                 self.max_members
             ));
             let notice = format!(
-                "{NOTICE}room full ({} members, the limit); try again later",
+                "{NOTICE}room full: the limit is {} members; try again later",
                 self.max_members
             );
             if let Some(connection) = endpoint.connection(from) {
