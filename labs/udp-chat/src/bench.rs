@@ -234,7 +234,8 @@ pub fn run_one(args: &BenchArgs, arq: Arq, loss: f64) -> Result<RunResult, Error
     let plan = Plan {
         messages: args.messages,
         size: args.size,
-        pieces: pieces_per_message,
+        // A message wider than the window (4 fragments, stop-and-wait) waits for an empty window.
+        offer_at_room: pieces_per_message.min(config.mode.effective_window(config.window) as usize),
         base: Instant::now(),
         deadline: Instant::now() + Duration::from_secs_f64(args.timeout),
         pace: pace(&config, &faults, pieces_per_message),
@@ -259,8 +260,8 @@ pub fn run_one(args: &BenchArgs, arq: Arq, loss: f64) -> Result<RunResult, Error
 struct Plan {
     messages: usize,
     size: usize,
-    /// Datagrams per message.
-    pieces: usize,
+    /// Free window slots needed before the next message is offered.
+    offer_at_room: usize,
     base: Instant,
     deadline: Instant,
     /// Plain UDP only: time between messages.
@@ -300,7 +301,7 @@ fn send(mut endpoint: Endpoint, plan: Plan) -> Result<Sent, Error> {
             let Some(connection) = endpoint.connection(peer) else {
                 break;
             };
-            if connection.window_room() < plan.pieces {
+            if connection.window_room() < plan.offer_at_room {
                 break;
             }
             match connection.send_message(&message(next, plan)) {
