@@ -193,7 +193,7 @@ pub struct ReliabilityArgs {
     #[arg(long, value_name = "N", default_value_t = 32,
           value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..=u64::from(MAX_WINDOW)))]
     pub window: u32,
-    /// Retransmissions of one datagram before the peer is declared unreachable.
+    /// Timeouts in a row, with nothing new acknowledged, before the peer is declared unreachable
     #[arg(long, value_name = "N", default_value_t = 8,
           value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(0..=100))]
     pub max_retries: u32,

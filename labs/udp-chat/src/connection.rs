@@ -37,7 +37,7 @@ pub struct Config {
     pub mode: ArqMode,
     /// Datagrams in flight at most (ignored by stop-and-wait, which uses 1).
     pub window: u32,
-    /// Retransmissions of one datagram before the peer is declared unreachable.
+    /// Timeouts in a row, with nothing new acknowledged, before the peer is declared unreachable
     pub max_retries: u32,
     /// The retransmission timer's parameters.
     pub rto: RtoConfig,

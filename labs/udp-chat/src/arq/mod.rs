@@ -106,8 +106,14 @@
 //! ## Timers and giving up
 //! The timeout is the RFC 6298 RTO ([`crate::rto`]). Stop-and-wait and go-back-N run one timer for
 //! the oldest unacknowledged datagram, as RFC 6298 §5 describes for TCP; selective repeat keeps a
-//! deadline per datagram, and may resend before it by fast retransmit. After a datagram has been retransmitted `max_retries` times and its
-//! timer fires again, the peer is declared unreachable: the connection reports it and stops.
+//! deadline per datagram, and may resend before it by fast retransmit.
+//!
+//! When to give up is counted per timer. Selective repeat: a datagram retransmitted `max_retries`
+//! times whose own timer fires again. Stop-and-wait and go-back-N: `max_retries` expiries in a
+//! row with nothing new acknowledged in between, and then one more. (Counting a go-back-N
+//! datagram's own transmissions would be wrong: every timeout resends the whole window, so a
+//! datagram at the back is resent once per loss in front of it and would use up its retries on
+//! a path that works.) Then the peer is declared unreachable: the connection reports it and stops.
 //!
 //! ## Layout
 //! - [`sender`](Sender): the send window, timers, Karn's rule, giving up;

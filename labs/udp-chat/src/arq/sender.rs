@@ -89,6 +89,12 @@ pub struct Sender {
     rto: RtoEstimator,
     /// Stop-and-wait and go-back-N: the one retransmission timer (RFC 6298 §5).
     timer: Option<Instant>,
+    /// Stop-and-wait and go-back-N: timer expiries since the last ACK that acknowledged
+    /// something new. This, not a datagram's own count, decides when to give up: a timeout
+    /// resends the whole window, so a datagram at the back is resent once for every loss in
+    /// front of it and would reach `max_retries` on a merely lossy path (TCP likewise counts
+    /// consecutive expiries and resets the count when new data is acknowledged).
+    timeouts_in_a_row: u32,
     /// Selective repeat: retransmissions decided by [`DUP_THRESH`] rather than a timer.
     fast_retransmits: u64,
 }
@@ -113,6 +119,7 @@ impl Sender {
             in_flight: VecDeque::new(),
             rto: RtoEstimator::new(rto),
             timer: None,
+            timeouts_in_a_row: 0,
             fast_retransmits: 0,
         }
     }
@@ -255,6 +262,9 @@ impl Sender {
             progress |= !front.acked;
             self.in_flight.pop_front();
         }
+        if progress {
+            self.timeouts_in_a_row = 0;
+        }
         if progress && self.mode != ArqMode::SelectiveRepeat {
             // RFC 6298 §5.2: all data acknowledged, stop the timer. §5.3: new data acknowledged,
             // restart it so it times the oldest datagram still outstanding.
@@ -313,7 +323,13 @@ impl Sender {
                     self.timer = None;
                     return Ok(0);
                 };
-                self.check_retries(oldest)?;
+                if self.timeouts_in_a_row >= self.max_retries {
+                    return Err(GaveUp {
+                        seq: oldest.seq,
+                        transmissions: oldest.transmissions,
+                    });
+                }
+                self.timeouts_in_a_row += 1;
                 // RFC 6298 §5.5: back off the timer.
                 self.rto.on_timeout();
                 // RFC 6298 §5.4 resends only the earliest unacknowledged datagram (TCP's receiver
@@ -352,7 +368,8 @@ impl Sender {
         }
     }
 
-    /// A datagram already retransmitted `max_retries` times whose timer fires again: give up.
+    /// Selective repeat: a datagram already retransmitted `max_retries` times whose own timer
+    /// fires again: give up.
     fn check_retries(&self, entry: &InFlight) -> Result<(), GaveUp> {
         if entry.transmissions > self.max_retries {
             return Err(GaveUp {
@@ -412,6 +429,37 @@ mod tests {
             .on_ack(&ack(0, 1), t0 + Duration::from_millis(40))
             .unwrap();
         sender
+    }
+
+    /// Go-back-N gives up after `max_retries` expiries *in a row*: a datagram at the back of
+    /// the window, resent by every timeout caused by losses in front of it, does not count
+    /// against the peer as long as each timeout is followed by progress.
+    #[test]
+    fn go_back_n_gives_up_only_after_timeouts_without_progress() {
+        let t0 = Instant::now();
+        let mut sender = Sender::new(ArqMode::GoBackN, 8, 2, 100, RtoConfig::default(), Seq(0));
+        for _ in 0..6 {
+            sender.push(item()).unwrap();
+            sender.poll_transmit(t0).unwrap();
+        }
+        let mut now = t0;
+        let fire_and_resend = |sender: &mut Sender, now: &mut Instant| {
+            *now = sender.poll_timeout().unwrap();
+            let fired = sender.handle_timeout(*now);
+            while sender.poll_transmit(*now).is_some() {}
+            fired
+        };
+        // Four losses at the front, each repaired after one timeout: datagram 5 is sent five
+        // times, more than max_retries + 1, and the peer is still reachable.
+        for front in 0..4 {
+            assert_eq!(fire_and_resend(&mut sender, &mut now), Ok(1));
+            sender.on_ack(&ack(front, front + 1), now).unwrap();
+        }
+        // Now nothing comes back: two more expiries are allowed, the third gives up.
+        assert_eq!(fire_and_resend(&mut sender, &mut now), Ok(1));
+        assert_eq!(fire_and_resend(&mut sender, &mut now), Ok(1));
+        let gave_up = fire_and_resend(&mut sender, &mut now).unwrap_err();
+        assert_eq!(gave_up.seq, Seq(4));
     }
 
     /// Datagram 1 is lost; the third selective ACK for a later datagram resends it at once, with
