@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use netlab_common::cli::{ServerArgs, TraceArgs};
+use netlab_common::cli::ServerArgs;
 use netlab_common::{Error, term};
 
 use crate::arq::{ArqMode, MAX_WINDOW};
@@ -434,4 +434,14 @@ mod tests {
         use clap::CommandFactory;
         Cli::command().debug_assert();
     }
+}
+
+/// `--trace` for datagrams: the TCP labs dump bytes; here the decoded header and the fault
+/// injector's decision say more (see [`crate::describe`]).
+#[derive(Args, Debug, Clone, Copy)]
+pub struct TraceArgs {
+    /// Print every datagram on stderr: seconds since start, direction, peer, the decoded header,
+    /// and whether the fault injector dropped, duplicated or delayed it
+    #[arg(long)]
+    pub trace: bool,
 }

@@ -5,9 +5,9 @@
 //! line per datagram:
 //!
 //! ```text
-//! [TRACE] -> 127.0.0.1:7075 DATA seq=3 ack=1 len=5 | dropped by the fault injector
-//! [TRACE] -> 127.0.0.1:7075 DATA seq=3 ack=1 len=5 RETRANSMIT | delayed 20.0 ms
-//! [TRACE] <- 127.0.0.1:7075 ACK seq=3 ack=4
+//! [TRACE] 3.104s -> 127.0.0.1:7075 DATA seq=3 ack=1 len=5 | dropped by the fault injector
+//! [TRACE] 3.305s -> 127.0.0.1:7075 DATA seq=3 ack=1 len=5 RETRANSMIT | delayed 20.0 ms
+//! [TRACE] 3.325s <- 127.0.0.1:7075 ACK seq=3 ack=4
 //! ```
 //!
 //! The functions here only build strings; the endpoint decides when to print them.

@@ -129,6 +129,9 @@ pub struct Endpoint {
     strangers: u64,
     kernel_drops: u64,
     buffer: Vec<u8>,
+    /// When the endpoint was made: trace lines show seconds since then, so the gaps between a
+    /// datagram and its retransmissions (the RTO and its backoff) can be read off the trace.
+    started: Instant,
 }
 
 impl Endpoint {
@@ -194,6 +197,7 @@ impl Endpoint {
             peers_created: 0,
             strangers: 0,
             kernel_drops: 0,
+            started: Instant::now(),
             buffer: vec![0; MAX_UDP_PAYLOAD + 1],
         })
     }
@@ -473,15 +477,16 @@ impl Endpoint {
     }
 
     fn flush_peer(&mut self, addr: SocketAddr, now: Instant, happenings: &mut Vec<Happening>) {
-        let trace = self.settings.trace;
+        let trace = self.settings.trace.then_some(self.started);
         let Some(peer) = self.peers.get_mut(&addr) else {
             return;
         };
         while let Some(bytes) = peer.connection.poll_transmit(now) {
-            if trace {
+            if let Some(started) = trace {
                 let fate = peer.outgoing.send(bytes.clone(), now);
                 let note = describe::fate(&fate);
-                print_trace(&describe::line(Way::Out, addr, &bytes, note.as_deref()));
+                let line = describe::line(Way::Out, addr, &bytes, note.as_deref());
+                print_trace(now.saturating_duration_since(started), &line);
             } else {
                 peer.outgoing.send(bytes, now);
             }
@@ -546,13 +551,15 @@ impl Endpoint {
 
     fn trace(&self, way: Way, peer: SocketAddr, bytes: &[u8], note: Option<&str>) {
         if self.settings.trace {
-            print_trace(&describe::line(way, peer, bytes, note));
+            let line = describe::line(way, peer, bytes, note);
+            print_trace(self.started.elapsed(), &line);
         }
     }
 }
 
-fn print_trace(line: &str) {
-    eprintln!("[TRACE] {line}");
+/// `[TRACE] 1.234s -> 127.0.0.1:7075 DATA seq=1 ...`: seconds since the endpoint started.
+fn print_trace(since_start: Duration, line: &str) {
+    eprintln!("[TRACE] {:.3}s {line}", since_start.as_secs_f64());
 }
 
 fn local_addr(socket: &std::net::UdpSocket) -> Result<SocketAddr, Error> {

@@ -24,8 +24,8 @@
 //! ## Backoff
 //! When the timer fires, the RTO doubles (RFC 6298 §5.5), up to a ceiling: if the network is
 //! congested, resending at the same rate would make it worse. The doubled value is kept until a
-//! new valid sample arrives (RFC 6298 §5, the note after rule 5.7), and because of Karn's rule that sample must come from a
-//! datagram that got through on its first try.
+//! new valid sample arrives (RFC 6298 §5, the note after rule 5.7), and because of Karn's rule
+//! that sample must come from a datagram that got through on its first try.
 
 use std::time::Duration;
 

@@ -272,7 +272,8 @@ fn malformed_and_stranger_datagrams_are_dropped() {
     mallory.send(&valid).unwrap();
     ada.wait_for(|line| line == "[CHAT] <mallory> still here");
     let from_mallory = mallory.local_addr().unwrap();
-    server.wait_for(|line| line == format!("[TRACE] <- {from_mallory} DATA seq=1 ack=0 len=10"));
+    let wanted = format!("<- {from_mallory} DATA seq=1 ack=0 len=10");
+    server.wait_for(|line| traced(line).is_some_and(|(_, rest)| rest == wanted));
     let refused = server
         .seen
         .iter()
@@ -314,12 +315,22 @@ fn trace_shows_a_loss_and_its_retransmission() {
         "connect", &addr, "--name", "ada", "--loss", "50%", "--seed", &seed, "--trace",
     ];
     let mut ada = ServerProcess::interactive(BIN, &args);
-    ada.wait_for(|line| {
-        line.ends_with(" JOIN seq=0 ack=0 len=3 | dropped by the fault injector")
-            && line.starts_with(&format!("[TRACE] -> {addr} "))
-    });
-    ada.wait_for(|line| line == format!("[TRACE] -> {addr} JOIN seq=0 ack=0 len=3 RETRANSMIT"));
-    ada.wait_for(|line| line == format!("[TRACE] <- {addr} ACK seq=0 ack=1"));
+    let lost = format!("-> {addr} JOIN seq=0 ack=0 len=3 | dropped by the fault injector");
+    let resent = format!("-> {addr} JOIN seq=0 ack=0 len=3 RETRANSMIT");
+    let acked = format!("<- {addr} ACK seq=0 ack=1");
+    let at = |line: String| traced(&line).unwrap().0;
+    let lost_at = at(ada.wait_for(|line| traced(line).is_some_and(|(_, rest)| rest == lost)));
+    let resent_at = at(ada.wait_for(|line| traced(line).is_some_and(|(_, rest)| rest == resent)));
+    ada.wait_for(|line| traced(line).is_some_and(|(_, rest)| rest == acked));
+    // Before any RTT sample the RTO is RFC 6298's initial 1 second: the resend waits for it.
+    let gap = resent_at - lost_at;
+    assert!((0.99..2.0).contains(&gap), "resent {gap} s after the loss");
+}
+
+/// Splits a `--trace` line, `[TRACE] 1.234s -> ADDR ...`, into the seconds and the rest.
+fn traced(line: &str) -> Option<(f64, &str)> {
+    let (seconds, rest) = line.strip_prefix("[TRACE] ")?.split_once("s ")?;
+    Some((seconds.parse().ok()?, rest))
 }
 
 fn bench_json(args: &[&str]) -> (i32, Vec<String>) {
