@@ -26,34 +26,66 @@ fn tag_style(color: AnsiColor) -> Style {
     Style::new().fg_color(Some(color.into())).bold()
 }
 
+/// Standard output or standard error.
+#[derive(Clone, Copy)]
+enum Stream {
+    Out,
+    Err,
+}
+
+/// Writes `[TAG] message` and the newline with one `write` on the locked stream. A line written
+/// in pieces (tag, then message) can be torn apart by another thread's line, or by the other
+/// stream when stdout and stderr go to the same pipe: `[WARN][CHAT] ...`. So the line is built
+/// first, colored or plain as anstream decides for that stream, and written whole.
+fn emit(stream: Stream, tag: &str, color: AnsiColor, message: impl Display) {
+    use std::io::Write as _;
+    let style = tag_style(color);
+    let line = format!("{style}[{tag}]{style:#} {message}\n");
+    let choice = match stream {
+        Stream::Out => anstream::AutoStream::choice(&io::stdout()),
+        Stream::Err => anstream::AutoStream::choice(&io::stderr()),
+    };
+    // Nowhere to report a failed write to the terminal itself (a closed pipe): ignore it.
+    let _ = match (choice, stream) {
+        // Plain text: stripped here, so the whole line goes out in one write.
+        (anstream::ColorChoice::Never, Stream::Out) => {
+            let plain = anstream::adapter::strip_str(&line).to_string();
+            io::stdout().lock().write_all(plain.as_bytes())
+        }
+        (anstream::ColorChoice::Never, Stream::Err) => {
+            let plain = anstream::adapter::strip_str(&line).to_string();
+            io::stderr().lock().write_all(plain.as_bytes())
+        }
+        // Colors: a terminal; anstream passes the escapes through (or, on an old Windows
+        // console, turns them into console calls).
+        (_, Stream::Out) => anstream::stdout().lock().write_all(line.as_bytes()),
+        (_, Stream::Err) => anstream::stderr().lock().write_all(line.as_bytes()),
+    };
+}
+
 /// `[INFO] ...` on standard output: something happened that the user may want to know.
 pub fn info(message: impl Display) {
-    let style = tag_style(AnsiColor::Cyan);
-    anstream::println!("{style}[INFO]{style:#} {message}");
+    emit(Stream::Out, "INFO", AnsiColor::Cyan, message);
 }
 
 /// `[CHAT] ...` on standard output: a message from a person.
 pub fn chat(message: impl Display) {
-    let style = tag_style(AnsiColor::Magenta);
-    anstream::println!("{style}[CHAT]{style:#} {message}");
+    emit(Stream::Out, "CHAT", AnsiColor::Magenta, message);
 }
 
 /// `[SUCCESS] ...` on standard output: something finished as intended.
 pub fn success(message: impl Display) {
-    let style = tag_style(AnsiColor::Green);
-    anstream::println!("{style}[SUCCESS]{style:#} {message}");
+    emit(Stream::Out, "SUCCESS", AnsiColor::Green, message);
 }
 
 /// `[WARN] ...` on standard error: something is off but we go on.
 pub fn warn(message: impl Display) {
-    let style = tag_style(AnsiColor::Yellow);
-    anstream::eprintln!("{style}[WARN]{style:#} {message}");
+    emit(Stream::Err, "WARN", AnsiColor::Yellow, message);
 }
 
 /// `[ERROR] ...` on standard error: something failed.
 pub fn error(message: impl Display) {
-    let style = tag_style(AnsiColor::Red);
-    anstream::eprintln!("{style}[ERROR]{style:#} {message}");
+    emit(Stream::Err, "ERROR", AnsiColor::Red, message);
 }
 
 /// Text in the "this is me" color (the local user's own lines in a chat).

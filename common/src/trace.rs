@@ -55,7 +55,9 @@ impl Tracer {
     /// Records a connection event ("accepted", "closed", "data channel opened").
     pub fn event(&self, peer: SocketAddr, what: &str) {
         if self.enabled {
-            eprintln!("[TRACE] {peer} {what}");
+            // Built first and written in one piece, so other output cannot split the line.
+            let line = format!("[TRACE] {peer} {what}\n");
+            eprint!("{line}");
         }
     }
 }

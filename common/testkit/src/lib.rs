@@ -10,14 +10,19 @@
 //! - [`run_cli`]: run a command to completion with given standard input.
 //! - [`find_program`] and [`skip`]: interop tests with tools nobody here wrote (`nc`) skip
 //!   *visibly* when the tool is missing.
+//! - [`docs`]: what the `tests/docs.rs` of every lab needs to keep its walkthrough under `docs/`
+//!   true: the page's fenced transcripts, running the commands they show, comparing the output.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread;
 use std::time::{Duration, Instant};
+
+pub mod docs;
 
 /// How long any single wait in a test may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -37,7 +42,13 @@ impl ServerProcess {
     /// Runs `bin ARGS...` with NO_COLOR set and waits for its `listening on` line.
     /// Standard output and standard error are both watched.
     pub fn start(bin: &str, args: &[&str]) -> ServerProcess {
-        let mut server = Self::spawn(bin, args, Stdio::null());
+        Self::start_in(None, bin, args)
+    }
+
+    /// [`Self::start`] in the working directory `dir` (`None`: the test's own), for a server
+    /// whose arguments name relative paths, as a walkthrough's commands do.
+    pub fn start_in(dir: Option<&Path>, bin: &str, args: &[&str]) -> ServerProcess {
+        let mut server = Self::spawn(dir, bin, args, Stdio::null());
         let line = server.wait_for(|line| line.starts_with("listening on "));
         server.addr = line["listening on ".len()..].parse().expect("address");
         server
@@ -47,7 +58,7 @@ impl ServerProcess {
     /// piped: [`Self::write_line`] types, [`Self::wait_for`] reads what it prints. `addr` is not
     /// set.
     pub fn interactive(bin: &str, args: &[&str]) -> ServerProcess {
-        Self::spawn(bin, args, Stdio::piped())
+        Self::spawn(None, bin, args, Stdio::piped())
     }
 
     /// Types `line` and Enter into an [`Self::interactive`] program.
@@ -85,13 +96,18 @@ impl ServerProcess {
         }
     }
 
-    fn spawn(bin: &str, args: &[&str], stdin: Stdio) -> ServerProcess {
-        let mut child = Command::new(bin)
+    fn spawn(dir: Option<&Path>, bin: &str, args: &[&str], stdin: Stdio) -> ServerProcess {
+        let mut command = Command::new(bin);
+        command
             .args(args)
             .env("NO_COLOR", "1")
             .stdin(stdin)
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
+        let mut child = command
             .spawn()
             .unwrap_or_else(|err| panic!("start {bin}: {err}"));
         let (sender, lines) = channel();
@@ -136,6 +152,15 @@ impl ServerProcess {
                 }
             }
         }
+    }
+
+    /// The next line the program prints (also added to `seen`), or `None` if it closed its
+    /// output or printed nothing for [`PATIENCE`]: for callers that explain a failure in their
+    /// own words (a walkthrough's line) instead of [`Self::wait_for`]'s.
+    pub fn next_line(&mut self) -> Option<String> {
+        let line = self.lines.recv_timeout(PATIENCE).ok()?;
+        self.seen.push(line.clone());
+        Some(line)
     }
 
     /// Waits for `count` lines matching `wanted`.

@@ -6,6 +6,10 @@
 //! after it. Parts that differ on every run are normalized on both sides first: the server's port
 //! (shown as 7080), client ports, and seat tokens.
 //!
+//! Reading the page's markers and blocks, running its commands, normalizing ports and comparing
+//! lines come from `netlab_testkit::docs`, shared with the other labs' docs tests; this file
+//! holds what is the game's own: its markers, and replaying players' sessions.
+//!
 //! - `<!-- doc-test: run -->`: run each `$ game-lab ...` line of the block; no server.
 //! - `<!-- doc-test: server -->`: the block is `$ game-lab serve ARGS` and the first lines the
 //!   server prints; the harness starts it with `--port 0` added.
@@ -44,10 +48,13 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::net::{Shutdown, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use netlab_testkit::{ServerProcess, find_program, skip};
+use netlab_testkit::docs::{
+    Block, Doc, Marker, commands, compare, lab_command, mask_numbers, missing_program,
+    normalize_ports, run_checks, shell, words,
+};
+use netlab_testkit::{ServerProcess, skip};
 use regex::Regex;
 
 const BIN: &str = env!("CARGO_BIN_EXE_game-lab");
@@ -55,13 +62,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_game-lab");
 /// The document under test, and the port its transcripts show.
 const DOC: &str = "docs/game.md";
 const DOC_PORT: u16 = 7080;
-
-/// A fenced block: the marker's line number and the block's lines with their line numbers.
-#[derive(Debug, Clone)]
-struct Block {
-    marker_line: usize,
-    lines: Vec<(usize, String)>,
-}
 
 /// `$` commands run against one server, block after block.
 #[derive(Debug)]
@@ -112,36 +112,25 @@ enum Check {
 }
 
 /// Reads every marker of the document into checks, in document order.
-fn checks(markdown: &str) -> Vec<Check> {
-    let lines: Vec<&str> = markdown.lines().collect();
+fn checks(doc: &Doc) -> Vec<Check> {
     let mut found: Vec<Check> = Vec::new();
     let mut sessions: HashMap<String, usize> = HashMap::new();
     // The check whose server a `log` or `same server` marker refers to.
     let mut last_server: Option<usize> = None;
-    for (index, raw) in lines.iter().enumerate() {
-        let Some(spec) = raw
-            .trim()
-            .strip_prefix("<!-- doc-test:")
-            .and_then(|rest| rest.strip_suffix("-->"))
-        else {
-            continue;
-        };
-        let line = index + 1;
-        let mut parts = spec.split(';').map(str::trim);
-        let form = parts.next().unwrap_or_default();
-        let options: Vec<&str> = parts.collect();
+    for marker in doc.markers() {
+        let line = marker.line;
+        let form = marker.form.as_str();
         if let Some(rest) = form.strip_prefix("session ") {
             last_server = Some(session_marker(
                 &mut found,
                 &mut sessions,
-                &lines,
-                index,
+                doc,
+                &marker,
                 rest,
-                &options,
             ));
             continue;
         }
-        let block = block_after(&lines, index);
+        let block = marker.block(doc);
         match form {
             "run" => found.push(Check::Run(block)),
             "server" => found.push(Check::ServerStart(block)),
@@ -154,11 +143,10 @@ fn checks(markdown: &str) -> Vec<Check> {
                 }
             }
             _ => {
-                let hold = options
-                    .iter()
-                    .find_map(|option| option.strip_prefix("hold "))
+                let hold = marker
+                    .option("hold ")
                     .map_or(0, |count| count.parse().expect("hold N"));
-                let numbers_vary = options.contains(&"numbers vary");
+                let numbers_vary = marker.has("numbers vary");
                 let commands = CommandBlock {
                     block,
                     hold,
@@ -194,19 +182,17 @@ fn checks(markdown: &str) -> Vec<Check> {
 fn session_marker(
     found: &mut Vec<Check>,
     sessions: &mut HashMap<String, usize>,
-    lines: &[&str],
-    index: usize,
+    doc: &Doc,
+    marker: &Marker,
     rest: &str,
-    options: &[&str],
 ) -> usize {
-    let line = index + 1;
+    let line = marker.line;
     if let Some((name, serve)) = rest.split_once(':') {
         let args = serve.trim().strip_prefix("serve").unwrap_or_else(|| {
             panic!("{DOC} line {line}: a session is declared as `session NAME: serve ARGS`")
         });
-        let turns = options
-            .iter()
-            .find_map(|option| option.strip_prefix("turns "))
+        let turns = marker
+            .option("turns ")
             .unwrap_or_else(|| panic!("{DOC} line {line}: a session needs `; turns ...`"));
         sessions.insert(name.trim().to_string(), found.len());
         found.push(Check::Session {
@@ -227,7 +213,7 @@ fn session_marker(
     let &at = sessions
         .get(name.trim())
         .unwrap_or_else(|| panic!("{DOC} line {line}: session {name} is not declared above"));
-    let block = block_after(lines, index);
+    let block = marker.block(doc);
     let Check::Session { session, .. } = &mut found[at] else {
         unreachable!("sessions map to session checks");
     };
@@ -242,31 +228,6 @@ fn session_marker(
         None => session.players.push((player.to_string(), items)),
     }
     at
-}
-
-fn words(text: &str) -> Vec<String> {
-    text.split_whitespace().map(String::from).collect()
-}
-
-/// The fenced block right after the marker on line `index` (0-based).
-fn block_after(lines: &[&str], index: usize) -> Block {
-    let fence = index + 1;
-    let opening = lines.get(fence).map(|line| line.trim()).unwrap_or_default();
-    assert!(
-        opening == "```console" || opening == "```text",
-        "{DOC} line {}: a marker must be followed by a ```console or ```text block",
-        index + 1
-    );
-    let mut content = Vec::new();
-    let mut cursor = fence + 1;
-    while lines[cursor].trim() != "```" {
-        content.push((cursor + 1, lines[cursor].to_string()));
-        cursor += 1;
-    }
-    Block {
-        marker_line: index + 1,
-        lines: content,
-    }
 }
 
 /// A player's terminal as items. The first block of a player starts with `$ nc ...`.
@@ -301,31 +262,12 @@ fn terminal(block: &Block, first: bool) -> Vec<(usize, Item)> {
     items
 }
 
-/// Replaces what changes from run to run with fixed placeholders.
+/// Replaces what changes from run to run with fixed placeholders: the server's port, shown as
+/// 7080, and client ports.
 fn normalize(text: &str, server_port: Option<u16>) -> String {
-    let mut text = text.to_string();
-    if let Some(port) = server_port {
-        text = text
-            .replace(&format!(":{port}"), &format!(":{DOC_PORT}"))
-            .replace(
-                &format!("127.0.0.1 {port}"),
-                &format!("127.0.0.1 {DOC_PORT}"),
-            );
-    }
-    let client_port = Regex::new(r"127\.0\.0\.1:(\d+)").unwrap();
-    let text = client_port.replace_all(&text, |caps: &regex::Captures| {
-        if caps[1] == *DOC_PORT.to_string() {
-            caps[0].to_string()
-        } else {
-            "127.0.0.1:PORT".to_string()
-        }
-    });
-    text.trim_end().to_string()
-}
-
-fn mask_numbers(text: &str) -> String {
-    let number = Regex::new(r"\d+(\.\d+)?").unwrap();
-    number.replace_all(text, "N").into_owned()
+    normalize_ports(text, DOC_PORT, server_port)
+        .trim_end()
+        .to_string()
 }
 
 fn starts(args: &[String]) -> ServerProcess {
@@ -336,26 +278,16 @@ fn starts(args: &[String]) -> ServerProcess {
 
 /// The `$` commands of a block, each with the lines printed under it.
 fn commands_of(block: &Block) -> Vec<(usize, String, Vec<String>)> {
-    let mut found: Vec<(usize, String, Vec<String>)> = Vec::new();
-    for (number, line) in &block.lines {
-        if let Some(command) = line.strip_prefix("$ ") {
-            found.push((*number, command.to_string(), Vec::new()));
-        } else if let Some((_, _, output)) = found.last_mut() {
-            output.push(line.clone());
-        } else {
-            panic!("{DOC} line {number}: a checked block starts with `$ command`");
-        }
-    }
-    found
+    commands(DOC, block)
+        .into_iter()
+        .map(|command| (command.line, command.command, command.output))
+        .collect()
 }
 
 /// Why a command cannot run here, if it cannot.
 fn missing_tool(command: &str) -> Option<String> {
-    if command.contains("nc ") && find_program("nc").is_none() {
-        return Some("`nc` is not installed".into());
-    }
-    if command.starts_with("ps ") && find_program("ps").is_none() {
-        return Some("`ps` is not installed".into());
+    if let Some(program) = missing_program(command, &["nc", "ps"]) {
+        return Some(format!("`{program}` is not installed"));
     }
     if command.contains("/proc/") && !Path::new("/proc/self").exists() {
         return Some("there is no /proc here".into());
@@ -365,27 +297,13 @@ fn missing_tool(command: &str) -> Option<String> {
 
 /// Runs one documented command (with the real port and binary) and returns its output lines.
 fn run_command(command: &str, server: Option<&ServerProcess>) -> Vec<String> {
-    let mut command = command.replace("game-lab ", &format!("{BIN} "));
-    if let Some(server) = server {
-        let port = server.addr.port();
-        command = command
-            .replace(&format!("127.0.0.1:{DOC_PORT}"), &server.addr.to_string())
-            .replace(
-                &format!("127.0.0.1 {DOC_PORT}"),
-                &format!("127.0.0.1 {port}"),
-            )
-            .replace("PID", &server.pid().to_string());
-    }
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(format!("{command} 2>&1"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the documented command");
     let port = server.map(|server| server.addr.port());
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
+    let mut command = lab_command(command, "game-lab", BIN, DOC_PORT, port);
+    if let Some(server) = server {
+        command = command.replace("PID", &server.pid().to_string());
+    }
+    shell(&command, None)
+        .iter()
         .map(|line| normalize(line, port))
         .collect()
 }
@@ -410,23 +328,7 @@ fn compare_output(
             .collect()
     };
     let expected = tidy(expected.iter().map(|line| normalize(line, None)).collect());
-    let printed = tidy(actual.clone());
-    if printed == expected {
-        return;
-    }
-    let differs = printed
-        .iter()
-        .zip(&expected)
-        .position(|(printed, expected)| printed != expected)
-        .unwrap_or(printed.len().min(expected.len()));
-    panic!(
-        "{DOC} line {line}: `{command}` printed something else; first difference at its output \
-         line {}:\n  page: {:?}\n  real: {:?}\nthe whole real output:\n{}",
-        differs + 1,
-        expected.get(differs),
-        printed.get(differs),
-        actual.join("\n")
-    );
+    compare(DOC, line, &format!("`{command}`"), &tidy(actual), &expected);
 }
 
 fn check_run(block: &Block) {
@@ -454,6 +356,7 @@ fn check_server_start(block: &Block) {
     let block = Block {
         marker_line: *line,
         lines: expected,
+        ..block.clone()
     };
     check_log(&mut server, &block);
 }
@@ -889,11 +792,7 @@ fn record_session(session: &Session) {
 /// Every checked transcript in docs/game.md matches what the programs print today.
 #[test]
 fn walkthrough_transcripts_are_true() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(DOC);
-    let markdown = std::fs::read_to_string(&path).expect("read docs/game.md");
-    let found = checks(&markdown);
+    let found = checks(&Doc::read(DOC));
     assert!(
         found.len() >= 12,
         "expected many checked transcripts, found {}",
@@ -901,25 +800,15 @@ fn walkthrough_transcripts_are_true() {
     );
     let recording = std::env::var_os("DOC_TEST_RECORD").is_some();
     // Every check runs even after one fails, so one run lists everything to fix.
-    let mut failed = 0;
-    for check in &found {
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match check {
-            Check::Run(block) => check_run(block),
-            Check::ServerStart(block) => check_server_start(block),
-            Check::Commands {
-                server_args,
-                blocks,
-                log,
-            } => check_commands(server_args, blocks, log.as_ref()),
-            Check::Session { session, .. } if recording => record_session(session),
-            Check::Session { session, log } => check_session(session, log.as_ref()),
-        }));
-        failed += usize::from(outcome.is_err());
-    }
-    assert_eq!(
-        failed,
-        0,
-        "{failed} of {} checks of {DOC} failed (above)",
-        found.len()
-    );
+    run_checks(DOC, &found, |check| match check {
+        Check::Run(block) => check_run(block),
+        Check::ServerStart(block) => check_server_start(block),
+        Check::Commands {
+            server_args,
+            blocks,
+            log,
+        } => check_commands(server_args, blocks, log.as_ref()),
+        Check::Session { session, .. } if recording => record_session(session),
+        Check::Session { session, log } => check_session(session, log.as_ref()),
+    });
 }

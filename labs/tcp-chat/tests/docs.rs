@@ -8,6 +8,10 @@
 //! run are normalized on both sides first: the server's port (shown as 7072), client ports, clock
 //! times, "connected Ns" and the session log's times and durations.
 //!
+//! Reading the page's markers and blocks, running its commands, normalizing ports and comparing
+//! lines come from `netlab_testkit::docs`, shared with the other labs' docs tests; this file
+//! holds what is the room's own: its markers, and replaying its terminals.
+//!
 //! - `<!-- doc-test: room ARGS -->`: start `tcp-chat room serve --port 0 ARGS`, run each `$`
 //!   command of the block with the real port in place of 7072, and compare its output (standard
 //!   output and error together) with the lines under it.
@@ -41,25 +45,20 @@
 mod util;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{Shutdown, TcpStream};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::thread;
 
-use util::{BIN, PATIENCE, TempDir, find_program, skip};
+use netlab_testkit::docs::{
+    Block, Doc, Lines, compare, lab_command, missing_program, normalize_ports,
+    replace_numbers_after, shell, words,
+};
+use util::{BIN, TempDir, skip};
 
 const DOC: &str = "docs/tcp-chat.md";
 /// The port the transcripts show.
 const DOC_PORT: u16 = 7072;
-
-/// A fenced block: the marker's line number and the block's lines with their line numbers.
-#[derive(Debug, Clone)]
-struct Block {
-    marker_line: usize,
-    lines: Vec<(usize, String)>,
-}
 
 /// One line of a terminal.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,26 +91,16 @@ enum Check {
 }
 
 /// Reads every marker of the document into checks, in document order.
-fn checks(markdown: &str) -> Vec<Check> {
-    let lines: Vec<&str> = markdown.lines().collect();
+fn checks(doc: &Doc) -> Vec<Check> {
     let mut found = Vec::new();
     let mut sessions: HashMap<String, usize> = HashMap::new();
-    for (index, raw) in lines.iter().enumerate() {
-        let Some(spec) = raw
-            .trim()
-            .strip_prefix("<!-- doc-test:")
-            .and_then(|rest| rest.strip_suffix("-->"))
-        else {
-            continue;
-        };
-        let line = index + 1;
-        let mut parts = spec.split(';').map(str::trim);
-        let form = parts.next().unwrap_or_default();
-        let options: Vec<&str> = parts.collect();
+    for marker in doc.markers() {
+        let line = marker.line;
+        let form = marker.form.as_str();
         if let Some(args) = form.strip_prefix("room") {
             found.push(Check::Room {
                 args: words(args),
-                block: block_after(&lines, index),
+                block: marker.block(doc),
             });
         } else if let Some(rest) = form.strip_prefix("session ") {
             if let Some((name, terminal)) = rest.split_once(", terminal ") {
@@ -121,15 +110,14 @@ fn checks(markdown: &str) -> Vec<Check> {
                 let Check::Session(session) = &mut found[at] else {
                     unreachable!("sessions map to session checks");
                 };
-                let items = terminal_items(&block_after(&lines, index));
+                let items = terminal_items(&marker.block(doc));
                 match session.terminals.iter_mut().find(|(t, _)| t == terminal) {
                     Some((_, earlier)) => earlier.extend(items),
                     None => session.terminals.push((terminal.to_string(), items)),
                 }
             } else {
-                let turns = options
-                    .iter()
-                    .find_map(|option| option.strip_prefix("turns "))
+                let turns = marker
+                    .option("turns ")
                     .unwrap_or_else(|| panic!("{DOC} line {line}: a session needs `; turns ...`"));
                 sessions.insert(rest.to_string(), found.len());
                 found.push(Check::Session(Session {
@@ -144,31 +132,6 @@ fn checks(markdown: &str) -> Vec<Check> {
         }
     }
     found
-}
-
-fn words(text: &str) -> Vec<String> {
-    text.split_whitespace().map(String::from).collect()
-}
-
-/// The fenced block right after the marker on line `index` (0-based).
-fn block_after(lines: &[&str], index: usize) -> Block {
-    let fence = index + 1;
-    let opening = lines.get(fence).map(|line| line.trim()).unwrap_or_default();
-    assert!(
-        opening == "```console" || opening == "```text",
-        "{DOC} line {}: a marker must be followed by a ```console or ```text block",
-        index + 1
-    );
-    let mut content = Vec::new();
-    let mut cursor = fence + 1;
-    while lines[cursor].trim() != "```" {
-        content.push((cursor + 1, lines[cursor].to_string()));
-        cursor += 1;
-    }
-    Block {
-        marker_line: index + 1,
-        lines: content,
-    }
 }
 
 fn terminal_items(block: &Block) -> Vec<(usize, Item)> {
@@ -196,22 +159,7 @@ fn terminal_items(block: &Block) -> Vec<(usize, Item)> {
 
 /// Replaces what changes from run to run with fixed placeholders.
 fn normalize(text: &str, server_port: Option<u16>) -> String {
-    let mut text = text.trim_end().to_string();
-    if let Some(port) = server_port {
-        text = text
-            .replace(&format!(":{port}"), &format!(":{DOC_PORT}"))
-            .replace(
-                &format!("127.0.0.1 {port}"),
-                &format!("127.0.0.1 {DOC_PORT}"),
-            );
-    }
-    let text = replace_numbers_after(&text, "127.0.0.1:", |digits| {
-        if digits == DOC_PORT.to_string() {
-            digits.to_string()
-        } else {
-            "PORT".to_string()
-        }
-    });
+    let text = normalize_ports(text.trim_end(), DOC_PORT, server_port);
     let text = replace_numbers_after(&text, "connected ", |_| "N".into());
     let text = replace_numbers_after(&text, "\"time\":", |_| "T".into());
     let text = replace_numbers_after(&text, "\"seconds\":", |_| "N".into());
@@ -223,23 +171,6 @@ fn normalize(text: &str, server_port: Option<u16>) -> String {
             .then(|| format!("{}(since HH:MM:SS{after}", &text[..at]))
     });
     clock.unwrap_or(text)
-}
-
-/// Replaces each run of digits right after `prefix` with what `with` makes of it.
-fn replace_numbers_after(text: &str, prefix: &str, with: impl Fn(&str) -> String) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(prefix) {
-        let (before, after) = rest.split_at(at + prefix.len());
-        out.push_str(before);
-        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        if digits > 0 {
-            out.push_str(&with(&after[..digits]));
-        }
-        rest = &after[digits..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The scratch directory every check runs in, set up like the lab's `/tmp/cl`.
@@ -260,53 +191,6 @@ fn scratch() -> TempDir {
     let photo = std::fs::File::create(root.join("send/photo.jpg")).unwrap();
     photo.set_len(30 * 1024 * 1024).unwrap();
     dir
-}
-
-/// Lines from a socket or a process, read on a thread so that every wait has a deadline.
-struct Lines {
-    lines: Receiver<String>,
-    closed: bool,
-}
-
-impl Lines {
-    fn new(source: impl Read + Send + 'static) -> Lines {
-        let (sender, lines) = channel();
-        thread::spawn(move || {
-            let mut reader = BufReader::new(source);
-            loop {
-                let mut line = Vec::new();
-                match reader.read_until(b'\n', &mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {
-                        let text = String::from_utf8_lossy(&line);
-                        let text = text.trim_end_matches(['\r', '\n']).to_string();
-                        if sender.send(text).is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-        });
-        Lines {
-            lines,
-            closed: false,
-        }
-    }
-
-    /// The next line; `Err` says why there is none (closed, or nothing within [`PATIENCE`]).
-    fn next(&mut self) -> Result<String, &'static str> {
-        if self.closed {
-            return Err("it ended");
-        }
-        match self.lines.recv_timeout(PATIENCE) {
-            Ok(line) => Ok(line),
-            Err(RecvTimeoutError::Disconnected) => {
-                self.closed = true;
-                Err("it ended")
-            }
-            Err(RecvTimeoutError::Timeout) => Err("nothing more arrived"),
-        }
-    }
 }
 
 /// Where a terminal's typing goes.
@@ -366,48 +250,20 @@ fn spawn(command: &str, dir: &Path, port: Option<u16>) -> (Keyboard, Lines) {
 
 /// The command with the real binary and port.
 fn real_command(command: &str, port: Option<u16>) -> String {
-    let mut command = command.replace("tcp-chat ", &format!("{BIN} "));
-    if let Some(port) = port {
-        command = command
-            .replace(
-                &format!("127.0.0.1:{DOC_PORT}"),
-                &format!("127.0.0.1:{port}"),
-            )
-            .replace(
-                &format!("127.0.0.1 {DOC_PORT}"),
-                &format!("127.0.0.1 {port}"),
-            )
-            .replace(&format!("--port {DOC_PORT}"), "--port 0");
-    }
-    command
+    lab_command(command, "tcp-chat", BIN, DOC_PORT, port)
 }
 
 /// Runs a documented command to its end; its output lines, normalized.
 fn run_command(command: &str, dir: &Path, port: Option<u16>) -> Vec<String> {
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(format!("{} 2>&1", real_command(command, port)))
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run a documented command");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
+    shell(&real_command(command, port), Some(dir))
+        .iter()
         .map(|line| normalize(line, port))
         .collect()
 }
 
 /// Why a command cannot run here, if it cannot.
 fn missing_tool(command: &str) -> Option<&'static str> {
-    for tool in ["nc", "xxd", "sha256sum"] {
-        let used =
-            command.starts_with(&format!("{tool} ")) || command.contains(&format!("| {tool}"));
-        if used && find_program(tool).is_none() {
-            return Some(tool);
-        }
-    }
-    None
+    missing_program(command, &["nc", "xxd", "sha256sum"])
 }
 
 /// A started room server: its console and its port.
@@ -434,24 +290,6 @@ fn start_server(command: &str, dir: &Path) -> Server {
         port,
         first: vec![listening],
     }
-}
-
-fn compare(place: usize, what: &str, actual: &[String], expected: &[String]) {
-    if actual == expected {
-        return;
-    }
-    let differs = actual
-        .iter()
-        .zip(expected)
-        .position(|(actual, expected)| actual != expected)
-        .unwrap_or(actual.len().min(expected.len()));
-    panic!(
-        "{DOC} line {place}: {what} differs at its line {}:\n  page: {:?}\n  real: {:?}\nall of it, real:\n{}",
-        differs + 1,
-        expected.get(differs),
-        actual.get(differs),
-        actual.join("\n")
-    );
 }
 
 /// A `room` check: one server, the block's commands against it.
@@ -486,7 +324,7 @@ fn check_room(args: &[String], block: &Block, dir: &Path) {
     );
     for (number, command, expected) in &commands {
         let actual = run_command(command, dir, Some(server.port));
-        compare(*number, &format!("`{command}`"), &actual, expected);
+        compare(DOC, *number, &format!("`{command}`"), &actual, expected);
     }
 }
 
@@ -594,6 +432,7 @@ impl Terminal {
             actual.sort();
             expected.sort();
             compare(
+                DOC,
                 first,
                 "the server's console (in any order)",
                 &actual,
@@ -747,7 +586,7 @@ fn act(terminal: &mut Terminal, dir: &Path, port: u16) {
                 actual.sort();
                 expected.sort();
             }
-            compare(number, &format!("`{command}`"), &actual, &expected);
+            compare(DOC, number, &format!("`{command}`"), &actual, &expected);
             return;
         }
         Item::Typed(text) => terminal
@@ -770,11 +609,7 @@ fn act(terminal: &mut Terminal, dir: &Path, port: u16) {
 /// Every replayed transcript of docs/tcp-chat.md matches what the programs print today.
 #[test]
 fn room_transcripts_are_true() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(DOC);
-    let markdown = std::fs::read_to_string(&path).expect("read docs/tcp-chat.md");
-    let found = checks(&markdown);
+    let found = checks(&Doc::read(DOC));
     assert!(
         found.len() >= 4,
         "expected several checks, found {}",

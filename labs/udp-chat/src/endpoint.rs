@@ -559,7 +559,9 @@ impl Endpoint {
 
 /// `[TRACE] 1.234s -> 127.0.0.1:7075 DATA seq=1 ...`: seconds since the endpoint started.
 fn print_trace(since_start: Duration, line: &str) {
-    eprintln!("[TRACE] {:.3}s {line}", since_start.as_secs_f64());
+    // Built first and written in one piece, so other output cannot split the line.
+    let line = format!("[TRACE] {:.3}s {line}\n", since_start.as_secs_f64());
+    eprint!("{line}");
 }
 
 fn local_addr(socket: &std::net::UdpSocket) -> Result<SocketAddr, Error> {
