@@ -15,8 +15,11 @@
 //! - **goodput**: message bytes delivered per second, from the first send to the last delivery.
 //!   The ceiling of a windowed protocol is `window × payload / RTT`; the table shows how close
 //!   each run came to it when `--delay` sets the RTT.
-//! - **wire bytes per delivered byte**: every datagram both ways (headers, ACKs,
-//!   retransmissions) over the message bytes delivered: the price of reliability.
+//! - **wire bytes per delivered byte**: every datagram both ways (ACKs and retransmissions
+//!   included, and the 28 bytes of IPv4 and UDP header each one carries on the wire) over the
+//!   message bytes delivered: the price of reliability.
+//!
+//! `--arq tcp` runs the same measurement over the kernel's TCP, for comparison; see [`tcp`].
 //!
 //! Plain UDP (`--arq none`) has no acknowledgements and so no flow control: a sender would blast
 //! all N messages at once and measure the size of the kernel's socket buffer. The bench paces it
@@ -34,21 +37,27 @@ use netlab_common::stats::percentile;
 use netlab_common::{Error, term};
 
 use crate::arq::ArqMode;
-use crate::cli::{self, Arq, BenchArgs};
+use crate::cli::{self, Arq, BenchArgs, BenchScheme};
 use crate::connection::{Config, Event, SendError};
 use crate::endpoint::{Endpoint, Happening, Settings};
 use crate::fault::FaultConfig;
 use crate::stats::Stats;
 use crate::wire::{DEFAULT_MAX_DATAGRAM, HEADER_LEN};
 
+pub mod tcp;
+
 /// Bytes at the start of each message: its index and its send time (both u64, big-endian).
 const STAMP: usize = 16;
+
+/// What each datagram carries on the wire besides our bytes: an IPv4 header (20) and a UDP
+/// header (8). The bench runs on 127.0.0.1.
+const IP_UDP_HEADERS: u64 = 28;
 
 /// One run's results.
 #[derive(Clone, Debug)]
 pub struct RunResult {
     /// The scheme.
-    pub arq: ArqMode,
+    pub scheme: BenchScheme,
     /// The loss probability.
     pub loss: f64,
     /// Messages sent.
@@ -79,12 +88,23 @@ pub struct RunResult {
     pub unreachable: bool,
     /// The run ended by `--timeout` before everything was acknowledged.
     pub timed_out: bool,
+    /// TCP only: what the kernel's counters say (see [`tcp`]), where the platform has them.
+    pub kernel: Option<KernelSaid>,
+}
+
+/// TCP's retransmissions and wire bytes, from the kernel.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KernelSaid {
+    /// Segments retransmitted.
+    pub retransmissions: Option<u64>,
+    /// Bytes sent over loopback, headers included.
+    pub wire_bytes: Option<u64>,
 }
 
 impl RunResult {
     /// A reliable mode that lost, repeated or reordered anything, or did not finish.
     pub fn errors(&self) -> u64 {
-        if self.arq == ArqMode::NoRetransmit {
+        if self.scheme == BenchScheme::None {
             return 0;
         }
         let missing = self.messages.saturating_sub(self.delivered);
@@ -97,25 +117,53 @@ impl RunResult {
         self.delivered as f64 / self.messages.max(1) as f64
     }
 
-    /// Datagram bytes both ways per message byte delivered.
-    pub fn wire_per_delivered(&self) -> f64 {
-        let wire = self.sender.bytes_sent + self.receiver.bytes_sent;
-        wire as f64 / (self.delivered * self.size).max(1) as f64
+    /// Retransmissions: the sender's, or the kernel's segments for TCP (`None`: not known).
+    pub fn retransmissions(&self) -> Option<u64> {
+        match self.kernel {
+            Some(kernel) => kernel.retransmissions,
+            None => Some(self.sender.retransmissions),
+        }
     }
 
-    /// One line of JSON.
+    /// Bytes on the wire both ways, IP and UDP/TCP headers included (`None`: not known).
+    pub fn wire_bytes(&self) -> Option<u64> {
+        match self.kernel {
+            Some(kernel) => kernel.wire_bytes,
+            None => {
+                let datagrams = self.sender.datagrams_sent + self.receiver.datagrams_sent;
+                let ours = self.sender.bytes_sent + self.receiver.bytes_sent;
+                Some(ours + IP_UDP_HEADERS * datagrams)
+            }
+        }
+    }
+
+    /// Wire bytes per message byte delivered.
+    pub fn wire_per_delivered(&self) -> Option<f64> {
+        let delivered = (self.delivered * self.size).max(1) as f64;
+        self.wire_bytes().map(|wire| wire as f64 / delivered)
+    }
+
+    /// One line of JSON (`null` where a figure is not known).
     pub fn to_json(&self) -> String {
-        let limit = self
-            .window_limit
-            .map_or("null".to_string(), |limit| format!("{limit:.0}"));
+        let or_null = |value: Option<String>| value.unwrap_or_else(|| "null".to_string());
+        let limit = or_null(self.window_limit.map(|limit| format!("{limit:.0}")));
+        let retransmissions = or_null(self.retransmissions().map(|n| n.to_string()));
+        let wire = or_null(self.wire_bytes().map(|n| n.to_string()));
+        let wire_per = or_null(self.wire_per_delivered().map(|r| format!("{r:.3}")));
+        let datagrams = or_null(
+            self.kernel
+                .is_none()
+                .then(|| (self.sender.datagrams_sent + self.receiver.datagrams_sent).to_string()),
+        );
         format!(
             "{{\"arq\":\"{}\",\"loss\":{},\"messages\":{},\"size\":{},\"delivered\":{},\
              \"delivery_ratio\":{:.4},\"duplicates\":{},\"out_of_order\":{},\"p50_ms\":{:.3},\
-             \"p99_ms\":{:.3},\"retransmissions\":{},\"fast_retransmits\":{},\"timeouts\":{},\
-             \"datagrams_sent\":{},\"wire_bytes\":{},\"wire_per_delivered\":{:.3},\
-             \"goodput_bytes_per_s\":{:.0},\"window_limit_bytes_per_s\":{limit},\
-             \"elapsed_s\":{:.3},\"unreachable\":{},\"timed_out\":{},\"errors\":{}}}",
-            self.arq.name(),
+             \"p99_ms\":{:.3},\"retransmissions\":{retransmissions},\"fast_retransmits\":{},\
+             \"timeouts\":{},\"datagrams_sent\":{datagrams},\"wire_bytes\":{wire},\
+             \"wire_per_delivered\":{wire_per},\"goodput_bytes_per_s\":{:.0},\
+             \"window_limit_bytes_per_s\":{limit},\"elapsed_s\":{:.3},\"unreachable\":{},\
+             \"timed_out\":{},\"errors\":{}}}",
+            self.scheme.name(),
             self.loss,
             self.messages,
             self.size,
@@ -125,12 +173,8 @@ impl RunResult {
             self.out_of_order,
             ms(self.p50),
             ms(self.p99),
-            self.sender.retransmissions,
             self.sender.fast_retransmits,
             self.sender.timeouts,
-            self.sender.datagrams_sent + self.receiver.datagrams_sent,
-            self.sender.bytes_sent + self.receiver.bytes_sent,
-            self.wire_per_delivered(),
             self.goodput,
             self.elapsed.as_secs_f64(),
             self.unreachable,
@@ -144,17 +188,21 @@ impl RunResult {
         let of_limit = self.window_limit.map_or("-".to_string(), |limit| {
             format!("{:.0}%", 100.0 * self.goodput / limit)
         });
+        let retransmissions = self
+            .retransmissions()
+            .map_or("-".to_string(), |n| n.to_string());
+        let wire_per = self
+            .wire_per_delivered()
+            .map_or("-".to_string(), |r| format!("{r:.2}"));
         let mut row = format!(
-            "| {} | {} | {}/{} | {} | {:.1} | {:.1} | {} | {:.2} | {:.1} | {of_limit} | {:.1} |",
-            self.arq.name(),
+            "| {} | {} | {}/{} | {} | {:.1} | {:.1} | {retransmissions} | {wire_per} | {:.1} | {of_limit} | {:.1} |",
+            self.scheme.name(),
             cli::percent(self.loss),
             self.delivered,
             self.messages,
             self.duplicates,
             ms(self.p50),
             ms(self.p99),
-            self.sender.retransmissions,
-            self.wire_per_delivered(),
             self.goodput / 1000.0,
             self.elapsed.as_secs_f64()
         );
@@ -180,9 +228,18 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
         println!("{TABLE_HEADER}");
     }
     let mut errors = 0;
-    for &arq in &args.arq {
+    for &scheme in &args.arq {
         for &loss in &args.loss {
-            let result = run_one(args, arq, loss)?;
+            let result = match scheme.arq() {
+                Some(arq) => run_one(args, arq, loss)?,
+                None => match run_tcp(args, loss)? {
+                    Ok(result) => result,
+                    Err(why) => {
+                        print_skipped(args, scheme, loss, &why);
+                        continue;
+                    }
+                },
+            };
             errors += result.errors();
             if args.json {
                 println!("{}", result.to_json());
@@ -210,6 +267,65 @@ fn describe_setup(args: &BenchArgs) {
         let _ = write!(setup, "; besides the loss column, {banner}");
     }
     term::info(setup);
+}
+
+/// A run that cannot be made, with the reason.
+fn print_skipped(args: &BenchArgs, scheme: BenchScheme, loss: f64, why: &str) {
+    if args.json {
+        let why = why.replace('"', "'");
+        println!(
+            "{{\"arq\":\"{}\",\"loss\":{loss},\"skipped\":\"{why}\"}}",
+            scheme.name()
+        );
+    } else {
+        println!(
+            "| {} | {} | skipped: {why} | | | | | | | | |",
+            scheme.name(),
+            cli::percent(loss)
+        );
+    }
+}
+
+/// One TCP run, or why it cannot be made: the fault injector cannot act on TCP.
+fn run_tcp(args: &BenchArgs, loss: f64) -> Result<Result<RunResult, String>, Error> {
+    let faults = args.faults.config(loss);
+    let faulty = faults.loss > 0.0
+        || faults.duplicate > 0.0
+        || faults.reorder > 0.0
+        || !faults.delay.is_zero()
+        || !faults.jitter.is_zero();
+    if faulty {
+        return Ok(Err(
+            "the fault injector cannot touch TCP (make the network lossy instead)".to_string(),
+        ));
+    }
+    let window = args.reliability.window as usize;
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let measured = tcp::run(args.messages, args.size, window, timeout)?;
+    let (p50, p99) = measured.p50_p99();
+    let delivered_bytes = (measured.delivered * args.size) as f64;
+    Ok(Ok(RunResult {
+        scheme: BenchScheme::Tcp,
+        loss,
+        messages: args.messages,
+        size: args.size,
+        delivered: measured.delivered,
+        duplicates: 0,
+        out_of_order: 0,
+        p50,
+        p99,
+        sender: Stats::default(),
+        receiver: Stats::default(),
+        elapsed: measured.elapsed,
+        goodput: delivered_bytes / measured.elapsed.as_secs_f64().max(1e-9),
+        window_limit: None,
+        unreachable: false,
+        timed_out: false,
+        kernel: Some(KernelSaid {
+            retransmissions: measured.retransmitted_segments,
+            wire_bytes: measured.wire_bytes,
+        }),
+    }))
 }
 
 /// One run: `arq` at loss `loss`.
@@ -442,7 +558,12 @@ fn summarize(
     let rtt = faults.delay * 2;
     let window = f64::from(config.mode.effective_window(config.window));
     RunResult {
-        arq: arq.mode(),
+        scheme: match arq {
+            Arq::None => BenchScheme::None,
+            Arq::StopAndWait => BenchScheme::StopAndWait,
+            Arq::GoBackN => BenchScheme::GoBackN,
+            Arq::SelectiveRepeat => BenchScheme::SelectiveRepeat,
+        },
         loss,
         messages: plan.messages,
         size: plan.size,
@@ -458,6 +579,7 @@ fn summarize(
         window_limit: (!rtt.is_zero()).then(|| window * payload_per_datagram / rtt.as_secs_f64()),
         unreachable: sent.unreachable,
         timed_out: sent.timed_out,
+        kernel: None,
     }
 }
 

@@ -132,14 +132,14 @@ pub struct BenchArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 1000,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(16..=4096))]
     pub size: usize,
-    /// Reliability schemes to run, comma-separated (none = plain UDP).
+    /// Reliability schemes to run, comma-separated (none = plain UDP, tcp = the kernel's TCP).
     #[arg(
         long,
         value_enum,
         value_delimiter = ',',
         default_value = "selective-repeat"
     )]
-    pub arq: Vec<Arq>,
+    pub arq: Vec<BenchScheme>,
     /// Loss probabilities to run, comma-separated: 0,1%,5%,10%.
     #[arg(long, value_name = "P,...", value_delimiter = ',', default_value = "0",
           value_parser = probability)]
@@ -183,6 +183,40 @@ impl Arq {
             Arq::GoBackN => ArqMode::GoBackN,
             Arq::SelectiveRepeat => ArqMode::SelectiveRepeat,
         }
+    }
+}
+
+/// What `udp-chat bench` can measure: the UDP schemes, and TCP for comparison.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchScheme {
+    /// Plain UDP: no acknowledgements, no retransmission.
+    None,
+    /// One datagram in flight at a time.
+    StopAndWait,
+    /// A window; the receiver keeps only in-order datagrams; a timeout resends the whole window.
+    GoBackN,
+    /// A window; the receiver keeps early datagrams; only what is missing is resent.
+    SelectiveRepeat,
+    /// The kernel's TCP on one loopback connection (the fault injector cannot touch it: run it
+    /// with the fault flags at zero, on a lossy network; see scripts/compare-protocols).
+    Tcp,
+}
+
+impl BenchScheme {
+    /// The UDP scheme, or `None` for TCP.
+    pub fn arq(self) -> Option<Arq> {
+        match self {
+            BenchScheme::None => Some(Arq::None),
+            BenchScheme::StopAndWait => Some(Arq::StopAndWait),
+            BenchScheme::GoBackN => Some(Arq::GoBackN),
+            BenchScheme::SelectiveRepeat => Some(Arq::SelectiveRepeat),
+            BenchScheme::Tcp => None,
+        }
+    }
+
+    /// The name as typed.
+    pub fn name(self) -> &'static str {
+        self.arq().map_or("tcp", |arq| arq.mode().name())
     }
 }
 

@@ -401,6 +401,23 @@ fn bench_counts_what_plain_udp_loses() {
     assert_eq!(field(&runs[0], "retransmissions"), "0");
 }
 
+/// `--arq tcp` runs the same measurement over loopback TCP: every message arrives; with an
+/// in-program fault the TCP run is skipped with the reason (the injector cannot touch TCP).
+#[test]
+fn bench_compares_with_tcp() {
+    let (code, runs) = bench_json(&["--messages", "200", "--arq", "tcp", "--loss", "0,5%"]);
+    assert_eq!(code, 0, "{runs:#?}");
+    assert_eq!(runs.len(), 2, "{runs:#?}");
+    assert_eq!(field(&runs[0], "arq"), "\"tcp\"");
+    assert_eq!(field(&runs[0], "delivered"), "200");
+    assert_eq!(field(&runs[0], "errors"), "0");
+    assert!(
+        runs[1].contains("\"skipped\":\"the fault injector cannot touch TCP"),
+        "{}",
+        runs[1]
+    );
+}
+
 /// Flags that cannot work together are refused with a reason, not a panic.
 #[test]
 fn bad_flags_are_explained() {
