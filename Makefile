@@ -5,7 +5,7 @@
 CARGO ?= cargo
 SHELL := bash
 
-.PHONY: all build demo test lint fmt bench-echo bench-game bench-ftp clean
+.PHONY: all build demo test lint fmt bench-echo bench-game bench-ftp compare compare-quick clean
 
 all: build
 
@@ -43,6 +43,16 @@ bench-game: build
 # 1 GiB RETR and STOR with curl, ftp-lab against vsftpd (needs vsftpd and curl); see docs/ftp.md.
 bench-ftp: build
 	bash labs/ftp/bench/bench-vs-vsftpd.sh
+
+# The labs side by side for a class: compare-results/report.md, CSV files and SVG charts.
+# `make compare` is the full run (about 10 minutes); `make compare-quick` (or
+# `make compare ARGS=--quick`) finishes in under 2 minutes. As root on Linux the chat comparison
+# runs in a lossy network namespace; see scripts/compare-protocols.
+compare:
+	bash scripts/compare-protocols $(ARGS)
+
+compare-quick:
+	bash scripts/compare-protocols --quick $(ARGS)
 
 clean:
 	$(CARGO) clean

@@ -16,7 +16,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread;
@@ -223,4 +223,36 @@ pub fn find_program(name: &str) -> Option<std::path::PathBuf> {
 /// counts these lines in its closing summary.
 pub fn skip(test: &str, reason: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
+}
+
+/// The binary `bin` of workspace package `package`, from the build this test belongs to.
+///
+/// Cargo tells a test where its own package's binaries are (`CARGO_BIN_EXE_*`), but a lab's
+/// binary belongs to another package, and a binary cannot be a dev-dependency. `cargo test
+/// --workspace` (what `make test` runs) builds it beside the test, in the same profile directory
+/// (`target/debug/deps/TEST-HASH` and `target/debug/BIN`). When it is not there (one crate
+/// tested alone), the cargo that runs the test is asked to build it there.
+pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("a test runs from target/PROFILE/deps");
+    let path = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    if !path.is_file() {
+        let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+            Some("debug") | None => "dev",
+            Some(other) => other,
+        };
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", package, "--bin", bin, "--profile", profile])
+            .arg("--target-dir")
+            .arg(profile_dir.parent().expect("target/"))
+            .current_dir(docs::workspace_root())
+            .status()
+            .expect("running cargo build");
+        assert!(status.success(), "cargo build -p {package} failed");
+    }
+    assert!(path.is_file(), "no {bin} at {}", path.display());
+    path
 }
