@@ -1,19 +1,34 @@
 //! # The load generator: `tcp-echo bench HOST:PORT`
 //!
-//! Measures an echo server from the outside, so it works against any RFC 862 echo server, ours or
-//! not. It uses raw bytes only: no framing, no greeting.
+//! Measures an echo server from the outside. With `--framing raw` (the default) it speaks plain
+//! bytes with no greeting, so it works against any RFC 862 echo server, ours or not. With
+//! `--framing line` or `--framing length` it speaks our server's framed protocol instead: it
+//! frames every message, expects the `WELCOME` greeting, and expects each message back as
+//! `ACK message` (the exact bytes, per framing, are in [`crate::wire`]). Comparing the three on
+//! the same server shows what framing costs.
 //!
-//! - **Ping-pong** (default): each of `--connections` connections sends one `--size`-byte message
-//!   and waits until all of it has come back before sending the next. The time from send to the
-//!   last byte back is one *round trip*. Reports round trips per second, p50/p99 latency and the
-//!   payload rate.
-//! - **Stream** (`--stream BYTES`): each connection sends `BYTES` as fast as the server takes them
-//!   while reading the echo at the same time, and reports throughput. Reading concurrently matters:
-//!   a client that only writes would fill the server's output, the server would stop reading (see
-//!   back-pressure in the engines), and both would wait forever.
+//! - **Ping-pong** (default): each of `--connections` connections sends one message of `--size`
+//!   payload bytes and waits until all of its echo has come back before sending the next. The time
+//!   from send to the last byte back is one *round trip*. Reports round trips per second, p50/p99
+//!   latency and the payload rate.
+//! - **Stream** (`--stream BYTES`): each connection sends `BYTES` of payload as fast as the server
+//!   takes them while reading the echo at the same time, and reports throughput. In raw framing the
+//!   payload is one unbroken run of bytes, written 64 KiB at a time; in line and length framing it
+//!   is cut into `--size`-byte messages (`BYTES` rounded up to whole messages), each framed, many
+//!   per write. Reading concurrently matters: a client that only writes would fill the server's
+//!   output, the server would stop reading (see back-pressure in the engines), and both would wait
+//!   forever.
+//! - **Boundaries** (`--boundaries N`) is a different experiment, what breaks without framing:
+//!   see [`crate::boundaries`].
 //!
-//! Every byte that comes back is checked against what was sent, so a server that loses, reorders
-//! or invents bytes is reported as errors, not as fast.
+//! Every byte that comes back is compared with the exact bytes the server should send, framing
+//! and `ACK ` included, so a server that loses, reorders or invents bytes, or that was started with
+//! another `--framing`, is reported as errors (the first one described in words), not as fast.
+//! Rates count payload bytes only; the framing and `ACK ` bytes on top are reported as
+//! `overhead_bytes_per_message` and `ack_bytes_per_message`.
+//!
+//! Nothing waits forever: unfinished round trips get [`GRACE`] after the test's end, and a stream
+//! in which no byte moves for [`GRACE`] is given up; both count as errors.
 //!
 //! The generator is one thread with a mio event loop, so it can drive a thousand connections and
 //! leaves the other core to the server. On one machine the generator and the server share the
@@ -24,30 +39,38 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
+use netlab_common::framing::Framing;
 use netlab_common::{Error, Result, net};
 
-/// The checked payload pattern repeats every 251 bytes (a prime, so it never lines up with
-/// power-of-two buffer sizes and a misplaced chunk is caught).
-const PATTERN_PERIOD: usize = 251;
+use crate::wire::{self, Repeating};
 
 /// Largest single write in stream mode.
 const STREAM_CHUNK: usize = 64 * 1024;
 
-/// After the deadline, how long unfinished round trips may take before they count as errors.
-const GRACE: Duration = Duration::from_secs(5);
+/// Bytes asked for per read.
+const READ_SIZE: usize = 256 * 1024;
+
+/// In a raw stream every byte is payload: the stream is the binary pattern, this long a unit.
+const RAW_STREAM_UNIT: usize = 251;
+
+/// After the deadline, how long unfinished round trips may take before they count as errors; in
+/// stream mode, how long no byte may move.
+pub const GRACE: Duration = Duration::from_secs(5);
 
 /// What to measure.
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
-    /// `HOST:PORT` of an echo server in raw framing.
+    /// `HOST:PORT` of an echo server speaking `framing`.
     pub target: String,
+    /// How messages are delimited; the server must have been started with the same framing.
+    pub framing: Framing,
     /// Connections open at once.
     pub connections: usize,
-    /// Bytes per ping-pong message.
+    /// Payload bytes per message.
     pub size: usize,
     /// How long to run ping-pong.
     pub duration: Duration,
-    /// Stream mode: bytes to send on each connection.
+    /// Stream mode: payload bytes to send on each connection.
     pub stream_bytes: Option<u64>,
     /// TCP_NODELAY on our side.
     pub nodelay: bool,
@@ -58,15 +81,17 @@ pub struct BenchConfig {
 pub struct BenchReport {
     /// `pingpong` or `stream`.
     pub mode: &'static str,
+    /// The framing spoken.
+    pub framing: Framing,
     /// Connections used.
     pub connections: usize,
-    /// Message size (ping-pong) or chunk size (stream).
+    /// Message size (ping-pong, framed stream) or write size (raw stream).
     pub size: usize,
     /// Wall time measured.
     pub elapsed: Duration,
     /// Completed round trips (ping-pong).
     pub round_trips: u64,
-    /// Payload bytes that came back intact.
+    /// Payload bytes that came back intact (framing and `ACK ` not counted).
     pub bytes_echoed: u64,
     /// Median round-trip latency.
     pub p50: Duration,
@@ -74,6 +99,8 @@ pub struct BenchReport {
     pub p99: Duration,
     /// Wrong bytes, early closes, unfinished round trips.
     pub errors: u64,
+    /// The first error, in words (later ones are usually its consequences).
+    pub first_error: Option<String>,
 }
 
 impl netlab_common::stats::Report for BenchReport {
@@ -105,11 +132,15 @@ impl BenchReport {
     pub fn to_json(&self) -> String {
         format!(
             concat!(
-                "{{\"mode\":\"{}\",\"connections\":{},\"size\":{},\"seconds\":{:.3},",
+                "{{\"mode\":\"{}\",\"framing\":\"{}\",\"overhead_bytes_per_message\":{},",
+                "\"ack_bytes_per_message\":{},\"connections\":{},\"size\":{},\"seconds\":{:.3},",
                 "\"round_trips\":{},\"round_trips_per_sec\":{:.1},\"p50_us\":{},\"p99_us\":{},",
                 "\"bytes_echoed\":{},\"mb_per_sec\":{:.2},\"errors\":{}}}"
             ),
             self.mode,
+            self.framing.name(),
+            wire::overhead_bytes(self.framing),
+            wire::ack_bytes(self.framing),
             self.connections,
             self.size,
             self.elapsed.as_secs_f64(),
@@ -126,7 +157,7 @@ impl BenchReport {
     /// A sentence for people.
     pub fn summary(&self) -> String {
         let latency = |value: Duration| format!("{:.3} ms", value.as_secs_f64() * 1e3);
-        match self.mode {
+        let measured = match self.mode {
             "stream" => format!(
                 "{} bytes echoed on {} connection(s) in {:.2}s: {:.1} MB/s, {} errors",
                 self.bytes_echoed,
@@ -145,6 +176,100 @@ impl BenchReport {
                 self.megabytes_per_sec(),
                 self.errors
             ),
+        };
+        match self.framing {
+            Framing::Raw => measured,
+            framing => format!(
+                "{} framing (+{} of framing per message each way, +{} for `ACK ` in each reply): {measured}",
+                framing.name(),
+                plural_bytes(wire::overhead_bytes(framing)),
+                wire::ack_bytes(framing)
+            ),
+        }
+    }
+}
+
+/// `1 byte`, `4 bytes`.
+fn plural_bytes(count: usize) -> String {
+    match count {
+        1 => "1 byte".to_string(),
+        count => format!("{count} bytes"),
+    }
+}
+
+/// What every connection sends and expects back; the same for all of them.
+struct Script {
+    framing: Framing,
+    /// The bytes to send: one framed message (ping-pong), or the whole stream.
+    request: Repeating,
+    /// The exact bytes the server must send back (its greeting aside).
+    reply: Repeating,
+    /// Largest single write.
+    max_write: usize,
+    /// Payload bytes per reply; `None` in raw framing, where every byte is payload.
+    payload_per_reply: Option<u64>,
+}
+
+impl Script {
+    fn new(config: &BenchConfig) -> Result<Script> {
+        let framing = config.framing;
+        if let (Framing::Raw, Some(bytes)) = (framing, config.stream_bytes) {
+            let unit = wire::payload(framing, 0, RAW_STREAM_UNIT);
+            let stream = Repeating::new(&unit, bytes, STREAM_CHUNK.max(READ_SIZE))?;
+            return Ok(Script {
+                framing,
+                request: stream.clone(),
+                reply: stream,
+                max_write: STREAM_CHUNK,
+                payload_per_reply: None,
+            });
+        }
+        let payload = wire::payload(framing, 0, config.size);
+        let request = wire::request(framing, &payload)?;
+        let reply = wire::reply(framing, &payload)?;
+        let messages = match config.stream_bytes {
+            Some(bytes) => bytes.div_ceil(config.size.max(1) as u64),
+            None => 1,
+        };
+        let total = |unit: &[u8]| {
+            messages
+                .checked_mul(unit.len() as u64)
+                .ok_or_else(|| Error::Usage("that stream is too long to count in bytes".into()))
+        };
+        Ok(Script {
+            framing,
+            request: Repeating::new(&request, total(&request)?, STREAM_CHUNK)?,
+            reply: Repeating::new(&reply, total(&reply)?, READ_SIZE)?,
+            max_write: match config.stream_bytes {
+                Some(_) => STREAM_CHUNK,
+                None => request.len(),
+            },
+            payload_per_reply: (framing != Framing::Raw).then_some(config.size as u64),
+        })
+    }
+
+    /// Payload in the first `reply_bytes` bytes of the echo. A framed message counts once all of
+    /// its reply is back.
+    fn payload_in(&self, reply_bytes: u64) -> u64 {
+        match self.payload_per_reply {
+            None => reply_bytes,
+            Some(size) => reply_bytes / self.reply.unit_len() as u64 * size,
+        }
+    }
+}
+
+/// Errors counted, and the first one in words.
+#[derive(Debug, Default)]
+struct Errors {
+    count: u64,
+    first: Option<String>,
+}
+
+impl Errors {
+    fn add(&mut self, count: u64, why: String) {
+        self.count += count;
+        if count > 0 && self.first.is_none() {
+            self.first = Some(why);
         }
     }
 }
@@ -152,44 +277,54 @@ impl BenchReport {
 /// One connection's progress through its current message (ping-pong) or its stream.
 struct Flow {
     stream: TcpStream,
-    /// Bytes of the current message (or the stream) to send in all.
-    goal: u64,
+    /// Bytes of the request written so far.
     written: u64,
+    /// Bytes of the echo received and found correct so far.
     received: u64,
+    /// Line/length framing: the server's greeting while it is still arriving; `None` once it has
+    /// been checked (and from the start in raw framing, which has none).
+    greeting: Option<Vec<u8>>,
     sent_at: Instant,
     finished: bool,
 }
 
+/// What a run has measured so far.
+struct Measured {
+    latencies: Vec<Duration>,
+    errors: Errors,
+    /// Payload bytes that came back intact.
+    echoed: u64,
+    /// When a byte last moved, either way, on any connection.
+    last_progress: Instant,
+}
+
 /// Runs the benchmark described by `config`.
 pub fn run(config: &BenchConfig) -> Result<BenchReport> {
+    let script = Script::new(config)?;
     let mut poll = Poll::new().map_err(|err| Error::io("creating the event loop", err))?;
-    let goal = config.stream_bytes.unwrap_or(config.size as u64);
-    let mut flows = open_flows(config, &poll, goal)?;
-    let chunk = match config.stream_bytes {
-        Some(_) => STREAM_CHUNK,
-        None => config.size,
-    };
-    let pattern: Vec<u8> = (0..chunk + PATTERN_PERIOD)
-        .map(|index| (index % PATTERN_PERIOD) as u8)
-        .collect();
-    let mut scratch = vec![0u8; 256 * 1024];
-    let mut latencies = Vec::new();
-    let mut errors = 0u64;
-    let mut echoed = 0u64;
+    let mut flows = open_flows(config, &poll)?;
+    let mut scratch = vec![0u8; READ_SIZE];
     let started = Instant::now();
-    let deadline = started + config.duration;
-    let ping_pong = config.stream_bytes.is_none();
-
+    // Ping-pong starts round trips until the deadline; a stream is one long "round trip".
+    let ping_pong_until = config
+        .stream_bytes
+        .is_none()
+        .then_some(started + config.duration);
+    let mut measured = Measured {
+        latencies: Vec::new(),
+        errors: Errors::default(),
+        echoed: 0,
+        last_progress: started,
+    };
     for flow in flows.iter_mut() {
-        flow.sent_at = Instant::now();
-        errors += pump_writes(flow, &pattern, chunk);
+        start_round_trip(flow, &script, &mut measured, Instant::now());
     }
     let mut events = Events::with_capacity(1024);
-    let mut unfinished = flows.len();
+    let mut unfinished = flows.iter().filter(|flow| !flow.finished).count();
     while unfinished > 0 {
-        let now = Instant::now();
-        if ping_pong && now > deadline + GRACE {
-            errors += unfinished as u64; // round trips that never completed
+        if let Some(why) = stalled(ping_pong_until, Instant::now(), measured.last_progress) {
+            let why = format!("{unfinished} connection(s) {why}");
+            measured.errors.add(unfinished as u64, why);
             break;
         }
         poll.poll(&mut events, Some(Duration::from_millis(100)))
@@ -198,49 +333,102 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
             let Some(flow) = flows.get_mut(event.token().0) else {
                 continue;
             };
-            if flow.finished {
-                continue;
-            }
-            errors += pump_writes(flow, &pattern, chunk);
-            let (got, bad) = pump_reads(flow, &mut scratch);
-            echoed += got;
-            errors += bad;
-            if bad > 0 || flow.finished {
-                flow.finished = true;
+            if !flow.finished
+                && serve_event(flow, &script, &mut scratch, &mut measured, ping_pong_until)
+            {
                 unfinished -= 1;
-                continue;
-            }
-            if flow.received == flow.goal {
-                latencies.push(flow.sent_at.elapsed());
-                let now = Instant::now();
-                if ping_pong && now < deadline {
-                    flow.written = 0;
-                    flow.received = 0;
-                    flow.sent_at = now;
-                    errors += pump_writes(flow, &pattern, chunk);
-                } else {
-                    flow.finished = true;
-                    unfinished -= 1;
-                }
             }
         }
     }
-    let elapsed = started.elapsed();
-    latencies.sort_unstable();
-    Ok(BenchReport {
-        mode: if ping_pong { "pingpong" } else { "stream" },
-        connections: config.connections,
-        size: chunk,
-        elapsed,
-        round_trips: if ping_pong { latencies.len() as u64 } else { 0 },
-        bytes_echoed: echoed,
-        p50: netlab_common::stats::percentile(&latencies, 50),
-        p99: netlab_common::stats::percentile(&latencies, 99),
-        errors,
-    })
+    Ok(report(config, started.elapsed(), measured))
 }
 
-fn open_flows(config: &BenchConfig, poll: &Poll, goal: u64) -> Result<Vec<Flow>> {
+/// Starts a message (ping-pong) or the stream on `flow`, writing what the socket takes now.
+fn start_round_trip(flow: &mut Flow, script: &Script, measured: &mut Measured, now: Instant) {
+    flow.written = 0;
+    flow.received = 0;
+    flow.sent_at = now;
+    if let Err(why) = pump_writes(flow, script) {
+        measured.errors.add(1, why);
+        flow.finished = true;
+    }
+}
+
+/// Moves the bytes `flow` can move now and checks what came back; when a round trip completes,
+/// starts the next one until `ping_pong_until`. Returns `true` when the flow has just finished.
+fn serve_event(
+    flow: &mut Flow,
+    script: &Script,
+    scratch: &mut [u8],
+    measured: &mut Measured,
+    ping_pong_until: Option<Instant>,
+) -> bool {
+    let (written, received) = (flow.written, flow.received);
+    let outcome = pump_writes(flow, script).and_then(|()| pump_reads(flow, scratch, script));
+    measured.echoed += script.payload_in(flow.received) - script.payload_in(received);
+    if (flow.written, flow.received) != (written, received) {
+        measured.last_progress = Instant::now();
+    }
+    if let Err(why) = outcome {
+        measured.errors.add(1, why);
+        flow.finished = true;
+    }
+    if !flow.finished && flow.received == script.reply.total() {
+        measured.latencies.push(flow.sent_at.elapsed());
+        let now = Instant::now();
+        match ping_pong_until {
+            Some(deadline) if now < deadline => start_round_trip(flow, script, measured, now),
+            _ => flow.finished = true,
+        }
+    }
+    flow.finished
+}
+
+fn report(config: &BenchConfig, elapsed: Duration, mut measured: Measured) -> BenchReport {
+    let ping_pong = config.stream_bytes.is_none();
+    measured.latencies.sort_unstable();
+    BenchReport {
+        mode: if ping_pong { "pingpong" } else { "stream" },
+        framing: config.framing,
+        connections: config.connections,
+        size: match (config.framing, ping_pong) {
+            (Framing::Raw, false) => STREAM_CHUNK,
+            _ => config.size,
+        },
+        elapsed,
+        round_trips: if ping_pong {
+            measured.latencies.len() as u64
+        } else {
+            0
+        },
+        bytes_echoed: measured.echoed,
+        p50: netlab_common::stats::percentile(&measured.latencies, 50),
+        p99: netlab_common::stats::percentile(&measured.latencies, 99),
+        errors: measured.errors.count,
+        first_error: measured.errors.first,
+    }
+}
+
+/// Why to stop waiting, once it is time: ping-pong gives the last round trips [`GRACE`] after its
+/// deadline; a stream may go [`GRACE`] without moving a byte.
+fn stalled(
+    ping_pong_until: Option<Instant>,
+    now: Instant,
+    last_progress: Instant,
+) -> Option<String> {
+    match ping_pong_until {
+        Some(deadline) if now > deadline + GRACE => Some(format!(
+            "still waiting for an echo {}s after the end of the test",
+            GRACE.as_secs()
+        )),
+        None if now > last_progress + GRACE => {
+            Some(format!("moved no byte for {}s", GRACE.as_secs()))
+        }
+        _ => None,
+    }
+}
+
+fn open_flows(config: &BenchConfig, poll: &Poll) -> Result<Vec<Flow>> {
     let mut flows = Vec::with_capacity(config.connections);
     for index in 0..config.connections {
         let stream =
@@ -255,9 +443,9 @@ fn open_flows(config: &BenchConfig, poll: &Poll, goal: u64) -> Result<Vec<Flow>>
             .map_err(|err| Error::io("registering a connection", err))?;
         flows.push(Flow {
             stream,
-            goal,
             written: 0,
             received: 0,
+            greeting: (config.framing != Framing::Raw).then(Vec::new),
             sent_at: Instant::now(),
             finished: false,
         });
@@ -265,56 +453,84 @@ fn open_flows(config: &BenchConfig, poll: &Poll, goal: u64) -> Result<Vec<Flow>>
     Ok(flows)
 }
 
-/// Writes as much of the flow's remaining bytes as the socket takes. Returns errors seen (0/1).
-fn pump_writes(flow: &mut Flow, pattern: &[u8], chunk: usize) -> u64 {
-    while flow.written < flow.goal {
-        let offset = (flow.written % PATTERN_PERIOD as u64) as usize;
-        let want = (flow.goal - flow.written).min(chunk as u64) as usize;
-        let Some(bytes) = pattern.get(offset..offset + want) else {
-            return 1;
-        };
+/// Writes as much of the flow's remaining request as the socket takes.
+fn pump_writes(flow: &mut Flow, script: &Script) -> std::result::Result<(), String> {
+    while flow.written < script.request.total() {
+        let bytes = script.request.at(flow.written, script.max_write);
         match flow.stream.write(bytes) {
+            Ok(0) => return Err("the connection accepted no more bytes".to_string()),
             Ok(written) => flow.written += written as u64,
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return 0,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => {
-                flow.finished = true;
-                return 1;
-            }
+            Err(err) => return Err(format!("sending failed: {err}")),
         }
     }
-    0
+    Ok(())
 }
 
-/// Reads everything available and checks it. Returns (good bytes, errors).
-fn pump_reads(flow: &mut Flow, scratch: &mut [u8]) -> (u64, u64) {
-    let mut good = 0;
+/// Reads everything available and checks it against the expected echo.
+fn pump_reads(
+    flow: &mut Flow,
+    scratch: &mut [u8],
+    script: &Script,
+) -> std::result::Result<(), String> {
     loop {
-        match flow.stream.read(scratch) {
+        let got = match flow.stream.read(scratch) {
             Ok(0) => {
-                // The server closed before echoing everything.
                 flow.finished = true;
-                return (good, u64::from(flow.received < flow.goal));
+                return closed(flow, script);
             }
-            Ok(got) => {
-                let start = flow.received;
-                let intact = scratch.iter().take(got).enumerate().all(|(index, &byte)| {
-                    byte == ((start + index as u64) % PATTERN_PERIOD as u64) as u8
-                });
-                flow.received += got as u64;
-                if !intact || flow.received > flow.goal {
-                    return (good, 1);
-                }
-                good += got as u64;
-            }
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return (good, 0),
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => {
-                flow.finished = true;
-                return (good, 1);
-            }
+            Ok(got) => got,
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(format!("receiving failed: {err}")),
+        };
+        let fresh = scratch.get(..got).unwrap_or_default();
+        let echo = after_greeting(flow, fresh, script.framing)?;
+        if let Some(wrong) = script.reply.first_difference(flow.received, echo) {
+            return Err(wire::describe_wrong(echo, wrong, flow.received));
+        }
+        flow.received += echo.len() as u64;
+    }
+}
+
+/// In line and length framing the server speaks first. Collects its greeting and checks it;
+/// returns the bytes of `fresh` that follow it (the start of the echo), none while it is incomplete.
+fn after_greeting<'a>(
+    flow: &mut Flow,
+    fresh: &'a [u8],
+    framing: Framing,
+) -> std::result::Result<&'a [u8], String> {
+    let Some(greeting) = flow.greeting.as_mut() else {
+        return Ok(fresh);
+    };
+    let before = greeting.len();
+    greeting.extend_from_slice(fresh);
+    match wire::greeting_len(framing, greeting)? {
+        None => Ok(&[]),
+        Some(len) => {
+            flow.greeting = None;
+            Ok(fresh.get(len.saturating_sub(before)..).unwrap_or_default())
         }
     }
+}
+
+/// The server closed the connection: fine once everything has come back, an error before.
+fn closed(flow: &Flow, script: &Script) -> std::result::Result<(), String> {
+    if let Some(greeting) = &flow.greeting {
+        return Err(format!(
+            "the server closed the connection before its greeting was complete; it sent `{}`",
+            wire::show(greeting)
+        ));
+    }
+    if flow.received < script.reply.total() {
+        return Err(format!(
+            "the server closed the connection after {} of the {} bytes of the echo",
+            flow.received,
+            script.reply.total()
+        ));
+    }
+    Ok(())
 }
 
 /// Parses a byte count with an optional binary suffix: `4096`, `64K`, `1M`, `1G`.

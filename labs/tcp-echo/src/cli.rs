@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use netlab_common::cli::{FramingArgs, OnOff, ServerArgs, TraceArgs};
+use netlab_common::framing::Framing;
 use netlab_common::{Result, Tracer, stats, term};
 
 use crate::bench::{self, BenchConfig};
+use crate::boundaries::{self, BoundariesConfig, BoundariesReport};
 use crate::client::{self, ConnectOptions};
 use crate::server::{self, EchoConfig, Engine};
 
@@ -32,7 +34,8 @@ const EXAMPLES: &str = "Examples:
   tcp-echo connect 127.0.0.1:7007                 # type messages, see ACKs; `status`, `exit`
   tcp-echo serve --framing raw --engine mio --port 0
   nc 127.0.0.1 7007                               # any line-based tool can talk to it
-  tcp-echo bench 127.0.0.1:7007 --connections 256 --size 64 --duration 5   # needs --framing raw
+  tcp-echo bench 127.0.0.1:7007 --connections 256 --size 64 --duration 5   # a raw server
+  tcp-echo bench 127.0.0.1:7007 --framing line --boundaries 1000   # what breaks without framing
 See docs/tcp-echo.md for the walkthrough.";
 
 #[derive(Subcommand, Debug)]
@@ -41,7 +44,8 @@ enum Command {
     Serve(ServeArgs),
     /// Connect and send what you type; replies are printed as they arrive.
     Connect(ConnectArgs),
-    /// Load-test any raw (RFC 862) echo server: round trips/s, latency, MB/s.
+    /// Load-test an echo server (any RFC 862 server in raw framing, or ours in any framing):
+    /// round trips/s, latency, MB/s; or show what breaks without framing (--boundaries).
     Bench(BenchArgs),
 }
 
@@ -79,23 +83,36 @@ struct ConnectArgs {
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// Address of a raw echo server (ours with --framing raw, or any RFC 862 server).
+    /// Address of an echo server: any RFC 862 server for --framing raw, or ours started with the
+    /// same --framing.
     #[arg(value_name = "HOST:PORT")]
     target: String,
+    /// How messages are delimited: raw (bytes, no boundaries), line (each message ends with \n;
+    /// the server answers `ACK message`) or length (4-byte big-endian length prefix, also
+    /// answered with `ACK message`). The server must use the same framing.
+    #[arg(long, value_enum, default_value_t = Framing::Raw)]
+    framing: Framing,
     /// Connections open at once, each doing its own ping-pong.
     #[arg(long, short = 'c', default_value_t = 1,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     connections: usize,
-    /// Bytes per message (ping-pong). Accepts K/M suffixes.
+    /// Payload bytes per message (ping-pong; stream in line/length framing; the largest message
+    /// with --boundaries). Accepts K/M suffixes.
     #[arg(long, short = 's', default_value = "64", value_parser = parse_size)]
     size: usize,
     /// Seconds to run the ping-pong test.
     #[arg(long, short = 'd', default_value_t = 5.0, value_parser = parse_seconds)]
     duration: f64,
-    /// Stream mode: send this many bytes per connection while reading the echo (e.g. 1G), and
-    /// report throughput instead of ping-pong latency.
+    /// Stream mode: send this many payload bytes per connection while reading the echo (e.g. 1G),
+    /// and report throughput instead of ping-pong latency.
     #[arg(long, value_name = "BYTES", value_parser = bench::parse_bytes)]
     stream: Option<u64>,
+    /// Boundaries mode: send N messages of 1 to --size bytes, several per write, on one
+    /// connection, and count how many the receiver gets back whole: with raw framing each read is
+    /// taken as a message; with line or length framing the decoder splits them.
+    #[arg(long, value_name = "N", conflicts_with_all = ["stream", "connections", "duration"],
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    boundaries: Option<usize>,
     /// TCP_NODELAY on the generator's connections.
     #[arg(long, value_enum, default_value_t = OnOff::On)]
     nodelay: OnOff,
@@ -146,8 +163,16 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 fn run_bench(args: BenchArgs) -> Result<()> {
+    if let Some(messages) = args.boundaries {
+        return run_boundaries(args, messages);
+    }
+    let in_framing = match args.framing {
+        Framing::Raw => String::new(),
+        framing => format!(", {} framing", framing.name()),
+    };
     let config = BenchConfig {
         target: args.target,
+        framing: args.framing,
         connections: args.connections,
         size: args.size,
         duration: Duration::from_secs_f64(args.duration),
@@ -157,11 +182,11 @@ fn run_bench(args: BenchArgs) -> Result<()> {
     if !args.json {
         match config.stream_bytes {
             Some(bytes) => term::info(format!(
-                "streaming {bytes} bytes on each of {} connection(s) to {}",
+                "streaming {bytes} bytes on each of {} connection(s) to {}{in_framing}",
                 config.connections, config.target
             )),
             None => term::info(format!(
-                "ping-pong: {} connection(s) x {}-byte messages for {:.1}s against {}",
+                "ping-pong: {} connection(s) x {}-byte messages for {:.1}s against {}{in_framing}",
                 config.connections, config.size, args.duration, config.target
             )),
         }
@@ -170,6 +195,62 @@ fn run_bench(args: BenchArgs) -> Result<()> {
     stats::print_report(
         &report,
         args.json,
-        "the server lost, changed or did not return bytes (is it in raw framing?)",
+        &what_errors_mean(config.framing, report.first_error.as_deref()),
     )
+}
+
+/// The failure line's explanation: the usual cause, then the first error seen.
+fn what_errors_mean(framing: Framing, first_error: Option<&str>) -> String {
+    let first = first_error
+        .map(|why| format!("; first: {why}"))
+        .unwrap_or_default();
+    format!(
+        "the server lost, changed or did not return bytes (is it in {} framing?){first}",
+        framing.name()
+    )
+}
+
+fn run_boundaries(args: BenchArgs, messages: usize) -> Result<()> {
+    let config = BoundariesConfig {
+        target: args.target,
+        framing: args.framing,
+        messages,
+        size: args.size,
+        nodelay: args.nodelay.is_on(),
+    };
+    if !args.json {
+        term::info(format!(
+            "boundaries: {messages} messages of 1 to {} bytes, 1 to {} per write, {} framing, to {}",
+            config.size,
+            boundaries::MAX_BATCH,
+            config.framing.name(),
+            config.target
+        ));
+    }
+    let report = boundaries::run(&config)?;
+    print_boundaries(&report, args.json);
+    match report.errors {
+        0 => Ok(()),
+        errors => Err(netlab_common::Error::Protocol(format!(
+            "{errors} errors: {}",
+            what_errors_mean(config.framing, report.first_error.as_deref())
+        ))),
+    }
+}
+
+/// Prints the boundaries result. Messages a raw receiver could not recover are the lesson, not a
+/// failure, so that verdict is plain information; only errors (bad bytes) are reported as such.
+fn print_boundaries(report: &BoundariesReport, json: bool) {
+    if json {
+        println!("{}", report.to_json());
+        return;
+    }
+    term::info(report.reads_sentence());
+    if report.errors > 0 {
+        term::error(report.verdict());
+    } else if report.recovered == report.messages {
+        term::success(report.verdict());
+    } else {
+        term::info(report.verdict());
+    }
 }

@@ -14,9 +14,12 @@
 //!   `exit`); pure, no I/O.
 //! - [`registry`]: the table of connected clients (names, addresses, limit).
 //! - [`client`]: the interactive client.
-//! - [`bench`]: the load generator, usable against any raw echo server.
+//! - [`bench`]: the load generator, usable against any raw echo server, or ours in any framing.
+//! - [`boundaries`]: the experiment `bench --boundaries` runs: what breaks without framing.
+//! - [`wire`]: the exact bytes those two send and expect back, per framing.
 
 pub mod bench;
+pub mod boundaries;
 pub mod cli;
 pub mod client;
 pub mod engine_mio;
@@ -24,3 +27,4 @@ pub mod engine_threads;
 pub mod protocol;
 pub mod registry;
 pub mod server;
+pub mod wire;

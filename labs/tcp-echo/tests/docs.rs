@@ -14,9 +14,11 @@
 //!
 //! The harness starts `tcp-echo serve --port 0 ARGS`, runs the `$` command with the real port in
 //! place of 7007, and compares line by line. Parts that differ on every run are normalized on both
-//! sides first: ephemeral client ports, clock times, "connected Ns". A marker ending in
-//! `; any order` compares the lines as a set, for commands whose stdout and stderr interleave
-//! differently from run to run. A command using `nc` is skipped (visibly) where nc is missing.
+//! sides first: ephemeral client ports, clock times, "connected Ns". Options after the server's
+//! arguments, each after a `;`: `; any order` compares the lines as a set, for commands whose
+//! stdout and stderr interleave differently from run to run; `; numbers vary` compares every
+//! number as `N`, for measurements (how many reads a benchmark saw) where only the words are
+//! stable. A command using `nc` is skipped (visibly) where nc is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod util;
@@ -32,6 +34,7 @@ struct Transcript {
     line_number: usize,
     server_args: Vec<String>,
     any_order: bool,
+    numbers_vary: bool,
     command: String,
     expected: Vec<String>,
 }
@@ -49,10 +52,16 @@ fn transcripts(markdown: &str) -> Vec<Transcript> {
             index += 1;
             continue;
         };
-        let (args, any_order) = match spec.trim().strip_suffix("; any order") {
-            Some(args) => (args, true),
-            None => (spec.trim(), false),
-        };
+        let mut parts = spec.split(';').map(str::trim);
+        let args = parts.next().unwrap_or_default();
+        let options: Vec<&str> = parts.collect();
+        for option in &options {
+            assert!(
+                ["any order", "numbers vary"].contains(option),
+                "line {}: unknown doc-test option `{option}`",
+                index + 1
+            );
+        }
         let fence = index + 1;
         assert_eq!(
             lines[fence].trim(),
@@ -78,7 +87,8 @@ fn transcripts(markdown: &str) -> Vec<Transcript> {
         found.push(Transcript {
             line_number: index + 1,
             server_args: args.split_whitespace().map(String::from).collect(),
-            any_order,
+            any_order: options.contains(&"any order"),
+            numbers_vary: options.contains(&"numbers vary"),
             command,
             expected,
         });
@@ -108,6 +118,16 @@ fn normalize(text: &str, server_port: Option<u16>) -> String {
     text.trim_end().to_string()
 }
 
+/// `normalize`, then, for `; numbers vary`, every number as `N`.
+fn normalize_for(transcript: &Transcript, text: &str, server_port: Option<u16>) -> String {
+    let text = normalize(text, server_port);
+    if transcript.numbers_vary {
+        netlab_testkit::docs::mask_numbers(&text)
+    } else {
+        text
+    }
+}
+
 fn check(transcript: &Transcript) {
     if transcript.command.contains("nc ") && find_program("nc").is_none() {
         let place = format!("docs/tcp-echo.md line {}", transcript.line_number);
@@ -132,12 +152,12 @@ fn check(transcript: &Transcript) {
     let actual = String::from_utf8_lossy(&output.stdout);
     let mut actual: Vec<String> = actual
         .lines()
-        .map(|line| normalize(line, Some(port)))
+        .map(|line| normalize_for(transcript, line, Some(port)))
         .collect();
     let mut expected: Vec<String> = transcript
         .expected
         .iter()
-        .map(|line| normalize(line, None))
+        .map(|line| normalize_for(transcript, line, None))
         .collect();
     if transcript.any_order {
         actual.sort();
