@@ -14,10 +14,12 @@
 //! - [`progress`]: progress bars and human-readable sizes for file transfers.
 //! - [`stats`]: percentiles for benchmark reports.
 //! - [`cli`]: the clap flags every lab spells the same way (`--bind`, `--port`, `--trace`, ...).
+//! - [`grade`]: checks with deadlines and a rubric, for the labs' `grade` subcommands.
 
 pub mod cli;
 pub mod error;
 pub mod framing;
+pub mod grade;
 pub mod net;
 pub mod progress;
 pub mod stats;

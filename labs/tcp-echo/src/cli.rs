@@ -1,4 +1,4 @@
-//! # Command line: `tcp-echo serve | connect | bench`
+//! # Command line: `tcp-echo serve | connect | bench | grade`
 //!
 //! Flags shared with the other labs (`--bind`, `--port`, `--max-clients`, `--framing`, `--trace`)
 //! come from `netlab_common::cli`, so every lab spells them the same way.
@@ -36,6 +36,7 @@ const EXAMPLES: &str = "Examples:
   nc 127.0.0.1 7007                               # any line-based tool can talk to it
   tcp-echo bench 127.0.0.1:7007 --connections 256 --size 64 --duration 5   # a raw server
   tcp-echo bench 127.0.0.1:7007 --framing line --boundaries 1000   # what breaks without framing
+  tcp-echo grade 127.0.0.1:9000 --framing raw     # grade any echo server (docs/protocols/echo.md)
 See docs/tcp-echo.md for the walkthrough.";
 
 #[derive(Subcommand, Debug)]
@@ -47,6 +48,24 @@ enum Command {
     /// Load-test an echo server (any RFC 862 server in raw framing, or ours in any framing):
     /// round trips/s, latency, MB/s; or show what breaks without framing (--boundaries).
     Bench(BenchArgs),
+    /// Grade an echo server written by anyone, in any language, against docs/protocols/echo.md:
+    /// split and merged frames, half-close, many clients, a client that never reads or vanishes.
+    Grade(GradeArgs),
+}
+
+#[derive(Args, Debug)]
+struct GradeArgs {
+    /// The server to grade, e.g. 127.0.0.1:7007.
+    #[arg(value_name = "HOST:PORT")]
+    target: String,
+    #[command(flatten)]
+    framing: FramingArgs,
+    /// Seconds each check may take before it fails as "timed out".
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_seconds)]
+    timeout: f64,
+    /// Print the rubric as one JSON object (for automatic grading).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -159,7 +178,30 @@ pub fn run(cli: Cli) -> Result<()> {
             tracer: Tracer::new(args.trace.trace),
         }),
         Command::Bench(args) => run_bench(args),
+        Command::Grade(args) => run_grade(&args),
     }
+}
+
+/// Prints the rubric; fails (exit 1) unless every required check passed.
+fn run_grade(args: &GradeArgs) -> Result<()> {
+    let rubric = crate::grade::grade(
+        &args.target,
+        args.framing.framing,
+        args.framing.max_frame,
+        Duration::from_secs_f64(args.timeout),
+    )?;
+    if args.json {
+        println!("{}", rubric.json());
+    } else {
+        println!("{}", rubric.table());
+    }
+    if rubric.passed() {
+        return Ok(());
+    }
+    let (earned, possible) = rubric.score();
+    Err(netlab_common::Error::Failed(format!(
+        "{earned}/{possible} points: required checks failed (see the reasons above)"
+    )))
 }
 
 fn run_bench(args: BenchArgs) -> Result<()> {

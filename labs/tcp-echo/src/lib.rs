@@ -24,6 +24,7 @@ pub mod cli;
 pub mod client;
 pub mod engine_mio;
 pub mod engine_threads;
+pub mod grade;
 pub mod protocol;
 pub mod registry;
 pub mod server;

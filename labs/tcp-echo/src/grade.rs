@@ -1,0 +1,589 @@
+//! # `tcp-echo grade HOST:PORT`: check a student's echo server against docs/protocols/echo.md
+//!
+//! The checks are the ways real networks and real clients break naive servers. TCP is a byte
+//! stream, so a frame may arrive one byte at a time or three frames in one read; a client may
+//! half-close (shut its sending side and still wait for every answer); many clients come at
+//! once; one vanishes in the middle of a message; one never reads what it is sent. A server that
+//! survives all of them is one a student can trust. Every check opens its own connections and
+//! runs under a deadline ([`netlab_common::grade`]), so a hung server fails checks instead of
+//! hanging the grader.
+//!
+//! In `raw` framing the protocol is RFC 862: every byte comes back unchanged. In `line` and
+//! `length` framing it is the lab's message protocol: `WELCOME NAME` on connect, `ACK m` for
+//! each message `m`, `exit` answered by `BYE NAME` and a close, a frame over the limit answered
+//! by `ERROR ...` and a close.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use netlab_common::grade::{Check, CheckResult, Failure, Rubric, show_bytes};
+use netlab_common::{Error, FrameDecoder, Framing};
+
+/// How long one read may wait inside a check.
+const PATIENCE: Duration = Duration::from_secs(2);
+
+/// What to grade.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// The server.
+    pub addr: SocketAddr,
+    /// The framing it speaks.
+    pub framing: Framing,
+    /// Its frame size limit (line and length framing).
+    pub max_frame: usize,
+}
+
+/// Resolves `host_port` and runs every check for `framing`.
+pub fn grade(
+    host_port: &str,
+    framing: Framing,
+    max_frame: usize,
+    deadline: Duration,
+) -> Result<Rubric, Error> {
+    let addr = host_port
+        .to_socket_addrs()
+        .map_err(|err| Error::Usage(format!("cannot resolve {host_port}: {err}")))?
+        .next()
+        .ok_or_else(|| Error::Usage(format!("{host_port} has no address")))?;
+    let target = Target {
+        addr,
+        framing,
+        max_frame,
+    };
+    let checks = match framing {
+        Framing::Raw => raw_checks(target),
+        Framing::Line | Framing::Length => framed_checks(target),
+    };
+    let subject = format!("an echo server in {} framing at {addr}", framing.name());
+    Ok(Rubric::run(subject, checks, deadline))
+}
+
+fn raw_checks(t: Target) -> Vec<Check> {
+    vec![
+        Check::required("echo", 2, "RFC 862: every byte comes back", move || {
+            let mut c = connect(t)?;
+            send(&mut c, b"hello, echo\n")?;
+            expect_bytes(&mut c, b"hello, echo\n")
+        }),
+        Check::required(
+            "one-byte writes",
+            2,
+            "a stream has no message boundaries",
+            move || {
+                let mut c = connect(t)?;
+                for byte in b"split into single bytes" {
+                    send_slowly(&mut c, &[*byte])?;
+                }
+                expect_bytes(&mut c, b"split into single bytes")
+            },
+        ),
+        Check::required("all byte values", 1, "binary data is data", move || {
+            let mut c = connect(t)?;
+            let all: Vec<u8> = (0..=255).collect();
+            send(&mut c, &all)?;
+            expect_bytes(&mut c, &all)
+        }),
+        Check::required(
+            "1 MiB stream",
+            2,
+            "partial writes and back-pressure",
+            move || stream_echo(t, 1 << 20),
+        ),
+        Check::required(
+            "half-close",
+            2,
+            "shutdown(SHUT_WR): answer, then close",
+            move || {
+                let mut c = connect(t)?;
+                send(&mut c, b"last words")?;
+                half_close(&c)?;
+                expect_bytes(&mut c, b"last words")?;
+                expect_close(&mut c)
+            },
+        ),
+        Check::required(
+            "50 clients at once",
+            2,
+            "serving clients concurrently",
+            move || many_clients(t, 50),
+        ),
+        Check::required(
+            "client never reads",
+            2,
+            "one slow client must not stall the rest",
+            move || never_reads(t),
+        ),
+        // Last: a server that dies here fails only this check, not every later one.
+        Check::required(
+            "client vanishes",
+            2,
+            "a peer can disappear at any time",
+            move || {
+                vanish(t, b"half a messa")?;
+                still_serving(t)
+            },
+        ),
+    ]
+}
+
+fn framed_checks(t: Target) -> Vec<Check> {
+    let max = t.max_frame;
+    vec![
+        Check::required("welcome", 1, "the server speaks first", move || {
+            let mut c = Framed::connect(t)?;
+            c.expect_prefix("WELCOME ").map(|_| ())
+        }),
+        Check::required("ack", 2, "one message in, one answer out", move || {
+            let mut c = Framed::connect(t)?;
+            c.welcome()?;
+            c.send(&[b"hello"])?;
+            c.expect(b"ACK hello")
+        }),
+        Check::required(
+            "one-byte writes",
+            2,
+            "a frame can arrive a byte at a time",
+            move || {
+                let mut c = Framed::connect(t)?;
+                c.welcome()?;
+                for byte in t.framing.encode_to_vec(b"slowly").unwrap_or_default() {
+                    send_slowly(&mut c.stream, &[byte])?;
+                }
+                c.expect(b"ACK slowly")
+            },
+        ),
+        Check::required(
+            "frames in one write",
+            2,
+            "one read can hold many frames",
+            move || {
+                let mut c = Framed::connect(t)?;
+                c.welcome()?;
+                c.send(&[b"one", b"two", b"three"])?;
+                c.expect(b"ACK one")?;
+                c.expect(b"ACK two")?;
+                c.expect(b"ACK three")
+            },
+        ),
+        Check::required("largest frame", 1, "the limit is inclusive", move || {
+            let mut c = Framed::connect(t)?;
+            c.welcome()?;
+            let big = vec![b'x'; max];
+            c.send(&[&big])?;
+            let mut want = b"ACK ".to_vec();
+            want.extend_from_slice(&big);
+            c.expect(&want)
+        }),
+        Check::required(
+            "oversize frame",
+            2,
+            "limits: refuse, say why, keep serving",
+            move || {
+                let mut c = Framed::connect(t)?;
+                c.welcome()?;
+                let too_big = vec![b'x'; max + 1];
+                send(
+                    &mut c.stream,
+                    &t.framing.encode_to_vec(&too_big).unwrap_or_default(),
+                )?;
+                c.expect_prefix("ERROR ")?;
+                expect_close(&mut c.stream)?;
+                still_serving(t)
+            },
+        ),
+        Check::required("exit", 1, "a clean goodbye", move || {
+            let mut c = Framed::connect(t)?;
+            let name = c.welcome()?;
+            c.send(&[b"exit"])?;
+            c.expect(format!("BYE {name}").as_bytes())?;
+            expect_close(&mut c.stream)
+        }),
+        Check::required(
+            "half-close",
+            2,
+            "shutdown(SHUT_WR): answer everything, then close",
+            move || {
+                let mut c = Framed::connect(t)?;
+                c.welcome()?;
+                c.send(&[b"last words"])?;
+                half_close(&c.stream)?;
+                c.expect(b"ACK last words")?;
+                expect_close(&mut c.stream)
+            },
+        ),
+        Check::required(
+            "50 clients at once",
+            2,
+            "serving clients concurrently",
+            move || many_clients(t, 50),
+        ),
+        Check::required(
+            "client never reads",
+            2,
+            "one slow client must not stall the rest",
+            move || never_reads(t),
+        ),
+        // Last: a server that dies here fails only this check, not every later one.
+        Check::required(
+            "client vanishes",
+            2,
+            "a peer can disappear mid-frame",
+            move || {
+                let half = t
+                    .framing
+                    .encode_to_vec(b"never finished")
+                    .unwrap_or_default();
+                vanish(t, half.get(..half.len() / 2).unwrap_or_default())?;
+                still_serving(t)
+            },
+        ),
+    ]
+}
+
+// --- connections -------------------------------------------------------------------------
+
+fn connect(t: Target) -> Result<TcpStream, Failure> {
+    let stream = TcpStream::connect_timeout(&t.addr, PATIENCE)
+        .map_err(|err| Failure::new(format!("a connection to {}", t.addr), io_said(&err)))?;
+    let _ = stream.set_read_timeout(Some(PATIENCE));
+    let _ = stream.set_write_timeout(Some(PATIENCE));
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+fn send(stream: &mut TcpStream, bytes: &[u8]) -> CheckResult {
+    stream
+        .write_all(bytes)
+        .map_err(|err| Failure::new("the server to take our bytes", io_said(&err)))
+}
+
+/// Sends `bytes`, then pauses 10 ms: each one-byte write leaves as its own segment and reaches
+/// the server on its own, as it would over a slow link, instead of piling up in the server's
+/// receive buffer before its first read.
+fn send_slowly(stream: &mut TcpStream, bytes: &[u8]) -> CheckResult {
+    send(stream, bytes)?;
+    thread::sleep(Duration::from_millis(10));
+    Ok(())
+}
+
+fn half_close(stream: &TcpStream) -> CheckResult {
+    stream
+        .shutdown(Shutdown::Write)
+        .map_err(|err| Failure::new("a half-close to work", err.to_string()))
+}
+
+fn io_said(err: &std::io::Error) -> String {
+    match err.kind() {
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => {
+            format!("nothing for {} s", PATIENCE.as_secs())
+        }
+        ErrorKind::ConnectionReset => "the connection was reset (did the server crash?)".into(),
+        ErrorKind::ConnectionRefused => {
+            "the connection was refused (is the server still running?)".into()
+        }
+        _ => err.to_string(),
+    }
+}
+
+/// Reads exactly `want.len()` bytes and compares them.
+fn expect_bytes(stream: &mut TcpStream, want: &[u8]) -> CheckResult {
+    let mut got = Vec::with_capacity(want.len());
+    let mut buf = [0u8; 16 * 1024];
+    while got.len() < want.len() {
+        match stream.read(&mut buf) {
+            Ok(0) => {
+                return Err(Failure::new(
+                    show_bytes(want),
+                    format!("{} and then the connection closed", show_bytes(&got)),
+                ));
+            }
+            Ok(n) => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            Err(err) => {
+                return Err(Failure::new(
+                    show_bytes(want),
+                    format!("{} and then {}", show_bytes(&got), io_said(&err)),
+                ));
+            }
+        }
+        if !want.starts_with(got.get(..got.len().min(want.len())).unwrap_or_default()) {
+            return Err(Failure::new(show_bytes(want), show_bytes(&got)));
+        }
+    }
+    if got.len() > want.len() {
+        return Err(Failure::new(show_bytes(want), show_bytes(&got)));
+    }
+    Ok(())
+}
+
+/// The server closes its side: a read returns 0 (a reset counts too: the connection is over).
+fn expect_close(stream: &mut TcpStream) -> CheckResult {
+    let mut buf = [0u8; 1024];
+    match stream.read(&mut buf) {
+        Ok(0) => Ok(()),
+        Err(err) if err.kind() == ErrorKind::ConnectionReset => Ok(()),
+        Ok(n) => Err(Failure::new(
+            "the server to close the connection",
+            format!(
+                "more bytes: {}",
+                show_bytes(buf.get(..n).unwrap_or_default())
+            ),
+        )),
+        Err(err) => Err(Failure::new(
+            "the server to close the connection",
+            io_said(&err),
+        )),
+    }
+}
+
+// --- framed conversations ----------------------------------------------------------------
+
+/// A connection speaking the message protocol.
+struct Framed {
+    stream: TcpStream,
+    decoder: FrameDecoder,
+    framing: Framing,
+}
+
+impl Framed {
+    fn connect(t: Target) -> Result<Self, Failure> {
+        Ok(Framed {
+            stream: connect(t)?,
+            // Answers are "ACK " plus a message: allow for the prefix.
+            decoder: FrameDecoder::new(t.framing, t.max_frame + 64),
+            framing: t.framing,
+        })
+    }
+
+    fn send(&mut self, messages: &[&[u8]]) -> CheckResult {
+        let mut bytes = Vec::new();
+        for message in messages {
+            self.framing
+                .encode(message, &mut bytes)
+                .map_err(|err| Failure::new("a message the grader can frame", err.to_string()))?;
+        }
+        send(&mut self.stream, &bytes)
+    }
+
+    fn next(&mut self) -> Result<Vec<u8>, Failure> {
+        loop {
+            match self.decoder.next_frame() {
+                Ok(Some(frame)) => return Ok(frame),
+                Ok(None) => {}
+                Err(err) => return Err(Failure::new("a well-formed frame", err.to_string())),
+            }
+            match self.decoder.read_from(&mut self.stream) {
+                Ok(0) => return Err(Failure::new("a frame", "the connection closed")),
+                Ok(_) => {}
+                Err(err) => return Err(Failure::new("a frame", io_said(&err))),
+            }
+        }
+    }
+
+    fn expect(&mut self, want: &[u8]) -> CheckResult {
+        let got = self
+            .next()
+            .map_err(|f| Failure::new(show_bytes(want), f.got))?;
+        if got == want {
+            return Ok(());
+        }
+        Err(Failure::new(show_bytes(want), show_bytes(&got)))
+    }
+
+    fn expect_prefix(&mut self, prefix: &str) -> Result<String, Failure> {
+        let wanted = format!("a frame starting with {}", show_bytes(prefix.as_bytes()));
+        let got = self
+            .next()
+            .map_err(|f| Failure::new(wanted.clone(), f.got))?;
+        match got.strip_prefix(prefix.as_bytes()) {
+            Some(rest) => Ok(String::from_utf8_lossy(rest).into_owned()),
+            None => Err(Failure::new(wanted, show_bytes(&got))),
+        }
+    }
+
+    /// Reads `WELCOME NAME`; returns the name.
+    fn welcome(&mut self) -> Result<String, Failure> {
+        self.expect_prefix("WELCOME ")
+    }
+}
+
+// --- checks shared by both protocols -----------------------------------------------------
+
+/// One short exchange on a new connection: is the server still answering?
+fn still_serving(t: Target) -> CheckResult {
+    let outcome = match t.framing {
+        Framing::Raw => connect(t).and_then(|mut c| {
+            send(&mut c, b"still there?")?;
+            expect_bytes(&mut c, b"still there?")
+        }),
+        _ => Framed::connect(t).and_then(|mut c| {
+            c.welcome()?;
+            c.send(&[b"still there?"])?;
+            c.expect(b"ACK still there?")
+        }),
+    };
+    // One wording whatever went wrong (refused, reset, silence): the student should look at
+    // what the earlier clients did to the server.
+    outcome.map_err(|f| Failure::new("a new client to be answered afterwards", f.got))
+}
+
+/// Sends `bytes` and resets the connection (SO_LINGER 0), as a crashed client would.
+fn vanish(t: Target, bytes: &[u8]) -> CheckResult {
+    let mut c = connect(t)?;
+    send(&mut c, bytes)?;
+    let socket = socket2::SockRef::from(&c);
+    let _ = socket.set_linger(Some(Duration::ZERO));
+    drop(c);
+    Ok(())
+}
+
+/// `count` clients connect (and, in the message protocol, are welcomed) one after another and
+/// stay connected; then all of them have one exchange at the same time. A server that serves
+/// one client at a time fails here: the second client is never welcomed or echoed.
+fn many_clients(t: Target, count: usize) -> CheckResult {
+    enum Client {
+        Raw(TcpStream),
+        Framed(Framed),
+    }
+    let mut clients = Vec::with_capacity(count);
+    for index in 0..count {
+        let client = match t.framing {
+            Framing::Raw => connect(t).map(Client::Raw),
+            _ => Framed::connect(t).and_then(|mut c| c.welcome().map(|_| Client::Framed(c))),
+        };
+        clients.push(client.map_err(|f| {
+            Failure::new(f.expected, format!("client {index} of {count}: {}", f.got))
+        })?);
+    }
+    let workers: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(index, client)| {
+            thread::spawn(move || {
+                let message = format!("client {index}");
+                let (result, client) = match client {
+                    Client::Raw(mut c) => {
+                        let result = send(&mut c, message.as_bytes())
+                            .and_then(|()| expect_bytes(&mut c, message.as_bytes()));
+                        (result, Client::Raw(c))
+                    }
+                    Client::Framed(mut c) => {
+                        let result = c
+                            .send(&[message.as_bytes()])
+                            .and_then(|()| c.expect(format!("ACK {message}").as_bytes()));
+                        (result, Client::Framed(c))
+                    }
+                };
+                let result = result
+                    .map_err(|f| Failure::new(f.expected, format!("client {index}: {}", f.got)));
+                // The connection is handed back, not closed: every client stays connected until
+                // all have had their answer, so a server serving one client at a time cannot
+                // get through them one by one.
+                (result, client)
+            })
+        })
+        .collect();
+    let mut first_failure = None;
+    let mut still_open = Vec::new();
+    for worker in workers {
+        let (result, client) = match worker.join() {
+            Ok((result, client)) => (result, Some(client)),
+            Err(_) => (Err(Failure::new("a client thread", "it panicked")), None),
+        };
+        still_open.push(client);
+        if let (Err(failure), None) = (result, &first_failure) {
+            first_failure = Some(failure);
+        }
+    }
+    drop(still_open);
+    first_failure.map_or(Ok(()), Err)
+}
+
+/// Streams `total` bytes while reading the echo concurrently; checks every byte.
+fn stream_echo(t: Target, total: usize) -> CheckResult {
+    let c = connect(t)?;
+    let mut writer = c
+        .try_clone()
+        .map_err(|err| Failure::new("a second handle", err.to_string()))?;
+    let pattern = |i: usize| (i % 251) as u8;
+    let sender = thread::spawn(move || {
+        let chunk: Vec<u8> = (0..total).map(pattern).collect();
+        let sent = chunk
+            .chunks(32 * 1024)
+            .try_for_each(|piece| writer.write_all(piece));
+        let _ = writer.shutdown(Shutdown::Write);
+        sent
+    });
+    let mut reader = c;
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 64 * 1024];
+    while got < total {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => {
+                return Err(Failure::new(
+                    format!("{total} bytes back"),
+                    format!("{got} bytes, then the connection closed"),
+                ));
+            }
+            Ok(n) => n,
+            Err(err) => {
+                return Err(Failure::new(
+                    format!("{total} bytes back"),
+                    format!("{got} bytes, then {}", io_said(&err)),
+                ));
+            }
+        };
+        for (offset, &byte) in buf.iter().take(n).enumerate() {
+            if byte != pattern(got + offset) {
+                return Err(Failure::new(
+                    format!("byte {} to be {}", got + offset, pattern(got + offset)),
+                    format!("{byte}: the stream was changed, reordered or lost bytes"),
+                ));
+            }
+        }
+        got += n;
+    }
+    match sender.join() {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(Failure::new("to send the whole stream", io_said(&err))),
+        Err(_) => Err(Failure::new("the sending thread", "it panicked")),
+    }
+}
+
+/// One client writes and never reads until its writes block; meanwhile another client must
+/// still get answers.
+fn never_reads(t: Target) -> CheckResult {
+    let mut hog = connect(t)?;
+    let _ = hog.set_write_timeout(Some(Duration::from_millis(200)));
+    let message = t
+        .framing
+        .encode_to_vec(&vec![b'z'; 1000.min(t.max_frame)])
+        .unwrap_or_default();
+    let started = Instant::now();
+    // Fill both directions' buffers: the server's writes to us stall once ours are full.
+    while started.elapsed() < Duration::from_secs(2) {
+        if hog.write_all(&message).is_err() {
+            break;
+        }
+    }
+    let result = still_serving(t);
+    leave_politely(hog);
+    result
+}
+
+/// Reads what the server sent until it closes or has been quiet for a second, then closes. Closing a
+/// socket with unread data makes the kernel reset the connection (RFC 1122 4.2.2.13), which
+/// would turn this check into a "client vanishes" check as well; each check tests one thing.
+fn leave_politely(mut stream: TcpStream) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut buf = vec![0u8; 64 * 1024];
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}
