@@ -1,4 +1,4 @@
-//! # Command line: `ftp-lab serve | connect | get | put`
+//! # Command line: `ftp-lab serve | connect | get | put | bench`
 //!
 //! Flags shared with the other labs (`--bind`, `--port`, `--max-clients`, `--trace`) come from
 //! `netlab_common::cli`, so every lab spells them the same way.
@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use netlab_common::cli::{ServerArgs, TraceArgs};
-use netlab_common::{Error, Result, Tracer};
+use netlab_common::{Error, Result, Tracer, term};
 
+use crate::bench::{self, BenchOptions};
 use crate::client::oneshot::{self, GetOptions, PutOptions};
 use crate::client::shell::{self, ConnectOptions};
 use crate::server::accounts::{Accounts, split_user_spec};
@@ -38,6 +39,7 @@ const EXAMPLES: &str = "Examples:
   ftp-lab get ftp://127.0.0.1:2121/notes.txt --resume
   ftp-lab put report.pdf ftp://alice:secret@127.0.0.1:2121/uploads/
   curl ftp://127.0.0.1:2121/                        # any FTP client works
+  ftp-lab bench --file-size 64M --block-size 4K,64K,1M   # throughput vs block size
 See docs/ftp.md for the walkthrough.";
 
 #[derive(Subcommand, Debug)]
@@ -50,6 +52,8 @@ enum Command {
     Get(GetArgs),
     /// Upload one file to ftp://[user[:pass]@]host:port/path (a path ending in / keeps the name).
     Put(PutArgs),
+    /// Measure RETR and STOR throughput against the client's block size, on a server of its own.
+    Bench(BenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -86,6 +90,10 @@ struct ServeArgs {
     data_timeout: u64,
     #[command(flatten)]
     trace: TraceArgs,
+    /// Exit when standard input ends: for a parent program (`ftp-lab bench`) that starts the
+    /// server with a pipe as its standard input. Not for people, so not in `--help`.
+    #[arg(long, hide = true)]
+    stop_on_stdin_eof: bool,
 }
 
 /// Flags every client command takes.
@@ -125,6 +133,8 @@ struct GetArgs {
     #[arg(long)]
     resume: bool,
     #[command(flatten)]
+    block: BlockArgs,
+    #[command(flatten)]
     flags: ClientFlags,
 }
 
@@ -135,7 +145,49 @@ struct PutArgs {
     /// ftp://[user[:pass]@]host:port/path to upload to.
     url: String,
     #[command(flatten)]
+    block: BlockArgs,
+    #[command(flatten)]
     flags: ClientFlags,
+}
+
+/// `--block-size` of `get` and `put`.
+#[derive(Args, Debug)]
+struct BlockArgs {
+    /// Bytes per read (and per write) on the data connection, e.g. 4K, 64K, 1M; only our side
+    /// changes (`ftp-lab bench` measures what it does).
+    #[arg(long, value_name = "BYTES", default_value = "256K",
+          value_parser = bench::parse_block_size)]
+    block_size: usize,
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Size of the test file (binary suffixes: 64M, 1G). The scratch directory holds it and one
+    /// copy at a time.
+    #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = parse_file_size)]
+    file_size: u64,
+    /// Client block sizes to measure, comma-separated.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "4K,16K,64K,256K,1M",
+          value_parser = bench::parse_block_size)]
+    block_size: Vec<usize>,
+    /// Transfers per direction and block size; each row reports their median.
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
+    rounds: usize,
+    /// One JSON object per line, per direction and block size, instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The bench's file size: at most 64 GiB, so a typo cannot fill the disk.
+fn parse_file_size(text: &str) -> std::result::Result<u64, String> {
+    const MAX: u64 = 64 << 30;
+    let bytes = bench::parse_bytes(text)?;
+    if bytes <= MAX {
+        Ok(bytes)
+    } else {
+        Err(format!("`{text}`: the test file is at most 64G"))
+    }
 }
 
 /// `50000-50100` -> `50000..=50100`.
@@ -169,13 +221,21 @@ pub fn run(cli: Cli) -> Result<()> {
             output: args.output,
             resume: args.resume,
             active: args.flags.active,
+            block_size: args.block.block_size,
             tracer: Tracer::new(args.flags.trace.trace),
         }),
         Command::Put(args) => oneshot::put(&PutOptions {
             file: args.file,
             url: args.url,
             active: args.flags.active,
+            block_size: args.block.block_size,
             tracer: Tracer::new(args.flags.trace.trace),
+        }),
+        Command::Bench(args) => bench::run(&BenchOptions {
+            file_size: args.file_size,
+            block_sizes: args.block_size,
+            rounds: args.rounds,
+            json: args.json,
         }),
     }
 }
@@ -209,13 +269,29 @@ fn serve(args: ServeArgs) -> Result<()> {
         data_timeout: Duration::from_secs(args.data_timeout),
         tracer: Tracer::new(args.trace.trace),
     };
+    if args.stop_on_stdin_eof {
+        exit_when_stdin_ends();
+    }
     server::run(args.server.addr(), config)
+}
+
+/// `--stop-on-stdin-eof`: a thread waits for the end of standard input, then ends the process.
+/// When the parent that holds the other end of the pipe exits, for any reason (`kill -9`
+/// included, which no handler can catch), the kernel closes its end and the read returns end
+/// of file: the server cannot outlive the program that started it.
+fn exit_when_stdin_ends() {
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        term::info("standard input closed: stopping (--stop-on-stdin-eof)");
+        std::process::exit(0);
+    });
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::client::DEFAULT_BLOCK_SIZE;
 
     /// Port ranges: valid, reversed, zero, junk.
     #[test]
@@ -224,6 +300,61 @@ mod tests {
         assert!(parse_port_range("50010-50000").is_err());
         assert!(parse_port_range("0-10").is_err());
         assert!(parse_port_range("abc").is_err());
+    }
+
+    /// The bench's defaults, and a block-size list with suffixes; a zero or huge block refused.
+    #[test]
+    fn bench_flags() {
+        let cli = Cli::try_parse_from(["ftp-lab", "bench"]).unwrap();
+        let Command::Bench(args) = cli.command else {
+            panic!("not bench")
+        };
+        assert_eq!(args.file_size, 256 << 20);
+        assert_eq!(
+            args.block_size,
+            [4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20]
+        );
+        assert_eq!((args.rounds, args.json), (3, false));
+        let cli = Cli::try_parse_from([
+            "ftp-lab",
+            "bench",
+            "--block-size",
+            "512,8K",
+            "--file-size",
+            "1G",
+        ]);
+        let Command::Bench(args) = cli.unwrap().command else {
+            panic!("not bench")
+        };
+        assert_eq!(
+            (args.block_size, args.file_size),
+            (vec![512, 8192], 1 << 30)
+        );
+        for bad in [
+            ["--block-size", "0"],
+            ["--block-size", "4K,,8K"],
+            ["--block-size", "65M"],
+            ["--file-size", "65G"],
+            ["--rounds", "0"],
+        ] {
+            let mut argv = vec!["ftp-lab", "bench"];
+            argv.extend(bad);
+            assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
+        }
+        let cli =
+            Cli::try_parse_from(["ftp-lab", "get", "ftp://h/x", "--block-size", "4K"]).unwrap();
+        let Command::Get(args) = cli.command else {
+            panic!("not get")
+        };
+        assert_eq!(args.block.block_size, 4096);
+        let cli = Cli::try_parse_from(["ftp-lab", "put", "x", "ftp://h/"]).unwrap();
+        let Command::Put(args) = cli.command else {
+            panic!("not put")
+        };
+        assert_eq!(
+            args.block.block_size, DEFAULT_BLOCK_SIZE,
+            "--help shows 256K"
+        );
     }
 
     /// The server's defaults: port 2121 on loopback, anonymous on.

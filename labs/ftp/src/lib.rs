@@ -23,7 +23,7 @@
 //! with NAT and firewalls, and why a server must check who connects and where it connects to.
 //!
 //! ## Layout
-//! - [`cli`]: `ftp-lab serve | connect | get | put`.
+//! - [`cli`]: `ftp-lab serve | connect | get | put | bench`.
 //! - [`server`]: the server (thread per control connection, sessions, transfers, security).
 //! - [`client`]: the client (interactive shell and one-shot `get`/`put`).
 //! - [`command`]: command lines: bounded line splitting and parsing (pure).
@@ -31,7 +31,10 @@
 //! - [`hostport`]: the addresses inside PORT, PASV, EPRT and EPSV (pure).
 //! - [`listing`]: LIST, MLSD and MDTM formats (pure).
 //! - [`data`]: opening a data connection: accept with a deadline from the right address only.
+//! - [`bench`](mod@bench): `ftp-lab bench`, throughput against the client's block size, every
+//!   byte checked.
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod command;

@@ -23,6 +23,8 @@
 //! - 7: the hostile session and the server's warnings; and the data connection that never comes,
 //!   against a second server (`--data-timeout 2`), in its own test that runs alongside, since it
 //!   spends 2 s waiting.
+//! - 10: the `ftp-lab bench` runs, in their own test (they need no server of the walk's): every
+//!   line they print, with the numbers masked (see below).
 //!
 //! Where a tool is missing, its checks are skipped with a `SKIPPED` line, as in the lab's other
 //! interop tests.
@@ -64,6 +66,13 @@
 //!   its input ends, changes nothing it prints: the server answers at once and closes after
 //!   `QUIT`.
 //! - A program killed by `SIGKILL` shows as `Killed`, the line an interactive shell prints.
+//! - `ftp-lab bench` (section 10) runs with `--file-size 1M --rounds 1` instead of the page's
+//!   hundreds of MiB and several rounds, with `TMPDIR` set to a fresh temp dir (shown as `/tmp`).
+//!   Its figures differ on every run anyway, so they are masked on both sides: the measured
+//!   columns of the table and the JSON lines' `bytes`, `seconds`, `mib_per_s` and `rounds`, and
+//!   every number of the other lines ([`netlab_testkit::docs::mask_numbers`]). What is compared
+//!   is each line's words, the table's rows (each direction and block size, in order) and the JSON
+//!   lines' fields, block sizes included.
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -80,8 +89,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use netlab_testkit::docs::{
-    Block, Doc, DocCommand, Inventory, commands, compare, lab_command, run_checks, uses_program,
-    workspace_root,
+    Block, Doc, DocCommand, Inventory, commands, compare, lab_command, mask_numbers, run_checks,
+    uses_program, workspace_root,
 };
 use regex::{Captures, Regex};
 use util::{BIN, Ftp, PATIENCE, ServerProcess, TempDir, find_program, python_with, skip};
@@ -124,6 +133,9 @@ fn walkthrough_transcripts_are_true() {
     // Checked by data_connection_that_never_comes, below.
     blocks.take("## 7.", "$ ftp-lab serve");
     blocks.leave_out("## 9.", "$ RUNS=", "the benchmark: minutes, with vsftpd");
+    // Checked by measuring_transcripts_are_true, below.
+    blocks.take("## 10.", "$ ftp-lab bench --file-size");
+    blocks.take("## 10.", "$ ftp-lab bench --json");
     blocks.finish();
 
     let walk = RefCell::new(Walk::start(&start));
@@ -172,6 +184,74 @@ fn data_connection_that_never_comes() {
         &actual,
         &client.output,
     );
+}
+
+/// Section 10's `ftp-lab bench` runs, small and with their numbers masked (see the module
+/// documentation).
+#[test]
+fn measuring_transcripts_are_true() {
+    let doc = Doc::read(DOC);
+    let mut blocks = Inventory::new(&doc);
+    let shown = [
+        blocks.take("## 10.", "$ ftp-lab bench --file-size"),
+        blocks.take("## 10.", "$ ftp-lab bench --json"),
+    ];
+    for block in shown {
+        for command in commands(DOC, &block) {
+            let tmp = TempDir::new("docs-bench");
+            let small = with_value(
+                &with_value(&command.command, "--file-size", "1M"),
+                "--rounds",
+                "1",
+            );
+            let line = format!(
+                "TMPDIR='{}' {}",
+                tmp.path().display(),
+                real(&small, DOC_PORT, 0)
+            );
+            let printed = run(tmp.path(), &line, true);
+            let tmp_dir = tmp.path().to_string_lossy().into_owned();
+            let masked = |lines: &[String]| -> Vec<String> {
+                lines
+                    .iter()
+                    .map(|line| mask_figures(&line.replace(&tmp_dir, "/tmp")))
+                    .collect()
+            };
+            compare(
+                DOC,
+                command.line,
+                &format!("`{small}` (numbers masked)"),
+                &masked(&printed.out),
+                &masked(&command.output),
+            );
+        }
+    }
+}
+
+/// A line of `ftp-lab bench` with what is measured masked: a table row keeps its direction and
+/// block size, a JSON line its `lab`, `direction` and `block_size`; any other line loses every
+/// number.
+fn mask_figures(line: &str) -> String {
+    let row = Regex::new(r"^(\| [A-Z]+ \| [^|]+ \|)(.*)$").unwrap();
+    let measured = Regex::new(r#"("(?:bytes|seconds|mib_per_s|rounds)":)[0-9.]+"#).unwrap();
+    if let Some(cells) = row.captures(line) {
+        format!("{}{}", &cells[1], mask_numbers(&cells[2]))
+    } else if line.starts_with('{') {
+        measured.replace_all(line, "${1}N").into_owned()
+    } else {
+        mask_numbers(line)
+    }
+}
+
+/// `command` with the word after `flag` replaced by `value`; panics if there is no such flag.
+fn with_value(command: &str, flag: &str, value: &str) -> String {
+    let mut words: Vec<&str> = command.split_whitespace().collect();
+    let at = words
+        .iter()
+        .position(|word| *word == flag)
+        .unwrap_or_else(|| panic!("{DOC}: `{command}` has no {flag}"));
+    words[at + 1] = value;
+    words.join(" ")
 }
 
 /// The replay's state: the directory the commands run in, and section 1's server.

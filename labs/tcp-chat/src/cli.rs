@@ -1,4 +1,4 @@
-//! # Command line: `tcp-chat pair | duplex | room`
+//! # Command line: `tcp-chat pair | duplex | room | bench`
 //!
 //! `--bind`, `--port`, `--max-clients` and `--trace` mean what they mean in every netlab lab. The
 //! two-person modes add `--listen` / `--connect HOST:PORT`: one side waits for the other.
@@ -10,6 +10,7 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 use netlab_common::cli::{ServerArgs, TraceArgs};
 use netlab_common::{Result, Tracer};
 
+use crate::bench::{self, BenchOptions};
 use crate::duplex::{self, DuplexOptions};
 use crate::link::Endpoint;
 use crate::pair::{self, PairOptions};
@@ -48,6 +49,7 @@ const EXAMPLES: &str = "Examples:
   tcp-chat duplex --connect 127.0.0.1:7071        # terminal 2: type any time; /send PATH sends a file
   tcp-chat room serve --files ./shared --session-log room.jsonl   # a room for 3 clients, port 7072
   tcp-chat room join 127.0.0.1:7072               # or: nc 127.0.0.1 7072
+  tcp-chat bench --file-size 64M --rounds 3       # /send throughput between two duplex chats
 See docs/tcp-chat.md for the walkthrough.";
 
 #[derive(Subcommand, Debug)]
@@ -59,6 +61,8 @@ enum Command {
     /// A chat room for many: `room serve` runs it, `room join` (or nc) joins it.
     #[command(subcommand)]
     Room(RoomCommand),
+    /// Measure `/send` between two duplex chats in this process, with chat lines flowing.
+    Bench(BenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -99,6 +103,30 @@ struct JoinArgs {
     /// Where `get` saves files (as new_NAME; an existing file is never overwritten).
     #[arg(long, value_name = "DIR", default_value = ".")]
     download_dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct BenchArgs {
+    /// Size of the test file (K, M, G suffixes: 64M, 1G). The scratch directory holds it and
+    /// one received copy at a time.
+    #[arg(long, value_name = "BYTES", default_value = "256M", value_parser = parse_file_size)]
+    file_size: u64,
+    /// Transfers of the whole file; the result is their median.
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
+    rounds: usize,
+    /// Print one JSON object on one line instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The bench's file size: 1 byte to 64 GiB, so a typo cannot fill the disk.
+fn parse_file_size(text: &str) -> std::result::Result<u64, String> {
+    match parse_bytes(text)? {
+        0 => Err("the test file needs at least 1 byte".to_string()),
+        bytes if bytes > 64 << 30 => Err(format!("`{text}`: the test file is at most 64G")),
+        bytes => Ok(bytes),
+    }
 }
 
 /// `10M` -> 10485760. Suffixes are binary (K = 1024).
@@ -197,6 +225,11 @@ pub fn run(cli: Cli) -> Result<()> {
             tracer: Tracer::new(args.trace.trace),
             download_dir: args.download_dir,
         }),
+        Command::Bench(args) => bench::run(&BenchOptions {
+            file_size: args.file_size,
+            rounds: args.rounds,
+            json: args.json,
+        }),
     }
 }
 
@@ -239,6 +272,28 @@ mod tests {
                 Endpoint::Listen(([127, 0, 0, 1], port).into()),
                 "{mode}"
             );
+        }
+    }
+
+    /// The bench's defaults; an empty file or no rounds refused.
+    #[test]
+    fn bench_flags() {
+        let cli = Cli::try_parse_from(["tcp-chat", "bench"]).unwrap();
+        let Command::Bench(args) = cli.command else {
+            panic!("parsed as another command")
+        };
+        assert_eq!(
+            (args.file_size, args.rounds, args.json),
+            (256 << 20, 3, false)
+        );
+        for bad in [
+            ["--file-size", "0"],
+            ["--file-size", "65G"],
+            ["--rounds", "0"],
+        ] {
+            let mut argv = vec!["tcp-chat", "bench"];
+            argv.extend(bad);
+            assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
         }
     }
 

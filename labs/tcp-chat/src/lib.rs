@@ -16,21 +16,25 @@
 //! everything.
 //!
 //! ## Layout
-//! - [`cli`]: the `pair`, `duplex` and `room` subcommands and their flags.
+//! - [`cli`]: the `pair`, `duplex`, `room` and `bench` subcommands and their flags.
 //! - [`link`]: opening the one connection a two-person chat needs (listen and accept one, or connect).
 //! - [`events`]: threads that turn keyboard lines and network frames into one queue of events.
 //! - [`pair`]: turn-based chat: [`pair::wire`] (the frames, byte by byte), [`pair::session`] (the
 //!   turn-taking state machine, no I/O) and the thin loop that connects them to a socket.
 //! - [`duplex`]: full-duplex chat with file sending: [`duplex::wire`] (the frames),
 //!   [`duplex::outbox`] (one writer, a window of chunks), [`duplex::send`] (reading a file out),
-//!   [`duplex::transfer`] (saving one in, never half-written).
+//!   [`duplex::transfer`] (saving one in, never half-written), [`duplex::audience`] (status lines
+//!   for a person, events for a program).
 //! - [`filename`]: base names, `new_` prefixes, never overwriting.
 //! - [`bars`]: progress bars that chat lines can be printed around.
 //! - [`room`]: the multi-client room: [`room::protocol`] (the lines), [`room::registry`] (the
 //!   session cache), [`room::server`] (a thread per client), [`room::files`] (the repository),
 //!   [`room::join`] (the client).
+//! - [`bench`](mod@bench): `tcp-chat bench`, `/send` between two duplex chats measured, and why
+//!   a file sent in-band costs more than FTP's separate data connection.
 
 pub mod bars;
+pub mod bench;
 pub mod cli;
 pub mod duplex;
 pub mod events;

@@ -82,6 +82,30 @@ pub fn establish(endpoint: &Endpoint) -> Result<Link> {
             Role::Connector,
         ),
     };
+    ready(stream, role)
+}
+
+/// Both ends of one connection over loopback, in this process: what `tcp-chat bench` runs its
+/// two chats on. As with `--listen`, the listener takes port 0 (any free port), accepts one
+/// connection and is closed. Connecting before accepting works: the kernel completes the
+/// handshake on its own and queues the connection until `accept` takes it.
+pub fn loopback_pair() -> Result<(Link, Link)> {
+    let listener = net::listen(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|err| Error::io("reading the listening address", err))?;
+    let connector = net::connect(&addr.to_string(), net::CONNECT_TIMEOUT, true)?;
+    let (accepted, _) = listener
+        .accept()
+        .map_err(|err| Error::io("accepting a connection", err))?;
+    Ok((
+        ready(accepted, Role::Listener)?,
+        ready(connector, Role::Connector)?,
+    ))
+}
+
+/// Sets the options a chat connection needs and records who is at the other end.
+fn ready(stream: TcpStream, role: Role) -> Result<Link> {
     // Chat messages are small and should leave at once: no Nagle delay.
     stream
         .set_nodelay(true)

@@ -11,6 +11,10 @@
 //!   server with `PORT` (`EPRT` over IPv6), and accept its connection, only from the server's
 //!   address and within a deadline (see `crate::data`).
 //!
+//! On the data connection bytes move in blocks of [`DEFAULT_BLOCK_SIZE`] (256 KiB) per `read`,
+//! or per read-then-`write` when uploading; [`FtpClient::set_block_size`] (`--block-size` on
+//! `get` and `put`) changes that, and `ftp-lab bench` measures what it costs.
+//!
 //! Nothing here assumes our own server: replies are judged by their first digit, multi-line
 //! replies are parsed generically, and `EPSV`, `SIZE` and `REST` are used with fallbacks, so the
 //! client works against vsftpd, pyftpdlib and others.
@@ -40,8 +44,12 @@ use control::Control;
 /// How long to wait for a data connection to open.
 pub const DATA_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Bytes per read on a data connection.
-const BUFFER: usize = 256 * 1024;
+/// Bytes per read and write on a data connection unless [`FtpClient::set_block_size`] says
+/// otherwise: large enough that a gigabyte costs a few thousand system calls, not a million.
+pub const DEFAULT_BLOCK_SIZE: usize = 256 * 1024;
+
+/// The largest block size accepted: one buffer of it is allocated per transfer.
+pub const MAX_BLOCK_SIZE: usize = 64 << 20;
 
 /// The password anonymous logins send (by tradition an e-mail address, RFC 1635).
 pub const ANONYMOUS_PASSWORD: &str = "netlab@example.org";
@@ -60,6 +68,8 @@ pub struct FtpClient {
     pub passive: bool,
     /// The server answered EPSV with an error once: use PASV from then on.
     no_epsv: bool,
+    /// Bytes per read and write on a data connection (see [`FtpClient::set_block_size`]).
+    block_size: usize,
 }
 
 impl FtpClient {
@@ -73,7 +83,21 @@ impl FtpClient {
             control,
             passive: true,
             no_epsv: false,
+            block_size: DEFAULT_BLOCK_SIZE,
         })
+    }
+
+    /// Sets how many bytes each `read` (downloads) or each read-then-`write` (uploads) on a
+    /// data connection moves, clamped to `1..=`[`MAX_BLOCK_SIZE`]. Small blocks mean more system
+    /// calls for the same file, which `ftp-lab bench` measures. Only our side changes: the
+    /// server reads and writes in its own sizes.
+    pub fn set_block_size(&mut self, bytes: usize) {
+        self.block_size = bytes.clamp(1, MAX_BLOCK_SIZE);
+    }
+
+    /// Bytes per read and write on a data connection.
+    pub fn block_size(&self) -> usize {
+        self.block_size
     }
 
     /// `USER`, then `PASS` if asked for; then `TYPE I` so files travel byte for byte.
@@ -179,7 +203,7 @@ impl FtpClient {
     ) -> Result<u64> {
         let pending = self.prepare_data()?;
         let mut stream = self.start_transfer(&format!("STOR {path}"), pending)?;
-        let sent = copy_counting(source, &mut stream, progress)
+        let sent = copy_counting(source, &mut stream, self.block_size, progress)
             .map_err(|err| Error::io("sending the file on the data connection", err))?;
         // Closing the data connection is how the server learns the file is complete.
         drop(stream);
@@ -211,7 +235,7 @@ impl FtpClient {
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
         let mut stream = self.start_transfer(line, pending)?;
-        let received = copy_counting(&mut stream, sink, progress)
+        let received = copy_counting(&mut stream, sink, self.block_size, progress)
             .map_err(|err| Error::io("receiving on the data connection", err))?;
         self.trace_data(&format!(
             "data: {received} bytes received, connection closed"
@@ -295,13 +319,15 @@ impl FtpClient {
     }
 }
 
-/// Copies until end of input, reporting the running total to `progress`.
+/// Copies until end of input in reads of at most `block` bytes (at least 1: an empty buffer
+/// would read 0 bytes, which means end of input), reporting the running total to `progress`.
 fn copy_counting(
     source: &mut dyn Read,
     sink: &mut dyn Write,
+    block: usize,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<u64> {
-    let mut buffer = vec![0u8; BUFFER];
+    let mut buffer = vec![0u8; block.max(1)];
     let mut total = 0u64;
     loop {
         let got = match source.read(&mut buffer) {

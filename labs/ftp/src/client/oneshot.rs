@@ -31,6 +31,8 @@ pub struct GetOptions {
     pub resume: bool,
     /// Active rather than passive mode.
     pub active: bool,
+    /// Bytes per read on the data connection (`--block-size`).
+    pub block_size: usize,
     /// `--trace`.
     pub tracer: Tracer,
 }
@@ -44,6 +46,8 @@ pub struct PutOptions {
     pub url: String,
     /// Active rather than passive mode.
     pub active: bool,
+    /// Bytes per read and write on the data connection (`--block-size`).
+    pub block_size: usize,
     /// `--trace`.
     pub tracer: Tracer,
 }
@@ -66,6 +70,7 @@ pub fn get(options: &GetOptions) -> Result<()> {
         None => PathBuf::from(local_name(&url.path)?),
     };
     let mut client = open(&url, options.active, options.tracer)?;
+    client.set_block_size(options.block_size);
     let remote_size = client.size(&url.path)?;
     let offset = if options.resume {
         match resume_offset(&output, remote_size)? {
@@ -226,6 +231,7 @@ pub fn put(options: &PutOptions) -> Result<()> {
         url.path.clone()
     };
     let mut client = open(&url, options.active, options.tracer)?;
+    client.set_block_size(options.block_size);
     let bar = transfer_bar(length, &remote);
     let started = Instant::now();
     let sent = client.store(&remote, &mut file, &mut |done| bar.set_position(done))?;

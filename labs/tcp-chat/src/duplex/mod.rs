@@ -15,8 +15,11 @@
 //! The receiver saves it as `new_NAME` in its download directory, checks its SHA-256 and tells
 //! the sender whether it arrived intact. `/q` or `quit()` ends the chat on both sides.
 //!
-//! The frames are in [`wire`], byte by byte.
+//! The frames are in [`wire`], byte by byte. [`converse`] is the chat itself, once the
+//! connection exists and whatever types into it: [`run`] gives it a keyboard and a person
+//! ([`audience`]); `tcp-chat bench` gives it a program that types `/send` and reads the results.
 
+pub mod audience;
 pub mod outbox;
 mod receive;
 pub mod send;
@@ -26,13 +29,14 @@ pub mod wire;
 use std::io;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 
 use indicatif::MultiProgress;
 use netlab_common::{Error, Result, Traced, Tracer, net, progress, term};
 
 use crate::events::{self, Event};
-use crate::link::{self, Endpoint};
+use crate::link::{self, Endpoint, Link, Role};
+use audience::{Audience, Happening};
 use outbox::{Outbox, Writer};
 use send::SendReport;
 use transfer::{Incoming, hex};
@@ -101,10 +105,28 @@ struct Sending {
     sent: Option<(Digest, std::time::Instant)>,
 }
 
-/// The state the main loop owns. (Its file-receiving half is in `receive.rs`.)
+/// What the main loop waits for: keyboard lines, frames from the peer, reports from a file
+/// sender, the connection failing.
+pub type ChatEvent = Event<Frame, SendReport>;
+
+/// How one chat runs, once its connection exists.
+#[derive(Debug)]
+pub struct Setup {
+    /// `--trace`.
+    pub tracer: Tracer,
+    /// Where received files are saved (checked with [`check_download_dir`]).
+    pub download_dir: PathBuf,
+    /// A person (status lines) or a program (events on a channel).
+    pub audience: Audience,
+    /// Where progress bars are drawn (a hidden target for nobody).
+    pub bars: MultiProgress,
+}
+
+/// The state the main loop owns. (Its file-receiving half is in `receive.rs`, its status lines
+/// in `audience.rs`.)
 struct Chat {
     outbox: Outbox,
-    events: SyncSender<Event<Frame, SendReport>>,
+    events: SyncSender<ChatEvent>,
     download_dir: PathBuf,
     next_id: u32,
     sending: Option<Sending>,
@@ -113,6 +135,10 @@ struct Chat {
     skipping: Option<u32>,
     /// Every progress bar on the screen, so lines can be printed without tearing them.
     bars: MultiProgress,
+    /// Who reads what happens.
+    audience: Audience,
+    /// Which end of the connection this side is.
+    role: Role,
 }
 
 /// What the main loop does after an event.
@@ -125,43 +151,62 @@ enum Flow {
 pub fn run(options: &DuplexOptions) -> Result<()> {
     let download_dir = check_download_dir(&options.download_dir)?;
     let link = link::establish(&options.endpoint)?;
-    // A peer that stops reading (but stays connected) would block our writer forever once the
-    // socket's send buffer is full; past this limit we treat it as gone.
-    link.stream
-        .set_write_timeout(Some(WRITE_TIMEOUT))
-        .map_err(|err| Error::io("setting a write timeout", err))?;
     term::info(format!(
         "connected to {}; type any time. /send PATH sends a file (saved in the peer's download \
          directory as new_NAME); /q or quit() leaves",
         link.peer
     ));
+    let (sender, events) = mpsc::sync_channel::<ChatEvent>(events::QUEUE);
+    events::spawn_keyboard(sender.clone());
+    let setup = Setup {
+        tracer: options.tracer,
+        download_dir,
+        audience: Audience::Person,
+        bars: MultiProgress::new(),
+    };
+    converse(&link, setup, sender, events)
+}
+
+/// The chat over `link` until either side quits or the connection fails. Typed lines arrive on
+/// `events` as [`Event::Input`] (from the keyboard thread, or from a program); `sender` is that
+/// queue's sending side, which the chat's own threads (reader, writer, file senders) use too.
+pub fn converse(
+    link: &Link,
+    setup: Setup,
+    sender: SyncSender<ChatEvent>,
+    events: Receiver<ChatEvent>,
+) -> Result<()> {
+    // A peer that stops reading (but stays connected) would block our writer forever once the
+    // socket's send buffer is full; past this limit we treat it as gone.
+    link.stream
+        .set_write_timeout(Some(WRITE_TIMEOUT))
+        .map_err(|err| Error::io("setting a write timeout", err))?;
     let clone = |what| {
         link.stream
             .try_clone()
             .map_err(|err| Error::io(format!("duplicating the socket for the {what}"), err))
     };
-    let (sender, events) = mpsc::sync_channel::<Event<Frame, SendReport>>(events::QUEUE);
     events::spawn_frame_reader(
-        Traced::new(clone("reader")?, link.peer, options.tracer),
+        Traced::new(clone("reader")?, link.peer, setup.tracer),
         MAX_PAYLOAD,
         |payload| Frame::decode(payload).map_err(|err| Error::Protocol(err.to_string())),
         sender.clone(),
     );
     let (outbox, writer) = Outbox::start(
-        Traced::new(clone("writer")?, link.peer, options.tracer),
+        Traced::new(clone("writer")?, link.peer, setup.tracer),
         sender.clone(),
     );
-    events::spawn_keyboard(sender.clone());
-
     let mut chat = Chat {
         outbox,
         events: sender,
-        download_dir,
+        download_dir: setup.download_dir,
         next_id: 1,
         sending: None,
         incoming: None,
         skipping: None,
-        bars: MultiProgress::new(),
+        bars: setup.bars,
+        audience: setup.audience,
+        role: link.role,
     };
     loop {
         let event = events.recv().map_err(|_| vanished())?;
@@ -194,29 +239,6 @@ fn finish(chat: Chat, writer: Writer, stream: &TcpStream, result: Result<()>) ->
 }
 
 impl Chat {
-    // Status lines go through the progress bars' `suspend`: the bars are hidden, the line is
-    // printed, the bars are drawn again below it. Printing past a live bar would leave stale
-    // copies of it on the screen.
-    fn info(&self, text: impl std::fmt::Display) {
-        self.bars.suspend(|| term::info(text));
-    }
-
-    fn warn(&self, text: impl std::fmt::Display) {
-        self.bars.suspend(|| term::warn(text));
-    }
-
-    fn error(&self, text: impl std::fmt::Display) {
-        self.bars.suspend(|| term::error(text));
-    }
-
-    fn success(&self, text: impl std::fmt::Display) {
-        self.bars.suspend(|| term::success(text));
-    }
-
-    fn chat(&self, text: impl std::fmt::Display) {
-        self.bars.suspend(|| term::chat(text));
-    }
-
     fn on_input(&mut self, line: &str) -> Flow {
         match parse_command(line) {
             Command::Nothing => {}
@@ -297,6 +319,7 @@ impl Chat {
                 {
                     self.sending = None;
                     self.error(format!("sending stopped: {reason}"));
+                    self.tell(Happening::SendFailed(reason));
                 }
             }
         }
@@ -311,6 +334,7 @@ impl Chat {
                     term::theirs("peer:"),
                     term::sanitize(&text)
                 ));
+                self.tell(Happening::Message(text));
             }
             Frame::Refusal(reason) => {
                 self.interrupted_incoming();
@@ -366,6 +390,13 @@ impl Chat {
                 sending.name
             ));
         }
+        self.tell(Happening::Delivered {
+            name: sending.name,
+            ok,
+            intact,
+            received,
+            note,
+        });
     }
 
     /// Ends the chat with `err`. When the peer broke the protocol it is told why in a `!` frame,
@@ -389,8 +420,9 @@ impl Chat {
     }
 }
 
-/// The download directory must exist; everything received goes inside it.
-fn check_download_dir(dir: &Path) -> Result<PathBuf> {
+/// The download directory must exist; everything received goes inside it. Returns it
+/// canonical (absolute, no symbolic links), as the status lines show it.
+pub fn check_download_dir(dir: &Path) -> Result<PathBuf> {
     let canonical = dir.canonicalize().map_err(|err| {
         Error::io(
             format!("using {} as the download directory", dir.display()),

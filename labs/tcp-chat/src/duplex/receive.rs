@@ -2,6 +2,7 @@
 //! The bytes go to an [`Incoming`], which keeps them under a temporary name until they are
 //! complete and verified (see [`super::transfer`]).
 
+use super::audience::Happening;
 use super::transfer::{self, Incoming, hex};
 use super::wire::{self, Digest, Frame};
 use super::{Chat, Flow};
@@ -118,6 +119,7 @@ impl Chat {
         } else {
             self.error(format!("{base}: {}", verdict.note));
         }
+        self.tell(Happening::Received(verdict.clone()));
         self.outbox.send(Frame::Result {
             id,
             ok: verdict.ok,

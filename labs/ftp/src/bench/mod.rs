@@ -1,0 +1,381 @@
+//! # `ftp-lab bench`: throughput against block size, every byte checked
+//!
+//! The bench starts an `ftp-lab serve` of its own on 127.0.0.1 (any free port) over a scratch
+//! directory, writes a test file there, logs in with ftp-lab's own client, and moves the file
+//! both ways for each block size: `RETR` (download) and `STOR` (upload), `--rounds` times each.
+//! A row of the result is the median of those rounds.
+//!
+//! ## What the block size changes
+//! The block size is how many bytes **our client** asks for per `read` on the data connection
+//! (and then writes to the local file), or, uploading, reads from the file and hands to one
+//! `write` on the socket. A file of N bytes costs about 2 x N / block system calls, so 4 KiB
+//! blocks make 64 times as many calls as 256 KiB blocks for the same bytes. Each call is a trip
+//! into the kernel and back; past some size the copy of the bytes costs more than the trip, and
+//! bigger blocks stop helping. Where that happens is what the table shows.
+//!
+//! The server keeps its own sizes, whatever the flag says:
+//! - **RETR**: on Linux the server hands the file to the kernel with `sendfile(2)`, 4 MiB per
+//!   call, and no byte passes through its memory (`server/transfer.rs`). The block size only
+//!   changes the client's reads: the receiving half of the transfer.
+//! - **STOR**: the server reads 256 KiB per call and writes the bytes to a temporary file. After
+//!   the data connection closes it watches the control connection for 50 ms before it believes
+//!   the upload is complete and answers `226` (docs/ftp.md, section 5). That wait is part of
+//!   every upload a client sees, so it is in the figures: about 50 ms per STOR, whatever its
+//!   size.
+//!
+//! ## What a round measures, and what it does not
+//! A round is timed from the client's `EPSV` to the server's `226`: opening the data connection,
+//! the transfer itself, and the final reply, as a user of `ftp-lab get` would wait for it. It
+//! does not include logging in (once, before the first round) or the check afterwards.
+//!
+//! Every transfer is then checked: the client's byte count, then the size and SHA-256 of the
+//! file it produced (the downloaded copy, or the server's stored upload) against the source's.
+//! A mismatch is an error and the bench stops: fast but wrong is not a result. Each copy is
+//! deleted after its check, so a round that silently failed to write cannot pass on the
+//! previous round's file.
+//!
+//! ## Layout
+//! - [`files`]: the scratch directory, the test file, fingerprints (size and SHA-256).
+//! - [`server`]: the server under test, a child process.
+//! - [`report`]: sizes on the command line, medians, the table and the JSON lines.
+
+pub mod files;
+pub mod report;
+pub mod server;
+
+use std::fs::{self, File};
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use netlab_common::progress::transfer_bar;
+use netlab_common::{Error, Result, Tracer, net, term};
+
+use crate::client::FtpClient;
+use files::{Fingerprint, Scratch};
+pub use report::{Direction, Measurement, TABLE_HEADER, human_size, parse_block_size, parse_bytes};
+use server::ServerChild;
+
+/// The account the bench logs in with (the server accepts no one else: `--no-anonymous`).
+const USER: &str = "bench";
+
+/// The test file's name on the server; uploads go to [`UPLOADED`].
+const SOURCE: &str = "bench.bin";
+
+/// Where uploads are stored.
+const UPLOADED: &str = "upload.bin";
+
+/// What `ftp-lab bench` was asked.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Bytes in the test file.
+    pub file_size: u64,
+    /// Block sizes to measure, in order.
+    pub block_sizes: Vec<usize>,
+    /// Transfers per (direction, block size).
+    pub rounds: usize,
+    /// One JSON line per result instead of a table.
+    pub json: bool,
+}
+
+/// Runs the bench with this very program as the server.
+pub fn run(options: &BenchOptions) -> Result<()> {
+    let program = std::env::current_exe()
+        .map_err(|err| Error::io("finding this program to start it as the server", err))?;
+    let undo = Undo::on_ctrl_c()?;
+    let mut lab = Lab::start(&program, options.file_size, &undo)?;
+    if !options.json {
+        describe(&lab, options);
+        println!("{TABLE_HEADER}");
+    }
+    for direction in [Direction::Retr, Direction::Stor] {
+        for &block_size in &options.block_sizes {
+            let measured = lab.measure(direction, block_size, options.rounds)?;
+            if options.json {
+                println!("{}", measured.to_json());
+            } else {
+                println!("{}", measured.table_row());
+            }
+            let _ = std::io::stdout().flush();
+        }
+    }
+    if !options.json {
+        let transfers = 2 * options.block_sizes.len() * options.rounds;
+        term::success(format!(
+            "{transfers} transfers of {}, each checked: byte count, size and SHA-256 of the copy",
+            human_size(options.file_size)
+        ));
+    }
+    lab.finish();
+    Ok(())
+}
+
+fn describe(lab: &Lab, options: &BenchOptions) {
+    term::info(format!(
+        "a test file of {} in {}, {} round(s) per block size, against ftp-lab serve on {}",
+        human_size(options.file_size),
+        lab.scratch.path().display(),
+        options.rounds,
+        lab.server.addr()
+    ));
+    let server_sends = if cfg!(target_os = "linux") {
+        "with sendfile(2), whatever the block size"
+    } else {
+        "with its own buffered copy"
+    };
+    term::info(format!(
+        "RETR: the server sends {server_sends}; the block size is the client's bytes per read. \
+         STOR: the client reads the file and writes the socket in blocks of that size; the \
+         server reads 256 KiB at a time and waits 50 ms before its 226"
+    ));
+}
+
+/// A server, a logged-in client, and the test file. Dropping it stops the server and deletes
+/// the scratch directory (fields drop in order: client, server, scratch).
+pub struct Lab {
+    client: FtpClient,
+    server: ServerChild,
+    scratch: Scratch,
+    expected: Fingerprint,
+}
+
+impl Lab {
+    /// Writes a test file of `file_size` bytes, starts `program serve` over it and logs in;
+    /// tells `undo` what to clean up on Ctrl-C as soon as it exists.
+    pub fn start(program: &Path, file_size: u64, undo: &Undo) -> Result<Lab> {
+        let scratch = Scratch::new("ftp-lab-bench")
+            .map_err(|err| Error::io("creating the bench's scratch directory", err))?;
+        undo.delete(scratch.path());
+        let (root, downloads) = (
+            scratch.path().join("root"),
+            scratch.path().join("downloads"),
+        );
+        for dir in [&root, &downloads] {
+            fs::create_dir(dir)
+                .map_err(|err| Error::io(format!("creating {}", dir.display()), err))?;
+        }
+        let expected = files::write_test_file(&root.join(SOURCE), file_size)
+            .map_err(|err| Error::io("writing the test file", err))?;
+        // The account goes in a file, not on the command line, where `ps` would show the password.
+        let password = one_time_password();
+        let accounts = scratch.path().join("accounts");
+        fs::write(&accounts, format!("{USER}:{password}\n"))
+            .map_err(|err| Error::io("writing the bench's account file", err))?;
+        let server = ServerChild::start(program, &root, &accounts)?;
+        undo.stop(server.shared_child());
+        let mut client = FtpClient::connect(&server.addr().to_string(), Tracer::new(false))?;
+        client.login(USER, &password)?;
+        Ok(Lab {
+            client,
+            server,
+            scratch,
+            expected,
+        })
+    }
+
+    /// The test file, as the server serves it (tests damage it to see the bench fail).
+    pub fn source(&self) -> PathBuf {
+        self.root().join(SOURCE)
+    }
+
+    /// The scratch directory: removed when the lab is dropped.
+    pub fn scratch_dir(&self) -> &Path {
+        self.scratch.path()
+    }
+
+    fn root(&self) -> PathBuf {
+        self.scratch.path().join("root")
+    }
+
+    /// `rounds` checked transfers one way with one block size, summarized.
+    pub fn measure(
+        &mut self,
+        direction: Direction,
+        block_size: usize,
+        rounds: usize,
+    ) -> Result<Measurement> {
+        let mut samples = Vec::with_capacity(rounds);
+        for round in 1..=rounds {
+            let label = format!(
+                "{} {} ({round}/{rounds})",
+                direction.verb(),
+                human_size(block_size as u64)
+            );
+            samples.push(self.transfer(direction, block_size, &label)?);
+        }
+        Measurement::new(direction, block_size, self.expected.size, &samples)
+            .ok_or_else(|| Error::Usage("--rounds must be at least 1".to_string()))
+    }
+
+    /// One transfer, timed and then checked; returns its time.
+    pub fn transfer(
+        &mut self,
+        direction: Direction,
+        block_size: usize,
+        label: &str,
+    ) -> Result<Duration> {
+        self.client.set_block_size(block_size);
+        let outcome = match direction {
+            Direction::Retr => self.download(label),
+            Direction::Stor => self.upload(label),
+        };
+        outcome.map_err(|err| {
+            Error::Failed(format!(
+                "{label}: {err}\nthe server's last log lines:\n{}",
+                self.server.recent_log()
+            ))
+        })
+    }
+
+    fn download(&mut self, label: &str) -> Result<Duration> {
+        let copy = self.scratch.path().join("downloads").join(SOURCE);
+        let mut file = File::create(&copy)
+            .map_err(|err| Error::io(format!("creating {}", copy.display()), err))?;
+        let bar = transfer_bar(self.expected.size, label);
+        let started = Instant::now();
+        let received = self
+            .client
+            .retrieve(SOURCE, 0, &mut file, &mut |got| bar.set_position(got))?;
+        let elapsed = started.elapsed();
+        bar.finish_and_clear();
+        drop(file);
+        self.verify(received, &copy)?;
+        Ok(elapsed)
+    }
+
+    fn upload(&mut self, label: &str) -> Result<Duration> {
+        let source = self.source();
+        let mut file = File::open(&source)
+            .map_err(|err| Error::io(format!("opening {}", source.display()), err))?;
+        let bar = transfer_bar(self.expected.size, label);
+        let started = Instant::now();
+        let sent = self
+            .client
+            .store(UPLOADED, &mut file, &mut |done| bar.set_position(done))?;
+        let elapsed = started.elapsed();
+        bar.finish_and_clear();
+        self.verify(sent, &self.root().join(UPLOADED))?;
+        Ok(elapsed)
+    }
+
+    /// The byte count the client saw, then the copy at `path`, against the source; the copy is
+    /// deleted either way.
+    fn verify(&self, counted: u64, path: &Path) -> Result<()> {
+        let checked = if counted == self.expected.size {
+            files::check(path, &self.expected)
+        } else {
+            Err(format!(
+                "the client moved {counted} bytes; the test file has {}",
+                self.expected.size
+            ))
+        };
+        let _ = fs::remove_file(path);
+        checked.map_err(|why| Error::Failed(format!("wrong bytes: {why}")))
+    }
+
+    /// Says goodbye to the server (`QUIT`), then stops it and deletes the scratch directory.
+    pub fn finish(self) {
+        let Lab {
+            client,
+            server,
+            scratch,
+            ..
+        } = self;
+        client.quit();
+        drop(server);
+        drop(scratch);
+    }
+}
+
+/// What Ctrl-C must undo, filled in as the bench creates it: the scratch directory, then the
+/// server. (Dropping a [`Lab`] undoes both too; a signal handler runs instead of the drops.)
+#[derive(Debug, Clone, Default)]
+pub struct Undo(Arc<Mutex<Leftovers>>);
+
+#[derive(Debug, Default)]
+struct Leftovers {
+    dir: Option<PathBuf>,
+    server: Option<Arc<Mutex<Child>>>,
+}
+
+impl Undo {
+    /// On Ctrl-C (from now on, once per process): stop the server, delete the scratch
+    /// directory, exit with 130. Until something is registered there is nothing to undo.
+    pub fn on_ctrl_c() -> Result<Undo> {
+        let undo = Undo::default();
+        let handler = undo.clone();
+        when_interrupted(move || {
+            handler.now();
+            term::warn("interrupted: the server is stopped and the scratch directory deleted");
+        })?;
+        Ok(undo)
+    }
+
+    fn delete(&self, dir: &Path) {
+        self.leftovers().dir = Some(dir.to_path_buf());
+    }
+
+    fn stop(&self, server: Arc<Mutex<Child>>) {
+        self.leftovers().server = Some(server);
+    }
+
+    fn now(&self) {
+        let leftovers = self.leftovers();
+        if let Some(server) = &leftovers.server {
+            server::kill(server);
+        }
+        if let Some(dir) = &leftovers.dir {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+
+    fn leftovers(&self) -> MutexGuard<'_, Leftovers> {
+        // Only paths and a process handle are inside: usable even after a panic elsewhere.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Runs `then` and exits with 130 (128 + SIGINT, what a shell reports for a program stopped by
+/// Ctrl-C) when Ctrl-C is pressed; once per process.
+///
+/// netlab's Ctrl-C handler (`netlab_common::net::StopSignal`) does not stop anything itself: it
+/// sets a flag and connects to a listener, to wake a server blocked in `accept`. Here the
+/// listener belongs to a watchdog thread, which wakes, sees the flag and cleans up. A
+/// connection from anyone else finds the flag unset and is closed.
+fn when_interrupted(then: impl FnOnce() + Send + 'static) -> Result<()> {
+    let listener = net::listen(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|err| Error::io("reading the watchdog's address", err))?;
+    let stop = net::StopSignal::default();
+    stop.on_ctrl_c(addr)?;
+    thread::spawn(move || {
+        for incoming in listener.incoming() {
+            drop(incoming);
+            if stop.requested() {
+                then();
+                std::process::exit(130);
+            }
+        }
+    });
+    Ok(())
+}
+
+/// A password for the bench's one account: 128 bits from std's `RandomState`, which seeds
+/// every `HashMap` from the operating system's random source. (The server listens on 127.0.0.1
+/// only; this keeps other users of the machine out of the scratch directory it serves.)
+fn one_time_password() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    (0..2)
+        .map(|_| {
+            let random = std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish();
+            format!("{random:016x}")
+        })
+        .collect()
+}

@@ -1,0 +1,232 @@
+//! # Numbers in and out: sizes on the command line, results as a table or JSON lines
+//!
+//! Sizes are binary (K = 1024, as `ls -h` and the progress bars count), so `--block-size 4K` is
+//! one 4096-byte page. Each (direction, block size) is measured `--rounds` times and reported
+//! by its **median** time: one round slowed by another program on a shared machine moves an
+//! average but not a median. The table also shows the slowest and fastest round, so you can see
+//! how much a figure can be trusted.
+
+use std::time::Duration;
+
+/// Which way the file goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Download: the server sends (sendfile on Linux), the client reads.
+    Retr,
+    /// Upload: the client reads the file and sends, the server receives and writes.
+    Stor,
+}
+
+impl Direction {
+    /// The FTP command, as the table shows it.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Direction::Retr => "RETR",
+            Direction::Stor => "STOR",
+        }
+    }
+
+    /// The name in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Retr => "retr",
+            Direction::Stor => "stor",
+        }
+    }
+}
+
+/// One (direction, block size), measured over several rounds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    /// Which way.
+    pub direction: Direction,
+    /// The client's bytes per read (and per write, for STOR).
+    pub block_size: usize,
+    /// Bytes per transfer.
+    pub bytes: u64,
+    /// How many transfers.
+    pub rounds: usize,
+    /// The median transfer time.
+    pub median: Duration,
+    /// The fastest.
+    pub fastest: Duration,
+    /// The slowest.
+    pub slowest: Duration,
+}
+
+impl Measurement {
+    /// Summarizes the time of each round; `None` without rounds.
+    pub fn new(
+        direction: Direction,
+        block_size: usize,
+        bytes: u64,
+        samples: &[Duration],
+    ) -> Option<Measurement> {
+        let mut sorted = samples.to_vec();
+        sorted.sort_unstable();
+        Some(Measurement {
+            direction,
+            block_size,
+            bytes,
+            rounds: sorted.len(),
+            median: median(&sorted)?,
+            fastest: *sorted.first()?,
+            slowest: *sorted.last()?,
+        })
+    }
+
+    /// MiB per second at the median time.
+    pub fn mib_per_s(&self) -> f64 {
+        mib_per_s(self.bytes, self.median)
+    }
+
+    /// One line of JSON, the fields in a fixed order:
+    /// `{"lab":"ftp","direction":"retr","block_size":65536,"bytes":N,"seconds":S,"mib_per_s":X,"rounds":R}`.
+    pub fn to_json(&self) -> String {
+        format!(
+            "{{\"lab\":\"ftp\",\"direction\":\"{}\",\"block_size\":{},\"bytes\":{},\"seconds\":{:.6},\"mib_per_s\":{:.1},\"rounds\":{}}}",
+            self.direction.name(),
+            self.block_size,
+            self.bytes,
+            self.median.as_secs_f64(),
+            self.mib_per_s(),
+            self.rounds
+        )
+    }
+
+    /// One row of [`TABLE_HEADER`].
+    pub fn table_row(&self) -> String {
+        format!(
+            "| {} | {} | {:.1} | {:.1}-{:.1} | {:.3} |",
+            self.direction.verb(),
+            human_size(self.block_size as u64),
+            self.mib_per_s(),
+            mib_per_s(self.bytes, self.slowest),
+            mib_per_s(self.bytes, self.fastest),
+            self.median.as_secs_f64()
+        )
+    }
+}
+
+/// The table's header (Markdown, so it pastes into notes as it is).
+pub const TABLE_HEADER: &str = "| direction | block size | MiB/s (median) | MiB/s (slowest-fastest) | seconds (median) |\n\
+|---|---:|---:|---:|---:|";
+
+/// The middle value of sorted samples (the mean of the two middle ones for an even count).
+pub fn median(sorted: &[Duration]) -> Option<Duration> {
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted.get(middle).copied()
+    } else {
+        let (low, high) = (sorted.get(middle.checked_sub(1)?)?, sorted.get(middle)?);
+        Some((*low + *high) / 2)
+    }
+}
+
+/// Bytes over a duration in MiB/s (0 for no time at all, which a real transfer never takes).
+pub fn mib_per_s(bytes: u64, elapsed: Duration) -> f64 {
+    let seconds = elapsed.as_secs_f64();
+    if seconds > 0.0 {
+        bytes as f64 / (1u64 << 20) as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+/// `4096` -> `4 KiB`, `1048576` -> `1 MiB`, `1000` -> `1000 B`: whole units where they fit.
+pub fn human_size(bytes: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return format!("{} {unit}", bytes >> shift);
+        }
+    }
+    format!("{bytes} B")
+}
+
+/// `4096`, `64K`, `64KiB`, `1M`, `1G` -> bytes (binary units; at least one byte).
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let bad = || format!("`{text}` is not a size in bytes (examples: 4096, 64K, 1M, 1G)");
+    let upper = text.trim().to_ascii_uppercase();
+    let upper = upper
+        .strip_suffix("IB")
+        .or_else(|| upper.strip_suffix('B'))
+        .unwrap_or(&upper);
+    let (digits, shift) = match upper.char_indices().last() {
+        Some((at, 'K')) => (upper.get(..at), 10),
+        Some((at, 'M')) => (upper.get(..at), 20),
+        Some((at, 'G')) => (upper.get(..at), 30),
+        _ => (Some(upper), 0),
+    };
+    let number: u64 = digits
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .map_err(|_| bad())?;
+    number
+        .checked_mul(1 << shift)
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(|| format!("`{text}` must be at least 1 byte and fit in 64 bits"))
+}
+
+/// A block size: [`parse_bytes`] within `1..=`[`crate::client::MAX_BLOCK_SIZE`].
+pub fn parse_block_size(text: &str) -> Result<usize, String> {
+    let max = crate::client::MAX_BLOCK_SIZE;
+    let bytes = parse_bytes(text)?;
+    usize::try_from(bytes)
+        .ok()
+        .filter(|&size| size <= max)
+        .ok_or_else(|| {
+            format!(
+                "`{text}`: a block size is at most {}",
+                human_size(max as u64)
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Binary suffixes, with or without `iB`; nonsense, zero and overflow refused.
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("64K"), Ok(64 << 10));
+        assert_eq!(parse_bytes("64kib"), Ok(64 << 10));
+        assert_eq!(parse_bytes("256M"), Ok(256 << 20));
+        assert_eq!(parse_bytes("1G"), Ok(1 << 30));
+        assert_eq!(parse_bytes("10B"), Ok(10));
+        for bad in ["", "K", "lots", "0", "-4K", "99999999999G"] {
+            assert!(parse_bytes(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_block_size("1M"), Ok(1 << 20));
+        assert!(parse_block_size("65M").is_err());
+    }
+
+    /// Medians of odd and even counts; the JSON line has the fields a script reads.
+    #[test]
+    fn medians_and_json() {
+        let ms = Duration::from_millis;
+        assert_eq!(median(&[ms(1), ms(5), ms(9)]), Some(ms(5)));
+        assert_eq!(median(&[ms(2), ms(4)]), Some(ms(3)));
+        assert_eq!(median(&[]), None);
+        let measured = Measurement::new(
+            Direction::Stor,
+            65536,
+            1 << 20,
+            &[ms(500), ms(250), ms(1000)],
+        )
+        .unwrap();
+        assert_eq!(
+            measured.to_json(),
+            "{\"lab\":\"ftp\",\"direction\":\"stor\",\"block_size\":65536,\"bytes\":1048576,\
+             \"seconds\":0.500000,\"mib_per_s\":2.0,\"rounds\":3}"
+        );
+        assert_eq!(
+            measured.table_row(),
+            "| STOR | 64 KiB | 2.0 | 1.0-4.0 | 0.500 |"
+        );
+        assert_eq!(human_size(1000), "1000 B");
+    }
+}

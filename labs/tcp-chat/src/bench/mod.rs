@@ -1,0 +1,382 @@
+//! # `tcp-chat bench`: a file sent in-band, between chat lines
+//!
+//! Two `duplex` chats run in this process, connected over 127.0.0.1. The bench types
+//! `/send FILE` at one of them, the same command a person types, and times it until the sender
+//! hears the receiver's verdict (`R`: saved, size and SHA-256 match). Meanwhile it types a chat
+//! line at each side every 10 ms, so the transfer shares the connection with a conversation, as
+//! it does in use; the lines' delays are reported too. Each of `--rounds` rounds sends the whole
+//! file; the result is the median.
+//!
+//! ## Why in-band is not FTP's separate data connection
+//! FTP gives every file a TCP connection of its own (`ftp-lab bench` measures that). On it the
+//! bytes need no framing at all: the connection's close marks the end of the file. The receiver
+//! reads straight into its buffer and writes to the file; our FTP server sends with
+//! `sendfile(2)`, so a download never passes through its memory; and the control connection
+//! stays free for `ABOR`. The price is a new connection per file, which is what makes FTP fight
+//! with NAT and firewalls.
+//!
+//! `duplex` has one connection for everything, so the file must share it with chat lines:
+//! - **Chunks.** TCP delivers bytes in order: a file written in one piece would hold back a
+//!   message typed meanwhile until the whole file had passed. So the file travels as `D` frames
+//!   of at most 64 KiB, and a message can go between two of them.
+//! - **Framing, but no escaping.** Each chunk carries 9 bytes of header (length, kind, transfer
+//!   id): 0.014% more bytes on the wire, nothing. Because the length prefix says where a frame
+//!   ends, any byte may appear in a body; a line-based protocol would have to escape the file's
+//!   newlines or switch to counted raw bytes (the `room` does the latter).
+//! - **Copies and hand-offs, per chunk.** The cost is in the programs, not on the wire. The
+//!   sender reads a chunk, copies it into a frame and again behind the length prefix, hashes it,
+//!   takes a window slot and hands it to the writer thread. The receiver's reader copies each
+//!   frame out of its buffer and again while decoding, queues it for the main loop, which copies
+//!   it into a buffered writer and hashes it. FTP's receiving side does one read and one write
+//!   per block, with no hash.
+//! - **Checked, and on disk, before "done".** The clock stops at the receiver's verdict, which
+//!   comes after its SHA-256 comparison and an `fsync` of the file (`duplex/transfer.rs`); the
+//!   FTP server does neither before its `226`. On a disk the `fsync` is part of every round; a
+//!   tmpfs (`TMPDIR=/dev/shm`) makes it nearly free.
+//! - **Chat lines wait behind chunks.** A line typed at the sending side waits behind at most 4
+//!   queued chunks (the window, `duplex/outbox.rs`), *plus* whatever already sits in the kernel's
+//!   socket buffers, which the window does not bound and which grow on a fast connection. The
+//!   "alongside" delays show that; lines going the other way do not wait behind the file.
+//!
+//! ## Checked twice
+//! A round counts only if the chat's own check passed (the receiver's size and SHA-256 equal the
+//! sender's, as the `R` frame says) **and** the bench's: the saved copy, read back, has the
+//! source's size and SHA-256, computed when the bench wrote it. Anything else fails the bench,
+//! as does a chat line that never arrives. The copy is deleted after each check.
+//!
+//! ## Layout
+//! - [`chats`]: the two chats, typing into them, one round.
+//! - [`files`]: the scratch directory, the test file, checking a copy.
+
+pub mod chats;
+pub mod files;
+
+use std::fs;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use netlab_common::progress::human_bytes;
+use netlab_common::{Error, Result, net, term};
+
+use chats::{CHAT_EVERY, Chats, Round};
+use files::{Fingerprint, Scratch};
+
+/// The test file's name; the receiver saves it as `new_bench.bin`.
+const SOURCE: &str = "bench.bin";
+
+/// What `tcp-chat bench` was asked.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Bytes in the test file.
+    pub file_size: u64,
+    /// Transfers to make.
+    pub rounds: usize,
+    /// One JSON line instead of a table.
+    pub json: bool,
+}
+
+/// Runs the bench and prints its result.
+pub fn run(options: &BenchOptions) -> Result<()> {
+    let undo = Undo::on_ctrl_c()?;
+    let mut bench = Bench::start(options.file_size, progress_bars(), &undo)?;
+    if !options.json {
+        term::info(format!(
+            "/send of a test file of {} between two duplex chats in this process over 127.0.0.1, \
+             {} round(s); files in {}",
+            human_bytes(options.file_size),
+            options.rounds,
+            bench.scratch.path().display()
+        ));
+    }
+    let mut rounds = Vec::with_capacity(options.rounds);
+    for _ in 0..options.rounds {
+        rounds.push(bench.round()?);
+    }
+    bench.finish()?;
+    let summary = Summary::new(options.file_size, &rounds)
+        .ok_or_else(|| Error::Usage("--rounds must be at least 1".to_string()))?;
+    if options.json {
+        println!("{}", summary.to_json());
+    } else {
+        summary.print_table();
+    }
+    let _ = std::io::stdout().flush();
+    Ok(())
+}
+
+/// Whether to draw the sender's `/send` progress bar: only where a person sees it.
+fn progress_bars() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
+/// The scratch directory, the test file, and the two chats.
+pub struct Bench {
+    chats: Chats,
+    scratch: Scratch,
+    expected: Fingerprint,
+}
+
+impl Bench {
+    /// Writes a test file of `file_size` bytes and connects two chats; tells `undo` what to
+    /// delete on Ctrl-C as soon as it exists.
+    pub fn start(file_size: u64, bars: bool, undo: &Undo) -> Result<Bench> {
+        let scratch = Scratch::new("tcp-chat-bench")
+            .map_err(|err| Error::io("creating the bench's scratch directory", err))?;
+        undo.delete(scratch.path());
+        let received = scratch.path().join("received");
+        fs::create_dir(&received)
+            .map_err(|err| Error::io(format!("creating {}", received.display()), err))?;
+        let expected = files::write_test_file(&scratch.path().join(SOURCE), file_size)
+            .map_err(|err| Error::io("writing the test file", err))?;
+        let chats = Chats::start(&received, scratch.path(), bars)?;
+        Ok(Bench {
+            chats,
+            scratch,
+            expected,
+        })
+    }
+
+    /// The test file (tests damage it to see the bench fail).
+    pub fn source(&self) -> PathBuf {
+        self.scratch.path().join(SOURCE)
+    }
+
+    /// The scratch directory, deleted when the bench is dropped.
+    pub fn scratch_dir(&self) -> &Path {
+        self.scratch.path()
+    }
+
+    /// One `/send` of the test file, timed, then the saved copy checked against the source.
+    pub fn round(&mut self) -> Result<Round> {
+        // A round slower than 1 MiB/s, plus a minute, is stuck, not slow.
+        let limit = Duration::from_secs(60 + self.expected.size / (1 << 20));
+        let sent = self
+            .chats
+            .send_file(&self.source(), Instant::now() + limit)?;
+        let checked = if sent.verdict.received == self.expected.size {
+            files::check(&sent.saved, &self.expected)
+        } else {
+            Err(format!(
+                "the receiver got {} bytes; the test file has {}",
+                sent.verdict.received, self.expected.size
+            ))
+        };
+        let _ = fs::remove_file(&sent.saved);
+        checked.map_err(|why| Error::Failed(format!("wrong bytes: {why}")))?;
+        Ok(sent.round)
+    }
+
+    /// Ends both chats with `/q` (they must end cleanly), then deletes the scratch directory.
+    pub fn finish(self) -> Result<()> {
+        let Bench { chats, scratch, .. } = self;
+        let ended = chats.finish();
+        drop(scratch);
+        ended
+    }
+}
+
+/// What Ctrl-C must undo: the scratch directory, once it exists. (Dropping a [`Bench`] deletes
+/// it too; a signal handler runs instead of the drops.)
+#[derive(Debug, Clone, Default)]
+pub struct Undo(Arc<Mutex<Option<PathBuf>>>);
+
+impl Undo {
+    /// On Ctrl-C (from now on, once per process): delete the scratch directory, exit with 130.
+    pub fn on_ctrl_c() -> Result<Undo> {
+        let undo = Undo::default();
+        let dir = Arc::clone(&undo.0);
+        when_interrupted(move || {
+            if let Some(dir) = dir.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+                let _ = fs::remove_dir_all(dir);
+            }
+            term::warn("interrupted: the scratch directory is deleted");
+        })?;
+        Ok(undo)
+    }
+
+    fn delete(&self, dir: &Path) {
+        // Only a path is inside: usable even after a panic elsewhere.
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(dir.to_path_buf());
+    }
+}
+
+/// Runs `then` and exits with 130 (128 + SIGINT, what a shell reports for a program stopped by
+/// Ctrl-C) when Ctrl-C is pressed; once per process.
+///
+/// netlab's Ctrl-C handler (`netlab_common::net::StopSignal`) does not stop anything itself: it
+/// sets a flag and connects to a listener, to wake a server blocked in `accept`. Here the
+/// listener belongs to a watchdog thread, which wakes, sees the flag and cleans up. A
+/// connection from anyone else finds the flag unset and is closed.
+fn when_interrupted(then: impl FnOnce() + Send + 'static) -> Result<()> {
+    let listener = net::listen(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|err| Error::io("reading the watchdog's address", err))?;
+    let stop = net::StopSignal::default();
+    stop.on_ctrl_c(addr)?;
+    thread::spawn(move || {
+        for incoming in listener.incoming() {
+            drop(incoming);
+            if stop.requested() {
+                then();
+                std::process::exit(130);
+            }
+        }
+    });
+    Ok(())
+}
+
+/// The rounds, summarized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// Bytes per transfer.
+    pub bytes: u64,
+    /// Transfers made.
+    pub rounds: usize,
+    /// Median time of a transfer.
+    pub median: Duration,
+    /// Fastest and slowest.
+    pub fastest: Duration,
+    /// Slowest.
+    pub slowest: Duration,
+    /// Delays of chat lines typed at the sending side, sorted.
+    pub alongside: Vec<Duration>,
+    /// Delays of chat lines typed at the receiving side, sorted.
+    pub against: Vec<Duration>,
+}
+
+impl Summary {
+    /// `None` without rounds.
+    pub fn new(bytes: u64, rounds: &[Round]) -> Option<Summary> {
+        let mut times: Vec<Duration> = rounds.iter().map(|round| round.elapsed).collect();
+        times.sort_unstable();
+        let sorted = |pick: fn(&Round) -> &Vec<Duration>| {
+            let mut all: Vec<Duration> = rounds.iter().flat_map(pick).copied().collect();
+            all.sort_unstable();
+            all
+        };
+        Some(Summary {
+            bytes,
+            rounds: rounds.len(),
+            median: median(&times)?,
+            fastest: *times.first()?,
+            slowest: *times.last()?,
+            alongside: sorted(|round| &round.alongside),
+            against: sorted(|round| &round.against),
+        })
+    }
+
+    /// MiB/s at the median time.
+    pub fn mib_per_s(&self) -> f64 {
+        mib_per_s(self.bytes, self.median)
+    }
+
+    /// `{"lab":"tcp-chat","transfer":"duplex-in-band","bytes":N,"seconds":S,"mib_per_s":X,"rounds":R}`.
+    pub fn to_json(&self) -> String {
+        format!(
+            "{{\"lab\":\"tcp-chat\",\"transfer\":\"duplex-in-band\",\"bytes\":{},\"seconds\":{:.6},\"mib_per_s\":{:.1},\"rounds\":{}}}",
+            self.bytes,
+            self.median.as_secs_f64(),
+            self.mib_per_s(),
+            self.rounds
+        )
+    }
+
+    fn print_table(&self) {
+        println!(
+            "| transfer | MiB/s (median) | MiB/s (slowest-fastest) | seconds (median) |\n\
+             |---|---:|---:|---:|\n\
+             | duplex in-band (/send) | {:.1} | {:.1}-{:.1} | {:.3} |",
+            self.mib_per_s(),
+            mib_per_s(self.bytes, self.slowest),
+            mib_per_s(self.bytes, self.fastest),
+            self.median.as_secs_f64()
+        );
+        term::info(format!(
+            "chat lines typed every {} ms at each side during the transfers, all arrived: {} \
+             alongside the file ({}), {} against it ({})",
+            CHAT_EVERY.as_millis(),
+            self.alongside.len(),
+            delays(&self.alongside),
+            self.against.len(),
+            delays(&self.against)
+        ));
+        term::success(format!(
+            "{} transfer(s) of {}, each checked twice: by the chat (size and SHA-256 in its R \
+             frame) and by the bench (the saved copy against the source)",
+            self.rounds,
+            human_bytes(self.bytes)
+        ));
+    }
+}
+
+/// `median 0.4 ms, max 3.1 ms to arrive` for sorted delays.
+fn delays(sorted: &[Duration]) -> String {
+    match (median(sorted), sorted.last()) {
+        (Some(median), Some(max)) => format!(
+            "median {:.1} ms, max {:.1} ms to arrive",
+            median.as_secs_f64() * 1e3,
+            max.as_secs_f64() * 1e3
+        ),
+        _ => "none typed: the transfer was over first".to_string(),
+    }
+}
+
+/// The middle of sorted samples (the mean of the two middle ones for an even count).
+pub fn median(sorted: &[Duration]) -> Option<Duration> {
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted.get(middle).copied()
+    } else {
+        let (low, high) = (sorted.get(middle.checked_sub(1)?)?, sorted.get(middle)?);
+        Some((*low + *high) / 2)
+    }
+}
+
+/// Bytes over a duration, in MiB/s.
+pub fn mib_per_s(bytes: u64, elapsed: Duration) -> f64 {
+    let seconds = elapsed.as_secs_f64();
+    if seconds > 0.0 {
+        bytes as f64 / (1u64 << 20) as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// The median round gives the JSON line's time and rate, in the fields a script reads.
+    #[test]
+    fn summary_json() {
+        let ms = Duration::from_millis;
+        let round = |elapsed| Round {
+            elapsed,
+            alongside: vec![ms(2)],
+            against: Vec::new(),
+        };
+        let summary = Summary::new(
+            4 << 20,
+            &[round(ms(4000)), round(ms(1000)), round(ms(2000))],
+        )
+        .unwrap();
+        assert_eq!(
+            summary.to_json(),
+            "{\"lab\":\"tcp-chat\",\"transfer\":\"duplex-in-band\",\"bytes\":4194304,\
+             \"seconds\":2.000000,\"mib_per_s\":2.0,\"rounds\":3}"
+        );
+        assert_eq!(summary.alongside, [ms(2), ms(2), ms(2)]);
+        assert_eq!(
+            delays(&summary.against),
+            "none typed: the transfer was over first"
+        );
+        assert!(Summary::new(1, &[]).is_none());
+    }
+}

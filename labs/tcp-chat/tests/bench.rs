@@ -1,0 +1,126 @@
+//! `tcp-chat bench` on real loopback sockets, with a 1 MiB file: the JSON line a script reads,
+//! the table a person reads, the scratch directory gone afterwards, and a copy that differs
+//! from the source reported as an error, even when the chat's own check was satisfied.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod util;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use tcp_chat::bench::{Bench, Undo};
+use util::{BIN, TempDir};
+
+const MIB: u64 = 1 << 20;
+
+/// Runs `tcp-chat bench ARGS` with `TMPDIR` set to `tmp`; returns (exit code, stdout, stderr).
+fn bench(tmp: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(BIN)
+        .arg("bench")
+        .args(args)
+        .env("TMPDIR", tmp)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Nothing is left in the temporary directory the bench was given.
+fn assert_cleaned_up(tmp: &Path) {
+    let left: Vec<_> = std::fs::read_dir(tmp).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "left behind in {}: {left:?}",
+        tmp.display()
+    );
+}
+
+/// `--json`: exactly one line, with the fields in order, the file's byte count, the rounds, and
+/// a rate that is the bytes over the seconds.
+#[test]
+fn one_json_line() {
+    let tmp = TempDir::new("bench-json");
+    let (code, out, err) = bench(
+        tmp.path(),
+        &["--file-size", "1M", "--rounds", "2", "--json"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    let [line] = lines[..] else {
+        panic!("expected one line, got:\n{out}")
+    };
+    let rest = line
+        .strip_prefix(
+            "{\"lab\":\"tcp-chat\",\"transfer\":\"duplex-in-band\",\"bytes\":1048576,\"seconds\":",
+        )
+        .unwrap_or_else(|| panic!("unexpected start: {line}"));
+    let (seconds, rest) = rest.split_once(",\"mib_per_s\":").unwrap();
+    let (rate, rest) = rest.split_once(",\"rounds\":").unwrap();
+    assert_eq!(rest, "2}", "{line}");
+    let (seconds, rate): (f64, f64) = (seconds.parse().unwrap(), rate.parse().unwrap());
+    assert!(seconds > 0.0, "{line}");
+    let expected = 1.0 / seconds;
+    assert!(
+        (rate - expected).abs() <= 0.05 + expected * 1e-3,
+        "{line}: {rate} MiB/s is not 1 MiB over {seconds} s"
+    );
+    assert_cleaned_up(tmp.path());
+}
+
+/// Without `--json`: a Markdown table with one row, the chat lines' delays, and a closing line
+/// saying every transfer was checked twice.
+#[test]
+fn table_for_people() {
+    let tmp = TempDir::new("bench-table");
+    let (code, out, err) = bench(tmp.path(), &["--file-size", "1M", "--rounds", "1"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let rows: Vec<&str> = out.lines().filter(|line| line.starts_with("| ")).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(
+        rows[0].starts_with("| transfer | MiB/s (median) |"),
+        "{out}"
+    );
+    assert!(rows[1].starts_with("| duplex in-band (/send) | "), "{out}");
+    assert!(out.contains("[INFO] chat lines typed every 10 ms"), "{out}");
+    assert!(
+        out.contains("[SUCCESS] 1 transfer(s) of 1 MiB, each checked twice"),
+        "{out}"
+    );
+    assert_cleaned_up(tmp.path());
+}
+
+/// The bench checks the saved copy itself: a source changed after its fingerprint was taken
+/// arrives "intact" as far as the chat can tell (sender and receiver hash the same changed
+/// bytes), and still fails the round; so does a source cut short. With the source restored, a
+/// round passes again, and the scratch directory goes away with the bench.
+#[test]
+fn a_copy_unlike_the_source_is_an_error() {
+    let mut bench = Bench::start(MIB, false, &Undo::default()).unwrap();
+    bench.round().unwrap();
+    let source = bench.source();
+    let original = std::fs::read(&source).unwrap();
+    let mut damaged = original.clone();
+    damaged[777_777] ^= 0x40;
+    std::fs::write(&source, &damaged).unwrap();
+    let err = bench.round().unwrap_err().to_string();
+    assert!(
+        err.contains("wrong bytes") && err.contains("SHA-256"),
+        "{err}"
+    );
+    std::fs::write(&source, &original[..1000]).unwrap();
+    let err = bench.round().unwrap_err().to_string();
+    assert!(
+        err.contains("the receiver got 1000 bytes; the test file has 1048576"),
+        "{err}"
+    );
+    std::fs::write(&source, &original).unwrap();
+    bench.round().unwrap();
+    let scratch = bench.scratch_dir().to_path_buf();
+    bench.finish().unwrap();
+    assert!(!scratch.exists(), "{} is left behind", scratch.display());
+}
