@@ -68,7 +68,7 @@ fn section(plan: &Plan, runs: &[Run]) -> Section {
         "p99 us",
         "messages recovered intact",
         "reads holding several messages",
-        "messages split across reads",
+        "reads cut inside a message",
     ]);
     let mut csv = Table::new(&[
         "framing",
