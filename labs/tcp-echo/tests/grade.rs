@@ -141,3 +141,31 @@ fn a_silent_server_fails_on_time() {
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     drop(listener);
 }
+
+/// docs/grading.md shows the grader's rubric for the `first_1024` server: it is the real one.
+#[test]
+fn grading_walkthrough_shows_the_real_rubric() {
+    let Some(server) = broken("first_1024") else {
+        return;
+    };
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/grading.md"),
+    )
+    .unwrap();
+    let shown: Vec<&str> = doc
+        .lines()
+        .skip_while(|line| *line != "$ tcp-echo grade 127.0.0.1:9000 --framing raw")
+        .skip(1)
+        .take_while(|line| !line.starts_with("```"))
+        .collect();
+    assert!(
+        !shown.is_empty(),
+        "the walkthrough's grade transcript is missing"
+    );
+    let addr = server.addr.to_string();
+    let (code, stdout, stderr) = run_cli(BIN, &["grade", &addr, "--framing", "raw"], b"");
+    assert_eq!(code, 1);
+    let real = format!("{stdout}{stderr}").replace(&addr, "127.0.0.1:9000");
+    let real: Vec<&str> = real.lines().collect();
+    assert_eq!(real, shown);
+}
