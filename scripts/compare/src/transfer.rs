@@ -125,11 +125,12 @@ fn notice(ftp: &[Value], chat: &[Value], block_sizes: &[f64]) -> Vec<String> {
             .and_then(|v| number(v, "mib_per_s"))
     };
     if let (Some(&small), Some(&large)) = (block_sizes.first(), block_sizes.last()) {
-        if let (Some(slow), Some(fast)) = (rate("stor", small), rate("stor", large)) {
+        if let (Some(slow), Some(fast)) = (rate("retr", small), rate("retr", large)) {
             notes.push(format!(
-                "**Every system call has a price.** Uploading in {} blocks ran at {slow:.0} MiB/s, \
-                 in {} blocks at {fast:.0} MiB/s: the bytes are the same, the number of read and \
-                 write calls is not.",
+                "**Every system call has a price.** Downloading with {} reads ran at {slow:.0} \
+                 MiB/s, with {} reads at {fast:.0} MiB/s: the bytes are the same, the number of \
+                 system calls is not. (Uploads end with the server's 50 ms look at the control \
+                 connection, which caps a small file's upload rate whatever the block size.)",
                 human_bytes(small),
                 human_bytes(large)
             ));
