@@ -12,10 +12,14 @@
 //! - [`trace`]: `--trace`, a hex + ASCII dump of every chunk on the wire.
 //! - [`term`]: colored status lines that respect `NO_COLOR`, and sanitizing text from peers.
 //! - [`progress`]: progress bars and human-readable sizes for file transfers.
-//! - [`stats`]: percentiles for benchmark reports.
+//! - [`stats`]: percentiles, medians and MiB/s for benchmark reports.
+//! - [`bench`](mod@bench): what the throughput benches share: a scratch directory, a
+//!   pseudo-random test file, size and SHA-256 fingerprints to check every copy, clean-up on
+//!   Ctrl-C.
 //! - [`cli`]: the clap flags every lab spells the same way (`--bind`, `--port`, `--trace`, ...).
 //! - [`grade`]: checks with deadlines and a rubric, for the labs' `grade` subcommands.
 
+pub mod bench;
 pub mod cli;
 pub mod error;
 pub mod framing;

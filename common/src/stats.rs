@@ -3,6 +3,10 @@
 //! Benchmarks report latency as percentiles, not averages: the median (p50) says what a typical
 //! request sees, the 99th percentile (p99) what one request in a hundred sees, which is where
 //! queueing and stalls show. An average hides both.
+//!
+//! A throughput bench that repeats a transfer a few times reports the **median** round: one
+//! round slowed by another program on a shared machine moves an average but not a median. Its
+//! rate is in MiB/s (binary, like the sizes the labs print).
 
 use std::time::Duration;
 
@@ -47,6 +51,28 @@ pub fn percentile(sorted: &[Duration], pct: usize) -> Duration {
     sorted.get(rank).copied().unwrap_or(Duration::ZERO)
 }
 
+/// The middle value of sorted samples (the mean of the two middle ones for an even count);
+/// `None` for no samples.
+pub fn median(sorted: &[Duration]) -> Option<Duration> {
+    let middle = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted.get(middle).copied()
+    } else {
+        let (low, high) = (sorted.get(middle.checked_sub(1)?)?, sorted.get(middle)?);
+        Some((*low + *high) / 2)
+    }
+}
+
+/// Bytes over a duration in MiB/s (0 for no time at all, which a real transfer never takes).
+pub fn mib_per_s(bytes: u64, elapsed: Duration) -> f64 {
+    let seconds = elapsed.as_secs_f64();
+    if seconds > 0.0 {
+        bytes as f64 / (1u64 << 20) as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +84,16 @@ mod tests {
         assert_eq!(percentile(&samples, 50), Duration::from_millis(50));
         assert_eq!(percentile(&samples, 99), Duration::from_millis(99));
         assert_eq!(percentile(&[], 99), Duration::ZERO);
+    }
+
+    /// Medians of odd and even counts, none of nothing; a rate is bytes over seconds.
+    #[test]
+    fn medians_and_rates() {
+        let ms = Duration::from_millis;
+        assert_eq!(median(&[ms(1), ms(5), ms(9)]), Some(ms(5)));
+        assert_eq!(median(&[ms(2), ms(4)]), Some(ms(3)));
+        assert_eq!(median(&[]), None);
+        assert_eq!(mib_per_s(1 << 20, ms(500)), 2.0);
+        assert_eq!(mib_per_s(1 << 20, Duration::ZERO), 0.0);
     }
 }

@@ -12,6 +12,8 @@
 //!   *visibly* when the tool is missing.
 //! - [`docs`]: what the `tests/docs.rs` of every lab needs to keep its walkthrough under `docs/`
 //!   true: the page's fenced transcripts, running the commands they show, comparing the output.
+//! - [`bench`](mod@bench): what every lab's `tests/bench.rs` needs: run `LAB bench` with a
+//!   `TMPDIR` of its own, check that it left nothing there and that its rate adds up.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -22,6 +24,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod bench;
 pub mod docs;
 
 /// How long any single wait in a test may take before the test fails.

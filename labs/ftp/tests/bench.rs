@@ -7,40 +7,14 @@
 mod util;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use ftp_lab::bench::{Direction, Lab, Undo};
+use netlab_testkit::bench::{assert_cleaned_up, assert_rate, run_bench};
 use regex::Regex;
 use util::{BIN, PASSWORD, ServerProcess, TempDir, USER, World, pattern, run_cli};
 
 const MIB: u64 = 1 << 20;
-
-/// Runs `ftp-lab bench ARGS` with `TMPDIR` set to `tmp`; returns (exit code, stdout, stderr).
-fn bench(tmp: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(BIN)
-        .arg("bench")
-        .args(args)
-        .env("TMPDIR", tmp)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-/// Nothing is left in the temporary directory the bench was given.
-fn assert_cleaned_up(tmp: &Path) {
-    let left: Vec<_> = std::fs::read_dir(tmp).unwrap().collect();
-    assert!(
-        left.is_empty(),
-        "left behind in {}: {left:?}",
-        tmp.display()
-    );
-}
 
 /// `--json`: one well-formed line per (direction, block size), in order, with the file's
 /// byte count, the rounds, and a rate that is the bytes over the seconds; nothing else on
@@ -48,7 +22,8 @@ fn assert_cleaned_up(tmp: &Path) {
 #[test]
 fn json_lines_for_each_direction_and_block_size() {
     let tmp = TempDir::new("bench-json");
-    let (code, out, err) = bench(
+    let (code, out, err) = run_bench(
+        BIN,
         tmp.path(),
         &[
             "--file-size",
@@ -74,12 +49,7 @@ fn json_lines_for_each_direction_and_block_size() {
         assert_eq!(number(3), MIB as f64, "{line}");
         assert_eq!(number(6), 2.0, "{line}");
         let (seconds, rate) = (number(4), number(5));
-        assert!(seconds > 0.0, "{line}");
-        let expected = 1.0 / seconds;
-        assert!(
-            (rate - expected).abs() <= 0.05 + expected * 1e-3,
-            "{line}: {rate} MiB/s is not 1 MiB over {seconds} s"
-        );
+        assert_rate(line, 1.0, seconds, rate);
         seen.push((fields[1].to_string(), number(2) as usize));
     }
     let expected: Vec<(String, usize)> = [("retr", 4096), ("retr", 65536), ("stor", 4096)]
@@ -96,7 +66,8 @@ fn json_lines_for_each_direction_and_block_size() {
 #[test]
 fn table_for_people() {
     let tmp = TempDir::new("bench-table");
-    let (code, out, err) = bench(
+    let (code, out, err) = run_bench(
+        BIN,
         tmp.path(),
         &[
             "--file-size",
@@ -176,7 +147,7 @@ fn bad_sizes_are_refused() {
         &["--block-size", "4K,lots"],
         &["--file-size", "-1"],
     ] {
-        let (code, _, err) = bench(tmp.path(), args);
+        let (code, _, err) = run_bench(BIN, tmp.path(), args);
         assert_eq!(code, 2, "{args:?}: {err}");
     }
     assert_cleaned_up(tmp.path());

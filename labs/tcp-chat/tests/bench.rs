@@ -5,47 +5,19 @@
 
 mod util;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-
+use netlab_testkit::bench::{assert_cleaned_up, assert_rate, run_bench};
 use tcp_chat::bench::{Bench, Undo};
 use util::{BIN, TempDir};
 
 const MIB: u64 = 1 << 20;
-
-/// Runs `tcp-chat bench ARGS` with `TMPDIR` set to `tmp`; returns (exit code, stdout, stderr).
-fn bench(tmp: &Path, args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(BIN)
-        .arg("bench")
-        .args(args)
-        .env("TMPDIR", tmp)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-/// Nothing is left in the temporary directory the bench was given.
-fn assert_cleaned_up(tmp: &Path) {
-    let left: Vec<_> = std::fs::read_dir(tmp).unwrap().collect();
-    assert!(
-        left.is_empty(),
-        "left behind in {}: {left:?}",
-        tmp.display()
-    );
-}
 
 /// `--json`: exactly one line, with the fields in order, the file's byte count, the rounds, and
 /// a rate that is the bytes over the seconds.
 #[test]
 fn one_json_line() {
     let tmp = TempDir::new("bench-json");
-    let (code, out, err) = bench(
+    let (code, out, err) = run_bench(
+        BIN,
         tmp.path(),
         &["--file-size", "1M", "--rounds", "2", "--json"],
     );
@@ -63,12 +35,7 @@ fn one_json_line() {
     let (rate, rest) = rest.split_once(",\"rounds\":").unwrap();
     assert_eq!(rest, "2}", "{line}");
     let (seconds, rate): (f64, f64) = (seconds.parse().unwrap(), rate.parse().unwrap());
-    assert!(seconds > 0.0, "{line}");
-    let expected = 1.0 / seconds;
-    assert!(
-        (rate - expected).abs() <= 0.05 + expected * 1e-3,
-        "{line}: {rate} MiB/s is not 1 MiB over {seconds} s"
-    );
+    assert_rate(line, 1.0, seconds, rate);
     assert_cleaned_up(tmp.path());
 }
 
@@ -77,7 +44,7 @@ fn one_json_line() {
 #[test]
 fn table_for_people() {
     let tmp = TempDir::new("bench-table");
-    let (code, out, err) = bench(tmp.path(), &["--file-size", "1M", "--rounds", "1"]);
+    let (code, out, err) = run_bench(BIN, tmp.path(), &["--file-size", "1M", "--rounds", "1"]);
     assert_eq!(code, 0, "{out}{err}");
     let rows: Vec<&str> = out.lines().filter(|line| line.starts_with("| ")).collect();
     assert_eq!(rows.len(), 2, "{out}");

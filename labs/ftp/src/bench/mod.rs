@@ -35,28 +35,27 @@
 //! previous round's file.
 //!
 //! ## Layout
-//! - [`files`]: the scratch directory, the test file, fingerprints (size and SHA-256).
 //! - [`server`]: the server under test, a child process.
-//! - [`report`]: sizes on the command line, medians, the table and the JSON lines.
+//! - [`report`]: sizes on the command line, the table and the JSON lines.
+//! - The scratch directory, the test file, fingerprints (size and SHA-256) and the clean-up on
+//!   Ctrl-C are [`netlab_common::bench`], shared with `tcp-chat bench`; medians and MiB/s are
+//!   [`netlab_common::stats`].
 
-pub mod files;
 pub mod report;
 pub mod server;
 
 use std::fs::{self, File};
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread;
 use std::time::{Duration, Instant};
 
+use netlab_common::bench::{self as files, Fingerprint, Scratch, when_interrupted};
 use netlab_common::progress::transfer_bar;
-use netlab_common::{Error, Result, Tracer, net, term};
+use netlab_common::{Error, Result, Tracer, term};
 
 use crate::client::FtpClient;
-use files::{Fingerprint, Scratch};
 pub use report::{Direction, Measurement, TABLE_HEADER, human_size, parse_block_size, parse_bytes};
 use server::ServerChild;
 
@@ -337,32 +336,6 @@ impl Undo {
         // Only paths and a process handle are inside: usable even after a panic elsewhere.
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-/// Runs `then` and exits with 130 (128 + SIGINT, what a shell reports for a program stopped by
-/// Ctrl-C) when Ctrl-C is pressed; once per process.
-///
-/// netlab's Ctrl-C handler (`netlab_common::net::StopSignal`) does not stop anything itself: it
-/// sets a flag and connects to a listener, to wake a server blocked in `accept`. Here the
-/// listener belongs to a watchdog thread, which wakes, sees the flag and cleans up. A
-/// connection from anyone else finds the flag unset and is closed.
-fn when_interrupted(then: impl FnOnce() + Send + 'static) -> Result<()> {
-    let listener = net::listen(SocketAddr::from(([127, 0, 0, 1], 0)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|err| Error::io("reading the watchdog's address", err))?;
-    let stop = net::StopSignal::default();
-    stop.on_ctrl_c(addr)?;
-    thread::spawn(move || {
-        for incoming in listener.incoming() {
-            drop(incoming);
-            if stop.requested() {
-                then();
-                std::process::exit(130);
-            }
-        }
-    });
-    Ok(())
 }
 
 /// A password for the bench's one account: 128 bits from std's `RandomState`, which seeds

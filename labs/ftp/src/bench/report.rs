@@ -4,9 +4,12 @@
 //! one 4096-byte page. Each (direction, block size) is measured `--rounds` times and reported
 //! by its **median** time: one round slowed by another program on a shared machine moves an
 //! average but not a median. The table also shows the slowest and fastest round, so you can see
-//! how much a figure can be trusted.
+//! how much a figure can be trusted. (The median and the MiB/s arithmetic are
+//! [`netlab_common::stats`], shared with `tcp-chat bench`.)
 
 use std::time::Duration;
+
+use netlab_common::stats::{median, mib_per_s};
 
 /// Which way the file goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,27 +115,6 @@ impl Measurement {
 pub const TABLE_HEADER: &str = "| direction | block size | MiB/s (median) | MiB/s (slowest-fastest) | seconds (median) |\n\
 |---|---:|---:|---:|---:|";
 
-/// The middle value of sorted samples (the mean of the two middle ones for an even count).
-pub fn median(sorted: &[Duration]) -> Option<Duration> {
-    let middle = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted.get(middle).copied()
-    } else {
-        let (low, high) = (sorted.get(middle.checked_sub(1)?)?, sorted.get(middle)?);
-        Some((*low + *high) / 2)
-    }
-}
-
-/// Bytes over a duration in MiB/s (0 for no time at all, which a real transfer never takes).
-pub fn mib_per_s(bytes: u64, elapsed: Duration) -> f64 {
-    let seconds = elapsed.as_secs_f64();
-    if seconds > 0.0 {
-        bytes as f64 / (1u64 << 20) as f64 / seconds
-    } else {
-        0.0
-    }
-}
-
 /// `4096` -> `4 KiB`, `1048576` -> `1 MiB`, `1000` -> `1000 B`: whole units where they fit.
 pub fn human_size(bytes: u64) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
@@ -204,13 +186,10 @@ mod tests {
         assert!(parse_block_size("65M").is_err());
     }
 
-    /// Medians of odd and even counts; the JSON line has the fields a script reads.
+    /// The median round gives the JSON line and the table row, with the fields a script reads.
     #[test]
-    fn medians_and_json() {
+    fn json_and_table_row() {
         let ms = Duration::from_millis;
-        assert_eq!(median(&[ms(1), ms(5), ms(9)]), Some(ms(5)));
-        assert_eq!(median(&[ms(2), ms(4)]), Some(ms(3)));
-        assert_eq!(median(&[]), None);
         let measured = Measurement::new(
             Direction::Stor,
             65536,

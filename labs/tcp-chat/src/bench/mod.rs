@@ -46,24 +46,24 @@
 //!
 //! ## Layout
 //! - [`chats`]: the two chats, typing into them, one round.
-//! - [`files`]: the scratch directory, the test file, checking a copy.
+//! - The scratch directory, the test file, checking a copy and the clean-up on Ctrl-C are
+//!   [`netlab_common::bench`], shared with `ftp-lab bench`; medians and MiB/s are
+//!   [`netlab_common::stats`].
 
 pub mod chats;
-pub mod files;
 
 use std::fs;
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread;
 use std::time::{Duration, Instant};
 
+use netlab_common::bench::{self as files, Fingerprint, Scratch, when_interrupted};
 use netlab_common::progress::human_bytes;
-use netlab_common::{Error, Result, net, term};
+use netlab_common::stats::{median, mib_per_s};
+use netlab_common::{Error, Result, term};
 
 use chats::{CHAT_EVERY, Chats, Round};
-use files::{Fingerprint, Scratch};
 
 /// The test file's name; the receiver saves it as `new_bench.bin`.
 const SOURCE: &str = "bench.bin";
@@ -205,32 +205,6 @@ impl Undo {
     }
 }
 
-/// Runs `then` and exits with 130 (128 + SIGINT, what a shell reports for a program stopped by
-/// Ctrl-C) when Ctrl-C is pressed; once per process.
-///
-/// netlab's Ctrl-C handler (`netlab_common::net::StopSignal`) does not stop anything itself: it
-/// sets a flag and connects to a listener, to wake a server blocked in `accept`. Here the
-/// listener belongs to a watchdog thread, which wakes, sees the flag and cleans up. A
-/// connection from anyone else finds the flag unset and is closed.
-fn when_interrupted(then: impl FnOnce() + Send + 'static) -> Result<()> {
-    let listener = net::listen(SocketAddr::from(([127, 0, 0, 1], 0)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|err| Error::io("reading the watchdog's address", err))?;
-    let stop = net::StopSignal::default();
-    stop.on_ctrl_c(addr)?;
-    thread::spawn(move || {
-        for incoming in listener.incoming() {
-            drop(incoming);
-            if stop.requested() {
-                then();
-                std::process::exit(130);
-            }
-        }
-    });
-    Ok(())
-}
-
 /// The rounds, summarized.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
@@ -324,27 +298,6 @@ fn delays(sorted: &[Duration]) -> String {
             max.as_secs_f64() * 1e3
         ),
         _ => "none typed: the transfer was over first".to_string(),
-    }
-}
-
-/// The middle of sorted samples (the mean of the two middle ones for an even count).
-pub fn median(sorted: &[Duration]) -> Option<Duration> {
-    let middle = sorted.len() / 2;
-    if sorted.len() % 2 == 1 {
-        sorted.get(middle).copied()
-    } else {
-        let (low, high) = (sorted.get(middle.checked_sub(1)?)?, sorted.get(middle)?);
-        Some((*low + *high) / 2)
-    }
-}
-
-/// Bytes over a duration, in MiB/s.
-pub fn mib_per_s(bytes: u64, elapsed: Duration) -> f64 {
-    let seconds = elapsed.as_secs_f64();
-    if seconds > 0.0 {
-        bytes as f64 / (1u64 << 20) as f64 / seconds
-    } else {
-        0.0
     }
 }
 

@@ -1,5 +1,10 @@
-//! # The bench's files: a scratch directory, a test file, and fingerprints
+//! # What the labs' `bench` subcommands share: a scratch directory, a test file, fingerprints
 //!
+//! `ftp-lab bench` and `tcp-chat bench` both move a file over loopback and time it. This module
+//! holds what they need around the transfer; the transfer itself, and the report of it, stay in
+//! each lab, because that is what each teaches.
+//!
+//! ## Every byte is checked
 //! A throughput figure means something only if the bytes arrived right: a client that lost half
 //! the file would look twice as fast. So the result of every transfer is compared with the
 //! source by size and SHA-256 (the digest `sha256sum` prints), and a mismatch fails the bench.
@@ -9,18 +14,24 @@
 //! digest: a checksum only sees what differs. (A file made with `set_len` would also be
 //! *sparse*, read from holes without touching the disk, which no real file is.)
 //!
+//! ## Nothing is left behind
 //! Everything lives in one scratch directory under the system's temporary directory (`$TMPDIR`,
 //! else `/tmp`), removed when [`Scratch`] is dropped: after the run, after an error, and, through
-//! the bench's Ctrl-C handler, when it is interrupted. Where that directory is matters: on a
-//! disk, the kernel writes the copies back in the background while the bench runs; on a tmpfs
-//! (`TMPDIR=/dev/shm`) they stay in memory.
+//! [`when_interrupted`], when the bench is stopped with Ctrl-C. Where that directory is matters:
+//! on a disk, the kernel writes the copies back in the background while the bench runs; on a
+//! tmpfs (`TMPDIR=/dev/shm`) they stay in memory.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
 
 use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::net;
 
 /// Bytes per write when making the test file, and per read when checking one.
 const IO_BLOCK: usize = 1 << 20;
@@ -68,7 +79,8 @@ pub struct Fingerprint {
 }
 
 /// Writes `size` pseudo-random bytes to `path` and returns their fingerprint, computed as they
-/// are written (so checking it later reads nothing back twice).
+/// are written (so checking it later reads nothing back twice). The same size gives the same
+/// bytes.
 pub fn write_test_file(path: &Path, size: u64) -> io::Result<Fingerprint> {
     let mut file = File::create(path)?;
     let mut hasher = Sha256::new();
@@ -114,7 +126,7 @@ pub fn fingerprint(path: &Path) -> io::Result<Fingerprint> {
 
 /// Whether what a transfer left at `path` is the expected file; the error says what differs.
 /// The size is checked first: it is free, and "short by 1 MiB" says more than "digest differs".
-pub fn check(path: &Path, expected: &Fingerprint) -> Result<(), String> {
+pub fn check(path: &Path, expected: &Fingerprint) -> std::result::Result<(), String> {
     let shown = path.display();
     let size = fs::metadata(path)
         .map_err(|err| format!("{shown} is not there to check: {err}"))?
@@ -130,7 +142,7 @@ pub fn check(path: &Path, expected: &Fingerprint) -> Result<(), String> {
 }
 
 /// Compares two fingerprints (pure, for tests): `Ok` or what differs.
-pub fn verdict(found: &Fingerprint, expected: &Fingerprint) -> Result<(), String> {
+pub fn verdict(found: &Fingerprint, expected: &Fingerprint) -> std::result::Result<(), String> {
     if found.size != expected.size {
         Err(format!(
             "{} bytes arrived; the source has {}",
@@ -150,6 +162,33 @@ pub fn verdict(found: &Fingerprint, expected: &Fingerprint) -> Result<(), String
 /// SHA-256 as lowercase hex, as `sha256sum` prints it.
 pub fn hex(digest: &[u8; 32]) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Runs `then` and exits with 130 (128 + SIGINT, what a shell reports for a program stopped by
+/// Ctrl-C) when Ctrl-C is pressed; once per process. A bench passes what must not outlive it:
+/// deleting its scratch directory, stopping a server it started.
+///
+/// netlab's Ctrl-C handler ([`net::StopSignal`]) does not stop anything itself: it sets a flag
+/// and connects to a listener, to wake a server blocked in `accept`. Here the listener belongs
+/// to a watchdog thread, which wakes, sees the flag and cleans up. A connection from anyone else
+/// finds the flag unset and is closed.
+pub fn when_interrupted(then: impl FnOnce() + Send + 'static) -> Result<()> {
+    let listener = net::listen(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|err| Error::io("reading the watchdog's address", err))?;
+    let stop = net::StopSignal::default();
+    stop.on_ctrl_c(addr)?;
+    thread::spawn(move || {
+        for incoming in listener.incoming() {
+            drop(incoming);
+            if stop.requested() {
+                then();
+                std::process::exit(130);
+            }
+        }
+    });
+    Ok(())
 }
 
 /// xorshift64* (Vigna, 2016): fast, good enough that no two blocks of a test file are alike,
@@ -186,7 +225,7 @@ mod tests {
     /// as such; the scratch directory goes away when dropped.
     #[test]
     fn fingerprints_catch_damage() {
-        let scratch = Scratch::new("ftp-lab-unit-bench-files").unwrap();
+        let scratch = Scratch::new("netlab-common-unit-bench").unwrap();
         let path = scratch.path().join("test.bin");
         let written = write_test_file(&path, 3 * IO_BLOCK as u64 + 5).unwrap();
         assert_eq!(fingerprint(&path).unwrap(), written);
