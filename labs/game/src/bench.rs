@@ -1,12 +1,18 @@
 //! # `game-lab bench`: bots that play whole games
 //!
-//! Each bot connects, asks for a game by matchmaking (`quick GAME`), and whenever the server says
-//! `YOURTURN ... moves a b c` it picks one of the listed moves at random and sends it. The time from
-//! sending a move to seeing the server announce it (`MOVED room me ...`) is one *move round trip*.
-//! When a game ends (`RESULT`), the bot asks for the next one. The run ends when
-//! `players x games / 2` games have finished (every game has two bots). A per-bot quota would not
-//! do: near the end a bot could be left needing a game when every other bot of its kind has
-//! stopped, and wait for an opponent who never comes.
+//! Every bot connects and waits for its `WELCOME`; then every bot asks for a game by matchmaking
+//! (`quick GAME`) and waits to be seated. Only when all of them sit at a game does the clock start
+//! and do the first moves go out. Until then the server is accepting connections, starting two
+//! threads for each, and matchmaking a thousand players who all arrived in the same few
+//! milliseconds: moves made meanwhile would measure how the server copes with a crowd arriving,
+//! not how fast it plays.
+//!
+//! From then on, whenever the server says `YOURTURN ... moves a b c`, a bot picks one of the listed
+//! moves at random and sends it. The time from sending a move to reading the server's announcement
+//! of it (`MOVED room me ...`) is one *move round trip*. When a game ends (`RESULT`), the bot asks
+//! for the next one. The run ends when `players x games / 2` games have finished (every game has
+//! two bots). A per-bot quota would not do: near the end a bot could be left needing a game when
+//! every other bot of its kind has stopped, and wait for an opponent who never comes.
 //!
 //! With `--think MS`, a bot waits a random 0 to 2xMS before each move, as a person would; the
 //! latency clock starts when the move is actually sent. Without it (the default, 0) bots answer
@@ -16,6 +22,12 @@
 //! All bots run in one thread with a mio event loop, so a thousand of them cost the benchmark one
 //! core at most and leave the rest of the machine to the server under test. Every `ERR` line, early
 //! close or game short of the target counts as an error: bots only send moves the server offered.
+//!
+//! ## What a round trip includes
+//! The clock stops when the bot reads the reply, so a round trip also includes the time the reply
+//! waited for the bots' one thread: while it handled other bots' events, and while it waited for a
+//! core, which it shares with the server's 2,000 threads. docs/game.md has how much of a round
+//! trip that is.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
@@ -152,43 +164,104 @@ struct Tally {
     errors: u64,
     /// Bots that decided a move and want it sent after their thinking time.
     thinking: Vec<usize>,
+    /// Bots that have their `WELCOME` (and so their name).
+    welcomed: usize,
+    /// Bots seated at their first game (`JOINED`), before the clock starts.
+    seated: usize,
+    /// The clock has started: moves go out after their thinking time.
+    playing: bool,
+    /// Bots whose first move waits for the clock to start.
+    held: Vec<usize>,
 }
 
-/// Runs the bots until every one has played its games, or the timeout.
-pub fn run(config: &BenchConfig) -> Result<BenchReport> {
-    let mut poll = Poll::new().map_err(|err| Error::io("creating the event loop", err))?;
-    let mut bots = connect_bots(config, &poll)?;
-    let mut tally = Tally::default();
-    let mut events = Events::with_capacity(1024);
-    let started = Instant::now();
-    let target = (config.players * config.games / 2).max(1);
-    let mut connected = bots.len();
-    let mut scratch = vec![0u8; 64 * 1024];
-    // Moves waiting for their thinking time to pass, earliest first.
-    let mut due: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
-    let mut random = config.seed | 1;
-    while tally.rooms_finished.len() < target && connected > 0 && started.elapsed() < config.timeout
-    {
-        let wait = due
-            .peek()
-            .map_or(Duration::from_millis(200), |Reverse((when, _))| {
-                when.saturating_duration_since(Instant::now())
-            });
-        poll.poll(&mut events, Some(wait))
+/// The bots and their event loop.
+struct Bench {
+    poll: Poll,
+    events: Events,
+    bots: Vec<Bot>,
+    tally: Tally,
+    /// Bots whose connection is still open.
+    connected: usize,
+    scratch: Vec<u8>,
+}
+
+impl Bench {
+    /// Runs the event loop until `ready(tally, bots connected)` or the deadline.
+    fn wait_for(&mut self, deadline: Instant, ready: fn(&Tally, usize) -> bool) -> Result<()> {
+        while !ready(&self.tally, self.connected) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            self.pump(left.min(Duration::from_millis(200)), usize::MAX)?;
+        }
+        Ok(())
+    }
+
+    /// Waits up to `wait` for events, then lets every bot with something to read react to it,
+    /// stopping early once `target` games have finished (so the count does not overshoot when
+    /// several games end at once).
+    fn pump(&mut self, wait: Duration, target: usize) -> Result<()> {
+        self.poll
+            .poll(&mut self.events, Some(wait))
             .map_err(|err| Error::io("waiting for events", err))?;
-        for event in events.iter() {
-            let Some(bot) = bots.get_mut(event.token().0) else {
+        for event in self.events.iter() {
+            let Some(bot) = self.bots.get_mut(event.token().0) else {
                 continue;
             };
             if bot.done {
                 continue;
             }
-            bot.serve(&mut tally, &mut scratch);
+            bot.serve(&mut self.tally, &mut self.scratch);
             if bot.done {
-                connected -= 1;
+                self.connected -= 1;
+            }
+            if self.tally.rooms_finished.len() >= target {
+                break;
             }
         }
-        for index in tally.thinking.drain(..) {
+        Ok(())
+    }
+}
+
+/// Runs the bots until every one has played its games, or the timeout.
+///
+/// Three phases (the module docs say why): every bot connects and waits for its `WELCOME`; every
+/// bot asks for a game and waits to be seated, holding a first move it is offered meanwhile; then
+/// the clock starts, the held moves go out after their thinking time, and the bots play.
+pub fn run(config: &BenchConfig) -> Result<BenchReport> {
+    let poll = Poll::new().map_err(|err| Error::io("creating the event loop", err))?;
+    let bots = connect_bots(config, &poll)?;
+    let mut bench = Bench {
+        poll,
+        events: Events::with_capacity(1024),
+        connected: bots.len(),
+        bots,
+        tally: Tally::default(),
+        scratch: vec![0u8; 64 * 1024],
+    };
+    let deadline = Instant::now() + config.timeout;
+    // A bot the server refuses is closed (and counted as an error), so wait for the others only.
+    bench.wait_for(deadline, |tally, connected| tally.welcomed >= connected)?;
+    for bot in &mut bench.bots {
+        bot.ask_for_a_game(&mut bench.tally);
+    }
+    bench.connected = bench.bots.iter().filter(|bot| !bot.done).count();
+    bench.wait_for(deadline, |tally, connected| tally.seated >= connected)?;
+    let started = Instant::now();
+    bench.tally.playing = true;
+    let held = std::mem::take(&mut bench.tally.held);
+    bench.tally.thinking.extend(held);
+    let target = (config.players * config.games / 2).max(1);
+    // Moves waiting for their thinking time to pass, earliest first.
+    let mut due: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
+    let mut random = config.seed | 1;
+    while bench.tally.rooms_finished.len() < target
+        && bench.connected > 0
+        && Instant::now() < deadline
+    {
+        // Bots that just decided a move start thinking; moves whose time has come go out.
+        for index in bench.tally.thinking.drain(..) {
             let delay = think_time(config.think, &mut random);
             due.push(Reverse((Instant::now() + delay, index)));
         }
@@ -197,19 +270,26 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
                 break;
             }
             due.pop();
-            if let Some(bot) = bots.get_mut(index) {
-                bot.send_pending_move(&mut tally);
+            if let Some(bot) = bench.bots.get_mut(index) {
+                bot.send_pending_move(&mut bench.tally);
                 if bot.done {
-                    connected -= 1;
+                    bench.connected -= 1;
                 }
             }
         }
+        let wait = due
+            .peek()
+            .map_or(Duration::from_millis(200), |Reverse((when, _))| {
+                when.saturating_duration_since(Instant::now())
+            });
+        bench.pump(wait, target)?;
     }
     let elapsed = started.elapsed();
+    let mut tally = bench.tally;
     tally.errors += target.saturating_sub(tally.rooms_finished.len()) as u64;
     tally.latencies.sort_unstable();
     Ok(BenchReport {
-        players: bots.len(),
+        players: bench.bots.len(),
         games_finished: tally.rooms_finished.len(),
         moves: tally.latencies.len() as u64,
         elapsed,
@@ -312,13 +392,18 @@ impl Bot {
         match words.next() {
             Some("WELCOME") => {
                 self.name = words.next().unwrap_or_default().to_string();
-                self.say(&format!("quick {}", self.game));
+                tally.welcomed += 1;
             }
+            Some("JOINED") if !tally.playing => tally.seated += 1,
             Some("YOURTURN") => {
                 let moves: Vec<&str> = words.skip(2).collect(); // room, "moves"
                 if let Some(choice) = self.pick(&moves) {
                     self.pending_move = Some(format!("move {choice}"));
-                    tally.thinking.push(self.index);
+                    if tally.playing {
+                        tally.thinking.push(self.index);
+                    } else {
+                        tally.held.push(self.index);
+                    }
                 }
             }
             Some("MOVED") => {
@@ -337,6 +422,14 @@ impl Bot {
             }
             Some("ERR") => tally.errors += 1,
             _ => {}
+        }
+    }
+
+    /// Matchmaking: asks for a game of this bot's kind.
+    fn ask_for_a_game(&mut self, tally: &mut Tally) {
+        if !self.done {
+            self.say(&format!("quick {}", self.game));
+            self.flush(tally);
         }
     }
 

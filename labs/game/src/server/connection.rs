@@ -2,9 +2,10 @@
 //!
 //! The reader blocks in `read` and turns bytes into lines (line framing, at most
 //! [`MAX_LINE`] bytes: a longer line is refused and the connection closed, so a client cannot make
-//! the server buffer a 1 MB line). The writer blocks on its outbox and writes whatever arrives.
-//! Splitting them means a player receives board updates and chat while idle: pushes never wait for
-//! the player to send something.
+//! the server buffer a 1 MB line). What the player is sent does not go through its reader: it is
+//! written into the socket by whichever thread produced it, or, when the socket is full, by the
+//! player's writer thread (see `outbox.rs`). So a player receives board updates and chat while
+//! idle: pushes never wait for the player to send something.
 //!
 //! ## Idle connections
 //! The reader's socket has a read timeout of `--idle-timeout`. A connection that sends nothing
@@ -17,17 +18,18 @@
 //! for ever. A seated player gets no exemption, since a player who never moves would stall the
 //! game for everyone.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
 
 use netlab_common::framing::{FrameReader, Framing};
 use netlab_common::{Error, Traced, net, term};
 
+use super::outbox::Outbox;
 use super::protocol::MAX_LINE;
-use super::{OUTBOX_MESSAGES, Outbox, PlayerId, Shared, THREAD_STACK};
+use super::{PlayerId, Shared, THREAD_STACK};
 
 /// Serves one accepted connection until it closes (runs on its own reader thread).
 pub(super) fn serve(shared: &Shared, stream: TcpStream) {
@@ -43,25 +45,27 @@ pub(super) fn serve(shared: &Shared, stream: TcpStream) {
     let ended = read_lines(shared, &stream, peer, id);
     let now = Instant::now();
     let mut state = shared.lock();
-    if let Some(last_words) = &ended.last_words {
-        if let Some(outbox) = state.outboxes.get(&id) {
-            let _ = outbox.lines.try_send(format!("{last_words}\n"));
-        }
-    }
+    let last_words = ended
+        .last_words
+        .map(|words| state.tell(id, format!("{words}\n")));
     // Closing the outbox lets the writer finish the queued lines and close the socket.
-    state.outboxes.remove(&id);
+    if let Some(outbox) = state.outboxes.remove(&id) {
+        outbox.close();
+    }
     state.lobby.disconnect(id, now);
-    let log = state.deliver(now);
+    let delivery = state.deliver(now);
     drop(state);
-    log.print();
+    if let Some(last_words) = last_words {
+        last_words.finish();
+    }
+    delivery.finish();
     term::info(format!("{peer} disconnected: {}", ended.reason));
 }
 
 /// Registers the player and starts its writer, or tells it the server is full.
 fn admit(shared: &Shared, stream: &TcpStream, peer: SocketAddr) -> Option<PlayerId> {
-    let (sender, receiver) = sync_channel(OUTBOX_MESSAGES);
     let socket = stream.try_clone().ok()?;
-    let writer_socket = stream.try_clone().ok()?;
+    let outbox = Arc::new(Outbox::new(socket, peer, shared.config.tracer));
     let mut state = shared.lock();
     let id = match state.lobby.connect(peer) {
         Ok(id) => id,
@@ -74,22 +78,15 @@ fn admit(shared: &Shared, stream: &TcpStream, peer: SocketAddr) -> Option<Player
             return None;
         }
     };
-    state.outboxes.insert(
-        id,
-        Outbox {
-            lines: sender,
-            socket,
-        },
-    );
+    state.outboxes.insert(id, Arc::clone(&outbox));
     let name = state.lobby.name_of(id).unwrap_or("?").to_string();
-    let log = state.deliver(Instant::now());
+    let delivery = state.deliver(Instant::now());
     drop(state);
-    log.print();
-    let tracer = shared.config.tracer;
+    delivery.finish();
     let spawned = thread::Builder::new()
         .name("game-writer".into())
         .stack_size(THREAD_STACK)
-        .spawn(move || write_lines(receiver, writer_socket, peer, tracer));
+        .spawn(move || outbox.run_writer());
     if spawned.is_err() {
         term::warn(format!("cannot start a writer thread for {peer}"));
         let _ = stream.shutdown(Shutdown::Both);
@@ -172,29 +169,24 @@ fn read_lines(shared: &Shared, stream: &TcpStream, peer: SocketAddr, id: PlayerI
                 let per_second = shared.config.max_lines_per_sec;
                 let warning =
                     format!("ERR too many lines: at most {per_second} a second; ignored\n");
-                if let Some(outbox) = shared.lock().outboxes.get(&id) {
-                    let _ = outbox.lines.try_send(warning);
-                }
+                let delivery = shared.lock().tell(id, warning);
+                delivery.finish();
                 warned = true;
             }
             continue;
         }
         warned = false;
         let mut state = shared.lock();
-        match std::str::from_utf8(&bytes) {
-            Ok(line) => state.lobby.handle_line(id, line),
-            Err(_) => {
-                if let Some(outbox) = state.outboxes.get(&id) {
-                    let _ = outbox
-                        .lines
-                        .try_send("ERR lines must be UTF-8 text\n".into());
-                }
+        let delivery = match std::str::from_utf8(&bytes) {
+            Ok(line) => {
+                state.lobby.handle_line(id, line);
+                state.deliver(Instant::now())
             }
-        }
-        let log = state.deliver(Instant::now());
+            Err(_) => state.tell(id, "ERR lines must be UTF-8 text\n".into()),
+        };
         let still_connected = state.outboxes.contains_key(&id);
         drop(state);
-        log.print();
+        delivery.finish();
         if !still_connected {
             // The lobby removed us (quit) or we were too slow.
             return ended("left", None);
@@ -215,29 +207,4 @@ fn ended(reason: &str, last_words: Option<String>) -> Ended {
         reason: reason.to_string(),
         last_words,
     }
-}
-
-/// Writes each message from the outbox (one or more newline-terminated lines), batching what is
-/// already queued into one `write`.
-fn write_lines(
-    outbox: Receiver<String>,
-    socket: TcpStream,
-    peer: SocketAddr,
-    tracer: netlab_common::Tracer,
-) {
-    let mut wire = BufWriter::new(Traced::new(&socket, peer, tracer));
-    while let Ok(message) = outbox.recv() {
-        let mut written = wire.write_all(message.as_bytes());
-        for more in outbox.try_iter().take(OUTBOX_MESSAGES) {
-            written = written.and_then(|()| wire.write_all(more.as_bytes()));
-        }
-        if written.and_then(|()| wire.flush()).is_err() {
-            break; // the client is gone; the reader will notice too
-        }
-    }
-    let _ = wire.flush();
-    drop(wire);
-    // The outbox closed: the player left or was removed. Half-close and wait for the client to
-    // close too, so the last line (BYE, an ERR) is not destroyed by a reset (see close_gracefully).
-    net::close_gracefully(&socket);
 }

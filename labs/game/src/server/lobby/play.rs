@@ -1,5 +1,7 @@
 //! A game in progress: starting it, moves, prompts, boards, chat, and how it ends.
 
+use std::fmt::Write as _;
+
 use netlab_common::term::sanitize;
 
 use super::protocol::MAX_CHAT;
@@ -211,15 +213,19 @@ impl Lobby {
             Some(seat) => Viewer::Player(seat),
             None => Viewer::Spectator,
         };
-        let mut lines = vec![format!("BOARD {room_id} {}", room.kind.name())];
-        lines.extend(
-            game.render(viewer)
-                .into_iter()
-                .map(|line| format!("| {line}")),
-        );
-        lines.push("END".to_string());
-        for line in lines {
-            self.send(player, line);
+        let kind = room.kind.name();
+        let board = game.render(viewer);
+        // Written straight into the player's message: this runs for every player after every
+        // move, under the server's lock, and a line-by-line `format!` costs an allocation each.
+        let Some(message) = self.message_for(player) else {
+            return;
+        };
+        let _ = writeln!(message, "BOARD {room_id} {kind}");
+        for line in board {
+            message.push_str("| ");
+            message.push_str(&line);
+            message.push('\n');
         }
+        message.push_str("END\n");
     }
 }

@@ -147,10 +147,8 @@ impl Lobby {
         };
         if old.away_until.is_none() {
             // The old connection still looked alive: tell it why it is closed, then close it.
-            self.outgoing.push((
-                owner,
-                "ERR your seat was resumed from another connection; closing".into(),
-            ));
+            self.message_to(owner)
+                .push_str("ERR your seat was resumed from another connection; closing\n");
             self.removed.push(owner);
         }
         let addr = self.players.get(&id).map(|me| me.addr);

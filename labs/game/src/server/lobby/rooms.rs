@@ -120,17 +120,30 @@ impl Lobby {
         let Some(kind) = self.game_kind(id, game) else {
             return;
         };
-        let waiting = self.rooms.iter().find(|(_, room)| {
-            room.quick
-                && room.kind == kind
-                && room.game.is_none()
-                && room.seats.len() < kind.max_players()
-        });
-        let room = match waiting {
-            Some((room, _)) => *room,
-            None => self.open_room(kind, true),
+        let room = match self.waiting_quick_room(kind) {
+            Some(room) => room,
+            None => {
+                let room = self.open_room(kind, true);
+                self.quick_rooms.insert(kind, room);
+                room
+            }
         };
         self.sit(id, room);
+    }
+
+    /// The matchmade room of `kind` still waiting for players, if there is one. Matchmaking
+    /// fills it before opening another, so there is at most one per game, and `quick_rooms`
+    /// remembers it: looking through every room instead would make each `quick` cost a scan of
+    /// all the games in progress, under the server's lock. The entry is only a hint (the room
+    /// may have started or closed since), so it is checked here.
+    fn waiting_quick_room(&self, kind: GameKind) -> Option<RoomId> {
+        let room_id = *self.quick_rooms.get(&kind)?;
+        let room = self.rooms.get(&room_id)?;
+        let waiting = room.quick
+            && room.kind == kind
+            && room.game.is_none()
+            && room.seats.len() < kind.max_players();
+        waiting.then_some(room_id)
     }
 
     pub(super) fn join(&mut self, id: PlayerId, text: &str) {

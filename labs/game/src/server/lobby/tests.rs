@@ -40,8 +40,9 @@ impl Table {
     }
 
     fn pump(&mut self) {
-        for (id, line) in self.lobby.take_outgoing() {
-            self.inbox.entry(id).or_default().push(line);
+        for (id, message) in self.lobby.take_outgoing() {
+            let inbox = self.inbox.entry(id).or_default();
+            inbox.extend(message.lines().map(String::from));
         }
     }
 
@@ -115,6 +116,41 @@ fn full_tictactoe_game() {
     assert_eq!(table.lobby.room_count(), 0);
     table.say(bob, "quick rps");
     assert!(table.read(bob).contains(&"JOINED 2 rps seat 1".to_string()));
+}
+
+/// `quick` seats a player in the waiting matchmade room of that game, however many other rooms
+/// are open or playing, and opens a new room only when there is none: a room that started or
+/// closed since is not reused.
+#[test]
+fn matchmaking_fills_the_waiting_room_first() {
+    let mut table = Table::new(10);
+    let [a, b, c, d, e] = [1, 2, 3, 4, 5].map(|port| table.connect(port));
+    for id in [a, b, c, d, e] {
+        table.read(id); // the greeting
+    }
+    let joined = |table: &mut Table, id, line: &str| {
+        let lines = table.read(id);
+        assert_eq!(lines.first().map(String::as_str), Some(line), "{lines:?}");
+    };
+    table.say(a, "quick tictactoe");
+    joined(&mut table, a, "JOINED 1 tictactoe seat 1");
+    table.say(b, "quick rps");
+    joined(&mut table, b, "JOINED 2 rps seat 1");
+    table.say(c, "quick tictactoe");
+    joined(&mut table, c, "JOINED 1 tictactoe seat 2"); // room 1 fills and starts
+    table.say(d, "quick tictactoe");
+    joined(&mut table, d, "JOINED 3 tictactoe seat 1"); // room 1 is playing: a new room
+    table.say(d, "leave"); // room 3 is empty, so it closes
+    table.read(d);
+    table.say(e, "quick tictactoe");
+    joined(&mut table, e, "JOINED 4 tictactoe seat 1");
+    table.say(d, "quick tictactoe");
+    joined(&mut table, d, "JOINED 4 tictactoe seat 2");
+    table.say(a, "quick rps"); // seated in a game: refused, room 2 still waits for someone else
+    table.say(c, "leave");
+    table.read(a);
+    table.say(a, "quick rps");
+    joined(&mut table, a, "JOINED 2 rps seat 2");
 }
 
 /// The first rock-paper-scissors choice leaks nothing: whatever it is, the other player receives
