@@ -139,7 +139,7 @@ fn framed_checks(t: Target) -> Vec<Check> {
             let mut c = Framed::connect(t)?;
             c.welcome()?;
             c.send(&[b"hello"])?;
-            c.expect(b"ACK hello")
+            c.expect_frame(b"ACK hello")
         }),
         Check::required(
             "one-byte writes",
@@ -151,7 +151,7 @@ fn framed_checks(t: Target) -> Vec<Check> {
                 for byte in t.framing.encode_to_vec(b"slowly").unwrap_or_default() {
                     send_slowly(&mut c.stream, &[byte])?;
                 }
-                c.expect(b"ACK slowly")
+                c.expect_frame(b"ACK slowly")
             },
         ),
         Check::required(
@@ -162,9 +162,9 @@ fn framed_checks(t: Target) -> Vec<Check> {
                 let mut c = Framed::connect(t)?;
                 c.welcome()?;
                 c.send(&[b"one", b"two", b"three"])?;
-                c.expect(b"ACK one")?;
-                c.expect(b"ACK two")?;
-                c.expect(b"ACK three")
+                c.expect_frame(b"ACK one")?;
+                c.expect_frame(b"ACK two")?;
+                c.expect_frame(b"ACK three")
             },
         ),
         Check::required("largest frame", 1, "the limit is inclusive", move || {
@@ -174,7 +174,7 @@ fn framed_checks(t: Target) -> Vec<Check> {
             c.send(&[&big])?;
             let mut want = b"ACK ".to_vec();
             want.extend_from_slice(&big);
-            c.expect(&want)
+            c.expect_frame(&want)
         }),
         Check::required(
             "oversize frame",
@@ -197,7 +197,7 @@ fn framed_checks(t: Target) -> Vec<Check> {
             let mut c = Framed::connect(t)?;
             let name = c.welcome()?;
             c.send(&[b"exit"])?;
-            c.expect(format!("BYE {name}").as_bytes())?;
+            c.expect_frame(format!("BYE {name}").as_bytes())?;
             expect_close(&mut c.stream)
         }),
         Check::required(
@@ -209,7 +209,7 @@ fn framed_checks(t: Target) -> Vec<Check> {
                 c.welcome()?;
                 c.send(&[b"last words"])?;
                 half_close(&c.stream)?;
-                c.expect(b"ACK last words")?;
+                c.expect_frame(b"ACK last words")?;
                 expect_close(&mut c.stream)
             },
         ),
@@ -381,7 +381,7 @@ impl Framed {
         }
     }
 
-    fn expect(&mut self, want: &[u8]) -> CheckResult {
+    fn expect_frame(&mut self, want: &[u8]) -> CheckResult {
         let got = self
             .next()
             .map_err(|f| Failure::new(show_bytes(want), f.got))?;
@@ -420,7 +420,7 @@ fn still_serving(t: Target) -> CheckResult {
         _ => Framed::connect(t).and_then(|mut c| {
             c.welcome()?;
             c.send(&[b"still there?"])?;
-            c.expect(b"ACK still there?")
+            c.expect_frame(b"ACK still there?")
         }),
     };
     // One wording whatever went wrong (refused, reset, silence): the student should look at
@@ -471,7 +471,7 @@ fn many_clients(t: Target, count: usize) -> CheckResult {
                     Client::Framed(mut c) => {
                         let result = c
                             .send(&[message.as_bytes()])
-                            .and_then(|()| c.expect(format!("ACK {message}").as_bytes()));
+                            .and_then(|()| c.expect_frame(format!("ACK {message}").as_bytes()));
                         (result, Client::Framed(c))
                     }
                 };
