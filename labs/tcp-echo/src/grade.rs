@@ -428,13 +428,20 @@ fn still_serving(t: Target) -> CheckResult {
     outcome.map_err(|f| Failure::new("a new client to be answered afterwards", f.got))
 }
 
-/// Sends `bytes` and resets the connection (SO_LINGER 0), as a crashed client would.
+/// How long a server gets to react to a vanished client before the next one is sent: a server
+/// that dies of the reset does so in its own time (its thread must be scheduled first), and a
+/// probe sent at once could be answered by a process that is about to exit.
+const AFTERMATH: Duration = Duration::from_millis(500);
+
+/// Sends `bytes` and resets the connection (SO_LINGER 0), as a crashed client would, then
+/// gives the server [`AFTERMATH`] to deal with it.
 fn vanish(t: Target, bytes: &[u8]) -> CheckResult {
     let mut c = connect(t)?;
     send(&mut c, bytes)?;
     let socket = socket2::SockRef::from(&c);
     let _ = socket.set_linger(Some(Duration::ZERO));
     drop(c);
+    thread::sleep(AFTERMATH);
     Ok(())
 }
 
