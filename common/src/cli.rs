@@ -81,6 +81,42 @@ impl OnOff {
     }
 }
 
+/// A byte count as typed on a command line: `4096`, `64K`, `64KiB`, `1M`, `1G` (binary units:
+/// K = 1024), at least one byte. Every lab's size flags use this one parser, so they accept the
+/// same spellings.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let bad = || format!("`{text}` is not a size in bytes (examples: 4096, 64K, 1M, 1G)");
+    let upper = text.trim().to_ascii_uppercase();
+    let upper = upper
+        .strip_suffix("IB")
+        .or_else(|| upper.strip_suffix('B'))
+        .unwrap_or(&upper);
+    let (digits, shift) = match upper.char_indices().last() {
+        Some((at, 'K')) => (upper.get(..at), 10),
+        Some((at, 'M')) => (upper.get(..at), 20),
+        Some((at, 'G')) => (upper.get(..at), 30),
+        _ => (Some(upper), 0),
+    };
+    let number: u64 = digits
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .map_err(|_| bad())?;
+    number
+        .checked_mul(1 << shift)
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(|| format!("`{text}` must be at least 1 byte and fit in 64 bits"))
+}
+
+/// A benchmark's test-file size: [`parse_bytes`], at most 64 GiB so a typo cannot fill the disk.
+pub fn parse_file_size(text: &str) -> Result<u64, String> {
+    const MAX: u64 = 64 << 30;
+    match parse_bytes(text)? {
+        bytes if bytes > MAX => Err(format!("`{text}`: the test file is at most 64G")),
+        bytes => Ok(bytes),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

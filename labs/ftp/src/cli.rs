@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use netlab_common::cli::{ServerArgs, TraceArgs};
+use netlab_common::cli::{ServerArgs, TraceArgs, parse_file_size};
 use netlab_common::{Error, Result, Tracer, term};
 
 use crate::bench::{self, BenchOptions};
@@ -177,17 +177,6 @@ struct BenchArgs {
     /// One JSON object per line, per direction and block size, instead of a table.
     #[arg(long)]
     json: bool,
-}
-
-/// The bench's file size: at most 64 GiB, so a typo cannot fill the disk.
-fn parse_file_size(text: &str) -> std::result::Result<u64, String> {
-    const MAX: u64 = 64 << 30;
-    let bytes = bench::parse_bytes(text)?;
-    if bytes <= MAX {
-        Ok(bytes)
-    } else {
-        Err(format!("`{text}`: the test file is at most 64G"))
-    }
 }
 
 /// `50000-50100` -> `50000..=50100`.

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use netlab_common::cli::{ServerArgs, TraceArgs};
+use netlab_common::cli::{ServerArgs, TraceArgs, parse_bytes, parse_file_size};
 use netlab_common::{Result, Tracer};
 
 use crate::bench::{self, BenchOptions};
@@ -118,30 +118,6 @@ struct BenchArgs {
     /// Print one JSON object on one line instead of a table.
     #[arg(long)]
     json: bool,
-}
-
-/// The bench's file size: 1 byte to 64 GiB, so a typo cannot fill the disk.
-fn parse_file_size(text: &str) -> std::result::Result<u64, String> {
-    match parse_bytes(text)? {
-        0 => Err("the test file needs at least 1 byte".to_string()),
-        bytes if bytes > 64 << 30 => Err(format!("`{text}`: the test file is at most 64G")),
-        bytes => Ok(bytes),
-    }
-}
-
-/// `10M` -> 10485760. Suffixes are binary (K = 1024).
-fn parse_bytes(text: &str) -> std::result::Result<u64, String> {
-    let (digits, shift) = match text.trim().to_ascii_uppercase() {
-        upper if upper.ends_with('K') => (upper.trim_end_matches('K').to_string(), 10),
-        upper if upper.ends_with('M') => (upper.trim_end_matches('M').to_string(), 20),
-        upper if upper.ends_with('G') => (upper.trim_end_matches('G').to_string(), 30),
-        upper => (upper, 0),
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|number| number.checked_mul(1 << shift))
-        .ok_or_else(|| format!("`{text}` is not a size in bytes (e.g. 1048576, 512K, 10M)"))
 }
 
 /// Which end of the one connection this side is: `--listen` or `--connect HOST:PORT`.

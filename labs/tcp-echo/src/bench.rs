@@ -533,24 +533,7 @@ fn closed(flow: &Flow, script: &Script) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Parses a byte count with an optional binary suffix: `4096`, `64K`, `1M`, `1G`.
-pub fn parse_bytes(text: &str) -> std::result::Result<u64, String> {
-    let text = text.trim();
-    let (digits, multiplier) = match text.char_indices().last() {
-        Some((at, 'k' | 'K')) => (&text[..at], 1u64 << 10),
-        Some((at, 'm' | 'M')) => (&text[..at], 1 << 20),
-        Some((at, 'g' | 'G')) => (&text[..at], 1 << 30),
-        _ => (text, 1),
-    };
-    let number: u64 = digits
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a byte count (examples: 4096, 64K, 1M, 1G)"))?;
-    number
-        .checked_mul(multiplier)
-        .filter(|&bytes| bytes > 0)
-        .ok_or_else(|| format!("`{text}` must be between 1 byte and 16 EiB"))
-}
+pub use netlab_common::cli::parse_bytes;
 
 #[cfg(test)]
 mod tests {

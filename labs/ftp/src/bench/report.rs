@@ -125,30 +125,7 @@ pub fn human_size(bytes: u64) -> String {
     format!("{bytes} B")
 }
 
-/// `4096`, `64K`, `64KiB`, `1M`, `1G` -> bytes (binary units; at least one byte).
-pub fn parse_bytes(text: &str) -> Result<u64, String> {
-    let bad = || format!("`{text}` is not a size in bytes (examples: 4096, 64K, 1M, 1G)");
-    let upper = text.trim().to_ascii_uppercase();
-    let upper = upper
-        .strip_suffix("IB")
-        .or_else(|| upper.strip_suffix('B'))
-        .unwrap_or(&upper);
-    let (digits, shift) = match upper.char_indices().last() {
-        Some((at, 'K')) => (upper.get(..at), 10),
-        Some((at, 'M')) => (upper.get(..at), 20),
-        Some((at, 'G')) => (upper.get(..at), 30),
-        _ => (Some(upper), 0),
-    };
-    let number: u64 = digits
-        .unwrap_or_default()
-        .trim()
-        .parse()
-        .map_err(|_| bad())?;
-    number
-        .checked_mul(1 << shift)
-        .filter(|&bytes| bytes > 0)
-        .ok_or_else(|| format!("`{text}` must be at least 1 byte and fit in 64 bits"))
-}
+pub use netlab_common::cli::parse_bytes;
 
 /// A block size: [`parse_bytes`] within `1..=`[`crate::client::MAX_BLOCK_SIZE`].
 pub fn parse_block_size(text: &str) -> Result<usize, String> {
