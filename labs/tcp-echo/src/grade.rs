@@ -13,16 +13,17 @@
 //! each message `m`, `exit` answered by `BYE NAME` and a close, a frame over the limit answered
 //! by `ERROR ...` and a close.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use netlab_common::grade::conn::{
+    connect, expect_bytes, expect_close, half_close, io_said, leave_politely, reset, send,
+    send_slowly,
+};
 use netlab_common::grade::{Check, CheckResult, Failure, Rubric, show_bytes};
 use netlab_common::{Error, FrameDecoder, Framing};
-
-/// How long one read may wait inside a check.
-const PATIENCE: Duration = Duration::from_secs(2);
 
 /// What to grade.
 #[derive(Debug, Clone, Copy)]
@@ -63,7 +64,7 @@ pub fn grade(
 fn raw_checks(t: Target) -> Vec<Check> {
     vec![
         Check::required("echo", 2, "RFC 862: every byte comes back", move || {
-            let mut c = connect(t)?;
+            let mut c = connect(t.addr)?;
             send(&mut c, b"hello, echo\n")?;
             expect_bytes(&mut c, b"hello, echo\n")
         }),
@@ -72,7 +73,7 @@ fn raw_checks(t: Target) -> Vec<Check> {
             2,
             "a stream has no message boundaries",
             move || {
-                let mut c = connect(t)?;
+                let mut c = connect(t.addr)?;
                 for byte in b"split into single bytes" {
                     send_slowly(&mut c, &[*byte])?;
                 }
@@ -80,7 +81,7 @@ fn raw_checks(t: Target) -> Vec<Check> {
             },
         ),
         Check::required("all byte values", 1, "binary data is data", move || {
-            let mut c = connect(t)?;
+            let mut c = connect(t.addr)?;
             let all: Vec<u8> = (0..=255).collect();
             send(&mut c, &all)?;
             expect_bytes(&mut c, &all)
@@ -96,7 +97,7 @@ fn raw_checks(t: Target) -> Vec<Check> {
             2,
             "shutdown(SHUT_WR): answer, then close",
             move || {
-                let mut c = connect(t)?;
+                let mut c = connect(t.addr)?;
                 send(&mut c, b"last words")?;
                 half_close(&c)?;
                 expect_bytes(&mut c, b"last words")?;
@@ -244,99 +245,6 @@ fn framed_checks(t: Target) -> Vec<Check> {
 
 // --- connections -------------------------------------------------------------------------
 
-fn connect(t: Target) -> Result<TcpStream, Failure> {
-    let stream = TcpStream::connect_timeout(&t.addr, PATIENCE)
-        .map_err(|err| Failure::new(format!("a connection to {}", t.addr), io_said(&err)))?;
-    let _ = stream.set_read_timeout(Some(PATIENCE));
-    let _ = stream.set_write_timeout(Some(PATIENCE));
-    let _ = stream.set_nodelay(true);
-    Ok(stream)
-}
-
-fn send(stream: &mut TcpStream, bytes: &[u8]) -> CheckResult {
-    stream
-        .write_all(bytes)
-        .map_err(|err| Failure::new("the server to take our bytes", io_said(&err)))
-}
-
-/// Sends `bytes`, then pauses 10 ms: each one-byte write leaves as its own segment and reaches
-/// the server on its own, as it would over a slow link, instead of piling up in the server's
-/// receive buffer before its first read.
-fn send_slowly(stream: &mut TcpStream, bytes: &[u8]) -> CheckResult {
-    send(stream, bytes)?;
-    thread::sleep(Duration::from_millis(10));
-    Ok(())
-}
-
-fn half_close(stream: &TcpStream) -> CheckResult {
-    stream
-        .shutdown(Shutdown::Write)
-        .map_err(|err| Failure::new("a half-close to work", err.to_string()))
-}
-
-fn io_said(err: &std::io::Error) -> String {
-    match err.kind() {
-        ErrorKind::WouldBlock | ErrorKind::TimedOut => {
-            format!("nothing for {} s", PATIENCE.as_secs())
-        }
-        ErrorKind::ConnectionReset => "the connection was reset (did the server crash?)".into(),
-        ErrorKind::ConnectionRefused => {
-            "the connection was refused (is the server still running?)".into()
-        }
-        _ => err.to_string(),
-    }
-}
-
-/// Reads exactly `want.len()` bytes and compares them.
-fn expect_bytes(stream: &mut TcpStream, want: &[u8]) -> CheckResult {
-    let mut got = Vec::with_capacity(want.len());
-    let mut buf = [0u8; 16 * 1024];
-    while got.len() < want.len() {
-        match stream.read(&mut buf) {
-            Ok(0) => {
-                return Err(Failure::new(
-                    show_bytes(want),
-                    format!("{} and then the connection closed", show_bytes(&got)),
-                ));
-            }
-            Ok(n) => got.extend_from_slice(buf.get(..n).unwrap_or_default()),
-            Err(err) => {
-                return Err(Failure::new(
-                    show_bytes(want),
-                    format!("{} and then {}", show_bytes(&got), io_said(&err)),
-                ));
-            }
-        }
-        if !want.starts_with(got.get(..got.len().min(want.len())).unwrap_or_default()) {
-            return Err(Failure::new(show_bytes(want), show_bytes(&got)));
-        }
-    }
-    if got.len() > want.len() {
-        return Err(Failure::new(show_bytes(want), show_bytes(&got)));
-    }
-    Ok(())
-}
-
-/// The server closes its side: a read returns 0 (a reset counts too: the connection is over).
-fn expect_close(stream: &mut TcpStream) -> CheckResult {
-    let mut buf = [0u8; 1024];
-    match stream.read(&mut buf) {
-        Ok(0) => Ok(()),
-        Err(err) if err.kind() == ErrorKind::ConnectionReset => Ok(()),
-        Ok(n) => Err(Failure::new(
-            "the server to close the connection",
-            format!(
-                "more bytes: {}",
-                show_bytes(buf.get(..n).unwrap_or_default())
-            ),
-        )),
-        Err(err) => Err(Failure::new(
-            "the server to close the connection",
-            io_said(&err),
-        )),
-    }
-}
-
 // --- framed conversations ----------------------------------------------------------------
 
 /// A connection speaking the message protocol.
@@ -349,7 +257,7 @@ struct Framed {
 impl Framed {
     fn connect(t: Target) -> Result<Self, Failure> {
         Ok(Framed {
-            stream: connect(t)?,
+            stream: connect(t.addr)?,
             // Answers are "ACK " plus a message: allow for the prefix.
             decoder: FrameDecoder::new(t.framing, t.max_frame + 64),
             framing: t.framing,
@@ -413,7 +321,7 @@ impl Framed {
 /// One short exchange on a new connection: is the server still answering?
 fn still_serving(t: Target) -> CheckResult {
     let outcome = match t.framing {
-        Framing::Raw => connect(t).and_then(|mut c| {
+        Framing::Raw => connect(t.addr).and_then(|mut c| {
             send(&mut c, b"still there?")?;
             expect_bytes(&mut c, b"still there?")
         }),
@@ -428,20 +336,12 @@ fn still_serving(t: Target) -> CheckResult {
     outcome.map_err(|f| Failure::new("a new client to be answered afterwards", f.got))
 }
 
-/// How long a server gets to react to a vanished client before the next one is sent: a server
-/// that dies of the reset does so in its own time (its thread must be scheduled first), and a
-/// probe sent at once could be answered by a process that is about to exit.
-const AFTERMATH: Duration = Duration::from_millis(500);
-
 /// Sends `bytes` and resets the connection (SO_LINGER 0), as a crashed client would, then
 /// gives the server [`AFTERMATH`] to deal with it.
 fn vanish(t: Target, bytes: &[u8]) -> CheckResult {
-    let mut c = connect(t)?;
+    let mut c = connect(t.addr)?;
     send(&mut c, bytes)?;
-    let socket = socket2::SockRef::from(&c);
-    let _ = socket.set_linger(Some(Duration::ZERO));
-    drop(c);
-    thread::sleep(AFTERMATH);
+    reset(c);
     Ok(())
 }
 
@@ -456,7 +356,7 @@ fn many_clients(t: Target, count: usize) -> CheckResult {
     let mut clients = Vec::with_capacity(count);
     for index in 0..count {
         let client = match t.framing {
-            Framing::Raw => connect(t).map(Client::Raw),
+            Framing::Raw => connect(t.addr).map(Client::Raw),
             _ => Framed::connect(t).and_then(|mut c| c.welcome().map(|_| Client::Framed(c))),
         };
         clients.push(client.map_err(|f| {
@@ -509,7 +409,7 @@ fn many_clients(t: Target, count: usize) -> CheckResult {
 
 /// Streams `total` bytes while reading the echo concurrently; checks every byte.
 fn stream_echo(t: Target, total: usize) -> CheckResult {
-    let c = connect(t)?;
+    let c = connect(t.addr)?;
     let mut writer = c
         .try_clone()
         .map_err(|err| Failure::new("a second handle", err.to_string()))?;
@@ -561,7 +461,7 @@ fn stream_echo(t: Target, total: usize) -> CheckResult {
 /// One client writes and never reads until its writes block; meanwhile another client must
 /// still get answers.
 fn never_reads(t: Target) -> CheckResult {
-    let mut hog = connect(t)?;
+    let mut hog = connect(t.addr)?;
     let _ = hog.set_write_timeout(Some(Duration::from_millis(200)));
     let message = t
         .framing
@@ -577,20 +477,4 @@ fn never_reads(t: Target) -> CheckResult {
     let result = still_serving(t);
     leave_politely(hog);
     result
-}
-
-/// Reads what the server sent until it closes or has been quiet for a second, then closes. Closing a
-/// socket with unread data makes the kernel reset the connection (RFC 1122 4.2.2.13), which
-/// would turn this check into a "client vanishes" check as well; each check tests one thing.
-fn leave_politely(mut stream: TcpStream) {
-    let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    let mut buf = vec![0u8; 64 * 1024];
-    let until = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < until {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-    }
 }

@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 
 use crate::term;
 
+pub mod conn;
+
 /// Why a check failed: what the protocol expects and what the server did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
