@@ -17,11 +17,11 @@
 //! - **RETR**: on Linux the server hands the file to the kernel with `sendfile(2)`, 4 MiB per
 //!   call, and no byte passes through its memory (`server/transfer.rs`). The block size only
 //!   changes the client's reads: the receiving half of the transfer.
-//! - **STOR**: the server reads 256 KiB per call and writes the bytes to a temporary file. After
-//!   the data connection closes it watches the control connection for 50 ms before it believes
-//!   the upload is complete and answers `226` (docs/ftp.md, section 5). That wait is part of
-//!   every upload a client sees, so it is in the figures: about 50 ms per STOR, whatever its
-//!   size.
+//! - **STOR**: the server reads 64 KiB per call (`RECEIVE_BUFFER`) and writes the bytes to a
+//!   temporary file. After the data connection closes it watches the control connection for
+//!   10 ms (`END_OF_UPLOAD_GRACE`) before it believes the upload is complete and answers `226`
+//!   (docs/ftp.md, section 5). That wait is part of every upload a client sees, so it is in the
+//!   figures: 10 ms per STOR, whatever its size.
 //!
 //! ## What a round measures, and what it does not
 //! A round is timed from the client's `EPSV` to the server's `226`: opening the data connection,
@@ -56,6 +56,7 @@ use netlab_common::progress::transfer_bar;
 use netlab_common::{Error, Result, Tracer, term};
 
 use crate::client::FtpClient;
+use crate::server::transfer::{END_OF_UPLOAD_GRACE, RECEIVE_BUFFER};
 pub use report::{Direction, Measurement, TABLE_HEADER, human_size, parse_block_size, parse_bytes};
 use server::ServerChild;
 
@@ -129,7 +130,9 @@ fn describe(lab: &Lab, options: &BenchOptions) {
     term::info(format!(
         "RETR: the server sends {server_sends}; the block size is the client's bytes per read. \
          STOR: the client reads the file and writes the socket in blocks of that size; the \
-         server reads 256 KiB at a time and waits 50 ms before its 226"
+         server reads {} KiB at a time and waits {} ms before its 226",
+        RECEIVE_BUFFER / 1024,
+        END_OF_UPLOAD_GRACE.as_millis()
     ));
 }
 

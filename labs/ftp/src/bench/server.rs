@@ -2,7 +2,7 @@
 //!
 //! The bench measures the server exactly as a student runs it, so it starts the same binary
 //! (`ftp-lab serve --port 0`) as a child process rather than calling the server's code in a
-//! thread. That keeps the server's behaviour unchanged (its log lines, its sendfile, its 50 ms
+//! thread. That keeps the server's behaviour unchanged (its log lines, its sendfile, its
 //! end-of-upload check), keeps its log out of the bench's own output (a script reads that), and
 //! puts a process boundary between client and server, as on a real network.
 //!
