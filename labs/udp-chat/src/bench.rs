@@ -28,6 +28,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -39,11 +40,12 @@ use netlab_common::{Error, term};
 use crate::arq::ArqMode;
 use crate::cli::{self, Arq, BenchArgs, BenchScheme};
 use crate::connection::{Config, Event, SendError};
-use crate::endpoint::{Endpoint, Happening, Settings};
+use crate::endpoint::{Endpoint, Happening, Settings, bind_socket};
 use crate::fault::FaultConfig;
 use crate::stats::Stats;
 use crate::wire::{DEFAULT_MAX_DATAGRAM, HEADER_LEN};
 
+pub mod netns;
 pub mod tcp;
 
 /// Bytes at the start of each message: its index and its send time (both u64, big-endian).
@@ -259,8 +261,12 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
 
 fn describe_setup(args: &BenchArgs) {
     let faults = args.faults.config(0.0);
+    let path = match args.placement.peer() {
+        Some((namespace, addr)) => format!("to {} in network namespace {namespace}", addr.ip()),
+        None => "over loopback".to_string(),
+    };
     let mut setup = format!(
-        "{} messages of {} bytes per run over loopback, window {}",
+        "{} messages of {} bytes per run {path}, window {}",
         args.messages, args.size, args.reliability.window
     );
     if let Some(banner) = cli::faults_banner(&faults, args.faults.faults_incoming) {
@@ -301,7 +307,7 @@ fn run_tcp(args: &BenchArgs, loss: f64) -> Result<Result<RunResult, String>, Err
     }
     let window = args.reliability.window as usize;
     let timeout = Duration::from_secs_f64(args.timeout);
-    let measured = tcp::run(args.messages, args.size, window, timeout)?;
+    let measured = tcp::run(args.messages, args.size, window, timeout, &args.placement)?;
     let (p50, p99) = measured.p50_p99();
     let delivered_bytes = (measured.delivered * args.size) as f64;
     Ok(Ok(RunResult {
@@ -343,7 +349,8 @@ pub fn run_one(args: &BenchArgs, arq: Arq, loss: f64) -> Result<RunResult, Error
         ..Settings::new(config, FaultConfig { seed, ..faults })
     };
     // The two directions get different seeds, so ACKs are not lost in step with data.
-    let (sender, receiver) = Endpoint::pair(
+    let (sender, receiver) = endpoints(
+        &args.placement,
         settings(faults.seed),
         settings(faults.seed.wrapping_add(0x9E37_79B9)),
     )?;
@@ -369,6 +376,34 @@ pub fn run_one(args: &BenchArgs, arq: Arq, loss: f64) -> Result<RunResult, Error
         .map_err(|_| Error::Failed("the receiving thread panicked".into()))??;
     let sent = sent?;
     Ok(summarize(arq, loss, &config, &faults, plan, sent, received))
+}
+
+/// The sending and the receiving endpoint: both on loopback, or the receiver in another
+/// network namespace ([`netns`]).
+fn endpoints(
+    placement: &netns::PlacementArgs,
+    sending: Settings,
+    receiving: Settings,
+) -> Result<(Endpoint, Endpoint), Error> {
+    let Some((namespace, receiver_addr)) = placement.peer() else {
+        return Endpoint::pair(sending, receiving);
+    };
+    let receiver_socket = netns::in_namespace(namespace, || bind_socket(receiver_addr))?;
+    let unspecified = SocketAddr::new(unspecified_like(receiver_addr.ip()), 0);
+    Endpoint::pair_from(
+        bind_socket(unspecified)?,
+        receiver_socket,
+        sending,
+        receiving,
+    )
+}
+
+/// 0.0.0.0 or ::, matching `ip`'s family.
+pub(crate) fn unspecified_like(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    }
 }
 
 /// What both threads need to know.

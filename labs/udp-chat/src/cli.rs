@@ -158,6 +158,9 @@ pub struct BenchArgs {
     pub json: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
+    pub placement: crate::bench::netns::PlacementArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
     pub trace: TraceArgs,
 }
 

@@ -157,12 +157,24 @@ impl Endpoint {
     /// Two endpoints on loopback, each connected to the other (for `bench` and tests).
     pub fn pair(a: Settings, b: Settings) -> Result<(Self, Self), Error> {
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-        let (socket_a, socket_b) = (bind_socket(loopback)?, bind_socket(loopback)?);
-        let addr_a = local_addr(&socket_a)?;
+        Self::pair_from(bind_socket(loopback)?, bind_socket(loopback)?, a, b)
+    }
+
+    /// Two endpoints on sockets bound already (by [`bind_socket`]), each connected to the
+    /// other. The bench creates `socket_b` in another network namespace (`bench::netns`);
+    /// `socket_a` may be bound to the unspecified address, and learns its own address from the
+    /// route the kernel picks toward `socket_b` when it is connected.
+    pub fn pair_from(
+        socket_a: std::net::UdpSocket,
+        socket_b: std::net::UdpSocket,
+        a: Settings,
+        b: Settings,
+    ) -> Result<(Self, Self), Error> {
         let addr_b = local_addr(&socket_b)?;
         socket_a
             .connect(addr_b)
             .map_err(|err| Error::connecting(addr_b.to_string(), err))?;
+        let addr_a = local_addr(&socket_a)?;
         socket_b
             .connect(addr_a)
             .map_err(|err| Error::connecting(addr_a.to_string(), err))?;
@@ -571,7 +583,7 @@ fn local_addr(socket: &std::net::UdpSocket) -> Result<SocketAddr, Error> {
 }
 
 /// A UDP socket on `local` with large buffers (see [`SOCKET_BUFFER`]).
-fn bind_socket(local: SocketAddr) -> Result<std::net::UdpSocket, Error> {
+pub fn bind_socket(local: SocketAddr) -> Result<std::net::UdpSocket, Error> {
     let socket = netlab_common::net::bind_udp(local)?;
     let socket = socket2::Socket::from(socket);
     // Best effort: a smaller buffer only means more (counted) drops under bursts.

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::netns::{LossyNamespace, Network};
+use crate::netns::{self, LossyLink, Network};
 use crate::report::{Chart, Section, Table, fixed};
 use crate::run::{self, Bins, number, text};
 use crate::{NetworkChoice, Plan};
@@ -58,28 +58,38 @@ pub fn compare(bins: &Bins, plan: &Plan, choice: NetworkChoice) -> Result<Sectio
     Ok(section(plan, &network, &how, &runs))
 }
 
-/// One namespace per loss rate, the bench run inside it with the in-program injector off.
+/// A fresh lossy link (two namespaces) per loss rate, the bench run across it with the
+/// in-program injector off.
 fn in_namespaces(bins: &Bins, plan: &Plan, netem: bool) -> Result<(Vec<Run>, String), Error> {
     let mut runs = Vec::new();
     let mut how = String::new();
     for &loss in &plan.loss_percent {
         term::info(format!(
-            "   loss {loss}%: TCP and UDP in a lossy network namespace"
+            "   loss {loss}%: TCP and UDP across a lossy link between two network namespaces"
         ));
-        let namespace = LossyNamespace::create()?;
-        let made = namespace.make_lossy(loss, 0, netem)?;
+        let link = LossyLink::create()?;
+        let made = link.make_lossy(loss, 0, netem)?;
         if loss > 0 {
             how = made;
         }
-        let mut command = namespace.exec(bins.path("udp-chat"));
+        let mut command = link.exec(bins.path("udp-chat"));
         command.args(bench_args(plan, "0"));
+        command.args([
+            "--peer-netns",
+            link.receiver(),
+            "--peer-addr",
+            netns::RECEIVER_ADDR,
+        ]);
         for value in run::json_lines(command)? {
             runs.push(Run { loss, value });
         }
     }
     Ok((
         runs,
-        format!("a network namespace per loss rate; its loopback lost packets by {how}"),
+        format!(
+            "two network namespaces joined by a veth pair (a fresh pair per loss rate); \
+             the link lost packets by {how}"
+        ),
     ))
 }
 

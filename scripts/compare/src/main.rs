@@ -12,9 +12,9 @@
 //! 4. [`transfer`]: the FTP lab's throughput by block size, and the chat's in-band transfer.
 //!
 //! Loss must be real for TCP: its retransmissions happen in the kernel, out of reach of the
-//! fault injector the UDP lab carries. As root on Linux, [`netns`] makes a network namespace
-//! whose loopback loses packets, and the chat comparison runs inside it, so TCP and UDP face the
-//! same network. Elsewhere the report says so and only the UDP schemes see loss.
+//! fault injector the UDP lab carries. As root on Linux, [`netns`] makes two network namespaces
+//! joined by a veth pair that loses packets, and the chat comparison runs across that link, so
+//! TCP and UDP face the same network. Elsewhere the report says so and only the UDP schemes see loss.
 //!
 //! `scripts/compare-protocols` (and `make compare`) builds the labs and runs this program.
 
@@ -43,7 +43,7 @@ use crate::report::Report;
     after_help = "Examples:\n  \
 compare-protocols --quick                 # under 2 minutes: for a class demo\n  \
 compare-protocols --out results/today     # the full run (about 10 minutes)\n  \
-sudo compare-protocols --quick            # as root: TCP and UDP share a lossy network namespace\n\
+sudo compare-protocols --quick            # as root: TCP and UDP share a lossy link (netns)\n\
 The report is OUT/report.md; the raw figures OUT/*.csv; the charts OUT/charts/*.svg."
 )]
 struct Args {
@@ -59,8 +59,8 @@ struct Args {
     /// Where the lab binaries are (tcp-echo, udp-chat, ftp-lab, tcp-chat).
     #[arg(long, value_name = "DIR", default_value = "target/release")]
     bin_dir: PathBuf,
-    /// How to make the network lossy for the chat comparison: a network namespace when root
-    /// and `ip` allow it (auto), always (namespace: fail otherwise), or never (in-program).
+    /// How to make the network lossy for the chat comparison: a lossy link between two network
+    /// namespaces when root and `ip` allow it (auto), always (namespace: fail otherwise), or never (in-program).
     #[arg(long, value_enum, default_value_t = NetworkChoice::Auto)]
     network: NetworkChoice,
     /// Run only these comparisons (comma-separated).
@@ -71,9 +71,9 @@ struct Args {
 /// How the chat comparison gets its loss.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NetworkChoice {
-    /// A lossy network namespace if possible, the in-program injector otherwise.
+    /// A lossy link between network namespaces if possible, the in-program injector otherwise.
     Auto,
-    /// A lossy network namespace, or fail.
+    /// A lossy link between network namespaces, or fail.
     Namespace,
     /// The UDP lab's in-program fault injector (TCP then sees no loss).
     InProgram,

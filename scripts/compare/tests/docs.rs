@@ -121,7 +121,7 @@ const HUB: Page = Page {
         ),
         (
             at("### Running the comparisons", "$ make build"),
-            "the comparison as root: a lossy network namespace per loss rate, and minutes",
+            "the comparison as root: a lossy link between two network namespaces, and minutes",
         ),
         (
             at("### Several hosts", "$ scripts/netns-lab up 3"),

@@ -3,7 +3,7 @@
 //!
 //! The full check runs with the in-program fault injector, whose seeded losses are the same on
 //! every run (so "plain UDP lost something at 10%" is a fact, not a chance). As root on Linux a
-//! second run puts the chat comparison in a lossy network namespace and checks that the report
+//! second run puts the chat comparison on a lossy link between two network namespaces and checks that the report
 //! says so and that TCP was measured under loss; elsewhere that part is skipped visibly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -161,7 +161,8 @@ fn smoke_report_has_every_table_and_plausible_figures() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
-/// As root on Linux, TCP and UDP share a lossy network namespace and the report says so.
+/// As root on Linux, TCP and UDP share a lossy link between two network namespaces (a veth
+/// pair) and the report says so.
 #[test]
 fn as_root_the_chat_runs_in_a_lossy_namespace() {
     let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
@@ -182,7 +183,7 @@ fn as_root_the_chat_runs_in_a_lossy_namespace() {
     let out = compare("namespace", &["--network", "namespace", "--only", "chat"]);
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(
-        report.contains("a network namespace per loss rate"),
+        report.contains("two network namespaces joined by a veth pair"),
         "{report}"
     );
     let chat = csv(&out.join("chat.csv"));

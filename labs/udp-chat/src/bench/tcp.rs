@@ -15,12 +15,15 @@
 //! bench in a network namespace whose loopback drops packets, so TCP and UDP face the same loss.
 //!
 //! The kernel's own counters tell what TCP did (Linux, `/proc`, for the network namespace the
-//! program runs in): `RetransSegs` from `/proc/net/snmp` (segments retransmitted) and the
-//! loopback's transmitted bytes from `/proc/net/dev` (every packet, IP and TCP headers included).
-//! They count the whole namespace: other loopback traffic during the run would be counted too.
+//! program runs in): `RetransSegs` from `/proc/net/snmp` (segments retransmitted) and bytes from
+//! `/proc/net/dev` (every packet, IP and TCP headers included): over loopback, what `lo`
+//! transmitted (each packet crosses it once, whichever way it goes); with the receiver in another
+//! namespace ([`super::netns`]), what the link interfaces of ours sent *and* received (received
+//! counts before the loss rule drops a packet, so a lost packet still counts as sent). They count
+//! the whole namespace: other traffic during the run would be counted too.
 
 use std::io::{BufReader, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -29,6 +32,8 @@ use std::time::{Duration, Instant};
 use netlab_common::Error;
 use netlab_common::framing::{FrameReader, Framing};
 use netlab_common::stats::percentile;
+
+use super::netns::{self, PlacementArgs};
 
 /// What a TCP run measured.
 #[derive(Clone, Debug, Default)]
@@ -63,13 +68,20 @@ pub fn run(
     size: usize,
     window: usize,
     timeout: Duration,
+    placement: &PlacementArgs,
 ) -> Result<TcpMeasured, Error> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .map_err(|err| Error::io("binding the TCP bench listener", err))?;
+    let bind = |addr: SocketAddr| {
+        TcpListener::bind(addr).map_err(|err| Error::io("binding the TCP bench listener", err))
+    };
+    let listener = match placement.peer() {
+        Some((namespace, addr)) => netns::in_namespace(namespace, || bind(addr))?,
+        None => bind(SocketAddr::from(([127, 0, 0, 1], 0)))?,
+    };
     let addr = listener
         .local_addr()
         .map_err(|err| Error::io("reading the listener address", err))?;
-    let before = KernelCounters::read();
+    let over_link = placement.peer().is_some();
+    let before = KernelCounters::read(over_link);
     let base = Instant::now();
     let delivered = Arc::new(AtomicUsize::new(0));
     let receiver = {
@@ -109,7 +121,7 @@ pub fn run(
     let (latencies, last) = receiver
         .join()
         .map_err(|_| Error::Failed("the receiving thread panicked".into()))??;
-    let after = KernelCounters::read();
+    let after = KernelCounters::read(over_link);
     let mut latencies = latencies;
     latencies.sort_unstable();
     Ok(TcpMeasured {
@@ -123,8 +135,8 @@ pub fn run(
             .zip(before.retrans_segs)
             .map(|(a, b)| a.saturating_sub(b)),
         wire_bytes: after
-            .loopback_tx_bytes
-            .zip(before.loopback_tx_bytes)
+            .wire_bytes
+            .zip(before.wire_bytes)
             .map(|(a, b)| a.saturating_sub(b)),
     })
 }
@@ -172,22 +184,30 @@ fn receive(
 #[derive(Clone, Copy, Debug, Default)]
 struct KernelCounters {
     retrans_segs: Option<u64>,
-    loopback_tx_bytes: Option<u64>,
+    wire_bytes: Option<u64>,
 }
 
 impl KernelCounters {
+    /// `over_link`: the receiver is in another namespace (count the link, not `lo`).
     #[cfg(target_os = "linux")]
-    fn read() -> Self {
+    fn read(over_link: bool) -> Self {
         let file = |path| std::fs::read_to_string(path).ok();
+        let dev = file("/proc/net/dev");
         Self {
             retrans_segs: file("/proc/net/snmp")
                 .and_then(|text| snmp_field(&text, "Tcp:", "RetransSegs")),
-            loopback_tx_bytes: file("/proc/net/dev").and_then(|text| loopback_tx_bytes(&text)),
+            wire_bytes: dev.and_then(|text| {
+                if over_link {
+                    link_bytes(&text)
+                } else {
+                    loopback_tx_bytes(&text)
+                }
+            }),
         }
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn read() -> Self {
+    fn read(_over_link: bool) -> Self {
         Self::default()
     }
 }
@@ -212,6 +232,26 @@ fn loopback_tx_bytes(dev: &str) -> Option<u64> {
     fields.split_whitespace().nth(8)?.parse().ok()
 }
 
+/// `/proc/net/dev`: received plus transmitted bytes of every interface but `lo` (in the bench's
+/// namespace: the one end of the veth pair).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn link_bytes(dev: &str) -> Option<u64> {
+    let mut total = None;
+    for line in dev.lines().skip(2) {
+        let Some((name, fields)) = line.split_once(':') else {
+            continue;
+        };
+        if name.trim() == "lo" {
+            continue;
+        }
+        let fields: Vec<&str> = fields.split_whitespace().collect();
+        let rx: u64 = fields.first()?.parse().ok()?;
+        let tx: u64 = fields.get(8)?.parse().ok()?;
+        total = Some(total.unwrap_or(0) + rx + tx);
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -220,7 +260,14 @@ mod tests {
     /// Every message arrives once over loopback TCP, and the latencies are all there.
     #[test]
     fn delivers_every_message() {
-        let measured = run(200, 100, 8, Duration::from_secs(30)).unwrap();
+        let measured = run(
+            200,
+            100,
+            8,
+            Duration::from_secs(30),
+            &PlacementArgs::default(),
+        )
+        .unwrap();
         assert_eq!(measured.delivered, 200);
         assert_eq!(measured.latencies.len(), 200);
     }
@@ -232,5 +279,8 @@ mod tests {
         assert_eq!(snmp_field(snmp, "Udp:", "RetransSegs"), None);
         let dev = "Inter-|   Receive  |  Transmit\n face |bytes packets errs drop fifo frame compressed multicast|bytes\n    lo: 1000 10 0 0 0 0 0 0 2000 20 0 0 0 0 0 0\n";
         assert_eq!(loopback_tx_bytes(dev), Some(2000));
+        let veth = format!("{dev}  veth0: 300 3 0 0 0 0 0 0 700 7 0 0 0 0 0 0\n");
+        assert_eq!(link_bytes(&veth), Some(1000));
+        assert_eq!(link_bytes(dev), None);
     }
 }
