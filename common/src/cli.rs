@@ -117,6 +117,51 @@ pub fn parse_file_size(text: &str) -> Result<u64, String> {
     }
 }
 
+/// A duration in seconds as typed: `5`, `0.5` or `5s`; above zero and at most a day.
+pub fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().trim_end_matches('s').parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= 86_400.0 => Ok(seconds),
+        _ => Err(format!(
+            "`{text}` is not a duration in seconds above 0 and at most a day (e.g. 5 or 0.5)"
+        )),
+    }
+}
+
+/// The flags every lab's `grade` subcommand shares: whom to grade, how long a check may take,
+/// and whether to print the rubric as JSON (docs/grading.md). Each lab adds its own flags
+/// (a framing, an account, an idle timeout) next to these.
+#[derive(Args, Debug, Clone)]
+pub struct GradingArgs {
+    /// The server to grade, e.g. 127.0.0.1:7007 (any host the grader can reach).
+    #[arg(value_name = "HOST:PORT")]
+    pub target: String,
+    /// Seconds each check may take before it fails as "timed out" (a hung server fails a
+    /// check instead of hanging the grader).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_seconds)]
+    pub timeout: f64,
+    /// Print the rubric as one JSON object (for automatic grading).
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl GradingArgs {
+    /// How long each check may take.
+    pub fn deadline(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.timeout)
+    }
+
+    /// The target's first address (a name is looked up).
+    pub fn resolve(&self) -> Result<SocketAddr, crate::Error> {
+        use std::net::ToSocketAddrs as _;
+        let target = &self.target;
+        target
+            .to_socket_addrs()
+            .map_err(|err| crate::Error::Usage(format!("cannot resolve {target}: {err}")))?
+            .next()
+            .ok_or_else(|| crate::Error::Usage(format!("{target} has no address")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

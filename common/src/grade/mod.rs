@@ -191,6 +191,23 @@ impl Rubric {
         out
     }
 
+    /// Prints the rubric (a table, or JSON for scripts) and turns it into the command's verdict:
+    /// `Ok` only when every required check passed, so the exit status says it.
+    pub fn report(&self, json: bool) -> Result<(), crate::Error> {
+        if json {
+            println!("{}", self.json());
+        } else {
+            println!("{}", self.table());
+        }
+        if self.passed() {
+            return Ok(());
+        }
+        let (earned, possible) = self.score();
+        Err(crate::Error::Failed(format!(
+            "{earned}/{possible} points: required checks failed (see the reasons above)"
+        )))
+    }
+
     /// The rubric as one JSON object.
     pub fn json(&self) -> String {
         let (earned, possible) = self.score();

@@ -14,6 +14,8 @@
 //!   true: the page's fenced transcripts, running the commands they show, comparing the output.
 //! - [`bench`](mod@bench): what every lab's `tests/bench.rs` needs: run `LAB bench` with a
 //!   `TMPDIR` of its own, check that it left nothing there and that its rate adds up.
+//! - [`grade`](mod@grade): what every lab's `tests/grade.rs` needs: run `LAB grade --json`,
+//!   start a broken fixture server, assert full marks or exactly the expected failures.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -26,6 +28,7 @@ use std::time::{Duration, Instant};
 
 pub mod bench;
 pub mod docs;
+pub mod grade;
 
 /// How long any single wait in a test may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(20);

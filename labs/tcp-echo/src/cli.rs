@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use netlab_common::cli::{FramingArgs, OnOff, ServerArgs, TraceArgs};
+use netlab_common::cli::{FramingArgs, OnOff, ServerArgs, TraceArgs, parse_seconds};
 use netlab_common::framing::Framing;
 use netlab_common::{Result, Tracer, stats, term};
 
@@ -55,17 +55,10 @@ enum Command {
 
 #[derive(Args, Debug)]
 struct GradeArgs {
-    /// The server to grade, e.g. 127.0.0.1:7007.
-    #[arg(value_name = "HOST:PORT")]
-    target: String,
+    #[command(flatten)]
+    grade: netlab_common::cli::GradingArgs,
     #[command(flatten)]
     framing: FramingArgs,
-    /// Seconds each check may take before it fails as "timed out".
-    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_seconds)]
-    timeout: f64,
-    /// Print the rubric as one JSON object (for automatic grading).
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -148,15 +141,6 @@ fn parse_size(text: &str) -> std::result::Result<usize, String> {
         .ok_or_else(|| format!("`{text}` is too large for one message (max 64M)"))
 }
 
-fn parse_seconds(text: &str) -> std::result::Result<f64, String> {
-    match text.trim_end_matches('s').parse::<f64>() {
-        Ok(seconds) if seconds > 0.0 && seconds <= 86_400.0 => Ok(seconds),
-        _ => Err(format!(
-            "`{text}` is not a duration in seconds (e.g. 5 or 0.5)"
-        )),
-    }
-}
-
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -184,24 +168,14 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Prints the rubric; fails (exit 1) unless every required check passed.
 fn run_grade(args: &GradeArgs) -> Result<()> {
+    let target = args.grade.resolve()?;
     let rubric = crate::grade::grade(
-        &args.target,
+        target,
         args.framing.framing,
         args.framing.max_frame,
-        Duration::from_secs_f64(args.timeout),
-    )?;
-    if args.json {
-        println!("{}", rubric.json());
-    } else {
-        println!("{}", rubric.table());
-    }
-    if rubric.passed() {
-        return Ok(());
-    }
-    let (earned, possible) = rubric.score();
-    Err(netlab_common::Error::Failed(format!(
-        "{earned}/{possible} points: required checks failed (see the reasons above)"
-    )))
+        args.grade.deadline(),
+    );
+    rubric.report(args.grade.json)
 }
 
 fn run_bench(args: BenchArgs) -> Result<()> {

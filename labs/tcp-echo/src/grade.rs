@@ -14,7 +14,7 @@
 //! by `ERROR ...` and a close.
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,7 @@ use netlab_common::grade::conn::{
     send_slowly,
 };
 use netlab_common::grade::{Check, CheckResult, Failure, Rubric, show_bytes};
-use netlab_common::{Error, FrameDecoder, Framing};
+use netlab_common::{FrameDecoder, Framing};
 
 /// What to grade.
 #[derive(Debug, Clone, Copy)]
@@ -36,18 +36,8 @@ pub struct Target {
     pub max_frame: usize,
 }
 
-/// Resolves `host_port` and runs every check for `framing`.
-pub fn grade(
-    host_port: &str,
-    framing: Framing,
-    max_frame: usize,
-    deadline: Duration,
-) -> Result<Rubric, Error> {
-    let addr = host_port
-        .to_socket_addrs()
-        .map_err(|err| Error::Usage(format!("cannot resolve {host_port}: {err}")))?
-        .next()
-        .ok_or_else(|| Error::Usage(format!("{host_port} has no address")))?;
+/// Runs every check for `framing` against the server at `addr`.
+pub fn grade(addr: SocketAddr, framing: Framing, max_frame: usize, deadline: Duration) -> Rubric {
     let target = Target {
         addr,
         framing,
@@ -58,7 +48,7 @@ pub fn grade(
         Framing::Line | Framing::Length => framed_checks(target),
     };
     let subject = format!("an echo server in {} framing at {addr}", framing.name());
-    Ok(Rubric::run(subject, checks, deadline))
+    Rubric::run(subject, checks, deadline)
 }
 
 fn raw_checks(t: Target) -> Vec<Check> {

@@ -8,58 +8,34 @@ mod util;
 
 use std::path::Path;
 
-use netlab_testkit::{ServerProcess, find_program, run_cli, skip};
+use netlab_testkit::grade::{broken_fixture, grade};
+use netlab_testkit::{ServerProcess, run_cli};
 use util::{BIN, start};
-
-/// Grades the server at `addr`; returns the exit code and the names of the failed checks.
-fn grade(addr: &str, framing: &str) -> (i32, Vec<String>, String) {
-    let (code, stdout, stderr) =
-        run_cli(BIN, &["grade", addr, "--framing", framing, "--json"], b"");
-    let failed = stdout
-        .split("{\"name\":")
-        .skip(1)
-        .filter(|check| check.contains("\"passed\":false"))
-        .map(|check| check.split('"').nth(1).unwrap().to_string())
-        .collect();
-    (code, failed, format!("{stdout}{stderr}"))
-}
 
 #[test]
 fn netlab_servers_earn_full_marks_in_every_framing_and_engine() {
     for framing in ["raw", "line", "length"] {
         for engine in ["threads", "mio"] {
             let server = start(&["--framing", framing, "--engine", engine]);
-            let (code, failed, output) = grade(&server.addr.to_string(), framing);
-            assert_eq!((code, failed.len()), (0, 0), "{framing}/{engine}: {output}");
-            assert!(output.contains("\"passed\":true,\"checks\""), "{output}");
+            grade(BIN, &server.addr.to_string(), &["--framing", framing])
+                .assert_full_marks(&format!("{framing}/{engine}"));
         }
     }
 }
 
 /// Starts `tests/fixtures/broken/NAME.py` on a free port, or `None` (skipped) without python3.
 fn broken(name: &str) -> Option<ServerProcess> {
-    let Some(python) = find_program("python3") else {
-        skip(name, "python3 is not installed (apt-get install python3)");
-        return None;
-    };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/broken")
-        .join(format!("{name}.py"));
-    let python = python.to_string_lossy().into_owned();
-    let script = script.to_string_lossy().into_owned();
-    Some(ServerProcess::start(&python, &[&script, "0"]))
+    broken_fixture(env!("CARGO_MANIFEST_DIR"), name, &[])
 }
 
 fn assert_fails_exactly(fixture: &str, framing: &str, expected: &[&str], reason: &str) {
     let Some(server) = broken(fixture) else {
         return;
     };
-    let (code, failed, output) = grade(&server.addr.to_string(), framing);
-    assert_eq!(code, 1, "{output}");
-    assert_eq!(failed, expected, "{fixture}: {output}");
-    assert!(
-        output.contains(reason),
-        "{fixture}: no {reason:?} in {output}"
+    grade(BIN, &server.addr.to_string(), &["--framing", framing]).assert_fails_exactly(
+        fixture,
+        expected,
+        &[reason],
     );
 }
 
