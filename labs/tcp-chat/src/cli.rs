@@ -1,13 +1,14 @@
-//! # Command line: `tcp-chat pair | duplex | room | bench`
+//! # Command line: `tcp-chat pair | duplex | room | bench | grade`
 //!
 //! `--bind`, `--port`, `--max-clients` and `--trace` mean what they mean in every netlab lab. The
 //! two-person modes add `--listen` / `--connect HOST:PORT`: one side waits for the other.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use netlab_common::cli::{ServerArgs, TraceArgs, parse_bytes, parse_file_size};
+use netlab_common::cli::{GradingArgs, ServerArgs, TraceArgs, parse_bytes, parse_file_size};
 use netlab_common::{Result, Tracer};
 
 use crate::bench::{self, BenchOptions};
@@ -28,6 +29,11 @@ pub const ROOM_PORT: u16 = 7072;
 
 /// Clients in a room unless `--max-clients` says otherwise (the course projects used 3).
 pub const ROOM_MAX_CLIENTS: usize = 3;
+
+/// Seconds a room client may stay silent unless `--idle-timeout` says otherwise: five minutes,
+/// long enough for a person who reads without typing, short enough that dead connections do not
+/// keep places in a small room for long.
+pub const DEFAULT_IDLE_TIMEOUT: u64 = 300;
 
 /// Largest upload unless `--max-upload` says otherwise: 100 MiB.
 pub const DEFAULT_MAX_UPLOAD: u64 = 100 << 20;
@@ -50,6 +56,7 @@ const EXAMPLES: &str = "Examples:
   tcp-chat room serve --files ./shared --session-log room.jsonl   # a room for 3 clients, port 7072
   tcp-chat room join 127.0.0.1:7072               # or: nc 127.0.0.1 7072
   tcp-chat bench --file-size 64M --rounds 3       # /send throughput between two duplex chats
+  tcp-chat grade 127.0.0.1:9000 --idle-timeout 5  # grade any room server (docs/protocols/chat-room.md)
 See docs/tcp-chat.md for the walkthrough.";
 
 #[derive(Subcommand, Debug)]
@@ -63,6 +70,26 @@ enum Command {
     Room(RoomCommand),
     /// Measure `/send` between two duplex chats in this process, with chat lines flowing.
     Bench(BenchArgs),
+    /// Grade a chat room server written by anyone, in any language, against
+    /// docs/protocols/chat-room.md: split and merged lines, limits, many clients, a client that
+    /// never reads, vanishes or stays silent.
+    Grade(GradeArgs),
+}
+
+#[derive(Args, Debug)]
+struct GradeArgs {
+    #[command(flatten)]
+    grade: GradingArgs,
+    /// The idle timeout the server was started with: the "silent client" check waits this long
+    /// for the server to disconnect a client that says nothing. Without it that check is skipped.
+    #[arg(long, value_name = "SECS",
+          value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=3600))]
+    idle_timeout: Option<u64>,
+    /// Clients the "many clients" check keeps in the room at once (the server's limit must be
+    /// at least this plus 2).
+    #[arg(long, value_name = "N", default_value_t = crate::grade::DEFAULT_CLIENTS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=1000))]
+    clients: usize,
 }
 
 #[derive(Subcommand, Debug)]
@@ -91,6 +118,9 @@ struct ServeArgs {
     /// Append one JSON line per connect, disconnect and rejection to FILE.
     #[arg(long, value_name = "FILE")]
     session_log: Option<PathBuf>,
+    /// Disconnect a client that sends nothing for SECS seconds (it is told why first); 0: never.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_IDLE_TIMEOUT)]
+    idle_timeout: u64,
 }
 
 #[derive(Args, Debug)]
@@ -195,6 +225,7 @@ pub fn run(cli: Cli) -> Result<()> {
             read_only: args.read_only,
             max_upload: args.max_upload,
             session_log: args.session_log,
+            idle_timeout: idle_timeout(args.idle_timeout),
         }),
         Command::Room(RoomCommand::Join(args)) => join::run(&JoinOptions {
             target: args.target,
@@ -206,7 +237,26 @@ pub fn run(cli: Cli) -> Result<()> {
             rounds: args.rounds,
             json: args.json,
         }),
+        Command::Grade(args) => run_grade(&args),
     }
+}
+
+/// `--idle-timeout SECS` as the server takes it: 0 means never.
+fn idle_timeout(seconds: u64) -> Option<Duration> {
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
+/// Prints the rubric; fails (exit 1) unless every required check passed.
+fn run_grade(args: &GradeArgs) -> Result<()> {
+    let rubric = crate::grade::grade(
+        args.grade.resolve()?,
+        &crate::grade::Settings {
+            deadline: args.grade.deadline(),
+            idle_timeout: args.idle_timeout.map(Duration::from_secs),
+            clients: args.clients,
+        },
+    );
+    rubric.report(args.grade.json)
 }
 
 #[cfg(test)]
@@ -271,6 +321,38 @@ mod tests {
             argv.extend(bad);
             assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
         }
+    }
+
+    /// `room serve --idle-timeout`: five minutes unless told otherwise, 0 for never; `grade`
+    /// needs a target and at least two clients for its "many clients" check.
+    #[test]
+    fn idle_timeout_and_grade_flags() {
+        let idle = |extra: &[&str]| {
+            let mut argv = vec!["tcp-chat", "room", "serve"];
+            argv.extend(extra);
+            let Command::Room(RoomCommand::Serve(args)) =
+                Cli::try_parse_from(&argv).unwrap().command
+            else {
+                panic!("parsed as another command")
+            };
+            idle_timeout(args.idle_timeout)
+        };
+        assert_eq!(idle(&[]), Some(Duration::from_secs(300)));
+        assert_eq!(idle(&["--idle-timeout", "0"]), None);
+        assert!(Cli::try_parse_from(["tcp-chat", "room", "serve", "--idle-timeout", "x"]).is_err());
+        assert!(Cli::try_parse_from(["tcp-chat", "grade"]).is_err());
+        assert!(Cli::try_parse_from(["tcp-chat", "grade", "a:1", "--clients", "1"]).is_err());
+        assert!(Cli::try_parse_from(["tcp-chat", "grade", "a:1", "--idle-timeout", "0"]).is_err());
+        let Command::Grade(args) = Cli::try_parse_from(["tcp-chat", "grade", "a:1"])
+            .unwrap()
+            .command
+        else {
+            panic!("parsed as another command")
+        };
+        assert_eq!(
+            (args.idle_timeout, args.clients, args.grade.timeout),
+            (None, 10, 10.0)
+        );
     }
 
     /// Sizes with binary suffixes; garbage and overflow refused.

@@ -16,7 +16,7 @@
 //! everything.
 //!
 //! ## Layout
-//! - [`cli`]: the `pair`, `duplex`, `room` and `bench` subcommands and their flags.
+//! - [`cli`]: the `pair`, `duplex`, `room`, `bench` and `grade` subcommands and their flags.
 //! - [`link`]: opening the one connection a two-person chat needs (listen and accept one, or connect).
 //! - [`events`]: threads that turn keyboard lines and network frames into one queue of events.
 //! - [`pair`]: turn-based chat: [`pair::wire`] (the frames, byte by byte), [`pair::session`] (the
@@ -32,6 +32,8 @@
 //!   [`room::join`] (the client).
 //! - [`bench`](mod@bench): `tcp-chat bench`, `/send` between two duplex chats measured, and why
 //!   a file sent in-band costs more than FTP's separate data connection.
+//! - [`grade`]: `tcp-chat grade HOST:PORT`, checking anyone's room server against
+//!   docs/protocols/chat-room.md.
 
 pub mod bars;
 pub mod bench;
@@ -39,6 +41,7 @@ pub mod cli;
 pub mod duplex;
 pub mod events;
 pub mod filename;
+pub mod grade;
 pub mod link;
 pub mod pair;
 pub mod room;

@@ -33,6 +33,7 @@ fn help_lists_every_mode() {
         "--read-only",
         "--max-upload",
         "--session-log",
+        "--idle-timeout",
     ] {
         assert!(out.contains(flag), "{flag} missing from:\n{out}");
     }

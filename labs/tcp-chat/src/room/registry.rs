@@ -185,6 +185,18 @@ impl Registry {
         }
     }
 
+    /// Queues a graceful close after whatever is queued for `id` (a client that half-closed still
+    /// gets its answers). A full queue means the client is not reading: its socket is shut down
+    /// at once instead.
+    pub fn close(&self, id: ClientId) {
+        let Some(member) = self.members.get(&id) else {
+            return;
+        };
+        if member.outbox.try_send(Out::Close).is_err() {
+            let _ = member.stream.shutdown(Shutdown::Both);
+        }
+    }
+
     /// Queues `line` for every client except `except`.
     pub fn broadcast(&self, except: Option<ClientId>, line: &str) {
         for &id in self.members.keys() {

@@ -8,6 +8,15 @@
 //! Each client also gets a *writer thread* that owns the sending side of its socket and writes
 //! what other threads queue for it ([`Out`]). So when Ann's thread delivers her message to Bob it
 //! only queues a line; it never blocks on Bob's socket, however slowly Bob reads.
+//!
+//! ## Silent clients are disconnected (`--idle-timeout`)
+//! A place in the room is a thread, a socket and a slot under `--max-clients`. A client that
+//! connects and then says nothing (a crashed laptop behind a NAT that never sends a FIN, or a
+//! scanner that opened the port) would hold them forever. So each socket gets a read timeout of
+//! `--idle-timeout` seconds: a read that waits that long ends the client's session with
+//! `ERROR idle for N s (--idle-timeout N); disconnecting`. Every byte that arrives restarts the
+//! clock, because each blocking read starts a new timeout. The same timeout bounds each write, so
+//! a client that takes no bytes for that long is given up on as well.
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -15,7 +24,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use netlab_common::{Error, Result, Traced, Tracer, net, term};
 
@@ -43,6 +52,8 @@ pub struct RoomOptions {
     pub max_upload: u64,
     /// `--session-log FILE`.
     pub session_log: Option<PathBuf>,
+    /// `--idle-timeout`: how long a client may stay silent; `None` for ever.
+    pub idle_timeout: Option<Duration>,
 }
 
 /// What every client thread shares.
@@ -52,6 +63,7 @@ pub struct Shared {
     files: Option<Repository>,
     log: SessionLog,
     tracer: Tracer,
+    idle_timeout: Option<Duration>,
 }
 
 impl Shared {
@@ -99,6 +111,7 @@ pub fn serve(options: &RoomOptions) -> Result<()> {
         files,
         log,
         tracer: options.tracer,
+        idle_timeout: options.idle_timeout,
     });
     console::spawn(Arc::clone(&shared));
     for stream in listener.incoming() {
@@ -125,7 +138,10 @@ enum Leaving {
     Exit,
     /// It broke a limit; an `ERROR` line and a graceful close are queued for its writer.
     Refused(String),
-    /// The connection ended or failed under it.
+    /// It closed its side (end of stream): what was queued for it still goes out, then its
+    /// writer closes. A client that half-closes after its last line still gets the answer.
+    Closed,
+    /// The connection failed under it.
     Lost(String),
 }
 
@@ -135,35 +151,43 @@ fn handle(shared: &Shared, stream: TcpStream) -> Result<()> {
         .peer_addr()
         .map_err(|err| Error::io("reading the client's address", err))?;
     let _ = stream.set_nodelay(true);
+    // One socket, so the reader thread and the writer thread both get these (see the module docs).
+    let _ = stream.set_read_timeout(shared.idle_timeout);
+    let _ = stream.set_write_timeout(shared.idle_timeout);
     let clone = || {
         stream
             .try_clone()
             .map_err(|err| Error::io("duplicating the socket", err))
     };
     let (outbox, queue) = mpsc::sync_channel(QUEUE);
-    let admitted = shared.registry().admit(peer, outbox, clone()?);
-    let (id, name) = match admitted {
+    // Admission, WELCOME and the announcement to the others are one step under the lock: once
+    // the client is in the table other threads queue lines for it (`INFO ... left`), and its
+    // first line must be WELCOME; once it has its name, everyone already in the room knows it.
+    let socket = clone()?;
+    let writer = clone()?;
+    let admitted = {
+        let mut registry = shared.registry();
+        registry.admit(peer, outbox, socket).map(|(id, name)| {
+            registry.send(id, Out::Line(format!("WELCOME {name}")));
+            registry.broadcast(Some(id), &format!("INFO {name} joined"));
+            (id, name, registry.len(), registry.max_clients())
+        })
+    };
+    let (id, name, taken, places) = match admitted {
         Ok(admitted) => admitted,
         Err(full) => {
             refuse(shared, &stream, peer, full);
             return Ok(());
         }
     };
-    let writer = clone()?;
-    let tracer = shared.tracer;
-    thread::spawn(move || write_out(writer, peer, tracer, &queue));
+    // Logged before the writer starts: a client that has read its WELCOME can rely on the log.
     shared
         .log
         .record("connect", peer, &[("name", Value::Text(name.clone()))]);
-    let places = {
-        let registry = shared.registry();
-        registry.send(id, Out::Line(format!("WELCOME {name}")));
-        registry.broadcast(Some(id), &format!("INFO {name} joined"));
-        (registry.len(), registry.max_clients())
-    };
+    let tracer = shared.tracer;
+    thread::spawn(move || write_out(writer, peer, tracer, &queue));
     term::info(format!(
-        "{name} joined from {peer} ({} of {} places taken)",
-        places.0, places.1
+        "{name} joined from {peer} ({taken} of {places} places taken)"
     ));
 
     let reader = LineReader::new(Traced::new(clone()?, peer, shared.tracer), MAX_LINE);
@@ -174,6 +198,10 @@ fn handle(shared: &Shared, stream: TcpStream) -> Result<()> {
     };
     let (reason, told) = match &leaving {
         Leaving::Exit => ("exit".to_string(), format!("INFO {} left", member.name)),
+        Leaving::Closed => (
+            "closed the connection".to_string(),
+            format!("INFO {} left (connection lost)", member.name),
+        ),
         Leaving::Refused(why) | Leaving::Lost(why) => (
             why.clone(),
             format!("INFO {} left (connection lost)", member.name),
@@ -225,19 +253,31 @@ fn serve_client<R: io::Read>(shared: &Shared, id: ClientId, mut reader: LineRead
     loop {
         let line = match reader.read_line() {
             Ok(Some(line)) => line,
-            Ok(None) => return Leaving::Lost("closed the connection".into()),
-            Err(Error::Frame(err)) => {
-                shared
-                    .registry()
-                    .send(id, Out::Line(format!("ERROR {err}; disconnecting")));
-                shared.registry().send(id, Out::Close);
-                term::warn(format!("disconnecting a client: {err}"));
-                return Leaving::Refused(err.to_string());
+            Ok(None) => {
+                shared.registry().close(id);
+                return Leaving::Closed;
+            }
+            Err(Error::Frame(err)) => return refuse_client(shared, id, &err.to_string()),
+            // The socket's read timeout (`--idle-timeout`) passed with nothing received.
+            Err(Error::Timeout { .. }) => {
+                let seconds = shared.idle_timeout.unwrap_or_default().as_secs();
+                let why = format!("idle for {seconds} s (--idle-timeout {seconds})");
+                return refuse_client(shared, id, &why);
             }
             Err(err) => return Leaving::Lost(err.to_string()),
         };
-        let text = String::from_utf8_lossy(&line);
-        match protocol::parse(&text) {
+        // Text from one person is shown to others: bytes that are not UTF-8 have no meaning as
+        // text, so the line is refused instead of being relayed as replacement characters.
+        let Ok(text) = std::str::from_utf8(&line) else {
+            shared.registry().send(
+                id,
+                Out::Line(
+                    "ERROR lines must be UTF-8 text; that one was not, and was not sent".into(),
+                ),
+            );
+            continue;
+        };
+        match protocol::parse(text) {
             Request::Exit => {
                 let registry = shared.registry();
                 let name = registry.get(id).map(|member| member.name.clone());
@@ -252,9 +292,19 @@ fn serve_client<R: io::Read>(shared: &Shared, id: ClientId, mut reader: LineRead
             }
             Request::List => commands::list(shared, id),
             Request::Get(name) => commands::get(shared, id, name),
-            request => answer(shared, id, &text, request),
+            request => answer(shared, id, text, request),
         }
     }
+}
+
+/// Tells a client why it is being disconnected, then closes once that line is out.
+fn refuse_client(shared: &Shared, id: ClientId, why: &str) -> Leaving {
+    let registry = shared.registry();
+    registry.send(id, Out::Line(format!("ERROR {why}; disconnecting")));
+    registry.send(id, Out::Close);
+    drop(registry);
+    term::warn(format!("disconnecting a client: {why}"));
+    Leaving::Refused(why.to_string())
 }
 
 /// Answers every request that needs no raw bytes from the client.
