@@ -16,6 +16,8 @@ use crate::{ServerProcess, find_program, run_cli, skip};
 pub struct Graded {
     /// The grader's exit status (0: every required check passed).
     pub code: i32,
+    /// The names of all checks, in rubric order.
+    pub checks: Vec<String>,
     /// The names of the checks that failed, in rubric order.
     pub failed: Vec<String>,
     /// Everything it printed, for assertion messages and reason texts.
@@ -60,17 +62,18 @@ pub fn grade(bin: &str, addr: &str, args: &[&str]) -> Graded {
     let (code, stdout, stderr) = run_cli(bin, &all, b"");
     Graded {
         code,
-        failed: failed_checks(&stdout),
+        checks: check_names(&stdout, false),
+        failed: check_names(&stdout, true),
         output: format!("{stdout}{stderr}"),
     }
 }
 
-/// The names of the failed checks in a JSON rubric (each check is an object starting with
-/// `{"name":"...` and holding `"passed":false` when it failed).
-pub fn failed_checks(json: &str) -> Vec<String> {
+/// The names of the checks in a JSON rubric, or only of the failed ones (each check is an
+/// object starting with `{"name":"...` and holding `"passed":false` when it failed).
+pub fn check_names(json: &str, only_failed: bool) -> Vec<String> {
     json.split("{\"name\":")
         .skip(1)
-        .filter(|check| check.contains("\"passed\":false"))
+        .filter(|check| !only_failed || check.contains("\"passed\":false"))
         .filter_map(|check| check.split('"').nth(1).map(str::to_string))
         .collect()
 }
@@ -98,8 +101,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn failed_checks_are_read_from_the_rubric() {
+    fn check_names_are_read_from_the_rubric() {
         let json = r#"{"subject":"x","earned":1,"possible":3,"passed":false,"checks":[{"name":"echo","points":1,"earned":1,"passed":true},{"name":"half-close","points":2,"earned":0,"passed":false}]}"#;
-        assert_eq!(failed_checks(json), ["half-close"]);
+        assert_eq!(check_names(json, true), ["half-close"]);
+        assert_eq!(check_names(json, false), ["echo", "half-close"]);
     }
 }

@@ -1,9 +1,9 @@
-//! # Command line: `game-lab serve | play | bench`
+//! # Command line: `game-lab serve | play | bench | grade`
 
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use netlab_common::cli::TraceArgs;
+use netlab_common::cli::{GradingArgs, TraceArgs, parse_seconds};
 use netlab_common::{Result, Tracer, stats, term};
 
 use crate::bench::{self, BenchConfig, BotGame};
@@ -30,6 +30,7 @@ const EXAMPLES: &str = "Examples:
   nc 127.0.0.1 7080                                # the protocol is plain lines: type help
   game-lab serve --port 0 --max-players 2000 &
   game-lab bench 127.0.0.1:PORT --players 1000     # bots play whole games, report latency
+  game-lab grade 127.0.0.1:9000                    # grade any game server (docs/protocols/game.md)
 See docs/game.md for the walkthrough and the protocol.";
 
 #[derive(Subcommand, Debug)]
@@ -40,6 +41,23 @@ enum Command {
     Play(PlayArgs),
     /// Bot players that join by matchmaking and play whole games: games/s, move latency.
     Bench(BenchArgs),
+    /// Grade a tic-tac-toe server written by anyone, in any language, against
+    /// docs/protocols/game.md.
+    ///
+    /// Plays whole games against the server's rules, and checks refused moves, split and merged
+    /// lines, limits, 20 games at once, a client that never reads and a player who vanishes
+    /// mid-game. Exit status 0 only when every required check passed.
+    Grade(GradeArgs),
+}
+
+#[derive(Args, Debug)]
+struct GradeArgs {
+    #[command(flatten)]
+    grade: GradingArgs,
+    /// The idle timeout the server must have, in seconds: adds a check that a silent client is
+    /// told and closed after that long (left out when not given).
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    idle_timeout: Option<f64>,
 }
 
 /// The game server's flags. `--bind` and `--port` mean what they mean in every lab; the player
@@ -135,6 +153,7 @@ pub fn run(cli: Cli) -> Result<()> {
             })
         }
         Command::Play(args) => client::run(&args.target, Tracer::new(args.trace.trace)),
+        Command::Grade(args) => run_grade(&args),
         Command::Bench(args) => {
             let config = BenchConfig {
                 target: args.target,
@@ -159,4 +178,14 @@ pub fn run(cli: Cli) -> Result<()> {
             )
         }
     }
+}
+
+/// Prints the rubric; fails (exit 1) unless every required check passed.
+fn run_grade(args: &GradeArgs) -> Result<()> {
+    let rubric = crate::grade::grade(
+        args.grade.resolve()?,
+        args.idle_timeout.map(Duration::from_secs_f64),
+        args.grade.deadline(),
+    );
+    rubric.report(args.grade.json)
 }

@@ -29,6 +29,9 @@
 //!   seat tokens).
 //! - [`client`]: `game-lab play`, a terminal client that draws the board in color.
 //! - [`bench`](mod@bench): `game-lab bench`, bot players that play whole games and measure move latency.
+//! - [`grade`]: `game-lab grade`, which plays tic-tac-toe against a student's server and checks
+//!   it against docs/protocols/game.md: the referee's rules, split and merged lines, limits,
+//!   20 games at once, a client that never reads, a player who vanishes.
 //! - [`cli`]: the command line.
 //!
 //! ## Example
@@ -54,6 +57,7 @@ pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod game;
+pub mod grade;
 pub mod hangman;
 pub mod rps;
 pub mod rules;

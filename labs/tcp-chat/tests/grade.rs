@@ -185,6 +185,7 @@ fn a_silent_server_fails_on_time() {
         code,
         failed,
         output,
+        ..
     } = grade(&addr, &["--timeout", "0.3"]);
     assert_eq!((code, failed.len()), (1, 16), "{output}");
     assert!(output.contains("\"earned\":0,"), "{output}");
