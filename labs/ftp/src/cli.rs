@@ -1,4 +1,4 @@
-//! # Command line: `ftp-lab serve | connect | get | put | bench`
+//! # Command line: `ftp-lab serve | connect | get | put | bench | grade`
 //!
 //! Flags shared with the other labs (`--bind`, `--port`, `--max-clients`, `--trace`) come from
 //! `netlab_common::cli`, so every lab spells them the same way.
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use netlab_common::cli::{ServerArgs, TraceArgs, parse_file_size};
+use netlab_common::cli::{GradingArgs, ServerArgs, TraceArgs, parse_file_size};
 use netlab_common::{Error, Result, Tracer, term};
 
 use crate::bench::{self, BenchOptions};
@@ -40,6 +40,7 @@ const EXAMPLES: &str = "Examples:
   ftp-lab put report.pdf ftp://alice:secret@127.0.0.1:2121/uploads/
   curl ftp://127.0.0.1:2121/                        # any FTP client works
   ftp-lab bench --file-size 64M --block-size 4K,64K,1M   # throughput vs block size
+  ftp-lab grade 127.0.0.1:2121 --user alice:secret  # grade any FTP server (docs/protocols/ftp.md)
 See docs/ftp.md for the walkthrough.";
 
 #[derive(Subcommand, Debug)]
@@ -54,6 +55,20 @@ enum Command {
     Put(PutArgs),
     /// Measure RETR and STOR throughput against the client's block size, on a server of its own.
     Bench(BenchArgs),
+    /// Grade an FTP server written by anyone, in any language, against docs/protocols/ftp.md:
+    /// the dialogue, transfers in both modes, escapes from the root, the bounce attack, and
+    /// clients that split commands, never read, or vanish.
+    Grade(GradeArgs),
+}
+
+#[derive(Args, Debug)]
+struct GradeArgs {
+    #[command(flatten)]
+    grade: GradingArgs,
+    /// An account with write access, as NAME:PASSWORD: adds the upload checks (STOR, RETR,
+    /// SIZE, DELE, REST). Without it the grader logs in as anonymous.
+    #[arg(long, value_name = "NAME:PASSWORD")]
+    user: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -226,7 +241,18 @@ pub fn run(cli: Cli) -> Result<()> {
             rounds: args.rounds,
             json: args.json,
         }),
+        Command::Grade(args) => run_grade(&args),
     }
+}
+
+/// Prints the rubric; fails (exit 1) unless every required check passed.
+fn run_grade(args: &GradeArgs) -> Result<()> {
+    let rubric = crate::grade::grade(
+        args.grade.resolve()?,
+        args.user.as_deref(),
+        args.grade.deadline(),
+    )?;
+    rubric.report(args.grade.json)
 }
 
 fn serve(args: ServeArgs) -> Result<()> {

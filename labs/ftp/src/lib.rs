@@ -23,7 +23,7 @@
 //! with NAT and firewalls, and why a server must check who connects and where it connects to.
 //!
 //! ## Layout
-//! - [`cli`]: `ftp-lab serve | connect | get | put | bench`.
+//! - [`cli`]: `ftp-lab serve | connect | get | put | bench | grade`.
 //! - [`server`]: the server (thread per control connection, sessions, transfers, security).
 //! - [`client`]: the client (interactive shell and one-shot `get`/`put`).
 //! - [`command`]: command lines: bounded line splitting and parsing (pure).
@@ -33,12 +33,15 @@
 //! - [`data`]: opening a data connection: accept with a deadline from the right address only.
 //! - [`bench`](mod@bench): `ftp-lab bench`, throughput against the client's block size, every
 //!   byte checked.
+//! - [`grade`]: `ftp-lab grade HOST:PORT`, the conformance grader for students' servers
+//!   (docs/protocols/ftp.md).
 
 pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod command;
 pub mod data;
+pub mod grade;
 pub mod hostport;
 pub mod listing;
 pub mod reply;

@@ -1,0 +1,197 @@
+//! `ftp-lab grade` against servers over real sockets: netlab's own server earns full marks,
+//! anonymously and with a write account; pyftpdlib, a server nobody here wrote, passes every
+//! required check; and each deliberately broken server in `tests/fixtures/broken/` (pyftpdlib
+//! with one protection taken away) fails exactly the checks that target its defect, with a
+//! reason that names what was expected and what arrived.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod util;
+
+use std::time::{Duration, Instant};
+
+use netlab_testkit::grade::{Graded, grade as grade_with};
+use util::{BIN, PASSWORD, ServerProcess, TempDir, USER, World, run_cli};
+
+/// Grades the server at `addr` with `extra` flags.
+fn grade(addr: &str, extra: &[&str]) -> Graded {
+    grade_with(BIN, addr, extra)
+}
+
+/// The port-theft check's points: it runs where the grader can connect from a second address
+/// (Linux loopback: 127.0.0.2), and is left out elsewhere.
+const THEFT: u32 = if cfg!(target_os = "linux") { 2 } else { 0 };
+
+fn account() -> String {
+    format!("{USER}:{PASSWORD}")
+}
+
+/// Our server: every check passes, read-only as anonymous and read-write as `alice`; the
+/// grader leaves nothing behind in the served directory; and docs/protocols/ftp.md describes
+/// exactly the checks the grader runs.
+#[test]
+fn netlab_server_earns_full_marks_anonymously_and_with_an_account() {
+    let world = World::start(&[]);
+    let addr = world.addr().to_string();
+    let anonymous = grade(&addr, &[]);
+    anonymous.assert_full_marks("anonymous");
+    let output = &anonymous.output;
+    assert!(
+        output.contains(&format!("\"earned\":{0},\"possible\":{0},", 42 + THEFT)),
+        "{output}"
+    );
+    let with_account = grade(&addr, &["--user", &account()]);
+    with_account.assert_full_marks(USER);
+    let output = &with_account.output;
+    assert!(
+        output.contains(&format!("\"earned\":{0},\"possible\":{0},", 50 + THEFT)),
+        "{output}"
+    );
+    assert_eq!(world.names_in(""), ["docs", "hello.txt"]);
+    let mut documented = documented_checks();
+    if THEFT == 0 {
+        documented.retain(|name| name != "foreign data connection");
+    }
+    assert_eq!(documented, with_account.checks);
+}
+
+/// The first column of the table under "What `ftp-lab grade` checks" in docs/protocols/ftp.md.
+fn documented_checks() -> Vec<String> {
+    let page = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/protocols/ftp.md"
+    ))
+    .unwrap();
+    page.lines()
+        .skip_while(|line| *line != "## What `ftp-lab grade` checks")
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| check |"))
+        .map(|line| {
+            let name = line.split(" | ").next().unwrap().trim_start_matches("| ");
+            name.trim_end_matches(" (optional)").to_string()
+        })
+        .collect()
+}
+
+/// Starts `tests/fixtures/broken/NAME.py` on a free port, serving a fresh directory, or `None`
+/// (skipped) without python3 or pyftpdlib.
+fn broken(name: &str) -> Option<(TempDir, ServerProcess)> {
+    let python = util::python_with(name, "pyftpdlib")?;
+    let script = util::fixture(&format!("broken/{name}.py"));
+    let root = TempDir::new(name);
+    let server = ServerProcess::start(
+        python.to_str().unwrap(),
+        &[&script, "0", root.path().to_str().unwrap()],
+    );
+    Some((root, server))
+}
+
+/// Grades a broken server anonymously: it must fail `expected` and nothing else, and the
+/// output must contain each of `reasons`.
+fn assert_fails_exactly(fixture: &str, expected: &[&str], reasons: &[&str]) {
+    // Dropped in reverse order: the server stops before its directory is removed.
+    let Some((_root, server)) = broken(fixture) else {
+        return;
+    };
+    grade(&server.addr.to_string(), &[]).assert_fails_exactly(fixture, expected, reasons);
+}
+
+/// A server that resolves `..` against the real directory tree hands out /etc/passwd and lets
+/// `CWD ..` leave the root: the four escape checks fail, and say so.
+#[test]
+fn escaping_the_root_fails_the_traversal_checks() {
+    assert_fails_exactly(
+        "escapes_root",
+        &[
+            "CWD .., CDUP at the root",
+            "traversal: SIZE",
+            "traversal: RETR",
+            "traversal: LIST",
+        ],
+        &[
+            "\"got\":\"257 \\\"/..\\\"\"",
+            "\"expected\":\"\\\"RETR ../../../../../../../../etc/passwd\\\" refused (550), or \
+             answered as \\\"RETR /etc/passwd\\\" is inside the root",
+            "starting \\\"root:",
+            "the path reached outside the served directory",
+        ],
+    );
+}
+
+/// A server that accepts PORT to any host and port, and passive data connections from any
+/// address, fails the two bounce checks and the port-theft check; the reasons explain that its
+/// 425 means it tried to connect there, and where the listing went.
+#[test]
+fn allowing_the_bounce_attack_fails_the_bounce_checks() {
+    let mut expected = vec!["bounce: PORT to another host", "bounce: privileged port"];
+    let mut reasons = vec![
+        "\"expected\":\"a 5xx refusal of \\\"PORT 192,0,2,1,195,80\\\": it names a host that is not \
+         the client (the FTP bounce attack, RFC 2577 section 3)\"",
+        "the server tried to connect there, which is the attack",
+    ];
+    if THEFT > 0 {
+        expected.push("foreign data connection");
+        reasons.push("\"got\":\"\\\"226 Transfer complete.\\\": the listing went to 127.0.0.2\"");
+    }
+    assert_fails_exactly("allows_bounce", &expected, &reasons);
+}
+
+/// pyftpdlib, stock: every required check passes. It fails the optional partial-upload check,
+/// rightly: it writes uploads under their final name, so a cut-off upload stays behind as a
+/// truncated file.
+#[test]
+fn stock_pyftpdlib_passes_every_required_check() {
+    let Some(python) =
+        util::python_with("stock_pyftpdlib_passes_every_required_check", "pyftpdlib")
+    else {
+        return;
+    };
+    let served = TempDir::new("pyftpd-graded");
+    let script = util::fixture("pyftpd_server.py");
+    let server = ServerProcess::start(
+        python.to_str().unwrap(),
+        &[&script, served.path().to_str().unwrap(), USER, PASSWORD],
+    );
+    let Graded {
+        code,
+        failed,
+        output,
+        ..
+    } = grade(&server.addr.to_string(), &["--user", &account()]);
+    assert_eq!(code, 0, "{output}");
+    assert_eq!(failed, ["client vanishes mid-STOR"], "{output}");
+    assert!(
+        output.contains("write to a temporary name and rename it when the upload completes"),
+        "{output}"
+    );
+}
+
+/// The grader itself never hangs: a server that accepts and never speaks fails every check on
+/// time. Also the table form and the exit status a course's scripts use: 1, and an error line.
+#[test]
+fn a_silent_server_fails_on_time() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let started = Instant::now();
+    let (code, stdout, stderr) = run_cli(BIN, &["grade", &addr, "--timeout", "0.2"], b"");
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains(
+            "| greeting | 0/1 | FAIL | expected an answer within 0.2 s; got nothing: the check \
+             timed out (is the server stuck?) |"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with(&format!(
+            "total: 0/{} points; required checks failed\n",
+            42 + THEFT
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!("0/{} points: required checks failed", 42 + THEFT)),
+        "{stderr}"
+    );
+    // 24 checks of at most 0.2 s each.
+    assert!(started.elapsed() < Duration::from_secs(15));
+    drop(listener);
+}
