@@ -1,7 +1,8 @@
 //! # The `udp-chat` command line
 //!
-//! Three subcommands, as in every netlab lab: `serve` (a relay room), `connect` (an interactive
-//! member) and `bench` (two endpoints in one process, measured). The reliability flags (`--arq`,
+//! Four subcommands, as in every netlab lab: `serve` (a relay room), `connect` (an interactive
+//! member), `bench` (two endpoints in one process, measured) and `grade` (check anybody's room
+//! against docs/protocols/udp-chat.md). The reliability flags (`--arq`,
 //! `--window`, `--max-retries`, `--rto-min`, `--rto-max`) and the fault flags (`--loss`, `--dup`,
 //! `--reorder`, `--delay`, `--jitter`, `--seed`) are spelled the same in all three, so a class
 //! can repeat one experiment with the server, a client or the benchmark.
@@ -10,7 +11,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use netlab_common::cli::ServerArgs;
+use netlab_common::cli::{GradingArgs, ServerArgs};
 use netlab_common::{Error, term};
 
 use crate::arq::{ArqMode, MAX_WINDOW};
@@ -35,7 +36,8 @@ selective repeat, with an RFC 6298 retransmission timer). A fault injector insid
 loses, duplicates, reorders and delays datagrams on demand, so loopback behaves like a bad \
 network; --no-retransmit shows the same chat on plain UDP.\n\n\
 Try:\n  udp-chat serve\n  udp-chat connect 127.0.0.1:7075 --name ada --loss 30% --trace\n  \
-udp-chat bench --arq stop-and-wait,selective-repeat --loss 0,5% --delay 20"
+udp-chat bench --arq stop-and-wait,selective-repeat --loss 0,5% --delay 20\n  \
+udp-chat grade 127.0.0.1:9000   # grade anybody's room (docs/protocols/udp-chat.md)"
 )]
 pub struct Cli {
     /// What to run.
@@ -53,6 +55,43 @@ pub enum Command {
     /// Send N messages between two endpoints in this process and measure delivery, latency,
     /// retransmissions and goodput, for each ARQ mode and loss rate given.
     Bench(BenchArgs),
+    /// Grade a room written by anyone, in any language, against docs/protocols/udp-chat.md:
+    /// members behind a seeded fault injector, retransmission, duplicates, malformed datagrams,
+    /// many members, a member that vanishes. Exit status 0 only if every required check passed.
+    Grade(GradeArgs),
+}
+
+/// `udp-chat grade`.
+#[derive(Args, Debug)]
+pub struct GradeArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub grade: GradingArgs,
+    /// Probability that the grader's members lose a datagram, in each direction: 0.05 or 5%.
+    #[arg(long, value_name = "P", default_value = "5%", value_parser = probability)]
+    pub loss: f64,
+    /// Probability that a datagram is delivered twice, in each direction.
+    #[arg(long, value_name = "P", default_value = "5%", value_parser = probability)]
+    pub dup: f64,
+    /// Probability that a datagram is held back 20 ms so later ones overtake it.
+    #[arg(long, value_name = "P", default_value = "5%", value_parser = probability)]
+    pub reorder: f64,
+    /// Seed of the fault injector: the same seed, the same faults (printed with the rubric).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl GradeArgs {
+    /// The faults the grader's members go through.
+    pub fn faults(&self) -> FaultConfig {
+        FaultConfig {
+            loss: self.loss,
+            duplicate: self.dup,
+            reorder: self.reorder,
+            seed: self.seed,
+            ..FaultConfig::default()
+        }
+    }
 }
 
 /// `udp-chat serve`.
@@ -422,7 +461,14 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Serve(args) => crate::room::serve(&args),
         Command::Connect(args) => crate::client::run(&args),
         Command::Bench(args) => crate::bench::run(&args),
+        Command::Grade(args) => run_grade(&args),
     }
+}
+
+/// Prints the rubric; fails (exit 1) unless every required check passed.
+fn run_grade(args: &GradeArgs) -> Result<(), Error> {
+    let rubric = crate::grade::grade(args.grade.resolve()?, args.faults(), args.grade.deadline());
+    rubric.report(args.grade.json)
 }
 
 #[cfg(test)]

@@ -33,7 +33,9 @@
 //!   mio event loop: the only module that touches a socket or a clock;
 //! - [`describe`]: datagrams decoded into words for `--trace`;
 //! - [`room`] (`udp-chat serve`), [`client`] (`udp-chat connect`), [`bench`] (`udp-chat bench`)
-//!   and [`cli`], their flags.
+//!   and [`cli`], their flags;
+//! - [`grade`] (`udp-chat grade`): members behind the fault injector, and hand-written datagrams,
+//!   checking a room written by anybody against docs/protocols/udp-chat.md.
 //!
 //! ## Example
 //! ```
@@ -65,6 +67,7 @@ pub mod describe;
 pub mod endpoint;
 pub mod fault;
 pub mod fragment;
+pub mod grade;
 pub mod room;
 pub mod rto;
 pub mod seq;
