@@ -197,10 +197,10 @@ impl Plan {
 /// xorshift64* (Marsaglia's xorshift with a multiply, as in Vigna's survey): a few lines of
 /// arithmetic that give well-spread numbers from a seed. Good for varied sizes, useless for
 /// anything secret; and no dependency for something this small.
-struct XorShift(u64);
+pub(crate) struct XorShift(pub(crate) u64);
 
 impl XorShift {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -208,7 +208,7 @@ impl XorShift {
     }
 
     /// A number in `0..bound` (`bound` > 0).
-    fn below(&mut self, bound: usize) -> usize {
+    pub(crate) fn below(&mut self, bound: usize) -> usize {
         // The remainder of a `u64` by a `usize` fits in a `usize`.
         (self.next() % bound as u64) as usize
     }

@@ -158,6 +158,12 @@ fn framed_checks(t: Target) -> Vec<Check> {
                 c.expect_frame(b"ACK three")
             },
         ),
+        Check::required(
+            "random-size writes",
+            2,
+            "frame boundaries and read boundaries are unrelated",
+            move || random_size_writes(t),
+        ),
         Check::required("largest frame", 1, "the limit is inclusive", move || {
             let mut c = Framed::connect(t)?;
             c.welcome()?;
@@ -304,6 +310,45 @@ impl Framed {
     fn welcome(&mut self) -> Result<String, Failure> {
         self.expect_prefix("WELCOME ")
     }
+}
+
+/// Frames of varied lengths, concatenated, then cut at pseudo-random places (a fixed seed, so
+/// every run cuts the same way) into writes of 1 to 97 bytes, 1 ms apart: a write may end in the
+/// middle of a length prefix, of a message, or between two frames, as TCP segments do on a real
+/// network. Every message must be answered, in order.
+fn random_size_writes(t: Target) -> CheckResult {
+    const MESSAGES: usize = 40;
+    let mut c = Framed::connect(t)?;
+    c.welcome()?;
+    let mut rng = crate::boundaries::XorShift(0x6E65_746C_6162);
+    let messages: Vec<Vec<u8>> = (0..MESSAGES)
+        .map(|index| {
+            let length = 1 + rng.below(120.min(t.max_frame));
+            let mut text = format!("m{index:02}-").into_bytes();
+            text.resize(length.max(text.len()), b'a' + (index % 26) as u8);
+            text
+        })
+        .collect();
+    let mut stream = Vec::new();
+    for message in &messages {
+        t.framing
+            .encode(message, &mut stream)
+            .map_err(|err| Failure::new("a message the grader can frame", err.to_string()))?;
+    }
+    let mut rest = stream.as_slice();
+    while !rest.is_empty() {
+        let (piece, after) = rest.split_at((1 + rng.below(97)).min(rest.len()));
+        send(&mut c.stream, piece)?;
+        thread::sleep(Duration::from_millis(1));
+        rest = after;
+    }
+    for (index, message) in messages.iter().enumerate() {
+        let mut want = b"ACK ".to_vec();
+        want.extend_from_slice(message);
+        c.expect_frame(&want)
+            .map_err(|f| Failure::new(f.expected, format!("answer {index}: {}", f.got)))?;
+    }
+    Ok(())
 }
 
 // --- checks shared by both protocols -----------------------------------------------------

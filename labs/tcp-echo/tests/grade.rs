@@ -82,11 +82,11 @@ fn never_closing_after_half_close_fails_that_check() {
 }
 
 #[test]
-fn one_recv_one_frame_fails_the_split_and_merged_frame_checks() {
+fn one_recv_one_frame_fails_the_split_merged_and_random_size_checks() {
     assert_fails_exactly(
         "length_one_recv",
         "length",
-        &["one-byte writes", "frames in one write"],
+        &["one-byte writes", "frames in one write", "random-size writes"],
         "\"expected\":\"\\\"ACK slowly\\\"\",\"got\":\"\\\"ACK \\\"\"",
     );
 }
