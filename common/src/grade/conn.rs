@@ -54,18 +54,40 @@ pub fn half_close(stream: &TcpStream) -> CheckResult {
         .map_err(|err| Failure::new("a half-close to work", err.to_string()))
 }
 
-/// An I/O error in the words of a rubric.
+/// An I/O error in the words of a rubric, for a read or write that waited [`PATIENCE`].
 pub fn io_said(err: &std::io::Error) -> String {
+    io_said_after(err, PATIENCE)
+}
+
+/// An I/O error in the words of a rubric, for a read or write that waited `patience`.
+pub fn io_said_after(err: &std::io::Error, patience: Duration) -> String {
     match err.kind() {
-        ErrorKind::WouldBlock | ErrorKind::TimedOut => {
-            format!("nothing for {} s", PATIENCE.as_secs())
-        }
+        ErrorKind::WouldBlock | ErrorKind::TimedOut => silence(patience),
         ErrorKind::ConnectionReset => "the connection was reset (did the server crash?)".into(),
         ErrorKind::ConnectionRefused => {
             "the connection was refused (is the server still running?)".into()
         }
         _ => err.to_string(),
     }
+}
+
+/// What a rubric says when the server sent nothing for `waited`: "nothing for 2 s".
+pub fn silence(waited: Duration) -> String {
+    let seconds = waited.as_secs_f64();
+    if seconds.fract() == 0.0 {
+        format!("{SILENCE} {seconds:.0} s")
+    } else {
+        format!("{SILENCE} {seconds:.1} s")
+    }
+}
+
+/// How every "the server said nothing" reason starts, so a check can tell silence (often what
+/// it waits for, e.g. an idle timeout not yet passed) from a close or a reset: [`is_silence`].
+pub const SILENCE: &str = "nothing for";
+
+/// Whether a failure is the server staying silent (not a close, a reset or wrong bytes).
+pub fn is_silence(failure: &Failure) -> bool {
+    failure.got.starts_with(SILENCE)
 }
 
 /// Reads exactly `want.len()` bytes and compares them; stops at the first wrong byte.
@@ -161,6 +183,7 @@ pub struct Lines {
     ending: &'static str,
     max_line: usize,
     last_ending: &'static str,
+    patience: Duration,
 }
 
 impl Lines {
@@ -177,6 +200,7 @@ impl Lines {
             ending,
             max_line: 64 * 1024,
             last_ending: "\n",
+            patience: PATIENCE,
         }
     }
 
@@ -193,6 +217,7 @@ impl Lines {
     /// Changes how long one read may wait (for checks that wait on purpose, e.g. for an idle
     /// timeout).
     pub fn set_patience(&mut self, patience: Duration) {
+        self.patience = patience;
         let _ = self.stream.set_read_timeout(Some(patience));
     }
 
@@ -240,10 +265,11 @@ impl Lines {
                     .buffered
                     .extend_from_slice(buf.get(..n).unwrap_or_default()),
                 Err(err) => {
+                    let said = io_said_after(&err, self.patience);
                     let got = if self.buffered.is_empty() {
-                        io_said(&err)
+                        said
                     } else {
-                        format!("{} and then {}", show_bytes(&self.buffered), io_said(&err))
+                        format!("{} and then {said}", show_bytes(&self.buffered))
                     };
                     return Err(Failure::new("a line", got));
                 }
@@ -348,6 +374,17 @@ mod tests {
         assert_eq!(lines.last_ending(), "\n");
         let failure = lines.next_line().err().unwrap_or_else(|| panic!("a line"));
         assert_eq!(failure.got, "\"part\" and then the connection closed");
+    }
+
+    #[test]
+    fn silence_names_the_wait() {
+        assert_eq!(silence(PATIENCE), "nothing for 2 s");
+        assert_eq!(silence(Duration::from_millis(2500)), "nothing for 2.5 s");
+        assert!(is_silence(&Failure::new("a line", silence(PATIENCE))));
+        assert!(!is_silence(&Failure::new(
+            "a line",
+            "the connection closed"
+        )));
     }
 
     #[test]

@@ -73,7 +73,7 @@ fn never_retransmitting_fails_the_retransmission_and_fault_checks() {
         "never_retransmits",
         &["retransmits", "200 messages through faults"],
         &[
-            "\"got\":\"nothing for 3.0 s: it was sent once and never again\"",
+            "\"got\":\"nothing for 3 s: it was sent once and never again\"",
             "never came: was it lost and never resent?)\"",
         ],
     );
@@ -108,7 +108,7 @@ fn not_acking_duplicates_fails_the_reack_check() {
         &["duplicate re-ACKed"],
         &[
             "\"expected\":\"an ACK with seq=1 ack=2 for the same DATA again (our first ACK may \
-           have been lost)\",\"got\":\"nothing for 2.0 s: a sender whose ACK was lost resends \
+           have been lost)\",\"got\":\"nothing for 2 s: a sender whose ACK was lost resends \
            until it gets one, forever\"",
         ],
     );

@@ -6,7 +6,7 @@
 //! The lines come over TCP, so a command may arrive a byte at a time or several in one read,
 //! and a hostile line may be 100 KB long.
 
-use netlab_common::grade::conn::send_slowly;
+use netlab_common::grade::conn::{is_silence, send_slowly};
 use netlab_common::grade::{Check, CheckResult, Failure};
 
 use super::Target;
@@ -228,7 +228,7 @@ fn long_line(t: Target) -> CheckResult {
     loop {
         let reply = match c.reply() {
             Ok(reply) => reply,
-            Err(f) if f.got.contains("nothing for") => {
+            Err(f) if is_silence(&f) => {
                 return Err(Failure::new(
                     "200 for the NOOP sent after the long line, or a close",
                     f.got,

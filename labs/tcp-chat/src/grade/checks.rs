@@ -10,7 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use netlab_common::grade::conn::{
-    self, PATIENCE, connect, io_said, leave_politely, reset, send_slowly,
+    self, PATIENCE, connect, io_said, is_silence, leave_politely, reset, send_slowly,
 };
 use netlab_common::grade::{CheckResult, Failure, show_bytes};
 
@@ -422,7 +422,7 @@ pub(super) fn silent_client(t: Target, idle: Duration) -> CheckResult {
             is_announcement(line) || line.starts_with("MSG ")
         })
         .map_err(|f| {
-            let got = if f.got.starts_with("nothing for") {
+            let got = if is_silence(&f) {
                 format!(
                     "nothing: the silent client was still connected after {:.1} s",
                     joined.elapsed().as_secs_f64()

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use netlab_common::grade::conn::{is_silence, silence};
 use netlab_common::grade::{CheckResult, Failure, show_bytes};
 
 use crate::arq::ArqMode;
@@ -172,10 +173,7 @@ impl Member {
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(Failure::new(
-                    "a message",
-                    format!("nothing for {:.1} s", patience.as_secs_f64()),
-                ));
+                return Err(Failure::new("a message", silence(patience)));
             }
             self.pump(deadline - now);
         }
@@ -187,8 +185,8 @@ impl Member {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let message = self.next_message(left).map_err(|f| {
-                let got = if f.got.starts_with("nothing for") {
-                    format!("nothing for {:.1} s", patience.as_secs_f64())
+                let got = if is_silence(&f) {
+                    silence(patience)
                 } else {
                     f.got
                 };

@@ -29,7 +29,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use netlab_common::grade::conn::PATIENCE;
+use netlab_common::grade::conn::{PATIENCE, is_silence, silence};
 use netlab_common::grade::{Check, CheckResult, Failure, Rubric, show_bytes};
 
 use crate::cli::percent;
@@ -588,7 +588,7 @@ fn vanished_dropped(t: Target) -> CheckResult {
     loop {
         let left = GIVE_UP_BOUND.saturating_sub(started.elapsed());
         let message = b.next_message(left).map_err(|f| {
-            let got = if f.got.starts_with("nothing for") {
+            let got = if is_silence(&f) {
                 format!(
                     "nothing for {} s: the server still keeps (and resends to) a member that \
                      is gone",
@@ -626,14 +626,11 @@ fn next_chat_of(
             Duration::from_millis(5).min(deadline.saturating_duration_since(Instant::now()));
         match to.next_chat(slice) {
             Ok(message) => return Ok(message),
-            Err(f) if f.got.starts_with("nothing for") => {}
+            Err(f) if is_silence(&f) => {}
             Err(f) => return Err(f),
         }
         if Instant::now() >= deadline {
-            return Err(Failure::new(
-                "a message",
-                format!("nothing for {:.1} s", patience.as_secs_f64()),
-            ));
+            return Err(Failure::new("a message", silence(patience)));
         }
     }
 }

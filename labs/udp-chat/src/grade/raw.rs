@@ -8,7 +8,7 @@ use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use netlab_common::grade::conn::PATIENCE;
+use netlab_common::grade::conn::{PATIENCE, silence};
 use netlab_common::grade::{CheckResult, Failure, show_bytes};
 
 use super::member::{WELCOME, given_name};
@@ -130,7 +130,7 @@ impl RawMember {
                 };
                 return Err(Failure::new(
                     format!("{missing} after our JOIN {name:?}"),
-                    format!("nothing for {} s", PATIENCE.as_secs()),
+                    silence(PATIENCE),
                 ));
             };
             let h = heard.header;
@@ -177,7 +177,7 @@ impl RawMember {
                     "nothing like it for {:.1} s (the last datagram was {last})",
                     patience.as_secs_f64()
                 ),
-                None => format!("nothing for {:.1} s", patience.as_secs_f64()),
+                None => silence(patience),
             };
             let Some(heard) = self
                 .receive(deadline)
