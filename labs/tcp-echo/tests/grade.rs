@@ -86,7 +86,11 @@ fn one_recv_one_frame_fails_the_split_merged_and_random_size_checks() {
     assert_fails_exactly(
         "length_one_recv",
         "length",
-        &["one-byte writes", "frames in one write", "random-size writes"],
+        &[
+            "one-byte writes",
+            "frames in one write",
+            "random-size writes",
+        ],
         "\"expected\":\"\\\"ACK slowly\\\"\",\"got\":\"\\\"ACK \\\"\"",
     );
 }
