@@ -308,6 +308,56 @@ fn json_string(text: &str) -> String {
     out
 }
 
+/// Runs `exchange` with every client at the same moment, each on its own thread, and keeps
+/// every connection open until all have finished, so a server that serves one client at a time
+/// cannot get through them one by one. Returns the clients, still open, for the caller to close
+/// as its protocol likes, or the first failure, naming the client in `what`'s words
+/// (`"client 3: ..."`, counting from 0 as the clients were opened).
+pub fn all_at_once<C, F>(
+    what: &'static str,
+    clients: Vec<C>,
+    exchange: F,
+) -> Result<Vec<C>, Failure>
+where
+    C: Send + 'static,
+    F: Fn(usize, &mut C) -> CheckResult + Send + Sync + 'static,
+{
+    let exchange = std::sync::Arc::new(exchange);
+    let workers: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(index, mut client)| {
+            let exchange = std::sync::Arc::clone(&exchange);
+            thread::spawn(move || {
+                let result = exchange(index, &mut client);
+                // Handed back, not dropped: everyone stays until all have had their answer.
+                (result, client)
+            })
+        })
+        .collect();
+    let mut first_failure = None;
+    let mut still_open = Vec::new();
+    for (index, worker) in workers.into_iter().enumerate() {
+        let failure = match worker.join() {
+            Ok((result, client)) => {
+                still_open.push(client);
+                result.err()
+            }
+            Err(_) => Some(Failure::new(format!("a {what} thread"), "it panicked")),
+        };
+        if let (Some(failure), None) = (failure, &first_failure) {
+            first_failure = Some(Failure::new(
+                failure.expected,
+                format!("{what} {index}: {}", failure.got),
+            ));
+        }
+    }
+    match first_failure {
+        Some(failure) => Err(failure),
+        None => Ok(still_open),
+    }
+}
+
 /// Bytes shown in a reason: printable ASCII as is, the rest escaped, long runs shortened, so a
 /// reason stays one readable line whatever the server sent.
 pub fn show_bytes(bytes: &[u8]) -> String {
@@ -385,6 +435,27 @@ mod tests {
         ));
         assert!(json.contains("\"expected\":\"\\\"ab\\\"\""), "{json}");
         assert_eq!(json_string("a\nb\u{1}"), "\"a\\u000ab\\u0001\"");
+    }
+
+    /// Every exchange runs at the same moment (a barrier none could pass alone), the clients
+    /// come back on success, and a failure names its client.
+    #[test]
+    fn all_at_once_runs_together_and_names_the_failing_client() {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(3));
+        let clients = all_at_once("client", vec![10, 20, 30], move |_, client| {
+            barrier.wait();
+            *client += 1;
+            Ok(())
+        });
+        assert_eq!(clients, Ok(vec![11, 21, 31]));
+        let failed = all_at_once("game", vec![(); 3], |index, ()| {
+            if index == 2 {
+                Err(Failure::new("a move", "nothing"))
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(failed, Err(Failure::new("a move", "game 2: nothing")));
     }
 
     #[test]

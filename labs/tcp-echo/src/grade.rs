@@ -22,7 +22,7 @@ use netlab_common::grade::conn::{
     connect, expect_bytes, expect_close, half_close, io_said, leave_politely, reset, send,
     send_slowly,
 };
-use netlab_common::grade::{Check, CheckResult, Failure, Rubric, show_bytes};
+use netlab_common::grade::{Check, CheckResult, Failure, Rubric, all_at_once, show_bytes};
 use netlab_common::{FrameDecoder, Framing};
 
 /// What to grade.
@@ -398,48 +398,21 @@ fn many_clients(t: Target, count: usize) -> CheckResult {
             Failure::new(f.expected, format!("client {index} of {count}: {}", f.got))
         })?);
     }
-    let workers: Vec<_> = clients
-        .into_iter()
-        .enumerate()
-        .map(|(index, client)| {
-            thread::spawn(move || {
-                let message = format!("client {index}");
-                let (result, client) = match client {
-                    Client::Raw(mut c) => {
-                        let result = send(&mut c, message.as_bytes())
-                            .and_then(|()| expect_bytes(&mut c, message.as_bytes()));
-                        (result, Client::Raw(c))
-                    }
-                    Client::Framed(mut c) => {
-                        let result = c
-                            .send(&[message.as_bytes()])
-                            .and_then(|()| c.expect_frame(format!("ACK {message}").as_bytes()));
-                        (result, Client::Framed(c))
-                    }
-                };
-                let result = result
-                    .map_err(|f| Failure::new(f.expected, format!("client {index}: {}", f.got)));
-                // The connection is handed back, not closed: every client stays connected until
-                // all have had their answer, so a server serving one client at a time cannot
-                // get through them one by one.
-                (result, client)
-            })
-        })
-        .collect();
-    let mut first_failure = None;
-    let mut still_open = Vec::new();
-    for worker in workers {
-        let (result, client) = match worker.join() {
-            Ok((result, client)) => (result, Some(client)),
-            Err(_) => (Err(Failure::new("a client thread", "it panicked")), None),
-        };
-        still_open.push(client);
-        if let (Err(failure), None) = (result, &first_failure) {
-            first_failure = Some(failure);
+    let clients = all_at_once("client", clients, |index, client| {
+        let message = format!("client {index}");
+        match client {
+            Client::Raw(c) => {
+                send(c, message.as_bytes())?;
+                expect_bytes(c, message.as_bytes())
+            }
+            Client::Framed(c) => {
+                c.send(&[message.as_bytes()])?;
+                c.expect_frame(format!("ACK {message}").as_bytes())
+            }
         }
-    }
-    drop(still_open);
-    first_failure.map_or(Ok(()), Err)
+    })?;
+    drop(clients);
+    Ok(())
 }
 
 /// Streams `total` bytes while reading the echo concurrently; checks every byte.

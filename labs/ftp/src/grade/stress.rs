@@ -6,11 +6,10 @@
 //! very end, so a server that dies fails that check only.
 
 use std::io::Write;
-use std::thread;
 use std::time::Duration;
 
 use netlab_common::grade::conn::{leave_politely, reset, send};
-use netlab_common::grade::{Check, CheckResult, Failure};
+use netlab_common::grade::{Check, CheckResult, Failure, all_at_once};
 
 use super::Target;
 use super::dialogue::{still_serving, with};
@@ -84,38 +83,11 @@ fn many_clients(t: Target) -> CheckResult {
         })?;
         clients.push(client);
     }
-    let workers: Vec<_> = clients
-        .into_iter()
-        .enumerate()
-        .map(|(index, mut c)| {
-            thread::spawn(move || {
-                let result = c.pwd().map_err(|f| {
-                    Failure::new(f.expected, format!("client {}: {}", index + 1, f.got))
-                });
-                (result, c)
-            })
-        })
-        .collect();
-    let mut first_failure = None;
-    let mut still_open = Vec::new();
-    for worker in workers {
-        match worker.join() {
-            Ok((result, c)) => {
-                still_open.push(c);
-                if let (Err(failure), None) = (result, &first_failure) {
-                    first_failure = Some(failure);
-                }
-            }
-            Err(_) => {
-                first_failure.get_or_insert(Failure::new("a client thread", "it panicked"));
-            }
-        }
-    }
-    // Every client stays connected until all have had their answer.
-    for c in still_open {
+    // Every client stays connected until all have had their answer, then says goodbye.
+    for c in all_at_once("client", clients, |_, c| c.pwd().map(drop))? {
         c.quit();
     }
-    first_failure.map_or(Ok(()), Err)
+    Ok(())
 }
 
 /// One client sends [`UNREAD_COMMANDS`] `HELP` commands at once and never reads a reply;

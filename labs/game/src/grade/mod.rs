@@ -25,7 +25,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use netlab_common::grade::conn::{PATIENCE, connect, reset};
-use netlab_common::grade::{Check, CheckResult, Failure, Rubric, show_bytes};
+use netlab_common::grade::{Check, CheckResult, Failure, Rubric, all_at_once, show_bytes};
 
 use self::player::{Board, EMPTY, Player, show_board};
 
@@ -507,44 +507,18 @@ fn games_at_once(t: Target, count: usize) -> CheckResult {
             .map_err(|f| Failure::new(f.expected, format!("game {index} of {count}: {}", f.got)))?;
         games.push(game);
     }
-    let players: Vec<_> = games
-        .into_iter()
-        .enumerate()
-        .map(|(index, mut game)| {
-            thread::spawn(move || {
-                let (squares, winner) = if index % 2 == 0 {
-                    (X_WINS, Some(Mark::X))
-                } else {
-                    (DRAW, None)
-                };
-                let result = game.play(squares).and_then(|()| game.expect_result(winner));
-                // The game is handed back, not dropped: every player stays connected until all
-                // games are over.
-                (
-                    result
-                        .map_err(|f| Failure::new(f.expected, format!("game {index}: {}", f.got))),
-                    game,
-                )
-            })
-        })
-        .collect();
-    let mut first_failure = None;
-    let mut finished = Vec::new();
-    for handle in players {
-        match handle.join() {
-            Ok((result, game)) => {
-                finished.push(game);
-                if let (Err(failure), None) = (result, &first_failure) {
-                    first_failure = Some(failure);
-                }
-            }
-            Err(_) => {
-                first_failure.get_or_insert(Failure::new("a game thread", "it panicked"));
-            }
-        }
-    }
-    drop(finished);
-    first_failure.map_or(Ok(()), Err)
+    // Every player stays connected until all games are over.
+    let games = all_at_once("game", games, |index, game| {
+        let (squares, winner) = if index % 2 == 0 {
+            (X_WINS, Some(Mark::X))
+        } else {
+            (DRAW, None)
+        };
+        game.play(squares)?;
+        game.expect_result(winner)
+    })?;
+    drop(games);
+    Ok(())
 }
 
 /// Lines the flooding client of the "player never reads" check sends: each is an unknown

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use netlab_common::grade::conn::{
     self, PATIENCE, connect, io_said, is_silence, leave_politely, reset, send_slowly,
 };
-use netlab_common::grade::{CheckResult, Failure, show_bytes};
+use netlab_common::grade::{CheckResult, Failure, all_at_once, show_bytes};
 
 use super::Target;
 use super::member::{Member, is_announcement};
@@ -242,50 +242,24 @@ pub(super) fn many_clients(t: Target) -> CheckResult {
         members.push(member);
     }
     // Everyone talks at once; each waits for its own ACK among the others' messages.
-    let workers: Vec<_> = members
-        .into_iter()
-        .enumerate()
-        .map(|(index, mut member)| {
-            thread::spawn(move || {
-                let text = format!("client {index} here");
-                let want = format!("ACK {text}");
-                let result = member.say(&text).and_then(|()| {
-                    let line = member.next_except(&show_bytes(want.as_bytes()), |line| {
-                        is_announcement(line) || line.starts_with("MSG ")
-                    })?;
-                    if line == want {
-                        Ok(())
-                    } else {
-                        Err(Failure::new(
-                            show_bytes(want.as_bytes()),
-                            show_bytes(line.as_bytes()),
-                        ))
-                    }
-                });
-                let result = result
-                    .map_err(|f| Failure::new(f.expected, format!("client {index}: {}", f.got)));
-                // Handed back, not dropped: everyone stays until all have their answer.
-                (result, member)
-            })
-        })
-        .collect();
-    let mut first_failure = None;
-    let mut still_in = Vec::new();
-    for worker in workers {
-        match worker.join() {
-            Ok((result, member)) => {
-                still_in.push(member);
-                if let (Err(failure), None) = (result, &first_failure) {
-                    first_failure = Some(failure);
-                }
-            }
-            Err(_) => {
-                first_failure.get_or_insert(Failure::new("a client thread", "it panicked"));
-            }
+    let members = all_at_once("client", members, |index, member| {
+        let text = format!("client {index} here");
+        let want = format!("ACK {text}");
+        member.say(&text)?;
+        let line = member.next_except(&show_bytes(want.as_bytes()), |line| {
+            is_announcement(line) || line.starts_with("MSG ")
+        })?;
+        if line == want {
+            Ok(())
+        } else {
+            Err(Failure::new(
+                show_bytes(want.as_bytes()),
+                show_bytes(line.as_bytes()),
+            ))
         }
-    }
-    drop(still_in);
-    first_failure.map_or(Ok(()), Err)
+    })?;
+    drop(members);
+    Ok(())
 }
 
 /// Bytes the talker sends while another client never reads: more than the room's send buffer to
