@@ -62,7 +62,7 @@ pub fn announce_listening(addr: SocketAddr) {
     println!("listening on {addr}");
 }
 
-/// Resolves `target` ("host:port", "127.0.0.1:7007", "[::1]:7007") to socket addresses.
+/// Resolves `target` (`host:port`, `127.0.0.1:7007`, `[::1]:7007`) to socket addresses.
 pub fn resolve(target: &str) -> Result<Vec<SocketAddr>> {
     let addrs: Vec<SocketAddr> = target
         .to_socket_addrs()

@@ -16,7 +16,7 @@
 //!    - `raw`: the bytes carry no boundaries, so each `read` (of up to 64 KiB) is taken as one
 //!      message. That is all a raw receiver can do.
 //!    - `line`, `length`: the bytes go through the decoder the server itself uses
-//!      ([`FrameDecoder`]), which hands out whole frames however the reads fell.
+//!      ([`FrameDecoder`](netlab_common::FrameDecoder)), which hands out whole frames however the reads fell.
 //!
 //! ## What is counted
 //! The echo is a sequence of messages laid end to end: in raw framing the messages themselves; in

@@ -14,7 +14,7 @@
 //!   `exit`); pure, no I/O.
 //! - [`registry`]: the table of connected clients (names, addresses, limit).
 //! - [`client`]: the interactive client.
-//! - [`bench`]: the load generator, usable against any raw echo server, or ours in any framing.
+//! - [`bench`](mod@bench): the load generator, usable against any raw echo server, or ours in any framing.
 //! - [`boundaries`]: the experiment `bench --boundaries` runs: what breaks without framing.
 //! - [`wire`]: the exact bytes those two send and expect back, per framing.
 

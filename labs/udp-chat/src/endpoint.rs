@@ -8,7 +8,7 @@
 //! ## One socket for everybody
 //! A TCP server gets a new socket per client from `accept`. A UDP server has *one* socket and
 //! learns who sent each datagram from `recv_from`; the peer's address is the only thing that
-//! tells conversations apart, so the endpoint keeps a map from address to [`Peer`].
+//! tells conversations apart, so the endpoint keeps a map from address to `Peer`.
 //!
 //! ## The loop ([`Endpoint::turn`])
 //! ```text
@@ -582,7 +582,7 @@ fn local_addr(socket: &std::net::UdpSocket) -> Result<SocketAddr, Error> {
         .map_err(|err| Error::io("reading the socket address", err))
 }
 
-/// A UDP socket on `local` with large buffers (see [`SOCKET_BUFFER`]).
+/// A UDP socket on `local` with large buffers (4 MiB each way: see `SOCKET_BUFFER`).
 pub fn bind_socket(local: SocketAddr) -> Result<std::net::UdpSocket, Error> {
     let socket = netlab_common::net::bind_udp(local)?;
     let socket = socket2::Socket::from(socket);

@@ -32,7 +32,7 @@
 //! - [`endpoint`]: one UDP socket, one [`Connection`] per peer, the fault injectors, PINGs and a
 //!   mio event loop: the only module that touches a socket or a clock;
 //! - [`describe`]: datagrams decoded into words for `--trace`;
-//! - [`room`] (`udp-chat serve`), [`client`] (`udp-chat connect`), [`bench`] (`udp-chat bench`)
+//! - [`room`] (`udp-chat serve`), [`client`] (`udp-chat connect`), [`bench`](mod@bench) (`udp-chat bench`)
 //!   and [`cli`], their flags;
 //! - [`grade`] (`udp-chat grade`): members behind the fault injector, and hand-written datagrams,
 //!   checking a room written by anybody against docs/protocols/udp-chat.md.

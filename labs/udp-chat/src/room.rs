@@ -26,6 +26,8 @@
 //!
 //! The server is one thread: the event loop of [`Endpoint`], because a UDP server has one socket
 //! however many members it serves.
+//!
+//! [`Connection`]: crate::Connection
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

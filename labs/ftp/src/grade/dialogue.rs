@@ -91,7 +91,7 @@ pub fn with(
 fn before_login(t: Target) -> CheckResult {
     let mut c = Control::connect(&t)?;
     for line in ["PWD", "CWD /", "PASV", "LIST", "RETR x", "STOR x"] {
-        c.expect(line, &[530])?;
+        c.expect_reply(line, &[530])?;
     }
     c.log_in()?;
     c.pwd()?;
@@ -102,8 +102,8 @@ fn before_login(t: Target) -> CheckResult {
 /// An unknown verb: `500` (unrecognized) or `502` (not implemented), and the next command works.
 fn unknown_command(t: Target) -> CheckResult {
     let mut c = Control::login(&t)?;
-    c.expect("XYZZY plugh", &[500, 502])?;
-    c.expect("NOOP", &[200])?;
+    c.expect_reply("XYZZY plugh", &[500, 502])?;
+    c.expect_reply("NOOP", &[200])?;
     c.quit();
     Ok(())
 }
@@ -111,9 +111,9 @@ fn unknown_command(t: Target) -> CheckResult {
 /// `PASS` before `USER` is a bad sequence (`503`); the session goes on and can log in.
 fn bad_sequence(t: Target) -> CheckResult {
     let mut c = Control::connect(&t)?;
-    c.expect("PASS too-early", &[503])?;
+    c.expect_reply("PASS too-early", &[503])?;
     c.log_in()?;
-    c.expect("NOOP", &[200])?;
+    c.expect_reply("NOOP", &[200])?;
     c.quit();
     Ok(())
 }
@@ -125,21 +125,21 @@ fn directories(t: Target) -> CheckResult {
     let mut c = Control::login(&t)?;
     expect_pwd(&mut c, "/", "after login")?;
     let missing = t.scratch_name("missing-dir");
-    c.expect(&format!("CWD {missing}"), &[550])?;
+    c.expect_reply(&format!("CWD {missing}"), &[550])?;
     expect_pwd(&mut c, "/", &format!("after \"CWD {missing}\" was refused"))?;
     if t.user.is_some() {
         let dir = t.scratch_name("dir");
-        c.expect(&format!("MKD {dir}"), &[257])?;
-        let entered = c.expect(&format!("CWD {dir}"), &[250, 200]);
+        c.expect_reply(&format!("MKD {dir}"), &[257])?;
+        let entered = c.expect_reply(&format!("CWD {dir}"), &[250, 200]);
         let inside = entered.and_then(|_| expect_pwd(&mut c, &format!("/{dir}"), "after CWD"));
         let back = inside
-            .and_then(|()| c.expect("CDUP", &[200, 250]).map(|_| ()))
+            .and_then(|()| c.expect_reply("CDUP", &[200, 250]).map(|_| ()))
             .and_then(|()| expect_pwd(&mut c, "/", "after CDUP"));
         let _ = c.command(&format!("RMD /{dir}"));
         back?;
     } else {
         // Read-only: no directory of our own to enter; `CDUP` at `/` is the security checks'.
-        c.expect("CWD /", &[250, 200])?;
+        c.expect_reply("CWD /", &[250, 200])?;
         expect_pwd(&mut c, "/", "after \"CWD /\"")?;
     }
     c.quit();
@@ -267,7 +267,7 @@ fn garbage(t: Target) -> CheckResult {
             shown(&reply),
         ));
     }
-    c.expect("NOOP", &[200])?;
+    c.expect_reply("NOOP", &[200])?;
     c.quit();
     Ok(())
 }

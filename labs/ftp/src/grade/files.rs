@@ -107,7 +107,7 @@ fn active_listing(t: Target) -> CheckResult {
         std::net::SocketAddr::V4(v4) => format!("PORT {}", hostport::format_port(v4)),
         v6 => format!("EPRT {}", hostport::format_eprt(v6)),
     };
-    c.expect(&line, &[200])?;
+    c.expect_reply(&line, &[200])?;
     let started = c.command("LIST")?;
     check_code("LIST", &started, &[125, 150])?;
     let data = accept_within(&listener, &line)?;
@@ -194,8 +194,8 @@ fn delete(t: Target) -> CheckResult {
     let mut c = Control::login(&t)?;
     let name = t.scratch_name("dele");
     c.upload(&format!("STOR {name}"), b"delete me\n")?;
-    c.expect(&format!("DELE {name}"), &[250])?;
-    c.expect(&format!("SIZE {name}"), &[550])?;
+    c.expect_reply(&format!("DELE {name}"), &[250])?;
+    c.expect_reply(&format!("SIZE {name}"), &[550])?;
     let line = format!("RETR {name}");
     match c.download(&line)? {
         Err(reply) => check_code(&line, &reply, &[550])?,
@@ -220,7 +220,7 @@ fn resume(t: Target) -> CheckResult {
     let data = open_data(at)?;
     let line = format!("RETR {name}");
     let tail = c
-        .expect("REST 600", &[350])
+        .expect_reply("REST 600", &[350])
         .and_then(|_| c.download_over(data, &line));
     let _ = c.command(&format!("DELE {name}"));
     let tail = tail?.map_err(|reply| {

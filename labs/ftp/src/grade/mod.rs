@@ -13,12 +13,12 @@
 //!
 //! ## Layout
 //! - this file: the target and the list of checks, in the order they run;
-//! - [`session`]: the grader's FTP client (exact replies, data connections both ways);
-//! - [`dialogue`]: the control dialogue (greeting, login, sequence, framing of commands);
-//! - [`files`]: transfers (listings in three modes, uploads and downloads byte for byte);
-//! - [`security`]: escapes from the root, the bounce attack;
-//! - [`foreign`]: a stolen passive data connection (port theft);
-//! - [`stress`]: many clients, a client that never reads, never connects, or vanishes.
+//! - `session`: the grader's FTP client (exact replies, data connections both ways);
+//! - `dialogue`: the control dialogue (greeting, login, sequence, framing of commands);
+//! - `files`: transfers (listings in three modes, uploads and downloads byte for byte);
+//! - `security`: escapes from the root, the bounce attack;
+//! - `foreign`: a stolen passive data connection (port theft);
+//! - `stress`: many clients, a client that never reads, never connects, or vanishes.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -55,7 +55,7 @@ impl Control {
     pub fn login(target: &Target) -> Result<Control, Failure> {
         let mut control = Control::connect(target)?;
         control.log_in()?;
-        control.expect("TYPE I", &[200])?;
+        control.expect_reply("TYPE I", &[200])?;
         Ok(control)
     }
 
@@ -127,7 +127,7 @@ impl Control {
     }
 
     /// Sends `line`; its reply must have one of the codes in `codes`.
-    pub fn expect(&mut self, line: &str, codes: &[u16]) -> Result<Reply, Failure> {
+    pub fn expect_reply(&mut self, line: &str, codes: &[u16]) -> Result<Reply, Failure> {
         let reply = self.command(line)?;
         check_code(line, &reply, codes)?;
         Ok(reply)
@@ -135,7 +135,7 @@ impl Control {
 
     /// `PWD`: the path inside the `257` reply's quotes (`""` inside stands for one `"`).
     pub fn pwd(&mut self) -> Result<String, Failure> {
-        let reply = self.expect("PWD", &[257])?;
+        let reply = self.expect_reply("PWD", &[257])?;
         quoted_path(&reply.text()).ok_or_else(|| {
             Failure::new(
                 "257 \"PATH\" ... after \"PWD\" (the path in double quotes)",
@@ -183,7 +183,7 @@ impl Control {
         if self.target.addr.is_ipv6() {
             return self.extended_passive();
         }
-        let reply = self.expect("PASV", &[227])?;
+        let reply = self.expect_reply("PASV", &[227])?;
         let announced = hostport::parse_pasv_reply(&reply.text()).map_err(|_| {
             Failure::new(
                 "227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)",
@@ -195,7 +195,7 @@ impl Control {
 
     /// `EPSV`: `229 ... (|||port|)` (RFC 2428, section 3).
     pub fn extended_passive(&mut self) -> Result<SocketAddr, Failure> {
-        let reply = self.expect("EPSV", &[229])?;
+        let reply = self.expect_reply("EPSV", &[229])?;
         let port = hostport::parse_epsv_reply(&reply.text()).map_err(|_| {
             Failure::new(
                 "229 Entering Extended Passive Mode (|||port|)",
@@ -247,7 +247,7 @@ impl Control {
     pub fn upload(&mut self, line: &str, bytes: &[u8]) -> CheckResult {
         let at = self.passive()?;
         let mut data = open_data(at)?;
-        self.expect(line, &[125, 150])?;
+        self.expect_reply(line, &[125, 150])?;
         data.write_all(bytes).map_err(|err| {
             Failure::new(
                 format!(
@@ -268,7 +268,7 @@ impl Control {
     /// `SIZE name`: the number of a `213` reply.
     pub fn size(&mut self, name: &str) -> Result<u64, Failure> {
         let line = format!("SIZE {name}");
-        let reply = self.expect(&line, &[213])?;
+        let reply = self.expect_reply(&line, &[213])?;
         reply.text().trim().parse().map_err(|_| {
             Failure::new(
                 format!("213 and a number after {}", quoted(&line)),

@@ -137,7 +137,7 @@ fn vanish_mid_upload(t: Target) -> CheckResult {
     let at = c.passive()?;
     let mut data = open_data(at)?;
     let line = format!("STOR {name}");
-    c.expect(&line, &[125, 150])?;
+    c.expect_reply(&line, &[125, 150])?;
     send(&mut data, &vec![b'x'; 256 * 1024])?;
     reset(data);
     reset(c.into_stream());

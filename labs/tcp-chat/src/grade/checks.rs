@@ -32,7 +32,7 @@ fn fresh_name(tag: &str) -> String {
 fn two_members(t: Target) -> Result<(Member, Member), Failure> {
     let mut first = Member::join(t.addr)?;
     let second = Member::join(t.addr)?;
-    first.expect(&format!("INFO {} joined", second.name))?;
+    first.expect_line(&format!("INFO {} joined", second.name))?;
     Ok((first, second))
 }
 
@@ -40,7 +40,7 @@ fn two_members(t: Target) -> Result<(Member, Member), Failure> {
 fn still_serving(t: Target, member: &mut Member) -> CheckResult {
     let outcome = member
         .say("still there?")
-        .and_then(|()| member.expect("ACK still there?"))
+        .and_then(|()| member.expect_line("ACK still there?"))
         .and_then(|()| Member::join(t.addr).map(|_| ()));
     outcome.map_err(|f| Failure::new("the room to go on serving its members afterwards", f.got))
 }
@@ -54,15 +54,15 @@ pub(super) fn welcome(t: Target) -> CheckResult {
 pub(super) fn ack(t: Target) -> CheckResult {
     let mut ann = Member::join(t.addr)?;
     ann.say("hello, room")?;
-    ann.expect("ACK hello, room")
+    ann.expect_line("ACK hello, room")
 }
 
 /// The join is announced, and a line reaches the other member as `MSG NAME text`.
 pub(super) fn broadcast(t: Target) -> CheckResult {
     let (mut ann, mut bob) = two_members(t)?;
     ann.say("hello from the grader")?;
-    ann.expect("ACK hello from the grader")?;
-    bob.expect(&format!("MSG {} hello from the grader", ann.name))
+    ann.expect_line("ACK hello from the grader")?;
+    bob.expect_line(&format!("MSG {} hello from the grader", ann.name))
 }
 
 /// A line sent one byte per segment is still one line.
@@ -71,16 +71,16 @@ pub(super) fn one_byte_writes(t: Target) -> CheckResult {
     for byte in b"one byte at a time\n" {
         send_slowly(ann.stream(), &[*byte])?;
     }
-    ann.expect("ACK one byte at a time")
+    ann.expect_line("ACK one byte at a time")
 }
 
 /// Three lines in one segment are three lines, answered in order.
 pub(super) fn lines_in_one_write(t: Target) -> CheckResult {
     let mut ann = Member::join(t.addr)?;
     ann.send_raw(b"one\ntwo\nthree\n")?;
-    ann.expect("ACK one")?;
-    ann.expect("ACK two")?;
-    ann.expect("ACK three")
+    ann.expect_line("ACK one")?;
+    ann.expect_line("ACK two")?;
+    ann.expect_line("ACK three")
 }
 
 /// A line of exactly [`MAX_LINE`] bytes is accepted.
@@ -88,7 +88,7 @@ pub(super) fn longest_line(t: Target) -> CheckResult {
     let mut ann = Member::join(t.addr)?;
     let longest = "x".repeat(MAX_LINE);
     ann.say(&longest)?;
-    ann.expect(&format!("ACK {longest}"))
+    ann.expect_line(&format!("ACK {longest}"))
 }
 
 /// One byte more: `ERROR ...` and a close for that client only.
@@ -105,26 +105,26 @@ pub(super) fn rename(t: Target) -> CheckResult {
     let (mut ann, mut bob) = two_members(t)?;
     let new = fresh_name("Renamed");
     ann.say(&format!("/nick {new}"))?;
-    ann.expect(&format!("OK you are now {new}"))?;
-    bob.expect(&format!("INFO {} is now {new}", ann.name))?;
+    ann.expect_line(&format!("OK you are now {new}"))?;
+    bob.expect_line(&format!("INFO {} is now {new}", ann.name))?;
     ann.say("new name, same me")?;
-    ann.expect("ACK new name, same me")?;
-    bob.expect(&format!("MSG {new} new name, same me"))
+    ann.expect_line("ACK new name, same me")?;
+    bob.expect_line(&format!("MSG {new} new name, same me"))
 }
 
 /// `/msg` reaches its recipient only; an unknown recipient is an error.
 pub(super) fn private_message(t: Target) -> CheckResult {
     let (mut ann, mut bob) = two_members(t)?;
     let mut cat = Member::join(t.addr)?;
-    ann.expect(&format!("INFO {} joined", cat.name))?;
-    bob.expect(&format!("INFO {} joined", cat.name))?;
+    ann.expect_line(&format!("INFO {} joined", cat.name))?;
+    bob.expect_line(&format!("INFO {} joined", cat.name))?;
     let private = format!("/msg {} psst", bob.name);
     ann.say(&private)?;
-    ann.expect(&format!("ACK {private}"))?;
-    bob.expect(&format!("PRIVATE {} psst", ann.name))?;
+    ann.expect_line(&format!("ACK {private}"))?;
+    bob.expect_line(&format!("PRIVATE {} psst", ann.name))?;
     ann.say("for everyone")?;
-    ann.expect("ACK for everyone")?;
-    cat.expect(&format!("MSG {} for everyone", ann.name))
+    ann.expect_line("ACK for everyone")?;
+    cat.expect_line(&format!("MSG {} for everyone", ann.name))
         .map_err(|f| {
             if f.got.contains("PRIVATE") {
                 Failure::new(
@@ -156,7 +156,7 @@ pub(super) fn status(t: Target) -> CheckResult {
         let line = ann.next_line()?;
         listed |= line.starts_with(&format!("{} ", ann.name));
     }
-    ann.expect("END")
+    ann.expect_line("END")
         .map_err(|f| Failure::new(format!("END after {count} client line(s)"), f.got))?;
     if listed {
         return Ok(());
@@ -171,9 +171,9 @@ pub(super) fn status(t: Target) -> CheckResult {
 pub(super) fn exit(t: Target) -> CheckResult {
     let (mut ann, mut bob) = two_members(t)?;
     bob.say("exit")?;
-    bob.expect(&format!("BYE {}", bob.name))?;
+    bob.expect_line(&format!("BYE {}", bob.name))?;
     bob.expect_close()?;
-    ann.expect(&format!("INFO {} left", bob.name))
+    ann.expect_line(&format!("INFO {} left", bob.name))
 }
 
 /// A line, then a half-close: the answer still comes, then the close.
@@ -181,7 +181,7 @@ pub(super) fn half_close(t: Target) -> CheckResult {
     let mut ann = Member::join(t.addr)?;
     ann.say("last words")?;
     conn::half_close(ann.stream())?;
-    ann.expect("ACK last words")?;
+    ann.expect_line("ACK last words")?;
     ann.expect_close()
 }
 
@@ -212,7 +212,7 @@ pub(super) fn garbage(t: Target) -> CheckResult {
         return Err(Failure::new(wanted, show_bytes(answer.as_bytes())));
     }
     ann.say("still fine")?;
-    ann.expect("ACK still fine")?;
+    ann.expect_line("ACK still fine")?;
     let want = format!("MSG {} still fine", ann.name);
     loop {
         let line = bob.next_except(&show_bytes(want.as_bytes()), |_| false)?;
@@ -384,7 +384,7 @@ pub(super) fn silent_client(t: Target, idle: Duration) -> CheckResult {
     let mut busy = Member::join(t.addr)?;
     thread::sleep(idle / 2);
     busy.say("still typing")?;
-    busy.expect("ACK still typing")?;
+    busy.expect_line("ACK still typing")?;
     // Patience until N + grace after joining (a read that times out must not be zero: at least
     // a tenth of a second).
     let left = (idle + IDLE_GRACE).saturating_sub(joined.elapsed());
@@ -420,7 +420,7 @@ pub(super) fn silent_client(t: Target, idle: Duration) -> CheckResult {
     quiet.expect_close()?;
     busy.expect_prefix(&format!("INFO {} left", quiet.name))?;
     busy.say("still here")?;
-    busy.expect("ACK still here").map_err(|f| {
+    busy.expect_line("ACK still here").map_err(|f| {
         Failure::new(
             format!(
                 "a client that spoke {:.1} s ago to stay (each line restarts its idle timer)",

@@ -93,7 +93,7 @@ impl Member {
 
     /// The next line that is not an announcement about someone else must be `want` (when `want`
     /// is itself an announcement, other announcements are skipped until it comes).
-    pub fn expect(&mut self, want: &str) -> CheckResult {
+    pub fn expect_line(&mut self, want: &str) -> CheckResult {
         let wanted = show_bytes(want.as_bytes());
         let line = if is_announcement(want) {
             self.next_except(&wanted, |line| line != want && is_announcement(line))?
@@ -106,7 +106,7 @@ impl Member {
         Err(Failure::new(wanted, show_bytes(line.as_bytes())))
     }
 
-    /// Like [`Member::expect`] for a line starting with `prefix`; returns the rest of it.
+    /// Like [`Member::expect_line`] for a line starting with `prefix`; returns the rest of it.
     pub fn expect_prefix(&mut self, prefix: &str) -> Result<String, Failure> {
         let wanted = format!("a line starting with {}", show_bytes(prefix.as_bytes()));
         let line = if is_announcement(prefix) {

@@ -236,7 +236,7 @@ fn retransmits(t: Target) -> CheckResult {
     let mut a = RawMember::open(t.addr)?;
     a.auto_ack = false;
     a.send_sequenced(Kind::Join, b"resend-a", (0, 1))?;
-    let first = a.expect(
+    let first = a.expect_datagram(
         "the welcome (DATA seq=0) after our JOIN",
         PATIENCE,
         |heard| heard.header.kind == Kind::Data,
@@ -249,7 +249,7 @@ fn retransmits(t: Target) -> CheckResult {
         LATEST_RESEND.as_secs()
     );
     let again = a
-        .expect(&wanted, LATEST_RESEND, |heard| {
+        .expect_datagram(&wanted, LATEST_RESEND, |heard| {
             heard.header.kind == Kind::Data && heard.header.seq == seq
         })
         .map_err(|f| {

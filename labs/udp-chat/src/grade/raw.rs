@@ -148,7 +148,7 @@ impl RawMember {
     /// past it).
     pub fn expect_ack(&mut self, seq: u32, what: &str) -> CheckResult {
         let want = Seq(seq).next();
-        self.expect(
+        self.expect_datagram(
             &format!("an ACK with seq={seq} ack={} for {what}", want.0),
             PATIENCE,
             |heard| {
@@ -163,7 +163,7 @@ impl RawMember {
     /// Reads datagrams until one satisfies `wanted`; others are handled (sequenced ones
     /// acknowledged if [`Self::auto_ack`], PINGs answered) and skipped. `what` names the
     /// datagram in the failure, which also says the last one skipped.
-    pub fn expect(
+    pub fn expect_datagram(
         &mut self,
         what: &str,
         patience: Duration,
