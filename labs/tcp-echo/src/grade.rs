@@ -94,29 +94,10 @@ fn raw_checks(t: Target) -> Vec<Check> {
                 expect_close(&mut c)
             },
         ),
-        Check::required(
-            "50 clients at once",
-            2,
-            "serving clients concurrently",
-            move || many_clients(t, 50),
-        ),
-        Check::required(
-            "client never reads",
-            2,
-            "one slow client must not stall the rest",
-            move || never_reads(t),
-        ),
-        // Last: a server that dies here fails only this check, not every later one.
-        Check::required(
-            "client vanishes",
-            2,
-            "a peer can disappear at any time",
-            move || {
-                vanish(t, b"half a messa")?;
-                still_serving(t)
-            },
-        ),
     ]
+    .into_iter()
+    .chain(everyone_else_checks(t, b"half a messa".to_vec()))
+    .collect()
 }
 
 fn framed_checks(t: Target) -> Vec<Check> {
@@ -210,6 +191,22 @@ fn framed_checks(t: Target) -> Vec<Check> {
                 expect_close(&mut c.stream)
             },
         ),
+    ]
+    .into_iter()
+    .chain(everyone_else_checks(t, {
+        let frame = t
+            .framing
+            .encode_to_vec(b"never finished")
+            .unwrap_or_default();
+        frame.get(..frame.len() / 2).unwrap_or_default().to_vec()
+    }))
+    .collect()
+}
+
+/// The checks both protocols end with: other clients must not suffer from many at once, from
+/// one that never reads, or from one that vanishes after sending `half_message`.
+fn everyone_else_checks(t: Target, half_message: Vec<u8>) -> [Check; 3] {
+    [
         Check::required(
             "50 clients at once",
             2,
@@ -226,13 +223,9 @@ fn framed_checks(t: Target) -> Vec<Check> {
         Check::required(
             "client vanishes",
             2,
-            "a peer can disappear mid-frame",
+            "a peer can disappear mid-message",
             move || {
-                let half = t
-                    .framing
-                    .encode_to_vec(b"never finished")
-                    .unwrap_or_default();
-                vanish(t, half.get(..half.len() / 2).unwrap_or_default())?;
+                vanish(t, &half_message)?;
                 still_serving(t)
             },
         ),
