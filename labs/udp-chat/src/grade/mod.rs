@@ -281,8 +281,7 @@ fn retransmits(t: Target) -> CheckResult {
 
 /// Our ACK "was lost": we send the same DATA again and must get a new ACK for it.
 fn duplicate_reacked(t: Target) -> CheckResult {
-    let mut a = RawMember::open(t.addr)?;
-    a.join("reack-a")?;
+    let (mut a, _) = RawMember::joined(t.addr, "reack-a")?;
     let seq = a.say(b"say it twice")?;
     a.expect_ack(seq, "our DATA")?;
     let copy = Header {
@@ -311,8 +310,7 @@ fn duplicate_reacked(t: Target) -> CheckResult {
 /// The same DATA twice (a retransmission whose original did arrive): B gets it once.
 fn duplicate_dropped(t: Target) -> CheckResult {
     let mut b = Member::join(t.addr, "dup-b", clean(), PATIENCE)?;
-    let mut a = RawMember::open(t.addr)?;
-    let name = a.join("dup-a")?;
+    let (mut a, name) = RawMember::joined(t.addr, "dup-a")?;
     let seq = a.say(b"once")?;
     a.expect_ack(seq, "our DATA")?;
     let copy = Header {
@@ -351,8 +349,7 @@ fn duplicate_dropped(t: Target) -> CheckResult {
 /// the good one.
 fn malformed_ignored(t: Target) -> CheckResult {
     let mut b = Member::join(t.addr, "bad-b", clean(), PATIENCE)?;
-    let mut a = RawMember::open(t.addr)?;
-    let name = a.join("bad-a")?;
+    let (mut a, name) = RawMember::joined(t.addr, "bad-a")?;
     let seq = a.next_seq;
     let data = |payload: &[u8]| -> Vec<u8> {
         let header = Header {
@@ -542,8 +539,7 @@ fn crowd(t: Target) -> CheckResult {
 fn vanishes(t: Target) -> CheckResult {
     let mut b = Member::join(t.addr, "stay-b", clean(), PATIENCE)?;
     let mut c = Member::join(t.addr, "stay-c", clean(), PATIENCE)?;
-    let mut a = RawMember::open(t.addr)?;
-    a.join("gone-a")?;
+    let (mut a, _) = RawMember::joined(t.addr, "gone-a")?;
     a.send_sequenced(Kind::Data, b"the first half of a mess", (0, 2))?;
     drop(a);
     for index in 0..20 {
@@ -573,8 +569,7 @@ fn vanishes(t: Target) -> CheckResult {
 /// (retries exhausted, or silence) and tell the room, within [`GIVE_UP_BOUND`].
 fn vanished_dropped(t: Target) -> CheckResult {
     let mut b = Member::join(t.addr, "watch-b", clean(), PATIENCE)?;
-    let mut a = RawMember::open(t.addr)?;
-    let name = a.join("lost-a")?;
+    let (a, name) = RawMember::joined(t.addr, "lost-a")?;
     drop(a);
     // Something for the server to resend to the vanished member, unacknowledged forever.
     b.say(b"are you there?")?;

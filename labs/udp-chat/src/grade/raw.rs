@@ -115,6 +115,13 @@ impl RawMember {
         self.send_sequenced(Kind::Data, text, (0, 1))
     }
 
+    /// Opens a member and joins the room as `name`; returns it and the name the server gave.
+    pub fn joined(server: SocketAddr, name: &str) -> Result<(Self, String), Failure> {
+        let mut member = RawMember::open(server)?;
+        let given = member.join(name)?;
+        Ok((member, given))
+    }
+
     /// Sends the JOIN (sequence number 0) and waits for its ACK and for the welcome, which may
     /// come in either order. Returns the name the welcome gives us.
     pub fn join(&mut self, name: &str) -> Result<String, Failure> {
