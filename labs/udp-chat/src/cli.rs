@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use netlab_common::cli::{GradingArgs, ServerArgs};
+use netlab_common::cli::{GradingArgs, ServerArgs, parse_seconds};
 use netlab_common::{Error, term};
 
 use crate::arq::{ArqMode, MAX_WINDOW};
@@ -116,11 +116,11 @@ pub struct ServeArgs {
     #[allow(missing_docs)]
     pub faults: FaultArgs,
     /// Seconds between PINGs to each member.
-    #[arg(long, value_name = "SECS", default_value_t = 2.0, value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value_t = 2.0, value_parser = parse_seconds)]
     pub ping_interval: f64,
     /// Seconds of silence (no datagram, not even a PONG) after which a member is dropped and the
     /// room is told.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_seconds)]
     pub drop_after: f64,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -152,7 +152,7 @@ pub struct ConnectArgs {
     #[allow(missing_docs)]
     pub faults: FaultArgs,
     /// Seconds of silence from the server after which the client gives up.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_seconds)]
     pub drop_after: f64,
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -190,7 +190,7 @@ pub struct BenchArgs {
     #[allow(missing_docs)]
     pub faults: FaultArgs,
     /// Give up on a run after this many seconds (it is then reported as unfinished).
-    #[arg(long, value_name = "SECS", default_value_t = 300.0, value_parser = seconds)]
+    #[arg(long, value_name = "SECS", default_value_t = 300.0, value_parser = parse_seconds)]
     pub timeout: f64,
     /// One JSON object per run instead of a table.
     #[arg(long)]
@@ -441,18 +441,6 @@ pub fn probability(text: &str) -> Result<f64, String> {
         return Err(format!("`{text}` is outside 0..1 (0%..100%)"));
     }
     Ok(p)
-}
-
-/// Parses a positive number of seconds (fractions allowed).
-pub fn seconds(text: &str) -> Result<f64, String> {
-    let value: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    if !(value > 0.0 && value <= 86_400.0) {
-        return Err(format!("`{text}` must be above 0 and at most a day"));
-    }
-    Ok(value)
 }
 
 /// Runs the parsed command line.
