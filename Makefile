@@ -46,7 +46,7 @@ bench-ftp: build
 	bash labs/ftp/bench/bench-vs-vsftpd.sh
 
 # The labs side by side for a class: compare-results/report.md, CSV files and SVG charts.
-# `make compare` is the full run (about 10 minutes); `make compare-quick` (or
+# `make compare` is the full run (5 to 7 minutes on 2 cores); `make compare-quick` (or
 # `make compare ARGS=--quick`) finishes in under 2 minutes. As root on Linux the chat comparison
 # runs in a lossy network namespace; see scripts/compare-protocols.
 compare:

@@ -42,7 +42,7 @@ use crate::report::Report;
     about = "Run the labs' benchmarks side by side and write a report (Markdown tables, CSV, SVG charts)",
     after_help = "Examples:\n  \
 compare-protocols --quick                 # under 2 minutes: for a class demo\n  \
-compare-protocols --out results/today     # the full run (about 10 minutes)\n  \
+compare-protocols --out results/today     # the full run (5 to 7 minutes on 2 cores)\n  \
 sudo compare-protocols --quick            # as root: TCP and UDP share a lossy link (netns)\n\
 The report is OUT/report.md; the raw figures OUT/*.csv; the charts OUT/charts/*.svg."
 )]
