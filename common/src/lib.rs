@@ -9,6 +9,8 @@
 //!   maximum frame size checked before anything is allocated.
 //! - [`error`]: one error type whose messages say what went wrong and what to try.
 //! - [`net`]: opening listeners and connections with the socket options servers need.
+//! - [`accept`]: the thread-per-client accept loop that survives running out of threads and
+//!   file descriptors, and bounds how many threads it starts.
 //! - [`trace`]: `--trace`, a hex + ASCII dump of every chunk on the wire.
 //! - [`term`]: colored status lines that respect `NO_COLOR`, and sanitizing text from peers.
 //! - [`progress`]: progress bars and human-readable sizes for file transfers.
@@ -19,6 +21,7 @@
 //! - [`cli`]: the clap flags every lab spells the same way (`--bind`, `--port`, `--trace`, ...).
 //! - [`grade`]: checks with deadlines and a rubric, for the labs' `grade` subcommands.
 
+pub mod accept;
 pub mod bench;
 pub mod cli;
 pub mod error;

@@ -16,6 +16,8 @@
 //!   `TMPDIR` of its own, check that it left nothing there and that its rate adds up.
 //! - [`grade`](mod@grade): what every lab's `tests/grade.rs` needs: run `LAB grade --json`,
 //!   start a broken fixture server, assert full marks or exactly the expected failures.
+//! - [`limits`]: start a server that may create only a few threads, to test that it survives
+//!   the operating system refusing it one.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -29,6 +31,7 @@ use std::time::{Duration, Instant};
 pub mod bench;
 pub mod docs;
 pub mod grade;
+pub mod limits;
 
 /// How long any single wait in a test may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(20);

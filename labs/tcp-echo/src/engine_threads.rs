@@ -22,9 +22,9 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread;
 use std::time::Instant;
 
+use netlab_common::accept::{self, ClientThreads, Turnaway};
 use netlab_common::framing::{FrameReader, Framing};
 use netlab_common::{Error, Result, Traced, net, term};
 
@@ -32,31 +32,34 @@ use crate::protocol;
 use crate::registry::{ClientId, Registry};
 use crate::server::{EchoConfig, Stop};
 
-/// Accepts clients until `stop` is requested, one thread each.
+/// Accepts clients until `stop` is requested, one thread each (at most `--max-clients` plus a
+/// few spare ones for refusals; see `netlab_common::accept` for what happens past that, or when
+/// the operating system refuses a thread).
 pub fn serve(listener: TcpListener, config: EchoConfig, stop: &Stop) -> Result<()> {
     let config = Arc::new(config);
     let registry = Arc::new(Mutex::new(Registry::new(config.max_clients)));
-    for incoming in listener.incoming() {
-        if stop.requested() {
-            break;
-        }
-        let stream = match incoming {
-            Ok(stream) => stream,
-            Err(err) => {
-                // Typically "too many open files": the connection stays queued; log and go on.
-                term::warn(format!("accept failed: {err}"));
-                continue;
-            }
-        };
-        let (config, registry) = (Arc::clone(&config), Arc::clone(&registry));
-        let spawned = thread::Builder::new()
-            .name("echo-client".to_string())
-            .spawn(move || serve_client(stream, &registry, &config));
-        if let Err(err) = spawned {
-            term::warn(format!("cannot start a thread for a new client: {err}"));
-        }
-    }
+    let threads = ClientThreads::for_clients("echo-client", config.max_clients);
+    let for_clients = Arc::clone(&config);
+    accept::serve_each(
+        &listener,
+        Some(stop),
+        &threads,
+        move |stream, _peer| serve_client(stream, &registry, &for_clients),
+        |stream, peer, why| turn_away(stream, peer, &config, why),
+    );
     Ok(())
+}
+
+/// Tells a client that got no thread why, in the framings that have room for a message. Raw
+/// framing (RFC 862) has none: every byte the server sends is echo data, so it only closes.
+fn turn_away(stream: &TcpStream, peer: SocketAddr, config: &EchoConfig, why: &Turnaway) {
+    if config.framing == Framing::Raw {
+        return;
+    }
+    let refusal = format!("ERROR server busy ({why}); try again later");
+    if let Ok(frame) = config.framing.encode_to_vec(refusal.as_bytes()) {
+        accept::write_refusal(Traced::new(stream, peer, config.tracer), &frame);
+    }
 }
 
 /// Locks the client table. A thread that panicked while holding the lock leaves it "poisoned";

@@ -104,6 +104,11 @@ impl Admissions {
         })
     }
 
+    /// `--max-clients`.
+    pub fn max_clients(&self) -> usize {
+        self.max_clients
+    }
+
     /// Connections open now.
     pub fn total(&self) -> usize {
         self.lock().total

@@ -9,9 +9,10 @@
 //! fine for the tens or hundreds of clients an FTP server has, unlike the many thousands of
 //! idle connections a chat server may hold (compare the echo lab's mio engine).
 //!
-//! The main thread only accepts: it checks the limits (`--max-clients`, `--max-per-ip`), refuses
-//! with `421` in a non-blocking write if a limit is hit (no thread is spent on a refusal), and
-//! otherwise starts the session's thread. Sessions share three things, behind an `Arc`: the
+//! The main thread only accepts and starts a thread per connection (bounded, and surviving the
+//! operating system refusing a thread: see `netlab_common::accept`). The thread first checks the
+//! limits (`--max-clients`, `--max-per-ip`) and, if one is hit, refuses with `421` in a
+//! non-blocking write and ends at once; otherwise it runs the session. Sessions share three things, behind an `Arc`: the
 //! settings, the accounts, and the failed-login table (a `Mutex`, locked only to count).
 //!
 //! ## Layout
@@ -41,14 +42,17 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::thread;
+
 use std::time::Duration;
 
+use netlab_common::accept::{self, ClientThreads};
 use netlab_common::{Error, Result, Tracer, net, term};
 
 use accounts::{Accounts, LoginGuard};
 use limits::{Admissions, Refusal};
 use paths::Root;
+
+use crate::reply::Reply;
 
 /// Everything the command line configures.
 #[derive(Debug, Clone)]
@@ -150,40 +154,24 @@ pub fn serve(
     admissions: Arc<Admissions>,
     stop: &net::StopSignal,
 ) {
-    for incoming in listener.incoming() {
-        if stop.requested() {
-            break;
-        }
-        let stream = match incoming {
-            Ok(stream) => stream,
-            Err(err) => {
-                // Typically "too many open files": the connection stays queued; log and go on.
-                term::warn(format!("accept failed: {err}"));
-                continue;
-            }
-        };
-        let Ok(peer) = stream.peer_addr() else {
-            continue; // gone before we looked
-        };
-        let slot = match admissions.admit(peer.ip()) {
-            Ok(slot) => slot,
-            Err(refusal) => {
-                refuse(&stream, peer, refusal);
-                continue;
-            }
-        };
-        let shared = Arc::clone(&shared);
-        let spawned = thread::Builder::new()
-            .name(format!("ftp {peer}"))
-            .spawn(move || connection::serve(stream, peer, shared, slot));
-        if let Err(err) = spawned {
-            term::warn(format!("cannot start a thread for {peer}: {err}"));
-        }
-    }
+    let threads = ClientThreads::for_clients("ftp-session", admissions.max_clients());
+    accept::serve_each(
+        &listener,
+        Some(stop),
+        &threads,
+        move |stream, peer| match admissions.admit(peer.ip()) {
+            Ok(slot) => connection::serve(stream, peer, Arc::clone(&shared), slot),
+            Err(refusal) => refuse(&stream, peer, refusal),
+        },
+        |stream, _peer, why| {
+            let reply = Reply::new(421, format!("Server busy ({why}); try again later"));
+            accept::write_refusal(stream, reply.to_wire().as_bytes());
+        },
+    );
 }
 
-/// Sends the `421` and closes, without blocking the accept loop: a fresh socket's send buffer
-/// has room for one line, so a non-blocking write either succeeds at once or is skipped.
+/// Sends the `421` and closes, without waiting: a fresh socket's send buffer has room for one
+/// line, so a non-blocking write either succeeds at once or is skipped, and the thread ends.
 fn refuse(stream: &TcpStream, peer: SocketAddr, refusal: Refusal) {
     let reply = refusal.reply();
     term::warn(format!("refused {peer}: {}", reply.text()));

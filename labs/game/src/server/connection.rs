@@ -64,7 +64,13 @@ pub(super) fn serve(shared: &Shared, stream: TcpStream) {
 
 /// Registers the player and starts its writer, or tells it the server is full.
 fn admit(shared: &Shared, stream: &TcpStream, peer: SocketAddr) -> Option<PlayerId> {
-    let socket = stream.try_clone().ok()?;
+    let socket = match stream.try_clone() {
+        Ok(socket) => socket,
+        Err(err) => {
+            term::warn(format!("turned away {peer}: duplicating its socket: {err}"));
+            return None;
+        }
+    };
     let outbox = Arc::new(Outbox::new(socket, peer, shared.config.tracer));
     let mut state = shared.lock();
     let id = match state.lobby.connect(peer) {

@@ -56,6 +56,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use netlab_common::accept::{self, ClientThreads};
 use netlab_common::net::{self, StopSignal};
 use netlab_common::{Error, Result, Tracer, term};
 
@@ -224,24 +225,20 @@ pub fn run(config: ServerConfig) -> Result<()> {
         config,
     });
     start_ticker(Arc::clone(&shared), stop.clone())?;
-    for incoming in listener.incoming() {
-        if stop.requested() {
-            break;
-        }
-        match incoming {
-            Ok(stream) => {
-                let shared = Arc::clone(&shared);
-                let spawned = thread::Builder::new()
-                    .name("game-reader".into())
-                    .stack_size(THREAD_STACK)
-                    .spawn(move || connection::serve(&shared, stream));
-                if let Err(err) = spawned {
-                    term::warn(format!("cannot start a thread for a new player: {err}"));
-                }
-            }
-            Err(err) => term::warn(format!("accept failed: {err}")),
-        }
-    }
+    // A reader thread per player (its writer is started in `connection`), bounded; see
+    // netlab_common::accept for what happens past the bound or when no thread can be had.
+    let threads = ClientThreads::for_clients("game-reader", shared.config.lobby.max_players)
+        .with_stack_size(THREAD_STACK);
+    accept::serve_each(
+        &listener,
+        Some(&stop),
+        &threads,
+        move |stream, _peer| connection::serve(&shared, stream),
+        |stream, _peer, why| {
+            let refusal = format!("ERR server busy ({why}); try again later\n");
+            accept::write_refusal(stream, refusal.as_bytes());
+        },
+    );
     term::info("stopped (Ctrl-C)");
     Ok(())
 }

@@ -23,9 +23,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread;
 use std::time::{Duration, Instant};
 
+use netlab_common::accept::{self, ClientThreads, Turnaway};
 use netlab_common::{Error, Result, Traced, Tracer, net, term};
 
 use crate::room::files::Repository;
@@ -114,22 +114,37 @@ pub fn serve(options: &RoomOptions) -> Result<()> {
         idle_timeout: options.idle_timeout,
     });
     console::spawn(Arc::clone(&shared));
-    for stream in listener.incoming() {
-        match stream {
-            Ok(stream) => {
-                let shared = Arc::clone(&shared);
-                thread::spawn(move || {
-                    if let Err(err) = handle(&shared, stream) {
-                        term::warn(format!("a client's connection failed: {err}"));
-                    }
-                });
+    // One thread per client, bounded: see netlab_common::accept for what happens when the
+    // machine has no thread or file descriptor left, or too many connections arrive at once.
+    let threads = ClientThreads::for_clients("room-client", options.max_clients);
+    let for_clients = Arc::clone(&shared);
+    accept::serve_each(
+        &listener,
+        None,
+        &threads,
+        move |stream, _peer| {
+            if let Err(err) = handle(&for_clients, stream) {
+                term::warn(format!("a client's connection failed: {err}"));
             }
-            // Usually a connection reset before we accepted it, or out of file descriptors:
-            // that one connection fails, the room goes on.
-            Err(err) => term::warn(format!("accept failed: {err}")),
-        }
-    }
+        },
+        |stream, peer, why| turn_away(&shared, stream, peer, why),
+    );
     Ok(())
+}
+
+/// Tells a client the accept loop could not start a thread for why it is turned away (see
+/// [`accept::serve_each`]); the loop closes the connection.
+fn turn_away(shared: &Shared, stream: &TcpStream, peer: SocketAddr, why: &Turnaway) {
+    let line = match why {
+        Turnaway::Busy { .. } => {
+            "ERROR the room is busy turning other clients away; try again later\n"
+        }
+        Turnaway::NoThread(_) => "ERROR the server has no thread left for you; try again later\n",
+    };
+    shared
+        .log
+        .record("reject", peer, &[("reason", Value::Text(why.to_string()))]);
+    accept::write_refusal(Traced::new(stream, peer, shared.tracer), line.as_bytes());
 }
 
 /// Why a client left.
@@ -163,8 +178,11 @@ fn handle(shared: &Shared, stream: TcpStream) -> Result<()> {
     // Admission, WELCOME and the announcement to the others are one step under the lock: once
     // the client is in the table other threads queue lines for it (`INFO ... left`), and its
     // first line must be WELCOME; once it has its name, everyone already in the room knows it.
+    // Every handle on the socket is made before admission: once the client is in the table, a
+    // failure (out of file descriptors) must not leave it there as a ghost holding a place.
     let socket = clone()?;
     let writer = clone()?;
+    let reading = clone()?;
     let admitted = {
         let mut registry = shared.registry();
         registry.admit(peer, outbox, socket).map(|(id, name)| {
@@ -185,12 +203,24 @@ fn handle(shared: &Shared, stream: TcpStream) -> Result<()> {
         .log
         .record("connect", peer, &[("name", Value::Text(name.clone()))]);
     let tracer = shared.tracer;
-    thread::spawn(move || write_out(writer, peer, tracer, &queue));
+    let started = accept::spawn_named("room-writer", move || {
+        write_out(writer, peer, tracer, &queue);
+    });
+    if let Err(err) = started {
+        // Without a writer nothing can reach this client: take it out again and close.
+        shared.registry().remove(id);
+        shared
+            .registry()
+            .broadcast(None, &format!("INFO {name} left (connection lost)"));
+        term::warn(format!("{name} from {peer} turned away: {err}"));
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        return Ok(());
+    }
     term::info(format!(
         "{name} joined from {peer} ({taken} of {places} places taken)"
     ));
 
-    let reader = LineReader::new(Traced::new(clone()?, peer, shared.tracer), MAX_LINE);
+    let reader = LineReader::new(Traced::new(reading, peer, shared.tracer), MAX_LINE);
     let leaving = serve_client(shared, id, reader);
 
     let Some(member) = shared.registry().remove(id) else {
