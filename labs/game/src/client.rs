@@ -7,8 +7,8 @@
 
 use std::io::{self, BufRead, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::thread;
 
+use netlab_common::accept;
 use netlab_common::framing::{FrameReader, Framing};
 use netlab_common::{Error, Result, Traced, Tracer, net, term};
 
@@ -27,7 +27,7 @@ pub fn run(target: &str, tracer: Tracer) -> Result<()> {
     let reader = stream
         .try_clone()
         .map_err(|err| Error::io("duplicating the socket", err))?;
-    let printer = thread::spawn(move || print_pushes(&reader, peer, tracer));
+    let printer = accept::spawn_named("display", move || print_pushes(&reader, peer, tracer))?;
     send_typed_lines(&stream, peer, tracer);
     let _ = stream.shutdown(Shutdown::Write);
     printer

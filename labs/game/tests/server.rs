@@ -586,3 +586,38 @@ fn netcat_plays_a_game() {
     drop(nc_in);
     let _ = child.wait();
 }
+
+/// Hostile input, control bytes: a name holding ESC or a bidi override (U+202E) is refused with
+/// the naming rule, and the same characters in room chat reach the others escaped, never raw.
+#[test]
+fn control_bytes_in_names_and_chat_never_reach_others_raw() {
+    let server = start(&[]);
+    let mut alice = Player::join(&server, "alice");
+    let mut bob = Player::join(&server, "bob");
+    for name in ["a\u{1b}[2Jb", "bad\u{202e}txt", "nul\u{0}x"] {
+        alice.send(&format!("name {name}"));
+        alice.expect_line("ERR a name is 1 to 16 letters, digits, '_' or '-'");
+    }
+    alice.send("create tictactoe");
+    alice.expect_line("JOINED 1 tictactoe seat 1");
+    bob.send("join 1");
+    bob.expect("START 1");
+    alice.send("say left\u{202e}right \u{1b}[2J done");
+    bob.expect_line("CHAT 1 alice: left\\u{202e}right ^[[2J done");
+}
+
+/// Hostile input, a slow client: a command sent one byte at a time (each its own segment, 2 ms
+/// apart) is read as one line and answered once, as a person typing into `nc` would expect.
+#[test]
+fn a_line_sent_one_byte_at_a_time_is_one_command() {
+    let server = start(&[]);
+    let mut slow = Player::anonymous(&server);
+    slow.stream.set_nodelay(true).unwrap();
+    for byte in b"name slowpoke\n" {
+        slow.stream.write_all(&[*byte]).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    slow.expect_line("OK name slowpoke");
+    slow.send("games");
+    slow.expect_line("GAMES tictactoe 2 players | rps 2 players | hangman 2-4 players");
+}
