@@ -15,12 +15,14 @@ build:
 demo: build
 	bash scripts/demo
 
-# The log is summed into one closing line: "total: N passed, N failed, N skipped", where skipped
-# counts ignored tests and interop tests that printed SKIPPED (a tool such as nc was missing).
+# --no-fail-fast: every test binary runs even when an earlier one fails, so one failure does not
+# hide the others. The log is summed into one closing line: "total: N passed, N failed,
+# N skipped", where skipped counts ignored tests and interop tests that printed SKIPPED (a tool
+# such as nc was missing).
 test: lint
 	@mkdir -p target
-	set -o pipefail; $(CARGO) test --workspace --doc 2>&1 | tee target/test.log
-	set -o pipefail; $(CARGO) test --workspace --all-targets 2>&1 | tee -a target/test.log
+	set -o pipefail; $(CARGO) test --workspace --doc --no-fail-fast 2>&1 | tee target/test.log
+	set -o pipefail; $(CARGO) test --workspace --all-targets --no-fail-fast 2>&1 | tee -a target/test.log
 	@awk '/^test result:/ {p += $$4; f += $$6; i += $$8} /^SKIPPED / {s++} \
 	  END {printf "total: %d passed, %d failed, %d skipped\n", p, f, i + s}' target/test.log
 
