@@ -1,14 +1,16 @@
 //! # Opening sockets the way servers and clients need them
 //!
-//! `std::net::TcpListener::bind` is one call, but a server usually wants a few options std does
-//! not expose, so we build the socket step by step with `socket2` and hand back a std type:
+//! `std::net::TcpListener::bind` is one call, and it already does most of what a server needs
+//! (on Unix it even sets SO_REUSEADDR, below). What it fixes for you is the **backlog** (128 on most platforms), and
+//! what it hides is every choice it made. A teaching lab builds the socket step by step with
+//! `socket2` so each option is written where a student can see it, then hands back a std type:
 //!
-//! - **SO_REUSEADDR** (Unix only). When a server closes a connection first, the socket lingers in
-//!   `TIME_WAIT` for up to a few minutes so stray late packets cannot be mistaken for a new
-//!   connection. Without SO_REUSEADDR a restarted server fails with "address in use" until that
-//!   ends. On Windows the same option means something dangerous (another program may bind the
-//!   very same port and steal connections) and rebinding after TIME_WAIT already works, so we do
-//!   not set it there.
+//! - **SO_REUSEADDR** (Unix only; std's `bind` sets it too). When a server closes a connection
+//!   first, the socket lingers in `TIME_WAIT` for up to a few minutes so stray late packets cannot
+//!   be mistaken for a new connection (RFC 9293, section 3.6). Without SO_REUSEADDR a restarted
+//!   server fails with "address in use" until that ends. On Windows the same option means
+//!   something dangerous (another program may bind the very same port and steal connections) and
+//!   rebinding after TIME_WAIT already works, so neither std nor we set it there.
 //! - **backlog**: how many connections the kernel may finish (three-way handshake done) before the
 //!   program calls `accept`. A busy server with a small backlog makes clients wait or fail.
 //! - **TCP_NODELAY** turns off Nagle's algorithm, which holds back a small write while earlier
