@@ -65,7 +65,20 @@ pub fn announce_listening(addr: SocketAddr) {
 }
 
 /// Resolves `target` (`host:port`, `127.0.0.1:7007`, `[::1]:7007`) to socket addresses.
+///
+/// A target without a port (`127.0.0.1`, `localhost`, `::1`) is the most common slip; the
+/// error says so instead of the resolver's "invalid socket address".
 pub fn resolve(target: &str) -> Result<Vec<SocketAddr>> {
+    if lacks_port(target) {
+        return Err(Error::Resolve {
+            target: target.to_string(),
+            reason: format!(
+                "no port given: write HOST:PORT, such as {} (the port the server printed \
+                 in its `listening on` line)",
+                with_example_port(target)
+            ),
+        });
+    }
     let addrs: Vec<SocketAddr> = target
         .to_socket_addrs()
         .map_err(|err| Error::Resolve {
@@ -80,6 +93,20 @@ pub fn resolve(target: &str) -> Result<Vec<SocketAddr>> {
         });
     }
     Ok(addrs)
+}
+
+/// Whether `target` names a host but no port: a bare IPv4 address or name (no `:`), or a bare
+/// IPv6 address (it parses as an IP address on its own, colons and all).
+fn lacks_port(target: &str) -> bool {
+    target.parse::<std::net::IpAddr>().is_ok() || (!target.is_empty() && !target.contains(':'))
+}
+
+/// `target` with a port, for the example in the "no port given" message.
+fn with_example_port(target: &str) -> String {
+    match target.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(ip)) => format!("[{ip}]:PORT"),
+        _ => format!("{target}:PORT"),
+    }
 }
 
 /// Connects to `target`, trying each resolved address in turn, each within `timeout`.
@@ -202,6 +229,28 @@ mod tests {
         assert_ne!(taken.port(), 0);
         let second = listen(taken);
         assert!(matches!(second, Err(Error::AddrInUse { .. })), "{second:?}");
+    }
+
+    /// A target without a port says so and shows HOST:PORT, for IPv4, IPv6 and names.
+    #[test]
+    fn missing_port_is_named() {
+        for (target, example) in [
+            ("127.0.0.1", "127.0.0.1:PORT"),
+            ("::1", "[::1]:PORT"),
+            ("localhost", "localhost:PORT"),
+        ] {
+            let err = resolve(target).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("cannot resolve {target}: no port given")),
+                "{err}"
+            );
+            assert!(err.contains(example), "{err}");
+        }
+        assert_eq!(
+            resolve("127.0.0.1:7").unwrap(),
+            vec![([127, 0, 0, 1], 7).into()]
+        );
+        assert_eq!(resolve("[::1]:7").unwrap().len(), 1);
     }
 
     /// Connecting where nothing listens gives the "is the server running" hint.
