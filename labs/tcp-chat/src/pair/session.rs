@@ -20,7 +20,7 @@
 //! [`crate::pair`] does the printing and the sending, and the unit tests below drive whole
 //! conversations and games without a socket.
 
-use netlab_game::{Ending, Game, GameKind, Viewer};
+use netlab_game_rules::{Ending, Game, GameKind, Viewer};
 
 use crate::pair::wire::{Frame, MAX_MESSAGE};
 

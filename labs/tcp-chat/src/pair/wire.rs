@@ -30,13 +30,13 @@
 //! peer cannot make us buffer more than one maximum frame.
 //!
 //! ## Why games send a seed
-//! Both sides run the same game rules (`netlab-game`) on their own copy of the board and apply
+//! Both sides run the same game rules (`netlab-game-rules`) on their own copy of the board and apply
 //! every move to it, the sender's and the peer's. Hangman picks its secret word from a seed, so
 //! the side that starts the game picks the seed and sends it: both copies then hold the same word.
 //! (So the word is on the wire: a `--trace` reveals it. Hiding it would take a third party that
 //! both players trust, which is what the game server lab is for.)
 
-use netlab_game::GameKind;
+use netlab_game_rules::GameKind;
 
 /// Longest chat message body, in bytes.
 pub const MAX_MESSAGE: usize = 4096;

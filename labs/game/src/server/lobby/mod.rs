@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use netlab_common::term::sanitize;
 
 use super::protocol::{self, Command, HELP};
-use crate::game::{Game, GameKind};
+use netlab_game_rules::game::{Game, GameKind};
 
 /// Bytes reserved for a new message: a move's lines for one player (`MOVED`, a board, `TURN`,
 /// `YOURTURN`) fit, so the message is allocated once instead of growing line by line.

@@ -6,8 +6,8 @@ use netlab_common::term::sanitize;
 
 use super::protocol::MAX_CHAT;
 use super::{Lobby, Place, PlayerId, RoomId};
-use crate::game::Game;
-use crate::rules::{Ending, Outcome, Viewer};
+use netlab_game_rules::game::Game;
+use netlab_game_rules::rules::{Ending, Outcome, Viewer};
 
 impl Lobby {
     pub(super) fn start_game(&mut self, room_id: RoomId) {

@@ -4,7 +4,7 @@
 use netlab_common::term::sanitize;
 
 use super::{Lobby, Place, PlayerId, Room, RoomId};
-use crate::game::GameKind;
+use netlab_game_rules::game::GameKind;
 
 impl Lobby {
     pub(super) fn free_seat(&mut self, room_id: RoomId, id: PlayerId, name: &str) {

@@ -5,9 +5,9 @@
 //! is what lets a server promise its players a game will finish.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use netlab_game::hangman::MAX_WRONG;
-use netlab_game::rps::RoundResult;
-use netlab_game::{Game, GameKind, Outcome, Viewer};
+use netlab_game_rules::hangman::MAX_WRONG;
+use netlab_game_rules::rps::RoundResult;
+use netlab_game_rules::{Game, GameKind, Outcome, Viewer};
 use proptest::prelude::*;
 
 /// Every move a player of `kind` could type; the game decides which are legal right now.
