@@ -423,3 +423,159 @@ fn random_lines_get_one_reply_each() {
     ftp.expect("NOOP", 200);
     assert_still_serving(&world);
 }
+
+/// Issue 14, item 1: the upload paths that read the old file (APPE, REST + STOR) and every other
+/// path command refuse a symbolic link that leads outside the root, before any `150`; nothing
+/// outside is read into the root, written, moved or deleted. A link that stays inside still works.
+#[cfg(unix)]
+#[test]
+fn links_out_of_the_root_are_refused_by_every_path_command() {
+    use std::os::unix::fs::symlink;
+    let world = World::start(&[]);
+    let root = world.root();
+    let outside = world.base.join("outside");
+    std::fs::write(outside.join("hostname"), b"outside-host\n").unwrap();
+    symlink(outside.join("secret.txt"), root.join("sec.txt")).unwrap();
+    symlink(outside.join("hostname"), root.join("host.txt")).unwrap();
+    symlink(&outside, root.join("escape")).unwrap();
+    symlink(root.join("hello.txt"), root.join("inside-link")).unwrap();
+    let refused = |name: &str| {
+        format!("{name}: permission denied: that path leads outside the served directory.")
+    };
+    let mut ftp = world.writer();
+
+    let data = ftp.passive();
+    assert_eq!(ftp.expect("APPE sec.txt", 550), refused("sec.txt"));
+    drop(data);
+    ftp.expect("REST 2", 350);
+    let data = ftp.passive();
+    assert_eq!(ftp.expect("STOR host.txt", 550), refused("host.txt"));
+    drop(data);
+    let data = ftp.passive();
+    ftp.expect("STOR sec.txt", 550);
+    drop(data);
+    for line in [
+        "RETR sec.txt",
+        "LIST escape",
+        "NLST escape",
+        "MLSD escape",
+        "LIST sec.txt",
+    ] {
+        let data = ftp.passive();
+        ftp.expect(line, 550);
+        drop(data);
+    }
+    for line in [
+        "SIZE sec.txt",
+        "MDTM sec.txt",
+        "STAT sec.txt",
+        "MLST sec.txt",
+        "DELE sec.txt",
+        "RNFR sec.txt",
+        "CWD escape",
+        "MKD escape/made",
+        "RMD escape/made",
+        "RMD escape",
+        "DELE escape",
+        "RNFR escape",
+    ] {
+        ftp.expect(line, 550);
+    }
+    ftp.expect("RNFR hello.txt", 350);
+    assert_eq!(ftp.expect("RNTO sec.txt", 550), refused("sec.txt"));
+
+    // Nothing changed on either side of the root.
+    assert_eq!(
+        std::fs::read(outside.join("secret.txt")).unwrap(),
+        b"TOP SECRET\n"
+    );
+    assert_eq!(
+        std::fs::read(outside.join("hostname")).unwrap(),
+        b"outside-host\n"
+    );
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 2);
+    for link in ["sec.txt", "host.txt", "escape"] {
+        assert!(root.join(link).is_symlink(), "{link} was replaced");
+    }
+    assert_eq!(
+        std::fs::read(root.join("hello.txt")).unwrap(),
+        b"hello, ftp\n"
+    );
+
+    // A link that stays inside: APPE keeps the file it leads to, then appends.
+    let mut data = ftp.passive();
+    ftp.expect("APPE inside-link", 150);
+    data.write_all(b"more\n").unwrap();
+    drop(data);
+    assert_eq!(ftp.reply().0, 226);
+    assert_eq!(ftp.retr("inside-link"), b"hello, ftp\nmore\n");
+    assert_still_serving(&world);
+}
+
+/// Issue 14, item 3: names with control characters (ESC, BEL, NUL, C1, bidi controls) are
+/// refused with 553 by every command that creates a name, nothing is created, replies never
+/// carry the raw characters, and names some other program put on disk are left out of LIST,
+/// NLST and MLSD.
+#[test]
+fn control_characters_in_names_are_refused_and_never_listed() {
+    let world = World::start(&[]);
+    let mut ftp = world.writer();
+    let (code, text) = ftp.cmd("MKD a\u{1b}[2Jb");
+    assert_eq!(
+        (code, text.as_str()),
+        (
+            553,
+            "a?[2Jb: file name not allowed: it contains the control character U+001B."
+        )
+    );
+    ftp.expect("MKD a\u{2066}b", 553);
+    ftp.expect("MKD nul\0byte", 553);
+    for line in [
+        "STOR x\u{202e}txt.exe",
+        "APPE bell\u{7}.txt",
+        "STOR docs/c1\u{9b}31m.txt",
+    ] {
+        let data = ftp.passive();
+        let (code, text) = ftp.cmd(line);
+        assert_eq!(code, 553, "{line:?}: {text}");
+        assert!(text.contains("control character"), "{line:?}: {text}");
+        drop(data);
+    }
+    ftp.expect("RNFR hello.txt", 350);
+    let text = ftp.expect("RNTO evil\u{7f}.txt", 553);
+    assert_eq!(
+        text,
+        "evil?.txt: file name not allowed: it contains the control character U+007F."
+    );
+    assert_eq!(world.names_in(""), ["docs", "hello.txt"]);
+    assert_eq!(world.names_in("docs"), ["notes.txt"]);
+    // A user name is echoed in the 331: its controls are not.
+    let mut other = Ftp::connect(world.addr());
+    let text = other.expect("USER a\u{1b}]0;owned\u{7}\u{202e}b", 331);
+    assert_eq!(text, "Password required for a?]0;owned??b.");
+
+    // Names made on disk by other means: listings skip them.
+    std::fs::write(world.root().join("clear\u{1b}[2J.txt"), b"x").unwrap();
+    std::fs::write(world.root().join("rlo\u{202e}fdp.exe"), b"x").unwrap();
+    std::fs::create_dir(world.root().join("c1\u{85}dir")).unwrap();
+    assert_eq!(ftp.listing("NLST"), "docs\r\nhello.txt\r\n");
+    for line in ["LIST", "MLSD", "LIST -la"] {
+        let listing = ftp.listing(line);
+        assert_eq!(listing.lines().count(), 2, "{line}: {listing:?}");
+        assert!(
+            !listing
+                .chars()
+                .any(|c| c.is_control() && c != '\r' && c != '\n'),
+            "{line}: {listing:?}"
+        );
+        assert!(!listing.contains('\u{202e}'), "{line}: {listing:?}");
+    }
+    let status = ftp.expect("STAT .", 213);
+    assert!(
+        !status.contains('\u{1b}') && !status.contains('\u{202e}'),
+        "{status:?}"
+    );
+    // And they cannot be named either.
+    ftp.expect("SIZE clear\u{1b}[2J.txt", 553);
+    assert_still_serving(&world);
+}

@@ -394,16 +394,22 @@ impl Session {
 
     /// The reply for a path that cannot be used; escapes are also logged.
     pub(super) fn path_reply(&self, shown: &str, err: &PathError) -> Reply {
-        if *err == PathError::Outside {
-            term::warn(format!(
+        match err {
+            PathError::Outside => term::warn(format!(
                 "{}: refused {}: a symbolic link leads outside the root",
                 self.peer,
                 term::sanitize(shown)
-            ));
+            )),
+            PathError::NotAllowed(why) => term::warn(format!(
+                "{}: refused the name {}: {why}",
+                self.peer,
+                term::sanitize(shown)
+            )),
+            PathError::NotFound | PathError::BrokenLink => {}
         }
         let code = match err {
             PathError::NotAllowed(_) => 553,
-            PathError::NotFound | PathError::Outside => 550,
+            PathError::NotFound | PathError::Outside | PathError::BrokenLink => 550,
         };
         Reply::new(code, format!("{shown}: {err}."))
     }

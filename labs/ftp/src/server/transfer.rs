@@ -51,7 +51,7 @@ use std::time::Duration;
 use super::Shared;
 use super::commands::io_reply;
 use super::listings::listing_lines;
-use super::paths::UPLOAD_TEMP_PREFIX;
+use super::paths::{PathError, Root, UPLOAD_TEMP_PREFIX};
 use super::session::{Keep, Transfer, TransferKind};
 use crate::reply::Reply;
 
@@ -248,7 +248,8 @@ pub struct Upload {
 impl Upload {
     /// Creates the temporary file; with REST or APPE, first copies the part of the existing
     /// file that is kept (std uses copy_file_range(2) on Linux, no bytes through our memory).
-    pub fn begin(target: &Path, keep: Keep, shown: &str) -> Result<Upload, Reply> {
+    /// `root` confines that read: the old file is opened through its checked real path.
+    pub fn begin(root: &Root, target: &Path, keep: Keep, shown: &str) -> Result<Upload, Reply> {
         let dir = target
             .parent()
             .ok_or_else(|| Reply::new(553, format!("{shown}: not a file name.")))?;
@@ -268,16 +269,31 @@ impl Upload {
             target: target.to_path_buf(),
             committed: false,
         };
-        upload.keep_existing(keep, shown)?;
+        upload.keep_existing(root, keep, shown)?;
         Ok(upload)
     }
 
-    fn keep_existing(&mut self, keep: Keep, shown: &str) -> Result<(), Reply> {
-        let existing_len = fs::metadata(&self.target).map(|meta| meta.len()).ok();
-        let length = match (keep, existing_len) {
+    /// Copies the kept part of the old file. The old file is read through its real path with
+    /// every link followed and checked to be inside the root: `APPE link` where `link` leads
+    /// outside must not copy what it points to into the root (`server::paths`, issue 14). The
+    /// session refused such links already; this is the check at the moment of reading.
+    fn keep_existing(&mut self, root: &Root, keep: Keep, shown: &str) -> Result<(), Reply> {
+        if keep == Keep::Nothing {
+            return Ok(());
+        }
+        let existing = match root.confine(&self.target) {
+            Ok(real) => {
+                let file = File::open(real).map_err(|err| io_reply(shown, &err))?;
+                let length = file.metadata().map_err(|err| io_reply(shown, &err))?.len();
+                Some((file, length))
+            }
+            Err(PathError::NotFound) => None,
+            Err(err) => return Err(Reply::new(550, format!("{shown}: {err}."))),
+        };
+        let (existing, length) = match (keep, existing) {
             (Keep::Nothing, _) | (Keep::All, None) => return Ok(()),
-            (Keep::All, Some(length)) => length,
-            (Keep::First(offset), Some(length)) if offset <= length => offset,
+            (Keep::All, Some((file, length))) => (file, length),
+            (Keep::First(offset), Some((file, length))) if offset <= length => (file, offset),
             (Keep::First(offset), _) => {
                 return Err(Reply::new(
                     554,
@@ -285,8 +301,6 @@ impl Upload {
                 ));
             }
         };
-        let existing =
-            File::open(&self.target).map_err(|err| super::commands::io_reply(shown, &err))?;
         let copied = io::copy(&mut (&existing).take(length), &mut self.file)
             .map_err(|err| super::commands::io_reply(shown, &err))?;
         if copied == length {
@@ -368,7 +382,7 @@ pub fn prepare(transfer: &Transfer, shared: &Shared) -> std::result::Result<Prep
             })
         }
         TransferKind::Receive { target, keep } => {
-            Upload::begin(target, *keep, shown).map(Prepared::Receive)
+            Upload::begin(&shared.root, target, *keep, shown).map(Prepared::Receive)
         }
         TransferKind::List {
             path,
@@ -414,7 +428,8 @@ mod tests {
         let dir = temp_dir("drop");
         let target = dir.0.join("file.txt");
         fs::write(&target, b"old").unwrap();
-        let mut upload = Upload::begin(&target, Keep::Nothing, "/file.txt").unwrap();
+        let root = Root::open(&dir.0).unwrap();
+        let mut upload = Upload::begin(&root, &target, Keep::Nothing, "/file.txt").unwrap();
         upload.file.write_all(b"new and partial").unwrap();
         drop(upload);
         assert_eq!(fs::read(&target).unwrap(), b"old");
@@ -427,16 +442,36 @@ mod tests {
         let dir = temp_dir("keep");
         let target = dir.0.join("file.txt");
         fs::write(&target, b"0123456789").unwrap();
-        let mut upload = Upload::begin(&target, Keep::First(4), "/file.txt").unwrap();
+        let root = Root::open(&dir.0).unwrap();
+        let mut upload = Upload::begin(&root, &target, Keep::First(4), "/file.txt").unwrap();
         upload.file.write_all(b"abc").unwrap();
         upload.commit().unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"0123abc");
-        let mut upload = Upload::begin(&target, Keep::All, "/file.txt").unwrap();
+        let mut upload = Upload::begin(&root, &target, Keep::All, "/file.txt").unwrap();
         upload.file.write_all(b"!").unwrap();
         upload.commit().unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"0123abc!");
-        let past_end = Upload::begin(&target, Keep::First(99), "/file.txt").unwrap_err();
+        let past_end = Upload::begin(&root, &target, Keep::First(99), "/file.txt").unwrap_err();
         assert_eq!(past_end.code, 554);
+    }
+
+    /// APPE and REST + STOR on a link that leads outside the root read nothing through it:
+    /// refused with 550, no temporary file left, the outside file untouched.
+    #[cfg(unix)]
+    #[test]
+    fn keeping_the_old_file_never_reads_outside_the_root() {
+        let dir = temp_dir("outside");
+        fs::create_dir_all(dir.0.join("root")).unwrap();
+        fs::write(dir.0.join("secret.txt"), b"TOP SECRET").unwrap();
+        let target = dir.0.join("root/sec.txt");
+        std::os::unix::fs::symlink(dir.0.join("secret.txt"), &target).unwrap();
+        let root = Root::open(&dir.0.join("root")).unwrap();
+        for keep in [Keep::All, Keep::First(2)] {
+            let refused = Upload::begin(&root, &target, keep, "/sec.txt").unwrap_err();
+            assert_eq!(refused.code, 550, "{keep:?}: {refused}");
+        }
+        assert_eq!(fs::read_dir(dir.0.join("root")).unwrap().count(), 1);
+        assert_eq!(fs::read(dir.0.join("secret.txt")).unwrap(), b"TOP SECRET");
     }
 
     /// Storage errors map to 452, other local errors to 451.
