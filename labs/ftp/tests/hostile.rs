@@ -579,3 +579,40 @@ fn control_characters_in_names_are_refused_and_never_listed() {
     ftp.expect("SIZE clear\u{1b}[2J.txt", 553);
     assert_still_serving(&world);
 }
+
+/// Issue 14, item 2: an anonymous login between wrong passwords does not reset alice's failure
+/// count: nine failures, anonymous, a tenth failure, and then even the right password gets 421.
+/// (The failures run on parallel connections so their growing delays overlap.)
+#[test]
+fn anonymous_login_does_not_reset_the_lockout() {
+    let world = World::start(&["--max-per-ip", "16"]);
+    let wrong_password = |count: usize| {
+        let mut guessers: Vec<Ftp> = (0..count).map(|_| Ftp::connect(world.addr())).collect();
+        for guesser in &mut guessers {
+            guesser.send("USER alice");
+            guesser.send("PASS wrong");
+        }
+        for guesser in &mut guessers {
+            assert_eq!(guesser.reply().0, 331);
+            assert_eq!(guesser.reply(), (530, "Login incorrect.".to_string()));
+        }
+    };
+    wrong_password(9);
+    let mut anonymous = world.anonymous();
+    anonymous.expect("NOOP", 200);
+    wrong_password(1);
+    let mut ftp = Ftp::connect(world.addr());
+    ftp.expect("USER alice", 331);
+    let (code, text) = ftp.cmd(&format!("PASS {}", util::PASSWORD));
+    assert_eq!(
+        (code, text.as_str()),
+        (
+            421,
+            "Too many failed logins from your address; try again in 10 minutes."
+        )
+    );
+    ftp.expect_closed();
+    // Anonymous (another account) still gets in from that address.
+    let mut other = world.anonymous();
+    other.expect("PWD", 257);
+}
