@@ -11,16 +11,16 @@
 //!   by byte. We compare SHA-256 digests (so length differences vanish too) with every byte
 //!   always examined. Unknown users go through the same work and get the same `530` as a wrong
 //!   password, so the replies do not reveal which accounts exist.
-//! - **Slowing down guessing (RFC 2577, section 4).** Each failed login for an account from an
-//!   address waits longer before its `530`; after [`MAX_FAILURES_PER_ACCOUNT`] failures for that
+//! - **Slowing down guessing (RFC 2577, section 4).** Each failed login from an address waits
+//!   longer before its `530`; after [`MAX_FAILURES_PER_ACCOUNT`] failures for that
 //!   account from that address in [`FAILURE_WINDOW`], it may not try that account again until
 //!   the window has passed; after [`MAX_FAILURES_PER_ADDRESS`] failures for any accounts
 //!   together (a few guesses for each of many accounts, "password spraying") the address may
 //!   not log in at all. One connection gets [`MAX_FAILURES_PER_CONNECTION`] tries.
 //!   [`LoginGuard`] is pure: time is an argument.
 //!
-//! A success clears the failures **of the account that logged in, from that address**, and
-//! nothing else. It used to clear the whole address, so a guesser could log in anonymously
+//! A success clears the failures **of the account that logged in, from that address** (and
+//! takes them off the address's total), and nothing else. It used to clear the whole address, so a guesser could log in anonymously
 //! (any password works) after every nine wrong passwords for `alice` and guess forever
 //! (issue 14). A count that protects one thing must be reset only by proof about that thing.
 //!
@@ -151,7 +151,8 @@ fn constant_time_eq(one: &[u8; 32], other: &[u8; 32]) -> bool {
 pub const MAX_FAILURES_PER_ACCOUNT: u32 = 10;
 
 /// Failed logins from one address, all accounts together, within [`FAILURE_WINDOW`] before the
-/// address is locked out. Not cleared by any success: it bounds guessing across many accounts.
+/// address is locked out: it bounds guessing across many accounts. A success takes off only
+/// the failures of the account that succeeded.
 pub const MAX_FAILURES_PER_ADDRESS: u32 = 30;
 
 /// How long failures are remembered (and how long a lock-out lasts).
@@ -221,10 +222,10 @@ impl LoginGuard {
     }
 
     /// Records a failure and returns how long to wait before answering it: the wait doubles
-    /// with each failure for this account from this address.
+    /// with each failure from this address.
     pub fn record_failure(&mut self, ip: IpAddr, user: &str, now: Instant) -> Duration {
-        let count = count_failure(&mut self.by_account, key(ip, user), now);
-        count_failure(&mut self.by_address, ip, now);
+        count_failure(&mut self.by_account, key(ip, user), now);
+        let count = count_failure(&mut self.by_address, ip, now);
         let doublings = count.saturating_sub(1).min(16);
         FIRST_DELAY.saturating_mul(1u32 << doublings).min(MAX_DELAY)
     }
@@ -232,7 +233,12 @@ impl LoginGuard {
     /// A successful login forgets the failures of that account from that address, and only
     /// those (module docs): not other accounts', not the address's total.
     pub fn record_success(&mut self, ip: IpAddr, user: &str) {
-        self.by_account.remove(&key(ip, user));
+        let Some(cleared) = self.by_account.remove(&key(ip, user)) else {
+            return;
+        };
+        if let Some(total) = self.by_address.get_mut(&ip) {
+            total.count = total.count.saturating_sub(cleared.count);
+        }
     }
 }
 
@@ -363,6 +369,8 @@ mod tests {
             guard.record_failure(ip, "alice", now);
         }
         guard.record_success(ip, "anonymous");
+        guard.record_failure(ip, "bob", now);
+        guard.record_success(ip, "bob");
         assert_eq!(guard.check(ip, "alice", now), Ok(()));
         assert_eq!(guard.record_failure(ip, "alice", now), MAX_DELAY);
         assert_eq!(guard.check(ip, "alice", now), Err(FAILURE_WINDOW));
@@ -371,8 +379,8 @@ mod tests {
         assert_eq!(guard.check([192, 0, 2, 2].into(), "alice", now), Ok(()));
     }
 
-    /// A few guesses for each of many accounts lock the whole address out at
-    /// MAX_FAILURES_PER_ADDRESS, and a success does not reset that total.
+    /// One guess for each of many accounts locks the whole address out at
+    /// MAX_FAILURES_PER_ADDRESS, and a success for another account does not reset that total.
     #[test]
     fn spraying_many_accounts_locks_the_address() {
         let mut guard = LoginGuard::new();
@@ -381,7 +389,7 @@ mod tests {
         for index in 0..MAX_FAILURES_PER_ADDRESS {
             assert_eq!(guard.check(ip, &format!("user{index}"), now), Ok(()));
             guard.record_failure(ip, &format!("user{index}"), now);
-            guard.record_success(ip, &format!("user{index}"));
+            guard.record_success(ip, "anonymous");
         }
         assert_eq!(guard.check(ip, "anyone", now), Err(FAILURE_WINDOW));
         assert_eq!(guard.check([192, 0, 2, 2].into(), "anyone", now), Ok(()));
