@@ -616,3 +616,64 @@ fn anonymous_login_does_not_reset_the_lockout() {
     let mut other = world.anonymous();
     other.expect("PWD", 257);
 }
+
+/// Issue 14, item 4: ABOR is answered (426 for the transfer, then 226) within 2 s while the data
+/// connection is stalled: a STOR whose client sends nothing, and a RETR whose client never
+/// reads. `--data-timeout` is 30 s, so only watching the control connection during the wait can
+/// answer in time. The old file survives the aborted STOR.
+#[test]
+fn abort_is_answered_while_the_data_connection_is_stalled() {
+    let world = World::start(&["--data-timeout", "30"]);
+    std::fs::write(world.root().join("large.bin"), pattern(64 << 20)).unwrap();
+    std::fs::write(world.root().join("keep.txt"), b"old").unwrap();
+    let bound = Duration::from_secs(2);
+    let mut ftp = world.writer();
+    for (line, what) in [
+        ("STOR keep.txt", "silent STOR"),
+        ("RETR large.bin", "unread RETR"),
+    ] {
+        let data = ftp.passive();
+        ftp.expect(line, 150);
+        let started = Instant::now();
+        ftp.send("ABOR");
+        assert_eq!(
+            ftp.reply(),
+            (426, "Transfer aborted.".to_string()),
+            "{what}"
+        );
+        let (code, text) = ftp.reply();
+        let elapsed = started.elapsed();
+        assert_eq!(code, 226, "{what}: {text}");
+        eprintln!("{what}: 426 and 226 after ABOR in {elapsed:?}");
+        assert!(elapsed < bound, "{what}: ABOR answered after {elapsed:?}");
+        drop(data);
+        ftp.expect("NOOP", 200);
+    }
+    assert_eq!(
+        std::fs::read(world.root().join("keep.txt")).unwrap(),
+        b"old"
+    );
+    assert_eq!(
+        world.names_in(""),
+        ["docs", "hello.txt", "keep.txt", "large.bin"]
+    );
+    assert_still_serving(&world);
+}
+
+/// ABOR sent after the `150` while the server waits for a passive data connection that never
+/// comes is answered (426, then 226) within 2 s, not after `--data-timeout` (30 s).
+#[test]
+fn abort_is_answered_while_waiting_for_the_data_connection() {
+    let world = World::start(&["--data-timeout", "30"]);
+    let mut ftp = world.anonymous();
+    ftp.expect("EPSV", 229);
+    ftp.expect("RETR hello.txt", 150);
+    let started = Instant::now();
+    ftp.send("ABOR");
+    assert_eq!(ftp.reply(), (426, "Transfer aborted.".to_string()));
+    assert_eq!(ftp.reply().0, 226);
+    let elapsed = started.elapsed();
+    eprintln!("no data connection: 426 and 226 after ABOR in {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert_eq!(ftp.retr("hello.txt"), b"hello, ftp\n");
+}
