@@ -20,9 +20,11 @@
 //!   [`LoginGuard`] is pure: time is an argument.
 //!
 //! A success clears the failures **of the account that logged in, from that address** (and
-//! takes them off the address's total), and nothing else. It used to clear the whole address, so a guesser could log in anonymously
-//! (any password works) after every nine wrong passwords for `alice` and guess forever
-//! (issue 14). A count that protects one thing must be reset only by proof about that thing.
+//! takes them off the address's total), and nothing else. It used to clear the whole address,
+//! so a guesser could log in anonymously (any password works) after every nine wrong passwords
+//! for `alice` and guess forever (issue 14). A count that protects one thing must be reset
+//! only by proof about that thing. For the same reason `REIN` does not reset the count of one
+//! connection (`Session::reinitialize`).
 //!
 //! Passwords given with `--user` or `--users FILE` are held only as digests in memory. The file
 //! itself is plain text (`name:password` per line): fine for a lab, not for production, where
