@@ -99,7 +99,7 @@ struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 300,
           value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=86_400))]
     idle_timeout: u64,
-    /// Seconds to wait for a data connection to open, and for each read or write on it.
+    /// Seconds to wait for a data connection to open, and for a transfer that moves no byte.
     #[arg(long, value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=3_600))]
     data_timeout: u64,
