@@ -12,7 +12,8 @@
 //!   `data_connection_that_never_arrives_times_out`, `stalled_data_connection_times_out` (a STOR
 //!   that sends nothing), `abort_is_answered_while_waiting_for_the_data_connection`.
 //! - **non-reading**: `stalled_data_connection_times_out` (a RETR nobody reads),
-//!   `abort_is_answered_while_the_data_connection_is_stalled`.
+//!   `abort_is_answered_while_the_data_connection_is_stalled`,
+//!   `client_that_never_reads_replies_is_dropped` (the control connection).
 //! - **vanishing**: `client_killed_mid_upload_keeps_the_old_file` (FIN and RST),
 //!   `client_vanishing_mid_download_is_noticed` (and tests/interop.rs kills a real ftplib).
 //! - **flooding**: `floods_of_connections_and_commands`, `random_lines_get_one_reply_each`.
@@ -870,4 +871,25 @@ fn control_bytes_in_commands() {
     assert_eq!(code, 553, "{text}");
     assert!(!text.chars().any(char::is_control), "{text:?}");
     ftp.expect("NOOP", 200);
+}
+
+/// A client that floods commands and never reads the replies is dropped once the replies have
+/// waited `--idle-timeout` (1 s) to be sent; its thread does not block forever, and the server
+/// serves others.
+#[test]
+fn client_that_never_reads_replies_is_dropped() {
+    let mut world = World::start(&["--idle-timeout", "1"]);
+    let ftp = world.anonymous();
+    let flood = b"HELP\r\n".repeat(200_000);
+    let mut writer = ftp.stream.try_clone().unwrap();
+    // The writes stall too once the server stops reading; they fail when it drops us.
+    let flooder = std::thread::spawn(move || {
+        let _ = writer.write_all(&flood);
+    });
+    world.server.wait_for(|line| {
+        line.contains("dropped: timed out") && line.contains("while sending a reply")
+    });
+    let _ = ftp.stream.shutdown(std::net::Shutdown::Both);
+    flooder.join().unwrap();
+    assert_still_serving(&world);
 }

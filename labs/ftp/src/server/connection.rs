@@ -18,9 +18,12 @@
 //! were the whole file. Every failure ends with a reply and the session goes on.
 //!
 //! Both channels have idle timeouts: `--idle-timeout` on the control connection (a client that
-//! says nothing is closed with `421`), `--data-timeout` for a data connection to arrive and for
-//! how long a transfer may go without moving a byte. During a transfer the control connection
-//! is watched for `ABOR` even while the data socket is blocked (`server::transfer`).
+//! says nothing is closed with `421`, and one that reads none of our replies for that long is
+//! dropped: without a write timeout, a client that sends commands and never reads the replies
+//! would block its thread forever once the socket buffers are full), `--data-timeout` for a
+//! data connection to arrive and for how long a transfer may go without moving a byte. During
+//! a transfer the control connection is watched for `ABOR` even while the data socket is
+//! blocked (`server::transfer`).
 //!
 //! ## ABOR sent as urgent data
 //! RFC 959 (4.1.3) asks a client to abort with the Telnet "Interrupt Process" and "Synch"
@@ -98,6 +101,7 @@ impl Connection {
             .map_err(|err| Error::io("reading the local address", err))?;
         stream
             .set_read_timeout(Some(shared.idle_timeout))
+            .and_then(|()| stream.set_write_timeout(Some(shared.idle_timeout)))
             .map_err(|err| Error::io("setting the idle timeout", err))?;
         // Replies are small and answered one by one: do not let Nagle's algorithm hold them.
         let _ = stream.set_nodelay(true);
