@@ -95,11 +95,12 @@ struct ServeArgs {
     /// firewall); any free port if not given.
     #[arg(long, value_name = "A-B", value_parser = parse_port_range)]
     pasv_ports: Option<RangeInclusive<u16>>,
-    /// Close a control connection after this many seconds without a command.
+    /// Close a control connection after this many seconds without a command (or with replies
+    /// the client does not read).
     #[arg(long, value_name = "SECONDS", default_value_t = 300,
           value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=86_400))]
     idle_timeout: u64,
-    /// Seconds to wait for a data connection to open, and for each read or write on it.
+    /// Seconds to wait for a data connection to open, and for a transfer that moves no byte.
     #[arg(long, value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=3_600))]
     data_timeout: u64,

@@ -2,8 +2,10 @@
 //!
 //! A client sends one command per line: a verb of three or four letters, optionally a space and
 //! an argument, then CRLF (`RETR notes.txt\r\n`). Verbs are case-insensitive. The control
-//! connection was designed as a Telnet session, so a few clients still mix Telnet commands in
-//! (ftplib's `abort()` sends "Interrupt Process" before `ABOR`); we drop those bytes.
+//! connection was designed as a Telnet session, and RFC 959 (4.1.3) asks a client to send the
+//! Telnet "Interrupt Process" and "Synch" signals (`IAC IP IAC DM`) before `ABOR`; some clients
+//! do, so we drop those bytes. (Python's ftplib does not: its `abort()` sends `ABOR\r\n` alone,
+//! as TCP urgent data; see `server::connection` for what that needs from the server.)
 //!
 //! Two pure pieces live here, so they can be tested without a socket:
 //! - [`LineBuffer`] turns the byte stream into lines. A line longer than
@@ -148,7 +150,8 @@ const IAC: u8 = 0xFF;
 
 /// Drops Telnet commands (IAC IP, IAC DM, IAC WILL x, ...) from a line; `IAC IAC` is a literal
 /// 0xFF byte. A lone IAC before an ordinary byte is dropped alone: that is what remains of
-/// `IAC IP IAC DM` when the kernel has taken the DM out of the stream as urgent data.
+/// `IAC IP IAC DM` when a socket without `SO_OOBINLINE` has taken the DM (sent as urgent data)
+/// out of the stream.
 fn strip_telnet(line: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(line.len());
     let mut bytes = line.iter().copied();
@@ -262,7 +265,8 @@ mod tests {
         );
     }
 
-    /// What ftplib sends for `abort()` (IAC IP IAC, DM taken out as urgent data) parses as ABOR.
+    /// The RFC 959 (4.1.3) abort sequence before ABOR parses as ABOR: `IAC IP IAC DM`, and
+    /// `IAC IP IAC` (what is left when a socket without SO_OOBINLINE took the urgent DM out).
     #[test]
     fn telnet_bytes_are_dropped() {
         assert_eq!(Command::parse(b"\xff\xf4\xffABOR").unwrap().verb, "ABOR");

@@ -68,7 +68,8 @@ impl Reply {
     /// The bytes sent on the control connection, CRLF-terminated (RFC 959 uses Telnet lines).
     ///
     /// Text can contain names a client chose. A CR or LF inside it would end the reply early and
-    /// let a client forge a second reply line, so every control character becomes `?`.
+    /// let a client forge a second reply line, and an ESC or a bidi control would act on the
+    /// client's terminal, so every [`is_control_character`] becomes `?`.
     pub fn to_wire(&self) -> String {
         let mut out = String::new();
         let last = self.lines.len().saturating_sub(1);
@@ -95,13 +96,29 @@ impl std::fmt::Display for Reply {
 fn without_controls(text: &str) -> String {
     text.chars()
         .map(|character| {
-            if character.is_control() {
+            if is_control_character(character) {
                 '?'
             } else {
                 character
             }
         })
         .collect()
+}
+
+/// Characters that change how a terminal shows what follows them, never sent to a client in a
+/// reply or a listing, and refused in names a client creates (`server::paths`):
+///
+/// - C0 controls (NUL to US: CR, LF, ESC, BEL...), DEL, and C1 controls (U+0080 to U+009F,
+///   among them CSI, a one-character `ESC [` on some terminals): `char::is_control`;
+/// - Unicode's bidirectional controls (the `Bidi_Control` property: U+061C, U+200E, U+200F,
+///   U+202A to U+202E, U+2066 to U+2069). U+202E, RIGHT-TO-LEFT OVERRIDE, shows
+///   `invoice\u{202e}fdp.exe` as `invoiceexe.pdf` (the "Trojan Source" trick, CVE-2021-42574).
+pub fn is_control_character(character: char) -> bool {
+    character.is_control()
+        || matches!(
+            character,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// Most lines one reply may have before the client gives up on it (a STAT listing is the
@@ -213,6 +230,22 @@ mod tests {
     fn control_characters_cannot_forge_lines() {
         let reply = Reply::new(550, "a\r\n230 fake: no such file");
         assert_eq!(reply.to_wire(), "550 a??230 fake: no such file\r\n");
+    }
+
+    /// ESC, C1 controls and bidi controls (a user name, a refused file name) never reach the
+    /// client's terminal.
+    #[test]
+    fn escapes_and_bidi_controls_become_question_marks() {
+        let reply = Reply::new(
+            331,
+            "Password required for a\u{1b}[2Jb\u{9b}c\u{202e}d\u{2066}e.",
+        );
+        assert_eq!(
+            reply.to_wire(),
+            "331 Password required for a?[2Jb?c?d?e.\r\n"
+        );
+        assert!(is_control_character('\u{7f}') && is_control_character('\u{200f}'));
+        assert!(!is_control_character('é') && !is_control_character('\u{05d0}'));
     }
 
     /// The parser reassembles what `to_wire` produced, single and multi-line.

@@ -201,3 +201,41 @@ fn killed_ftplib_upload_keeps_the_old_file() {
     let mut ftp = world.anonymous();
     assert_eq!(ftp.retr("keep.txt"), b"old content");
 }
+
+/// Issue 23 item 6: ftplib's `abort()` (ABOR sent as TCP urgent data, MSG_OOB) during a RETR
+/// the client stopped reading and during a STOR it stopped sending: each transfer ends with 426,
+/// ABOR with 226, and NOOP and PWD are then answered in step; the old file survives.
+#[test]
+fn ftplib_abort_keeps_the_control_connection_in_step() {
+    let Some(python) = util::python_with(
+        "ftplib_abort_keeps_the_control_connection_in_step",
+        "ftplib",
+    ) else {
+        return;
+    };
+    let world = World::start(&[]);
+    std::fs::write(world.root().join("large.bin"), pattern(64 << 20)).unwrap();
+    std::fs::write(world.root().join("keep.txt"), b"old content").unwrap();
+    let port = world.addr().port().to_string();
+    let script = util::fixture("ftplib_abort.py");
+    let (code, out, err) = run_cli(
+        python.to_str().unwrap(),
+        &[&script, "127.0.0.1", &port, USER, PASSWORD],
+        b"",
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        out,
+        "RETR abort 426\nRETR then 226\nRETR noop 200\nRETR pwd /\n\
+         STOR abort 426\nSTOR then 226\nSTOR noop 200\nSTOR pwd /\ndone\n",
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(world.root().join("keep.txt")).unwrap(),
+        b"old content"
+    );
+    assert_eq!(
+        world.names_in(""),
+        ["docs", "hello.txt", "keep.txt", "large.bin"]
+    );
+}

@@ -12,15 +12,26 @@
 //!   always examined. Unknown users go through the same work and get the same `530` as a wrong
 //!   password, so the replies do not reveal which accounts exist.
 //! - **Slowing down guessing (RFC 2577, section 4).** Each failed login from an address waits
-//!   longer before its `530`; after [`MAX_FAILURES_PER_ADDRESS`] failures in [`FAILURE_WINDOW`]
-//!   that address may not try again until the window has passed, and one connection gets
-//!   [`MAX_FAILURES_PER_CONNECTION`] tries. [`LoginGuard`] is pure: time is an argument.
+//!   longer before its `530`; after [`MAX_FAILURES_PER_ACCOUNT`] failures for that
+//!   account from that address in [`FAILURE_WINDOW`], it may not try that account again until
+//!   the window has passed; after [`MAX_FAILURES_PER_ADDRESS`] failures for any accounts
+//!   together (a few guesses for each of many accounts, "password spraying") the address may
+//!   not log in at all. One connection gets [`MAX_FAILURES_PER_CONNECTION`] tries.
+//!   [`LoginGuard`] is pure: time is an argument.
+//!
+//! A success clears the failures **of the account that logged in, from that address** (and
+//! takes them off the address's total), and nothing else. It used to clear the whole address,
+//! so a guesser could log in anonymously (any password works) after every nine wrong passwords
+//! for `alice` and guess forever (issue 14). A count that protects one thing must be reset
+//! only by proof about that thing. For the same reason `REIN` does not reset the count of one
+//! connection (`Session::reinitialize`).
 //!
 //! Passwords given with `--user` or `--users FILE` are held only as digests in memory. The file
 //! itself is plain text (`name:password` per line): fine for a lab, not for production, where
 //! passwords are stored with a slow salted hash (argon2, bcrypt).
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -137,8 +148,14 @@ fn constant_time_eq(one: &[u8; 32], other: &[u8; 32]) -> bool {
     difference == 0
 }
 
-/// Failed logins one address may make within [`FAILURE_WINDOW`] before it is locked out.
-pub const MAX_FAILURES_PER_ADDRESS: u32 = 10;
+/// Failed logins for one account from one address within [`FAILURE_WINDOW`] before that
+/// address may not try that account any more.
+pub const MAX_FAILURES_PER_ACCOUNT: u32 = 10;
+
+/// Failed logins from one address, all accounts together, within [`FAILURE_WINDOW`] before the
+/// address is locked out: it bounds guessing across many accounts. A success takes off only
+/// the failures of the account that succeeded.
+pub const MAX_FAILURES_PER_ADDRESS: u32 = 30;
 
 /// How long failures are remembered (and how long a lock-out lasts).
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(10 * 60);
@@ -152,8 +169,10 @@ pub const FIRST_DELAY: Duration = Duration::from_millis(250);
 /// The longest wait before a `530`.
 pub const MAX_DELAY: Duration = Duration::from_secs(4);
 
-/// Most addresses remembered; past it, expired entries are dropped and then the oldest ones, so
-/// a flood of addresses cannot grow the table without bound.
+/// Most records in each table (per address, per address and account); past it, expired records
+/// are dropped and then the oldest ones, so a flood of addresses or user names cannot grow the
+/// tables without bound. A record is at most 80 bytes or so (an account is kept as the 32-byte
+/// digest of its name, however long the name sent), so the tables stay under a few megabytes.
 pub const MAX_TRACKED_ADDRESSES: usize = 10_000;
 
 #[derive(Debug, Clone, Copy)]
@@ -162,9 +181,15 @@ struct Failures {
     first: Instant,
 }
 
-/// Failed logins per client address, shared by all connections. Pure: time is an argument.
+/// An account as the guard remembers it: the digest of its name (a fixed size whatever a
+/// client sends as `USER`).
+type AccountKey = (IpAddr, [u8; 32]);
+
+/// Failed logins per client address and per address and account, shared by all connections.
+/// Pure: time is an argument.
 #[derive(Debug, Default)]
 pub struct LoginGuard {
+    by_account: HashMap<AccountKey, Failures>,
     by_address: HashMap<IpAddr, Failures>,
 }
 
@@ -174,58 +199,101 @@ impl LoginGuard {
         LoginGuard::default()
     }
 
-    /// `Err(retry_after)` if `ip` is locked out at `now`.
-    pub fn check(&mut self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
-        let Some(failures) = self.current(ip, now) else {
-            return Ok(());
+    /// `Err(retry_after)` if `ip` may not try to log in as `user` at `now`: too many failures
+    /// for that account from that address, or for all accounts from that address.
+    pub fn check(&mut self, ip: IpAddr, user: &str, now: Instant) -> Result<(), Duration> {
+        let locked = |failures: Option<Failures>, max: u32| {
+            failures
+                .filter(|failures| failures.count >= max)
+                .map(|failures| {
+                    FAILURE_WINDOW.saturating_sub(now.saturating_duration_since(failures.first))
+                })
         };
-        if failures.count >= MAX_FAILURES_PER_ADDRESS {
-            Err(FAILURE_WINDOW.saturating_sub(now.saturating_duration_since(failures.first)))
-        } else {
-            Ok(())
+        let account = locked(
+            current(&self.by_account, &key(ip, user), now),
+            MAX_FAILURES_PER_ACCOUNT,
+        );
+        let address = locked(
+            current(&self.by_address, &ip, now),
+            MAX_FAILURES_PER_ADDRESS,
+        );
+        match account.max(address) {
+            Some(retry_after) => Err(retry_after),
+            None => Ok(()),
         }
     }
 
-    /// Records a failure and returns how long to wait before answering it.
-    pub fn record_failure(&mut self, ip: IpAddr, now: Instant) -> Duration {
-        let count = self.current(ip, now).map_or(0, |failures| failures.count) + 1;
-        let first = self.current(ip, now).map_or(now, |failures| failures.first);
-        self.make_room(now);
-        self.by_address.insert(ip, Failures { count, first });
+    /// Records a failure and returns how long to wait before answering it: the wait doubles
+    /// with each failure from this address.
+    pub fn record_failure(&mut self, ip: IpAddr, user: &str, now: Instant) -> Duration {
+        count_failure(&mut self.by_account, key(ip, user), now);
+        let count = count_failure(&mut self.by_address, ip, now);
         let doublings = count.saturating_sub(1).min(16);
         FIRST_DELAY.saturating_mul(1u32 << doublings).min(MAX_DELAY)
     }
 
-    /// A successful login forgets the address's failures.
-    pub fn record_success(&mut self, ip: IpAddr) {
-        self.by_address.remove(&ip);
-    }
-
-    /// The failures of `ip` still inside the window.
-    fn current(&self, ip: IpAddr, now: Instant) -> Option<Failures> {
-        self.by_address
-            .get(&ip)
-            .copied()
-            .filter(|failures| now.saturating_duration_since(failures.first) < FAILURE_WINDOW)
-    }
-
-    fn make_room(&mut self, now: Instant) {
-        if self.by_address.len() < MAX_TRACKED_ADDRESSES {
+    /// A successful login forgets the failures of that account from that address, and only
+    /// those (module docs): not other accounts', not the address's total.
+    pub fn record_success(&mut self, ip: IpAddr, user: &str) {
+        let Some(cleared) = self.by_account.remove(&key(ip, user)) else {
             return;
+        };
+        if let Some(total) = self.by_address.get_mut(&ip) {
+            total.count = total.count.saturating_sub(cleared.count);
         }
-        self.by_address
-            .retain(|_, failures| now.saturating_duration_since(failures.first) < FAILURE_WINDOW);
-        while self.by_address.len() >= MAX_TRACKED_ADDRESSES {
-            let oldest = self
-                .by_address
-                .iter()
-                .min_by_key(|(_, failures)| failures.first)
-                .map(|(ip, _)| *ip);
-            match oldest {
-                Some(ip) => self.by_address.remove(&ip),
-                None => break,
-            };
-        }
+    }
+}
+
+fn key(ip: IpAddr, user: &str) -> AccountKey {
+    (ip, Sha256::digest(user.as_bytes()).into())
+}
+
+/// The failures recorded under `key` still inside the window.
+fn current<K: Eq + Hash>(table: &HashMap<K, Failures>, key: &K, now: Instant) -> Option<Failures> {
+    table
+        .get(key)
+        .copied()
+        .filter(|failures| now.saturating_duration_since(failures.first) < FAILURE_WINDOW)
+}
+
+/// Adds one failure under `key` (a new window if the last one expired); returns the count.
+fn count_failure<K: Eq + Hash + Copy>(
+    table: &mut HashMap<K, Failures>,
+    key: K,
+    now: Instant,
+) -> u32 {
+    let failures = match current(table, &key, now) {
+        Some(failures) => Failures {
+            count: failures.count.saturating_add(1),
+            first: failures.first,
+        },
+        None => Failures {
+            count: 1,
+            first: now,
+        },
+    };
+    if !table.contains_key(&key) {
+        make_room(table, now);
+    }
+    table.insert(key, failures);
+    failures.count
+}
+
+/// Keeps `table` under [`MAX_TRACKED_ADDRESSES`]: expired records first, then the oldest.
+fn make_room<K: Eq + Hash + Copy>(table: &mut HashMap<K, Failures>, now: Instant) {
+    if table.len() < MAX_TRACKED_ADDRESSES {
+        return;
+    }
+    table.retain(|_, failures| now.saturating_duration_since(failures.first) < FAILURE_WINDOW);
+    while table.len() >= MAX_TRACKED_ADDRESSES {
+        let oldest = table
+            .iter()
+            .min_by_key(|(_, failures)| failures.first)
+            .map(|(key, _)| *key);
+        match oldest {
+            Some(key) => table.remove(&key),
+            None => break,
+        };
     }
 }
 
@@ -262,33 +330,83 @@ mod tests {
         assert!(Accounts::new(true).add("ftp", "x").is_err());
     }
 
-    /// Delays double per failure up to the cap; the tenth failure locks the address out until
-    /// the window passes; other addresses are unaffected.
+    /// Delays double per failure up to the cap; the tenth failure locks the account out for
+    /// that address until the window passes; other addresses are unaffected.
     #[test]
     fn failures_slow_down_then_lock_out() {
         let mut guard = LoginGuard::new();
         let ip: IpAddr = [192, 0, 2, 1].into();
         let start = Instant::now();
-        let delays: Vec<Duration> = (0..MAX_FAILURES_PER_ADDRESS)
-            .map(|_| guard.record_failure(ip, start))
+        let delays: Vec<Duration> = (0..MAX_FAILURES_PER_ACCOUNT)
+            .map(|_| guard.record_failure(ip, "alice", start))
             .collect();
         assert_eq!(delays[0], Duration::from_millis(250));
         assert_eq!(delays[1], Duration::from_millis(500));
         assert_eq!(delays[2], Duration::from_secs(1));
         assert_eq!(delays[9], MAX_DELAY);
-        assert_eq!(guard.check(ip, start), Err(FAILURE_WINDOW));
-        assert_eq!(guard.check([192, 0, 2, 2].into(), start), Ok(()));
-        assert_eq!(guard.check(ip, start + FAILURE_WINDOW), Ok(()));
+        assert_eq!(guard.check(ip, "alice", start), Err(FAILURE_WINDOW));
+        assert_eq!(guard.check([192, 0, 2, 2].into(), "alice", start), Ok(()));
+        assert_eq!(guard.check(ip, "alice", start + FAILURE_WINDOW), Ok(()));
     }
 
-    /// A success clears the record.
+    /// A success clears the record of the account that logged in.
     #[test]
     fn success_forgets() {
         let mut guard = LoginGuard::new();
         let ip: IpAddr = [192, 0, 2, 1].into();
         let now = Instant::now();
-        guard.record_failure(ip, now);
-        guard.record_success(ip);
-        assert_eq!(guard.record_failure(ip, now), FIRST_DELAY);
+        guard.record_failure(ip, "alice", now);
+        guard.record_success(ip, "alice");
+        assert_eq!(guard.record_failure(ip, "alice", now), FIRST_DELAY);
+    }
+
+    /// Issue 14, item 2: a success for another account (anonymous) from the same address
+    /// clears nothing: nine failures, a success, one more failure lock `alice` out.
+    #[test]
+    fn success_for_another_account_keeps_the_count() {
+        let mut guard = LoginGuard::new();
+        let ip: IpAddr = [192, 0, 2, 1].into();
+        let now = Instant::now();
+        for _ in 1..MAX_FAILURES_PER_ACCOUNT {
+            guard.record_failure(ip, "alice", now);
+        }
+        guard.record_success(ip, "anonymous");
+        guard.record_failure(ip, "bob", now);
+        guard.record_success(ip, "bob");
+        assert_eq!(guard.check(ip, "alice", now), Ok(()));
+        assert_eq!(guard.record_failure(ip, "alice", now), MAX_DELAY);
+        assert_eq!(guard.check(ip, "alice", now), Err(FAILURE_WINDOW));
+        // Another account from that address, and alice from another address, may still try.
+        assert_eq!(guard.check(ip, "bob", now), Ok(()));
+        assert_eq!(guard.check([192, 0, 2, 2].into(), "alice", now), Ok(()));
+    }
+
+    /// One guess for each of many accounts locks the whole address out at
+    /// MAX_FAILURES_PER_ADDRESS, and a success for another account does not reset that total.
+    #[test]
+    fn spraying_many_accounts_locks_the_address() {
+        let mut guard = LoginGuard::new();
+        let ip: IpAddr = [192, 0, 2, 1].into();
+        let now = Instant::now();
+        for index in 0..MAX_FAILURES_PER_ADDRESS {
+            assert_eq!(guard.check(ip, &format!("user{index}"), now), Ok(()));
+            guard.record_failure(ip, &format!("user{index}"), now);
+            guard.record_success(ip, "anonymous");
+        }
+        assert_eq!(guard.check(ip, "anyone", now), Err(FAILURE_WINDOW));
+        assert_eq!(guard.check([192, 0, 2, 2].into(), "anyone", now), Ok(()));
+    }
+
+    /// The tables stay bounded whatever the flood of addresses and names.
+    #[test]
+    fn tables_stay_bounded() {
+        let mut guard = LoginGuard::new();
+        let now = Instant::now();
+        for index in 0..(MAX_TRACKED_ADDRESSES as u32 + 50) {
+            let ip = IpAddr::from(index.to_be_bytes());
+            guard.record_failure(ip, &"x".repeat(4000), now);
+        }
+        assert!(guard.by_address.len() <= MAX_TRACKED_ADDRESSES);
+        assert!(guard.by_account.len() <= MAX_TRACKED_ADDRESSES);
     }
 }

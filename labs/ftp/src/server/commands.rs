@@ -101,7 +101,7 @@ impl Session {
             "ALLO" => reply(202, "No storage allocation necessary."),
             "REST" => self.restart(arg),
             "REIN" => {
-                *self = Session::new(self.shared.clone(), self.peer, self.local);
+                self.reinitialize();
                 reply(220, "Logged out; log in again with USER and PASS.")
             }
             "STAT" if arg.is_empty() => Step::Reply(self.status()),

@@ -18,10 +18,26 @@
 //! were the whole file. Every failure ends with a reply and the session goes on.
 //!
 //! Both channels have idle timeouts: `--idle-timeout` on the control connection (a client that
-//! says nothing is closed with `421`), `--data-timeout` for a data connection to arrive and for
-//! each read or write on it.
+//! says nothing is closed with `421`, and one that reads none of our replies for that long is
+//! dropped: without a write timeout, a client that sends commands and never reads the replies
+//! would block its thread forever once the socket buffers are full), `--data-timeout` for a
+//! data connection to arrive and for how long a transfer may go without moving a byte. During
+//! a transfer the control connection is watched for `ABOR` even while the data socket is
+//! blocked (`server::transfer`).
+//!
+//! ## ABOR sent as urgent data
+//! RFC 959 (4.1.3) asks a client to abort with the Telnet "Interrupt Process" and "Synch"
+//! signals, the Synch being sent as TCP *urgent data*, then `ABOR`. Python's ftplib skips the
+//! Telnet part and sends `ABOR\r\n` itself with `MSG_OOB` (its `abort()` docstring says so),
+//! as some other clients do. Urgent data (RFC 9293, 3.8.5) marks a position in the stream, and
+//! the byte there, here the final `\n`, is by default *taken out of the stream* by BSD-derived
+//! stacks, Linux included, to be read separately with `MSG_OOB`. The server would then read
+//! `ABOR\r` without its line end, run it together with the next command (`ABOR\rNOOP`: `500`),
+//! and stay one reply out of step. RFC 9293 says new applications should not use urgent data,
+//! and RFC 6093 recommends receiving it inline, so the control socket gets `SO_OOBINLINE`, as
+//! vsftpd's does: the urgent byte stays where it was sent, and `ABOR\r\n` is an ordinary line.
 
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,7 +49,9 @@ use super::Shared;
 use super::commands::io_reply;
 use super::limits::Admitted;
 use super::session::{Session, Step, Transfer, TransferKind};
-use super::transfer::{self, ControlState, Prepared, TransferError, Upload, prepare, verb_of};
+use super::transfer::{
+    self, ControlState, Prepared, TransferError, Upload, Watcher, prepare, verb_of,
+};
 use crate::command::{Command, CommandError, LineBuffer, LineEvent, MAX_COMMAND_LINE};
 use crate::data;
 use crate::hostport;
@@ -83,9 +101,14 @@ impl Connection {
             .map_err(|err| Error::io("reading the local address", err))?;
         stream
             .set_read_timeout(Some(shared.idle_timeout))
+            .and_then(|()| stream.set_write_timeout(Some(shared.idle_timeout)))
             .map_err(|err| Error::io("setting the idle timeout", err))?;
         // Replies are small and answered one by one: do not let Nagle's algorithm hold them.
         let _ = stream.set_nodelay(true);
+        // Urgent data stays in the byte stream (module docs: ABOR sent as urgent data).
+        if let Err(err) = socket2::SockRef::from(&stream).set_out_of_band_inline(true) {
+            term::warn(format!("{peer}: cannot set SO_OOBINLINE: {err}"));
+        }
         Ok(Connection {
             stream,
             peer,
@@ -292,17 +315,19 @@ impl Connection {
         let timeout = self.shared.data_timeout;
         let peer = self.peer;
         let opened = match plan {
-            DataPlan::Passive(listener) => {
-                data::accept_from(&listener, peer.ip(), timeout, |intruder| {
-                    term::warn(format!(
-                        "{peer}: refused a data connection from {intruder}: not the client's address (RFC 2577)"
-                    ));
-                })
-                .map(|(stream, from)| {
+            DataPlan::Passive(listener) => match self.accept_watched(&listener, timeout) {
+                Ok(Some((stream, from))) => {
                     self.trace(&format!("data: accepted connection from {from}"));
-                    stream
-                })
-            }
+                    Ok(stream)
+                }
+                Ok(None) => {
+                    term::warn(format!(
+                        "{peer}: ABOR (or the client left) while waiting for the data connection"
+                    ));
+                    return Err(Reply::new(426, "Transfer aborted."));
+                }
+                Err(err) => Err(err),
+            },
             DataPlan::Active(target) => {
                 self.trace(&format!("data: connecting to {target} (active mode)"));
                 data::connect(target, timeout)
@@ -322,9 +347,47 @@ impl Connection {
                 Reply::new(425, format!("Cannot open the data connection: {err}."))
             }
         })?;
-        let _ = stream.set_read_timeout(Some(timeout));
-        let _ = stream.set_write_timeout(Some(timeout));
+        // Short waits, with a look at the control connection between them (`server::transfer`);
+        // `--data-timeout` is enforced by the transfer's `Watcher`.
+        let _ = stream.set_read_timeout(Some(transfer::DATA_WAIT_SLICE));
+        let _ = stream.set_write_timeout(Some(transfer::DATA_WAIT_SLICE));
         Ok(stream)
+    }
+
+    /// Waits up to `timeout` for the client's passive data connection, one
+    /// [`transfer::DATA_WAIT_SLICE`] at a time, looking at the control connection in between:
+    /// `None` if the client sent `ABOR` or left while we waited.
+    fn accept_watched(
+        &self,
+        listener: &TcpListener,
+        timeout: Duration,
+    ) -> io::Result<Option<(TcpStream, SocketAddr)>> {
+        let peer = self.peer;
+        let mut rejected = |intruder: SocketAddr| {
+            term::warn(format!(
+                "{peer}: refused a data connection from {intruder}: not the client's address (RFC 2577)"
+            ));
+        };
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let slice = transfer::DATA_WAIT_SLICE.min(left);
+            match data::accept_from(listener, peer.ip(), slice, &mut rejected) {
+                Ok(accepted) => return Ok(Some(accepted)),
+                Err(err) if transfer::is_timeout(&err) && Instant::now() < deadline => {
+                    let state = control_state(
+                        &self.stream,
+                        self.lines.pending(),
+                        Duration::ZERO,
+                        self.shared.idle_timeout,
+                    );
+                    if state != ControlState::Quiet {
+                        return Ok(None);
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
     }
 
     fn move_bytes(
@@ -336,25 +399,24 @@ impl Connection {
         let pending = self.lines.pending();
         let idle = self.shared.idle_timeout;
         let mut watch = |wait| control_state(control, pending, wait, idle);
+        let mut watcher = Watcher::new(&mut watch, self.shared.data_timeout);
         match prepared {
             Prepared::Send { file, length, .. } => {
-                transfer::send_file(&file, data_stream, length, &mut watch).map(|sent| (sent, None))
+                transfer::send_file(&file, data_stream, length, &mut watcher)
+                    .map(|sent| (sent, None))
             }
             Prepared::Receive(mut upload) => {
-                transfer::receive_file(data_stream, &mut upload, &mut watch)
+                transfer::receive_file(data_stream, &mut upload, &mut watcher)
                     .map(|received| (received, Some(upload)))
             }
             Prepared::List(lines) => {
-                let mut out = BufWriter::new(&*data_stream);
-                let mut sent = 0u64;
+                // At most MAX_LISTING_ENTRIES lines, already built: one buffer, sent watched.
+                let mut bytes = Vec::new();
                 for line in lines {
-                    out.write_all(line.as_bytes())
-                        .and_then(|()| out.write_all(b"\r\n"))
-                        .map_err(TransferError::Network)?;
-                    sent += line.len() as u64 + 2;
+                    bytes.extend_from_slice(line.as_bytes());
+                    bytes.extend_from_slice(b"\r\n");
                 }
-                out.flush().map_err(TransferError::Network)?;
-                Ok((sent, None))
+                transfer::send_bytes(data_stream, &bytes, &mut watcher).map(|sent| (sent, None))
             }
         }
     }

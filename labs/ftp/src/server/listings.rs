@@ -2,8 +2,18 @@
 //!
 //! A directory listing is built completely before the `150` is sent, sorted by name, and capped
 //! at [`MAX_LISTING_ENTRIES`] so a huge directory cannot make the server build an unbounded
-//! reply. Symbolic links that lead outside the root are left out: listing them would reveal the
-//! size and date of files the client may not read.
+//! reply. Three kinds of entries are left out:
+//!
+//! - symbolic links that lead outside the root, or nowhere: listing them would reveal the size
+//!   and date of files the client may not read;
+//! - names with a control character ([`is_control_character`]: C0 such as ESC, DEL, C1, the
+//!   Unicode bidi controls). Clients cannot create them (`server::paths`), but another program
+//!   can. Sent raw, `a\x1b[2Jb` would clear the screen of every client that lists the
+//!   directory. They are **skipped, not escaped**: an escaped form (`a^[[2Jb`) is a name that
+//!   does not exist, which an NLST- or MLSD-driven client (a mirror script) would then ask for
+//!   and fail on, and the server refuses to serve such names anyway. The count of skipped names
+//!   is logged so the administrator can rename them;
+//! - our own unfinished uploads.
 
 use std::fs;
 use std::io;
@@ -17,6 +27,7 @@ use super::paths::{UPLOAD_TEMP_PREFIX, VirtualPath};
 use super::session::{ListFormat, Session, Step, Transfer, TransferKind, reply};
 use crate::listing::{self, Entry};
 use crate::reply::Reply;
+use crate::reply::is_control_character;
 
 /// Entries one listing may hold: a directory with millions of files must not make the server
 /// build an unbounded reply. Past this the listing is cut short and the cut is logged.
@@ -111,11 +122,20 @@ pub fn listing_lines(
     let entries = if metadata.is_dir() {
         directory_entries(root, real)?
     } else {
+        // The real name: for a link that stays inside, the name of the file it leads to.
         let name = real
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
-        vec![Entry::from_metadata(&name, &metadata)]
+        if has_control_character(&name) {
+            term::warn(format!(
+                "left {} out of a listing: its name has a control character",
+                term::sanitize(&real.display().to_string())
+            ));
+            Vec::new()
+        } else {
+            vec![Entry::from_metadata(&name, &metadata)]
+        }
     };
     Ok(entries
         .iter()
@@ -129,11 +149,16 @@ pub fn listing_lines(
 
 fn directory_entries(root: &Path, dir: &Path) -> io::Result<Vec<Entry>> {
     let mut entries = Vec::new();
+    let mut unsafe_names = 0usize;
     for item in fs::read_dir(dir)? {
         let Ok(item) = item else { continue };
         let name = item.file_name().to_string_lossy().into_owned();
         if name.starts_with(UPLOAD_TEMP_PREFIX) {
             continue; // an upload in progress is not a file yet
+        }
+        if has_control_character(&name) {
+            unsafe_names += 1; // never sent to a terminal (module docs)
+            continue;
         }
         if entries.len() >= MAX_LISTING_ENTRIES {
             term::warn(format!(
@@ -155,8 +180,19 @@ fn directory_entries(root: &Path, dir: &Path) -> io::Result<Vec<Entry>> {
             entries.push(Entry::from_metadata(&name, &metadata));
         }
     }
+    if unsafe_names > 0 {
+        term::warn(format!(
+            "left {unsafe_names} name(s) with control characters out of a listing of {}",
+            term::sanitize(&dir.display().to_string())
+        ));
+    }
     entries.sort_by(|one, other| one.name.cmp(&other.name));
     Ok(entries)
+}
+
+/// Would this name act on a terminal (module docs)?
+fn has_control_character(name: &str) -> bool {
+    name.chars().any(is_control_character)
 }
 
 /// Does `path`, all links followed, stay inside `root`?

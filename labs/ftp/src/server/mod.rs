@@ -69,7 +69,7 @@ pub struct ServerConfig {
     pub pasv_ports: Option<RangeInclusive<u16>>,
     /// A control connection silent this long is closed.
     pub idle_timeout: Duration,
-    /// How long to wait for a data connection, and for each read or write on it.
+    /// How long to wait for a data connection, and how long a transfer may move no byte.
     pub data_timeout: Duration,
     /// `--trace`: print the control dialogue and data connection events.
     pub tracer: Tracer,

@@ -14,12 +14,32 @@
 //! - symbolic links (`ROOT/escape -> /etc`): the joined path is canonicalized (every link
 //!   followed) and must still start with the canonical root; otherwise it is refused.
 //!
-//! Operations on the entry itself (delete, rename, create) follow links in the *parent*
-//! directory but not in the last component: `DELE link` removes the link, never its target.
+//! Operations on the entry itself (delete, rename, create, upload) follow links in the *parent*
+//! directory but act on the last component itself: `DELE link` removes the link, never its
+//! target, and an upload is renamed over the link, not written into what it points to. That
+//! alone is not enough: `APPE link` and `REST n` + `STOR link` first *read* the old file to keep
+//! its bytes, and reading `link` follows it. With `ROOT/sec.txt -> /outside/secret.txt`, an
+//! `APPE sec.txt` used to copy the secret into the root, where `RETR sec.txt` then served it
+//! (issue 14). So the rule is the same for every command: **a path whose last component is a
+//! link is used only if the link leads inside the root** ([`Root::entry`]), and the upload
+//! reads the old file through its checked real path ([`Root::confine`]), never through the link.
+//! A broken link (one that leads nowhere) is refused too; listings leave both kinds out.
+//!
+//! ## Names a client may create
+//! Every name in a path must be one plain component: no NUL, no backslash, not our temporary
+//! files' prefix, and no control character ([`crate::reply::is_control_character`]: C0, DEL,
+//! C1, and the Unicode bidi controls). A name like `a\x1b[2Jb` would be sent raw to every client
+//! that lists the directory, where the terminal obeys it (here: clear the screen), and
+//! `x\u{202e}txt.exe` shows as `xexe.txt`. Such names are refused with `553` when a client tries
+//! to create them (MKD, STOR, APPE, RNTO) and also when it names one that some other program
+//! put on disk: the server neither creates nor serves them, and listings leave them out
+//! (`server::listings`).
 
 use std::fmt;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+
+use crate::reply::is_control_character;
 
 /// Uploads are written to hidden files with this prefix and renamed when complete
 /// (see `server::transfer`). Clients can neither see nor name them.
@@ -34,6 +54,8 @@ pub enum PathError {
     NotFound,
     /// It exists, but following symbolic links leads outside the served directory.
     Outside,
+    /// A symbolic link that leads nowhere (its target does not exist).
+    BrokenLink,
 }
 
 impl fmt::Display for PathError {
@@ -44,6 +66,10 @@ impl fmt::Display for PathError {
             PathError::Outside => write!(
                 formatter,
                 "permission denied: that path leads outside the served directory"
+            ),
+            PathError::BrokenLink => write!(
+                formatter,
+                "a symbolic link that leads nowhere; the server does not use it"
             ),
         }
     }
@@ -110,8 +136,18 @@ impl fmt::Display for VirtualPath {
     }
 }
 
-/// One name must be one ordinary path component on this system.
+/// One name must be one ordinary path component on this system, without control characters
+/// (module docs).
 fn check_name(name: &str) -> Result<(), PathError> {
+    if let Some(control) = name
+        .chars()
+        .find(|&character| is_control_character(character))
+    {
+        return Err(PathError::NotAllowed(format!(
+            "it contains the control character U+{:04X}",
+            u32::from(control)
+        )));
+    }
     if name.contains('\\') {
         return Err(PathError::NotAllowed(
             "backslashes are path separators on Windows".into(),
@@ -158,7 +194,14 @@ impl Root {
     pub fn follow(&self, path: &VirtualPath) -> Result<PathBuf, PathError> {
         let mut joined = self.real.clone();
         joined.extend(&path.names);
-        let canonical = joined.canonicalize().map_err(|_| PathError::NotFound)?;
+        self.confine(&joined)
+    }
+
+    /// A real path (inside the root before links are followed) with every link followed,
+    /// checked to be still inside the root: `NotFound` if nothing is there (a broken link
+    /// included), `Outside` if it leads out.
+    pub fn confine(&self, real: &Path) -> Result<PathBuf, PathError> {
+        let canonical = real.canonicalize().map_err(|_| PathError::NotFound)?;
         if canonical.starts_with(&self.real) {
             Ok(canonical)
         } else {
@@ -167,7 +210,8 @@ impl Root {
     }
 
     /// The real path of the entry itself, which may or may not exist: its parent directory is
-    /// followed and checked, its own name is not. For DELE, RMD, RNFR, RNTO, STOR and MKD.
+    /// followed and checked; the entry is not followed, but if it is a symbolic link it must
+    /// lead inside the root (module docs). For STOR, APPE, DELE, MKD, RMD, RNFR and RNTO.
     pub fn entry(&self, path: &VirtualPath) -> Result<PathBuf, PathError> {
         let name = path
             .file_name()
@@ -176,7 +220,15 @@ impl Root {
         if !parent.is_dir() {
             return Err(PathError::NotFound);
         }
-        Ok(parent.join(name))
+        let entry = parent.join(name);
+        if entry.is_symlink() {
+            match self.confine(&entry) {
+                Ok(_) => {}
+                Err(PathError::NotFound) => return Err(PathError::BrokenLink),
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(entry)
     }
 }
 
@@ -206,11 +258,25 @@ mod tests {
         assert_eq!(resolve("/docs", "../../../..").unwrap(), "/");
     }
 
-    /// Encoded forms are literal names; backslashes, NULs and temp names are refused.
+    /// Encoded forms are literal names; backslashes, NULs, temp names and control characters
+    /// (C0, DEL, C1, bidi) are refused, in the last name and in any directory before it.
     #[test]
     fn odd_names() {
         assert_eq!(resolve("/", "%2e%2e%2fx").unwrap(), "/%2e%2e%2fx");
-        for arg in ["..\\..\\x", "a\0b", ".ftp-lab-upload.1.x"] {
+        assert_eq!(resolve("/", "café ü").unwrap(), "/café ü");
+        for arg in [
+            "..\\..\\x",
+            "a\0b",
+            ".ftp-lab-upload.1.x",
+            "a\x1b[2Jb",
+            "tab\there",
+            "del\x7f",
+            "c1\u{9b}31m",
+            "x\u{202e}txt.exe",
+            "iso\u{2066}late",
+            "pop\u{2069}/ok",
+            "dir\u{200f}/file",
+        ] {
             assert!(
                 matches!(resolve("/", arg), Err(PathError::NotAllowed(_))),
                 "{arg:?}"

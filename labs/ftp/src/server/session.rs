@@ -158,6 +158,15 @@ impl Session {
         }
     }
 
+    /// `REIN` (RFC 959, 4.1.1): back to the state of a new connection, logged out, except that
+    /// the failed logins of this connection still count. A reset by REIN after an anonymous
+    /// login would give a guesser three fresh tries per cycle (`server::accounts`, issue 14).
+    pub(super) fn reinitialize(&mut self) {
+        let failed_logins = self.failed_logins;
+        *self = Session::new(Arc::clone(&self.shared), self.peer, self.local);
+        self.failed_logins = failed_logins;
+    }
+
     /// The `220` greeting sent when the connection opens.
     pub fn greeting() -> Reply {
         Reply::new(220, "netlab ftp-lab ready. Log in with USER and PASS.")
@@ -230,8 +239,12 @@ impl Session {
             Login::NeedUser => return reply(503, "Login with USER first."),
         };
         let ip = self.peer.ip().to_canonical();
-        if let Err(retry_after) = self.guard().check(ip, now) {
-            term::warn(format!("{}: login refused, address locked out", self.peer));
+        if let Err(retry_after) = self.guard().check(ip, &user, now) {
+            term::warn(format!(
+                "{}: login as {} refused: too many failures from this address",
+                self.peer,
+                term::sanitize(&user)
+            ));
             return Step::Close(Reply::new(
                 421,
                 format!(
@@ -242,7 +255,7 @@ impl Session {
         }
         match self.shared.accounts.check(&user, password) {
             Some(access) => {
-                self.guard().record_success(ip);
+                self.guard().record_success(ip, &user);
                 let how = match access {
                     Access::ReadOnly => "read-only",
                     Access::ReadWrite => "read-write",
@@ -260,7 +273,7 @@ impl Session {
     }
 
     fn failed_login(&mut self, user: &str, ip: std::net::IpAddr, now: Instant) -> Step {
-        let delay = self.guard().record_failure(ip, now);
+        let delay = self.guard().record_failure(ip, user, now);
         self.failed_logins += 1;
         self.login = Login::NeedUser;
         term::warn(format!(
@@ -394,16 +407,22 @@ impl Session {
 
     /// The reply for a path that cannot be used; escapes are also logged.
     pub(super) fn path_reply(&self, shown: &str, err: &PathError) -> Reply {
-        if *err == PathError::Outside {
-            term::warn(format!(
+        match err {
+            PathError::Outside => term::warn(format!(
                 "{}: refused {}: a symbolic link leads outside the root",
                 self.peer,
                 term::sanitize(shown)
-            ));
+            )),
+            PathError::NotAllowed(why) => term::warn(format!(
+                "{}: refused the name {}: {why}",
+                self.peer,
+                term::sanitize(shown)
+            )),
+            PathError::NotFound | PathError::BrokenLink => {}
         }
         let code = match err {
             PathError::NotAllowed(_) => 553,
-            PathError::NotFound | PathError::Outside => 550,
+            PathError::NotFound | PathError::Outside | PathError::BrokenLink => 550,
         };
         Reply::new(code, format!("{shown}: {err}."))
     }

@@ -157,3 +157,24 @@ fn rename_sequence() {
     assert_eq!(code(&send(session, "RNTO docs/again.txt")), 503);
     assert!(fixture.dir.join("docs/moved.txt").exists());
 }
+
+/// REIN logs out but keeps the connection's failed logins: two failures, an anonymous login,
+/// REIN, and the next failure is the third on this connection (421, close).
+#[test]
+fn rein_keeps_the_connection_failure_count() {
+    let mut fixture = fixture("rein");
+    let session = &mut fixture.session;
+    for _ in 0..2 {
+        send(session, "USER alice");
+        assert_eq!(code(&send(session, "PASS nope")), 530);
+    }
+    send(session, "USER anonymous");
+    assert_eq!(code(&send(session, "PASS x")), 230);
+    assert_eq!(code(&send(session, "REIN")), 220);
+    assert_eq!(code(&send(session, "PWD")), 530);
+    send(session, "USER alice");
+    assert!(matches!(
+        send(session, "PASS nope"),
+        Step::Wait(_, inner) if matches!(*inner, Step::Close(ref reply) if reply.code == 421)
+    ));
+}

@@ -17,8 +17,35 @@
 //! stay as they were. So on Linux we call sendfile ourselves, through rustix's safe wrapper; on
 //! other systems `io::copy` does an ordinary buffered copy.
 //!
-//! We send in chunks of [`CHECK_EVERY`] bytes so that between chunks we can look at the control
-//! connection for an `ABOR`.
+//! Each sendfile call moves at most [`CHECK_EVERY`] bytes, so that between calls we can look at
+//! the control connection for an `ABOR` (next section).
+//!
+//! ## Watching the control connection while the data connection is stuck
+//! During a transfer the session's thread is busy with the *data* connection, but the client
+//! may speak on the *control* connection: `ABOR` (RFC 959, 4.1.3), or closing it. The thread
+//! must notice within a fraction of a second, and the hard case is when the data socket is
+//! *blocked*: a client that stops reading during a RETR (the socket buffers fill and sendfile
+//! waits) or that sends nothing during a STOR (read waits). With `--data-timeout` as the data
+//! socket's timeout, such a wait lasted up to 30 s before the thread looked at the control
+//! connection again (issue 14).
+//!
+//! Three designs would do, and we chose the first:
+//!
+//! 1. **Short waits on the data socket** ([`DATA_WAIT_SLICE`], 100 ms). Its read and write
+//!    timeouts are one slice; a wait that ends with nothing moved is not yet a failure: the
+//!    thread peeks at the control connection, and only when nothing has moved for the whole
+//!    `--data-timeout` does the transfer fail ([`Watcher`]). While bytes flow, the control
+//!    connection is looked at whenever a slice has passed since the last look. The code stays
+//!    ordinary blocking code that works the same on Linux, macOS and Windows, and the cost is a
+//!    wake-up every 100 ms of a *stalled* transfer (nothing measurable while bytes flow: one
+//!    clock read per read or sendfile call, a peek per 100 ms). An `ABOR` is noticed after at
+//!    most one slice.
+//! 2. A `poll` over both sockets: exact, but `poll(2)` is not in std (it needs rustix on Unix
+//!    and `WSAPoll` on Windows), and sendfile and the reads would have to switch to
+//!    non-blocking sockets and readiness loops: an event loop inside every transfer.
+//! 3. A second thread reading the control connection that shuts the data socket down on
+//!    `ABOR`: prompt, but two threads then read one control connection, and who consumes the
+//!    `ABOR` line becomes a race to reason about.
 //!
 //! ## Uploads (STOR/APPE): all or nothing
 //! In stream mode the end of a file is marked by closing the data connection (RFC 959, 3.4.1).
@@ -46,17 +73,23 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Shared;
 use super::commands::io_reply;
 use super::listings::listing_lines;
-use super::paths::UPLOAD_TEMP_PREFIX;
+use super::paths::{PathError, Root, UPLOAD_TEMP_PREFIX};
 use super::session::{Keep, Transfer, TransferKind};
 use crate::reply::Reply;
 
-/// Bytes moved between two looks at the control connection.
+/// Most bytes one sendfile call moves: the call returns after this many (or after one
+/// [`DATA_WAIT_SLICE`] with the socket full), so the control connection can be looked at.
 pub const CHECK_EVERY: u64 = 4 << 20;
+
+/// The data socket's read and write timeout: the longest the thread waits on the data
+/// connection without looking at the control connection (module docs). It bounds how late an
+/// `ABOR` is noticed; `--data-timeout` still bounds how long the data connection may stall.
+pub const DATA_WAIT_SLICE: Duration = Duration::from_millis(100);
 
 /// How long to watch the control connection after an upload's data connection ends (module
 /// docs). A dying client's kernel closes both connections in one go, so the two FINs leave its
@@ -147,80 +180,173 @@ pub fn is_timeout(err: &io::Error) -> bool {
 /// Looks at the control connection, waiting at most the given time for something to happen.
 pub type Watch<'a> = dyn FnMut(Duration) -> ControlState + 'a;
 
-/// Sends `length` bytes of `file` (already positioned) on `data`, looking at the control
-/// connection through `watch` every [`CHECK_EVERY`] bytes. Returns the bytes sent.
+/// Watches the control connection during one transfer and keeps the data connection's clock:
+/// when it last moved bytes (for `--data-timeout`) and when the control connection was last
+/// looked at (module docs).
+pub struct Watcher<'w, 'a> {
+    watch: &'w mut Watch<'a>,
+    patience: Duration,
+    last_progress: Instant,
+    last_look: Instant,
+}
+
+impl<'w, 'a> Watcher<'w, 'a> {
+    /// A watcher that lets the data connection stall for `patience` (`--data-timeout`).
+    pub fn new(watch: &'w mut Watch<'a>, patience: Duration) -> Watcher<'w, 'a> {
+        let now = Instant::now();
+        Watcher {
+            watch,
+            patience,
+            last_progress: now,
+            last_look: now,
+        }
+    }
+
+    /// Bytes moved: looks at the control connection if a slice has passed since the last look.
+    fn moved(&mut self) -> Result<(), TransferError> {
+        let now = Instant::now();
+        self.last_progress = now;
+        if now.saturating_duration_since(self.last_look) >= DATA_WAIT_SLICE {
+            self.look(now)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A wait on the data socket ended with nothing moved (`timeout`, after one slice): looks
+    /// at the control connection, and fails with `timeout` once nothing has moved for the whole
+    /// `--data-timeout`.
+    fn stalled(&mut self, timeout: io::Error) -> Result<(), TransferError> {
+        let now = Instant::now();
+        self.look(now)?;
+        if now.saturating_duration_since(self.last_progress) >= self.patience {
+            Err(TransferError::Network(timeout))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn look(&mut self, now: Instant) -> Result<(), TransferError> {
+        self.last_look = now;
+        stop_if_interrupted((self.watch)(Duration::ZERO))
+    }
+
+    /// The upload's data connection ended: finished, or a client that died? (module docs)
+    fn upload_ended(&mut self) -> Result<(), TransferError> {
+        stop_if_interrupted((self.watch)(END_OF_UPLOAD_GRACE))
+    }
+}
+
+/// Sends `length` bytes of `file` (already positioned) on `data`, watching the control
+/// connection through `watcher`. Returns the bytes sent.
 pub fn send_file(
     file: &File,
     data: &TcpStream,
     length: u64,
-    watch: &mut Watch<'_>,
+    watcher: &mut Watcher<'_, '_>,
 ) -> Result<u64, TransferError> {
     let mut sent = 0;
     while sent < length {
-        let chunk = CHECK_EVERY.min(length - sent);
-        let moved = send_chunk(file, data, chunk).map_err(TransferError::Network)?;
-        if moved == 0 {
-            break; // the file was truncated while we sent it
+        match send_chunk(file, data, CHECK_EVERY.min(length - sent)) {
+            Ok(0) => break, // the file was truncated while we sent it
+            Ok(moved) => {
+                sent += moved;
+                watcher.moved()?;
+            }
+            Err(err) if is_timeout(&err) => watcher.stalled(err)?,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(TransferError::Network(err)),
         }
-        sent += moved;
-        stop_if_interrupted(watch(Duration::ZERO))?;
     }
     Ok(sent)
 }
 
-/// Sends up to `count` bytes from the file's current position with sendfile(2); returns the
-/// bytes sent, fewer only at the end of the file. The socket's write timeout applies: a client
-/// that stops reading makes sendfile fail with `EAGAIN`, reported as a timeout.
+/// Sends up to `count` bytes from the file's current position with one sendfile(2) call;
+/// returns the bytes sent (0 only at the end of the file). The socket's write timeout
+/// ([`DATA_WAIT_SLICE`]) applies: a client that stops reading makes sendfile return what it
+/// moved so far, or fail with `EAGAIN` (a timeout) if it moved nothing.
 #[cfg(target_os = "linux")]
 fn send_chunk(file: &File, data: &TcpStream, count: u64) -> io::Result<u64> {
-    /// Linux moves at most this many bytes per sendfile call.
-    const MAX_PER_CALL: u64 = 0x7fff_f000;
-    let mut sent = 0;
-    while sent < count {
-        let want = usize::try_from((count - sent).min(MAX_PER_CALL)).unwrap_or(usize::MAX);
-        // `None`: read from the file's own position (where REST put it) and advance it.
-        match rustix::fs::sendfile(data, file, None, want) {
-            Ok(0) => break,
-            Ok(moved) => sent += moved as u64,
-            Err(rustix::io::Errno::INTR) => {}
-            Err(err) => return Err(err.into()),
-        }
-    }
-    Ok(sent)
+    let want = usize::try_from(count).unwrap_or(usize::MAX);
+    // `None`: read from the file's own position (where REST put it) and advance it.
+    let moved = rustix::fs::sendfile(data, file, None, want)?;
+    Ok(moved as u64)
 }
 
-/// Elsewhere: an ordinary copy through a buffer.
+/// Elsewhere: one read from the file and one write to the socket. Bytes the write did not take
+/// (the socket's timeout ended it part-way) are read again next time: the file position is
+/// moved back over them.
 #[cfg(not(target_os = "linux"))]
 fn send_chunk(file: &File, data: &TcpStream, count: u64) -> io::Result<u64> {
-    io::copy(&mut file.take(count), &mut &*data)
+    let mut buffer = vec![0u8; RECEIVE_BUFFER.min(usize::try_from(count).unwrap_or(usize::MAX))];
+    let got = (&*file).read(&mut buffer)?;
+    let bytes = buffer.get(..got).unwrap_or_default();
+    if bytes.is_empty() {
+        return Ok(0);
+    }
+    let written = match (&*data).write(bytes) {
+        Ok(0) => Err(io::Error::from(io::ErrorKind::WriteZero)),
+        other => other,
+    };
+    let unsent = got - written.as_ref().map_or(0, |&written| written);
+    (&*file).seek(SeekFrom::Current(
+        -i64::try_from(unsent).unwrap_or(i64::MAX),
+    ))?;
+    written.map(|written| written as u64)
 }
 
-/// Receives until the client closes `data`, writing into `upload`. Returns the bytes received.
+/// Sends `bytes` (a listing) on `data`, watching the control connection through `watcher`.
+pub fn send_bytes(
+    data: &TcpStream,
+    bytes: &[u8],
+    watcher: &mut Watcher<'_, '_>,
+) -> Result<u64, TransferError> {
+    let mut sent = 0;
+    while let Some(rest) = bytes.get(sent..).filter(|rest| !rest.is_empty()) {
+        match (&*data).write(rest) {
+            Ok(0) => {
+                return Err(TransferError::Network(io::Error::from(
+                    io::ErrorKind::WriteZero,
+                )));
+            }
+            Ok(written) => {
+                sent += written;
+                watcher.moved()?;
+            }
+            Err(err) if is_timeout(&err) => watcher.stalled(err)?,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(TransferError::Network(err)),
+        }
+    }
+    Ok(sent as u64)
+}
+
+/// Receives until the client closes `data`, writing into `upload`, watching the control
+/// connection through `watcher`. Returns the bytes received.
 pub fn receive_file(
     data: &mut TcpStream,
     upload: &mut Upload,
-    watch: &mut Watch<'_>,
+    watcher: &mut Watcher<'_, '_>,
 ) -> Result<u64, TransferError> {
     let mut buffer = vec![0u8; RECEIVE_BUFFER];
     let mut received: u64 = 0;
-    let mut next_check = CHECK_EVERY;
     loop {
         let got = match data.read(&mut buffer) {
             Ok(0) => break,
             Ok(got) => got,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) if is_timeout(&err) => {
+                watcher.stalled(err)?;
+                continue;
+            }
             Err(err) => return Err(TransferError::Network(err)),
         };
         let bytes = buffer.get(..got).unwrap_or_default();
         upload.file.write_all(bytes).map_err(TransferError::Disk)?;
         received += got as u64;
-        if received >= next_check {
-            next_check = received + CHECK_EVERY;
-            stop_if_interrupted(watch(Duration::ZERO))?;
-        }
+        watcher.moved()?;
     }
-    // The end of the data connection: finished, or a client that died? (module docs)
-    stop_if_interrupted(watch(END_OF_UPLOAD_GRACE))?;
+    watcher.upload_ended()?;
     Ok(received)
 }
 
@@ -248,7 +374,8 @@ pub struct Upload {
 impl Upload {
     /// Creates the temporary file; with REST or APPE, first copies the part of the existing
     /// file that is kept (std uses copy_file_range(2) on Linux, no bytes through our memory).
-    pub fn begin(target: &Path, keep: Keep, shown: &str) -> Result<Upload, Reply> {
+    /// `root` confines that read: the old file is opened through its checked real path.
+    pub fn begin(root: &Root, target: &Path, keep: Keep, shown: &str) -> Result<Upload, Reply> {
         let dir = target
             .parent()
             .ok_or_else(|| Reply::new(553, format!("{shown}: not a file name.")))?;
@@ -268,16 +395,31 @@ impl Upload {
             target: target.to_path_buf(),
             committed: false,
         };
-        upload.keep_existing(keep, shown)?;
+        upload.keep_existing(root, keep, shown)?;
         Ok(upload)
     }
 
-    fn keep_existing(&mut self, keep: Keep, shown: &str) -> Result<(), Reply> {
-        let existing_len = fs::metadata(&self.target).map(|meta| meta.len()).ok();
-        let length = match (keep, existing_len) {
+    /// Copies the kept part of the old file. The old file is read through its real path with
+    /// every link followed and checked to be inside the root: `APPE link` where `link` leads
+    /// outside must not copy what it points to into the root (`server::paths`, issue 14). The
+    /// session refused such links already; this is the check at the moment of reading.
+    fn keep_existing(&mut self, root: &Root, keep: Keep, shown: &str) -> Result<(), Reply> {
+        if keep == Keep::Nothing {
+            return Ok(());
+        }
+        let existing = match root.confine(&self.target) {
+            Ok(real) => {
+                let file = File::open(real).map_err(|err| io_reply(shown, &err))?;
+                let length = file.metadata().map_err(|err| io_reply(shown, &err))?.len();
+                Some((file, length))
+            }
+            Err(PathError::NotFound) => None,
+            Err(err) => return Err(Reply::new(550, format!("{shown}: {err}."))),
+        };
+        let (existing, length) = match (keep, existing) {
             (Keep::Nothing, _) | (Keep::All, None) => return Ok(()),
-            (Keep::All, Some(length)) => length,
-            (Keep::First(offset), Some(length)) if offset <= length => offset,
+            (Keep::All, Some((file, length))) => (file, length),
+            (Keep::First(offset), Some((file, length))) if offset <= length => (file, offset),
             (Keep::First(offset), _) => {
                 return Err(Reply::new(
                     554,
@@ -285,8 +427,6 @@ impl Upload {
                 ));
             }
         };
-        let existing =
-            File::open(&self.target).map_err(|err| super::commands::io_reply(shown, &err))?;
         let copied = io::copy(&mut (&existing).take(length), &mut self.file)
             .map_err(|err| super::commands::io_reply(shown, &err))?;
         if copied == length {
@@ -368,7 +508,7 @@ pub fn prepare(transfer: &Transfer, shared: &Shared) -> std::result::Result<Prep
             })
         }
         TransferKind::Receive { target, keep } => {
-            Upload::begin(target, *keep, shown).map(Prepared::Receive)
+            Upload::begin(&shared.root, target, *keep, shown).map(Prepared::Receive)
         }
         TransferKind::List {
             path,
@@ -414,7 +554,8 @@ mod tests {
         let dir = temp_dir("drop");
         let target = dir.0.join("file.txt");
         fs::write(&target, b"old").unwrap();
-        let mut upload = Upload::begin(&target, Keep::Nothing, "/file.txt").unwrap();
+        let root = Root::open(&dir.0).unwrap();
+        let mut upload = Upload::begin(&root, &target, Keep::Nothing, "/file.txt").unwrap();
         upload.file.write_all(b"new and partial").unwrap();
         drop(upload);
         assert_eq!(fs::read(&target).unwrap(), b"old");
@@ -427,16 +568,36 @@ mod tests {
         let dir = temp_dir("keep");
         let target = dir.0.join("file.txt");
         fs::write(&target, b"0123456789").unwrap();
-        let mut upload = Upload::begin(&target, Keep::First(4), "/file.txt").unwrap();
+        let root = Root::open(&dir.0).unwrap();
+        let mut upload = Upload::begin(&root, &target, Keep::First(4), "/file.txt").unwrap();
         upload.file.write_all(b"abc").unwrap();
         upload.commit().unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"0123abc");
-        let mut upload = Upload::begin(&target, Keep::All, "/file.txt").unwrap();
+        let mut upload = Upload::begin(&root, &target, Keep::All, "/file.txt").unwrap();
         upload.file.write_all(b"!").unwrap();
         upload.commit().unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"0123abc!");
-        let past_end = Upload::begin(&target, Keep::First(99), "/file.txt").unwrap_err();
+        let past_end = Upload::begin(&root, &target, Keep::First(99), "/file.txt").unwrap_err();
         assert_eq!(past_end.code, 554);
+    }
+
+    /// APPE and REST + STOR on a link that leads outside the root read nothing through it:
+    /// refused with 550, no temporary file left, the outside file untouched.
+    #[cfg(unix)]
+    #[test]
+    fn keeping_the_old_file_never_reads_outside_the_root() {
+        let dir = temp_dir("outside");
+        fs::create_dir_all(dir.0.join("root")).unwrap();
+        fs::write(dir.0.join("secret.txt"), b"TOP SECRET").unwrap();
+        let target = dir.0.join("root/sec.txt");
+        std::os::unix::fs::symlink(dir.0.join("secret.txt"), &target).unwrap();
+        let root = Root::open(&dir.0.join("root")).unwrap();
+        for keep in [Keep::All, Keep::First(2)] {
+            let refused = Upload::begin(&root, &target, keep, "/sec.txt").unwrap_err();
+            assert_eq!(refused.code, 550, "{keep:?}: {refused}");
+        }
+        assert_eq!(fs::read_dir(dir.0.join("root")).unwrap().count(), 1);
+        assert_eq!(fs::read(dir.0.join("secret.txt")).unwrap(), b"TOP SECRET");
     }
 
     /// Storage errors map to 452, other local errors to 451.
