@@ -31,7 +31,8 @@
 //! | one received datagram | [`Config::max_datagram`] | refused as [`DatagramError::TooLarge`] |
 //!
 //! So a connection never holds more than `window + max_queued` datagrams for its peer, each at
-//! most `max_datagram` bytes: with the room's settings, 32 + 256 datagrams of 1200 bytes, 338 KiB.
+//! most `max_datagram` bytes: with the default settings, 32 + 1024 datagrams of 1200 bytes,
+//! 1.2 MiB.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -52,8 +53,8 @@ pub const DEFAULT_WINDOW: u32 = 32;
 /// Datagrams that may wait for the window, unless configured otherwise: a program that queues
 /// its own user's lines (`udp-chat connect`) lets a paste of about a thousand short lines through
 /// a full window, and holds at most 1024 x 1200 bytes, 1.2 MB, for a peer that never
-/// acknowledges. A peer cannot make it grow faster than the user types. The room, whose queues
-/// fill with *other* members' messages, uses a smaller backlog ([`crate::room::MEMBER_BACKLOG`]).
+/// acknowledges. A peer cannot make it grow faster than the user types. The room gives each
+/// member the same backlog ([`crate::room::MEMBER_BACKLOG`] explains why).
 pub const DEFAULT_BACKLOG: usize = 1024;
 
 /// ACKs, PINGs and PONGs waiting to be sent. One is queued per datagram received and the caller

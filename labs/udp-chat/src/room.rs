@@ -47,8 +47,9 @@
 //! 1. **per member**: a message that does not fit in a member's backlog drops that member,
 //!    `*** NAME dropped (too far behind: ...)`, after the message was queued for everyone else;
 //! 2. **for the whole room**: when all members together hold more than [`MAX_HELD_IN_ROOM`]
-//!    datagrams (only possible with a larger `--window` or `--max-clients` than the defaults),
-//!    the member holding the most is dropped the same way, until the room is under its limit.
+//!    datagrams (several members far behind at once, or a larger `--window` or
+//!    `--max-clients`), the member holding the most is dropped the same way, until the room is
+//!    under its limit.
 //!
 //! Dropping removes the member's connection with everything queued for it, so the memory goes
 //! back to the allocator when the member goes, not when a timer notices. The dropped member is
@@ -68,8 +69,8 @@ use std::time::{Duration, Instant};
 
 use netlab_common::{Error, term};
 
-use crate::cli::{self, DEFAULT_MAX_CLIENTS, ServeArgs};
-use crate::connection::{Config, DEFAULT_WINDOW, Event, SendError};
+use crate::cli::{self, ServeArgs};
+use crate::connection::{Config, DEFAULT_BACKLOG, Event, SendError};
 use crate::endpoint::{Endpoint, Happening, Settings};
 use crate::fragment::DEFAULT_MAX_MESSAGE;
 
@@ -86,19 +87,23 @@ pub const NOTICE: &str = "*** ";
 /// How long a departing member (or everyone, at shutdown) gets to acknowledge the last datagrams.
 const FAREWELL: Duration = Duration::from_secs(2);
 
-/// Datagrams that may wait for a member's window, on top of the window in flight. Sized so that
-/// every other member of a full default room (63) can send one message of the longest kind (4
-/// datagrams of a relayed 4195-byte message) at the same moment without anybody being dropped:
-/// 63 x 4 = 252, rounded up to 256. With the default window a member holds at most 32 + 256
-/// datagrams of at most 1200 bytes, 338 KiB; the old bound was 8192 datagrams, 9.4 MiB, which 10
-/// members that never acknowledge turned into 85 MB of the room's memory.
-pub const MEMBER_BACKLOG: usize = 256;
+/// Datagrams that may wait for a member's window, on top of the window in flight: as many as a
+/// netlab client keeps waiting for its own window ([`DEFAULT_BACKLOG`]). A member who pastes a
+/// long text sends its whole queue as fast as the room acknowledges, which is faster than a
+/// member whose client is busier (printing, on a slower link) acknowledges what the room relays;
+/// with a backlog as long as the sender's, such a burst drops nobody who is still acknowledging.
+/// (256, enough for one longest message from each member of a full room at once, was tried
+/// first: a well-behaved member was dropped during a 400-line paste in a debug build.)
+/// With the default window a member holds at most 32 + 1024 datagrams of at most 1200 bytes,
+/// 1.2 MiB; the old bound was 8192 waiting, 9.4 MiB, which 10 members that never acknowledged
+/// turned into 85 MB of the room's memory.
+pub const MEMBER_BACKLOG: usize = DEFAULT_BACKLOG;
 
-/// Datagrams the room holds for all its members together. A default room (64 members, window
-/// 32) never reaches it: it is 64 full members' worth, 21.1 MiB. It bounds a room started with
-/// a larger `--window` or `--max-clients`, which would otherwise hold that much per member.
-pub const MAX_HELD_IN_ROOM: usize =
-    DEFAULT_MAX_CLIENTS * (DEFAULT_WINDOW as usize + MEMBER_BACKLOG);
+/// Datagrams the room holds for all its members together: a full default room (64) in which
+/// every member sends one message of the longest kind (4 datagrams when relayed) at the same
+/// moment holds 64 x 63 x 4 = 16 128; rounded up to 16 384, at most 19 MiB. Several members far
+/// behind at once reach it before each reaches its own bound; then the one holding the most goes.
+pub const MAX_HELD_IN_ROOM: usize = 16_384;
 
 /// Peers the room keeps beyond its members: a stranger refused ("room full") and a member that
 /// left each keep their connection for [`FAREWELL`] so the last notice and LEAVE get through.
@@ -447,6 +452,7 @@ fn is_bidi_override(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::DEFAULT_MAX_CLIENTS;
 
     /// Names lose what could disturb a terminal, keep what a person typed, and stay short.
     #[test]
@@ -482,11 +488,16 @@ mod tests {
         assert_eq!(most_behind(&[], 1, 0), None);
     }
 
-    /// The room's limit is a full default room: a default room can never reach it.
+    /// A full default room in which everybody sends one longest message at once stays under the
+    /// room's limit; one member's whole backlog does too.
     #[test]
-    fn a_default_room_stays_under_the_room_limit() {
-        let full_member = member_config(Config::default());
-        let per_member = full_member.window as usize + full_member.max_queued;
-        assert_eq!(per_member * DEFAULT_MAX_CLIENTS, MAX_HELD_IN_ROOM);
+    fn the_room_limit_leaves_room_for_a_full_room_talking_at_once() {
+        let longest = DEFAULT_MAX_MESSAGE + RELAY_OVERHEAD;
+        let pieces = longest.div_ceil(crate::wire::DEFAULT_MAX_DATAGRAM - crate::wire::HEADER_LEN);
+        assert_eq!(pieces, 4);
+        let everybody_at_once = DEFAULT_MAX_CLIENTS * (DEFAULT_MAX_CLIENTS - 1) * pieces;
+        assert!(everybody_at_once <= MAX_HELD_IN_ROOM);
+        let member = member_config(Config::default());
+        assert!(member.window as usize + member.max_queued < MAX_HELD_IN_ROOM);
     }
 }

@@ -117,13 +117,15 @@ fn malformed_datagrams_are_counted_not_fatal() {
 }
 
 /// The room's side of a member that answers nothing: after the window (32) and the room's
-/// backlog (256) the next message is refused with `QueueFull`, only a window's worth of
-/// distinct datagrams ever goes out, and what is held stays at 288 through retransmissions.
+/// backlog (`MEMBER_BACKLOG`) the next message is refused with `QueueFull`, only a window's worth
+/// of distinct datagrams ever goes out, and what is held stays at the bound through
+/// retransmissions.
 #[test]
 fn a_member_that_never_acknowledges_holds_window_plus_backlog() {
     let t0 = Instant::now();
     let mut room_side = Connection::new(udp_chat::room::member_config(Config::default())).unwrap();
-    assert_eq!(room_side.max_held(), 32 + udp_chat::room::MEMBER_BACKLOG);
+    let most = 32 + udp_chat::room::MEMBER_BACKLOG;
+    assert_eq!(room_side.max_held(), most);
     let mut sent = std::collections::BTreeSet::new();
     let mut accepted = 0;
     let refused = loop {
@@ -136,15 +138,15 @@ fn a_member_that_never_acknowledges_holds_window_plus_backlog() {
         }
     };
     assert_eq!(refused, SendError::QueueFull { room: 0, needed: 1 });
-    assert_eq!(accepted, 288);
+    assert_eq!(accepted, most);
     assert_eq!(sent.len(), 32);
-    assert_eq!(room_side.held(), 288);
+    assert_eq!(room_side.held(), most);
     let due = room_side.poll_timeout().unwrap();
     room_side.handle_timeout(due);
     while let Some(bytes) = room_side.poll_transmit(due) {
         assert!(sent.contains(&Datagram::parse(&bytes).unwrap().header.seq.0));
     }
-    assert_eq!(room_side.held(), 288);
+    assert_eq!(room_side.held(), most);
 }
 
 /// A datagram over `max_datagram` is refused whatever its header says, even one that would be
