@@ -6,12 +6,19 @@
 //! loop itself only ever waits in one place, [`Endpoint::turn`]. Messages appear as they arrive,
 //! whatever the user is doing.
 //!
+//! What the client keeps is bounded too: a typed line is read up to [`MAX_LINE`] bytes (a longer
+//! one is refused, not collected: `udp-chat connect < /dev/zero` must not fill memory), at most
+//! [`LINES_WAITING`] lines wait between the input thread and the loop (then the input thread
+//! waits, and so does whoever writes into our standard input), and the connection's backlog is
+//! [`crate::connection::DEFAULT_BACKLOG`] datagrams.
+//!
 //! [`Waker`]: mio::Waker
 
+use std::io::Read;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -28,6 +35,15 @@ const PING_EVERY: Duration = Duration::from_secs(2);
 
 /// How long leaving waits for the server to acknowledge our last messages and our LEAVE.
 const FAREWELL: Duration = Duration::from_secs(2);
+
+/// Longest line read from standard input: one byte over the message limit, so a longer line is
+/// known to be too long without keeping the rest of it.
+const MAX_LINE: usize = DEFAULT_MAX_MESSAGE + 1;
+
+/// Lines read but not yet taken by the network loop. The loop takes them all at every turn, so
+/// this is only reached when input comes faster than that (a paste, a pipe); then the input
+/// thread waits for room instead of collecting lines without end.
+const LINES_WAITING: usize = 64;
 
 const HELP: &str = "type a line to send it to the room; /stats shows the counters, /quit leaves \
 (so does end of input, Ctrl-D)";
@@ -88,7 +104,7 @@ fn resolve_one(target: &str) -> Result<SocketAddr, Error> {
 
 /// Starts the thread that reads standard input, and routes Ctrl-C the same way.
 fn start_input(endpoint: &Endpoint) -> Result<Receiver<Input>, Error> {
-    let (lines, inputs) = channel();
+    let (lines, inputs) = sync_channel(LINES_WAITING);
     let waker = endpoint.waker()?;
     let ctrl_c = (lines.clone(), Arc::clone(&waker));
     ctrlc::set_handler(move || {
@@ -100,21 +116,50 @@ fn start_input(endpoint: &Endpoint) -> Result<Receiver<Input>, Error> {
     Ok(inputs)
 }
 
-fn read_input(lines: &Sender<Input>, waker: &mio::Waker) {
+fn read_input(lines: &SyncSender<Input>, waker: &mio::Waker) {
     let mut stdin = BufReader::new(std::io::stdin().lock());
     loop {
-        let mut line = Vec::new();
-        let input = match stdin.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => Input::End,
-            Ok(_) => {
-                while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                    line.pop();
-                }
-                Input::Line(line)
-            }
+        let input = match read_line(&mut stdin) {
+            Some(line) => Input::Line(line),
+            None => Input::End,
         };
         let end = matches!(input, Input::End);
         if lines.send(input).is_err() || waker.wake().is_err() || end {
+            return;
+        }
+    }
+}
+
+/// One line of standard input without its line ending, at most [`MAX_LINE`] bytes of it (the
+/// rest of a longer line is read and thrown away); `None` at the end of input.
+fn read_line(input: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut line = Vec::new();
+    let limit = u64::try_from(MAX_LINE).unwrap_or(u64::MAX);
+    match input.by_ref().take(limit).read_until(b'\n', &mut line) {
+        Ok(0) | Err(_) => return None,
+        Ok(_) => {}
+    }
+    if line.last() != Some(&b'\n') {
+        skip_rest_of_line(input);
+    }
+    while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        line.pop();
+    }
+    Some(line)
+}
+
+/// Reads up to the next newline (or the end), keeping nothing.
+fn skip_rest_of_line(input: &mut impl BufRead) {
+    loop {
+        let (found, used) = match input.fill_buf() {
+            Ok([]) | Err(_) => return,
+            Ok(buffer) => match buffer.iter().position(|b| *b == b'\n') {
+                Some(at) => (true, at + 1),
+                None => (false, buffer.len()),
+            },
+        };
+        input.consume(used);
+        if found {
             return;
         }
     }
@@ -266,5 +311,23 @@ impl Chat {
                 endpoint.kernel_drops()
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Lines lose their ending; a line over the limit comes back cut to [`MAX_LINE`] bytes (so
+    /// it is refused as too long) and the rest of it is skipped, not kept.
+    #[test]
+    fn input_lines_are_bounded() {
+        let mut long = vec![b'x'; 3 * MAX_LINE];
+        long.extend_from_slice(b"\nnext\r\n");
+        let mut input = &long[..];
+        assert_eq!(read_line(&mut input).unwrap().len(), MAX_LINE);
+        assert_eq!(read_line(&mut input).unwrap(), b"next");
+        assert_eq!(read_line(&mut input), None);
     }
 }

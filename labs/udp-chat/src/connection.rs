@@ -16,6 +16,23 @@
 //! `poll_transmit` and `poll_event` until they return `None`, then sleeps until `poll_timeout` or
 //! the next datagram. The queues behind them grow by at most a window's worth per input, so a
 //! caller that drains them keeps them small.
+//!
+//! ## What one connection holds, at most
+//! Everything a connection keeps grows with what the peer sends or fails to acknowledge, so each
+//! piece has a bound, and a peer that pushes against it costs a refusal, never more memory:
+//!
+//! | what | bound | when it is reached |
+//! |---|---|---|
+//! | sent, not yet acknowledged | the window ([`Config::window`]) | new data waits for an ACK |
+//! | waiting for the window | [`Config::max_queued`] (the backlog) | [`SendError::QueueFull`]: the caller decides (the room drops the member) |
+//! | early datagrams held (selective repeat) | the window | later ones are thrown away, ACKed NOT_HELD |
+//! | incomplete fragmented messages | [`crate::fragment::MAX_PARTIAL`] | the oldest is dropped |
+//! | ACKs and PONGs waiting to go out | [`MAX_CONTROL_QUEUED`] | the oldest is dropped (the peer's retransmission repairs it) |
+//! | one received datagram | [`Config::max_datagram`] | refused as [`DatagramError::TooLarge`] |
+//!
+//! So a connection never holds more than `window + max_queued` datagrams for its peer, each at
+//! most `max_datagram` bytes: with the default settings, 32 + 1024 datagrams of 1200 bytes,
+//! 1.2 MiB.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -29,6 +46,23 @@ use crate::wire::{DEFAULT_MAX_DATAGRAM, Datagram, HEADER_LEN, Header, Kind, Wire
 
 /// The largest UDP payload over IPv4: 65 535 minus the 20-byte IP and 8-byte UDP headers.
 pub const MAX_UDP_PAYLOAD: usize = 65_507;
+
+/// Datagrams in flight at most, unless configured otherwise (`--window`).
+pub const DEFAULT_WINDOW: u32 = 32;
+
+/// Datagrams that may wait for the window, unless configured otherwise: a program that queues
+/// its own user's lines (`udp-chat connect`) lets a paste of about a thousand short lines through
+/// a full window, and holds at most 1024 x 1200 bytes, 1.2 MB, for a peer that never
+/// acknowledges. A peer cannot make it grow faster than the user types. The room gives each
+/// member the same backlog ([`crate::room::MEMBER_BACKLOG`] explains why).
+pub const DEFAULT_BACKLOG: usize = 1024;
+
+/// ACKs, PINGs and PONGs waiting to be sent. One is queued per datagram received and the caller
+/// sends them all after each input, so a caller that drains never comes near this; it bounds a
+/// peer flooding a caller that does not. Past it the oldest is dropped: a lost ACK or PONG is
+/// what the protocol already repairs (the peer resends; a newer ACK carries a cumulative
+/// acknowledgement at least as new).
+pub const MAX_CONTROL_QUEUED: usize = 1024;
 
 /// Everything a connection can be tuned with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,8 +79,9 @@ pub struct Config {
     pub max_datagram: usize,
     /// Largest chat message, before fragmentation.
     pub max_message: usize,
-    /// Datagrams accepted from the user but not yet sent; past it `send_message` says
-    /// [`SendError::QueueFull`] (the user is typing faster than the network carries).
+    /// The backlog: datagrams accepted but not yet sent because the window is full; past it
+    /// `send_message` says [`SendError::QueueFull`] (messages come faster than the peer
+    /// acknowledges). With the window it bounds what the connection holds for its peer.
     pub max_queued: usize,
     /// The first sequence number, both for what we send and what we expect. A real protocol
     /// would pick it at random and exchange it in a handshake (as TCP does, RFC 9293 §3.4.1);
@@ -58,12 +93,12 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             mode: ArqMode::SelectiveRepeat,
-            window: 32,
+            window: DEFAULT_WINDOW,
             max_retries: 8,
             rto: RtoConfig::default(),
             max_datagram: DEFAULT_MAX_DATAGRAM,
             max_message: DEFAULT_MAX_MESSAGE,
-            max_queued: 8192,
+            max_queued: DEFAULT_BACKLOG,
             initial_seq: 0,
         }
     }
@@ -150,6 +185,15 @@ pub enum DatagramError {
     /// Fragments that do not fit together.
     #[error("bad fragment: {0}")]
     Fragment(#[from] FragmentError),
+    /// Bigger than any datagram this protocol sends: whatever its header says, it is not kept
+    /// (an early datagram would otherwise be held, up to 64 KiB of it, for every window slot).
+    #[error("datagram of {len} bytes is over the {max}-byte limit")]
+    TooLarge {
+        /// Its size.
+        len: usize,
+        /// [`Config::max_datagram`].
+        max: usize,
+    },
 }
 
 /// Something the user should know about.
@@ -256,10 +300,18 @@ impl Connection {
         let seq = self.next_ping;
         self.next_ping = seq.next();
         self.ping = Some((seq, now));
-        self.control.push_back(Header {
+        self.queue_control(Header {
             seq,
             ..Header::new(Kind::Ping)
         });
+    }
+
+    /// Queues an unsequenced datagram, dropping the oldest past [`MAX_CONTROL_QUEUED`].
+    fn queue_control(&mut self, header: Header) {
+        if self.control.len() >= MAX_CONTROL_QUEUED {
+            self.control.pop_front();
+        }
+        self.control.push_back(header);
     }
 
     fn max_piece(&self) -> usize {
@@ -294,6 +346,13 @@ impl Connection {
     }
 
     fn handle_parsed(&mut self, bytes: &[u8], now: Instant) -> Result<(), DatagramError> {
+        let max = self.config.max_datagram;
+        if bytes.len() > max {
+            return Err(DatagramError::TooLarge {
+                len: bytes.len(),
+                max,
+            });
+        }
         let datagram = Datagram::parse(bytes)?;
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += bytes.len() as u64;
@@ -305,7 +364,7 @@ impl Connection {
             Kind::Ack => {
                 self.sender.on_ack(&header, now)?;
             }
-            Kind::Ping => self.control.push_back(Header {
+            Kind::Ping => self.queue_control(Header {
                 seq: header.seq,
                 ..Header::new(Kind::Pong)
             }),
@@ -322,7 +381,9 @@ impl Connection {
                 let (ready, ack) =
                     self.receiver
                         .on_sequenced(header, datagram.payload, &mut self.stats);
-                self.control.extend(ack);
+                if let Some(ack) = ack {
+                    self.queue_control(ack);
+                }
                 // Deliver everything that is ready even if one piece is bad; report the first.
                 let mut first_error = Ok(());
                 for received in ready {
@@ -426,6 +487,20 @@ impl Connection {
         self.sender.window_room()
     }
 
+    /// Datagrams held for the peer: sent and not yet acknowledged, or waiting for the window.
+    /// Never more than [`Self::max_held`].
+    pub fn held(&self) -> usize {
+        self.sender.held()
+    }
+
+    /// The most datagrams this connection holds for its peer: the window plus the backlog.
+    pub fn max_held(&self) -> usize {
+        let window = self.config.mode.effective_window(self.config.window);
+        usize::try_from(window)
+            .unwrap_or(usize::MAX)
+            .saturating_add(self.config.max_queued)
+    }
+
     /// True when everything sent has been acknowledged and nothing waits to be sent.
     pub fn is_idle(&self) -> bool {
         self.sender.is_idle() && self.control.is_empty()
@@ -442,6 +517,7 @@ impl Connection {
             srtt: self.sender.rto().srtt(),
             rto: self.sender.rto().rto(),
             fast_retransmits: self.sender.fast_retransmits(),
+            incomplete_dropped: self.reassembler.evicted(),
             ..self.stats.clone()
         }
     }

@@ -26,6 +26,18 @@
 //! this protocol has to TCP's SYN); everything else from strangers is dropped and counted, so a
 //! stray or spoofed datagram cannot create state on the server.
 //!
+//! ## Bounds
+//! What the endpoint keeps grows with what peers send, so each piece is bounded:
+//!
+//! - **peers**: one per address that sent an accepted JOIN, at most [`Settings::max_peers`];
+//!   past it a stranger's JOIN is dropped like any stranger's datagram (and the log says so,
+//!   once per episode), so a flood of JOINs from many ports cannot fill memory;
+//! - **strangers**: nothing but a counter; no per-address state is created for them;
+//! - **datagrams per turn**: at most [`MAX_DATAGRAMS_PER_TURN`] are read before timers and
+//!   sending get their turn, so a peer flooding the socket cannot starve the others' ACKs and
+//!   retransmissions; the rest are read on the next turn, which then does not wait;
+//! - each [`Connection`] bounds its own queues (see its module docs).
+//!
 //! ## Connected UDP sockets
 //! The client has exactly one peer, so it `connect`s its UDP socket. No handshake happens (UDP
 //! has none); the kernel just remembers the peer, filters out datagrams from anybody else and,
@@ -41,7 +53,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
-use netlab_common::Error;
+use netlab_common::{Error, term};
 
 use crate::connection::{Config, Connection, Event, MAX_UDP_PAYLOAD};
 use crate::describe::{self, Way};
@@ -58,6 +70,12 @@ const WAKE: Token = Token(1);
 /// less (Linux caps it at `net.core.rmem_max`).
 const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 
+/// Datagrams read from the socket in one turn. A turn then fires timers and sends, so a peer
+/// flooding the socket delays everybody else's ACKs by at most this many datagrams' work (well
+/// under a millisecond each); 1024 is enough to empty the socket in one turn in normal use (a
+/// window of 32 from each of 32 members).
+pub const MAX_DATAGRAMS_PER_TURN: usize = 1024;
+
 /// How an endpoint behaves; the same for every peer.
 #[derive(Clone, Copy, Debug)]
 pub struct Settings {
@@ -73,6 +91,9 @@ pub struct Settings {
     pub silent_after: Option<Duration>,
     /// Accept a JOIN from a stranger as a new peer (servers).
     pub accept_strangers: bool,
+    /// The most peers at once (`None`: no limit, for endpoints that add their peers
+    /// themselves); a stranger's JOIN past it is dropped without creating anything.
+    pub max_peers: Option<usize>,
     /// Print every datagram (`--trace`).
     pub trace: bool,
 }
@@ -87,6 +108,7 @@ impl Settings {
             ping_every: None,
             silent_after: None,
             accept_strangers: false,
+            max_peers: None,
             trace: false,
         }
     }
@@ -128,6 +150,11 @@ pub struct Endpoint {
     peers_created: u64,
     strangers: u64,
     kernel_drops: u64,
+    /// The last turn stopped reading at [`MAX_DATAGRAMS_PER_TURN`]: the next one must not wait.
+    more_to_read: bool,
+    /// A stranger's JOIN was dropped because the peer table is full; logged once until a place
+    /// frees up, so a flood cannot flood the log too.
+    peers_full_logged: bool,
     buffer: Vec<u8>,
     /// When the endpoint was made: trace lines show seconds since then, so the gaps between a
     /// datagram and its retransmissions (the RTO and its backoff) can be read off the trace.
@@ -209,6 +236,8 @@ impl Endpoint {
             peers_created: 0,
             strangers: 0,
             kernel_drops: 0,
+            more_to_read: false,
+            peers_full_logged: false,
             started: Instant::now(),
             buffer: vec![0; MAX_UDP_PAYLOAD + 1],
         })
@@ -306,6 +335,11 @@ impl Endpoint {
         self.kernel_drops
     }
 
+    /// Datagrams held for `addr` (sent and unacknowledged, or waiting for its window).
+    pub fn held(&self, addr: SocketAddr) -> Option<usize> {
+        self.peers.get(&addr).map(|peer| peer.connection.held())
+    }
+
     /// The counters of the conversation with `addr`.
     pub fn stats(&self, addr: SocketAddr) -> Option<Stats> {
         self.peers.get(&addr).map(|peer| peer.connection.stats())
@@ -343,6 +377,7 @@ impl Endpoint {
             .next_deadline()
             .map(|at| at.saturating_duration_since(now));
         let timeout = match (timer, max_wait) {
+            _ if self.more_to_read => Some(Duration::ZERO),
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -372,9 +407,12 @@ impl Endpoint {
             .min()
     }
 
-    /// Reads every datagram waiting in the socket.
+    /// Reads the datagrams waiting in the socket, up to [`MAX_DATAGRAMS_PER_TURN`]. (mio wants a
+    /// socket read until `WouldBlock`; stopping early is safe because every turn reads, and
+    /// `more_to_read` makes the next turn's wait return at once.)
     fn read_all(&mut self, happenings: &mut Vec<Happening>) -> Result<(), Error> {
-        loop {
+        self.more_to_read = false;
+        for _ in 0..MAX_DATAGRAMS_PER_TURN {
             let received = match self.connected_to {
                 Some(peer) => self.socket.recv(&mut self.buffer).map(|len| (len, peer)),
                 None => self.socket.recv_from(&mut self.buffer),
@@ -397,6 +435,8 @@ impl Endpoint {
                 Err(err) => return Err(Error::io("receiving a datagram", err)),
             }
         }
+        self.more_to_read = true;
+        Ok(())
     }
 
     /// A datagram arrived from `from`: through the incoming faults, then to its connection.
@@ -419,13 +459,41 @@ impl Endpoint {
         }
     }
 
-    /// Creates a peer for a stranger whose datagram is a JOIN opening the sequence.
+    /// Creates a peer for a stranger whose datagram is a JOIN opening the sequence, if there is
+    /// a place for it.
     fn welcome_stranger(&mut self, from: SocketAddr, bytes: &[u8], now: Instant) -> bool {
-        let opens_conversation = Datagram::parse(bytes).is_ok_and(|datagram| {
-            datagram.header.kind == Kind::Join
-                && datagram.header.seq == Seq(self.settings.config.initial_seq)
-        });
-        self.settings.accept_strangers && opens_conversation && self.add_peer(from, now).is_ok()
+        let opens_conversation = bytes.len() <= self.settings.config.max_datagram
+            && Datagram::parse(bytes).is_ok_and(|datagram| {
+                datagram.header.kind == Kind::Join
+                    && datagram.header.seq == Seq(self.settings.config.initial_seq)
+            });
+        if !self.settings.accept_strangers || !opens_conversation {
+            return false;
+        }
+        if !self.has_place_for_a_peer() {
+            if !self.peers_full_logged {
+                self.peers_full_logged = true;
+                term::warn(format!(
+                    "JOIN from {from} dropped: {} peers already (members and peers leaving); \
+                     JOINs are dropped until one goes",
+                    self.peers.len()
+                ));
+            }
+            return false;
+        }
+        self.add_peer(from, now).is_ok()
+    }
+
+    /// Whether [`Settings::max_peers`] leaves room for one more peer.
+    fn has_place_for_a_peer(&mut self) -> bool {
+        let full = self
+            .settings
+            .max_peers
+            .is_some_and(|max| self.peers.len() >= max);
+        if !full {
+            self.peers_full_logged = false;
+        }
+        !full
     }
 
     /// Hands a datagram that made it through the faults to its connection.

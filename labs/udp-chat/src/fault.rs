@@ -23,6 +23,12 @@ use std::time::{Duration, Instant};
 /// Records kept when nobody collects them; older ones are dropped first (and counted).
 pub const MAX_RECORDS: usize = 4096;
 
+/// Datagrams in the air at once on one simulated link, like a router's queue: twice the largest
+/// window ([`crate::MAX_WINDOW`]), each possibly duplicated, so a reliable sender never fills it;
+/// a peer flooding an endpoint that delays its incoming datagrams does. Past it the link drops
+/// what is sent (a full router queue's tail drop), so a delay never turns a flood into memory.
+pub const MAX_IN_AIR: usize = 4 * crate::arq::MAX_WINDOW as usize;
+
 /// SplitMix64 (Steele, Lea and Flood, 2014): a 64-bit counter passed through a mixing function.
 /// Statistically good enough for simulation, trivially seedable, and short enough to read. Not
 /// for cryptography.
@@ -184,7 +190,8 @@ impl FaultInjector {
         };
         let mut delay = || self.config.delay + hold + self.rng.duration_up_to(self.config.jitter);
         let (first, second) = (delay(), delay());
-        let fate = if lost {
+        let queue_full = self.in_air.len() >= MAX_IN_AIR;
+        let fate = if lost || queue_full {
             Fate::Dropped
         } else if duplicated {
             self.put(now + first, datagram.clone());
@@ -302,5 +309,27 @@ mod tests {
         assert_eq!(link.poll_deliver(later), Some(vec![2]));
         assert_eq!(link.poll_deliver(later), Some(vec![1]));
         assert_eq!(link.take_records().len(), 2);
+    }
+
+    /// A delayed link holds at most [`MAX_IN_AIR`] datagrams; a flood beyond it is dropped, as a
+    /// full router queue drops, and what was in the air still arrives.
+    #[test]
+    fn a_flood_on_a_delayed_link_is_bounded() {
+        let mut link = FaultInjector::new(FaultConfig {
+            delay: Duration::from_secs(1),
+            ..FaultConfig::default()
+        });
+        let now = Instant::now();
+        let fates: Vec<Fate> = (0..MAX_IN_AIR + 10)
+            .map(|_| link.send(vec![0; 10], now))
+            .collect();
+        assert_eq!(link.in_air(), MAX_IN_AIR);
+        assert!(fates[..MAX_IN_AIR].iter().all(|f| *f != Fate::Dropped));
+        assert!(fates[MAX_IN_AIR..].iter().all(|f| *f == Fate::Dropped));
+        let later = now + Duration::from_secs(1);
+        assert_eq!(
+            std::iter::from_fn(|| link.poll_deliver(later)).count(),
+            MAX_IN_AIR
+        );
     }
 }

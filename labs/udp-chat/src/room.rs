@@ -19,17 +19,49 @@
 //! unacknowledged after every retransmission is dropped too. Either way the room is told.
 //!
 //! ## Limits
-//! `--max-clients` members; the next one gets a notice ("room full") and a LEAVE. A member that
-//! cannot keep up (its send queue is full: it stopped acknowledging while the room kept talking)
-//! is dropped so it cannot hold memory forever. Names are cleaned of control characters and cut
-//! to [`MAX_NAME`] characters; a name already taken gets a number.
+//! `--max-clients` members; the next one gets a notice ("room full") and a LEAVE. Names are
+//! cleaned of control characters and cut to [`MAX_NAME`] characters; a name already taken gets a
+//! number. Peers that are not members (strangers being refused, members saying goodbye) take at
+//! most [`PARTING_PEERS`] more places; past that a stranger's JOIN is dropped unanswered, and its
+//! client's retransmission asks again later.
+//!
+//! ## A member that does not keep up
+//! The room holds, for each member, every datagram relayed to it until the member acknowledges
+//! it: up to the window in flight, then up to [`MEMBER_BACKLOG`] waiting for the window. A member
+//! that answers PINGs but never acknowledges DATA (a stuck client, a suspended laptop behind a
+//! NAT that still answers, or an attacker) stops that queue from draining, and each message the
+//! room relays adds to it. Something must give; the choices are:
+//!
+//! - **refuse the sender's message**: one slow member would then silence everybody, the very
+//!   head-of-line blocking that per-member connections exist to avoid;
+//! - **throw away the oldest messages queued for the slow member**: its client would show a
+//!   conversation with holes and never know, breaking the one promise of this protocol (every
+//!   message, once, in order); and datagrams already sent carry sequence numbers that cannot be
+//!   taken back;
+//! - **drop the slow member**, tell everyone else, free its memory at once. That is what a real
+//!   chat service does (IRC servers close a client with "Max SendQ exceeded"), and what a
+//!   student would expect: the others' messages keep flowing, the slow member can join again.
+//!
+//! The room does the third, twice over:
+//!
+//! 1. **per member**: a message that does not fit in a member's backlog drops that member,
+//!    `*** NAME dropped (too far behind: ...)`, after the message was queued for everyone else;
+//! 2. **for the whole room**: when all members together hold more than [`MAX_HELD_IN_ROOM`]
+//!    datagrams (several members far behind at once, or a larger `--window` or
+//!    `--max-clients`), the member holding the most is dropped the same way, until the room is
+//!    under its limit.
+//!
+//! Dropping removes the member's connection with everything queued for it, so the memory goes
+//! back to the allocator when the member goes, not when a timer notices. The dropped member is
+//! not told (its queue is the thing that is stuck); its datagrams are a stranger's from then on,
+//! and its client notices the silence. Each drop is a warning in the room's log.
 //!
 //! The server is one thread: the event loop of [`Endpoint`], because a UDP server has one socket
 //! however many members it serves.
 //!
 //! [`Connection`]: crate::Connection
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +70,7 @@ use std::time::{Duration, Instant};
 use netlab_common::{Error, term};
 
 use crate::cli::{self, ServeArgs};
-use crate::connection::{Config, Event, SendError};
+use crate::connection::{Config, DEFAULT_BACKLOG, Event, SendError};
 use crate::endpoint::{Endpoint, Happening, Settings};
 use crate::fragment::DEFAULT_MAX_MESSAGE;
 
@@ -55,11 +87,44 @@ pub const NOTICE: &str = "*** ";
 /// How long a departing member (or everyone, at shutdown) gets to acknowledge the last datagrams.
 const FAREWELL: Duration = Duration::from_secs(2);
 
+/// Datagrams that may wait for a member's window, on top of the window in flight: as many as a
+/// netlab client keeps waiting for its own window ([`DEFAULT_BACKLOG`]). A member who pastes a
+/// long text sends its whole queue as fast as the room acknowledges, which is faster than a
+/// member whose client is busier (printing, on a slower link) acknowledges what the room relays;
+/// with a backlog as long as the sender's, such a burst drops nobody who is still acknowledging.
+/// (256, enough for one longest message from each member of a full room at once, was tried
+/// first: a well-behaved member was dropped during a 400-line paste in a debug build.)
+/// With the default window a member holds at most 32 + 1024 datagrams of at most 1200 bytes,
+/// 1.2 MiB; the old bound was 8192 waiting, 9.4 MiB, which 10 members that never acknowledged
+/// turned into 85 MB of the room's memory.
+pub const MEMBER_BACKLOG: usize = DEFAULT_BACKLOG;
+
+/// Datagrams the room holds for all its members together: a full default room (64) in which
+/// every member sends one message of the longest kind (4 datagrams when relayed) at the same
+/// moment holds 64 x 63 x 4 = 16 128; rounded up to 16 384, at most 19 MiB. Several members far
+/// behind at once reach it before each reaches its own bound; then the one holding the most goes.
+pub const MAX_HELD_IN_ROOM: usize = 16_384;
+
+/// Peers the room keeps beyond its members: a stranger refused ("room full") and a member that
+/// left each keep their connection for [`FAREWELL`] so the last notice and LEAVE get through.
+/// 64 is a whole default room leaving at once; more strangers than that in 2 s are a flood, and
+/// their JOINs are dropped without creating anything.
+pub const PARTING_PEERS: usize = 64;
+
 /// The largest message the room and its members carry: a typed message plus a name prefix.
 pub fn room_config(config: Config) -> Config {
     Config {
         max_message: DEFAULT_MAX_MESSAGE + RELAY_OVERHEAD,
         ..config
+    }
+}
+
+/// The room's side of each member's conversation: [`room_config`] with the backlog bounded by
+/// [`MEMBER_BACKLOG`].
+pub fn member_config(config: Config) -> Config {
+    Config {
+        max_queued: MEMBER_BACKLOG,
+        ..room_config(config)
     }
 }
 
@@ -70,13 +135,14 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
     } else {
         args.arq
     };
-    let config = room_config(args.reliability.config(arq)?);
+    let config = member_config(args.reliability.config(arq)?);
     let faults = args.faults.config(args.loss);
     let settings = Settings {
         faults_incoming: args.faults.faults_incoming,
         ping_every: Some(Duration::from_secs_f64(args.ping_interval)),
         silent_after: Some(Duration::from_secs_f64(args.drop_after)),
         accept_strangers: true,
+        max_peers: Some(args.server.max_clients.saturating_add(PARTING_PEERS)),
         trace: args.trace.trace,
         ..Settings::new(config, faults)
     };
@@ -112,6 +178,9 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
 pub struct Room {
     members: BTreeMap<SocketAddr, String>,
     max_members: usize,
+    /// Members found too far behind while a message was being queued for everyone, with the
+    /// reason; they are dropped once the message has been queued for all the others.
+    behind: VecDeque<(SocketAddr, String)>,
 }
 
 impl Room {
@@ -120,11 +189,18 @@ impl Room {
         Self {
             members: BTreeMap::new(),
             max_members,
+            behind: VecDeque::new(),
         }
     }
 
-    /// Reacts to one thing that happened on the network.
+    /// Reacts to one thing that happened on the network, then drops the members that fell too
+    /// far behind because of it.
     pub fn react(&mut self, endpoint: &mut Endpoint, happening: Happening) {
+        self.react_to(endpoint, happening);
+        self.drop_members_behind(endpoint);
+    }
+
+    fn react_to(&mut self, endpoint: &mut Endpoint, happening: Happening) {
         match happening {
             Happening::Event(from, Event::Joined(name)) => self.join(endpoint, from, &name),
             Happening::Event(from, Event::Delivered(message)) => {
@@ -211,6 +287,45 @@ impl Room {
         self.broadcast(endpoint, None, &format!("{NOTICE}{name} {how}"));
     }
 
+    /// Drops every member found too far behind, and then, while the room as a whole holds more
+    /// than [`MAX_HELD_IN_ROOM`] datagrams, the member holding the most (see the module docs).
+    /// Each notice of a drop is itself queued for the others, and may find one more too far
+    /// behind: the loop goes on until nobody is.
+    fn drop_members_behind(&mut self, endpoint: &mut Endpoint) {
+        loop {
+            let (addr, why) = match self.behind.pop_front() {
+                Some(found) => found,
+                None => match self.member_holding_most(endpoint) {
+                    Some(found) => found,
+                    None => return,
+                },
+            };
+            if let Some(name) = self.members.get(&addr) {
+                term::warn(format!("dropping {name} ({addr}): {why}"));
+            }
+            endpoint.remove(addr);
+            self.depart(endpoint, addr, &format!("dropped ({why})"));
+        }
+    }
+
+    /// The member to drop when the room holds more than [`MAX_HELD_IN_ROOM`] datagrams.
+    fn member_holding_most(&self, endpoint: &Endpoint) -> Option<(SocketAddr, String)> {
+        let held: Vec<(SocketAddr, usize)> = self
+            .members
+            .keys()
+            .filter_map(|addr| Some((*addr, endpoint.held(*addr)?)))
+            .collect();
+        let total = held.iter().map(|(_, count)| count).sum();
+        let (addr, most) = most_behind(&held, total, MAX_HELD_IN_ROOM)?;
+        Some((
+            addr,
+            format!(
+                "too far behind: the room holds {total} datagrams for its members, over its \
+                 limit of {MAX_HELD_IN_ROOM}, and {most} of them are for this one"
+            ),
+        ))
+    }
+
     fn broadcast(&mut self, endpoint: &mut Endpoint, except: Option<SocketAddr>, text: &str) {
         self.broadcast_bytes(endpoint, except, text.as_bytes());
     }
@@ -236,17 +351,23 @@ impl Room {
         self.send_bytes(endpoint, to, text.as_bytes());
     }
 
-    /// Queues `bytes` for one member; a member whose queue is full is dropped (it stopped
-    /// acknowledging while the room went on talking).
+    /// Queues `bytes` for one member. A member whose backlog cannot take the message is noted
+    /// as too far behind (it stopped acknowledging while the room went on talking) and dropped
+    /// by [`Self::drop_members_behind`] once the message is queued for everybody else.
     fn send_bytes(&mut self, endpoint: &mut Endpoint, to: SocketAddr, bytes: &[u8]) {
         let Some(connection) = endpoint.connection(to) else {
             return;
         };
         match connection.send_message(bytes) {
             Ok(()) | Err(SendError::Unreachable) => {}
-            Err(SendError::QueueFull { .. }) => {
-                endpoint.remove(to);
-                self.depart(endpoint, to, "dropped (too far behind: send queue full)");
+            Err(SendError::QueueFull { needed, .. }) => {
+                let why = format!(
+                    "too far behind: {} datagrams wait for its acknowledgements, {needed} more \
+                     would pass the limit of {}",
+                    connection.held(),
+                    connection.max_held()
+                );
+                self.behind.push_back((to, why));
             }
             Err(SendError::Fragment(err)) => term::warn(format!("not relayed to {to}: {err}")),
         }
@@ -309,6 +430,20 @@ pub fn clean_name(raw: &[u8]) -> String {
     }
 }
 
+/// Whom to drop when the room holds `total` datagrams, over `limit`: the member holding the
+/// most (`held`: each member's count), since it is the one furthest behind and dropping it gives
+/// back the most. Among equals, the first. `None` when the room is within its limit.
+fn most_behind(
+    held: &[(SocketAddr, usize)],
+    total: usize,
+    limit: usize,
+) -> Option<(SocketAddr, usize)> {
+    if total <= limit {
+        return None;
+    }
+    held.iter().copied().rev().max_by_key(|(_, count)| *count)
+}
+
 /// The Unicode controls that reorder displayed text (the "Trojan Source" characters).
 fn is_bidi_override(c: char) -> bool {
     matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
@@ -317,6 +452,7 @@ fn is_bidi_override(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::DEFAULT_MAX_CLIENTS;
 
     /// Names lose what could disturb a terminal, keep what a person typed, and stay short.
     #[test]
@@ -339,5 +475,29 @@ mod tests {
             .insert(([127, 0, 0, 1], 2).into(), "ada2".into());
         assert_eq!(room.unique_name("ada"), "ada3");
         assert_eq!(room.unique_name("bob"), "bob");
+    }
+
+    /// Within the limit nobody is dropped; over it, the member holding the most (the first of
+    /// equals) is.
+    #[test]
+    fn the_member_holding_most_is_dropped_over_the_room_limit() {
+        let at = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+        let held = [(at(1), 10), (at(2), 300), (at(3), 300), (at(4), 5)];
+        assert_eq!(most_behind(&held, 615, 615), None);
+        assert_eq!(most_behind(&held, 616, 615), Some((at(2), 300)));
+        assert_eq!(most_behind(&[], 1, 0), None);
+    }
+
+    /// A full default room in which everybody sends one longest message at once stays under the
+    /// room's limit; one member's whole backlog does too.
+    #[test]
+    fn the_room_limit_leaves_room_for_a_full_room_talking_at_once() {
+        let longest = DEFAULT_MAX_MESSAGE + RELAY_OVERHEAD;
+        let pieces = longest.div_ceil(crate::wire::DEFAULT_MAX_DATAGRAM - crate::wire::HEADER_LEN);
+        assert_eq!(pieces, 4);
+        let everybody_at_once = DEFAULT_MAX_CLIENTS * (DEFAULT_MAX_CLIENTS - 1) * pieces;
+        assert!(everybody_at_once <= MAX_HELD_IN_ROOM);
+        let member = member_config(Config::default());
+        assert!(member.window as usize + member.max_queued < MAX_HELD_IN_ROOM);
     }
 }

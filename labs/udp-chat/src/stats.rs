@@ -31,8 +31,11 @@ pub struct Stats {
     pub out_of_order_held: u64,
     /// Datagrams that arrived early and were thrown away (stop-and-wait, go-back-N).
     pub out_of_order_discarded: u64,
-    /// Datagrams refused: bad header, impossible ACK, bad fragment.
+    /// Datagrams refused: bad header, impossible ACK, bad fragment, too large.
     pub malformed: u64,
+    /// Incomplete fragmented messages given up because newer ones needed the room
+    /// ([`crate::fragment::MAX_PARTIAL`]): a piece was lost (plain UDP) or never sent.
+    pub incomplete_dropped: u64,
     /// Chat messages accepted by `send_message`.
     pub messages_sent: u64,
     /// Chat messages delivered to the user.

@@ -116,6 +116,126 @@ fn malformed_datagrams_are_counted_not_fatal() {
     assert!(b.poll_event().is_some());
 }
 
+/// The room's side of a member that answers nothing: after the window (32) and the room's
+/// backlog (`MEMBER_BACKLOG`) the next message is refused with `QueueFull`, only a window's worth
+/// of distinct datagrams ever goes out, and what is held stays at the bound through
+/// retransmissions.
+#[test]
+fn a_member_that_never_acknowledges_holds_window_plus_backlog() {
+    let t0 = Instant::now();
+    let mut room_side = Connection::new(udp_chat::room::member_config(Config::default())).unwrap();
+    let most = 32 + udp_chat::room::MEMBER_BACKLOG;
+    assert_eq!(room_side.max_held(), most);
+    let mut sent = std::collections::BTreeSet::new();
+    let mut accepted = 0;
+    let refused = loop {
+        match room_side.send_message(b"<ada> hello") {
+            Ok(()) => accepted += 1,
+            Err(err) => break err,
+        }
+        while let Some(bytes) = room_side.poll_transmit(t0) {
+            sent.insert(Datagram::parse(&bytes).unwrap().header.seq.0);
+        }
+    };
+    assert_eq!(refused, SendError::QueueFull { room: 0, needed: 1 });
+    assert_eq!(accepted, most);
+    assert_eq!(sent.len(), 32);
+    assert_eq!(room_side.held(), most);
+    let due = room_side.poll_timeout().unwrap();
+    room_side.handle_timeout(due);
+    while let Some(bytes) = room_side.poll_transmit(due) {
+        assert!(sent.contains(&Datagram::parse(&bytes).unwrap().header.seq.0));
+    }
+    assert_eq!(room_side.held(), most);
+}
+
+/// A datagram over `max_datagram` is refused whatever its header says, even one that would be
+/// held as an early datagram.
+#[test]
+fn oversize_datagrams_are_refused() {
+    let now = Instant::now();
+    let mut b = Connection::new(Config::default()).unwrap();
+    let early = Datagram {
+        header: Header {
+            seq: Seq(5),
+            ..Header::new(Kind::Data)
+        },
+        payload: &[0; 1185],
+    }
+    .to_vec()
+    .unwrap();
+    assert_eq!(
+        b.handle_datagram(&early, now),
+        Err(DatagramError::TooLarge {
+            len: 1201,
+            max: 1200
+        })
+    );
+    assert_eq!(b.poll_transmit(now), None, "not even ACKed");
+    assert_eq!(b.stats().malformed, 1);
+}
+
+/// A peer flooding PINGs at a caller that does not drain gets at most `MAX_CONTROL_QUEUED`
+/// PONGs queued, the newest ones.
+#[test]
+fn unsequenced_replies_are_bounded() {
+    let now = Instant::now();
+    let mut b = Connection::new(Config::default()).unwrap();
+    let total = udp_chat::connection::MAX_CONTROL_QUEUED as u32 + 100;
+    for n in 0..total {
+        let ping = Datagram {
+            header: Header {
+                seq: Seq(n),
+                ..Header::new(Kind::Ping)
+            },
+            payload: &[],
+        };
+        b.handle_datagram(&ping.to_vec().unwrap(), now).unwrap();
+    }
+    let pongs: Vec<Seq> = std::iter::from_fn(|| b.poll_transmit(now))
+        .map(|bytes| Datagram::parse(&bytes).unwrap().header.seq)
+        .collect();
+    assert_eq!(pongs.len(), udp_chat::connection::MAX_CONTROL_QUEUED);
+    assert_eq!(pongs.first(), Some(&Seq(100)));
+    assert_eq!(pongs.last(), Some(&Seq(total - 1)));
+}
+
+/// First pieces of messages that never complete (a member sending piece 0 of 2 again and again)
+/// are kept up to `MAX_PARTIAL` and then dropped, oldest first, and counted; a whole message
+/// after them is still delivered.
+#[test]
+fn incomplete_messages_are_bounded() {
+    let now = Instant::now();
+    let mut b = Connection::new(Config::default()).unwrap();
+    let extra = 5;
+    let firsts = udp_chat::fragment::MAX_PARTIAL as u32 + extra;
+    for seq in 0..firsts {
+        let piece = Datagram {
+            header: Header {
+                seq: Seq(seq),
+                frag_index: 0,
+                frag_count: 2,
+                ..Header::new(Kind::Data)
+            },
+            payload: &[b'x'; 1000],
+        };
+        b.handle_datagram(&piece.to_vec().unwrap(), now).unwrap();
+    }
+    let whole = Datagram {
+        header: Header {
+            seq: Seq(firsts),
+            ..Header::new(Kind::Data)
+        },
+        payload: b"whole",
+    };
+    b.handle_datagram(&whole.to_vec().unwrap(), now).unwrap();
+    assert_eq!(b.stats().incomplete_dropped, u64::from(extra));
+    assert_eq!(
+        b.poll_event(),
+        Some(udp_chat::Event::Delivered(b"whole".to_vec()))
+    );
+}
+
 /// The send queue is bounded: past it, `send_message` says so instead of growing.
 #[test]
 fn send_queue_is_bounded() {

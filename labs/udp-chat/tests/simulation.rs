@@ -30,11 +30,16 @@ fn hostile(seed: u64) -> FaultConfig {
 
 /// At 30% loss each way a round trip fails about half the time, so the default 8 retries would
 /// give up on some datagram among thousands; these tests are about delivery, not giving up.
+/// Every test here queues all its messages before the first is sent: up to 1000 messages of 4
+/// fragments, more than the default backlog of a program that queues as its user types.
+const QUEUED_AT_ONCE: usize = 4000;
+
 fn config(mode: ArqMode, window: u32) -> Config {
     Config {
         mode,
         window,
         max_retries: 30,
+        max_queued: QUEUED_AT_ONCE,
         ..Config::default()
     }
 }

@@ -13,6 +13,10 @@ use crate::wire::{Flags, Header, Kind};
 /// threshold (RFC 5681 §3.2) and `DupThresh` (RFC 6675 §2, §4); see [`super`] for why it is 3.
 pub const DUP_THRESH: u32 = 3;
 
+/// Slots an empty send queue keeps when it gives its spare capacity back: enough for an ordinary
+/// burst (a relayed message of up to 4 fragments, a few notices) without reallocating.
+pub const KEPT_CAPACITY: usize = 16;
+
 /// A sequenced datagram waiting for a sequence number and its turn in the window.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outgoing {
@@ -79,10 +83,13 @@ pub struct Sender {
     mode: ArqMode,
     window: u32,
     max_retries: u32,
+    /// The backlog: how many datagrams may wait for the window, on top of the `window` in
+    /// flight. Together they bound what this sender holds for a peer that stops acknowledging.
     max_queued: usize,
     /// The number the next new datagram gets.
     next_seq: Seq,
-    /// Accepted from the user, not yet sent because the window is full. Bounded by `max_queued`.
+    /// Accepted from the user, not yet sent because the window is full. Bounded by `max_queued`;
+    /// its spare capacity is given back once it drains (see [`Self::poll_transmit`]).
     queue: VecDeque<Outgoing>,
     /// Sent, not yet acknowledged, oldest first. At most `window` entries.
     in_flight: VecDeque<InFlight>,
@@ -136,6 +143,12 @@ impl Sender {
         &self.rto
     }
 
+    /// Datagrams held for the peer: waiting for the window, or sent and not yet acknowledged.
+    /// At most `window + max_queued`.
+    pub fn held(&self) -> usize {
+        self.queue.len() + self.in_flight.len()
+    }
+
     /// How many more datagrams the queue accepts.
     pub fn room(&self) -> usize {
         self.max_queued.saturating_sub(self.queue.len())
@@ -184,6 +197,7 @@ impl Sender {
             return None;
         }
         let item = self.queue.pop_front()?;
+        self.give_back_spare_capacity();
         let seq = self.next_seq;
         self.next_seq = seq.next();
         let header = header_for(seq, &item);
@@ -209,6 +223,15 @@ impl Sender {
             self.timer = Some(now + rto);
         }
         Some((header, payload))
+    }
+
+    /// A `VecDeque` keeps its capacity after it drains: a queue that once held the whole backlog
+    /// would go on holding the memory for it as long as the peer stays. Once the queue is empty,
+    /// anything above [`KEPT_CAPACITY`] is handed back to the allocator.
+    fn give_back_spare_capacity(&mut self) {
+        if self.queue.is_empty() && self.queue.capacity() > KEPT_CAPACITY {
+            self.queue.shrink_to(KEPT_CAPACITY);
+        }
     }
 
     /// Takes an ACK: `header.ack` is cumulative, `header.seq` selective. Returns whether it
@@ -538,5 +561,72 @@ mod tests {
         }
         assert_eq!(sender.poll_transmit(t), None);
         assert_eq!(sender.fast_retransmits(), 0);
+    }
+
+    /// A peer that never acknowledges: at most `window` datagrams go out, at most `max_queued`
+    /// more wait, and the next is refused; retransmissions do not add to what is held.
+    #[test]
+    fn a_peer_that_never_acknowledges_holds_at_most_window_plus_backlog() {
+        let t0 = Instant::now();
+        let (window, backlog) = (8u32, 20usize);
+        let mut sender = Sender::new(
+            ArqMode::SelectiveRepeat,
+            window,
+            100,
+            backlog,
+            RtoConfig::default(),
+            Seq(0),
+        );
+        let mut sent = std::collections::BTreeSet::new();
+        let mut accepted = 0;
+        while sender.push(item()).is_ok() {
+            accepted += 1;
+            while let Some((header, _)) = sender.poll_transmit(t0) {
+                sent.insert(header.seq.0);
+            }
+        }
+        assert_eq!(accepted, window as usize + backlog);
+        assert_eq!(
+            sent.len(),
+            window as usize,
+            "only a window's worth goes out"
+        );
+        assert_eq!(sender.held(), window as usize + backlog);
+        assert_eq!(sender.room(), 0);
+        let due = sender.poll_timeout().unwrap();
+        assert_eq!(sender.handle_timeout(due), Ok(1));
+        while let Some((header, _)) = sender.poll_transmit(due) {
+            assert!(header.flags.retransmit());
+        }
+        assert_eq!(sender.held(), window as usize + backlog);
+        assert_eq!(sender.push(item()), Err(item()));
+    }
+
+    /// A queue that filled up and drained gives its spare capacity back.
+    #[test]
+    fn a_drained_queue_gives_its_capacity_back() {
+        let t0 = Instant::now();
+        let mut sender = Sender::new(
+            ArqMode::SelectiveRepeat,
+            4,
+            8,
+            1000,
+            RtoConfig::default(),
+            Seq(0),
+        );
+        for _ in 0..1000 {
+            sender.push(item()).unwrap();
+        }
+        assert!(sender.queue.capacity() >= 1000);
+        for seq in 0..1000 {
+            sender.poll_transmit(t0).unwrap();
+            sender.on_ack(&ack(seq, seq + 1), t0).unwrap();
+        }
+        assert!(sender.is_idle());
+        assert!(
+            sender.queue.capacity() <= KEPT_CAPACITY,
+            "{}",
+            sender.queue.capacity()
+        );
     }
 }

@@ -26,6 +26,11 @@ pub const WELCOME: &str = "*** welcome, ";
 /// The window of a member that sends a stream ([`Member::join_as_sender`]).
 pub const SENDER_WINDOW: u32 = 8;
 
+/// Messages delivered and not yet read by a check. No check expects more than a few hundred
+/// (the longest sends 200); a room that sends more than this unasked is flooding the grader,
+/// and the member stops with that as its failure instead of collecting without end.
+pub const MAX_UNREAD: usize = 1024;
+
 /// One member of the room, on its own UDP socket.
 pub struct Member {
     endpoint: Endpoint,
@@ -36,7 +41,7 @@ pub struct Member {
     /// A LEAVE was sent.
     left: bool,
     happenings: Vec<Happening>,
-    /// Whole messages delivered by our connection, oldest first.
+    /// Whole messages delivered by our connection, oldest first; at most [`MAX_UNREAD`].
     inbox: VecDeque<Vec<u8>>,
     /// Why the conversation cannot go on (the server stopped acknowledging, the port refused).
     broken: Option<String>,
@@ -139,6 +144,11 @@ impl Member {
         }
         for happening in self.happenings.drain(..) {
             match happening {
+                Happening::Event(_, Event::Delivered(_)) if self.inbox.len() >= MAX_UNREAD => {
+                    self.broken.get_or_insert(format!(
+                        "more than {MAX_UNREAD} messages that no check asked for: a flood"
+                    ));
+                }
                 Happening::Event(_, Event::Delivered(message)) => self.inbox.push_back(message),
                 Happening::Event(_, Event::Left) => {
                     self.broken
