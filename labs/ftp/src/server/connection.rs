@@ -205,11 +205,14 @@ impl Connection {
                 ))?;
             }
             Step::Transfer(transfer) => self.transfer(transfer)?,
+            // RFC 959 section 4.1.3: ABOR always ends with 226. When a transfer was running,
+            // its own 426 went out first (the transfer loop saw the ABOR and stopped); when none
+            // was, only a prepared data connection (PASV/PORT) is dropped. One wording fits both.
             Step::Abort => {
                 self.data = None;
                 self.send(&Reply::new(
                     226,
-                    "Nothing to abort; data connection closed.",
+                    "ABOR done: no transfer is running and no data connection is open.",
                 ))?;
             }
         }
