@@ -445,7 +445,7 @@ impl Server {
             // so no farewell could reach it. Close now.
             Phase::Open | Phase::Finishing => {
                 term::warn(format!(
-                    "{name}: {why}, with {} bytes it has not read; disconnecting",
+                    "{name}: {why}; disconnecting ({} bytes of output it has not taken)",
                     conn.output.pending()
                 ));
                 self.close(token, &protocol::idle_for(idle), poll);
