@@ -504,7 +504,11 @@ fn pump_reads(
             Ok(0) => {
                 flow.finished = true;
                 let verdict = closed(flow, script);
-                flow.closed_by_server = verdict.is_err();
+                // Early, and not after bytes of another framing (that is a framing mismatch).
+                flow.closed_by_server = verdict.is_err()
+                    && flow.greeting.as_ref().is_none_or(|greeting| {
+                        greeting.is_empty() || wire::is_refusal(script.framing, greeting)
+                    });
                 return verdict;
             }
             Ok(got) => got,
