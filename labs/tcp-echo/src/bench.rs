@@ -27,6 +27,11 @@
 //! Rates count payload bytes only; the framing and `ACK ` bytes on top are reported as
 //! `overhead_bytes_per_message` and `ack_bytes_per_message`.
 //!
+//! A connection the server ends early (it closes or resets it before the echo is complete, or
+//! greets it with `ERROR ...`) is an error too, and is also counted on its own as *refused or
+//! closed* ([`BenchReport::closed_by_server`]): that is what a server at its `--max-clients` does,
+//! and in raw framing (RFC 862) a refusal is nothing but the close, since every byte is echo data.
+//!
 //! Nothing waits forever: unfinished round trips get [`GRACE`] after the test's end, and a stream
 //! in which no byte moves for [`GRACE`] is given up; both count as errors.
 //!
@@ -101,6 +106,9 @@ pub struct BenchReport {
     pub errors: u64,
     /// The first error, in words (later ones are usually its consequences).
     pub first_error: Option<String>,
+    /// Connections the server refused or closed before their echo was complete (counted among
+    /// `errors` too).
+    pub closed_by_server: u64,
 }
 
 impl netlab_common::stats::Report for BenchReport {
@@ -286,12 +294,16 @@ struct Flow {
     greeting: Option<Vec<u8>>,
     sent_at: Instant,
     finished: bool,
+    /// The server ended this connection early: closed, reset, or refused it with `ERROR ...`.
+    closed_by_server: bool,
 }
 
 /// What a run has measured so far.
 struct Measured {
     latencies: Vec<Duration>,
     errors: Errors,
+    /// Connections the server refused or closed early.
+    closed_by_server: u64,
     /// Payload bytes that came back intact.
     echoed: u64,
     /// When a byte last moved, either way, on any connection.
@@ -313,6 +325,7 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
     let mut measured = Measured {
         latencies: Vec::new(),
         errors: Errors::default(),
+        closed_by_server: 0,
         echoed: 0,
         last_progress: started,
     };
@@ -349,9 +362,17 @@ fn start_round_trip(flow: &mut Flow, script: &Script, measured: &mut Measured, n
     flow.received = 0;
     flow.sent_at = now;
     if let Err(why) = pump_writes(flow, script) {
-        measured.errors.add(1, why);
-        flow.finished = true;
+        flow_failed(flow, measured, why);
     }
+}
+
+/// Counts `flow`'s error (and whether the server ended it) and stops it.
+fn flow_failed(flow: &mut Flow, measured: &mut Measured, why: String) {
+    measured.errors.add(1, why);
+    if flow.closed_by_server {
+        measured.closed_by_server += 1;
+    }
+    flow.finished = true;
 }
 
 /// Moves the bytes `flow` can move now and checks what came back; when a round trip completes,
@@ -370,8 +391,7 @@ fn serve_event(
         measured.last_progress = Instant::now();
     }
     if let Err(why) = outcome {
-        measured.errors.add(1, why);
-        flow.finished = true;
+        flow_failed(flow, measured, why);
     }
     if !flow.finished && flow.received == script.reply.total() {
         measured.latencies.push(flow.sent_at.elapsed());
@@ -406,6 +426,7 @@ fn report(config: &BenchConfig, elapsed: Duration, mut measured: Measured) -> Be
         p99: netlab_common::stats::percentile(&measured.latencies, 99),
         errors: measured.errors.count,
         first_error: measured.errors.first,
+        closed_by_server: measured.closed_by_server,
     }
 }
 
@@ -448,6 +469,7 @@ fn open_flows(config: &BenchConfig, poll: &Poll) -> Result<Vec<Flow>> {
             greeting: (config.framing != Framing::Raw).then(Vec::new),
             sent_at: Instant::now(),
             finished: false,
+            closed_by_server: false,
         });
     }
     Ok(flows)
@@ -462,7 +484,10 @@ fn pump_writes(flow: &mut Flow, script: &Script) -> std::result::Result<(), Stri
             Ok(written) => flow.written += written as u64,
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(format!("sending failed: {err}")),
+            Err(err) => {
+                flow.closed_by_server = ended_by_peer(&err);
+                return Err(format!("sending failed: {err}"));
+            }
         }
     }
     Ok(())
@@ -478,12 +503,21 @@ fn pump_reads(
         let got = match flow.stream.read(scratch) {
             Ok(0) => {
                 flow.finished = true;
-                return closed(flow, script);
+                let verdict = closed(flow, script);
+                // Early, and not after bytes of another framing (that is a framing mismatch).
+                flow.closed_by_server = verdict.is_err()
+                    && flow.greeting.as_ref().is_none_or(|greeting| {
+                        greeting.is_empty() || wire::is_refusal(script.framing, greeting)
+                    });
+                return verdict;
             }
             Ok(got) => got,
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(format!("receiving failed: {err}")),
+            Err(err) => {
+                flow.closed_by_server = ended_by_peer(&err);
+                return Err(format!("receiving failed: {err}"));
+            }
         };
         let fresh = scratch.get(..got).unwrap_or_default();
         let echo = after_greeting(flow, fresh, script.framing)?;
@@ -506,6 +540,8 @@ fn after_greeting<'a>(
     };
     let before = greeting.len();
     greeting.extend_from_slice(fresh);
+    // A refusal in place of `WELCOME` (`ERROR server full ...`): the server turned us away.
+    flow.closed_by_server = wire::is_refusal(framing, greeting);
     match wire::greeting_len(framing, greeting)? {
         None => Ok(&[]),
         Some(len) => {
@@ -513,6 +549,17 @@ fn after_greeting<'a>(
             Ok(fresh.get(len.saturating_sub(before)..).unwrap_or_default())
         }
     }
+}
+
+/// A reset or broken pipe: the server closed the connection (with unread data, or before we
+/// wrote), which is how a server that refuses a client without a word looks from here.
+fn ended_by_peer(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
 }
 
 /// The server closed the connection: fine once everything has come back, an error before.

@@ -21,6 +21,11 @@ pub const DEFAULT_PORT: u16 = 7007;
 /// Clients served at once unless `--max-clients` says otherwise.
 pub const DEFAULT_MAX_CLIENTS: usize = 64;
 
+/// Seconds a client may stay silent unless `--idle-timeout` says otherwise: five minutes, as in
+/// `tcp-chat room serve`. Long enough for a person thinking at `tcp-echo connect`; short enough
+/// that connections to dead machines do not hold places under `--max-clients` for long.
+pub const DEFAULT_IDLE_TIMEOUT: u64 = 300;
+
 /// netlab TCP echo lab: the simplest useful server, two ways to serve many clients, three framings.
 #[derive(Parser, Debug)]
 #[command(name = "tcp-echo", version, after_help = EXAMPLES)]
@@ -80,6 +85,13 @@ struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16 * 1024 * 1024))]
     read_size: usize,
+    /// Disconnect a client that moves no byte for SECONDS seconds (told why in line and length
+    /// framing; in raw framing the connection is just closed); 0: never. A pulled cable or a
+    /// crashed laptop behind a NAT sends no FIN, so without keepalive or an idle timeout the
+    /// server never learns the peer is gone (RFC 1122 4.2.3.6) and its place is taken for ever.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_IDLE_TIMEOUT,
+          value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(0..=86_400))]
+    idle_timeout: u64,
 }
 
 #[derive(Args, Debug)]
@@ -151,6 +163,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 max_clients: args.server.max_clients,
                 nodelay: args.nodelay.is_on(),
                 read_size: args.read_size,
+                idle_timeout: idle_timeout(args.idle_timeout),
                 tracer: Tracer::new(args.trace.trace),
             };
             server::run(args.server.addr(), args.engine, config)
@@ -164,6 +177,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => run_bench(args),
         Command::Grade(args) => run_grade(&args),
     }
+}
+
+/// `--idle-timeout SECONDS` as the server takes it: 0 means never. (Whole seconds and 0 allowed,
+/// as in `tcp-chat room serve`; `netlab_common::cli::parse_seconds` refuses 0, so it does not fit.)
+fn idle_timeout(seconds: u64) -> Option<Duration> {
+    (seconds > 0).then(|| Duration::from_secs(seconds))
 }
 
 /// Prints the rubric; fails (exit 1) unless every required check passed.
@@ -208,22 +227,40 @@ fn run_bench(args: BenchArgs) -> Result<()> {
         }
     }
     let report = bench::run(&config)?;
-    stats::print_report(
-        &report,
-        args.json,
-        &what_errors_mean(config.framing, report.first_error.as_deref()),
-    )
+    let explanation = match report.closed_by_server {
+        0 => what_errors_mean(config.framing, report.first_error.as_deref()),
+        closed => refused_or_closed(closed, report.errors, report.first_error.as_deref()),
+    };
+    stats::print_report(&report, args.json, &explanation)
 }
 
 /// The failure line's explanation: the usual cause, then the first error seen.
 fn what_errors_mean(framing: Framing, first_error: Option<&str>) -> String {
-    let first = first_error
-        .map(|why| format!("; first: {why}"))
-        .unwrap_or_default();
     format!(
-        "the server lost, changed or did not return bytes (is it in {} framing?){first}",
-        framing.name()
+        "the server lost, changed or did not return bytes (is it in {} framing?){}",
+        framing.name(),
+        first_words(first_error)
     )
+}
+
+/// The failure line when the server ended connections early: how many, and the usual cause.
+fn refused_or_closed(closed: u64, errors: u64, first_error: Option<&str>) -> String {
+    let others = match errors.saturating_sub(closed) {
+        0 => String::new(),
+        other => format!(" ({other} other errors)"),
+    };
+    format!(
+        "the server refused/closed {closed} connection(s) before their echo was complete \
+         (are there more --connections than its --max-clients?){others}{}",
+        first_words(first_error)
+    )
+}
+
+/// `; first: WHY`, or nothing.
+fn first_words(first_error: Option<&str>) -> String {
+    first_error
+        .map(|why| format!("; first: {why}"))
+        .unwrap_or_default()
 }
 
 fn run_boundaries(args: BenchArgs, messages: usize) -> Result<()> {

@@ -31,8 +31,27 @@
 //!   it), or say "readable" when a read still gets `WouldBlock` (fine: we stop there).
 //! - **`Ok(0)` from `read` means the peer closed its side** (it will send no more). It may still
 //!   want our replies (a *half-close*), so we finish sending before closing.
+//! - **Never block, not even to wait for time.** One thread serves everyone, so a timer cannot
+//!   be a `sleep` or a thread per client. Time is one more thing `poll` waits for: its timeout.
+//!
+//! ## Idle deadlines (`--idle-timeout`)
+//! A client that is silent (a crashed laptop behind a NAT sends no FIN, RFC 1122 4.2.3.6), or one
+//! that takes none of our echo, gives the loop no event at all, so no event handler can notice it.
+//! Each connection therefore records when a byte last moved, either way ([`ConnInfo::moved`]),
+//! and the server keeps the *deadlines* (last movement plus `--idle-timeout`) in a set ordered by
+//! time. Before each `poll`, the loop sets the poll timeout to the nearest deadline (see
+//! [`Server::poll_timeout`]), so `poll` returns by then even if nothing happens; after the events
+//! it takes every deadline that has passed ([`Server::expire_idle`]).
+//!
+//! Moving a deadline at every read would cost a remove and an insert in the set per read, so the
+//! set is allowed to be early: an entry is only looked at once its time has come, and if the
+//! connection moved bytes since, the entry is put back at the true deadline. That costs at most
+//! one extra wake-up per connection per timeout, and keeps the hot path (read, echo) free of it.
+//! A connection that really was idle is closed: in line and length framing it is first sent
+//! `ERROR idle for N s ...` if its output is empty (a client that is not reading could not get
+//! it); in raw framing nothing is written (everything written there is echo data).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
@@ -70,8 +89,7 @@ pub fn serve(listener: std::net::TcpListener, config: EchoConfig, stop: &Stop) -
     let mut server = Server::new(config);
     let mut events = Events::with_capacity(EVENTS_PER_POLL);
     loop {
-        // Wake up at least once a second while connections are lingering, to time them out.
-        let timeout = (!server.lingering.is_empty()).then_some(Duration::from_secs(1));
+        let timeout = server.poll_timeout(Instant::now());
         if let Err(err) = poll.poll(&mut events, timeout) {
             if err.kind() == io::ErrorKind::Interrupted {
                 continue; // a signal arrived (Ctrl-C's handler runs on its own thread)
@@ -94,6 +112,7 @@ pub fn serve(listener: std::net::TcpListener, config: EchoConfig, stop: &Stop) -
             }
         }
         server.expire_lingering(poll.registry());
+        server.expire_idle(Instant::now(), poll.registry());
     }
 }
 
@@ -127,7 +146,7 @@ impl Output {
     }
 
     /// Writes as much as the socket takes. `Ok(true)` when everything is out.
-    fn flush(&mut self, stream: &mut TcpStream, conn: &ConnInfo) -> io::Result<bool> {
+    fn flush(&mut self, stream: &mut TcpStream, conn: &mut ConnInfo) -> io::Result<bool> {
         self.sent += write_now(stream, &self.bytes[self.sent..], conn)?;
         if self.pending() > 0 {
             // Drop the part already sent once it is large, so the buffer holds only what is
@@ -149,13 +168,13 @@ impl Output {
 }
 
 /// Writes `bytes` until done or the socket would block; returns how many were written.
-fn write_now(stream: &mut TcpStream, bytes: &[u8], conn: &ConnInfo) -> io::Result<usize> {
+fn write_now(stream: &mut TcpStream, bytes: &[u8], conn: &mut ConnInfo) -> io::Result<usize> {
     let mut written = 0;
     while written < bytes.len() {
         match stream.write(&bytes[written..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(count) => {
-                conn.trace(Direction::Sent, &bytes[written..written + count]);
+                conn.moved(Direction::Sent, &bytes[written..written + count]);
                 written += count;
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
@@ -174,12 +193,17 @@ struct ConnInfo {
     name: String,
     tracer: netlab_common::Tracer,
     /// Why the conversation is ending, for the log (set when the phase leaves `Open`).
-    ending: &'static str,
+    ending: String,
+    /// When a byte last moved on this connection, either way: the idle clock starts here.
+    last_moved: Instant,
 }
 
 impl ConnInfo {
-    fn trace(&self, direction: Direction, bytes: &[u8]) {
+    /// Every byte read or written passes here: it is traced (`--trace`) and restarts the idle
+    /// clock.
+    fn moved(&mut self, direction: Direction, bytes: &[u8]) {
         self.tracer.bytes(direction, self.peer, bytes);
+        self.last_moved = Instant::now();
     }
 }
 
@@ -190,6 +214,8 @@ struct Connection {
     decoder: Option<FrameDecoder>,
     output: Output,
     phase: Phase,
+    /// The key under which this connection waits in [`Server::deadlines`], if it does.
+    deadline: Option<Instant>,
 }
 
 struct Server {
@@ -202,6 +228,9 @@ struct Server {
     scratch: Vec<u8>,
     /// Connections waiting for the peer's FIN, to time out.
     lingering: Vec<Token>,
+    /// When each connection's idle time runs out, nearest first (see "Idle deadlines" above).
+    /// An entry may be earlier than the true deadline, never later; one entry per connection.
+    deadlines: BTreeSet<(Instant, Token)>,
 }
 
 impl Server {
@@ -213,6 +242,21 @@ impl Server {
             connections: HashMap::new(),
             next_token: LISTENER.0 + 1,
             lingering: Vec::new(),
+            deadlines: BTreeSet::new(),
+        }
+    }
+
+    /// How long `poll` may wait: until the nearest idle deadline, and at most a second while
+    /// connections are lingering (to time them out); `None` (for ever) when nothing is due.
+    fn poll_timeout(&self, now: Instant) -> Option<Duration> {
+        let idle = self
+            .deadlines
+            .first()
+            .map(|&(due, _)| due.saturating_duration_since(now));
+        let lingering = (!self.lingering.is_empty()).then_some(Duration::from_secs(1));
+        match (idle, lingering) {
+            (Some(idle), Some(lingering)) => Some(idle.min(lingering)),
+            (idle, lingering) => idle.or(lingering),
         }
     }
 
@@ -237,12 +281,12 @@ impl Server {
         let token = Token(self.next_token);
         self.next_token += 1;
         let mut output = Output::default();
-        let notice_framing = protocol::notice_framing(self.config.framing);
+        let framing = self.config.framing;
         let (id, name, phase) = match self.registry.admit(peer) {
             Ok((id, name)) => {
                 term::info(format!("{name} connected from {peer}"));
-                if self.config.framing != Framing::Raw {
-                    let _ = notice_framing.encode(&protocol::welcome(&name), &mut output.bytes);
+                if framing != Framing::Raw {
+                    let _ = framing.encode(&protocol::welcome(&name), &mut output.bytes);
                 }
                 (Some(id), name, Phase::Open)
             }
@@ -251,8 +295,10 @@ impl Server {
                     "refused {peer}: server full ({} clients)",
                     full.max_clients
                 ));
-                let refusal = protocol::server_full(full);
-                let _ = notice_framing.encode(&refusal, &mut output.bytes);
+                // In raw framing the refusal is the close itself (nothing queued: FIN at once).
+                if protocol::says_why_in_band(framing) {
+                    let _ = framing.encode(&protocol::server_full(full), &mut output.bytes);
+                }
                 (None, format!("refused {peer}"), Phase::Finishing)
             }
         };
@@ -275,13 +321,16 @@ impl Server {
                 id,
                 name,
                 tracer: self.config.tracer,
-                ending: "closed",
+                ending: "closed".to_string(),
+                last_moved: Instant::now(),
             },
             decoder,
             output,
             phase,
+            deadline: None,
         };
         self.connections.insert(token, connection);
+        self.arm_idle_deadline(token);
         // Send the greeting now; the client may be waiting for it before it says anything.
         self.drive(token, poll);
     }
@@ -307,6 +356,9 @@ impl Server {
             return;
         };
         let _ = poll.deregister(&mut conn.stream);
+        if let Some(due) = conn.deadline {
+            self.deadlines.remove(&(due, token));
+        }
         if let Some(id) = conn.info.id {
             if self.registry.remove(id).is_some() {
                 term::info(format!("{} disconnected ({why})", conn.info.name));
@@ -333,12 +385,90 @@ impl Server {
             self.close(token, "peer did not close in time", poll);
         }
     }
+
+    /// Puts `token` in [`Self::deadlines`] at its true deadline: last movement plus the timeout.
+    fn arm_idle_deadline(&mut self, token: Token) {
+        let Some(idle) = self.config.idle_timeout else {
+            return; // --idle-timeout 0: never
+        };
+        let Some(conn) = self.connections.get_mut(&token) else {
+            return;
+        };
+        let due = conn.info.last_moved + idle;
+        conn.deadline = Some(due);
+        self.deadlines.insert((due, token));
+    }
+
+    /// Takes every deadline that has passed: a connection that moved bytes since its entry was
+    /// made is re-armed at its true deadline; one that did not is idle and is dropped.
+    fn expire_idle(&mut self, now: Instant, poll: &PollRegistry) {
+        while let Some(&(due, token)) = self.deadlines.first() {
+            if due > now {
+                return; // the set is ordered: nothing later is due either
+            }
+            self.deadlines.remove(&(due, token));
+            let Some(conn) = self.connections.get_mut(&token) else {
+                continue;
+            };
+            conn.deadline = None;
+            let idle = self.config.idle_timeout.unwrap_or_default();
+            if now < conn.info.last_moved + idle {
+                self.arm_idle_deadline(token); // bytes moved meanwhile: not idle
+            } else {
+                self.drop_idle(token, idle, poll);
+            }
+        }
+    }
+
+    /// Ends a connection on which no byte moved for `--idle-timeout`.
+    fn drop_idle(&mut self, token: Token, idle: Duration, poll: &PollRegistry) {
+        let Some(conn) = self.connections.get_mut(&token) else {
+            return;
+        };
+        let why = protocol::idle_reason(idle);
+        let name = &conn.info.name;
+        match conn.phase {
+            // Lingering has its own, shorter, timeout.
+            Phase::Lingering { .. } => return,
+            // Silent, and nothing waiting to go out: it can still read why, then gets a FIN.
+            Phase::Open if conn.output.pending() == 0 => {
+                term::warn(format!("{name}: {why}; disconnecting"));
+                if protocol::says_why_in_band(self.config.framing) {
+                    let _ = self
+                        .config
+                        .framing
+                        .encode(&protocol::idle_error(idle), &mut conn.output.bytes);
+                }
+                conn.finish(protocol::idle_for(idle));
+            }
+            // Output is waiting that the client has not taken for that long: it is not reading,
+            // so no farewell could reach it. Close now.
+            Phase::Open | Phase::Finishing => {
+                term::warn(format!(
+                    "{name}: {why}; disconnecting ({} bytes of output it has not taken)",
+                    conn.output.pending()
+                ));
+                self.close(token, &protocol::idle_for(idle), poll);
+                return;
+            }
+        }
+        self.drive(token, poll);
+        // Normally the farewell went out and the connection is lingering now. If the socket took
+        // only part of it, give it one more timeout to drain; then the branch above closes it.
+        if let Some(conn) = self.connections.get_mut(&token) {
+            if conn.phase == Phase::Finishing {
+                let due = Instant::now() + idle;
+                conn.deadline = Some(due);
+                self.deadlines.insert((due, token));
+            }
+        }
+    }
 }
 
 impl Connection {
     /// Does all the work this connection allows right now.
     fn serve(&mut self, config: &EchoConfig, registry: &mut Registry, scratch: &mut [u8]) -> Next {
-        if let Err(err) = self.output.flush(&mut self.stream, &self.info) {
+        if let Err(err) = self.output.flush(&mut self.stream, &mut self.info) {
             return self.vanished(registry, &err);
         }
         if self.phase == Phase::Open {
@@ -384,10 +514,10 @@ impl Connection {
                 Err(err) => return Err(err),
             };
             let received = &scratch[..got];
-            self.info.trace(Direction::Received, received);
+            self.info.moved(Direction::Received, received);
             // Usually the socket takes the whole echo at once and nothing is queued.
             let written = if self.output.pending() == 0 {
-                write_now(&mut self.stream, received, &self.info)?
+                write_now(&mut self.stream, received, &mut self.info)?
             } else {
                 0
             };
@@ -443,7 +573,7 @@ impl Connection {
                     }
                 }
             }
-            self.output.flush(&mut self.stream, &self.info)?;
+            self.output.flush(&mut self.stream, &mut self.info)?;
             if self.phase != Phase::Open || self.output.pending() >= OUTPUT_LIMIT {
                 return Ok(()); // closing, or back-pressure: stop reading for now
             }
@@ -462,7 +592,7 @@ impl Connection {
                 }
                 Ok(_) => {
                     let fresh = decoder.buffered() - before;
-                    self.info.trace(Direction::Received, decoder.tail(fresh));
+                    self.info.moved(Direction::Received, decoder.tail(fresh));
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
@@ -472,10 +602,10 @@ impl Connection {
     }
 
     /// Stops processing input; queued output is still sent.
-    fn finish(&mut self, why: &'static str) {
+    fn finish(&mut self, why: impl Into<String>) {
         if self.phase == Phase::Open {
             self.phase = Phase::Finishing;
-            self.info.ending = why;
+            self.info.ending = why.into();
         }
     }
 

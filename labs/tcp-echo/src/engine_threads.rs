@@ -14,6 +14,16 @@
 //! client's own sends block in turn, and no memory grows anywhere: the kernel's socket buffers are
 //! the only queue. The other clients' threads are unaffected.
 //!
+//! ## Silent clients are dropped (`--idle-timeout`)
+//! A blocking `read` from a client that never sends waits for ever, and the client keeps its
+//! thread and its place under `--max-clients`. A killed client process is noticed at once (its
+//! kernel sends FIN or RST, and `read` returns), but a pulled cable or a crashed machine sends
+//! nothing at all (RFC 1122 4.2.3.6: without keepalive, TCP never probes an idle connection). So
+//! every socket gets a read *and* a write timeout of `--idle-timeout` seconds: a client that sends
+//! nothing, or takes none of our echo, for that long is dropped. In line and length framing a
+//! client that went silent is told why first; in raw framing nothing is written (see
+//! [`protocol::says_why_in_band`]).
+//!
 //! ## Shared state
 //! The client table is shared behind a `Mutex`, locked only to admit, remove or list clients and
 //! never while reading or writing a socket: a thread stuck in a slow `write` while holding the lock
@@ -68,6 +78,23 @@ fn lock(registry: &Mutex<Registry>) -> MutexGuard<'_, Registry> {
     registry.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// How a conversation ended: why (for the log), and the frame to send on the way out.
+struct Ending {
+    /// For the log: "said exit", "closed by the client", "idle for 300 s".
+    why: String,
+    /// The last frame to send before closing (line and length framing only).
+    farewell: Option<Vec<u8>>,
+}
+
+impl Ending {
+    fn quietly(why: impl Into<String>) -> Ending {
+        Ending {
+            why: why.into(),
+            farewell: None,
+        }
+    }
+}
+
 /// Serves one client from connection to close.
 fn serve_client(stream: TcpStream, registry: &Mutex<Registry>, config: &EchoConfig) {
     let Ok(peer) = stream.peer_addr() else {
@@ -75,6 +102,11 @@ fn serve_client(stream: TcpStream, registry: &Mutex<Registry>, config: &EchoConf
     };
     // A failure here only changes timing, never correctness, so it is not worth dropping a client.
     let _ = stream.set_nodelay(config.nodelay);
+    // `--idle-timeout`: a read that waits this long, or a write the client does not make room for
+    // in this long, fails with a timeout. Each call starts a new clock, so every byte that moves
+    // restarts it.
+    let _ = stream.set_read_timeout(config.idle_timeout);
+    let _ = stream.set_write_timeout(config.idle_timeout);
     let admitted = lock(registry).admit(peer);
     let (id, name) = match admitted {
         Ok(admitted) => admitted,
@@ -83,8 +115,9 @@ fn serve_client(stream: TcpStream, registry: &Mutex<Registry>, config: &EchoConf
                 "refused {peer}: server full ({} clients)",
                 full.max_clients
             ));
-            let refusal = protocol::server_full(full);
-            let _ = send_frames(&stream, peer, config, &[refusal]);
+            if protocol::says_why_in_band(config.framing) {
+                let _ = send_frames(&stream, peer, config, &[protocol::server_full(full)]);
+            }
             net::close_gracefully(&stream);
             return;
         }
@@ -94,21 +127,45 @@ fn serve_client(stream: TcpStream, registry: &Mutex<Registry>, config: &EchoConf
         Framing::Raw => echo_raw(&stream, peer, config),
         Framing::Line | Framing::Length => converse(&stream, peer, id, &name, registry, config),
     };
+    // Out of the table first: the place is free (and `status` no longer lists the client) while
+    // the last frame goes out and the connection closes, which may take seconds.
     lock(registry).remove(id);
     match result {
-        Ok(how) => term::info(format!("{name} disconnected ({how})")),
+        Ok(ending) => {
+            if let Some(farewell) = ending.farewell {
+                let _ = send_frames(&stream, peer, config, &[farewell]);
+            }
+            net::close_gracefully(&stream);
+            term::info(format!("{name} disconnected ({})", ending.why));
+        }
+        // No byte moved for `--idle-timeout` while we waited for the client to send (read) or to
+        // make room for our echo (write). Which one does not matter: it is not taking part.
+        Err(Error::Timeout { .. }) => {
+            let idle = config.idle_timeout.unwrap_or_default();
+            term::warn(format!(
+                "{name}: {}; disconnecting",
+                protocol::idle_reason(idle)
+            ));
+            net::close_gracefully(&stream);
+            term::info(format!(
+                "{name} disconnected ({})",
+                protocol::idle_for(idle)
+            ));
+        }
         Err(err) if err.is_disconnect() => term::info(format!("{name} vanished ({err})")),
         Err(err) => term::warn(format!("{name} dropped: {err}")),
     }
 }
 
-/// RFC 862: send back every byte, unchanged, until the client closes.
-fn echo_raw(stream: &TcpStream, peer: SocketAddr, config: &EchoConfig) -> Result<&'static str> {
+/// RFC 862: send back every byte, unchanged, until the client closes. A timeout (see
+/// `--idle-timeout`) comes back as [`Error::Timeout`]; nothing is written for it, since in raw
+/// framing every byte we write is echo data.
+fn echo_raw(stream: &TcpStream, peer: SocketAddr, config: &EchoConfig) -> Result<Ending> {
     let mut wire = Traced::new(stream, peer, config.tracer);
     let mut buf = vec![0u8; config.read_size];
     loop {
         let got = match wire.read(&mut buf) {
-            Ok(0) => return Ok("closed by the client"),
+            Ok(0) => return Ok(Ending::quietly("closed by the client")),
             Ok(got) => got,
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(err) => return Err(Error::io("reading from the client", err)),
@@ -126,19 +183,34 @@ fn converse(
     name: &str,
     registry: &Mutex<Registry>,
     config: &EchoConfig,
-) -> Result<&'static str> {
+) -> Result<Ending> {
     send_frames(stream, peer, config, &[protocol::welcome(name)])?;
     let wire = Traced::new(stream, peer, config.tracer);
     let mut frames = FrameReader::new(wire, config.framing, config.max_frame);
     loop {
         let message = match frames.read_frame() {
             Ok(Some(message)) => message,
-            Ok(None) => return Ok("closed by the client"),
+            Ok(None) => return Ok(Ending::quietly("closed by the client")),
             Err(Error::Frame(rule_broken)) => {
                 term::warn(format!("{name}: {rule_broken}"));
-                send_frames(stream, peer, config, &[protocol::frame_error(&rule_broken)])?;
-                net::close_gracefully(stream);
-                return Ok("message over the size limit");
+                return Ok(Ending {
+                    why: "message over the size limit".to_string(),
+                    farewell: Some(protocol::frame_error(&rule_broken)),
+                });
+            }
+            // The read timeout passed with nothing received: the client is silent, so it still
+            // has room for one short frame saying why it is dropped. (A timeout while *writing*
+            // goes up as an error instead: that client is not reading, so nothing can reach it.)
+            Err(Error::Timeout { .. }) => {
+                let idle = config.idle_timeout.unwrap_or_default();
+                term::warn(format!(
+                    "{name}: {}; disconnecting",
+                    protocol::idle_reason(idle)
+                ));
+                return Ok(Ending {
+                    why: protocol::idle_for(idle),
+                    farewell: Some(protocol::idle_error(idle)),
+                });
             }
             Err(err) => return Err(err),
         };
@@ -146,8 +218,7 @@ fn converse(
         let reply = protocol::respond(&message, id, &lock(registry), Instant::now());
         send_frames(stream, peer, config, &reply.frames)?;
         if reply.close {
-            net::close_gracefully(stream);
-            return Ok("said exit");
+            return Ok(Ending::quietly("said exit"));
         }
     }
 }
@@ -159,10 +230,9 @@ fn send_frames(
     config: &EchoConfig,
     payloads: &[Vec<u8>],
 ) -> Result<()> {
-    let framing = protocol::notice_framing(config.framing);
     let mut bytes = Vec::new();
     for payload in payloads {
-        framing.encode(payload, &mut bytes)?;
+        config.framing.encode(payload, &mut bytes)?;
     }
     Traced::new(stream, peer, config.tracer)
         .write_all(&bytes)

@@ -11,12 +11,20 @@
 //! | `exit`              | `BYE Client01`, then the server closes the connection      |
 //! | (server full)       | `ERROR server full ...`, then close                        |
 //! | (frame over limit)  | `ERROR frame of N bytes exceeds ...`, then close           |
+//! | (silent too long)   | `ERROR idle for N s (--idle-timeout N); ...`, then close   |
 //!
 //! Every answer is one frame in the connection's framing (a line, or a length-prefixed message).
 //! This module decides *what* to answer; it does no I/O, so both engines share it and tests can
 //! call it directly.
+//!
+//! ## Refusals in raw framing say nothing
+//! In raw framing every byte the server writes is, to the client, echoed data (RFC 862 has no
+//! other kind). An `ERROR server full` written there would be read as an echo of something the
+//! client never sent. So in raw framing the server refuses or drops a client by closing the
+//! connection without writing a byte, and says why only in its own log;
+//! [`says_why_in_band`] is that rule, and both engines ask it before writing a refusal.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use netlab_common::framing::Framing;
 
@@ -35,13 +43,10 @@ pub struct Reply {
     pub close: bool,
 }
 
-/// The framing for the server's own notices (greeting, refusals). Raw framing has no messages,
-/// so there the few text notices go out as lines, which `nc` shows as they are.
-pub fn notice_framing(framing: Framing) -> Framing {
-    match framing {
-        Framing::Raw => Framing::Line,
-        other => other,
-    }
+/// Whether a refusal or farewell (`ERROR ...`) may be written to the client: only when the
+/// framing has messages. In raw framing the client would take it for echoed data.
+pub fn says_why_in_band(framing: Framing) -> bool {
+    framing != Framing::Raw
 }
 
 /// The greeting sent when a client is admitted.
@@ -61,6 +66,29 @@ pub fn server_full(full: Full) -> Vec<u8> {
 /// The last words to a client whose message broke the framing rules.
 pub fn frame_error(reason: &impl std::fmt::Display) -> Vec<u8> {
     format!("ERROR {reason}; closing the connection").into_bytes()
+}
+
+/// The last words to a client that sent nothing for `--idle-timeout` seconds.
+pub fn idle_error(idle_timeout: Duration) -> Vec<u8> {
+    format!(
+        "ERROR {}; closing the connection",
+        idle_reason(idle_timeout)
+    )
+    .into_bytes()
+}
+
+/// Why an idle client is dropped, for the client and the log: `idle for 300 s (--idle-timeout 300)`.
+pub fn idle_reason(idle_timeout: Duration) -> String {
+    format!(
+        "{} (--idle-timeout {})",
+        idle_for(idle_timeout),
+        idle_timeout.as_secs()
+    )
+}
+
+/// `idle for 300 s`: the short form, for the `disconnected (...)` log line.
+pub fn idle_for(idle_timeout: Duration) -> String {
+    format!("idle for {} s", idle_timeout.as_secs())
 }
 
 /// Answers one message from client `me`.
@@ -134,6 +162,17 @@ mod tests {
         let reply = respond(b"exit\r", me, &registry, Instant::now());
         assert_eq!(reply.frames, vec![b"BYE Client01".to_vec()]);
         assert!(reply.close);
+    }
+
+    /// The idle farewell names the flag and the seconds, like tcp-chat's room.
+    #[test]
+    fn idle_error_names_the_flag() {
+        assert_eq!(
+            idle_error(Duration::from_secs(300)),
+            b"ERROR idle for 300 s (--idle-timeout 300); closing the connection"
+        );
+        assert!(!says_why_in_band(Framing::Raw));
+        assert!(says_why_in_band(Framing::Length));
     }
 
     /// `status` returns the table framed by STATUS and END.

@@ -9,6 +9,7 @@
 //! portable way, and the mio engine is woken the same way.
 
 use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
 
 use netlab_common::framing::Framing;
 use netlab_common::{Error, Result, Tracer, net, term};
@@ -48,6 +49,8 @@ pub struct EchoConfig {
     pub nodelay: bool,
     /// Bytes asked for per `read` in raw framing.
     pub read_size: usize,
+    /// `--idle-timeout`: how long a client may go without moving a byte; `None` for ever.
+    pub idle_timeout: Option<Duration>,
     /// `--trace` output.
     pub tracer: Tracer,
 }

@@ -127,6 +127,15 @@ pub fn greeting_len(
     }
 }
 
+/// Whether `received` starts with a whole `ERROR ...` frame where the greeting should be: the
+/// server refused the connection (`ERROR server full ...`) and will close it.
+pub fn is_refusal(framing: Framing, received: &[u8]) -> bool {
+    matches!(
+        framing::decode(framing, received, GREETING_MAX),
+        Ok(Decoded::Frame { payload, .. }) if payload.starts_with(b"ERROR ")
+    )
+}
+
 /// Up to 120 bytes, escaped so that every byte prints as visible ASCII (`\n`, `\x00`, ...): bytes
 /// from a peer must never reach the terminal raw (see `netlab_common::term`).
 pub fn show(bytes: &[u8]) -> String {
