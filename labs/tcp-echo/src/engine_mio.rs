@@ -58,6 +58,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry as PollRegistry, Token};
+use netlab_common::accept::ACCEPT_BACKOFF;
 use netlab_common::framing::{FrameDecoder, Framing};
 use netlab_common::net::{LINGER_DISCARD_LIMIT, LINGER_TIMEOUT};
 use netlab_common::{Direction, Error, Result, term};
@@ -113,6 +114,7 @@ pub fn serve(listener: std::net::TcpListener, config: EchoConfig, stop: &Stop) -
         }
         server.expire_lingering(poll.registry());
         server.expire_idle(Instant::now(), poll.registry());
+        server.resume_accepting(Instant::now(), &listener, poll.registry());
     }
 }
 
@@ -231,6 +233,9 @@ struct Server {
     /// When each connection's idle time runs out, nearest first (see "Idle deadlines" above).
     /// An entry may be earlier than the true deadline, never later; one entry per connection.
     deadlines: BTreeSet<(Instant, Token)>,
+    /// Set when `accept` failed for want of something the whole process needs (see
+    /// [`Server::accept_all`]): no accepting until then.
+    accept_paused_until: Option<Instant>,
 }
 
 impl Server {
@@ -243,6 +248,7 @@ impl Server {
             next_token: LISTENER.0 + 1,
             lingering: Vec::new(),
             deadlines: BTreeSet::new(),
+            accept_paused_until: None,
         }
     }
 
@@ -254,25 +260,53 @@ impl Server {
             .first()
             .map(|&(due, _)| due.saturating_duration_since(now));
         let lingering = (!self.lingering.is_empty()).then_some(Duration::from_secs(1));
-        match (idle, lingering) {
-            (Some(idle), Some(lingering)) => Some(idle.min(lingering)),
-            (idle, lingering) => idle.or(lingering),
-        }
+        let paused = self
+            .accept_paused_until
+            .map(|until| until.saturating_duration_since(now));
+        [idle, lingering, paused].into_iter().flatten().min()
     }
 
     /// Accepts every waiting connection (edge-triggered: all of them, now).
+    ///
+    /// When `accept` fails for want of something the whole process needs (EMFILE, "too many
+    /// open files", is the usual one), the waiting connection stays in the kernel's queue and
+    /// the listener will not be reported readable again until another connection arrives. So
+    /// the loop pauses accepting for [`ACCEPT_BACKOFF`] (the poll timeout wakes it) and then
+    /// tries again by itself ([`Server::resume_accepting`]); clients that leave meanwhile free
+    /// descriptors. The thread-per-client servers do the same in `netlab_common::accept`.
     fn accept_all(&mut self, listener: &TcpListener, poll: &PollRegistry) {
+        if self.accept_paused_until.is_some() {
+            return; // the pause ends in `resume_accepting`, which drains the queue
+        }
         loop {
             match listener.accept() {
                 Ok((stream, peer)) => self.admit(stream, peer, poll),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                // That one connection is gone (reset before we accepted it); the next may be fine.
+                Err(err)
+                    if matches!(
+                        err.kind(),
+                        io::ErrorKind::Interrupted
+                            | io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                    ) => {}
                 Err(err) => {
-                    // Typically "too many open files". The connection stays in the backlog.
-                    term::warn(format!("accept failed: {err}"));
+                    term::warn(format!(
+                        "accept failed: {err}; pausing {} ms before accepting again",
+                        ACCEPT_BACKOFF.as_millis()
+                    ));
+                    self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
                     return;
                 }
             }
+        }
+    }
+
+    /// Ends a pause in accepting once it is due, and accepts what waited in the meantime.
+    fn resume_accepting(&mut self, now: Instant, listener: &TcpListener, poll: &PollRegistry) {
+        if self.accept_paused_until.is_some_and(|until| until <= now) {
+            self.accept_paused_until = None;
+            self.accept_all(listener, poll);
         }
     }
 

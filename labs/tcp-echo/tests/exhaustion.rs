@@ -1,9 +1,12 @@
 //! The threads engine survives the operating system refusing it threads: connections that cannot
 //! have one are turned away (with an error frame where the framing has room for one) and logged,
-//! and the clients already connected keep getting their echoes.
+//! and the clients already connected keep getting their echoes; the mio engine survives running
+//! out of file descriptors the same way.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use netlab_testkit::limits::{admits_newcomer, exhaust_threads};
+use std::net::TcpStream;
+
+use netlab_testkit::limits::{LineClient, admits_newcomer, exhaust_threads, start_as_nobody};
 use netlab_testkit::workspace_binary;
 
 /// Run as `nobody` in line framing, with three clients in and then only two more threads
@@ -41,6 +44,53 @@ fn threads_engine_keeps_serving_when_no_thread_can_be_created() {
     assert!(admits_newcomer(server.addr, "WELCOME "));
     assert!(
         server.child.try_wait().unwrap().is_none(),
+        "the server exited"
+    );
+}
+
+/// The mio engine, run as `nobody` with only four file descriptors to spare, meets a burst of
+/// 20 connections: `accept` fails with "too many open files", the loop logs it and pauses
+/// instead of spinning (or forgetting the queued connections: edge-triggered readiness is not
+/// reported again for them), the connected clients keep getting their echoes, and once the
+/// burst is gone a newcomer is admitted.
+#[test]
+fn mio_engine_keeps_serving_when_out_of_file_descriptors() {
+    let bin = workspace_binary("tcp-echo", "tcp-echo");
+    let args = [
+        "serve",
+        "--port",
+        "0",
+        "--engine",
+        "mio",
+        "--framing",
+        "line",
+        "--max-clients",
+        "3",
+    ];
+    let test = "mio_engine_keeps_serving_when_out_of_file_descriptors";
+    let Some(mut echo) = start_as_nobody(test, &bin, &args) else {
+        return;
+    };
+    let addr = echo.server.addr;
+    let mut clients = vec![LineClient::connect(addr), LineClient::connect(addr)];
+    for client in &mut clients {
+        client.line_starting("WELCOME ");
+    }
+    echo.limit_files(4);
+    let burst: Vec<TcpStream> = (0..20)
+        .filter_map(|_| TcpStream::connect(addr).ok())
+        .collect();
+    echo.server.wait_for(|line| {
+        line.contains("accept failed: Too many open files") && line.contains("pausing")
+    });
+    for (n, client) in clients.iter_mut().enumerate() {
+        client.send(&format!("still here {n}"));
+        assert_eq!(client.line(), format!("ACK still here {n}"));
+    }
+    drop(burst);
+    assert!(admits_newcomer(addr, "WELCOME "));
+    assert!(
+        echo.server.child.try_wait().unwrap().is_none(),
         "the server exited"
     );
 }
