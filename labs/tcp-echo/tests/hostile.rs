@@ -262,8 +262,10 @@ fn flood_of_lines_is_answered_in_order() {
     }
 }
 
-/// Many clients at once past `--max-clients` each get the exact refusal in line framing, and the
-/// admitted ones are still served.
+/// Many clients at once past `--max-clients` each get an exact refusal in line framing, and the
+/// admitted ones are still served. The threads engine gives at most `--max-clients` + 32 threads
+/// (`netlab_common::accept`): while 32 refused clients are still being closed gracefully, the next
+/// ones are turned away by the accept loop itself, with its own line.
 #[test]
 fn connection_flood_gets_exact_refusals() {
     for engine in ENGINES {
@@ -272,12 +274,11 @@ fn connection_flood_gets_exact_refusals() {
         let mut refused: Vec<Client> = (0..50)
             .map(|_| Client::new(server.connect(), Framing::Line))
             .collect();
+        let full = "ERROR server full: 10 clients connected (--max-clients 10); try again later";
+        let busy = "ERROR server busy (42 client threads already running); try again later";
         for client in &mut refused {
-            assert_eq!(
-                client.recv_text(),
-                "ERROR server full: 10 clients connected (--max-clients 10); try again later",
-                "{engine}"
-            );
+            let refusal = client.recv_text();
+            assert!(refusal == full || refusal == busy, "{engine}: {refusal:?}");
             client.expect_closed();
         }
         for client in &mut admitted {
