@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::net;
+use crate::random::SplitMix64;
 
 /// Bytes per write when making the test file, and per read when checking one.
 const IO_BLOCK: usize = 1 << 20;
@@ -84,7 +85,7 @@ pub struct Fingerprint {
 pub fn write_test_file(path: &Path, size: u64) -> io::Result<Fingerprint> {
     let mut file = File::create(path)?;
     let mut hasher = Sha256::new();
-    let mut bytes = PseudoRandom::new(size);
+    let mut bytes = SplitMix64::new(size);
     let mut block = vec![0u8; IO_BLOCK];
     let mut left = size;
     while left > 0 {
@@ -191,31 +192,6 @@ pub fn when_interrupted(then: impl FnOnce() + Send + 'static) -> Result<()> {
     Ok(())
 }
 
-/// xorshift64* (Vigna, 2016): fast, good enough that no two blocks of a test file are alike,
-/// and the same for the same seed. Not for anything secret.
-struct PseudoRandom(u64);
-
-impl PseudoRandom {
-    fn new(seed: u64) -> PseudoRandom {
-        // The state must never be zero, or it stays zero.
-        PseudoRandom(seed | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn fill(&mut self, bytes: &mut [u8]) {
-        for chunk in bytes.chunks_mut(8) {
-            let word = self.next().to_le_bytes();
-            chunk.copy_from_slice(word.get(..chunk.len()).unwrap_or_default());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -253,7 +229,7 @@ mod tests {
     /// Blocks of the test file differ from each other, so a repeated block would be caught.
     #[test]
     fn test_file_blocks_differ() {
-        let mut bytes = PseudoRandom::new(1 << 20);
+        let mut bytes = SplitMix64::new(1 << 20);
         let mut first = vec![0u8; 4096];
         let mut second = vec![0u8; 4096];
         bytes.fill(&mut first);

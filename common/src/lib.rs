@@ -15,6 +15,8 @@
 //! - [`term`]: colored status lines that respect `NO_COLOR`, and sanitizing text from peers.
 //! - [`progress`]: progress bars and human-readable sizes for file transfers.
 //! - [`stats`]: percentiles, medians and MiB/s for benchmark reports.
+//! - [`random`]: the one seeded pseudo-random generator (SplitMix64) every lab uses, so a run
+//!   with the same `--seed` repeats exactly.
 //! - [`bench`](mod@bench): what the throughput benches share: a scratch directory, a
 //!   pseudo-random test file, size and SHA-256 fingerprints to check every copy, clean-up on
 //!   Ctrl-C.
@@ -29,6 +31,7 @@ pub mod framing;
 pub mod grade;
 pub mod net;
 pub mod progress;
+pub mod random;
 pub mod stats;
 pub mod term;
 pub mod trace;

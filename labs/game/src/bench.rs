@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use netlab_common::framing::{FrameDecoder, Framing};
+use netlab_common::random::SplitMix64;
 use netlab_common::{Error, Result, net};
 
 /// Which games the bots ask for.
@@ -152,7 +153,8 @@ struct Bot {
     pending_move: Option<String>,
     /// This bot's position in the bench's list (its token).
     index: usize,
-    random: u64,
+    /// Picks this bot's moves; seeded from `--seed` and the bot's index.
+    random: SplitMix64,
     done: bool,
 }
 
@@ -255,7 +257,7 @@ pub fn run(config: &BenchConfig) -> Result<BenchReport> {
     let target = (config.players * config.games / 2).max(1);
     // Moves waiting for their thinking time to pass, earliest first.
     let mut due: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
-    let mut random = config.seed | 1;
+    let mut random = SplitMix64::new(config.seed);
     while bench.tally.rooms_finished.len() < target
         && bench.connected > 0
         && Instant::now() < deadline
@@ -320,8 +322,10 @@ fn connect_bots(config: &BenchConfig, poll: &Poll) -> Result<Vec<Bot>> {
             move_sent_at: None,
             pending_move: None,
             index,
-            // xorshift needs a non-zero state; mix the bot's index into the seed.
-            random: (config.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1,
+            // One generator per bot, each seeded differently but all fixed by --seed.
+            random: SplitMix64::new(
+                config.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            ),
             done: false,
         });
     }
@@ -434,13 +438,7 @@ impl Bot {
     }
 
     fn pick<'a>(&mut self, moves: &[&'a str]) -> Option<&'a str> {
-        // xorshift64: a tiny, good-enough generator for choosing among a few moves.
-        self.random ^= self.random << 13;
-        self.random ^= self.random >> 7;
-        self.random ^= self.random << 17;
-        let count = u64::try_from(moves.len()).ok().filter(|count| *count > 0)?;
-        let index = usize::try_from(self.random % count).ok()?;
-        moves.get(index).copied()
+        moves.get(self.random.index(moves.len())).copied()
     }
 
     /// Sends the move decided earlier, now that the thinking time has passed.
@@ -476,14 +474,6 @@ impl Bot {
 }
 
 /// A thinking time uniformly spread over 0 to twice `mean`.
-fn think_time(mean: Duration, random: &mut u64) -> Duration {
-    if mean.is_zero() {
-        return Duration::ZERO;
-    }
-    *random ^= *random << 13;
-    *random ^= *random >> 7;
-    *random ^= *random << 17;
-    let span = mean.as_micros().saturating_mul(2).max(1);
-    let micros = u64::try_from(u128::from(*random) % span).unwrap_or(0);
-    Duration::from_micros(micros)
+fn think_time(mean: Duration, random: &mut SplitMix64) -> Duration {
+    random.duration_up_to(mean.saturating_mul(2))
 }

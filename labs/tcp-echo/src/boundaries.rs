@@ -49,6 +49,7 @@ use std::net::{Shutdown, TcpStream};
 use std::thread;
 
 use netlab_common::framing::Framing;
+use netlab_common::random::SplitMix64;
 use netlab_common::{Error, Result, net};
 
 use crate::bench::GRACE;
@@ -179,38 +180,18 @@ pub struct Plan {
 impl Plan {
     /// `messages` messages of 1 to `max_size` bytes, from the fixed seed.
     pub fn new(messages: usize, max_size: usize) -> Plan {
-        let mut random = XorShift(SEED);
+        let mut random = SplitMix64::new(SEED);
         let sizes = (0..messages)
-            .map(|_| 1 + random.below(max_size.max(1)))
+            .map(|_| 1 + random.index(max_size.max(1)))
             .collect();
         let mut batches = Vec::new();
         let mut left = messages;
         while left > 0 {
-            let batch = (1 + random.below(MAX_BATCH)).min(left);
+            let batch = (1 + random.index(MAX_BATCH)).min(left);
             batches.push(batch);
             left -= batch;
         }
         Plan { sizes, batches }
-    }
-}
-
-/// xorshift64* (Marsaglia's xorshift with a multiply, as in Vigna's survey): a few lines of
-/// arithmetic that give well-spread numbers from a seed. Good for varied sizes, useless for
-/// anything secret; and no dependency for something this small.
-pub(crate) struct XorShift(pub(crate) u64);
-
-impl XorShift {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `0..bound` (`bound` > 0).
-    pub(crate) fn below(&mut self, bound: usize) -> usize {
-        // The remainder of a `u64` by a `usize` fits in a `usize`.
-        (self.next() % bound as u64) as usize
     }
 }
 

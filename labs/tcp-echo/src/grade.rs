@@ -23,6 +23,7 @@ use netlab_common::grade::conn::{
     send_slowly,
 };
 use netlab_common::grade::{Check, CheckResult, Failure, Rubric, all_at_once, show_bytes};
+use netlab_common::random::SplitMix64;
 use netlab_common::{FrameDecoder, Framing};
 
 /// What to grade.
@@ -313,10 +314,10 @@ fn random_size_writes(t: Target) -> CheckResult {
     const MESSAGES: usize = 40;
     let mut c = Framed::connect(t)?;
     c.welcome()?;
-    let mut rng = crate::boundaries::XorShift(0x6E65_746C_6162);
+    let mut rng = SplitMix64::new(0x6E65_746C_6162);
     let messages: Vec<Vec<u8>> = (0..MESSAGES)
         .map(|index| {
-            let length = 1 + rng.below(120.min(t.max_frame));
+            let length = 1 + rng.index(120.min(t.max_frame));
             let mut text = format!("m{index:02}-").into_bytes();
             text.resize(length.max(text.len()), b'a' + (index % 26) as u8);
             text
@@ -330,7 +331,7 @@ fn random_size_writes(t: Target) -> CheckResult {
     }
     let mut rest = stream.as_slice();
     while !rest.is_empty() {
-        let (piece, after) = rest.split_at((1 + rng.below(97)).min(rest.len()));
+        let (piece, after) = rest.split_at((1 + rng.index(97)).min(rest.len()));
         send(&mut c.stream, piece)?;
         thread::sleep(Duration::from_millis(1));
         rest = after;

@@ -20,6 +20,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use netlab_common::random::SplitMix64;
+
 /// Records kept when nobody collects them; older ones are dropped first (and counted).
 pub const MAX_RECORDS: usize = 4096;
 
@@ -28,49 +30,6 @@ pub const MAX_RECORDS: usize = 4096;
 /// a peer flooding an endpoint that delays its incoming datagrams does. Past it the link drops
 /// what is sent (a full router queue's tail drop), so a delay never turns a flood into memory.
 pub const MAX_IN_AIR: usize = 4 * crate::arq::MAX_WINDOW as usize;
-
-/// SplitMix64 (Steele, Lea and Flood, 2014): a 64-bit counter passed through a mixing function.
-/// Statistically good enough for simulation, trivially seedable, and short enough to read. Not
-/// for cryptography.
-#[derive(Clone, Debug)]
-pub struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    /// A generator whose whole future output is fixed by `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self { state: seed }
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A uniform number in `[0, 1)`: the top 53 bits, the precision of an `f64`.
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// True with probability `p` (`p <= 0` never, `p >= 1` always).
-    pub fn chance(&mut self, p: f64) -> bool {
-        self.next_f64() < p
-    }
-
-    /// A uniform duration in `0..=max`, to the microsecond.
-    pub fn duration_up_to(&mut self, max: Duration) -> Duration {
-        let micros = u64::try_from(max.as_micros()).unwrap_or(u64::MAX);
-        match micros.checked_add(1) {
-            Some(range) => Duration::from_micros(self.next_u64() % range),
-            None => Duration::from_micros(self.next_u64()),
-        }
-    }
-}
 
 /// What the injector does, and the seed that makes it repeatable.
 #[derive(Clone, Copy, Debug, PartialEq)]
