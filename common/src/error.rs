@@ -91,9 +91,15 @@ pub enum Error {
     /// The peer broke the application protocol (unexpected reply, bad field).
     #[error("protocol error: {0}")]
     Protocol(String),
-    /// Flags that cannot work together (each alone passed clap's checks).
+    /// Flags that cannot work together (each alone passed clap's checks): the user's mistake,
+    /// reported like clap's own, with exit status 2.
     #[error("{0}")]
     Usage(String),
+    /// Our own standard output was closed (`lab ... | head -1`): the reader stopped listening.
+    /// Not a failure: [`crate::term::finish`] exits quietly with success, as `ripgrep` does. A
+    /// *socket's* broken pipe is something else (the peer went away) and stays an [`Error::Io`].
+    #[error("standard output was closed")]
+    OutputClosed,
     /// Something went wrong that is neither the network's nor the user's fault to fix here
     /// (the remote peer stopped answering, a benchmark found lost data), already explained.
     #[error("{0}")]
@@ -125,6 +131,19 @@ impl Error {
                 context: context.into(),
                 source: err,
             },
+        }
+    }
+
+    /// An error writing to standard output: [`Error::OutputClosed`] when the reader went away
+    /// (broken pipe), an [`Error::Io`] otherwise.
+    pub fn stdout(err: io::Error) -> Self {
+        if err.kind() == io::ErrorKind::BrokenPipe {
+            Error::OutputClosed
+        } else {
+            Error::Io {
+                context: "writing to standard output".into(),
+                source: err,
+            }
         }
     }
 

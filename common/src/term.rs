@@ -149,15 +149,22 @@ pub fn clock_time_utc(time: std::time::SystemTime) -> String {
     )
 }
 
-/// Ends a command-line program: `Ok` exits 0; an error prints one `[ERROR]` line and exits 1.
+/// Exit status for a usage mistake, the same as clap's for a bad flag.
+pub const USAGE_EXIT: u8 = 2;
+
+/// Ends a command-line program: `Ok` exits 0; an error prints one `[ERROR]` line and exits 1,
+/// or 2 for a usage mistake ([`Error::Usage`], as clap does for a flag it refuses).
 ///
-/// A closed pipe (`tcp-echo ... | head -1`) is not an error worth a message: the reader simply
-/// stopped listening, so we exit quietly with success, as `ripgrep` does.
+/// Our own standard output closed (`tcp-echo ... | head -1`, [`Error::OutputClosed`]) is not an
+/// error worth a message: the reader simply stopped listening, so we exit quietly with success,
+/// as `ripgrep` does. A broken pipe on a *socket* is different: the peer went away while we were
+/// still sending, and the user must hear of it.
 pub fn finish(result: Result<(), Error>) -> ExitCode {
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
-            ExitCode::SUCCESS
+        Ok(()) | Err(Error::OutputClosed) => ExitCode::SUCCESS,
+        Err(err @ Error::Usage(_)) => {
+            error(&err);
+            ExitCode::from(USAGE_EXIT)
         }
         Err(err) => {
             error(&err);
@@ -184,6 +191,21 @@ mod tests {
         let time =
             std::time::UNIX_EPOCH + std::time::Duration::from_secs(86_400 * 3 + 3600 * 9 + 61);
         assert_eq!(clock_time_utc(time), "09:01:01");
+    }
+
+    /// Exit statuses: 0 for success and for our own closed stdout, 2 for a usage mistake, 1 for
+    /// anything else, a socket's broken pipe included (the peer went away: not a success).
+    #[test]
+    fn exit_statuses() {
+        let broken = || io::Error::from(io::ErrorKind::BrokenPipe);
+        assert_eq!(finish(Ok(())), ExitCode::SUCCESS);
+        assert_eq!(finish(Err(Error::stdout(broken()))), ExitCode::SUCCESS);
+        assert_eq!(
+            finish(Err(Error::Usage("--a without --b".into()))),
+            ExitCode::from(2)
+        );
+        let socket = Error::io("sending to the peer", broken());
+        assert_eq!(finish(Err(socket)), ExitCode::FAILURE);
     }
 
     /// Ordinary text, including non-ASCII letters, is untouched.

@@ -418,11 +418,12 @@ fn bench_compares_with_tcp() {
     );
 }
 
-/// Flags that cannot work together are refused with a reason, not a panic.
+/// Flags that cannot work together are refused with a reason, not a panic, and exit status 2 as
+/// clap gives for a flag it refuses on its own.
 #[test]
 fn bad_flags_are_explained() {
     let (code, _, stderr) = run_cli(BIN, &["bench", "--rto-min", "500", "--rto-max", "100"], b"");
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(
         stderr.contains("--rto-min 500 is above --rto-max 100"),
         "{stderr}"
