@@ -43,6 +43,25 @@ impl<const PORT: u16, const MAX_CLIENTS: usize> ServerArgs<PORT, MAX_CLIENTS> {
     }
 }
 
+/// `--idle-timeout SECONDS`, the same in every server: how long a connection may stay silent.
+/// `SECONDS` is the lab's default. One instantiation per binary (see [`ServerArgs`]).
+#[derive(Args, Debug, Clone, Copy)]
+pub struct IdleTimeoutArgs<const SECONDS: u64> {
+    /// Seconds a connection may stay silent before the server closes it (telling it why where
+    /// the protocol allows); 0 means never. A crashed machine or a pulled cable sends nothing,
+    /// not even a FIN, so without this its place would be held for ever (TCP keep-alives are off
+    /// by default and at least two hours apart, RFC 1122 section 4.2.3.6).
+    #[arg(long = "idle-timeout", value_name = "SECONDS", default_value_t = SECONDS)]
+    pub seconds: u64,
+}
+
+impl<const SECONDS: u64> IdleTimeoutArgs<SECONDS> {
+    /// The timeout, or `None` for never (`--idle-timeout 0`).
+    pub fn timeout(&self) -> Option<std::time::Duration> {
+        (self.seconds > 0).then(|| std::time::Duration::from_secs(self.seconds))
+    }
+}
+
 /// `--trace`: show every chunk of bytes that crosses the wire.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct TraceArgs {
@@ -174,6 +193,22 @@ mod tests {
         server: ServerArgs<7007, 64>,
         #[command(flatten)]
         framing: FramingArgs,
+        #[command(flatten)]
+        idle: IdleTimeoutArgs<300>,
+    }
+
+    /// `--idle-timeout`: the lab's default in seconds, 0 for never, anything else refused.
+    #[test]
+    fn idle_timeout_seconds_and_never() {
+        let parse = |args: &[&str]| Demo::try_parse_from([&["demo"], args].concat());
+        let default = parse(&[]).unwrap().idle.timeout();
+        assert_eq!(default, Some(std::time::Duration::from_secs(300)));
+        assert_eq!(
+            parse(&["--idle-timeout", "0"]).unwrap().idle.timeout(),
+            None
+        );
+        assert!(parse(&["--idle-timeout", "-1"]).is_err());
+        assert!(parse(&["--idle-timeout", "soon"]).is_err());
     }
 
     /// Defaults: loopback only, the lab's port and limit, line framing of up to 4096 bytes.

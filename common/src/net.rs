@@ -64,6 +64,37 @@ pub fn announce_listening(addr: SocketAddr) {
     println!("listening on {addr}");
 }
 
+/// A server that is listening: its socket, the address it really got (the port the OS chose for
+/// `--port 0`), and the stop request that Ctrl-C sets.
+#[derive(Debug)]
+pub struct Listening {
+    /// The listening socket.
+    pub listener: TcpListener,
+    /// The address it is bound to.
+    pub addr: SocketAddr,
+    /// Requested by Ctrl-C; the accept loop checks it (see [`StopSignal`]).
+    pub stop: StopSignal,
+}
+
+/// Starts a server the way every lab does: [`listen`] on `addr`, print the one parseable line
+/// `listening on IP:PORT` ([`announce_listening`]), and install the Ctrl-C handler that stops
+/// the accept loop ([`StopSignal::on_ctrl_c`]). Then hand `listening.listener` and
+/// `listening.stop` to an accept loop (`crate::accept::serve_each`, or an event loop).
+pub fn start_server(addr: SocketAddr) -> Result<Listening> {
+    let listener = listen(addr)?;
+    let addr = listener
+        .local_addr()
+        .map_err(|err| Error::io("reading the listening address", err))?;
+    announce_listening(addr);
+    let stop = StopSignal::default();
+    stop.on_ctrl_c(addr)?;
+    Ok(Listening {
+        listener,
+        addr,
+        stop,
+    })
+}
+
 /// Resolves `target` (`host:port`, `127.0.0.1:7007`, `[::1]:7007`) to socket addresses.
 ///
 /// A target without a port (`127.0.0.1`, `localhost`, `::1`) is the most common slip; the
@@ -201,7 +232,7 @@ impl StopSignal {
     pub fn on_ctrl_c(&self, listening: SocketAddr) -> Result<()> {
         let signal = self.clone();
         ctrlc::set_handler(move || signal.request(listening))
-            .map_err(|err| Error::Protocol(format!("cannot install the Ctrl-C handler: {err}")))
+            .map_err(|err| Error::Failed(format!("cannot install the Ctrl-C handler: {err}")))
     }
 }
 

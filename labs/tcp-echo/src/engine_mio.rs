@@ -37,11 +37,11 @@
 //! ## Idle deadlines (`--idle-timeout`)
 //! A client that is silent (a crashed laptop behind a NAT sends no FIN, RFC 1122 4.2.3.6), or one
 //! that takes none of our echo, gives the loop no event at all, so no event handler can notice it.
-//! Each connection therefore records when a byte last moved, either way ([`ConnInfo::moved`]),
+//! Each connection therefore records when a byte last moved, either way (`ConnInfo::moved`),
 //! and the server keeps the *deadlines* (last movement plus `--idle-timeout`) in a set ordered by
 //! time. Before each `poll`, the loop sets the poll timeout to the nearest deadline (see
-//! [`Server::poll_timeout`]), so `poll` returns by then even if nothing happens; after the events
-//! it takes every deadline that has passed ([`Server::expire_idle`]).
+//! `Server::poll_timeout`), so `poll` returns by then even if nothing happens; after the events
+//! it takes every deadline that has passed (`Server::expire_idle`).
 //!
 //! Moving a deadline at every read would cost a remove and an insert in the set per read, so the
 //! set is allowed to be early: an entry is only looked at once its time has come, and if the

@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use netlab_common::framing::Framing;
-use netlab_common::{Error, Result, Tracer, net, term};
+use netlab_common::{Result, Tracer, net, term};
 
 use crate::{engine_mio, engine_threads};
 
@@ -61,11 +61,7 @@ pub type Stop = net::StopSignal;
 /// Binds, announces `listening on ADDR`, installs the Ctrl-C handler and runs `engine` until
 /// stopped.
 pub fn run(addr: SocketAddr, engine: Engine, config: EchoConfig) -> Result<()> {
-    let listener = net::listen(addr)?;
-    let local = listener
-        .local_addr()
-        .map_err(|err| Error::io("reading the listening address", err))?;
-    net::announce_listening(local);
+    let net::Listening { listener, stop, .. } = net::start_server(addr)?;
     term::info(format!(
         "engine {}, framing {}, max {} clients, messages up to {} bytes, TCP_NODELAY {}",
         engine.name(),
@@ -74,9 +70,6 @@ pub fn run(addr: SocketAddr, engine: Engine, config: EchoConfig) -> Result<()> {
         config.max_frame,
         if config.nodelay { "on" } else { "off" }
     ));
-
-    let stop = Stop::default();
-    stop.on_ctrl_c(local)?;
 
     serve(listener, engine, config, &stop)?;
     term::info("stopped (Ctrl-C); open connections are closed as the process exits");

@@ -6,9 +6,9 @@
 //! loop itself only ever waits in one place, [`Endpoint::turn`]. Messages appear as they arrive,
 //! whatever the user is doing.
 //!
-//! What the client keeps is bounded too: a typed line is read up to [`MAX_LINE`] bytes (a longer
+//! What the client keeps is bounded too: a typed line is read up to `MAX_LINE` bytes (a longer
 //! one is refused, not collected: `udp-chat connect < /dev/zero` must not fill memory), at most
-//! [`LINES_WAITING`] lines wait between the input thread and the loop (then the input thread
+//! `LINES_WAITING` lines wait between the input thread and the loop (then the input thread
 //! waits, and so does whoever writes into our standard input), and the connection's backlog is
 //! [`crate::connection::DEFAULT_BACKLOG`] datagrams.
 //!

@@ -106,7 +106,7 @@ pub const MEMBER_BACKLOG: usize = DEFAULT_BACKLOG;
 pub const MAX_HELD_IN_ROOM: usize = 16_384;
 
 /// Peers the room keeps beyond its members: a stranger refused ("room full") and a member that
-/// left each keep their connection for [`FAREWELL`] so the last notice and LEAVE get through.
+/// left each keep their connection for `FAREWELL` so the last notice and LEAVE get through.
 /// 64 is a whole default room leaving at once; more strangers than that in 2 s are a flood, and
 /// their JOINs are dropped without creating anything.
 pub const PARTING_PEERS: usize = 64;

@@ -118,11 +118,7 @@ impl Shared {
 /// Binds `addr`, announces `listening on ADDR`, and serves until Ctrl-C.
 pub fn run(addr: SocketAddr, config: ServerConfig) -> Result<()> {
     let shared = Arc::new(Shared::new(&config)?);
-    let listener = net::listen(addr)?;
-    let local = listener
-        .local_addr()
-        .map_err(|err| Error::io("reading the listening address", err))?;
-    net::announce_listening(local);
+    let net::Listening { listener, stop, .. } = net::start_server(addr)?;
     term::info(format!(
         "serving {} as /; anonymous {}, {} named account(s); max {} clients, {} per address",
         shared.root.real().display(),
@@ -135,8 +131,6 @@ pub fn run(addr: SocketAddr, config: ServerConfig) -> Result<()> {
         config.max_clients,
         config.max_per_ip
     ));
-    let stop = net::StopSignal::default();
-    stop.on_ctrl_c(local)?;
     serve(
         listener,
         shared,

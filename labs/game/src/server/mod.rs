@@ -202,11 +202,11 @@ impl State {
 
 /// Binds, prints `listening on ADDR`, and serves until Ctrl-C.
 pub fn run(config: ServerConfig) -> Result<()> {
-    let listener = net::listen(config.addr)?;
-    let local = listener
-        .local_addr()
-        .map_err(|err| Error::io("reading the listening address", err))?;
-    net::announce_listening(local);
+    let net::Listening {
+        listener,
+        addr: local,
+        stop,
+    } = net::start_server(config.addr)?;
     term::info(format!(
         "max {} players, {}s grace to come back, idle timeout {}s; `nc {} {}` to play by hand",
         config.lobby.max_players,
@@ -215,8 +215,6 @@ pub fn run(config: ServerConfig) -> Result<()> {
         local.ip(),
         local.port()
     ));
-    let stop = StopSignal::default();
-    stop.on_ctrl_c(local)?;
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             lobby: Lobby::new(config.lobby.clone(), TokenSource::random()),

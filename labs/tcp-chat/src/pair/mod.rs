@@ -117,9 +117,7 @@ fn carry_out(actions: Vec<Action>, wire: &mut Traced<&TcpStream>) -> Result<bool
             Action::Prompt => {
                 print!("{PROMPT}");
                 // The prompt has no newline, so it must be flushed to appear.
-                io::stdout()
-                    .flush()
-                    .map_err(Error::stdout)?;
+                io::stdout().flush().map_err(Error::stdout)?;
             }
             Action::Wait => term::info("waiting for the peer..."),
             Action::Exit => return Ok(true),

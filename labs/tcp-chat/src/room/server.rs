@@ -96,11 +96,7 @@ pub fn serve(options: &RoomOptions) -> Result<()> {
         .transpose()?;
     let log = SessionLog::open(options.session_log.as_deref())
         .map_err(|err| Error::io("opening the session log", err))?;
-    let listener = net::listen(options.addr)?;
-    let bound = listener
-        .local_addr()
-        .map_err(|err| Error::io("reading the listening address", err))?;
-    net::announce_listening(bound);
+    let net::Listening { listener, stop, .. } = net::start_server(options.addr)?;
     term::info(format!(
         "room open for up to {} clients; type here to talk to everyone, /msg NAME text to one, \
          status to see who is in",
@@ -120,7 +116,7 @@ pub fn serve(options: &RoomOptions) -> Result<()> {
     let for_clients = Arc::clone(&shared);
     accept::serve_each(
         &listener,
-        None,
+        Some(&stop),
         &threads,
         move |stream, _peer| {
             if let Err(err) = handle(&for_clients, stream) {
