@@ -6,84 +6,10 @@ mod util;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
 use std::process::{Command, Stdio};
 
-use sha2::{Digest, Sha256};
-use util::{Chat, TempDir, find_program, raw_connect, skip};
-
-/// Starts `room serve --port 0 ARGS` and returns it with its address.
-fn serve(dir: &Path, args: &[&str]) -> (Chat, SocketAddr) {
-    let mut server = Chat::start_in(dir, &[&["room", "serve", "--port", "0"], args].concat());
-    server.out.expect("listening on ");
-    let addr = server.out.expect("\n").trim().parse().unwrap();
-    server.out.expect("[INFO] room open");
-    (server, addr)
-}
-
-/// A client speaking lines over a raw socket, as nc would.
-struct LineClient {
-    stream: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl LineClient {
-    fn connect(addr: SocketAddr) -> LineClient {
-        let stream = raw_connect(addr);
-        let reader = BufReader::new(stream.try_clone().unwrap());
-        LineClient { stream, reader }
-    }
-
-    /// Connects and reads the WELCOME line; returns the client and its name.
-    fn join(addr: SocketAddr) -> (LineClient, String) {
-        let mut client = LineClient::connect(addr);
-        let welcome = client.line();
-        let name = welcome
-            .strip_prefix("WELCOME ")
-            .expect(&welcome)
-            .to_string();
-        (client, name)
-    }
-
-    fn send(&mut self, line: &str) {
-        self.stream
-            .write_all(format!("{line}\n").as_bytes())
-            .unwrap();
-    }
-
-    /// The next line, without `\n`; panics on timeout or close.
-    fn line(&mut self) -> String {
-        let mut line = String::new();
-        let got = self.reader.read_line(&mut line).expect("read a line");
-        assert!(got > 0, "the server closed the connection");
-        line.trim_end_matches('\n').to_string()
-    }
-
-    fn expect(&mut self, wanted: &str) {
-        assert_eq!(self.line(), wanted);
-    }
-
-    /// Exactly `len` raw bytes.
-    fn raw(&mut self, len: usize) -> Vec<u8> {
-        let mut buf = vec![0u8; len];
-        self.reader.read_exact(&mut buf).unwrap();
-        buf
-    }
-
-    fn expect_closed(&mut self) {
-        let mut rest = String::new();
-        let got = self.reader.read_line(&mut rest).expect("read until close");
-        assert_eq!(got, 0, "expected the server to close, got {rest:?}");
-    }
-}
-
-fn sha_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
+use util::room::{LineClient, serve, sha_hex};
+use util::{Chat, TempDir, find_program, skip};
 
 /// Names are unique (automatic and chosen), every message is ACKed to its sender and delivered
 /// to everyone else, `/msg` reaches one client only, `status` lists the session cache, and the

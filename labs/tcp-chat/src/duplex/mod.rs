@@ -368,7 +368,9 @@ impl Chat {
             self.warn("the peer sent a verdict for a file we are not sending; ignored");
             return;
         };
-        let note = term::sanitize(note);
+        // The peer's note names the file it saved: shown with the file-name rule, which also
+        // makes bidi marks visible (chat text's `term::sanitize` leaves U+200E/U+200F alone).
+        let note = crate::filename::escape(note);
         let intact = sending
             .sent
             .is_some_and(|(sent_digest, _)| &sent_digest == digest && received == sending.size);

@@ -6,6 +6,7 @@ use super::audience::Happening;
 use super::transfer::{self, Incoming, hex};
 use super::wire::{self, Digest, Frame};
 use super::{Chat, Flow};
+use crate::filename;
 use netlab_common::{progress, term};
 
 impl Chat {
@@ -26,7 +27,7 @@ impl Chat {
             }
             Err(err) => {
                 let note = format!("the receiver cannot create a file: {err}");
-                self.error(format!("refusing {}: {note}", term::sanitize(name)));
+                self.error(format!("refusing {}: {note}", filename::escape(name)));
                 self.outbox.send(Frame::Result {
                     id,
                     ok: false,

@@ -7,7 +7,12 @@
 //!   prefix, and (our rule) no leading dot, so hidden files and our own temporary files are
 //!   neither listed nor served;
 //! - the file it names, once symbolic links are followed, must still be inside DIR (a link
-//!   `DIR/passwd -> /etc/passwd` must not serve `/etc/passwd`).
+//!   `DIR/passwd -> /etc/passwd` must not serve `/etc/passwd`);
+//! - it must hold no control and no bidi formatting character ([`filename::is_unsafe_char`]):
+//!   a name is repeated to every member (`INFO Ann uploaded NAME`, `list`), so
+//!   `put bidi\u{202e}txt.exe` would show everyone a name that reads backwards. Such a name is
+//!   refused with an `ERROR` line that shows it escaped, and a file already on disk with such a
+//!   name is neither listed nor served.
 //!
 //! Uploads are written to a temporary name and get their final name only when every announced
 //! byte has arrived, with the same no-overwrite claim as `duplex` (a hard link that fails if the
@@ -18,6 +23,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::filename;
 
 /// The repository and its rules.
 #[derive(Debug)]
@@ -51,13 +58,22 @@ impl Repository {
         self.max_upload
     }
 
-    /// Regular, non-hidden files and their sizes, sorted by name.
+    /// Regular, non-hidden files and their sizes, sorted by name. A file whose name breaks
+    /// [`check_component`] (put there by hand: an upload could not have that name) is left out,
+    /// with a warning on the server, since it could neither be shown raw nor be served.
     pub fn list(&self) -> io::Result<Vec<(String, u64)>> {
         let mut files = Vec::new();
         for entry in fs::read_dir(&self.root)? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') {
+                continue;
+            }
+            if filename::first_unsafe_char(&name).is_some() {
+                netlab_common::term::warn(format!(
+                    "not listing {}: a control or bidi formatting character in its name",
+                    filename::escape(&name)
+                ));
                 continue;
             }
             if let Ok(path) = self.resolve(&name) {
@@ -132,21 +148,25 @@ impl Repository {
     }
 }
 
-/// `name` must be one normal path component without a leading dot or any separator.
+/// `name` must be one normal path component without a leading dot or any separator, and hold
+/// no character that [`filename::is_unsafe_char`] forbids. The error line shows the name escaped
+/// ([`filename::escape`]), so it is safe to send and to log.
 pub fn check_component(name: &str) -> Result<(), String> {
+    if let Some(unsafe_char) = filename::first_unsafe_char(name) {
+        return Err(format!(
+            "ERROR {} holds U+{:04X}, a control or bidi formatting character; file names may not",
+            filename::escape(name),
+            u32::from(unsafe_char)
+        ));
+    }
     let mut components = Path::new(name).components();
     let single = matches!(
         (components.next(), components.next()),
         (Some(Component::Normal(_)), None)
     );
-    if !single
-        || name.starts_with('.')
-        || name.contains(['/', '\\'])
-        || name.chars().any(char::is_control)
-    {
+    if !single || name.starts_with('.') || name.contains(['/', '\\']) {
         return Err(format!(
-            "ERROR {} is not a plain file name (no directories, no leading dot)",
-            netlab_common::term::sanitize(name)
+            "ERROR {name} is not a plain file name (no directories, no leading dot)"
         ));
     }
     Ok(())
@@ -215,9 +235,25 @@ mod tests {
             "a\\b",
             ".hidden",
             "a\nb",
+            "bidi\u{202e}txt.exe",
+            "rlm\u{200f}.txt",
+            "nul\0",
         ] {
             assert!(check_component(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(
+            check_component("bidi\u{202e}txt.exe"),
+            Err(
+                "ERROR bidi\\u{202e}txt.exe holds U+202E, a control or bidi formatting character; \
+                 file names may not"
+                    .into()
+            )
+        );
+        assert_eq!(
+            check_component("\x1b[2J"),
+            Err("ERROR ^[[2J holds U+001B, a control or bidi formatting character; file names may not".into())
+        );
+        assert!(check_component("café résumé.txt").is_ok());
     }
 
     /// Uploads appear only when complete, never replace, and are listed with sizes.

@@ -11,10 +11,24 @@
 //! stops its writer thread, its queue fills, and the next line for it finds the queue full. Rather
 //! than make the sender wait (and with it the whole room), the server disconnects that client: it
 //! shuts its socket down, which ends its threads, and it is removed like any vanished client.
+//!
+//! ## A fast talker does not get readers disconnected
+//! A full queue is only evidence of a reader that stopped if the queue had time to drain. One
+//! client can send thousands of lines in one burst; its thread queues an `ACK` and a `MSG` per
+//! line at memory speed, far faster than the writer threads (one system call per line) can
+//! empty the queues, so a queue could fill while its client reads perfectly well. So a talker's
+//! thread paces itself: before each line it waits while some member has more than
+//! [`QUEUE_HIGH`] items queued ([`Registry::longest_queue`]), which slows the talker to the pace
+//! of the room (and TCP flow control then slows its sender). A member that does not drain below
+//! that mark for a while is marked *lagging* ([`Registry::stop_waiting_for_laggards`]): nobody
+//! waits for it any more, its queue fills, and it is disconnected as above. The count of queued
+//! items per member is kept in an atomic counter that the member's writer thread counts down.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::time::{Instant, SystemTime};
 
@@ -22,6 +36,22 @@ use crate::room::protocol::auto_name;
 
 /// Items waiting for one client's writer thread, at most.
 pub const QUEUE: usize = 256;
+
+/// Above this many items queued for a member, talkers wait for it to catch up (see the module
+/// docs): half the queue, so a burst never fills a queue that is being drained.
+pub const QUEUE_HIGH: usize = QUEUE / 2;
+
+/// Items queued for one client and not yet written, counted up by [`Registry::send`] and down by
+/// the client's writer thread.
+pub type Queued = Arc<AtomicUsize>;
+
+/// Counts one item of `queued` down, never below zero (a writer that has ended sets it to zero
+/// while a sender may still be counting one up and back down).
+pub fn count_down(queued: &Queued) {
+    let _ = queued.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| {
+        count.checked_sub(1)
+    });
+}
 
 /// Something to send to one client.
 #[derive(Debug)]
@@ -58,6 +88,10 @@ pub struct Member {
     /// Messages sent (to everyone or privately).
     pub messages: u64,
     outbox: SyncSender<Out>,
+    /// Items in `outbox` not yet written by the writer thread.
+    queued: Queued,
+    /// Talkers have stopped waiting for this member to catch up (see the module docs).
+    lagging: bool,
     stream: TcpStream,
 }
 
@@ -117,6 +151,8 @@ impl Registry {
                 connected_at: Instant::now(),
                 messages: 0,
                 outbox,
+                queued: Queued::default(),
+                lagging: false,
                 stream,
             },
         );
@@ -131,6 +167,39 @@ impl Registry {
     /// The client's record.
     pub fn get(&self, id: ClientId) -> Option<&Member> {
         self.members.get(&id)
+    }
+
+    /// The counter of items queued for `id`, for its writer thread to count down.
+    pub fn queued(&self, id: ClientId) -> Option<Queued> {
+        self.members
+            .get(&id)
+            .map(|member| Arc::clone(&member.queued))
+    }
+
+    /// The most items queued for any member that talkers still wait for. A lagging member that
+    /// has caught up (nothing queued) is waited for again.
+    pub fn longest_queue(&mut self) -> usize {
+        let mut longest = 0;
+        for member in self.members.values_mut() {
+            let queued = member.queued.load(Ordering::SeqCst);
+            if queued == 0 {
+                member.lagging = false;
+            }
+            if !member.lagging {
+                longest = longest.max(queued);
+            }
+        }
+        longest
+    }
+
+    /// Marks every member with more than `above` items queued as lagging: talkers stop waiting
+    /// for it, and if it does not read, its queue fills and it is disconnected.
+    pub fn stop_waiting_for_laggards(&mut self, above: usize) {
+        for member in self.members.values_mut() {
+            if member.queued.load(Ordering::SeqCst) > above {
+                member.lagging = true;
+            }
+        }
     }
 
     /// Counts one message sent by `id`.
@@ -170,7 +239,13 @@ impl Registry {
         let Some(member) = self.members.get(&id) else {
             return false;
         };
-        match member.outbox.try_send(out) {
+        // Counted before it is queued: the writer may take it and count it down at once.
+        member.queued.fetch_add(1, Ordering::SeqCst);
+        let sent = member.outbox.try_send(out);
+        if sent.is_err() {
+            count_down(&member.queued);
+        }
+        match sent {
             Ok(()) => true,
             Err(TrySendError::Full(_)) => {
                 netlab_common::term::warn(format!(
@@ -282,6 +357,30 @@ mod tests {
             Err("ERROR the name client02 is taken".into())
         );
         assert_eq!(registry.rename(first, "CLIENT02"), Ok("Client02".into()));
+    }
+
+    /// Queued items are counted; a member that stays behind can be given up on, and is waited
+    /// for again once it has caught up.
+    #[test]
+    fn queue_counts_and_laggards() {
+        let mut registry = Registry::new(10);
+        let (sender, receiver) = mpsc::sync_channel(QUEUE);
+        let (id, _) = registry
+            .admit(([127, 0, 0, 1], 1).into(), sender, socket())
+            .unwrap();
+        for _ in 0..3 {
+            assert!(registry.send(id, Out::Line("x".into())));
+        }
+        assert_eq!(registry.longest_queue(), 3);
+        registry.stop_waiting_for_laggards(2);
+        assert_eq!(registry.longest_queue(), 0, "lagging: not waited for");
+        let queued = registry.queued(id).unwrap();
+        for _ in receiver.try_iter() {
+            count_down(&queued);
+        }
+        assert_eq!(registry.longest_queue(), 0);
+        assert!(registry.send(id, Out::Line("y".into())));
+        assert_eq!(registry.longest_queue(), 1, "caught up: waited for again");
     }
 
     /// The limit counts clients present now; leaving frees a place.

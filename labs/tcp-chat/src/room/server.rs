@@ -23,6 +23,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use netlab_common::accept::{self, ClientThreads, Turnaway};
@@ -32,7 +33,7 @@ use crate::room::files::Repository;
 use crate::room::lines::LineReader;
 use crate::room::log::{SessionLog, Value};
 use crate::room::protocol::{self, MAX_LINE, Request};
-use crate::room::registry::{ClientId, Full, Out, QUEUE, Registry};
+use crate::room::registry::{self, ClientId, Full, Out, QUEUE, QUEUE_HIGH, Queued, Registry};
 use crate::room::{commands, console};
 
 /// What `tcp-chat room serve` needs.
@@ -182,12 +183,13 @@ fn handle(shared: &Shared, stream: TcpStream) -> Result<()> {
     let admitted = {
         let mut registry = shared.registry();
         registry.admit(peer, outbox, socket).map(|(id, name)| {
+            let queued = registry.queued(id).unwrap_or_default();
             registry.send(id, Out::Line(format!("WELCOME {name}")));
             registry.broadcast(Some(id), &format!("INFO {name} joined"));
-            (id, name, registry.len(), registry.max_clients())
+            (id, name, registry.len(), registry.max_clients(), queued)
         })
     };
-    let (id, name, taken, places) = match admitted {
+    let (id, name, taken, places, queued) = match admitted {
         Ok(admitted) => admitted,
         Err(full) => {
             refuse(shared, &stream, peer, full);
@@ -200,7 +202,7 @@ fn handle(shared: &Shared, stream: TcpStream) -> Result<()> {
         .record("connect", peer, &[("name", Value::Text(name.clone()))]);
     let tracer = shared.tracer;
     let started = accept::spawn_named("room-writer", move || {
-        write_out(writer, peer, tracer, &queue);
+        write_out(writer, peer, tracer, &queue, &queued);
     });
     if let Err(err) = started {
         // Without a writer nothing can reach this client: take it out again and close.
@@ -274,9 +276,29 @@ fn refuse(shared: &Shared, stream: &TcpStream, peer: SocketAddr, full: Full) {
     net::close_gracefully(stream);
 }
 
+/// How long talkers wait for a member with more than [`QUEUE_HIGH`] items queued to catch up
+/// before they stop waiting for it (see `room::registry`, "A fast talker ...").
+const LAGGARD_GRACE: Duration = Duration::from_secs(2);
+
+/// Before reading a client's next line: waits while some member's queue is over [`QUEUE_HIGH`],
+/// for at most [`LAGGARD_GRACE`]. Meanwhile this client's bytes wait in the kernel, and TCP flow
+/// control slows its sender. The wait polls every millisecond; it happens only while a backlog
+/// exists, so a room that keeps up never waits.
+fn keep_pace_with_the_room(shared: &Shared) {
+    let started = Instant::now();
+    while shared.registry().longest_queue() > QUEUE_HIGH {
+        if started.elapsed() >= LAGGARD_GRACE {
+            shared.registry().stop_waiting_for_laggards(QUEUE_HIGH);
+            return;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Reads and answers one client's lines until it leaves.
 fn serve_client<R: io::Read>(shared: &Shared, id: ClientId, mut reader: LineReader<R>) -> Leaving {
     loop {
+        keep_pace_with_the_room(shared);
         let line = match reader.read_line() {
             Ok(Some(line)) => line,
             Ok(None) => {
@@ -413,15 +435,35 @@ fn answer(shared: &Shared, id: ClientId, line: &str, request: Request<'_>) {
     }
 }
 
-/// The writer thread: writes what is queued for one client, in order.
-fn write_out(stream: TcpStream, peer: SocketAddr, tracer: Tracer, queue: &Receiver<Out>) {
-    let mut wire = Traced::new(&stream, peer, tracer);
+/// The writer thread: writes what is queued for one client, in order, counting each item down
+/// in `queued` as it takes it. When it ends, nothing more will be written, so nothing counts as
+/// queued any more (talkers must not wait for a client that is gone).
+fn write_out(
+    stream: TcpStream,
+    peer: SocketAddr,
+    tracer: Tracer,
+    queue: &Receiver<Out>,
+    queued: &Queued,
+) {
+    write_queued(&stream, peer, tracer, queue, queued);
+    queued.store(0, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn write_queued(
+    stream: &TcpStream,
+    peer: SocketAddr,
+    tracer: Tracer,
+    queue: &Receiver<Out>,
+    queued: &Queued,
+) {
+    let mut wire = Traced::new(stream, peer, tracer);
     for out in queue {
+        registry::count_down(queued);
         let written = match out {
             Out::Line(line) => wire.write_all(format!("{line}\n").as_bytes()),
             Out::File { name, file, size } => commands::send_file(&mut wire, &name, file, size),
             Out::Close => {
-                net::close_gracefully(&stream);
+                net::close_gracefully(stream);
                 return;
             }
         };
