@@ -11,8 +11,8 @@
 
 use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::thread;
 
+use netlab_common::accept;
 use netlab_common::framing::{FrameReader, Framing};
 use netlab_common::{Error, Result, Traced, Tracer, net, term};
 
@@ -80,7 +80,9 @@ fn start_sender(stream: &TcpStream, peer: SocketAddr, options: &ConnectOptions) 
         .try_clone()
         .map_err(|err| Error::io("duplicating the socket", err))?;
     let sender_options = options.clone();
-    thread::spawn(move || send_input(writer, peer, &sender_options));
+    accept::spawn_named("keyboard", move || {
+        send_input(writer, peer, &sender_options)
+    })?;
     Ok(())
 }
 

@@ -19,10 +19,9 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::thread;
 use std::time::{Duration, Instant};
 
-use netlab_common::{Error, term};
+use netlab_common::{Error, accept, term};
 
 use crate::cli::{self, ConnectArgs};
 use crate::connection::{Event, SendError};
@@ -111,8 +110,8 @@ fn start_input(endpoint: &Endpoint) -> Result<Receiver<Input>, Error> {
         let _ = ctrl_c.0.send(Input::End);
         let _ = ctrl_c.1.wake();
     })
-    .map_err(|err| Error::Protocol(format!("cannot install the Ctrl-C handler: {err}")))?;
-    thread::spawn(move || read_input(&lines, &waker));
+    .map_err(|err| Error::Failed(format!("cannot install the Ctrl-C handler: {err}")))?;
+    accept::spawn_named("keyboard", move || read_input(&lines, &waker))?;
     Ok(inputs)
 }
 
