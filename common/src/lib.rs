@@ -23,6 +23,27 @@
 //! - [`cli`]: the clap flags every lab spells the same way (`--bind`, `--port`, `--trace`, ...).
 //! - [`grade`]: checks with deadlines and a rubric, for the labs' `grade` subcommands.
 
+//!
+//! ## One word for one thing (the labs' glossary)
+//! Every lab uses these words in the same sense, in code and in docs:
+//! - **Args** / **Config**: `Args` are clap structs, and live only in a lab's `cli.rs`; `cli.rs`
+//!   turns them into a plain **Config** (`ServeConfig`, `ConnectConfig`, `BenchConfig`,
+//!   `GradeConfig`, or `Config` inside a module named for the subcommand), which is all a
+//!   program module sees. Not "Options", not "Settings".
+//! - **wire**: the module that turns a lab's messages into bytes and back (frames, datagrams,
+//!   lines) and nothing else. A benchmark's made-up messages are its **payload**, not its wire.
+//! - **peer**: the other end of a connection (or of a UDP conversation). **client**: a peer of
+//!   a server; in a chat room it is a **member**, in the game server a **player**; an FTP
+//!   client's control connection and its state are a **session**.
+//! - **Event**: something a loop reacts to (a line typed, a frame received, a timer due).
+//!   **Notice**: something the pure core tells the program layer to show or report.
+//! - **Endpoint**: a UDP socket and the conversations on it (RFC 768's word). Which end of a TCP
+//!   connection a program is, is its **Role** (listener or connector).
+//! - **Engine**: how a server runs many clients at once (`threads`, `mio`).
+//! - **Framing**: how a byte stream is cut into messages ([`Framing`]).
+//! - **Outbox**: the bounded queue of output waiting for one peer's socket.
+//! - **idle timeout**: `--idle-timeout SECONDS`, 0 for never ([`cli::IdleTimeoutArgs`]).
+
 pub mod accept;
 pub mod bench;
 pub mod cli;

@@ -16,6 +16,7 @@
 //!   `TMPDIR` of its own, check that it left nothing there and that its rate adds up.
 //! - [`grade`](mod@grade): what every lab's `tests/grade.rs` needs: run `LAB grade --json`,
 //!   start a broken fixture server, assert full marks or exactly the expected failures.
+//! - [`TempDir`]: a fresh directory per test, removed afterwards.
 //! - [`limits`]: start a server that may create only a few threads, to test that it survives
 //!   the operating system refusing it one.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -32,6 +33,9 @@ pub mod bench;
 pub mod docs;
 pub mod grade;
 pub mod limits;
+pub mod tempdir;
+
+pub use tempdir::TempDir;
 
 /// How long any single wait in a test may take before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(20);
