@@ -1,0 +1,7 @@
+//! The integration tests of `compare-protocols`, in one test binary (one link step, one process
+//! start), one module per subject:
+//! - [`report`]: `--smoke` end to end, the report's tables, CSV files and charts.
+//! - [`docs`]: the course hub and the concepts page stay true (transcripts and links).
+
+mod docs;
+mod report;
