@@ -30,7 +30,8 @@ pub struct ServerArgs<const PORT: u16, const MAX_CLIENTS: usize> {
     #[arg(long, default_value_t = PORT)]
     pub port: u16,
 
-    /// Most clients served at once; the next one is told the server is full and disconnected.
+    /// Most clients served at once; the next one is refused and disconnected (told why, where the
+    /// protocol has room for a message).
     #[arg(long, value_name = "N", default_value_t = MAX_CLIENTS,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub max_clients: usize,
