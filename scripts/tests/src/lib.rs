@@ -1,10 +1,11 @@
-//! # netlab-scripts-tests: tests of the instructor scripts under `scripts/`
+//! # netlab-scripts-tests: tests of the scripts under `scripts/`
 //!
 //! The scripts are shell; their tests are Rust so that `make test` runs them with everything else
 //! and they share the labs' test kit (`netlab-testkit`). This library is empty: it is here to say
 //! where the tests are.
 //!
-//! ## Layout
-//! - `tests/netns_lab.rs`: `scripts/netns-lab` builds hosts in network namespaces; the echo lab's
+//! ## Layout (one test binary, `tests/scripts/main.rs`)
+//! - `tests/scripts/demo.rs`: `scripts/demo pair` shows a real exchange of turns on both sides.
+//! - `tests/scripts/netns_lab.rs`: `scripts/netns-lab` builds hosts in network namespaces; the echo lab's
 //!   server runs in one and `nc` clients in others, through links with loss. Needs Linux and
 //!   root; elsewhere it prints a `SKIPPED` line.

@@ -126,7 +126,7 @@ const HUB: Page = Page {
         (
             at("### Several hosts", "$ scripts/netns-lab up 3"),
             "needs Linux and root and creates network namespaces; \
-             scripts/tests/tests/netns_lab.rs runs this set-up end to end",
+             scripts/tests/tests/scripts/netns_lab.rs runs this set-up end to end",
         ),
         (
             at("### Several hosts", "$ scripts/netns-lab exec h1"),

@@ -3,8 +3,8 @@
 //! switch; a link with `--loss 100` carries nothing, and `down` leaves no namespace behind.
 //!
 //! Namespaces belong to the whole machine, not to this test, so the test keeps out of everyone's
-//! way: it is one test function (nothing in this binary runs beside it), its namespaces carry a
-//! prefix of their own (`NETNS_LAB_PREFIX=netlab-tPID-`, so an instructor's lab named `netlab-`
+//! way: it is one test function (the other tests of this binary create no namespaces), its
+//! namespaces carry a prefix of their own (`NETNS_LAB_PREFIX=netlab-tPID-`, so an instructor's lab named `netlab-`
 //! is never touched), and a guard runs `down` even when an assertion fails half-way.
 //!
 //! It needs root, Linux, `ip` and OpenBSD `nc`, and prints a `SKIPPED` line where any is missing
