@@ -2,12 +2,10 @@
 //! misuse is refused with clap's message and exit code 2.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod util;
-
-use util::BIN;
+use crate::util::BIN;
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    util::run_cli(BIN, args, b"")
+    crate::util::run_cli(BIN, args, b"")
 }
 
 /// `--help` lists the three modes and points at the walkthrough.
