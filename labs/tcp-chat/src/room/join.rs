@@ -30,7 +30,7 @@ use super::lines::LineReader;
 use super::protocol::MAX_LINE;
 use crate::files::digest::{hex, parse_hex};
 use crate::files::send;
-use crate::files::transfer::Incoming;
+use crate::files::transfer::{Incoming, TransferError};
 
 /// What `tcp-chat room join` needs.
 #[derive(Debug, Clone)]
@@ -143,7 +143,11 @@ fn receive_file<R: io::Read>(
         }
         incoming
             .write(chunk.get(..got).unwrap_or_default())
-            .map_err(|err| Error::Protocol(err.to_string()))?;
+            .map_err(|err| match err {
+                // Our disk failed: a local error, not the server's doing.
+                TransferError::Disk(err) => Error::io("saving the downloaded file", err),
+                too_much => Error::Protocol(too_much.to_string()),
+            })?;
         left -= got as u64;
     }
     let done = reader.read_line()?.unwrap_or_default();

@@ -59,3 +59,17 @@ fn misuse_is_refused() {
         "{err}"
     );
 }
+
+/// A download directory that is a file is the user's flag mistake: refused before anything
+/// listens, with exit code 2 (a usage error, like clap's), not as a protocol error.
+#[test]
+fn download_dir_that_is_a_file_is_a_usage_error() {
+    let dir = crate::util::TempDir::new("chat-cli-file-dir");
+    let file = dir.join("plain.txt");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let file = file.to_string_lossy().into_owned();
+    let (code, out, err) = run(&["duplex", "--listen", "--port", "0", "--download-dir", &file]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("is not a directory"), "{err}");
+    assert!(!out.contains("listening on"), "{out}");
+}
