@@ -3,7 +3,7 @@
 //! Anything typed is sent as a line, and every line from the server is printed (sanitized: the
 //! server relays other people's text, and we do not trust it either). Two commands are handled
 //! here rather than just sent, because they switch the connection to raw bytes for a while (see
-//! [`crate::room::protocol`]):
+//! [`super::protocol`]):
 //!
 //! - `get NAME`: the server answers `FILE SIZE NAME`, exactly SIZE raw bytes, and `DONE SHA256`;
 //!   the bytes go to a hidden temporary file in `--download-dir`, which becomes `new_NAME` only if
