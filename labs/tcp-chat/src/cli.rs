@@ -8,15 +8,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use netlab_common::cli::{GradingArgs, ServerArgs, TraceArgs, parse_bytes, parse_file_size};
+use netlab_common::cli::{
+    GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_bytes, parse_file_size,
+};
 use netlab_common::{Result, Tracer};
 
-use crate::bench::{self, BenchOptions};
-use crate::duplex::{self, DuplexOptions};
-use crate::link::Endpoint;
-use crate::pair::{self, PairOptions};
-use crate::room::join::{self, JoinOptions};
-use crate::room::server::{self, RoomOptions};
+use crate::bench::{self, BenchConfig};
+use crate::duplex::{self, DuplexConfig};
+use crate::grade::{self, GradeConfig};
+use crate::link::Rendezvous;
+use crate::pair::{self, PairConfig};
+use crate::room::join::{self, JoinConfig};
+use crate::room::server::{self, ServeConfig};
 
 /// Default port of `tcp-chat pair --listen`.
 pub const PAIR_PORT: u16 = 7070;
@@ -80,14 +83,15 @@ enum Command {
 struct GradeArgs {
     #[command(flatten)]
     grade: GradingArgs,
-    /// The idle timeout the server was started with: the "silent client" check waits this long
-    /// for the server to disconnect a client that says nothing. Without it that check is skipped.
-    #[arg(long, value_name = "SECS",
+    /// The --idle-timeout the room under test was started with (not a timeout of the grader's
+    /// own): the "silent client" check waits this long for the room to disconnect a client that
+    /// says nothing. Without it that check is skipped.
+    #[arg(long = "idle-timeout", value_name = "SECS",
           value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=3600))]
-    idle_timeout: Option<u64>,
+    room_idle_timeout: Option<u64>,
     /// Clients the "many clients" check keeps in the room at once (the server's limit must be
     /// at least this plus 2).
-    #[arg(long, value_name = "N", default_value_t = crate::grade::DEFAULT_CLIENTS,
+    #[arg(long, value_name = "N", default_value_t = grade::DEFAULT_CLIENTS,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=1000))]
     clients: usize,
 }
@@ -118,9 +122,8 @@ struct ServeArgs {
     /// Append one JSON line per connect, disconnect and rejection to FILE.
     #[arg(long, value_name = "FILE")]
     session_log: Option<PathBuf>,
-    /// Disconnect a client that sends nothing for SECS seconds (it is told why first); 0: never.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_IDLE_TIMEOUT)]
-    idle_timeout: u64,
+    #[command(flatten)]
+    idle: IdleTimeoutArgs<DEFAULT_IDLE_TIMEOUT>,
 }
 
 #[derive(Args, Debug)]
@@ -172,16 +175,17 @@ struct SideArgs<const PORT: u16> {
     /// free one (printed as "listening on IP:PORT").
     // Not `default_value_t = PORT`: clap's derive keeps that default's text in a `static` inside
     // the generic `augment_args`, and one static serves every `PORT`, so duplex silently got
-    // pair's port. The default is applied in `endpoint` instead.
+    // pair's port. The default is applied in `rendezvous` instead.
     #[arg(long, conflicts_with = "connect")]
     port: Option<u16>,
 }
 
 impl<const PORT: u16> SideArgs<PORT> {
-    fn endpoint(&self) -> Endpoint {
+    /// How this side meets the other: listen on the address, or connect to the target.
+    fn rendezvous(&self) -> Rendezvous {
         match &self.connect {
-            Some(target) => Endpoint::Connect(target.clone()),
-            None => Endpoint::Listen(SocketAddr::new(self.bind, self.port.unwrap_or(PORT))),
+            Some(target) => Rendezvous::Connect(target.clone()),
+            None => Rendezvous::Listen(SocketAddr::new(self.bind, self.port.unwrap_or(PORT))),
         }
     }
 }
@@ -205,19 +209,19 @@ struct DuplexArgs {
     download_dir: PathBuf,
 }
 
-/// Runs the parsed command.
+/// Runs the parsed command: builds the subcommand's plain config and hands it to its module.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Pair(args) => pair::run(&PairOptions {
-            endpoint: args.side.endpoint(),
+        Command::Pair(args) => pair::run(&PairConfig {
+            rendezvous: args.side.rendezvous(),
             tracer: Tracer::new(args.trace.trace),
         }),
-        Command::Duplex(args) => duplex::run(&DuplexOptions {
-            endpoint: args.side.endpoint(),
+        Command::Duplex(args) => duplex::run(&DuplexConfig {
+            rendezvous: args.side.rendezvous(),
             tracer: Tracer::new(args.trace.trace),
             download_dir: args.download_dir,
         }),
-        Command::Room(RoomCommand::Serve(args)) => server::serve(&RoomOptions {
+        Command::Room(RoomCommand::Serve(args)) => server::serve(&ServeConfig {
             addr: args.server.addr(),
             max_clients: args.server.max_clients,
             tracer: Tracer::new(args.trace.trace),
@@ -225,14 +229,14 @@ pub fn run(cli: Cli) -> Result<()> {
             read_only: args.read_only,
             max_upload: args.max_upload,
             session_log: args.session_log,
-            idle_timeout: idle_timeout(args.idle_timeout),
+            idle_timeout: args.idle.timeout(),
         }),
-        Command::Room(RoomCommand::Join(args)) => join::run(&JoinOptions {
+        Command::Room(RoomCommand::Join(args)) => join::run(&JoinConfig {
             target: args.target,
             tracer: Tracer::new(args.trace.trace),
             download_dir: args.download_dir,
         }),
-        Command::Bench(args) => bench::run(&BenchOptions {
+        Command::Bench(args) => bench::run(&BenchConfig {
             file_size: args.file_size,
             rounds: args.rounds,
             json: args.json,
@@ -241,18 +245,13 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// `--idle-timeout SECS` as the server takes it: 0 means never.
-fn idle_timeout(seconds: u64) -> Option<Duration> {
-    (seconds > 0).then(|| Duration::from_secs(seconds))
-}
-
 /// Prints the rubric; fails (exit 1) unless every required check passed.
 fn run_grade(args: &GradeArgs) -> Result<()> {
-    let rubric = crate::grade::grade(
+    let rubric = grade::grade(
         args.grade.resolve()?,
-        &crate::grade::Settings {
+        &GradeConfig {
             deadline: args.grade.deadline(),
-            idle_timeout: args.idle_timeout.map(Duration::from_secs),
+            room_idle_timeout: args.room_idle_timeout.map(Duration::from_secs),
             clients: args.clients,
         },
     );
@@ -277,8 +276,8 @@ mod tests {
             panic!("parsed as another command")
         };
         assert_eq!(
-            args.side.endpoint(),
-            Endpoint::Listen(([127, 0, 0, 1], PAIR_PORT).into())
+            args.side.rendezvous(),
+            Rendezvous::Listen(([127, 0, 0, 1], PAIR_PORT).into())
         );
     }
 
@@ -288,14 +287,14 @@ mod tests {
     fn each_mode_has_its_own_default_port() {
         for (mode, port) in [("pair", PAIR_PORT), ("duplex", DUPLEX_PORT)] {
             let cli = Cli::try_parse_from(["tcp-chat", mode, "--listen"]).unwrap();
-            let endpoint = match cli.command {
-                Command::Pair(args) => args.side.endpoint(),
-                Command::Duplex(args) => args.side.endpoint(),
+            let rendezvous = match cli.command {
+                Command::Pair(args) => args.side.rendezvous(),
+                Command::Duplex(args) => args.side.rendezvous(),
                 _ => panic!("parsed as another command"),
             };
             assert_eq!(
-                endpoint,
-                Endpoint::Listen(([127, 0, 0, 1], port).into()),
+                rendezvous,
+                Rendezvous::Listen(([127, 0, 0, 1], port).into()),
                 "{mode}"
             );
         }
@@ -335,7 +334,7 @@ mod tests {
             else {
                 panic!("parsed as another command")
             };
-            idle_timeout(args.idle_timeout)
+            args.idle.timeout()
         };
         assert_eq!(idle(&[]), Some(Duration::from_secs(300)));
         assert_eq!(idle(&["--idle-timeout", "0"]), None);
@@ -350,7 +349,7 @@ mod tests {
             panic!("parsed as another command")
         };
         assert_eq!(
-            (args.idle_timeout, args.clients, args.grade.timeout),
+            (args.room_idle_timeout, args.clients, args.grade.timeout),
             (None, 10, 10.0)
         );
     }

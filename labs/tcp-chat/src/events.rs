@@ -11,10 +11,12 @@
 
 use std::io::{self, BufRead, Read};
 use std::sync::mpsc::SyncSender;
-use std::thread;
 
-use netlab_common::framing::{FrameReader, Framing};
-use netlab_common::{Error, Traced};
+use netlab_common::accept::spawn_named;
+use netlab_common::framing::FrameReader;
+use netlab_common::{Error, Result, Traced};
+
+use crate::wire::FRAMING;
 
 /// Something that happened. `F` is the mode's frame type; `L` is what the mode's own helper
 /// threads report (`duplex` has file senders; `pair` has none, hence the default).
@@ -39,11 +41,14 @@ pub enum Event<F, L = std::convert::Infallible> {
 /// the sender wait: memory stays bounded.
 pub const QUEUE: usize = 16;
 
-/// Starts the thread that reads standard input line by line.
+/// Starts the thread that reads standard input line by line (an error if the system has no
+/// thread to give).
 ///
 /// Bytes that are not UTF-8 are replaced (U+FFFD) rather than ending the chat.
-pub fn spawn_keyboard<F: Send + 'static, L: Send + 'static>(events: SyncSender<Event<F, L>>) {
-    thread::spawn(move || {
+pub fn spawn_keyboard<F: Send + 'static, L: Send + 'static>(
+    events: SyncSender<Event<F, L>>,
+) -> Result<()> {
+    spawn_named("keyboard", move || {
         let mut stdin = io::stdin().lock();
         let mut line = Vec::new();
         loop {
@@ -60,11 +65,13 @@ pub fn spawn_keyboard<F: Send + 'static, L: Send + 'static>(events: SyncSender<E
             }
         }
         let _ = events.send(Event::InputEnded);
-    });
+    })?;
+    Ok(())
 }
 
 /// Starts the thread that reads length-prefixed frames from `wire` and decodes each with
-/// `decode`, which checks it against the mode's protocol.
+/// `decode`, which checks it against the mode's protocol (an error if the system has no thread
+/// to give).
 ///
 /// The thread ends after the first close or error: once a stream has lost its place there is
 /// no way to find the next frame boundary again.
@@ -73,14 +80,15 @@ pub fn spawn_frame_reader<R, F, L, D>(
     max_frame: usize,
     decode: D,
     events: SyncSender<Event<F, L>>,
-) where
+) -> Result<()>
+where
     R: Read + Send + 'static,
     F: Send + 'static,
     L: Send + 'static,
-    D: Fn(&[u8]) -> Result<F, Error> + Send + 'static,
+    D: Fn(&[u8]) -> Result<F> + Send + 'static,
 {
-    thread::spawn(move || {
-        let mut frames = FrameReader::new(wire, Framing::Length, max_frame);
+    spawn_named("frame-reader", move || {
+        let mut frames = FrameReader::new(wire, FRAMING, max_frame);
         loop {
             let event = match frames.read_frame() {
                 Ok(Some(payload)) => match decode(&payload) {
@@ -95,28 +103,6 @@ pub fn spawn_frame_reader<R, F, L, D>(
                 return;
             }
         }
-    });
-}
-
-/// `text` cut to at most `max` bytes, at a character boundary (for reasons sent in a refusal
-/// frame, whose receiver enforces a length limit).
-pub fn clip(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.get(..end).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Clipping never splits a character.
-    #[test]
-    fn clip_respects_characters() {
-        assert_eq!(clip("héllo", 2), "h");
-        assert_eq!(clip("héllo", 3), "hé");
-        assert_eq!(clip("hi", 10), "hi");
-    }
+    })?;
+    Ok(())
 }

@@ -16,20 +16,30 @@
 //! everything.
 //!
 //! ## Layout
-//! - [`cli`]: the `pair`, `duplex`, `room`, `bench` and `grade` subcommands and their flags.
-//! - [`link`]: opening the one connection a two-person chat needs (listen and accept one, or connect).
+//! The three modes are siblings: none imports another's modules. What two of them share lives
+//! beside them ([`link`], [`events`], [`wire`], [`files`], [`bars`]).
+//!
+//! - [`cli`]: the `pair`, `duplex`, `room`, `bench` and `grade` subcommands and their flags; it
+//!   builds each subcommand's plain config (`PairConfig`, `DuplexConfig`, `ServeConfig`,
+//!   `JoinConfig`, `BenchConfig`, `GradeConfig`), and nothing below it sees clap.
+//! - [`link`]: the one connection a two-person chat needs (its [`link::Rendezvous`]: listen and
+//!   accept one, or connect), and which end we are ([`link::Role`]).
 //! - [`events`]: threads that turn keyboard lines and network frames into one queue of events.
+//! - [`wire`]: what the two-person protocols share on the wire: length-prefixed frames, the
+//!   message limit, the refusal a peer is told before we close.
 //! - [`pair`]: turn-based chat: [`pair::wire`] (the frames, byte by byte), [`pair::session`] (the
 //!   turn-taking state machine, no I/O) and the thin loop that connects them to a socket.
 //! - [`duplex`]: full-duplex chat with file sending: [`duplex::wire`] (the frames),
-//!   [`duplex::outbox`] (one writer, a window of chunks), [`duplex::send`] (reading a file out),
-//!   [`duplex::transfer`] (saving one in, never half-written), [`duplex::audience`] (status lines
-//!   for a person, events for a program).
-//! - [`filename`]: base names, `new_` prefixes, never overwriting.
+//!   [`duplex::outbox`] (one writer, a window of chunks), [`duplex::send`] (a file read out in
+//!   chunks), [`duplex::audience`] (status lines for a person, notices for a program).
+//! - [`files`]: what moving a file needs at both ends, for `duplex` and the room alike:
+//!   [`files::send`] (opening one to send), [`files::transfer`] (saving one, never
+//!   half-written), [`files::digest`] (SHA-256 and its hex), [`files::filename`] (base names,
+//!   `new_` prefixes, never overwriting, characters no shown name may carry).
 //! - [`bars`]: progress bars that chat lines can be printed around.
 //! - [`room`]: the multi-client room: [`room::protocol`] (the lines), [`room::registry`] (the
-//!   session cache), [`room::server`] (a thread per client), [`room::files`] (the repository),
-//!   [`room::join`] (the client).
+//!   session cache), [`room::server`] (a thread per client), [`room::repository`] (the shared
+//!   files), [`room::log`] (the session log), [`room::join`] (the client).
 //! - [`bench`](mod@bench): `tcp-chat bench`, `/send` between two duplex chats measured, and why
 //!   a file sent in-band costs more than FTP's separate data connection.
 //! - [`grade`]: `tcp-chat grade HOST:PORT`, checking anyone's room server against
@@ -40,8 +50,9 @@ pub mod bench;
 pub mod cli;
 pub mod duplex;
 pub mod events;
-pub mod filename;
+pub mod files;
 pub mod grade;
 pub mod link;
 pub mod pair;
 pub mod room;
+pub mod wire;

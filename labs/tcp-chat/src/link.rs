@@ -18,6 +18,7 @@
 //! [`KEEPALIVE_IDLE`] of silence the kernel sends empty probes, and when several go unanswered it
 //! fails the connection, which our blocked read then reports as an error.
 
+use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
@@ -30,9 +31,10 @@ pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(15);
 /// Time between unanswered keepalive probes.
 pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Where this side's end of the connection comes from.
+/// How the two sides meet: this side waits at an address, or goes to the other's. (Not an
+/// *endpoint*: in netlab that word is a UDP socket; which end we turn out to be is the [`Role`].)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Endpoint {
+pub enum Rendezvous {
     /// Listen on this address and accept one connection.
     Listen(SocketAddr),
     /// Connect to `HOST:PORT`.
@@ -59,12 +61,12 @@ pub struct Link {
     pub role: Role,
 }
 
-/// Listens and accepts one peer, or connects, depending on `endpoint`.
+/// Listens and accepts one peer, or connects, depending on `rendezvous`.
 ///
 /// A listener prints `listening on IP:PORT` (scripts and tests read the port from it).
-pub fn establish(endpoint: &Endpoint) -> Result<Link> {
-    let (stream, role) = match endpoint {
-        Endpoint::Listen(addr) => {
+pub fn establish(rendezvous: &Rendezvous) -> Result<Link> {
+    let (stream, role) = match rendezvous {
+        Rendezvous::Listen(addr) => {
             let listener = net::listen(*addr)?;
             let bound = listener
                 .local_addr()
@@ -77,7 +79,7 @@ pub fn establish(endpoint: &Endpoint) -> Result<Link> {
             // `listener` is dropped here: one conversation per run, later callers are refused.
             (stream, Role::Listener)
         }
-        Endpoint::Connect(target) => (
+        Rendezvous::Connect(target) => (
             net::connect(target, net::CONNECT_TIMEOUT, true)?,
             Role::Connector,
         ),
@@ -126,4 +128,16 @@ fn enable_keepalive(stream: &TcpStream) -> Result<()> {
     SockRef::from(stream)
         .set_tcp_keepalive(&keepalive)
         .map_err(|err| Error::io("enabling TCP keepalive", err))
+}
+
+/// The error for a peer that closed the connection without saying it was leaving (no quit
+/// frame): the other program exited or was killed.
+pub fn vanished() -> Error {
+    Error::io(
+        "the peer vanished",
+        io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the connection closed without a /q (the other program exited or was killed)",
+        ),
+    )
 }

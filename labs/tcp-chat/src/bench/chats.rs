@@ -15,16 +15,16 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressDrawTarget};
+use netlab_common::accept::spawn_named;
 use netlab_common::{Error, Result, Tracer};
 
-use crate::duplex::audience::{Audience, Happening, Noted};
-use crate::duplex::transfer::Verdict;
+use crate::duplex::audience::{Audience, Noted, Notice};
 use crate::duplex::{self, ChatEvent, Setup};
 use crate::events::{self, Event};
+use crate::files::transfer::Verdict;
 use crate::link::{self, Link, Role};
 
 /// How often a chat line is typed at each side while a file is in transit.
@@ -96,18 +96,18 @@ impl Chats {
             let wait = chatter.next_tick.saturating_duration_since(Instant::now());
             match self.noted.recv_timeout(wait) {
                 Ok(Noted { by, at, what }) => match what {
-                    Happening::Message(text) => chatter.arrived(by, &text, at),
-                    Happening::Received(verdict) => received = Some(verdict),
-                    Happening::Delivered {
+                    Notice::Message(text) => chatter.arrived(by, &text, at),
+                    Notice::Received(verdict) => received = Some(verdict),
+                    Notice::Delivered {
                         ok, intact, note, ..
                     } => {
                         delivered(ok, intact, &note)?;
                         break at;
                     }
-                    Happening::SendFailed(reason) => {
+                    Notice::SendFailed(reason) => {
                         return Err(Error::Failed(format!("sending stopped: {reason}")));
                     }
-                    Happening::Ended(result) => return Err(ended(by, result)),
+                    Notice::Ended(result) => return Err(ended(by, result)),
                 },
                 Err(RecvTimeoutError::Timeout) => chatter.type_lines(&self.sender, &self.receiver),
                 Err(RecvTimeoutError::Disconnected) => return Err(ended_unheard()),
@@ -142,11 +142,11 @@ impl Chats {
                 Ok(Noted {
                     by,
                     at,
-                    what: Happening::Message(text),
+                    what: Notice::Message(text),
                 }) => chatter.arrived(by, &text, at),
                 Ok(Noted {
                     by,
-                    what: Happening::Ended(result),
+                    what: Notice::Ended(result),
                     ..
                 }) => return Err(ended(by, result)),
                 Ok(_) => {}
@@ -173,7 +173,7 @@ impl Chats {
             match self.noted.recv_timeout(left) {
                 Ok(Noted {
                     by,
-                    what: Happening::Ended(result),
+                    what: Notice::Ended(result),
                     ..
                 }) => {
                     result.map_err(|why| {
@@ -236,14 +236,14 @@ impl Side {
         };
         let chat_events = keyboard.clone();
         let role = link.role;
-        thread::spawn(move || {
+        spawn_named("bench-chat", move || {
             let result = duplex::converse(&link, setup, chat_events, events);
             let _ = tell.send(Noted {
                 by: role,
                 at: Instant::now(),
-                what: Happening::Ended(result.map_err(|err| err.to_string())),
+                what: Notice::Ended(result.map_err(|err| err.to_string())),
             });
-        });
+        })?;
         Ok(Side {
             keyboard,
             download_dir,

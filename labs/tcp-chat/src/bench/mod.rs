@@ -30,7 +30,7 @@
 //!   it into a buffered writer and hashes it. FTP's receiving side does one read and one write
 //!   per block, with no hash.
 //! - **Checked, and on disk, before "done".** The clock stops at the receiver's verdict, which
-//!   comes after its SHA-256 comparison and an `fsync` of the file (`duplex/transfer.rs`); the
+//!   comes after its SHA-256 comparison and an `fsync` of the file (`files/transfer.rs`); the
 //!   FTP server does neither before its `226`. On a disk the `fsync` is part of every round; a
 //!   tmpfs (`TMPDIR=/dev/shm`) makes it nearly free.
 //! - **Chat lines wait behind chunks.** A line typed at the sending side waits behind at most 4
@@ -70,7 +70,7 @@ const SOURCE: &str = "bench.bin";
 
 /// What `tcp-chat bench` was asked.
 #[derive(Debug, Clone)]
-pub struct BenchOptions {
+pub struct BenchConfig {
     /// Bytes in the test file.
     pub file_size: u64,
     /// Transfers to make.
@@ -80,26 +80,26 @@ pub struct BenchOptions {
 }
 
 /// Runs the bench and prints its result.
-pub fn run(options: &BenchOptions) -> Result<()> {
+pub fn run(config: &BenchConfig) -> Result<()> {
     let undo = Undo::on_ctrl_c()?;
-    let mut bench = Bench::start(options.file_size, progress_bars(), &undo)?;
-    if !options.json {
+    let mut bench = Bench::start(config.file_size, progress_bars(), &undo)?;
+    if !config.json {
         term::info(format!(
             "/send of a test file of {} between two duplex chats in this process over 127.0.0.1, \
              {} round(s); files in {}",
-            human_bytes(options.file_size),
-            options.rounds,
+            human_bytes(config.file_size),
+            config.rounds,
             bench.scratch.path().display()
         ));
     }
-    let mut rounds = Vec::with_capacity(options.rounds);
-    for _ in 0..options.rounds {
+    let mut rounds = Vec::with_capacity(config.rounds);
+    for _ in 0..config.rounds {
         rounds.push(bench.round()?);
     }
     bench.finish()?;
-    let summary = Summary::new(options.file_size, &rounds)
+    let summary = Summary::new(config.file_size, &rounds)
         .ok_or_else(|| Error::Usage("--rounds must be at least 1".to_string()))?;
-    if options.json {
+    if config.json {
         println!("{}", summary.to_json());
     } else {
         summary.print_table();

@@ -5,7 +5,7 @@
 //! needs the same events as data, with nothing on the screen (its output is a table, or JSON for
 //! a script). So every status line goes through the chat's [`Audience`]: a person gets it
 //! printed, around the progress bars; a program gets nothing printed, and the events that matter
-//! arrive on a channel as [`Noted`] values instead.
+//! arrive on a channel as [`Noted`] values (each a [`Notice`]) instead.
 //!
 //! Everything else, the frames, the threads, the window, the checks, is the same for both. That
 //! is the point: the bench measures exactly the code a `/send` typed by a person runs.
@@ -17,7 +17,7 @@ use std::time::Instant;
 use netlab_common::term;
 
 use super::Chat;
-use super::transfer::Verdict;
+use crate::files::transfer::Verdict;
 use crate::link::Role;
 
 /// Who the chat reports to.
@@ -29,7 +29,7 @@ pub enum Audience {
     Program(Sender<Noted>),
 }
 
-/// An event, which end of the connection saw it, and when.
+/// A notice, which end of the connection saw it, and when.
 #[derive(Debug, Clone)]
 pub struct Noted {
     /// The end that saw it (the listener or the connector).
@@ -37,12 +37,13 @@ pub struct Noted {
     /// When the main loop saw it (before it went through the channel).
     pub at: Instant,
     /// What happened.
-    pub what: Happening,
+    pub what: Notice,
 }
 
-/// What a program watching a chat is told.
+/// What a program watching a chat is told: a *notice*, in the glossary's sense (something the
+/// chat tells whoever runs it to show or report).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Happening {
+pub enum Notice {
     /// A chat message from the peer, as sent (not sanitized: a program is not a terminal).
     Message(String),
     /// A file from the peer ended: saved, complete and verified, or not (the `R` frame we sent).
@@ -98,7 +99,7 @@ impl Chat {
     }
 
     /// Tells a watching program what happened (a person has already read it in a status line).
-    pub(super) fn tell(&self, what: Happening) {
+    pub(super) fn tell(&self, what: Notice) {
         if let Audience::Program(channel) = &self.audience {
             // A program that stopped listening has nothing left to learn.
             let _ = channel.send(Noted {

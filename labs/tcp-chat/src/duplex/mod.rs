@@ -9,7 +9,7 @@
 //!   ([`outbox`]);
 //! - a keyboard thread, and one thread per file being sent ([`send`]);
 //! - the main loop (this module), the only owner of the chat's state: it prints, saves incoming
-//!   files ([`transfer`]) and decides what to send.
+//!   files ([`crate::files::transfer`]) and decides what to send.
 //!
 //! `/send PATH` sends a file of any size in chunks; messages keep flowing both ways in between.
 //! The receiver saves it as `new_NAME` in its download directory, checks its SHA-256 and tells
@@ -23,10 +23,8 @@ pub mod audience;
 pub mod outbox;
 mod receive;
 pub mod send;
-pub mod transfer;
 pub mod wire;
 
-use std::io;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -35,18 +33,22 @@ use indicatif::MultiProgress;
 use netlab_common::{Error, Result, Traced, Tracer, net, progress, term};
 
 use crate::events::{self, Event};
-use crate::link::{self, Endpoint, Link, Role};
-use audience::{Audience, Happening};
+use crate::files::digest::hex;
+use crate::files::filename;
+use crate::files::send as outgoing;
+use crate::files::transfer::Incoming;
+use crate::link::{self, Link, Rendezvous, Role, vanished};
+use crate::wire::refusal_reason;
+use audience::{Audience, Notice};
 use outbox::{Outbox, Writer};
 use send::SendReport;
-use transfer::{Incoming, hex};
 use wire::{Digest, Frame, MAX_MESSAGE, MAX_PAYLOAD};
 
 /// What `tcp-chat duplex` needs.
 #[derive(Debug, Clone)]
-pub struct DuplexOptions {
+pub struct DuplexConfig {
     /// Listen or connect.
-    pub endpoint: Endpoint,
+    pub rendezvous: Rendezvous,
     /// `--trace`.
     pub tracer: Tracer,
     /// Where received files are saved.
@@ -148,18 +150,18 @@ enum Flow {
 }
 
 /// Runs one full-duplex chat until either side quits or the connection fails.
-pub fn run(options: &DuplexOptions) -> Result<()> {
-    let download_dir = check_download_dir(&options.download_dir)?;
-    let link = link::establish(&options.endpoint)?;
+pub fn run(config: &DuplexConfig) -> Result<()> {
+    let download_dir = check_download_dir(&config.download_dir)?;
+    let link = link::establish(&config.rendezvous)?;
     term::info(format!(
         "connected to {}; type any time. /send PATH sends a file (saved in the peer's download \
          directory as new_NAME); /q or quit() leaves",
         link.peer
     ));
     let (sender, events) = mpsc::sync_channel::<ChatEvent>(events::QUEUE);
-    events::spawn_keyboard(sender.clone());
+    events::spawn_keyboard(sender.clone())?;
     let setup = Setup {
-        tracer: options.tracer,
+        tracer: config.tracer,
         download_dir,
         audience: Audience::Person,
         bars: MultiProgress::new(),
@@ -191,11 +193,11 @@ pub fn converse(
         MAX_PAYLOAD,
         |payload| Frame::decode(payload).map_err(|err| Error::Protocol(err.to_string())),
         sender.clone(),
-    );
+    )?;
     let (outbox, writer) = Outbox::start(
         Traced::new(clone("writer")?, link.peer, setup.tracer),
         sender.clone(),
-    );
+    )?;
     let mut chat = Chat {
         outbox,
         events: sender,
@@ -266,7 +268,7 @@ impl Chat {
             ));
             return;
         }
-        let outgoing = match send::open(path) {
+        let outgoing = match outgoing::open(path) {
             Ok(outgoing) => outgoing,
             Err(reason) => return self.error(reason),
         };
@@ -277,19 +279,24 @@ impl Chat {
             outgoing.name,
             progress::human_bytes(outgoing.size)
         ));
-        self.sending = Some(Sending {
+        let sending = Sending {
             id,
             name: outgoing.name.clone(),
             size: outgoing.size,
             sent: None,
-        });
-        send::spawn(
+        };
+        let started = send::spawn(
             id,
             outgoing,
             self.outbox.clone(),
             self.events.clone(),
             self.bars.clone(),
         );
+        match started {
+            Ok(()) => self.sending = Some(sending),
+            // Nothing went on the wire: the offer is the thread's first frame.
+            Err(err) => self.error(format!("{}: not sent: {err}", sending.name)),
+        }
     }
 
     fn on_report(&mut self, report: SendReport) -> Flow {
@@ -319,7 +326,7 @@ impl Chat {
                 {
                     self.sending = None;
                     self.error(format!("sending stopped: {reason}"));
-                    self.tell(Happening::SendFailed(reason));
+                    self.tell(Notice::SendFailed(reason));
                 }
             }
         }
@@ -334,7 +341,7 @@ impl Chat {
                     term::theirs("peer:"),
                     term::sanitize(&text)
                 ));
-                self.tell(Happening::Message(text));
+                self.tell(Notice::Message(text));
             }
             Frame::Refusal(reason) => {
                 self.interrupted_incoming();
@@ -370,7 +377,7 @@ impl Chat {
         };
         // The peer's note names the file it saved: shown with the file-name rule, which also
         // makes bidi marks visible (chat text's `term::sanitize` leaves U+200E/U+200F alone).
-        let note = crate::filename::escape(note);
+        let note = filename::escape(note);
         let intact = sending
             .sent
             .is_some_and(|(sent_digest, _)| &sent_digest == digest && received == sending.size);
@@ -392,7 +399,7 @@ impl Chat {
                 sending.name
             ));
         }
-        self.tell(Happening::Delivered {
+        self.tell(Notice::Delivered {
             name: sending.name,
             ok,
             intact,
@@ -405,13 +412,7 @@ impl Chat {
     /// queued before the connection closes.
     fn fail(&mut self, err: Error) -> Flow {
         self.interrupted_incoming();
-        let reason = match &err {
-            Error::Protocol(reason) => Some(term::sanitize(reason)),
-            Error::Frame(frame) => Some(frame.to_string()),
-            _ => None,
-        };
-        if let Some(reason) = reason {
-            let reason = events::clip(&reason, wire::MAX_NOTE).to_string();
+        if let Some(reason) = refusal_reason(&err, wire::MAX_NOTE) {
             self.outbox.send(Frame::Refusal(reason));
         }
         Flow::Stop(Err(err))
@@ -432,23 +433,12 @@ pub fn check_download_dir(dir: &Path) -> Result<PathBuf> {
         )
     })?;
     if !canonical.is_dir() {
-        return Err(Error::Protocol(format!(
+        return Err(Error::Usage(format!(
             "the download directory {} is not a directory",
             dir.display()
         )));
     }
     Ok(canonical)
-}
-
-/// The error for a peer that closed without a quit notice.
-fn vanished() -> Error {
-    Error::io(
-        "the peer vanished",
-        io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "the connection closed without a /q (the other program exited or was killed)",
-        ),
-    )
 }
 
 #[cfg(test)]

@@ -23,13 +23,15 @@
 use std::io::Write;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 
-use netlab_common::framing::{Framing, write_frame};
+use netlab_common::accept::spawn_named;
+use netlab_common::framing::write_frame;
 use netlab_common::{Error, Result};
 
-use crate::duplex::wire::Frame;
+use super::wire::Frame;
 use crate::events::Event;
+use crate::wire::FRAMING;
 
 /// Most file chunks queued but not yet written, per side.
 pub const WINDOW: usize = 4;
@@ -103,8 +105,8 @@ pub struct Writer {
 
 impl Outbox {
     /// Starts the writer thread over `wire`. A write error is reported on `events` (as the
-    /// connection failing) and closes the window.
-    pub fn start<W, L>(wire: W, events: SyncSender<Event<Frame, L>>) -> (Outbox, Writer)
+    /// connection failing) and closes the window. An error if the system has no thread to give.
+    pub fn start<W, L>(wire: W, events: SyncSender<Event<Frame, L>>) -> Result<(Outbox, Writer)>
     where
         W: Write + Send + 'static,
         L: Send + 'static,
@@ -112,8 +114,10 @@ impl Outbox {
         let (jobs, queue) = mpsc::channel();
         let window = Arc::new(Window::default());
         let writer_window = Arc::clone(&window);
-        let handle = thread::spawn(move || write_jobs(wire, &queue, &writer_window, &events));
-        (Outbox { jobs, window }, Writer { handle })
+        let handle = spawn_named("writer", move || {
+            write_jobs(wire, &queue, &writer_window, &events);
+        })?;
+        Ok((Outbox { jobs, window }, Writer { handle }))
     }
 
     /// Queues a message or control frame. Never blocks.
@@ -157,7 +161,7 @@ fn write_jobs<W: Write, L>(
             Job::Chunk(frame) => (frame, true),
             Job::Close => break,
         };
-        let written: Result<()> = write_frame(&mut wire, Framing::Length, &frame.encode());
+        let written: Result<()> = write_frame(&mut wire, FRAMING, &frame.encode());
         if chunk {
             window.release();
         }

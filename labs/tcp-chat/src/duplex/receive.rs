@@ -1,12 +1,13 @@
 //! The receiving half of the duplex main loop: `F`, `D`, `E` and `X` frames for a file coming in.
 //! The bytes go to an [`Incoming`], which keeps them under a temporary name until they are
-//! complete and verified (see [`super::transfer`]).
+//! complete and verified (see [`crate::files::transfer`]).
 
-use super::audience::Happening;
-use super::transfer::{self, Incoming, hex};
+use super::audience::Notice;
 use super::wire::{self, Digest, Frame};
 use super::{Chat, Flow};
-use crate::filename;
+use crate::files::digest::hex;
+use crate::files::filename;
+use crate::files::transfer::{self, Incoming};
 use netlab_common::{progress, term};
 
 impl Chat {
@@ -120,7 +121,7 @@ impl Chat {
         } else {
             self.error(format!("{base}: {}", verdict.note));
         }
-        self.tell(Happening::Received(verdict.clone()));
+        self.tell(Notice::Received(verdict.clone()));
         self.outbox.send(Frame::Result {
             id,
             ok: verdict.ok,

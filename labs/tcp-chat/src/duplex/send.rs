@@ -1,25 +1,25 @@
 //! # Sending a file: `/send PATH`
 //!
-//! Before anything is sent the file is opened and its size read, so a missing, unreadable or
-//! non-regular file is refused with a clear message and nothing goes on the wire. Then a thread
-//! of its own reads the file [`CHUNK`] bytes at a time and queues `F`, `D`..., `E` frames
+//! Before anything is sent the file is opened and its size read ([`crate::files::send::open`]), so a
+//! missing, unreadable or non-regular file is refused with a clear message and nothing goes on
+//! the wire. Then a thread of its own reads the file [`CHUNK`] bytes at a time and queues `F`, `D`..., `E` frames
 //! through the [`Outbox`], hashing as it goes. Because it has its own thread, the keyboard and
 //! the screen stay free: you keep chatting while it runs.
 
-use std::fs::{self, File};
-use std::io::{self, Read};
-use std::path::Path;
 use std::sync::mpsc::SyncSender;
-use std::thread;
 use std::time::Instant;
 
 use indicatif::{MultiProgress, ProgressBar};
+use netlab_common::Result;
+use netlab_common::accept::spawn_named;
 use sha2::{Digest as _, Sha256};
 
+use super::outbox::Outbox;
+use super::wire::{CHUNK, Frame};
 use crate::bars;
-use crate::duplex::outbox::Outbox;
-use crate::duplex::wire::{CHUNK, Digest, Frame, MAX_NAME};
 use crate::events::Event;
+use crate::files::digest::Digest;
+use crate::files::send::{Outgoing, read_up_to};
 
 /// What the main loop hears from a file-sending thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,72 +44,26 @@ pub enum SendReport {
     },
 }
 
-/// A file that has been opened and may be sent.
-#[derive(Debug)]
-pub struct Outgoing {
-    file: File,
-    /// The name offered to the peer (the base name of the path).
-    pub name: String,
-    /// Size in bytes when opened.
-    pub size: u64,
-}
-
-impl Outgoing {
-    /// The open file, for callers that stream it themselves.
-    pub fn into_file(self) -> File {
-        self.file
-    }
-}
-
-/// Opens `path` for sending, or says why it cannot be sent.
-pub fn open(path: &Path) -> Result<Outgoing, String> {
-    let shown = path.display();
-    let refuse = |err: io::Error| match err.kind() {
-        io::ErrorKind::NotFound => format!("{shown}: no such file; nothing sent"),
-        io::ErrorKind::PermissionDenied => format!("{shown}: permission denied; nothing sent"),
-        _ => format!("{shown}: cannot open it ({err}); nothing sent"),
-    };
-    // Look before opening: on some systems a directory can be opened like a file.
-    if !fs::metadata(path).map_err(refuse)?.is_file() {
-        return Err(format!("{shown}: not a regular file; nothing sent"));
-    }
-    let file = File::open(path).map_err(refuse)?;
-    let metadata = file
-        .metadata()
-        .map_err(|err| format!("{shown}: cannot read its size ({err}); nothing sent"))?;
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .ok_or_else(|| format!("{shown}: has no file name; nothing sent"))?;
-    if name.len() > MAX_NAME {
-        return Err(format!(
-            "{shown}: the name is over {MAX_NAME} bytes; nothing sent"
-        ));
-    }
-    Ok(Outgoing {
-        file,
-        name,
-        size: metadata.len(),
-    })
-}
-
-/// Starts the thread that sends `file` as transfer `id`.
+/// Starts the thread that sends `file` as transfer `id`; an error if the system has no thread
+/// to give (nothing has been sent then).
 pub fn spawn<F, L>(
     id: u32,
     file: Outgoing,
     outbox: Outbox,
     events: SyncSender<Event<F, L>>,
     bars: MultiProgress,
-) where
+) -> Result<()>
+where
     F: Send + 'static,
     L: From<SendReport> + Send + 'static,
 {
-    thread::spawn(move || {
+    spawn_named("file-sender", move || {
         let bar = bars::transfer_bar(&bars, file.size, &format!("sending {}", file.name));
         send(id, file, &outbox, &bar, &|report| {
             let _ = events.send(Event::Local(L::from(report)));
         });
-    });
+    })?;
+    Ok(())
 }
 
 /// Sends the whole file and reports how it went (nothing if the chat ended first).
@@ -120,11 +74,8 @@ fn send(
     bar: &ProgressBar,
     report: &dyn Fn(SendReport),
 ) {
-    let Outgoing {
-        mut file,
-        name,
-        size,
-    } = outgoing;
+    let (name, size) = (outgoing.name.clone(), outgoing.size);
+    let mut file = outgoing.into_file();
     let started = Instant::now();
     outbox.send(Frame::Offer {
         id,
@@ -176,21 +127,4 @@ fn send(
         started,
     });
     outbox.send(Frame::End { id, digest });
-}
-
-/// Fills `buf` as far as the file allows; returns fewer bytes only at the end of the file.
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while let Some(rest) = buf.get_mut(filled..) {
-        if rest.is_empty() {
-            break;
-        }
-        match file.read(rest) {
-            Ok(0) => break,
-            Ok(got) => filled += got,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        }
-    }
-    Ok(filled)
 }

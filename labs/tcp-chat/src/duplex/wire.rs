@@ -34,28 +34,25 @@
 //! either program, before or after TCP has checked them. Checking the result at the two ends is
 //! the *end-to-end argument* (Saltzer, Reed and Clark, 1984). SHA-256 is also what `sha256sum` prints, so you can check by hand.
 
-use crate::pair::wire::MAX_MESSAGE as PAIR_MAX_MESSAGE;
+use crate::files::filename;
 
 /// Longest chat message body, in bytes (the same limit as `pair`).
-pub const MAX_MESSAGE: usize = PAIR_MAX_MESSAGE;
+pub use crate::wire::MAX_MESSAGE;
+
+/// Bytes in a SHA-256 digest, and the digest (shared with the room's file transfers).
+pub use crate::files::digest::{DIGEST_LEN, Digest};
 
 /// Most file bytes in one `D` frame.
 pub const CHUNK: usize = 64 * 1024;
 
 /// Longest file name in an offer, in bytes (a common file-system limit).
-pub const MAX_NAME: usize = 255;
+pub const MAX_NAME: usize = filename::MAX_NAME;
 
 /// Longest note in an `R` or `X` frame.
 pub const MAX_NOTE: usize = 512;
 
-/// Bytes in a SHA-256 digest.
-pub const DIGEST_LEN: usize = 32;
-
 /// Longest frame payload (after the length prefix): a `D` frame with a full chunk.
 pub const MAX_PAYLOAD: usize = 1 + 4 + CHUNK;
-
-/// A SHA-256 digest.
-pub type Digest = [u8; DIGEST_LEN];
 
 /// One message of the duplex protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use netlab_common::accept::spawn_named;
 use netlab_common::grade::conn::{
     self, PATIENCE, connect, io_said, is_silence, leave_politely, reset, send_slowly,
 };
@@ -275,10 +276,11 @@ pub(super) fn never_reads(t: Target) -> CheckResult {
         .try_clone()
         .map_err(|err| Failure::new("a second handle on the socket", err.to_string()))?;
     // The talker reads everything sent to it, so it is never the slow one.
-    let drained = thread::spawn(move || {
+    let drained = spawn_named("grade-drain", move || {
         let mut sink = vec![0u8; 64 * 1024];
         while matches!(drain.read(&mut sink), Ok(n) if n > 0) {}
-    });
+    })
+    .map_err(|err| Failure::new("a thread to read the talker's answers", err.to_string()))?;
     let _ = talker.set_write_timeout(Some(Duration::from_millis(500)));
     let line = format!("{}\n", "z".repeat(4000));
     let started = Instant::now();
@@ -302,7 +304,8 @@ pub(super) fn never_reads(t: Target) -> CheckResult {
         reset(talker);
     }
     // Reading unsticks a room that was stuck writing to the hog.
-    thread::spawn(move || leave_politely(hog));
+    // (Without a thread to spare the hog is simply dropped, which closes it.)
+    let _ = spawn_named("grade-leave", move || leave_politely(hog));
     wait_until_quiet(t);
     result
 }

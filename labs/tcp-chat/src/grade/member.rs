@@ -10,9 +10,9 @@
 //! 4.2.2.13), which would turn every check into a "client vanishes" check as well.
 
 use std::net::{SocketAddr, TcpStream};
-use std::thread;
 use std::time::Duration;
 
+use netlab_common::accept::spawn_named;
 use netlab_common::grade::conn::{Lines, leave_politely, reset, send};
 use netlab_common::grade::{CheckResult, Failure, show_bytes};
 
@@ -171,7 +171,8 @@ impl Drop for Member {
             return;
         }
         if let Ok(stream) = self.lines.stream().try_clone() {
-            thread::spawn(move || leave_politely(stream));
+            // (Without a thread to spare the stream is simply dropped, which closes it.)
+            let _ = spawn_named("grade-leave", move || leave_politely(stream));
         }
     }
 }

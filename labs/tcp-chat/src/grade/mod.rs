@@ -30,11 +30,13 @@ pub const DEFAULT_CLIENTS: usize = 10;
 
 /// What `tcp-chat grade` was asked.
 #[derive(Debug, Clone, Copy)]
-pub struct Settings {
+pub struct GradeConfig {
     /// How long each check may take (`--timeout`).
     pub deadline: Duration,
-    /// The idle timeout the room was started with (`--idle-timeout`); `None` skips that check.
-    pub idle_timeout: Option<Duration>,
+    /// The idle timeout the room *under test* was started with (the grader's `--idle-timeout`:
+    /// how long the silent-client check waits for the room to drop a silent client, not a
+    /// timeout of the grader's own); `None` skips that check.
+    pub room_idle_timeout: Option<Duration>,
     /// Clients for the "many clients" check (`--clients`).
     pub clients: usize,
 }
@@ -49,19 +51,19 @@ pub struct Target {
 }
 
 /// Runs every check against the room at `addr`.
-pub fn grade(addr: SocketAddr, settings: &Settings) -> Rubric {
+pub fn grade(addr: SocketAddr, config: &GradeConfig) -> Rubric {
     let target = Target {
         addr,
-        clients: settings.clients,
+        clients: config.clients,
     };
     let mut subject = format!("a chat room at {addr}");
-    if settings.idle_timeout.is_none() {
+    if config.room_idle_timeout.is_none() {
         subject += " (the silent-client check is skipped: give --idle-timeout SECS to run it)";
     }
-    let mut rubric = Rubric::run(subject, all(target), settings.deadline);
-    if let Some(idle) = settings.idle_timeout {
+    let mut rubric = Rubric::run(subject, all(target), config.deadline);
+    if let Some(idle) = config.room_idle_timeout {
         // This check waits on purpose, for the idle timeout and then some: its own deadline.
-        let deadline = idle * 2 + settings.deadline;
+        let deadline = idle * 2 + config.deadline;
         rubric.run_more(
             vec![Check::required(
                 "silent client",

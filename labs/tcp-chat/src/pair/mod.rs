@@ -22,26 +22,27 @@ use std::io::{self, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
 
-use netlab_common::framing::{Framing, write_frame};
+use netlab_common::framing::write_frame;
 use netlab_common::{Error, Result, Traced, Tracer, net, term};
 
 use crate::events::{self, Event};
-use crate::link::{self, Endpoint, Role};
+use crate::link::{self, Rendezvous, Role, vanished};
+use crate::wire::{FRAMING, refusal_reason};
 use session::{Action, PROMPT, Session};
 use wire::{Frame, MAX_PAYLOAD};
 
 /// What `tcp-chat pair` needs.
 #[derive(Debug, Clone)]
-pub struct PairOptions {
+pub struct PairConfig {
     /// Listen or connect.
-    pub endpoint: Endpoint,
+    pub rendezvous: Rendezvous,
     /// `--trace`.
     pub tracer: Tracer,
 }
 
 /// Runs one turn-based chat until either side quits or the peer vanishes.
-pub fn run(options: &PairOptions) -> Result<()> {
-    let link = link::establish(&options.endpoint)?;
+pub fn run(config: &PairConfig) -> Result<()> {
+    let link = link::establish(&config.rendezvous)?;
     let i_connected = link.role == Role::Connector;
     term::info(format!(
         "connected to {}; {} first. /q quits, play tictactoe|rps|hangman starts a game",
@@ -58,14 +59,14 @@ pub fn run(options: &PairOptions) -> Result<()> {
         .map_err(|err| Error::io("duplicating the socket", err))?;
     let (sender, events) = mpsc::sync_channel::<Event<Frame>>(events::QUEUE);
     events::spawn_frame_reader(
-        Traced::new(reader, link.peer, options.tracer),
+        Traced::new(reader, link.peer, config.tracer),
         MAX_PAYLOAD,
         |payload| Frame::decode(payload).map_err(|err| Error::Protocol(err.to_string())),
         sender.clone(),
-    );
-    events::spawn_keyboard(sender);
+    )?;
+    events::spawn_keyboard(sender)?;
 
-    let mut wire = Traced::new(&link.stream, link.peer, options.tracer);
+    let mut wire = Traced::new(&link.stream, link.peer, config.tracer);
     let mut session = Session::new(i_connected, random_seed());
     let mut pending = session.start();
     loop {
@@ -98,7 +99,7 @@ pub fn run(options: &PairOptions) -> Result<()> {
 fn carry_out(actions: Vec<Action>, wire: &mut Traced<&TcpStream>) -> Result<bool> {
     for action in actions {
         match action {
-            Action::Send(frame) => write_frame(wire, Framing::Length, &frame.encode())?,
+            Action::Send(frame) => write_frame(wire, FRAMING, &frame.encode())?,
             Action::PeerSaid(text) => {
                 term::chat(format!(
                     "{} {}",
@@ -130,26 +131,12 @@ fn carry_out(actions: Vec<Action>, wire: &mut Traced<&TcpStream>) -> Result<bool
 /// it may be gone already). Errors that are not the peer's doing (a reset, a timeout) are
 /// returned unchanged.
 fn refuse(wire: &mut Traced<&TcpStream>, err: Error) -> Error {
-    let reason = match &err {
-        Error::Protocol(reason) => term::sanitize(reason),
-        Error::Frame(frame) => frame.to_string(),
-        _ => return err,
+    let Some(reason) = refusal_reason(&err, wire::MAX_MESSAGE) else {
+        return err;
     };
-    let reason = events::clip(&reason, wire::MAX_MESSAGE).to_string();
-    let _ = write_frame(wire, Framing::Length, &Frame::Refusal(reason).encode());
+    let _ = write_frame(wire, FRAMING, &Frame::Refusal(reason).encode());
     net::close_gracefully(wire.get_ref());
     err
-}
-
-/// The error for a peer that closed without a quit notice.
-fn vanished() -> Error {
-    Error::io(
-        "the peer vanished",
-        io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "the connection closed without a /q (the other program exited or was killed)",
-        ),
-    )
 }
 
 /// A seed for the games this side starts. std has no random number generator, but every

@@ -20,9 +20,10 @@
 //! [`crate::pair`] does the printing and the sending, and the unit tests below drive whole
 //! conversations and games without a socket.
 
+use netlab_common::random::SplitMix64;
 use netlab_game_rules::{Ending, Game, GameKind, Viewer};
 
-use crate::pair::wire::{Frame, MAX_MESSAGE};
+use super::wire::{Frame, MAX_MESSAGE};
 
 /// The two people in the chat, from this side's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,8 +99,8 @@ struct Match {
 pub struct Session {
     turn: Side,
     game: Option<Match>,
-    /// Seed for the next game this side starts; changes after every game.
-    next_seed: u64,
+    /// Where the seeds of the games this side starts come from (one number per game).
+    seeds: SplitMix64,
 }
 
 /// The line that shows the prompt, exactly as the course projects printed it.
@@ -116,7 +117,7 @@ impl Session {
         Self {
             turn: if i_connected { Side::Me } else { Side::Peer },
             game: None,
-            next_seed: seed,
+            seeds: SplitMix64::new(seed),
         }
     }
 
@@ -221,11 +222,7 @@ impl Session {
                 Action::Prompt,
             ];
         };
-        let seed = self.next_seed;
-        self.next_seed = self
-            .next_seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1);
+        let seed = self.seeds.next_u64();
         let mut actions = vec![Action::Send(Frame::Play { game: kind, seed })];
         actions.extend(self.begin(kind, seed, Side::Me));
         actions

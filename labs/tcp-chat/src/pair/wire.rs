@@ -38,8 +38,8 @@
 
 use netlab_game_rules::GameKind;
 
-/// Longest chat message body, in bytes.
-pub const MAX_MESSAGE: usize = 4096;
+/// Longest chat message body, in bytes (the same in both two-person modes).
+pub use crate::wire::MAX_MESSAGE;
 
 /// Longest frame payload after the length prefix: the kind byte and a maximum body.
 pub const MAX_PAYLOAD: usize = 1 + MAX_MESSAGE;

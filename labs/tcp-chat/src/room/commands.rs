@@ -1,6 +1,6 @@
 //! # The file commands of the room: `list`, `get NAME`, `put NAME SIZE`
 //!
-//! Checking names is [`super::files`]'s job; this module moves the bytes. A download is queued
+//! Checking names is [`super::repository`]'s job; this module moves the bytes. A download is queued
 //! for the client's writer thread as one item, so the `FILE` line, the raw bytes and the `DONE`
 //! line leave together and no chat line can land in the middle of the file. An upload is read
 //! by the client's own thread, which is the only reader of that socket.
@@ -10,10 +10,10 @@ use std::io::{self, Write};
 use netlab_common::{progress, term};
 use sha2::{Digest as _, Sha256};
 
-use crate::duplex::transfer::hex;
-use crate::room::lines::LineReader;
-use crate::room::registry::{ClientId, Out};
-use crate::room::server::Shared;
+use super::lines::LineReader;
+use super::registry::{ClientId, Out};
+use super::server::Shared;
+use crate::files::digest::{Digest, hex};
 
 /// `list`: the disk is read without holding the registry lock (other clients go on meanwhile);
 /// the reply lines are then queued under one lock, so no other line can land between them.
@@ -118,7 +118,7 @@ pub(super) fn receive_upload<R: io::Read>(
     }
     match upload.complete() {
         Ok(_) => {
-            let digest: [u8; 32] = hasher.finalize().into();
+            let digest: Digest = hasher.finalize().into();
             send(format!("SAVED {name} {size} {}", hex(&digest)));
             let registry = shared.registry();
             let who = registry
@@ -169,6 +169,6 @@ pub(super) fn send_file(
         wire.write_all(bytes)?;
         left -= got as u64;
     }
-    let digest: [u8; 32] = hasher.finalize().into();
+    let digest: Digest = hasher.finalize().into();
     wire.write_all(format!("DONE {}\n", hex(&digest)).as_bytes())
 }

@@ -13,23 +13,24 @@
 
 use std::io::{self, BufRead};
 use std::sync::Arc;
-use std::thread;
 use std::time::Instant;
 
-use netlab_common::term;
+use netlab_common::accept::spawn_named;
+use netlab_common::{Result, term};
 
-use crate::room::protocol::{self, Request};
-use crate::room::registry::Out;
-use crate::room::server::Shared;
+use super::protocol::{self, Request};
+use super::registry::Out;
+use super::server::Shared;
 
-/// Starts the console thread.
-pub fn spawn(shared: Arc<Shared>) {
-    thread::spawn(move || {
+/// Starts the console thread (an error if the system has no thread to give).
+pub fn spawn(shared: Arc<Shared>) -> Result<()> {
+    spawn_named("console", move || {
         for line in io::stdin().lock().lines() {
             let Ok(line) = line else { break };
             command(&shared, &line);
         }
-    });
+    })?;
+    Ok(())
 }
 
 /// Carries out one console line. The registry lock is held only to queue lines; what the

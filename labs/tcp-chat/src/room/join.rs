@@ -3,11 +3,12 @@
 //! Anything typed is sent as a line, and every line from the server is printed (sanitized: the
 //! server relays other people's text, and we do not trust it either). Two commands are handled
 //! here rather than just sent, because they switch the connection to raw bytes for a while (see
-//! [`crate::room::protocol`]):
+//! [`super::protocol`]):
 //!
 //! - `get NAME`: the server answers `FILE SIZE NAME`, exactly SIZE raw bytes, and `DONE SHA256`;
 //!   the bytes go to a hidden temporary file in `--download-dir`, which becomes `new_NAME` only if
-//!   all of them arrived and the SHA-256 matches (the same code as `duplex` uses);
+//!   all of them arrived and the SHA-256 matches (the same code as `duplex` uses:
+//!   [`crate::files::transfer`]);
 //! - `put PATH`: the client sends `put NAME SIZE`, waits for `READY` (or an `ERROR`, and then
 //!   sends nothing), then streams exactly SIZE bytes, with a progress bar.
 //!
@@ -20,20 +21,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::thread;
 
 use indicatif::MultiProgress;
+use netlab_common::accept::spawn_named;
 use netlab_common::{Error, Result, Traced, Tracer, net, progress, term};
 
-use crate::duplex::send;
-use crate::duplex::transfer::{Incoming, hex};
-use crate::duplex::wire::DIGEST_LEN;
-use crate::room::lines::LineReader;
-use crate::room::protocol::MAX_LINE;
+use super::lines::LineReader;
+use super::protocol::MAX_LINE;
+use crate::files::digest::{hex, parse_hex};
+use crate::files::send;
+use crate::files::transfer::{Incoming, TransferError};
 
 /// What `tcp-chat room join` needs.
 #[derive(Debug, Clone)]
-pub struct JoinOptions {
+pub struct JoinConfig {
     /// `HOST:PORT` of the room.
     pub target: String,
     /// `--trace`.
@@ -46,17 +47,17 @@ pub struct JoinOptions {
 const HEADROOM: usize = 64;
 
 /// Joins the room and runs until the server closes the connection.
-pub fn run(options: &JoinOptions) -> Result<()> {
-    let download_dir = options.download_dir.canonicalize().map_err(|err| {
+pub fn run(config: &JoinConfig) -> Result<()> {
+    let download_dir = config.download_dir.canonicalize().map_err(|err| {
         Error::io(
             format!(
                 "using {} as the download directory",
-                options.download_dir.display()
+                config.download_dir.display()
             ),
             err,
         )
     })?;
-    let stream = net::connect(&options.target, net::CONNECT_TIMEOUT, true)?;
+    let stream = net::connect(&config.target, net::CONNECT_TIMEOUT, true)?;
     let peer = stream
         .peer_addr()
         .map_err(|err| Error::io("reading the server's address", err))?;
@@ -71,10 +72,12 @@ pub fn run(options: &JoinOptions) -> Result<()> {
     let (answers, put_answers) = mpsc::channel();
     {
         let awaiting_put = Arc::clone(&awaiting_put);
-        let tracer = options.tracer;
-        thread::spawn(move || keyboard(&writer, tracer, &awaiting_put, &put_answers));
+        let tracer = config.tracer;
+        spawn_named("keyboard", move || {
+            keyboard(&writer, tracer, &awaiting_put, &put_answers);
+        })?;
     }
-    let reader = Traced::new(&stream, peer, options.tracer);
+    let reader = Traced::new(&stream, peer, config.tracer);
     read_server(
         LineReader::new(reader, MAX_LINE + HEADROOM),
         &download_dir,
@@ -140,7 +143,11 @@ fn receive_file<R: io::Read>(
         }
         incoming
             .write(chunk.get(..got).unwrap_or_default())
-            .map_err(|err| Error::Protocol(err.to_string()))?;
+            .map_err(|err| match err {
+                // Our disk failed: a local error, not the server's doing.
+                TransferError::Disk(err) => Error::io("saving the downloaded file", err),
+                too_much => Error::Protocol(too_much.to_string()),
+            })?;
         left -= got as u64;
     }
     let done = reader.read_line()?.unwrap_or_default();
@@ -161,20 +168,6 @@ fn receive_file<R: io::Read>(
         term::error(format!("{base}: {}", verdict.note));
     }
     Ok(())
-}
-
-/// 64 hex digits -> 32 bytes.
-fn parse_hex(text: &str) -> Option<[u8; DIGEST_LEN]> {
-    let text = text.trim();
-    if text.len() != DIGEST_LEN * 2 || !text.is_ascii() {
-        return None;
-    }
-    let mut digest = [0u8; DIGEST_LEN];
-    for (slot, pair) in digest.iter_mut().zip(text.as_bytes().chunks(2)) {
-        let pair = std::str::from_utf8(pair).ok()?;
-        *slot = u8::from_str_radix(pair, 16).ok()?;
-    }
-    Some(digest)
 }
 
 /// Sends typed lines; handles `put PATH`. Half-closes when input ends.
@@ -241,18 +234,4 @@ fn put(
     }
     bar.finish_and_clear();
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Hex digests parse back to bytes; anything else is refused.
-    #[test]
-    fn hex_round_trip() {
-        let digest = [0xab; DIGEST_LEN];
-        assert_eq!(parse_hex(&hex(&digest)), Some(digest));
-        assert_eq!(parse_hex("abc"), None);
-        assert_eq!(parse_hex(&"zz".repeat(DIGEST_LEN)), None);
-    }
 }

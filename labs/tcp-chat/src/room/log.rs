@@ -4,6 +4,12 @@
 //! Python or a spreadsheet import can take it as it is. Each line is built in full and written with
 //! one `write` call under a lock, so lines from different client threads never mix.
 //!
+//! Names and reasons in a line come from the network (a member picks its name), so the line is
+//! written by `serde_json`, the one JSON writer every netlab program uses: quotes, backslashes
+//! and control characters are escaped as RFC 8259 section 7 says, the same way the grader's
+//! reports escape them. Fields keep the order they are given in (`time`, `event`, `addr`, then
+//! the event's own), so the log reads the same way line after line.
+//!
 //! ```text
 //! {"time":1763787000,"event":"connect","addr":"127.0.0.1:50312","name":"Client01"}
 //! {"time":1763787009,"event":"disconnect","addr":"127.0.0.1:50312","name":"Ann","reason":"exit","seconds":9,"messages":2}
@@ -17,19 +23,12 @@ use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde_json::{Map, Value};
+
 /// An append-only JSON Lines file, or nothing when no `--session-log` was given.
 #[derive(Debug, Default)]
 pub struct SessionLog {
     file: Option<Mutex<File>>,
-}
-
-/// One field value.
-#[derive(Debug, Clone)]
-pub enum Value {
-    /// A string (escaped on output).
-    Text(String),
-    /// A number.
-    Number(u64),
 }
 
 impl SessionLog {
@@ -63,65 +62,44 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
-/// One JSON object and a newline.
+/// One JSON object and a newline: `time`, `event`, `addr`, then `fields` in order.
 pub fn json_line(time: u64, event: &str, addr: SocketAddr, fields: &[(&str, Value)]) -> String {
-    let mut line = format!(
-        "{{\"time\":{time},\"event\":{},\"addr\":{}",
-        json_string(event),
-        json_string(&addr.to_string())
-    );
+    let mut object = Map::new();
+    object.insert("time".into(), time.into());
+    object.insert("event".into(), event.into());
+    object.insert("addr".into(), addr.to_string().into());
     for (key, value) in fields {
-        line.push(',');
-        line.push_str(&json_string(key));
-        line.push(':');
-        match value {
-            Value::Text(text) => line.push_str(&json_string(text)),
-            Value::Number(number) => line.push_str(&number.to_string()),
-        }
+        object.insert((*key).to_string(), value.clone());
     }
-    line.push_str("}\n");
+    let mut line = Value::Object(object).to_string();
+    line.push('\n');
     line
-}
-
-/// A JSON string literal (RFC 8259, section 7): quotes, backslashes and control characters escaped.
-pub fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for character in text.chars() {
-        match character {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            character if u32::from(character) < 0x20 => {
-                out.push_str(&format!("\\u{:04x}", u32::from(character)));
-            }
-            character => out.push(character),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
-    /// The layout of a line, and escaping of anything a peer could put in a field.
+    /// The layout of a line, and escaping of anything a peer could put in a field: the line
+    /// decodes back to the very text that went in.
     #[test]
     fn lines() {
         let addr: SocketAddr = ([127, 0, 0, 1], 5).into();
         assert_eq!(
-            json_line(
-                7,
-                "connect",
-                addr,
-                &[("name", Value::Text("Client01".into()))]
-            ),
+            json_line(7, "connect", addr, &[("name", "Client01".into())]),
             "{\"time\":7,\"event\":\"connect\",\"addr\":\"127.0.0.1:5\",\"name\":\"Client01\"}\n"
         );
-        assert_eq!(json_string("a\"b\\c\n\x1b"), "\"a\\\"b\\\\c\\n\\u001b\"");
+        let hostile = "a\"b\\c\n\x1b";
+        let line = json_line(1, "connect", addr, &[("name", hostile.into())]);
+        assert!(
+            line.ends_with(",\"name\":\"a\\\"b\\\\c\\n\\u001b\"}\n"),
+            "{line}"
+        );
+        let decoded: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(decoded["name"], hostile);
         assert_eq!(
-            json_line(1, "disconnect", addr, &[("messages", Value::Number(3))]),
+            json_line(1, "disconnect", addr, &[("messages", 3.into())]),
             "{\"time\":1,\"event\":\"disconnect\",\"addr\":\"127.0.0.1:5\",\"messages\":3}\n"
         );
     }

@@ -11,17 +11,17 @@
 //! - [`registry`]: the session cache, unique names, the client limit, per-client queues.
 //! - [`server`]: the accept loop and the thread per client.
 //! - [`console`]: the operator's keyboard on the server.
-//! - [`files`]: the file repository and its path checks.
+//! - [`repository`]: the file repository (`--files DIR`) and its path checks.
 //! - [`commands`]: `list`, `get`, `put`: moving the bytes.
 //! - [`log`]: `--session-log`, one JSON line per connect, disconnect and rejection.
 //! - [`join`]: the client.
 
 pub mod commands;
 pub mod console;
-pub mod files;
 pub mod join;
 pub mod lines;
 pub mod log;
 pub mod protocol;
 pub mod registry;
+pub mod repository;
 pub mod server;

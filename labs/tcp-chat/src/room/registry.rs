@@ -23,16 +23,22 @@
 //! that mark for a while is marked *lagging* ([`Registry::stop_waiting_for_laggards`]): nobody
 //! waits for it any more, its queue fills, and it is disconnected as above. The count of queued
 //! items per member is kept in an atomic counter that the member's writer thread counts down.
+//!
+//! A waiting talker sleeps on a condition variable ([`Drained`]) rather than looking again every
+//! millisecond: a writer thread whose count falls to [`QUEUE_HIGH`] wakes the talkers, and so
+//! does a member leaving or being given up on. Each waiter first notes the [`Drained`]
+//! generation, then looks at the queues, then sleeps only while the generation is unchanged, so
+//! a wake-up that comes between its look and its sleep is not lost.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
-use std::time::{Instant, SystemTime};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
-use crate::room::protocol::auto_name;
+use super::protocol::auto_name;
 
 /// Items waiting for one client's writer thread, at most.
 pub const QUEUE: usize = 256;
@@ -46,11 +52,56 @@ pub const QUEUE_HIGH: usize = QUEUE / 2;
 pub type Queued = Arc<AtomicUsize>;
 
 /// Counts one item of `queued` down, never below zero (a writer that has ended sets it to zero
-/// while a sender may still be counting one up and back down).
-pub fn count_down(queued: &Queued) {
-    let _ = queued.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| {
-        count.checked_sub(1)
-    });
+/// while a sender may still be counting one up and back down). Returns the new count, or `None`
+/// if it already was zero.
+pub fn count_down(queued: &Queued) -> Option<usize> {
+    queued
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| {
+            count.checked_sub(1)
+        })
+        .ok()
+        .map(|before| before - 1)
+}
+
+/// Wakes talkers that wait for the room to catch up (see the module docs): a generation number
+/// that goes up every time a backlog may have shrunk, and a condition variable to wait on it.
+#[derive(Debug, Default)]
+pub struct Drained {
+    generation: Mutex<u64>,
+    changed: Condvar,
+}
+
+impl Drained {
+    /// The current generation, to note before looking at the queues.
+    pub fn generation(&self) -> u64 {
+        // A counter cannot be left half-changed by a panic, so a poisoned lock is used as it is.
+        *self
+            .generation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Some backlog may have shrunk: a new generation, and every waiter wakes.
+    pub fn notify(&self) {
+        let mut generation = self
+            .generation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *generation = generation.wrapping_add(1);
+        self.changed.notify_all();
+    }
+
+    /// Sleeps while the generation is still `seen`, for at most `timeout`.
+    pub fn wait_past(&self, seen: u64, timeout: Duration) {
+        let generation = self
+            .generation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let _ = self
+            .changed
+            .wait_timeout_while(generation, timeout, |generation| *generation == seen)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
 }
 
 /// Something to send to one client.
@@ -391,5 +442,25 @@ mod tests {
         assert_eq!(admit(&mut registry), Err(Full { max_clients: 1 }));
         registry.remove(id);
         assert!(admit(&mut registry).is_ok());
+    }
+
+    /// A drain that happens after a talker looked at the queues but before it went to sleep
+    /// still wakes it (no lost wake-up), and counting down reports the new count.
+    #[test]
+    fn drained_wakeup_is_not_lost() {
+        let drained = Drained::default();
+        let seen = drained.generation();
+        drained.notify(); // the writer drains between the talker's look and its sleep
+        let started = Instant::now();
+        drained.wait_past(seen, Duration::from_secs(30));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "slept through the wake-up"
+        );
+        let queued = Queued::default();
+        queued.store(QUEUE_HIGH + 1, Ordering::SeqCst);
+        assert_eq!(count_down(&queued), Some(QUEUE_HIGH));
+        queued.store(0, Ordering::SeqCst);
+        assert_eq!(count_down(&queued), None);
     }
 }

@@ -23,22 +23,22 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use netlab_common::accept::{self, ClientThreads, Turnaway};
 use netlab_common::{Error, Result, Traced, Tracer, net, term};
+use serde_json::Value;
 
-use crate::room::files::Repository;
-use crate::room::lines::LineReader;
-use crate::room::log::{SessionLog, Value};
-use crate::room::protocol::{self, MAX_LINE, Request};
-use crate::room::registry::{self, ClientId, Full, Out, QUEUE, QUEUE_HIGH, Queued, Registry};
-use crate::room::{commands, console};
+use super::lines::LineReader;
+use super::log::SessionLog;
+use super::protocol::{self, MAX_LINE, Request};
+use super::registry::{self, ClientId, Drained, Full, Out, QUEUE, QUEUE_HIGH, Queued, Registry};
+use super::repository::Repository;
+use super::{commands, console};
 
 /// What `tcp-chat room serve` needs.
 #[derive(Debug, Clone)]
-pub struct RoomOptions {
+pub struct ServeConfig {
     /// Where to listen.
     pub addr: SocketAddr,
     /// `--max-clients`.
@@ -61,6 +61,8 @@ pub struct RoomOptions {
 #[derive(Debug)]
 pub struct Shared {
     registry: Mutex<Registry>,
+    /// Wakes talkers waiting for the room to catch up ([`keep_pace_with_the_room`]).
+    drained: Arc<Drained>,
     files: Option<Repository>,
     log: SessionLog,
     tracer: Tracer,
@@ -82,12 +84,12 @@ impl Shared {
 }
 
 /// Runs the room until the process is stopped.
-pub fn serve(options: &RoomOptions) -> Result<()> {
-    let files = options
+pub fn serve(config: &ServeConfig) -> Result<()> {
+    let files = config
         .files
         .as_ref()
         .map(|dir| {
-            Repository::open(dir, options.read_only, options.max_upload).map_err(|err| {
+            Repository::open(dir, config.read_only, config.max_upload).map_err(|err| {
                 Error::io(
                     format!("opening the file repository {}", dir.display()),
                     err,
@@ -95,25 +97,26 @@ pub fn serve(options: &RoomOptions) -> Result<()> {
             })
         })
         .transpose()?;
-    let log = SessionLog::open(options.session_log.as_deref())
+    let log = SessionLog::open(config.session_log.as_deref())
         .map_err(|err| Error::io("opening the session log", err))?;
-    let net::Listening { listener, stop, .. } = net::start_server(options.addr)?;
+    let net::Listening { listener, stop, .. } = net::start_server(config.addr)?;
     term::info(format!(
         "room open for up to {} clients; type here to talk to everyone, /msg NAME text to one, \
          status to see who is in",
-        options.max_clients
+        config.max_clients
     ));
     let shared = Arc::new(Shared {
-        registry: Mutex::new(Registry::new(options.max_clients)),
+        registry: Mutex::new(Registry::new(config.max_clients)),
+        drained: Arc::default(),
         files,
         log,
-        tracer: options.tracer,
-        idle_timeout: options.idle_timeout,
+        tracer: config.tracer,
+        idle_timeout: config.idle_timeout,
     });
-    console::spawn(Arc::clone(&shared));
+    console::spawn(Arc::clone(&shared))?;
     // One thread per client, bounded: see netlab_common::accept for what happens when the
     // machine has no thread or file descriptor left, or too many connections arrive at once.
-    let threads = ClientThreads::for_clients("room-client", options.max_clients);
+    let threads = ClientThreads::for_clients("room-client", config.max_clients);
     let for_clients = Arc::clone(&shared);
     accept::serve_each(
         &listener,
@@ -138,9 +141,11 @@ fn turn_away(shared: &Shared, stream: &TcpStream, peer: SocketAddr, why: &Turnaw
         }
         Turnaway::NoThread(_) => "ERROR the server has no thread left for you; try again later\n",
     };
-    shared
-        .log
-        .record("reject", peer, &[("reason", Value::Text(why.to_string()))]);
+    shared.log.record(
+        "reject",
+        peer,
+        &[("reason", Value::String(why.to_string()))],
+    );
     accept::write_refusal(Traced::new(stream, peer, shared.tracer), line.as_bytes());
 }
 
@@ -199,14 +204,16 @@ fn handle(shared: &Shared, stream: TcpStream) -> Result<()> {
     // Logged before the writer starts: a client that has read its WELCOME can rely on the log.
     shared
         .log
-        .record("connect", peer, &[("name", Value::Text(name.clone()))]);
+        .record("connect", peer, &[("name", Value::String(name.clone()))]);
     let tracer = shared.tracer;
+    let drained = Arc::clone(&shared.drained);
     let started = accept::spawn_named("room-writer", move || {
-        write_out(writer, peer, tracer, &queue, &queued);
+        write_out(writer, peer, tracer, &queue, &queued, &drained);
     });
     if let Err(err) = started {
         // Without a writer nothing can reach this client: take it out again and close.
         shared.registry().remove(id);
+        shared.drained.notify();
         shared
             .registry()
             .broadcast(None, &format!("INFO {name} left (connection lost)"));
@@ -221,7 +228,10 @@ fn handle(shared: &Shared, stream: TcpStream) -> Result<()> {
     let reader = LineReader::new(Traced::new(reading, peer, shared.tracer), MAX_LINE);
     let leaving = serve_client(shared, id, reader);
 
-    let Some(member) = shared.registry().remove(id) else {
+    let removed = shared.registry().remove(id);
+    // Talkers waiting for this member's queue to drain need not wait any more.
+    shared.drained.notify();
+    let Some(member) = removed else {
         return Ok(());
     };
     let (reason, told) = match &leaving {
@@ -240,13 +250,10 @@ fn handle(shared: &Shared, stream: TcpStream) -> Result<()> {
         "disconnect",
         peer,
         &[
-            ("name", Value::Text(member.name.clone())),
-            ("reason", Value::Text(reason.clone())),
-            (
-                "seconds",
-                Value::Number(member.connected_at.elapsed().as_secs()),
-            ),
-            ("messages", Value::Number(member.messages)),
+            ("name", Value::String(member.name.clone())),
+            ("reason", Value::String(reason.clone())),
+            ("seconds", member.connected_at.elapsed().as_secs().into()),
+            ("messages", member.messages.into()),
         ],
     );
     shared.registry().broadcast(None, &told);
@@ -268,7 +275,7 @@ fn refuse(shared: &Shared, stream: &TcpStream, peer: SocketAddr, full: Full) {
     shared.log.record(
         "reject",
         peer,
-        &[("reason", Value::Text("room full".into()))],
+        &[("reason", Value::String("room full".into()))],
     );
     let mut wire = Traced::new(stream, peer, shared.tracer);
     let _ = wire.write_all(line.as_bytes());
@@ -282,16 +289,25 @@ const LAGGARD_GRACE: Duration = Duration::from_secs(2);
 
 /// Before reading a client's next line: waits while some member's queue is over [`QUEUE_HIGH`],
 /// for at most [`LAGGARD_GRACE`]. Meanwhile this client's bytes wait in the kernel, and TCP flow
-/// control slows its sender. The wait polls every millisecond; it happens only while a backlog
-/// exists, so a room that keeps up never waits.
+/// control slows its sender. The wait sleeps until a writer drains a queue to the mark (or a
+/// member leaves), see [`Drained`]; it happens only while a backlog exists, so a room that keeps
+/// up never waits.
 fn keep_pace_with_the_room(shared: &Shared) {
     let started = Instant::now();
-    while shared.registry().longest_queue() > QUEUE_HIGH {
-        if started.elapsed() >= LAGGARD_GRACE {
-            shared.registry().stop_waiting_for_laggards(QUEUE_HIGH);
+    loop {
+        // Noted before looking: a queue that drains after the look still wakes the wait below.
+        let seen = shared.drained.generation();
+        if shared.registry().longest_queue() <= QUEUE_HIGH {
             return;
         }
-        thread::sleep(Duration::from_millis(1));
+        let left = LAGGARD_GRACE.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            shared.registry().stop_waiting_for_laggards(QUEUE_HIGH);
+            // Other talkers waiting for the same laggard stop waiting too.
+            shared.drained.notify();
+            return;
+        }
+        shared.drained.wait_past(seen, left);
     }
 }
 
@@ -436,17 +452,21 @@ fn answer(shared: &Shared, id: ClientId, line: &str, request: Request<'_>) {
 }
 
 /// The writer thread: writes what is queued for one client, in order, counting each item down
-/// in `queued` as it takes it. When it ends, nothing more will be written, so nothing counts as
-/// queued any more (talkers must not wait for a client that is gone).
+/// in `queued` as it takes it, and waking waiting talkers when the count falls to
+/// [`QUEUE_HIGH`]. When it ends, nothing more will be written, so nothing counts as queued any
+/// more (talkers must not wait for a client that is gone).
 fn write_out(
     stream: TcpStream,
     peer: SocketAddr,
     tracer: Tracer,
     queue: &Receiver<Out>,
     queued: &Queued,
+    drained: &Drained,
 ) {
-    write_queued(&stream, peer, tracer, queue, queued);
-    queued.store(0, std::sync::atomic::Ordering::SeqCst);
+    write_queued(&stream, peer, tracer, queue, queued, drained);
+    if queued.swap(0, std::sync::atomic::Ordering::SeqCst) > QUEUE_HIGH {
+        drained.notify();
+    }
 }
 
 fn write_queued(
@@ -455,10 +475,13 @@ fn write_queued(
     tracer: Tracer,
     queue: &Receiver<Out>,
     queued: &Queued,
+    drained: &Drained,
 ) {
     let mut wire = Traced::new(stream, peer, tracer);
     for out in queue {
-        registry::count_down(queued);
+        if registry::count_down(queued) == Some(QUEUE_HIGH) {
+            drained.notify();
+        }
         let written = match out {
             Out::Line(line) => wire.write_all(format!("{line}\n").as_bytes()),
             Out::File { name, file, size } => commands::send_file(&mut wire, &name, file, size),

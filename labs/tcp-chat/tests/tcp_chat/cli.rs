@@ -2,12 +2,10 @@
 //! misuse is refused with clap's message and exit code 2.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod util;
-
-use util::BIN;
+use crate::util::BIN;
 
 fn run(args: &[&str]) -> (i32, String, String) {
-    util::run_cli(BIN, args, b"")
+    crate::util::run_cli(BIN, args, b"")
 }
 
 /// `--help` lists the three modes and points at the walkthrough.
@@ -60,4 +58,18 @@ fn misuse_is_refused() {
         err.starts_with("[ERROR] using /no/such/dir as the download directory: "),
         "{err}"
     );
+}
+
+/// A download directory that is a file is the user's flag mistake: refused before anything
+/// listens, with exit code 2 (a usage error, like clap's), not as a protocol error.
+#[test]
+fn download_dir_that_is_a_file_is_a_usage_error() {
+    let dir = crate::util::TempDir::new("chat-cli-file-dir");
+    let file = dir.join("plain.txt");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let file = file.to_string_lossy().into_owned();
+    let (code, out, err) = run(&["duplex", "--listen", "--port", "0", "--download-dir", &file]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("is not a directory"), "{err}");
+    assert!(!out.contains("listening on"), "{out}");
 }

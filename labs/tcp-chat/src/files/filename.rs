@@ -14,7 +14,7 @@
 //!
 //! Then it prefixes `new_` (received files are easy to spot) and, if that name is taken, tries
 //! `new_NAME(1).EXT`, `new_NAME(2).EXT`, ... The first free one is claimed *atomically* when the
-//! file is complete (see `duplex::transfer`), so even a file created meanwhile is never replaced.
+//! file is complete (see [`super::transfer`]), so even a file created meanwhile is never replaced.
 //!
 //! ## Characters no name may carry: [`is_unsafe_char`]
 //! A file name is shown to people: on the receiver's screen, and in the room, in every member's
@@ -29,13 +29,17 @@
 //!   e-mail attachments.
 //!
 //! [`is_unsafe_char`] is the one rule every path uses: the room refuses such a name outright
-//! (`room::files`), the duplex and join receivers replace those characters by `_` ([`base_name`]),
+//! (the room's repository), the duplex and join receivers replace those characters by `_` ([`base_name`]),
 //! and anything that must *show* a refused name shows it through [`escape`].
 
 /// Prefix of every received file's name.
 pub const PREFIX: &str = "new_";
 
-/// Longest base name kept, in bytes (room for the prefix and a `(9999)` within 255).
+/// Longest file name a sender offers, in bytes: the limit of common file systems (ext4,
+/// APFS and NTFS all stop at 255).
+pub const MAX_NAME: usize = 255;
+
+/// Longest base name kept, in bytes (room for the prefix and a `(9999)` within [`MAX_NAME`]).
 pub const MAX_BASE: usize = 200;
 
 /// Name used when nothing usable is left of the offered one.

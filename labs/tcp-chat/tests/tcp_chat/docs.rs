@@ -42,19 +42,17 @@
 //! timing (transfer rates), and stay captured runs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod util;
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::{Shutdown, TcpStream};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
+use crate::util::{BIN, TempDir, skip};
 use netlab_testkit::docs::{
     Block, Doc, Lines, compare, lab_command, missing_program, normalize_ports,
     replace_numbers_after, shell, words,
 };
-use util::{BIN, TempDir, skip};
 
 const DOC: &str = "docs/tcp-chat.md";
 /// The port the transcripts show.

@@ -11,8 +11,6 @@
 //! control bytes in chat text (`room.rs`: `escape_sequences_and_long_lines`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod util;
-
 use std::fs;
 use std::io::Write;
 use std::net::TcpStream;
@@ -20,10 +18,10 @@ use std::path::Path;
 use std::thread;
 use std::time::Duration;
 
+use crate::util::room::{LineClient, serve};
+use crate::util::{Chat, TempDir, raw_connect};
 use netlab_common::framing::{FrameReader, Framing};
 use sha2::{Digest, Sha256};
-use util::room::{LineClient, serve};
-use util::{Chat, TempDir, raw_connect};
 
 /// Control and bidi formatting characters no name on the wire or on a screen may carry raw.
 const RAW_CONTROLS: [char; 8] = [
@@ -119,7 +117,7 @@ fn list_and_get_never_carry_a_raw_control() {
     client.send("get café menu.txt");
     client.expect("FILE 4 café menu.txt");
     assert_eq!(client.raw(4), b"soup");
-    client.expect(&format!("DONE {}", util::room::sha_hex(b"soup")));
+    client.expect(&format!("DONE {}", crate::util::room::sha_hex(b"soup")));
 
     client.send("get evil\u{202e}txt.exe");
     let refusal = client.line();

@@ -2,12 +2,10 @@
 //! their keyboards replaced by pipes. One test drives the prompts through a real terminal (tmux).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod util;
-
 use std::io::Write;
 use std::net::SocketAddr;
 
-use util::{Chat, TempDir, raw_connect, read_exactly};
+use crate::util::{Chat, TempDir, raw_connect, read_exactly};
 
 const PROMPT: &str = "Enter Input > ";
 const WAITING: &str = "[INFO] waiting for the peer...\n";

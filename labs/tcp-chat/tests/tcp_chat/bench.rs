@@ -3,11 +3,9 @@
 //! from the source reported as an error, even when the chat's own check was satisfied.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod util;
-
+use crate::util::{BIN, TempDir};
 use netlab_testkit::bench::{assert_cleaned_up, assert_rate, run_bench};
 use tcp_chat::bench::{Bench, Undo};
-use util::{BIN, TempDir};
 
 const MIB: u64 = 1 << 20;
 

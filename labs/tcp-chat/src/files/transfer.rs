@@ -28,8 +28,8 @@ use indicatif::MultiProgress;
 use sha2::{Digest as _, Sha256};
 
 use crate::bars;
-use crate::duplex::wire::Digest;
-use crate::filename;
+use crate::files::digest::Digest;
+use crate::files::filename;
 
 /// A file being received.
 #[derive(Debug)]
@@ -214,20 +214,10 @@ impl Drop for Incoming {
 pub fn publish(temp: &Path, dir: &Path, base: &str) -> io::Result<PathBuf> {
     for name in filename::candidates(base) {
         let target = dir.join(name);
-        match fs::hard_link(temp, &target) {
-            Ok(()) => {
-                fs::remove_file(temp)?;
-                return Ok(target);
-            }
+        match claim(temp, &target) {
+            Ok(()) => return Ok(target),
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(_) => {
-                // No hard links here: check, then rename (the fallback has a small race).
-                if target.try_exists()? {
-                    continue;
-                }
-                fs::rename(temp, &target)?;
-                return Ok(target);
-            }
+            Err(err) => return Err(err),
         }
     }
     Err(io::Error::other(format!(
@@ -236,9 +226,22 @@ pub fn publish(temp: &Path, dir: &Path, base: &str) -> io::Result<PathBuf> {
     )))
 }
 
-/// SHA-256 as lowercase hex, as `sha256sum` prints it.
-pub fn hex(digest: &Digest) -> String {
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+/// Gives the complete file at `temp` the name `target` only if no file has that name (an
+/// error of kind `AlreadyExists` otherwise); `temp` is gone afterwards. The room's uploads
+/// claim their one name with it too.
+pub fn claim(temp: &Path, target: &Path) -> io::Result<()> {
+    match fs::hard_link(temp, target) {
+        Ok(()) => fs::remove_file(temp),
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => Err(err),
+        Err(_) => {
+            // No hard links here: check, then rename (the fallback has a small race). A
+            // symbolic link counts as taken, even one that points nowhere.
+            if target.symlink_metadata().is_ok() {
+                return Err(io::ErrorKind::AlreadyExists.into());
+            }
+            fs::rename(temp, target)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -246,28 +249,16 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    struct Dir(PathBuf);
-    impl Dir {
-        fn new(label: &str) -> Dir {
-            let path =
-                std::env::temp_dir().join(format!("tcp-chat-unit-{label}-{}", std::process::id()));
-            let _ = fs::remove_dir_all(&path);
-            fs::create_dir_all(&path).unwrap();
-            Dir(path)
-        }
-        fn names(&self) -> Vec<String> {
-            let mut names: Vec<String> = fs::read_dir(&self.0)
-                .unwrap()
-                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
-            names.sort();
-            names
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
+    use netlab_testkit::TempDir;
+
+    /// The names in `dir`, sorted.
+    fn names(dir: &TempDir) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
     }
 
     fn sha(bytes: &[u8]) -> Digest {
@@ -278,10 +269,10 @@ mod tests {
     /// is untouched.
     #[test]
     fn saves_without_overwriting() {
-        let dir = Dir::new("save");
+        let dir = TempDir::new("chat-unit-save");
         for (round, content) in [b"first".as_slice(), b"second"].into_iter().enumerate() {
             let mut incoming = Incoming::begin(
-                &dir.0,
+                dir.path(),
                 round as u32,
                 content.len() as u64,
                 "../a.txt",
@@ -292,48 +283,39 @@ mod tests {
             let verdict = incoming.finish(&sha(content));
             assert!(verdict.ok, "{verdict:?}");
         }
-        assert_eq!(dir.names(), ["new_a(1).txt", "new_a.txt"]);
-        assert_eq!(fs::read(dir.0.join("new_a.txt")).unwrap(), b"first");
-        assert_eq!(fs::read(dir.0.join("new_a(1).txt")).unwrap(), b"second");
+        assert_eq!(names(&dir), ["new_a(1).txt", "new_a.txt"]);
+        assert_eq!(fs::read(dir.join("new_a.txt")).unwrap(), b"first");
+        assert_eq!(fs::read(dir.join("new_a(1).txt")).unwrap(), b"second");
     }
 
     /// A wrong checksum, a short transfer, too many bytes or a dropped transfer leave nothing.
     #[test]
     fn failures_leave_no_file() {
-        let dir = Dir::new("fail");
-        let mut bad_sum = Incoming::begin(&dir.0, 1, 3, "x", &MultiProgress::new()).unwrap();
+        let dir = TempDir::new("chat-unit-fail");
+        let mut bad_sum = Incoming::begin(dir.path(), 1, 3, "x", &MultiProgress::new()).unwrap();
         bad_sum.write(b"abc").unwrap();
         assert!(!bad_sum.finish(&sha(b"abd")).ok);
 
-        let mut short = Incoming::begin(&dir.0, 2, 4, "x", &MultiProgress::new()).unwrap();
+        let mut short = Incoming::begin(dir.path(), 2, 4, "x", &MultiProgress::new()).unwrap();
         short.write(b"abc").unwrap();
         let verdict = short.finish(&sha(b"abc"));
         assert_eq!(verdict.note, "only 3 of 4 bytes arrived; nothing saved");
 
-        let mut long = Incoming::begin(&dir.0, 3, 2, "x", &MultiProgress::new()).unwrap();
+        let mut long = Incoming::begin(dir.path(), 3, 2, "x", &MultiProgress::new()).unwrap();
         assert!(matches!(
             long.write(b"abc"),
             Err(TransferError::TooMuch { size: 2 })
         ));
         drop(long);
 
-        let mut dropped = Incoming::begin(&dir.0, 4, 10, "x", &MultiProgress::new()).unwrap();
+        let mut dropped = Incoming::begin(dir.path(), 4, 10, "x", &MultiProgress::new()).unwrap();
         dropped.write(b"abc").unwrap();
         assert_eq!(
-            dir.names().len(),
+            names(&dir).len(),
             1,
             "the temporary file exists while receiving"
         );
         drop(dropped);
-        assert!(dir.names().is_empty(), "{:?}", dir.names());
-    }
-
-    /// Hex matches sha256sum's spelling.
-    #[test]
-    fn hex_digest() {
-        assert_eq!(
-            hex(&sha(b"abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert!(names(&dir).is_empty(), "{:?}", names(&dir));
     }
 }

@@ -3,16 +3,14 @@
 //! exact bytes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod util;
-
 use std::fs;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
 
+use crate::util::{Chat, TempDir, raw_connect};
 use netlab_common::framing::{FrameReader, Framing};
 use sha2::{Digest, Sha256};
-use util::{Chat, TempDir, raw_connect};
 
 /// `count` bytes that do not compress or repeat in any helpful way (xorshift64).
 fn noise(count: usize) -> Vec<u8> {

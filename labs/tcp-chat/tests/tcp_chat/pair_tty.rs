@@ -4,14 +4,12 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod util;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use util::{BIN, PATIENCE, TempDir, find_program, skip};
+use crate::util::{BIN, PATIENCE, TempDir, find_program, skip};
 
 /// A private tmux server (its own socket), killed when dropped.
 struct Tmux {

@@ -2,14 +2,12 @@
 //! clients (what nc would do), by the real `room join` client, and by nc itself where installed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod util;
-
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 
-use util::room::{LineClient, serve, sha_hex};
-use util::{Chat, TempDir, find_program, skip};
+use crate::util::room::{LineClient, serve, sha_hex};
+use crate::util::{Chat, TempDir, find_program, skip};
 
 /// Names are unique (automatic and chosen), every message is ACKed to its sender and delivered
 /// to everyone else, `/msg` reaches one client only, `status` lists the session cache, and the

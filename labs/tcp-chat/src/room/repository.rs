@@ -15,8 +15,8 @@
 //!   name is neither listed nor served.
 //!
 //! Uploads are written to a temporary name and get their final name only when every announced
-//! byte has arrived, with the same no-overwrite claim as `duplex` (a hard link that fails if the
-//! name exists), so a half-sent upload never appears under its final name and an existing file
+//! byte has arrived, with the same no-overwrite claim as `duplex` ([`transfer::claim`]: a hard link that fails
+//! if the name exists), so a half-sent upload never appears under its final name and an existing file
 //! is never replaced.
 
 use std::fs::{self, File, OpenOptions};
@@ -24,7 +24,7 @@ use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::filename;
+use crate::files::{filename, transfer};
 
 /// The repository and its rules.
 #[derive(Debug)]
@@ -194,17 +194,7 @@ impl Upload {
         if let Some(file) = self.file.take() {
             file.sync_all()?;
         }
-        match fs::hard_link(&self.temp, &self.target) {
-            Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Err(err),
-            Err(_) => {
-                // No hard links on this file system: check, then rename.
-                if self.target.symlink_metadata().is_ok() {
-                    return Err(io::ErrorKind::AlreadyExists.into());
-                }
-                fs::rename(&self.temp, &self.target)?;
-            }
-        }
+        transfer::claim(&self.temp, &self.target)?;
         Ok(self.target.clone())
     }
 }
@@ -259,10 +249,9 @@ mod tests {
     /// Uploads appear only when complete, never replace, and are listed with sizes.
     #[test]
     fn upload_list_get() {
-        let root = std::env::temp_dir().join(format!("tcp-chat-unit-repo-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
-        fs::create_dir_all(&root).unwrap();
-        let repo = Repository::open(&root, false, 10).unwrap();
+        let dir = netlab_testkit::TempDir::new("chat-unit-repo");
+        let root = dir.path();
+        let repo = Repository::open(root, false, 10).unwrap();
         assert!(
             repo.start_upload("big", 11)
                 .unwrap_err()
@@ -284,16 +273,15 @@ mod tests {
         let dropped = repo.start_upload("b.txt", 3).unwrap();
         drop(dropped);
         assert_eq!(repo.list().unwrap().len(), 1);
-        assert_eq!(fs::read_dir(&root).unwrap().count(), 1);
+        assert_eq!(fs::read_dir(root).unwrap().count(), 1);
         assert_eq!(repo.open_for_get("a.txt").unwrap().1, 3);
         assert!(repo.open_for_get("../a.txt").is_err());
-        let read_only = Repository::open(&root, true, 10).unwrap();
+        let read_only = Repository::open(root, true, 10).unwrap();
         assert!(
             read_only
                 .start_upload("c", 1)
                 .unwrap_err()
                 .contains("read-only")
         );
-        fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -1,0 +1,68 @@
+//! # What the two-person protocols share on the wire
+//!
+//! `pair` and `duplex` speak two different protocols ([`crate::pair::wire`],
+//! [`crate::duplex::wire`]), built the same way: every frame is a 4-byte big-endian length
+//! ([`FRAMING`]), a kind byte, then a body. The pieces they have in common live here, so that
+//! neither mode reaches into the other's modules:
+//!
+//! - the limit on a chat message, [`MAX_MESSAGE`], the same in both;
+//! - the refusal (kind `!`): when a peer breaks the protocol, the side that notices tells it why
+//!   in one last frame before it closes ([`refusal_reason`]), so a student debugging their own
+//!   client sees the reason instead of a bare reset.
+//!
+//! (The room speaks lines, not frames: its protocol is [`crate::room::protocol`].)
+
+use netlab_common::framing::Framing;
+use netlab_common::{Error, term};
+
+/// How `pair` and `duplex` cut their byte stream into frames: a 4-byte big-endian length prefix.
+pub const FRAMING: Framing = Framing::Length;
+
+/// Longest chat message body, in bytes, in both two-person modes.
+pub const MAX_MESSAGE: usize = 4096;
+
+/// What to tell a peer in a refusal frame before closing, when `err` is the peer's doing (it
+/// sent something that breaks the protocol): the reason, sanitized and cut to `max` bytes.
+/// `None` when the error is not the peer's doing (a reset, a timeout): nothing to tell.
+pub fn refusal_reason(err: &Error, max: usize) -> Option<String> {
+    let reason = match err {
+        Error::Protocol(reason) => term::sanitize(reason),
+        Error::Frame(frame) => frame.to_string(),
+        _ => return None,
+    };
+    Some(clip(&reason, max).to_string())
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary (for reasons sent in a refusal
+/// frame, whose receiver enforces a length limit).
+pub fn clip(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Clipping never splits a character.
+    #[test]
+    fn clip_respects_characters() {
+        assert_eq!(clip("héllo", 2), "h");
+        assert_eq!(clip("héllo", 3), "hé");
+        assert_eq!(clip("hi", 10), "hi");
+    }
+
+    /// A protocol error is told to the peer (sanitized, clipped); a local failure is not.
+    #[test]
+    fn only_the_peers_mistakes_are_told() {
+        let told = refusal_reason(&Error::Protocol("bad\x1b kind".into()), 5);
+        assert_eq!(
+            told.as_deref(),
+            Some(clip(&term::sanitize("bad\x1b kind"), 5))
+        );
+        assert_eq!(refusal_reason(&Error::Failed("disk".into()), 100), None);
+    }
+}
