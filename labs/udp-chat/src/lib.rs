@@ -17,12 +17,15 @@
 //!
 //! ## Layout
 //! - [`wire`]: the 16-byte header, [`Datagram::parse`] and `emit`, [`WireError`].
+//! - [`protocol`]: what every conforming room shares above the header: the `*** ` notice
+//!   prefix, the welcome, name and relayed-message limits (docs/protocols/udp-chat.md).
 //! - [`seq`]: 32-bit sequence numbers that wrap around (RFC 1982).
 //! - [`rto`]: the RFC 6298 estimator (SRTT, RTTVAR, RTO, backoff, bounds).
 //! - [`arq`]: the [`ArqMode`]s with timing diagrams; the sender (window, timers, Karn's rule,
 //!   giving up) and the receiver (duplicates, holding back, in-order delivery).
 //! - [`fragment`]: cutting messages up and putting them back together.
-//! - [`connection`]: [`Connection`], one peer's protocol state, quinn-style `poll_*` API.
+//! - [`connection`]: [`Connection`], one peer's protocol state, quinn-style `poll_*` API; what
+//!   it reports is an [`Event`].
 //! - [`stats`]: the counters the programs print.
 //! - [`fault`]: [`FaultInjector`], loss, duplication, reordering, delay and jitter, seeded.
 //! - [`sim`]: [`Simulator`], two connections and two faulty links on a virtual clock.
@@ -30,12 +33,18 @@
 //! Around them, and kept apart, is the program `udp-chat`:
 //!
 //! - [`endpoint`]: one UDP socket, one [`Connection`] per peer, the fault injectors, PINGs and a
-//!   mio event loop: the only module that touches a socket or a clock;
-//! - [`describe`]: datagrams decoded into words for `--trace`;
-//! - [`room`] (`udp-chat serve`), [`client`] (`udp-chat connect`), [`bench`](mod@bench) (`udp-chat bench`)
-//!   and [`cli`], their flags;
-//! - [`grade`] (`udp-chat grade`): members behind the fault injector, and hand-written datagrams,
-//!   checking a room written by anybody against docs/protocols/udp-chat.md.
+//!   mio event loop: the only module that touches a socket or a clock. It is set up with an
+//!   [`EndpointConfig`](endpoint::EndpointConfig) and hands the program
+//!   [`PeerEvent`](endpoint::PeerEvent)s;
+//! - [`describe`]: datagrams decoded into words for `--trace`, and the start-up banners;
+//! - the programs, each run with a plain config: [`room`] (`udp-chat serve`,
+//!   [`ServeConfig`](room::ServeConfig)), [`client`] (`udp-chat connect`,
+//!   [`ConnectConfig`](client::ConnectConfig)), [`bench`](mod@bench) (`udp-chat bench`,
+//!   [`BenchConfig`](bench::BenchConfig)) and [`grade`] (`udp-chat grade`,
+//!   [`GradeConfig`](grade::GradeConfig): members behind the fault injector, and hand-written
+//!   datagrams, checking a room written by anybody against docs/protocols/udp-chat.md);
+//! - [`cli`]: the flags (clap), turned into those configs. Nothing else in the crate imports
+//!   it.
 //!
 //! ## Example
 //! ```
@@ -68,6 +77,7 @@ pub mod endpoint;
 pub mod fault;
 pub mod fragment;
 pub mod grade;
+pub mod protocol;
 pub mod room;
 pub mod rto;
 pub mod seq;
