@@ -8,7 +8,8 @@
 //! - a [header](wire) with sequence and acknowledgement numbers;
 //! - three [ARQ](arq) schemes (stop-and-wait, go-back-N, selective repeat) plus plain UDP;
 //! - a retransmission timer that adapts to the path ([RFC 6298](rto)), with Karn's rule;
-//! - [fragmentation](fragment) of long messages into datagrams that IP will not fragment;
+//! - [fragmentation](fragment) of long messages into datagrams small enough that IP need not
+//!   fragment them (guaranteed over IPv6; over IPv4, on nearly every path);
 //! - a seeded [fault injector](fault) to make a perfect network misbehave on demand.
 //!
 //! Everything here is a *state machine*: no sockets, no threads, no clock. Time comes in as an
