@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use netlab_testkit::ServerProcess;
 use netlab_testkit::grade::{Graded, broken_fixture, grade as grade_with};
 
-const BIN: &str = env!("CARGO_BIN_EXE_udp-chat");
+use crate::util::BIN;
 
 /// Grades the room at `addr` with the grader's extra flags.
 fn grade(addr: &str, extra: &[&str]) -> Graded {
