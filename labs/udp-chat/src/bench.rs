@@ -189,44 +189,38 @@ impl RunResult {
         self.wire_bytes().map(|wire| wire as f64 / delivered)
     }
 
-    /// One line of JSON (`null` where a figure is not known).
+    /// One line of JSON (`null` where a figure is not known), figures rounded as the table
+    /// shows them: milliseconds to the microsecond, ratios to 3 or 4 decimals.
     pub fn to_json(&self) -> String {
-        let or_null = |value: Option<String>| value.unwrap_or_else(|| "null".to_string());
-        let limit = or_null(self.window_limit.map(|limit| format!("{limit:.0}")));
-        let retransmissions = or_null(self.retransmissions().map(|n| n.to_string()));
-        let wire = or_null(self.wire_bytes().map(|n| n.to_string()));
-        let wire_per = or_null(self.wire_per_delivered().map(|r| format!("{r:.3}")));
-        let datagrams = or_null(
-            self.kernel
-                .is_none()
-                .then(|| (self.sender.datagrams_sent + self.receiver.datagrams_sent).to_string()),
-        );
-        format!(
-            "{{\"arq\":\"{}\",\"loss\":{},\"messages\":{},\"size\":{},\"delivered\":{},\
-             \"delivery_ratio\":{:.4},\"duplicates\":{},\"out_of_order\":{},\"p50_ms\":{:.3},\
-             \"p99_ms\":{:.3},\"retransmissions\":{retransmissions},\"fast_retransmits\":{},\
-             \"timeouts\":{},\"datagrams_sent\":{datagrams},\"wire_bytes\":{wire},\
-             \"wire_per_delivered\":{wire_per},\"goodput_bytes_per_s\":{:.0},\
-             \"window_limit_bytes_per_s\":{limit},\"elapsed_s\":{:.3},\"unreachable\":{},\
-             \"timed_out\":{},\"errors\":{}}}",
-            self.scheme.name(),
-            self.loss,
-            self.messages,
-            self.size,
-            self.delivered,
-            self.delivery_ratio(),
-            self.duplicates,
-            self.out_of_order,
-            ms(self.p50),
-            ms(self.p99),
-            self.sender.fast_retransmits,
-            self.sender.timeouts,
-            self.goodput,
-            self.elapsed.as_secs_f64(),
-            self.unreachable,
-            self.timed_out,
-            self.errors()
-        )
+        let datagrams = self
+            .kernel
+            .is_none()
+            .then(|| self.sender.datagrams_sent + self.receiver.datagrams_sent);
+        serde_json::json!({
+            "arq": self.scheme.name(),
+            "loss": self.loss,
+            "messages": self.messages,
+            "size": self.size,
+            "delivered": self.delivered,
+            "delivery_ratio": rounded(self.delivery_ratio(), 4),
+            "duplicates": self.duplicates,
+            "out_of_order": self.out_of_order,
+            "p50_ms": rounded(ms(self.p50), 3),
+            "p99_ms": rounded(ms(self.p99), 3),
+            "retransmissions": self.retransmissions(),
+            "fast_retransmits": self.sender.fast_retransmits,
+            "timeouts": self.sender.timeouts,
+            "datagrams_sent": datagrams,
+            "wire_bytes": self.wire_bytes(),
+            "wire_per_delivered": self.wire_per_delivered().map(|r| rounded(r, 3)),
+            "goodput_bytes_per_s": self.goodput.round() as u64,
+            "window_limit_bytes_per_s": self.window_limit.map(|limit| limit.round() as u64),
+            "elapsed_s": rounded(self.elapsed.as_secs_f64(), 3),
+            "unreachable": self.unreachable,
+            "timed_out": self.timed_out,
+            "errors": self.errors(),
+        })
+        .to_string()
     }
 
     /// One Markdown table row (see [`TABLE_HEADER`]).
@@ -271,7 +265,7 @@ retransmissions | wire B / delivered B | goodput kB/s | of window limit | time s
 pub fn run(config: &BenchConfig) -> Result<(), Error> {
     if !config.json {
         describe_setup(config);
-        println!("{TABLE_HEADER}");
+        print_line(TABLE_HEADER)?;
     }
     let mut errors = 0;
     for &scheme in &config.schemes {
@@ -281,18 +275,17 @@ pub fn run(config: &BenchConfig) -> Result<(), Error> {
                 Scheme::Tcp => match run_tcp(config, loss)? {
                     Ok(result) => result,
                     Err(why) => {
-                        print_skipped(config, scheme, loss, &why);
+                        print_skipped(config, scheme, loss, &why)?;
                         continue;
                     }
                 },
             };
             errors += result.errors();
             if config.json {
-                println!("{}", result.to_json());
+                print_line(&result.to_json())?;
             } else {
-                println!("{}", result.table_row());
+                print_line(&result.table_row())?;
             }
-            let _ = std::io::stdout().flush();
         }
     }
     if errors > 0 {
@@ -301,6 +294,15 @@ pub fn run(config: &BenchConfig) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// Writes one line of results to standard output at once (a run can take minutes, and whoever
+/// reads the pipe wants each row as it comes). A closed pipe is an error, not a panic.
+fn print_line(line: &str) -> Result<(), Error> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .map_err(Error::stdout)
 }
 
 fn describe_setup(config: &BenchConfig) {
@@ -324,19 +326,16 @@ fn describe_setup(config: &BenchConfig) {
 }
 
 /// A run that cannot be made, with the reason.
-fn print_skipped(config: &BenchConfig, scheme: Scheme, loss: f64, why: &str) {
+fn print_skipped(config: &BenchConfig, scheme: Scheme, loss: f64, why: &str) -> Result<(), Error> {
     if config.json {
-        let why = why.replace('"', "'");
-        println!(
-            "{{\"arq\":\"{}\",\"loss\":{loss},\"skipped\":\"{why}\"}}",
-            scheme.name()
-        );
+        let skipped = serde_json::json!({"arq": scheme.name(), "loss": loss, "skipped": why});
+        print_line(&skipped.to_string())
     } else {
-        println!(
+        print_line(&format!(
             "| {} | {} | skipped: {why} | | | | | | | | |",
             scheme.name(),
             percent(loss)
-        );
+        ))
     }
 }
 
@@ -675,4 +674,11 @@ fn summarize(
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
+}
+
+/// `value` rounded to `decimals` places, for JSON figures that should not claim more precision
+/// than the measurement has.
+fn rounded(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
 }
