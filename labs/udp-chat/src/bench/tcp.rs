@@ -269,6 +269,8 @@ mod tests {
         assert_eq!(measured.latencies.len(), 200);
     }
 
+    /// RetransSegs is read from /proc/net/snmp's Tcp lines, bytes from /proc/net/dev's lo and
+    /// link interfaces.
     #[test]
     fn reads_the_kernel_counters_formats() {
         let snmp = "Tcp: RtoAlgorithm RtoMin RetransSegs InErrs\nTcp: 1 200 17 0\n";

@@ -67,6 +67,7 @@ fn assert_fails_exactly(fixture: &str, expected: &[&str], reasons: &[&str]) {
     grade(&server.addr.to_string(), &[]).assert_fails_exactly(fixture, expected, reasons);
 }
 
+/// A room that never resends fails the retransmission and the through-faults checks, and only those.
 #[test]
 fn never_retransmitting_fails_the_retransmission_and_fault_checks() {
     assert_fails_exactly(
@@ -79,6 +80,7 @@ fn never_retransmitting_fails_the_retransmission_and_fault_checks() {
     );
 }
 
+/// A room that relays duplicates fails the duplicate and the through-faults checks, and only those.
 #[test]
 fn delivering_duplicates_fails_the_duplicate_and_fault_checks() {
     assert_fails_exactly(
@@ -92,6 +94,7 @@ fn delivering_duplicates_fails_the_duplicate_and_fault_checks() {
     );
 }
 
+/// A room that relays out of order fails the through-faults check, and only that.
 #[test]
 fn delivering_out_of_order_fails_the_fault_check() {
     assert_fails_exactly(
@@ -101,6 +104,7 @@ fn delivering_out_of_order_fails_the_fault_check() {
     );
 }
 
+/// A room that does not acknowledge a duplicate again fails the re-ACK check, and only that.
 #[test]
 fn not_acking_duplicates_fails_the_reack_check() {
     assert_fails_exactly(
