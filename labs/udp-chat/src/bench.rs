@@ -31,22 +31,66 @@ use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
 use std::time::{Duration, Instant};
 
+use netlab_common::accept::spawn_named;
 use netlab_common::stats::percentile;
 use netlab_common::{Error, term};
 
 use crate::arq::ArqMode;
-use crate::cli::{self, Arq, BenchArgs, BenchScheme};
 use crate::connection::{Config, Event, SendError};
-use crate::endpoint::{Endpoint, Happening, Settings, bind_socket};
+use crate::describe::{faults_banner, percent};
+use crate::endpoint::{Endpoint, EndpointConfig, PeerEvent, bind_socket};
 use crate::fault::FaultConfig;
 use crate::stats::Stats;
 use crate::wire::{DEFAULT_MAX_DATAGRAM, HEADER_LEN};
 
 pub mod netns;
 pub mod tcp;
+
+use netns::PeerNamespace;
+
+/// What `udp-chat bench` runs with; `cli.rs` builds it from the flags.
+#[derive(Clone, Debug)]
+pub struct BenchConfig {
+    /// Messages sent in each run (`--messages`).
+    pub messages: usize,
+    /// Bytes per message, at least 16 (`--size`).
+    pub size: usize,
+    /// The schemes to run, in order (`--arq`).
+    pub schemes: Vec<Scheme>,
+    /// The loss probabilities to run each scheme at (`--loss`).
+    pub losses: Vec<f64>,
+    /// Both endpoints as the flags set them: window, retries and RTO bounds, the faults besides
+    /// loss, `--faults-incoming`, `--trace`. Each run sets the ARQ mode and the loss.
+    pub endpoint: EndpointConfig,
+    /// A run still going after this is reported as unfinished (`--timeout`).
+    pub timeout: Duration,
+    /// One JSON object per run instead of a table (`--json`).
+    pub json: bool,
+    /// Where the receiving end lives: `None` on loopback, or in another network namespace
+    /// (`--peer-netns`, `--peer-addr`).
+    pub peer_netns: Option<PeerNamespace>,
+}
+
+/// What one run measures: one of the UDP schemes, or the kernel's TCP for comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// Our datagrams with this reliability scheme (`NoRetransmit`: plain UDP).
+    Udp(ArqMode),
+    /// The kernel's TCP on one connection (see [`tcp`]).
+    Tcp,
+}
+
+impl Scheme {
+    /// The name as typed after `--arq`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Udp(mode) => mode.name(),
+            Scheme::Tcp => "tcp",
+        }
+    }
+}
 
 /// Bytes at the start of each message: its index and its send time (both u64, big-endian).
 const STAMP: usize = 16;
@@ -59,7 +103,7 @@ const IP_UDP_HEADERS: u64 = 28;
 #[derive(Clone, Debug)]
 pub struct RunResult {
     /// The scheme.
-    pub scheme: BenchScheme,
+    pub scheme: Scheme,
     /// The loss probability.
     pub loss: f64,
     /// Messages sent.
@@ -106,7 +150,7 @@ pub struct KernelSaid {
 impl RunResult {
     /// A reliable mode that lost, repeated or reordered anything, or did not finish.
     pub fn errors(&self) -> u64 {
-        if self.scheme == BenchScheme::None {
+        if self.scheme == Scheme::Udp(ArqMode::NoRetransmit) {
             return 0;
         }
         let missing = self.messages.saturating_sub(self.delivered);
@@ -145,44 +189,38 @@ impl RunResult {
         self.wire_bytes().map(|wire| wire as f64 / delivered)
     }
 
-    /// One line of JSON (`null` where a figure is not known).
+    /// One line of JSON (`null` where a figure is not known), figures rounded as the table
+    /// shows them: milliseconds to the microsecond, ratios to 3 or 4 decimals.
     pub fn to_json(&self) -> String {
-        let or_null = |value: Option<String>| value.unwrap_or_else(|| "null".to_string());
-        let limit = or_null(self.window_limit.map(|limit| format!("{limit:.0}")));
-        let retransmissions = or_null(self.retransmissions().map(|n| n.to_string()));
-        let wire = or_null(self.wire_bytes().map(|n| n.to_string()));
-        let wire_per = or_null(self.wire_per_delivered().map(|r| format!("{r:.3}")));
-        let datagrams = or_null(
-            self.kernel
-                .is_none()
-                .then(|| (self.sender.datagrams_sent + self.receiver.datagrams_sent).to_string()),
-        );
-        format!(
-            "{{\"arq\":\"{}\",\"loss\":{},\"messages\":{},\"size\":{},\"delivered\":{},\
-             \"delivery_ratio\":{:.4},\"duplicates\":{},\"out_of_order\":{},\"p50_ms\":{:.3},\
-             \"p99_ms\":{:.3},\"retransmissions\":{retransmissions},\"fast_retransmits\":{},\
-             \"timeouts\":{},\"datagrams_sent\":{datagrams},\"wire_bytes\":{wire},\
-             \"wire_per_delivered\":{wire_per},\"goodput_bytes_per_s\":{:.0},\
-             \"window_limit_bytes_per_s\":{limit},\"elapsed_s\":{:.3},\"unreachable\":{},\
-             \"timed_out\":{},\"errors\":{}}}",
-            self.scheme.name(),
-            self.loss,
-            self.messages,
-            self.size,
-            self.delivered,
-            self.delivery_ratio(),
-            self.duplicates,
-            self.out_of_order,
-            ms(self.p50),
-            ms(self.p99),
-            self.sender.fast_retransmits,
-            self.sender.timeouts,
-            self.goodput,
-            self.elapsed.as_secs_f64(),
-            self.unreachable,
-            self.timed_out,
-            self.errors()
-        )
+        let datagrams = self
+            .kernel
+            .is_none()
+            .then(|| self.sender.datagrams_sent + self.receiver.datagrams_sent);
+        serde_json::json!({
+            "arq": self.scheme.name(),
+            "loss": self.loss,
+            "messages": self.messages,
+            "size": self.size,
+            "delivered": self.delivered,
+            "delivery_ratio": rounded(self.delivery_ratio(), 4),
+            "duplicates": self.duplicates,
+            "out_of_order": self.out_of_order,
+            "p50_ms": rounded(ms(self.p50), 3),
+            "p99_ms": rounded(ms(self.p99), 3),
+            "retransmissions": self.retransmissions(),
+            "fast_retransmits": self.sender.fast_retransmits,
+            "timeouts": self.sender.timeouts,
+            "datagrams_sent": datagrams,
+            "wire_bytes": self.wire_bytes(),
+            "wire_per_delivered": self.wire_per_delivered().map(|r| rounded(r, 3)),
+            "goodput_bytes_per_s": self.goodput.round() as u64,
+            "window_limit_bytes_per_s": self.window_limit.map(|limit| limit.round() as u64),
+            "elapsed_s": rounded(self.elapsed.as_secs_f64(), 3),
+            "unreachable": self.unreachable,
+            "timed_out": self.timed_out,
+            "errors": self.errors(),
+        })
+        .to_string()
     }
 
     /// One Markdown table row (see [`TABLE_HEADER`]).
@@ -199,7 +237,7 @@ impl RunResult {
         let mut row = format!(
             "| {} | {} | {}/{} | {} | {:.1} | {:.1} | {retransmissions} | {wire_per} | {:.1} | {of_limit} | {:.1} |",
             self.scheme.name(),
-            cli::percent(self.loss),
+            percent(self.loss),
             self.delivered,
             self.messages,
             self.duplicates,
@@ -224,31 +262,30 @@ retransmissions | wire B / delivered B | goodput kB/s | of window limit | time s
 |---|---|---|---|---|---|---|---|---|---|---|";
 
 /// Runs every requested combination of scheme and loss rate, printing as it goes.
-pub fn run(args: &BenchArgs) -> Result<(), Error> {
-    if !args.json {
-        describe_setup(args);
-        println!("{TABLE_HEADER}");
+pub fn run(config: &BenchConfig) -> Result<(), Error> {
+    if !config.json {
+        describe_setup(config);
+        print_line(TABLE_HEADER)?;
     }
     let mut errors = 0;
-    for &scheme in &args.arq {
-        for &loss in &args.loss {
-            let result = match scheme.arq() {
-                Some(arq) => run_one(args, arq, loss)?,
-                None => match run_tcp(args, loss)? {
+    for &scheme in &config.schemes {
+        for &loss in &config.losses {
+            let result = match scheme {
+                Scheme::Udp(mode) => run_one(config, mode, loss)?,
+                Scheme::Tcp => match run_tcp(config, loss)? {
                     Ok(result) => result,
                     Err(why) => {
-                        print_skipped(args, scheme, loss, &why);
+                        print_skipped(config, scheme, loss, &why)?;
                         continue;
                     }
                 },
             };
             errors += result.errors();
-            if args.json {
-                println!("{}", result.to_json());
+            if config.json {
+                print_line(&result.to_json())?;
             } else {
-                println!("{}", result.table_row());
+                print_line(&result.table_row())?;
             }
-            let _ = std::io::stdout().flush();
         }
     }
     if errors > 0 {
@@ -259,42 +296,55 @@ pub fn run(args: &BenchArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn describe_setup(args: &BenchArgs) {
-    let faults = args.faults.config(0.0);
-    let path = match args.placement.peer() {
-        Some((namespace, addr)) => format!("to {} in network namespace {namespace}", addr.ip()),
+/// Writes one line of results to standard output at once (a run can take minutes, and whoever
+/// reads the pipe wants each row as it comes). A closed pipe is an error, not a panic.
+fn print_line(line: &str) -> Result<(), Error> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .map_err(Error::stdout)
+}
+
+fn describe_setup(config: &BenchConfig) {
+    let endpoint = &config.endpoint;
+    let faults = FaultConfig {
+        loss: 0.0,
+        ..endpoint.faults
+    };
+    let path = match &config.peer_netns {
+        Some(peer) => format!("to {} in network namespace {}", peer.addr, peer.name),
         None => "over loopback".to_string(),
     };
     let mut setup = format!(
         "{} messages of {} bytes per run {path}, window {}",
-        args.messages, args.size, args.reliability.window
+        config.messages, config.size, endpoint.connection.window
     );
-    if let Some(banner) = cli::faults_banner(&faults, args.faults.faults_incoming) {
+    if let Some(banner) = faults_banner(&faults, endpoint.faults_incoming) {
         let _ = write!(setup, "; besides the loss column, {banner}");
     }
     term::info(setup);
 }
 
 /// A run that cannot be made, with the reason.
-fn print_skipped(args: &BenchArgs, scheme: BenchScheme, loss: f64, why: &str) {
-    if args.json {
-        let why = why.replace('"', "'");
-        println!(
-            "{{\"arq\":\"{}\",\"loss\":{loss},\"skipped\":\"{why}\"}}",
-            scheme.name()
-        );
+fn print_skipped(config: &BenchConfig, scheme: Scheme, loss: f64, why: &str) -> Result<(), Error> {
+    if config.json {
+        let skipped = serde_json::json!({"arq": scheme.name(), "loss": loss, "skipped": why});
+        print_line(&skipped.to_string())
     } else {
-        println!(
+        print_line(&format!(
             "| {} | {} | skipped: {why} | | | | | | | | |",
             scheme.name(),
-            cli::percent(loss)
-        );
+            percent(loss)
+        ))
     }
 }
 
 /// One TCP run, or why it cannot be made: the fault injector cannot act on TCP.
-fn run_tcp(args: &BenchArgs, loss: f64) -> Result<Result<RunResult, String>, Error> {
-    let faults = args.faults.config(loss);
+fn run_tcp(config: &BenchConfig, loss: f64) -> Result<Result<RunResult, String>, Error> {
+    let faults = FaultConfig {
+        loss,
+        ..config.endpoint.faults
+    };
     let faulty = faults.loss > 0.0
         || faults.duplicate > 0.0
         || faults.reorder > 0.0
@@ -305,16 +355,21 @@ fn run_tcp(args: &BenchArgs, loss: f64) -> Result<Result<RunResult, String>, Err
             "the fault injector cannot touch TCP (make the network lossy instead)".to_string(),
         ));
     }
-    let window = args.reliability.window as usize;
-    let timeout = Duration::from_secs_f64(args.timeout);
-    let measured = tcp::run(args.messages, args.size, window, timeout, &args.placement)?;
+    let window = config.endpoint.connection.window as usize;
+    let measured = tcp::run(
+        config.messages,
+        config.size,
+        window,
+        config.timeout,
+        config.peer_netns.as_ref(),
+    )?;
     let (p50, p99) = measured.p50_p99();
-    let delivered_bytes = (measured.delivered * args.size) as f64;
+    let delivered_bytes = (measured.delivered * config.size) as f64;
     Ok(Ok(RunResult {
-        scheme: BenchScheme::Tcp,
+        scheme: Scheme::Tcp,
         loss,
-        messages: args.messages,
-        size: args.size,
+        messages: config.messages,
+        size: config.size,
         delivered: measured.delivered,
         duplicates: 0,
         out_of_order: 0,
@@ -334,40 +389,44 @@ fn run_tcp(args: &BenchArgs, loss: f64) -> Result<Result<RunResult, String>, Err
     }))
 }
 
-/// One run: `arq` at loss `loss`.
-pub fn run_one(args: &BenchArgs, arq: Arq, loss: f64) -> Result<RunResult, Error> {
-    let pieces_per_message = args.size.div_ceil(DEFAULT_MAX_DATAGRAM - HEADER_LEN);
+/// One run: `mode` at loss `loss`.
+pub fn run_one(bench: &BenchConfig, mode: ArqMode, loss: f64) -> Result<RunResult, Error> {
+    let pieces_per_message = bench.size.div_ceil(DEFAULT_MAX_DATAGRAM - HEADER_LEN);
     let config = Config {
+        mode,
         // Messages are offered only when the window has room (see the module docs).
         max_queued: pieces_per_message,
-        ..args.reliability.config(arq)?
+        ..bench.endpoint.connection
     };
-    let faults = args.faults.config(loss);
-    let settings = |seed: u64| Settings {
-        faults_incoming: args.faults.faults_incoming,
-        trace: args.trace.trace,
-        ..Settings::new(config, FaultConfig { seed, ..faults })
+    let faults = FaultConfig {
+        loss,
+        ..bench.endpoint.faults
+    };
+    let endpoint_config = |seed: u64| EndpointConfig {
+        connection: config,
+        faults: FaultConfig { seed, ..faults },
+        ..bench.endpoint
     };
     // The two directions get different seeds, so ACKs are not lost in step with data.
     let (sender, receiver) = endpoints(
-        &args.placement,
-        settings(faults.seed),
-        settings(faults.seed.wrapping_add(0x9E37_79B9)),
+        bench.peer_netns.as_ref(),
+        endpoint_config(faults.seed),
+        endpoint_config(faults.seed.wrapping_add(0x9E37_79B9)),
     )?;
     let plan = Plan {
-        messages: args.messages,
-        size: args.size,
+        messages: bench.messages,
+        size: bench.size,
         // A message wider than the window (4 fragments, stop-and-wait) waits for an empty window.
         offer_at_room: pieces_per_message.min(config.mode.effective_window(config.window) as usize),
         base: Instant::now(),
-        deadline: Instant::now() + Duration::from_secs_f64(args.timeout),
+        deadline: Instant::now() + bench.timeout,
         pace: pace(&config, &faults, pieces_per_message),
         grace: faults.delay + faults.jitter * 2 + faults.reorder_hold + Duration::from_millis(100),
     };
     let done = Arc::new(AtomicBool::new(false));
     let receiving = {
         let done = Arc::clone(&done);
-        thread::spawn(move || receive(receiver, plan, &done))
+        spawn_named("bench receiver", move || receive(receiver, plan, &done))?
     };
     let sent = send(sender, plan);
     done.store(true, Ordering::SeqCst);
@@ -375,20 +434,21 @@ pub fn run_one(args: &BenchArgs, arq: Arq, loss: f64) -> Result<RunResult, Error
         .join()
         .map_err(|_| Error::Failed("the receiving thread panicked".into()))??;
     let sent = sent?;
-    Ok(summarize(arq, loss, &config, &faults, plan, sent, received))
+    Ok(summarize(loss, &config, &faults, plan, sent, received))
 }
 
 /// The sending and the receiving endpoint: both on loopback, or the receiver in another
 /// network namespace ([`netns`]).
 fn endpoints(
-    placement: &netns::PlacementArgs,
-    sending: Settings,
-    receiving: Settings,
+    peer_netns: Option<&PeerNamespace>,
+    sending: EndpointConfig,
+    receiving: EndpointConfig,
 ) -> Result<(Endpoint, Endpoint), Error> {
-    let Some((namespace, receiver_addr)) = placement.peer() else {
+    let Some(peer) = peer_netns else {
         return Endpoint::pair(sending, receiving);
     };
-    let receiver_socket = netns::in_namespace(namespace, || bind_socket(receiver_addr))?;
+    let receiver_addr = peer.bind_addr();
+    let receiver_socket = netns::in_namespace(&peer.name, || bind_socket(receiver_addr))?;
     let unspecified = SocketAddr::new(unspecified_like(receiver_addr.ip()), 0);
     Endpoint::pair_from(
         bind_socket(unspecified)?,
@@ -445,7 +505,7 @@ fn send(mut endpoint: Endpoint, plan: Plan) -> Result<Sent, Error> {
     let started = Instant::now();
     let mut next = 0;
     let mut next_at = started;
-    let mut happenings = Vec::new();
+    let mut peer_events = Vec::new();
     let mut unreachable = false;
     loop {
         while next < plan.messages && Instant::now() >= next_at {
@@ -467,16 +527,16 @@ fn send(mut endpoint: Endpoint, plan: Plan) -> Result<Sent, Error> {
             if let Some(pace) = plan.pace {
                 next_at += pace;
             }
-            endpoint.flush_now(&mut happenings);
+            endpoint.flush_now(&mut peer_events);
         }
         let wait = match plan.pace {
             Some(_) if next < plan.messages => next_at.saturating_duration_since(Instant::now()),
             _ => Duration::from_millis(50),
         };
-        endpoint.turn(Some(wait), &mut happenings)?;
-        unreachable |= happenings
+        endpoint.turn(Some(wait), &mut peer_events)?;
+        unreachable |= peer_events
             .drain(..)
-            .any(|h| matches!(h, Happening::Event(_, Event::Unreachable { .. })));
+            .any(|e| matches!(e, PeerEvent::Connection(_, Event::Unreachable { .. })));
         let idle = endpoint.connection(peer).is_some_and(|c| c.is_idle());
         if unreachable || (next == plan.messages && idle) || Instant::now() >= plan.deadline {
             break;
@@ -489,9 +549,9 @@ fn send(mut endpoint: Endpoint, plan: Plan) -> Result<Sent, Error> {
         while Instant::now() < until {
             endpoint.turn(
                 Some(until.saturating_duration_since(Instant::now())),
-                &mut happenings,
+                &mut peer_events,
             )?;
-            happenings.clear();
+            peer_events.clear();
         }
     }
     Ok(Sent {
@@ -533,12 +593,12 @@ fn receive(mut endpoint: Endpoint, plan: Plan, done: &AtomicBool) -> Result<Rece
         stats: Stats::default(),
     };
     let mut highest: Option<u64> = None;
-    let mut happenings = Vec::new();
+    let mut peer_events = Vec::new();
     while !done.load(Ordering::SeqCst) {
-        endpoint.turn(Some(Duration::from_millis(20)), &mut happenings)?;
+        endpoint.turn(Some(Duration::from_millis(20)), &mut peer_events)?;
         let now = Instant::now();
-        for happening in happenings.drain(..) {
-            let Happening::Event(_, Event::Delivered(bytes)) = happening else {
+        for peer_event in peer_events.drain(..) {
+            let PeerEvent::Connection(_, Event::Delivered(bytes)) = peer_event else {
                 continue;
             };
             let Some((index, sent_at)) = stamp(&bytes) else {
@@ -575,7 +635,6 @@ fn stamp(bytes: &[u8]) -> Option<(u64, u64)> {
 }
 
 fn summarize(
-    arq: Arq,
     loss: f64,
     config: &Config,
     faults: &FaultConfig,
@@ -593,12 +652,7 @@ fn summarize(
     let rtt = faults.delay * 2;
     let window = f64::from(config.mode.effective_window(config.window));
     RunResult {
-        scheme: match arq {
-            Arq::None => BenchScheme::None,
-            Arq::StopAndWait => BenchScheme::StopAndWait,
-            Arq::GoBackN => BenchScheme::GoBackN,
-            Arq::SelectiveRepeat => BenchScheme::SelectiveRepeat,
-        },
+        scheme: Scheme::Udp(config.mode),
         loss,
         messages: plan.messages,
         size: plan.size,
@@ -620,4 +674,11 @@ fn summarize(
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
+}
+
+/// `value` rounded to `decimals` places, for JSON figures that should not claim more precision
+/// than the measurement has.
+fn rounded(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
 }

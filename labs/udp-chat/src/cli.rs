@@ -7,23 +7,26 @@
 //! `--reorder`, `--delay`, `--jitter`, `--seed`) are spelled the same in all three, so a class
 //! can repeat one experiment with the server, a client or the benchmark.
 
-use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use netlab_common::Error;
 use netlab_common::cli::{GradingArgs, ServerArgs, parse_seconds};
-use netlab_common::{Error, term};
 
 use crate::arq::{ArqMode, MAX_WINDOW};
+use crate::bench::netns::PeerNamespace;
+use crate::bench::{self, BenchConfig, Scheme};
+use crate::client::{self, ConnectConfig};
 use crate::connection::Config;
+use crate::endpoint::EndpointConfig;
 use crate::fault::FaultConfig;
+use crate::grade::{self, GradeConfig};
+use crate::room::{self, DEFAULT_MAX_MEMBERS, ServeConfig};
 use crate::rto::RtoConfig;
 
 /// The lab's default UDP port.
 pub const DEFAULT_PORT: u16 = 7075;
-
-/// Members a room takes by default.
-pub const DEFAULT_MAX_CLIENTS: usize = 64;
 
 /// `udp-chat`: a chat room on UDP, made reliable by hand.
 #[derive(Parser, Debug)]
@@ -65,32 +68,36 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct GradeArgs {
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub grade: GradingArgs,
+    grade: GradingArgs,
     /// Probability that the grader's members lose a datagram, in each direction: 0.05 or 5%.
     #[arg(long, value_name = "P", default_value = "5%", value_parser = probability)]
-    pub loss: f64,
+    loss: f64,
     /// Probability that a datagram is delivered twice, in each direction.
     #[arg(long, value_name = "P", default_value = "5%", value_parser = probability)]
-    pub dup: f64,
+    dup: f64,
     /// Probability that a datagram is held back 20 ms so later ones overtake it.
     #[arg(long, value_name = "P", default_value = "5%", value_parser = probability)]
-    pub reorder: f64,
+    reorder: f64,
     /// Seed of the fault injector: the same seed, the same faults (printed with the rubric).
     #[arg(long, value_name = "N", default_value_t = 1)]
-    pub seed: u64,
+    seed: u64,
 }
 
 impl GradeArgs {
-    /// The faults the grader's members go through.
-    pub fn faults(&self) -> FaultConfig {
-        FaultConfig {
-            loss: self.loss,
-            duplicate: self.dup,
-            reorder: self.reorder,
-            seed: self.seed,
-            ..FaultConfig::default()
-        }
+    /// The grader's config: the target resolved, the faults its members go through.
+    fn config(&self) -> Result<GradeConfig, Error> {
+        Ok(GradeConfig {
+            addr: self.grade.resolve()?,
+            faults: FaultConfig {
+                loss: self.loss,
+                duplicate: self.dup,
+                reorder: self.reorder,
+                seed: self.seed,
+                ..FaultConfig::default()
+            },
+            deadline: self.grade.deadline(),
+            json: self.grade.json,
+        })
     }
 }
 
@@ -98,33 +105,33 @@ impl GradeArgs {
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub server: ServerArgs<DEFAULT_PORT, DEFAULT_MAX_CLIENTS>,
+    server: ServerArgs<DEFAULT_PORT, DEFAULT_MAX_MEMBERS>,
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub reliability: ReliabilityArgs,
-    /// Reliability scheme (none = plain UDP).
-    #[arg(long, value_enum, default_value_t = Arq::SelectiveRepeat)]
-    pub arq: Arq,
-    /// Same as --arq none: plain UDP, so messages lost by the network stay lost.
-    #[arg(long)]
-    pub no_retransmit: bool,
-    /// Probability that a datagram is dropped: 0.3 or 30%.
-    #[arg(long, value_name = "P", default_value = "0", value_parser = probability)]
-    pub loss: f64,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub faults: FaultArgs,
+    link: LinkArgs,
     /// Seconds between PINGs to each member.
     #[arg(long, value_name = "SECS", default_value_t = 2.0, value_parser = parse_seconds)]
-    pub ping_interval: f64,
+    ping_interval: f64,
     /// Seconds of silence (no datagram, not even a PONG) after which a member is dropped and the
     /// room is told.
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_seconds)]
-    pub drop_after: f64,
+    drop_after: f64,
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub trace: TraceArgs,
+    trace: TraceArgs,
+}
+
+impl ServeArgs {
+    /// The room's config.
+    fn config(&self) -> Result<ServeConfig, Error> {
+        Ok(ServeConfig {
+            addr: self.server.addr(),
+            max_members: self.server.max_clients,
+            endpoint: EndpointConfig {
+                ping_every: Some(Duration::from_secs_f64(self.ping_interval)),
+                silent_after: Some(Duration::from_secs_f64(self.drop_after)),
+                ..self.link.endpoint_config(self.trace.trace)?
+            },
+        })
+    }
 }
 
 /// `udp-chat connect`.
@@ -132,31 +139,67 @@ pub struct ServeArgs {
 pub struct ConnectArgs {
     /// The room's address, e.g. 127.0.0.1:7075.
     #[arg(value_name = "HOST:PORT")]
-    pub target: String,
+    target: String,
     /// Your name in the room.
     #[arg(long, default_value = "guest")]
-    pub name: String,
+    name: String,
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub reliability: ReliabilityArgs,
-    /// Reliability scheme (none = plain UDP).
-    #[arg(long, value_enum, default_value_t = Arq::SelectiveRepeat)]
-    pub arq: Arq,
-    /// Same as --arq none: plain UDP, so messages lost by the network stay lost.
-    #[arg(long)]
-    pub no_retransmit: bool,
-    /// Probability that a datagram is dropped: 0.3 or 30%.
-    #[arg(long, value_name = "P", default_value = "0", value_parser = probability)]
-    pub loss: f64,
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub faults: FaultArgs,
+    link: LinkArgs,
     /// Seconds of silence from the server after which the client gives up.
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_seconds)]
-    pub drop_after: f64,
+    drop_after: f64,
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub trace: TraceArgs,
+    trace: TraceArgs,
+}
+
+impl ConnectArgs {
+    /// The client's config.
+    fn config(&self) -> Result<ConnectConfig, Error> {
+        Ok(ConnectConfig {
+            target: self.target.clone(),
+            name: self.name.clone(),
+            endpoint: EndpointConfig {
+                silent_after: Some(Duration::from_secs_f64(self.drop_after)),
+                ..self.link.endpoint_config(self.trace.trace)?
+            },
+        })
+    }
+}
+
+/// The flags `serve` and `connect` share, in this order in their `--help`: how reliable the
+/// conversation is and how bad the simulated network.
+#[derive(Args, Debug)]
+struct LinkArgs {
+    #[command(flatten)]
+    reliability: ReliabilityArgs,
+    /// Reliability scheme (none = plain UDP).
+    #[arg(long, value_enum, default_value_t = Arq::SelectiveRepeat)]
+    arq: Arq,
+    /// Same as --arq none: plain UDP, so messages lost by the network stay lost.
+    #[arg(long)]
+    no_retransmit: bool,
+    /// Probability that a datagram is dropped: 0.3 or 30%.
+    #[arg(long, value_name = "P", default_value = "0", value_parser = probability)]
+    loss: f64,
+    #[command(flatten)]
+    faults: FaultArgs,
+}
+
+impl LinkArgs {
+    /// The endpoint's reliability and faults (`--no-retransmit` wins over `--arq`), tracing if
+    /// `trace`; no PINGs, no silence limit.
+    fn endpoint_config(&self, trace: bool) -> Result<EndpointConfig, Error> {
+        let arq = if self.no_retransmit {
+            Arq::None
+        } else {
+            self.arq
+        };
+        Ok(EndpointConfig {
+            faults_incoming: self.faults.faults_incoming,
+            trace,
+            ..EndpointConfig::new(self.reliability.config(arq)?, self.faults.config(self.loss))
+        })
+    }
 }
 
 /// `udp-chat bench`.
@@ -165,12 +208,12 @@ pub struct BenchArgs {
     /// Messages to send in each run.
     #[arg(long, value_name = "N", default_value_t = 1000,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
-    pub messages: usize,
+    messages: usize,
     /// Bytes per message (at least 16: index and send time travel inside it). Up to 4096;
     /// above one datagram's payload (1184 bytes) messages are fragmented.
     #[arg(long, value_name = "BYTES", default_value_t = 1000,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(16..=4096))]
-    pub size: usize,
+    size: usize,
     /// Reliability schemes to run, comma-separated (none = plain UDP, tcp = the kernel's TCP).
     #[arg(
         long,
@@ -178,29 +221,74 @@ pub struct BenchArgs {
         value_delimiter = ',',
         default_value = "selective-repeat"
     )]
-    pub arq: Vec<BenchScheme>,
+    arq: Vec<BenchScheme>,
     /// Loss probabilities to run, comma-separated: 0,1%,5%,10%.
     #[arg(long, value_name = "P,...", value_delimiter = ',', default_value = "0",
           value_parser = probability)]
-    pub loss: Vec<f64>,
+    loss: Vec<f64>,
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub reliability: ReliabilityArgs,
+    reliability: ReliabilityArgs,
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub faults: FaultArgs,
+    faults: FaultArgs,
     /// Give up on a run after this many seconds (it is then reported as unfinished).
     #[arg(long, value_name = "SECS", default_value_t = 300.0, value_parser = parse_seconds)]
-    pub timeout: f64,
+    timeout: f64,
     /// One JSON object per run instead of a table.
     #[arg(long)]
-    pub json: bool,
+    json: bool,
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub placement: crate::bench::netns::PlacementArgs,
+    placement: PlacementArgs,
     #[command(flatten)]
-    #[allow(missing_docs)]
-    pub trace: TraceArgs,
+    trace: TraceArgs,
+}
+
+impl BenchArgs {
+    /// The bench's config. The ARQ mode and the loss are set per run; the reliability flags are
+    /// checked once here.
+    fn config(&self) -> Result<BenchConfig, Error> {
+        Ok(BenchConfig {
+            messages: self.messages,
+            size: self.size,
+            schemes: self.arq.iter().map(|scheme| scheme.scheme()).collect(),
+            losses: self.loss.clone(),
+            endpoint: EndpointConfig {
+                faults_incoming: self.faults.faults_incoming,
+                trace: self.trace.trace,
+                ..EndpointConfig::new(
+                    self.reliability.config(Arq::SelectiveRepeat)?,
+                    self.faults.config(0.0),
+                )
+            },
+            timeout: Duration::from_secs_f64(self.timeout),
+            json: self.json,
+            peer_netns: self.placement.peer_namespace(),
+        })
+    }
+}
+
+/// Where the bench's receiving end lives (`udp-chat bench`; see `bench/netns.rs`).
+#[derive(Args, Debug, Clone, Default)]
+struct PlacementArgs {
+    /// Linux, root: create the receiving end's socket in this network namespace (one made with
+    /// `ip netns add`), so the two ends talk over a real (virtual) link instead of loopback.
+    /// Needs --peer-addr. Used by scripts/compare-protocols.
+    #[arg(long, value_name = "NAME", requires = "peer_addr")]
+    peer_netns: Option<String>,
+    /// The receiving end's address inside --peer-netns (the sending end's address is whatever
+    /// the route to it picks).
+    #[arg(long, value_name = "IP", requires = "peer_netns")]
+    peer_addr: Option<IpAddr>,
+}
+
+impl PlacementArgs {
+    /// The namespace and address, or `None` for plain loopback (clap makes each flag require
+    /// the other).
+    fn peer_namespace(&self) -> Option<PeerNamespace> {
+        Some(PeerNamespace {
+            name: self.peer_netns.clone()?,
+            addr: self.peer_addr?,
+        })
+    }
 }
 
 /// The reliability schemes, as typed.
@@ -245,20 +333,15 @@ pub enum BenchScheme {
 }
 
 impl BenchScheme {
-    /// The UDP scheme, or `None` for TCP.
-    pub fn arq(self) -> Option<Arq> {
+    /// What the bench runs for this choice.
+    fn scheme(self) -> Scheme {
         match self {
-            BenchScheme::None => Some(Arq::None),
-            BenchScheme::StopAndWait => Some(Arq::StopAndWait),
-            BenchScheme::GoBackN => Some(Arq::GoBackN),
-            BenchScheme::SelectiveRepeat => Some(Arq::SelectiveRepeat),
-            BenchScheme::Tcp => None,
+            BenchScheme::None => Scheme::Udp(ArqMode::NoRetransmit),
+            BenchScheme::StopAndWait => Scheme::Udp(ArqMode::StopAndWait),
+            BenchScheme::GoBackN => Scheme::Udp(ArqMode::GoBackN),
+            BenchScheme::SelectiveRepeat => Scheme::Udp(ArqMode::SelectiveRepeat),
+            BenchScheme::Tcp => Scheme::Tcp,
         }
-    }
-
-    /// The name as typed.
-    pub fn name(self) -> &'static str {
-        self.arq().map_or("tcp", |arq| arq.mode().name())
     }
 }
 
@@ -353,78 +436,6 @@ impl FaultArgs {
     }
 }
 
-/// One line saying which faults are on, or `None` when the network is left alone. Printed at
-/// start so nobody forgets they are on.
-pub fn faults_banner(faults: &FaultConfig, incoming: bool) -> Option<String> {
-    let mut parts = Vec::new();
-    if faults.loss > 0.0 {
-        parts.push(format!("loss {}", percent(faults.loss)));
-    }
-    if faults.duplicate > 0.0 {
-        parts.push(format!("duplication {}", percent(faults.duplicate)));
-    }
-    if faults.reorder > 0.0 {
-        parts.push(format!("reordering {}", percent(faults.reorder)));
-    }
-    if !faults.delay.is_zero() {
-        parts.push(format!("delay {} ms", faults.delay.as_millis()));
-    }
-    if !faults.jitter.is_zero() {
-        parts.push(format!("jitter {} ms", faults.jitter.as_millis()));
-    }
-    if parts.is_empty() {
-        return None;
-    }
-    let direction = if incoming {
-        "datagrams sent and received"
-    } else {
-        "datagrams sent"
-    };
-    Some(format!(
-        "fault injection ON for {direction}: {}, seed {}",
-        parts.join(", "),
-        faults.seed
-    ))
-}
-
-/// `stop-and-wait, RTO 200 ms..4000 ms, 8 retries` — what reliability a program runs with.
-pub fn reliability_banner(config: &Config) -> String {
-    let mut text = format!("reliability: {}", config.mode.name());
-    if config.mode == ArqMode::NoRetransmit {
-        text.push_str(" (plain UDP: lost messages stay lost)");
-        return text;
-    }
-    if config.mode != ArqMode::StopAndWait {
-        let _ = write!(text, ", window {}", config.window);
-    }
-    let _ = write!(
-        text,
-        ", RTO {} ms..{} ms, {} retries",
-        config.rto.min.as_millis(),
-        config.rto.max.as_millis(),
-        config.max_retries
-    );
-    text
-}
-
-/// Prints the start-up banners.
-pub fn print_banners(config: &Config, faults: &FaultConfig, incoming: bool) {
-    term::info(reliability_banner(config));
-    if let Some(banner) = faults_banner(faults, incoming) {
-        term::warn(banner);
-    }
-}
-
-/// `30%` for 0.3.
-pub fn percent(p: f64) -> String {
-    let value = p * 100.0;
-    if (value - value.round()).abs() < 1e-9 {
-        format!("{value:.0}%")
-    } else {
-        format!("{value}%")
-    }
-}
-
 /// Parses `0.3` or `30%` into a probability in `[0, 1]`.
 pub fn probability(text: &str) -> Result<f64, String> {
     let text = text.trim();
@@ -443,26 +454,21 @@ pub fn probability(text: &str) -> Result<f64, String> {
     Ok(p)
 }
 
-/// Runs the parsed command line.
+/// Runs the parsed command line: each subcommand's flags become its program's config.
 pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
-        Command::Serve(args) => crate::room::serve(&args),
-        Command::Connect(args) => crate::client::run(&args),
-        Command::Bench(args) => crate::bench::run(&args),
-        Command::Grade(args) => run_grade(&args),
+        Command::Serve(args) => room::serve(&args.config()?),
+        Command::Connect(args) => client::run(&args.config()?),
+        Command::Bench(args) => bench::run(&args.config()?),
+        Command::Grade(args) => grade::run(&args.config()?),
     }
-}
-
-/// Prints the rubric; fails (exit 1) unless every required check passed.
-fn run_grade(args: &GradeArgs) -> Result<(), Error> {
-    let rubric = crate::grade::grade(args.grade.resolve()?, args.faults(), args.grade.deadline());
-    rubric.report(args.grade.json)
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::describe::{faults_banner, percent};
 
     /// Probabilities are accepted as fractions or percentages, and nothing outside 0..1.
     #[test]

@@ -23,11 +23,11 @@ use std::time::{Duration, Instant};
 
 use netlab_common::{Error, accept, term};
 
-use crate::cli::{self, ConnectArgs};
 use crate::connection::{Event, SendError};
-use crate::endpoint::{Endpoint, Happening, Settings};
+use crate::describe::print_banners;
+use crate::endpoint::{Endpoint, EndpointConfig, PeerEvent};
 use crate::fragment::DEFAULT_MAX_MESSAGE;
-use crate::room::{NOTICE, room_config};
+use crate::protocol::{NOTICE, room_config};
 
 /// How often the client PINGs the server, to notice a server that went away while we only read.
 const PING_EVERY: Duration = Duration::from_secs(2);
@@ -53,33 +53,40 @@ enum Input {
     End,
 }
 
+/// What `udp-chat connect` runs with; `cli.rs` builds it from the flags.
+#[derive(Clone, Debug)]
+pub struct ConnectConfig {
+    /// The room's address as typed (`HOST:PORT`), resolved when the client starts.
+    pub target: String,
+    /// The name asked for in the JOIN.
+    pub name: String,
+    /// The conversation with the room as the flags set it: reliability, faults, silence,
+    /// `--trace`. [`run`] adds the client's PINGs and the room's message size.
+    pub endpoint: EndpointConfig,
+}
+
 /// Joins the room and chats until the user leaves or the server goes away.
-pub fn run(args: &ConnectArgs) -> Result<(), Error> {
-    let arq = if args.no_retransmit {
-        cli::Arq::None
-    } else {
-        args.arq
-    };
-    let config = room_config(args.reliability.config(arq)?);
-    let faults = args.faults.config(args.loss);
-    let server = resolve_one(&args.target)?;
-    let settings = Settings {
-        faults_incoming: args.faults.faults_incoming,
+pub fn run(config: &ConnectConfig) -> Result<(), Error> {
+    let server = resolve_one(&config.target)?;
+    let endpoint_config = EndpointConfig {
+        connection: room_config(config.endpoint.connection),
         ping_every: Some(PING_EVERY),
-        silent_after: Some(Duration::from_secs_f64(args.drop_after)),
-        trace: args.trace.trace,
-        ..Settings::new(config, faults)
+        ..config.endpoint
     };
-    let mut endpoint = Endpoint::connect(server, settings)?;
-    cli::print_banners(&config, &faults, settings.faults_incoming);
+    let mut endpoint = Endpoint::connect(server, endpoint_config)?;
+    print_banners(
+        &endpoint_config.connection,
+        &endpoint_config.faults,
+        endpoint_config.faults_incoming,
+    );
     term::info(format!(
         "joining the room at {server} as {} (from {}); {HELP}",
-        args.name,
+        config.name,
         endpoint.local_addr()?
     ));
     if let Some(connection) = endpoint.connection(server) {
         connection
-            .send_join(args.name.as_bytes())
+            .send_join(config.name.as_bytes())
             .map_err(|err| Error::Failed(format!("cannot send JOIN: {err}")))?;
     }
     let inputs = start_input(&endpoint)?;
@@ -175,11 +182,11 @@ struct Chat {
 impl Chat {
     /// The loop: typed lines out, messages in, until one side ends it.
     fn converse(&mut self, endpoint: &mut Endpoint, inputs: &Receiver<Input>) -> Result<(), Error> {
-        let mut happenings = Vec::new();
+        let mut peer_events = Vec::new();
         loop {
-            endpoint.turn(None, &mut happenings)?;
-            for happening in happenings.drain(..) {
-                if let Some(end) = self.react(happening) {
+            endpoint.turn(None, &mut peer_events)?;
+            for peer_event in peer_events.drain(..) {
+                if let Some(end) = self.react(peer_event) {
                     // Give the ACK of the server's LEAVE a chance to go out.
                     endpoint.turn(Some(Duration::ZERO), &mut Vec::new())?;
                     return end;
@@ -196,9 +203,9 @@ impl Chat {
     }
 
     /// Shows what happened; `Some` ends the chat.
-    fn react(&mut self, happening: Happening) -> Option<Result<(), Error>> {
-        match happening {
-            Happening::Event(_, Event::Delivered(message)) => {
+    fn react(&mut self, peer_event: PeerEvent) -> Option<Result<(), Error>> {
+        match peer_event {
+            PeerEvent::Connection(_, Event::Delivered(message)) => {
                 let text = term::sanitize_bytes(&message);
                 match text.strip_prefix(NOTICE) {
                     Some(notice) => {
@@ -209,31 +216,31 @@ impl Chat {
                 }
                 None
             }
-            Happening::Event(_, Event::Left) if self.welcomed => {
+            PeerEvent::Connection(_, Event::Left) if self.welcomed => {
                 term::info("the server closed the conversation");
                 Some(Ok(()))
             }
-            Happening::Event(_, Event::Left) => Some(Err(Error::Failed(
+            PeerEvent::Connection(_, Event::Left) => Some(Err(Error::Failed(
                 "the server refused to let us in (its notice is above)".into(),
             ))),
-            Happening::Event(_, Event::Unreachable { seq, transmissions }) => {
+            PeerEvent::Connection(_, Event::Unreachable { seq, transmissions }) => {
                 Some(Err(Error::Failed(format!(
                     "server {} unreachable: datagram {seq} was sent {transmissions} times and never \
                      acknowledged (raise --max-retries or --rto-max to wait longer)",
                     self.server
                 ))))
             }
-            Happening::Silent(_, quiet_for) => Some(Err(Error::Failed(format!(
+            PeerEvent::Silent(_, quiet_for) => Some(Err(Error::Failed(format!(
                 "server {} stopped answering: nothing received for {:.1} s, not even a PONG",
                 self.server,
                 quiet_for.as_secs_f64()
             )))),
-            Happening::Refused(_) => Some(Err(Error::Failed(format!(
+            PeerEvent::Refused(_) => Some(Err(Error::Failed(format!(
                 "nobody is listening at {} (the OS reported ICMP port unreachable): is \
                  `udp-chat serve` running there?",
                 self.server
             )))),
-            Happening::Event(_, Event::Joined(_) | Event::Pong { .. }) => None,
+            PeerEvent::Connection(_, Event::Joined(_) | Event::Pong { .. }) => None,
         }
     }
 
@@ -282,10 +289,10 @@ impl Chat {
             return Ok(());
         }
         let deadline = Instant::now() + FAREWELL;
-        let mut happenings = Vec::new();
+        let mut peer_events = Vec::new();
         while Instant::now() < deadline {
-            endpoint.turn(Some(Duration::from_millis(20)), &mut happenings)?;
-            happenings.clear();
+            endpoint.turn(Some(Duration::from_millis(20)), &mut peer_events)?;
+            peer_events.clear();
             let done = endpoint
                 .connection(self.server)
                 .is_none_or(|connection| connection.is_idle() || connection.is_unreachable());

@@ -3,8 +3,9 @@
 //! [`Connection`] ties the pieces together: the header ([`crate::wire`]), fragmentation
 //! ([`crate::fragment`]), the ARQ sender and receiver ([`crate::arq`]) and the RTO
 //! ([`crate::rto`]). It is shaped like quinn-proto's connection: it owns no socket and reads no
-//! clock. The program around it (a later `udp-chat serve/connect`, or the [`crate::sim`]
-//! simulator) does the I/O and passes the time in:
+//! clock. What is around it does the I/O and passes the time in: [`crate::endpoint`] in the
+//! `udp-chat` program (serve, connect, bench, and the grader's members), or the [`crate::sim`]
+//! simulator in tests:
 //!
 //! ```text
 //!   user ── send_message ──▶ ┌────────────┐ ── poll_transmit(now) ──▶ socket.send_to
@@ -85,7 +86,8 @@ pub struct Config {
     pub max_queued: usize,
     /// The first sequence number, both for what we send and what we expect. A real protocol
     /// would pick it at random and exchange it in a handshake (as TCP does, RFC 9293 §3.4.1);
-    /// this foundation takes it from the configuration so tests can start near the wrap-around.
+    /// this lab has no handshake and takes it from the configuration, so tests can start near the
+    /// wrap-around.
     pub initial_seq: u32,
 }
 

@@ -1,4 +1,4 @@
-//! # Datagrams in words, for `--trace`
+//! # Datagrams and set-ups in words: `--trace` lines and start-up banners
 //!
 //! A hex dump (what the TCP labs print) shows bytes; for this lab the interesting part is what
 //! the header *says* and what the fault injector *did*, so `--trace` decodes the header into one
@@ -10,12 +10,22 @@
 //! [TRACE] 3.325s <- 127.0.0.1:7075 ACK seq=3 ack=4
 //! ```
 //!
-//! The functions here only build strings; the endpoint decides when to print them.
+//! The same goes for a program's start: the banners say which reliability scheme runs and which
+//! faults are on ([`reliability_banner`], [`faults_banner`]), so nobody forgets a 30% loss they
+//! asked for an hour ago.
+//!
+//! The functions here only build strings (and [`print_banners`] prints the two banners); the
+//! endpoint and the programs decide when to print them.
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::fault::Fate;
+use netlab_common::term;
+
+use crate::arq::ArqMode;
+use crate::connection::Config;
+use crate::fault::{Fate, FaultConfig};
 use crate::wire::Datagram;
 
 /// Which way a datagram went, as seen by this program.
@@ -98,6 +108,78 @@ pub fn line(way: Way, peer: SocketAddr, bytes: &[u8], note: Option<&str>) -> Str
 /// `20.0 ms`.
 pub fn millis(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+}
+
+/// One line saying which faults are on, or `None` when the network is left alone. Printed at
+/// start so nobody forgets they are on.
+pub fn faults_banner(faults: &FaultConfig, incoming: bool) -> Option<String> {
+    let mut parts = Vec::new();
+    if faults.loss > 0.0 {
+        parts.push(format!("loss {}", percent(faults.loss)));
+    }
+    if faults.duplicate > 0.0 {
+        parts.push(format!("duplication {}", percent(faults.duplicate)));
+    }
+    if faults.reorder > 0.0 {
+        parts.push(format!("reordering {}", percent(faults.reorder)));
+    }
+    if !faults.delay.is_zero() {
+        parts.push(format!("delay {} ms", faults.delay.as_millis()));
+    }
+    if !faults.jitter.is_zero() {
+        parts.push(format!("jitter {} ms", faults.jitter.as_millis()));
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    let direction = if incoming {
+        "datagrams sent and received"
+    } else {
+        "datagrams sent"
+    };
+    Some(format!(
+        "fault injection ON for {direction}: {}, seed {}",
+        parts.join(", "),
+        faults.seed
+    ))
+}
+
+/// `stop-and-wait, RTO 200 ms..4000 ms, 8 retries` — what reliability a program runs with.
+pub fn reliability_banner(config: &Config) -> String {
+    let mut text = format!("reliability: {}", config.mode.name());
+    if config.mode == ArqMode::NoRetransmit {
+        text.push_str(" (plain UDP: lost messages stay lost)");
+        return text;
+    }
+    if config.mode != ArqMode::StopAndWait {
+        let _ = write!(text, ", window {}", config.window);
+    }
+    let _ = write!(
+        text,
+        ", RTO {} ms..{} ms, {} retries",
+        config.rto.min.as_millis(),
+        config.rto.max.as_millis(),
+        config.max_retries
+    );
+    text
+}
+
+/// Prints the start-up banners: the reliability scheme, and the faults if any are on.
+pub fn print_banners(config: &Config, faults: &FaultConfig, incoming: bool) {
+    term::info(reliability_banner(config));
+    if let Some(banner) = faults_banner(faults, incoming) {
+        term::warn(banner);
+    }
+}
+
+/// `30%` for 0.3.
+pub fn percent(p: f64) -> String {
+    let value = p * 100.0;
+    if (value - value.round()).abs() < 1e-9 {
+        format!("{value:.0}%")
+    } else {
+        format!("{value}%")
+    }
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@
 //! ## Bounds
 //! What the endpoint keeps grows with what peers send, so each piece is bounded:
 //!
-//! - **peers**: one per address that sent an accepted JOIN, at most [`Settings::max_peers`];
+//! - **peers**: one per address that sent an accepted JOIN, at most [`EndpointConfig::max_peers`];
 //!   past it a stranger's JOIN is dropped like any stranger's datagram (and the log says so,
 //!   once per episode), so a flood of JOINs from many ports cannot fill memory;
 //! - **strangers**: nothing but a counter; no per-address state is created for them;
@@ -76,11 +76,12 @@ const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 /// window of 32 from each of 32 members).
 pub const MAX_DATAGRAMS_PER_TURN: usize = 1024;
 
-/// How an endpoint behaves; the same for every peer.
+/// How an endpoint behaves; the same for every peer. Built by each program (`serve`,
+/// `connect`, `bench`, the grader's members) from its own config.
 #[derive(Clone, Copy, Debug)]
-pub struct Settings {
-    /// The reliability layer's configuration.
-    pub config: Config,
+pub struct EndpointConfig {
+    /// Each peer's reliability layer.
+    pub connection: Config,
     /// Faults applied to datagrams we send.
     pub faults: FaultConfig,
     /// Also apply `faults` (with another seed) to datagrams we receive.
@@ -98,11 +99,12 @@ pub struct Settings {
     pub trace: bool,
 }
 
-impl Settings {
-    /// Settings for `config` with faults and no liveness checks, not tracing.
-    pub fn new(config: Config, faults: FaultConfig) -> Self {
+impl EndpointConfig {
+    /// Each peer's connection runs `connection` behind `faults`; no liveness checks, no
+    /// strangers, not tracing.
+    pub fn new(connection: Config, faults: FaultConfig) -> Self {
         Self {
-            config,
+            connection,
             faults,
             faults_incoming: false,
             ping_every: None,
@@ -114,11 +116,13 @@ impl Settings {
     }
 }
 
-/// Something the program must react to.
+/// What one turn of the loop ([`Endpoint::turn`]) hands the program to react to, always about
+/// one peer. (What a single [`Connection`] reports is its [`Event`]; the endpoint adds the
+/// events only it can see: silence, and the OS's "nobody there".)
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Happening {
-    /// A peer's connection reported an event.
-    Event(SocketAddr, Event),
+pub enum PeerEvent {
+    /// The peer's connection reported an event.
+    Connection(SocketAddr, Event),
     /// A peer sent nothing at all (not even a PONG) for this long; it has been removed.
     Silent(SocketAddr, Duration),
     /// The operating system says nobody listens at the peer's port (ICMP port unreachable,
@@ -143,7 +147,7 @@ pub struct Endpoint {
     socket: UdpSocket,
     poll: Poll,
     events: Events,
-    settings: Settings,
+    config: EndpointConfig,
     peers: BTreeMap<SocketAddr, Peer>,
     /// Set for a connected socket: its only peer.
     connected_to: Option<SocketAddr>,
@@ -163,26 +167,26 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// An endpoint on a new UDP socket bound to `local`.
-    pub fn bind(local: SocketAddr, settings: Settings) -> Result<Self, Error> {
+    pub fn bind(local: SocketAddr, config: EndpointConfig) -> Result<Self, Error> {
         let socket = bind_socket(local)?;
-        Self::with_socket(socket, settings, None)
+        Self::with_socket(socket, config, None)
     }
 
     /// An endpoint whose socket only talks to `remote` (see the module docs); the peer is
     /// created at once.
-    pub fn connect(remote: SocketAddr, settings: Settings) -> Result<Self, Error> {
+    pub fn connect(remote: SocketAddr, config: EndpointConfig) -> Result<Self, Error> {
         let local = unspecified_like(remote);
         let socket = bind_socket(local)?;
         socket
             .connect(remote)
             .map_err(|err| Error::connecting(remote.to_string(), err))?;
-        let mut endpoint = Self::with_socket(socket, settings, Some(remote))?;
+        let mut endpoint = Self::with_socket(socket, config, Some(remote))?;
         endpoint.add_peer(remote, Instant::now())?;
         Ok(endpoint)
     }
 
     /// Two endpoints on loopback, each connected to the other (for `bench` and tests).
-    pub fn pair(a: Settings, b: Settings) -> Result<(Self, Self), Error> {
+    pub fn pair(a: EndpointConfig, b: EndpointConfig) -> Result<(Self, Self), Error> {
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         Self::pair_from(bind_socket(loopback)?, bind_socket(loopback)?, a, b)
     }
@@ -194,8 +198,8 @@ impl Endpoint {
     pub fn pair_from(
         socket_a: std::net::UdpSocket,
         socket_b: std::net::UdpSocket,
-        a: Settings,
-        b: Settings,
+        a: EndpointConfig,
+        b: EndpointConfig,
     ) -> Result<(Self, Self), Error> {
         let addr_b = local_addr(&socket_b)?;
         socket_a
@@ -215,7 +219,7 @@ impl Endpoint {
 
     fn with_socket(
         socket: std::net::UdpSocket,
-        settings: Settings,
+        config: EndpointConfig,
         connected_to: Option<SocketAddr>,
     ) -> Result<Self, Error> {
         socket
@@ -230,7 +234,7 @@ impl Endpoint {
             socket,
             poll,
             events: Events::with_capacity(64),
-            settings,
+            config,
             peers: BTreeMap::new(),
             connected_to,
             peers_created: 0,
@@ -257,34 +261,30 @@ impl Endpoint {
             .map_err(|err| Error::io("reading the socket address", err))
     }
 
-    /// The settings.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+    /// How this endpoint was configured.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
     }
 
     /// Starts a conversation with `addr` (nothing is sent until the program queues something).
     pub fn add_peer(&mut self, addr: SocketAddr, now: Instant) -> Result<&mut Connection, Error> {
-        let connection = Connection::new(self.settings.config)
-            .map_err(|err| Error::Protocol(format!("bad settings: {err}")))?;
+        let connection = Connection::new(self.config.connection)
+            .map_err(|err| Error::Failed(format!("invalid connection config: {err}")))?;
         // Each peer's faults get their own seed, derived from the configured one, so two peers
         // do not see the same losses and one run is still reproducible.
-        let seed = self
-            .settings
-            .faults
-            .seed
-            .wrapping_add(self.peers_created * 2);
+        let seed = self.config.faults.seed.wrapping_add(self.peers_created * 2);
         self.peers_created += 1;
         let outgoing = FaultInjector::new(FaultConfig {
             seed,
-            ..self.settings.faults
+            ..self.config.faults
         });
-        let incoming = self.settings.faults_incoming.then(|| {
+        let incoming = self.config.faults_incoming.then(|| {
             FaultInjector::new(FaultConfig {
                 seed: seed.wrapping_add(1),
-                ..self.settings.faults
+                ..self.config.faults
             })
         });
-        let next_ping = self.settings.ping_every.map(|every| now + every);
+        let next_ping = self.config.ping_every.map(|every| now + every);
         let peer = self.peers.entry(addr).or_insert(Peer {
             connection,
             outgoing,
@@ -351,22 +351,22 @@ impl Endpoint {
     pub fn turn(
         &mut self,
         max_wait: Option<Duration>,
-        happenings: &mut Vec<Happening>,
+        peer_events: &mut Vec<PeerEvent>,
     ) -> Result<bool, Error> {
-        self.flush(Instant::now(), happenings);
+        self.flush(Instant::now(), peer_events);
         let woken = self.wait(max_wait)?;
-        self.read_all(happenings)?;
+        self.read_all(peer_events)?;
         let now = Instant::now();
-        self.tick(now, happenings);
-        self.flush(now, happenings);
-        self.collect_events(now, happenings);
+        self.tick(now, peer_events);
+        self.flush(now, peer_events);
+        self.collect_events(now, peer_events);
         Ok(woken)
     }
 
     /// Sends at once whatever the connections can send now (without waiting for anything), so
     /// a program queueing many messages can fill the window before it waits.
-    pub fn flush_now(&mut self, happenings: &mut Vec<Happening>) {
-        self.flush(Instant::now(), happenings);
+    pub fn flush_now(&mut self, peer_events: &mut Vec<PeerEvent>) {
+        self.flush(Instant::now(), peer_events);
     }
 
     /// Sleeps until the socket is readable, a waker fires, `max_wait` passes or the earliest
@@ -390,7 +390,7 @@ impl Endpoint {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let silent_after = self.settings.silent_after;
+        let silent_after = self.config.silent_after;
         self.peers
             .values()
             .flat_map(|peer| {
@@ -410,7 +410,7 @@ impl Endpoint {
     /// Reads the datagrams waiting in the socket, up to [`MAX_DATAGRAMS_PER_TURN`]. (mio wants a
     /// socket read until `WouldBlock`; stopping early is safe because every turn reads, and
     /// `more_to_read` makes the next turn's wait return at once.)
-    fn read_all(&mut self, happenings: &mut Vec<Happening>) -> Result<(), Error> {
+    fn read_all(&mut self, peer_events: &mut Vec<PeerEvent>) -> Result<(), Error> {
         self.more_to_read = false;
         for _ in 0..MAX_DATAGRAMS_PER_TURN {
             let received = match self.connected_to {
@@ -428,7 +428,7 @@ impl Endpoint {
                 // Windows also reports it on unconnected sockets, where it names no peer.
                 Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {
                     if let Some(peer) = self.connected_to {
-                        happenings.push(Happening::Refused(peer));
+                        peer_events.push(PeerEvent::Refused(peer));
                     }
                 }
                 Err(err) if err.kind() == io::ErrorKind::ConnectionReset => {}
@@ -462,12 +462,12 @@ impl Endpoint {
     /// Creates a peer for a stranger whose datagram is a JOIN opening the sequence, if there is
     /// a place for it.
     fn welcome_stranger(&mut self, from: SocketAddr, bytes: &[u8], now: Instant) -> bool {
-        let opens_conversation = bytes.len() <= self.settings.config.max_datagram
+        let opens_conversation = bytes.len() <= self.config.connection.max_datagram
             && Datagram::parse(bytes).is_ok_and(|datagram| {
                 datagram.header.kind == Kind::Join
-                    && datagram.header.seq == Seq(self.settings.config.initial_seq)
+                    && datagram.header.seq == Seq(self.config.connection.initial_seq)
             });
-        if !self.settings.accept_strangers || !opens_conversation {
+        if !self.config.accept_strangers || !opens_conversation {
             return false;
         }
         if !self.has_place_for_a_peer() {
@@ -484,10 +484,10 @@ impl Endpoint {
         self.add_peer(from, now).is_ok()
     }
 
-    /// Whether [`Settings::max_peers`] leaves room for one more peer.
+    /// Whether [`EndpointConfig::max_peers`] leaves room for one more peer.
     fn has_place_for_a_peer(&mut self) -> bool {
         let full = self
-            .settings
+            .config
             .max_peers
             .is_some_and(|max| self.peers.len() >= max);
         if !full {
@@ -510,7 +510,7 @@ impl Endpoint {
     }
 
     /// Timers: retransmissions, delayed incoming datagrams, PINGs, silent peers, retirements.
-    fn tick(&mut self, now: Instant, happenings: &mut Vec<Happening>) {
+    fn tick(&mut self, now: Instant, peer_events: &mut Vec<PeerEvent>) {
         let mut due = Vec::new();
         for (addr, peer) in &mut self.peers {
             if let Some(incoming) = peer.incoming.as_mut() {
@@ -527,7 +527,7 @@ impl Endpoint {
         let mut silent = Vec::new();
         for (addr, peer) in &mut self.peers {
             peer.connection.handle_timeout(now);
-            if let (Some(at), Some(every)) = (peer.next_ping, self.settings.ping_every)
+            if let (Some(at), Some(every)) = (peer.next_ping, self.config.ping_every)
                 && now >= at
             {
                 peer.connection.ping(now);
@@ -535,7 +535,7 @@ impl Endpoint {
             }
             let quiet_for = now.saturating_duration_since(peer.last_heard);
             if self
-                .settings
+                .config
                 .silent_after
                 .is_some_and(|limit| quiet_for >= limit)
             {
@@ -544,20 +544,20 @@ impl Endpoint {
         }
         for (addr, quiet_for) in silent {
             self.peers.remove(&addr);
-            happenings.push(Happening::Silent(addr, quiet_for));
+            peer_events.push(PeerEvent::Silent(addr, quiet_for));
         }
     }
 
     /// Sends everything the connections want to send, through the outgoing faults.
-    fn flush(&mut self, now: Instant, happenings: &mut Vec<Happening>) {
+    fn flush(&mut self, now: Instant, peer_events: &mut Vec<PeerEvent>) {
         let addrs: Vec<SocketAddr> = self.peers.keys().copied().collect();
         for addr in addrs {
-            self.flush_peer(addr, now, happenings);
+            self.flush_peer(addr, now, peer_events);
         }
     }
 
-    fn flush_peer(&mut self, addr: SocketAddr, now: Instant, happenings: &mut Vec<Happening>) {
-        let trace = self.settings.trace.then_some(self.started);
+    fn flush_peer(&mut self, addr: SocketAddr, now: Instant, peer_events: &mut Vec<PeerEvent>) {
+        let trace = self.config.trace.then_some(self.started);
         let Some(peer) = self.peers.get_mut(&addr) else {
             return;
         };
@@ -576,11 +576,11 @@ impl Endpoint {
             ready.push(bytes);
         }
         for bytes in ready {
-            self.send_now(addr, &bytes, happenings);
+            self.send_now(addr, &bytes, peer_events);
         }
     }
 
-    fn send_now(&mut self, addr: SocketAddr, bytes: &[u8], happenings: &mut Vec<Happening>) {
+    fn send_now(&mut self, addr: SocketAddr, bytes: &[u8], peer_events: &mut Vec<PeerEvent>) {
         let sent = match self.connected_to {
             Some(_) => self.socket.send(bytes),
             None => self.socket.send_to(bytes, addr),
@@ -600,7 +600,7 @@ impl Endpoint {
             }
             Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {
                 if self.connected_to.is_some() {
-                    happenings.push(Happening::Refused(addr));
+                    peer_events.push(PeerEvent::Refused(addr));
                 }
             }
             Err(err) => {
@@ -611,11 +611,11 @@ impl Endpoint {
     }
 
     /// Moves the connections' events out, and removes retired peers that are done.
-    fn collect_events(&mut self, now: Instant, happenings: &mut Vec<Happening>) {
+    fn collect_events(&mut self, now: Instant, peer_events: &mut Vec<PeerEvent>) {
         let mut finished = Vec::new();
         for (addr, peer) in &mut self.peers {
             while let Some(event) = peer.connection.poll_event() {
-                happenings.push(Happening::Event(*addr, event));
+                peer_events.push(PeerEvent::Connection(*addr, event));
             }
             if let Some(deadline) = peer.retire_by {
                 let done = peer.connection.is_idle() || peer.connection.is_unreachable();
@@ -630,7 +630,7 @@ impl Endpoint {
     }
 
     fn trace(&self, way: Way, peer: SocketAddr, bytes: &[u8], note: Option<&str>) {
-        if self.settings.trace {
+        if self.config.trace {
             let line = describe::line(way, peer, bytes, note);
             print_trace(self.started.elapsed(), &line);
         }

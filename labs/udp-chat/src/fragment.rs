@@ -1,8 +1,10 @@
 //! # Messages bigger than a datagram: fragmentation and reassembly
 //!
-//! A chat message may be up to 4096 bytes, but we keep every datagram under 1200 bytes
-//! ([`crate::wire::DEFAULT_MAX_DATAGRAM`]) so IP never has to fragment it (an IP fragment lost
-//! loses the whole datagram, and many firewalls drop fragments). So we fragment ourselves: the
+//! A chat message may be up to 4096 bytes, but we keep every datagram to at most 1200 bytes
+//! ([`crate::wire::DEFAULT_MAX_DATAGRAM`]) so that IP need not fragment it: over IPv6 that is
+//! guaranteed (the minimum MTU is 1280 bytes), over IPv4 it holds on nearly every path but is not
+//! guaranteed (the constant's docs say why). IP fragmentation is worth avoiding: an IP fragment
+//! lost loses the whole datagram, and many firewalls drop fragments. So we fragment ourselves: the
 //! message is cut into pieces of at most `max_datagram - HEADER_LEN` bytes, each sent as its own
 //! DATA datagram with its own sequence number and the fields `fragment index / fragment count`.
 //!

@@ -8,7 +8,8 @@
 //! - a [header](wire) with sequence and acknowledgement numbers;
 //! - three [ARQ](arq) schemes (stop-and-wait, go-back-N, selective repeat) plus plain UDP;
 //! - a retransmission timer that adapts to the path ([RFC 6298](rto)), with Karn's rule;
-//! - [fragmentation](fragment) of long messages into datagrams that IP will not fragment;
+//! - [fragmentation](fragment) of long messages into datagrams small enough that IP need not
+//!   fragment them (guaranteed over IPv6; over IPv4, on nearly every path);
 //! - a seeded [fault injector](fault) to make a perfect network misbehave on demand.
 //!
 //! Everything here is a *state machine*: no sockets, no threads, no clock. Time comes in as an
@@ -17,12 +18,15 @@
 //!
 //! ## Layout
 //! - [`wire`]: the 16-byte header, [`Datagram::parse`] and `emit`, [`WireError`].
+//! - [`protocol`]: what every conforming room shares above the header: the `*** ` notice
+//!   prefix, the welcome, name and relayed-message limits (docs/protocols/udp-chat.md).
 //! - [`seq`]: 32-bit sequence numbers that wrap around (RFC 1982).
 //! - [`rto`]: the RFC 6298 estimator (SRTT, RTTVAR, RTO, backoff, bounds).
 //! - [`arq`]: the [`ArqMode`]s with timing diagrams; the sender (window, timers, Karn's rule,
 //!   giving up) and the receiver (duplicates, holding back, in-order delivery).
 //! - [`fragment`]: cutting messages up and putting them back together.
-//! - [`connection`]: [`Connection`], one peer's protocol state, quinn-style `poll_*` API.
+//! - [`connection`]: [`Connection`], one peer's protocol state, quinn-style `poll_*` API; what
+//!   it reports is an [`Event`].
 //! - [`stats`]: the counters the programs print.
 //! - [`fault`]: [`FaultInjector`], loss, duplication, reordering, delay and jitter, seeded.
 //! - [`sim`]: [`Simulator`], two connections and two faulty links on a virtual clock.
@@ -30,12 +34,18 @@
 //! Around them, and kept apart, is the program `udp-chat`:
 //!
 //! - [`endpoint`]: one UDP socket, one [`Connection`] per peer, the fault injectors, PINGs and a
-//!   mio event loop: the only module that touches a socket or a clock;
-//! - [`describe`]: datagrams decoded into words for `--trace`;
-//! - [`room`] (`udp-chat serve`), [`client`] (`udp-chat connect`), [`bench`](mod@bench) (`udp-chat bench`)
-//!   and [`cli`], their flags;
-//! - [`grade`] (`udp-chat grade`): members behind the fault injector, and hand-written datagrams,
-//!   checking a room written by anybody against docs/protocols/udp-chat.md.
+//!   mio event loop: the only module that touches a socket or a clock. It is set up with an
+//!   [`EndpointConfig`](endpoint::EndpointConfig) and hands the program
+//!   [`PeerEvent`](endpoint::PeerEvent)s;
+//! - [`describe`]: datagrams decoded into words for `--trace`, and the start-up banners;
+//! - the programs, each run with a plain config: [`room`] (`udp-chat serve`,
+//!   [`ServeConfig`](room::ServeConfig)), [`client`] (`udp-chat connect`,
+//!   [`ConnectConfig`](client::ConnectConfig)), [`bench`](mod@bench) (`udp-chat bench`,
+//!   [`BenchConfig`](bench::BenchConfig)) and [`grade`] (`udp-chat grade`,
+//!   [`GradeConfig`](grade::GradeConfig): members behind the fault injector, and hand-written
+//!   datagrams, checking a room written by anybody against docs/protocols/udp-chat.md);
+//! - [`cli`]: the flags (clap), turned into those configs. Nothing else in the crate imports
+//!   it.
 //!
 //! ## Example
 //! ```
@@ -68,6 +78,7 @@ pub mod endpoint;
 pub mod fault;
 pub mod fragment;
 pub mod grade;
+pub mod protocol;
 pub mod room;
 pub mod rto;
 pub mod seq;

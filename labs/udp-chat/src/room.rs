@@ -69,20 +69,13 @@ use std::time::{Duration, Instant};
 
 use netlab_common::{Error, term};
 
-use crate::cli::{self, ServeArgs};
 use crate::connection::{Config, DEFAULT_BACKLOG, Event, SendError};
-use crate::endpoint::{Endpoint, Happening, Settings};
-use crate::fragment::DEFAULT_MAX_MESSAGE;
+use crate::describe::print_banners;
+use crate::endpoint::{Endpoint, EndpointConfig, PeerEvent};
+use crate::protocol::{MAX_NAME, NOTICE, room_config};
 
-/// Longest member name, in characters.
-pub const MAX_NAME: usize = 24;
-
-/// Room for `<name> ` in front of a relayed message: messages are up to
-/// [`DEFAULT_MAX_MESSAGE`] bytes, relayed ones up to this much longer.
-pub const RELAY_OVERHEAD: usize = 4 * MAX_NAME + 3;
-
-/// Notices from the server start with this, so clients can show them differently.
-pub const NOTICE: &str = "*** ";
+/// Members a room takes by default (`--max-clients`).
+pub const DEFAULT_MAX_MEMBERS: usize = 64;
 
 /// How long a departing member (or everyone, at shutdown) gets to acknowledge the last datagrams.
 const FAREWELL: Duration = Duration::from_secs(2);
@@ -111,12 +104,17 @@ pub const MAX_HELD_IN_ROOM: usize = 16_384;
 /// their JOINs are dropped without creating anything.
 pub const PARTING_PEERS: usize = 64;
 
-/// The largest message the room and its members carry: a typed message plus a name prefix.
-pub fn room_config(config: Config) -> Config {
-    Config {
-        max_message: DEFAULT_MAX_MESSAGE + RELAY_OVERHEAD,
-        ..config
-    }
+/// What `udp-chat serve` runs with; `cli.rs` builds it from the flags.
+#[derive(Clone, Copy, Debug)]
+pub struct ServeConfig {
+    /// Where the room's one socket is bound.
+    pub addr: SocketAddr,
+    /// Members at once (`--max-clients`).
+    pub max_members: usize,
+    /// Each member's conversation as the flags set it: reliability, faults, PINGs, silence,
+    /// `--trace`. [`serve`] adds the room's own rules (strangers may JOIN, the peer limit, the
+    /// backlog of [`member_config`]).
+    pub endpoint: EndpointConfig,
 }
 
 /// The room's side of each member's conversation: [`room_config`] with the backlog bounded by
@@ -129,24 +127,14 @@ pub fn member_config(config: Config) -> Config {
 }
 
 /// Runs the room until Ctrl-C.
-pub fn serve(args: &ServeArgs) -> Result<(), Error> {
-    let arq = if args.no_retransmit {
-        cli::Arq::None
-    } else {
-        args.arq
-    };
-    let config = member_config(args.reliability.config(arq)?);
-    let faults = args.faults.config(args.loss);
-    let settings = Settings {
-        faults_incoming: args.faults.faults_incoming,
-        ping_every: Some(Duration::from_secs_f64(args.ping_interval)),
-        silent_after: Some(Duration::from_secs_f64(args.drop_after)),
+pub fn serve(config: &ServeConfig) -> Result<(), Error> {
+    let endpoint_config = EndpointConfig {
+        connection: member_config(config.endpoint.connection),
         accept_strangers: true,
-        max_peers: Some(args.server.max_clients.saturating_add(PARTING_PEERS)),
-        trace: args.trace.trace,
-        ..Settings::new(config, faults)
+        max_peers: Some(config.max_members.saturating_add(PARTING_PEERS)),
+        ..config.endpoint
     };
-    let mut endpoint = Endpoint::bind(args.server.addr(), settings)?;
+    let mut endpoint = Endpoint::bind(config.addr, endpoint_config)?;
     let stop = Arc::new(AtomicBool::new(false));
     let waker = endpoint.waker()?;
     let on_signal = Arc::clone(&stop);
@@ -154,18 +142,22 @@ pub fn serve(args: &ServeArgs) -> Result<(), Error> {
         on_signal.store(true, Ordering::SeqCst);
         let _ = waker.wake();
     })
-    .map_err(|err| Error::Protocol(format!("cannot install the Ctrl-C handler: {err}")))?;
-    cli::print_banners(&config, &faults, settings.faults_incoming);
+    .map_err(|err| Error::Failed(format!("cannot install the Ctrl-C handler: {err}")))?;
+    print_banners(
+        &endpoint_config.connection,
+        &endpoint_config.faults,
+        endpoint_config.faults_incoming,
+    );
     netlab_common::net::announce_listening(endpoint.local_addr()?);
-    let mut room = Room::new(args.server.max_clients);
-    let mut happenings = Vec::new();
+    let mut room = Room::new(config.max_members);
+    let mut peer_events = Vec::new();
     while !stop.load(Ordering::SeqCst) {
-        endpoint.turn(None, &mut happenings)?;
-        for happening in happenings.drain(..) {
-            room.react(&mut endpoint, happening);
+        endpoint.turn(None, &mut peer_events)?;
+        for peer_event in peer_events.drain(..) {
+            room.react(&mut endpoint, peer_event);
         }
     }
-    room.close(&mut endpoint, &mut happenings)?;
+    room.close(&mut endpoint, &mut peer_events)?;
     term::info(format!(
         "room closed; datagrams from strangers dropped: {}",
         endpoint.strangers()
@@ -195,32 +187,32 @@ impl Room {
 
     /// Reacts to one thing that happened on the network, then drops the members that fell too
     /// far behind because of it.
-    pub fn react(&mut self, endpoint: &mut Endpoint, happening: Happening) {
-        self.react_to(endpoint, happening);
+    pub fn react(&mut self, endpoint: &mut Endpoint, peer_event: PeerEvent) {
+        self.react_to(endpoint, peer_event);
         self.drop_members_behind(endpoint);
     }
 
-    fn react_to(&mut self, endpoint: &mut Endpoint, happening: Happening) {
-        match happening {
-            Happening::Event(from, Event::Joined(name)) => self.join(endpoint, from, &name),
-            Happening::Event(from, Event::Delivered(message)) => {
+    fn react_to(&mut self, endpoint: &mut Endpoint, peer_event: PeerEvent) {
+        match peer_event {
+            PeerEvent::Connection(from, Event::Joined(name)) => self.join(endpoint, from, &name),
+            PeerEvent::Connection(from, Event::Delivered(message)) => {
                 self.relay(endpoint, from, &message)
             }
-            Happening::Event(from, Event::Left) => {
+            PeerEvent::Connection(from, Event::Left) => {
                 endpoint.retire(from, FAREWELL);
                 self.depart(endpoint, from, "left");
             }
-            Happening::Event(from, Event::Unreachable { transmissions, .. }) => {
+            PeerEvent::Connection(from, Event::Unreachable { transmissions, .. }) => {
                 endpoint.remove(from);
                 let reason =
                     format!("not answering: a datagram went {transmissions} times unacknowledged");
                 self.depart(endpoint, from, &format!("dropped ({reason})"));
             }
-            Happening::Silent(from, quiet_for) => {
+            PeerEvent::Silent(from, quiet_for) => {
                 let reason = format!("no answer to PINGs for {:.1} s", quiet_for.as_secs_f64());
                 self.depart(endpoint, from, &format!("dropped ({reason})"));
             }
-            Happening::Event(_, Event::Pong { .. }) | Happening::Refused(_) => {}
+            PeerEvent::Connection(_, Event::Pong { .. }) | PeerEvent::Refused(_) => {}
         }
     }
 
@@ -377,7 +369,7 @@ impl Room {
     pub fn close(
         &mut self,
         endpoint: &mut Endpoint,
-        happenings: &mut Vec<Happening>,
+        peer_events: &mut Vec<PeerEvent>,
     ) -> Result<(), Error> {
         term::info(format!(
             "shutting down; saying goodbye to {} members",
@@ -394,8 +386,8 @@ impl Room {
         self.members.clear();
         let deadline = Instant::now() + FAREWELL;
         while !endpoint.is_empty() && Instant::now() < deadline {
-            endpoint.turn(Some(Duration::from_millis(50)), happenings)?;
-            happenings.clear();
+            endpoint.turn(Some(Duration::from_millis(50)), peer_events)?;
+            peer_events.clear();
         }
         Ok(())
     }
@@ -452,7 +444,8 @@ fn is_bidi_override(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::DEFAULT_MAX_CLIENTS;
+    use crate::fragment::DEFAULT_MAX_MESSAGE;
+    use crate::protocol::RELAY_OVERHEAD;
 
     /// Names lose what could disturb a terminal, keep what a person typed, and stay short.
     #[test]
@@ -495,7 +488,7 @@ mod tests {
         let longest = DEFAULT_MAX_MESSAGE + RELAY_OVERHEAD;
         let pieces = longest.div_ceil(crate::wire::DEFAULT_MAX_DATAGRAM - crate::wire::HEADER_LEN);
         assert_eq!(pieces, 4);
-        let everybody_at_once = DEFAULT_MAX_CLIENTS * (DEFAULT_MAX_CLIENTS - 1) * pieces;
+        let everybody_at_once = DEFAULT_MAX_MEMBERS * (DEFAULT_MAX_MEMBERS - 1) * pieces;
         assert!(everybody_at_once <= MAX_HELD_IN_ROOM);
         let member = member_config(Config::default());
         assert!(member.window as usize + member.max_queued < MAX_HELD_IN_ROOM);

@@ -16,30 +16,23 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use clap::Args;
 use netlab_common::Error;
 
-/// Where the bench's receiving end lives (`udp-chat bench`).
-#[derive(Args, Debug, Clone, Default)]
-pub struct PlacementArgs {
-    /// Linux, root: create the receiving end's socket in this network namespace (one made with
-    /// `ip netns add`), so the two ends talk over a real (virtual) link instead of loopback.
-    /// Needs --peer-addr. Used by scripts/compare-protocols.
-    #[arg(long, value_name = "NAME", requires = "peer_addr")]
-    pub peer_netns: Option<String>,
-    /// The receiving end's address inside --peer-netns (the sending end's address is whatever
-    /// the route to it picks).
-    #[arg(long, value_name = "IP", requires = "peer_netns")]
-    pub peer_addr: Option<IpAddr>,
+/// Where the receiving end lives when it is not on loopback: a network namespace made with
+/// `ip netns add`, and the receiving end's address inside it (`--peer-netns NAME --peer-addr
+/// IP`; the sending end's address is whatever the route to it picks).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerNamespace {
+    /// The namespace's name (a file in `/run/netns`).
+    pub name: String,
+    /// The receiving end's address in it.
+    pub addr: IpAddr,
 }
 
-impl PlacementArgs {
-    /// Where the receiver binds (port 0: any free port) and in which namespace, or `None` for
-    /// plain loopback.
-    pub fn peer(&self) -> Option<(&str, SocketAddr)> {
-        let name = self.peer_netns.as_deref()?;
-        let addr = self.peer_addr?;
-        Some((name, SocketAddr::new(addr, 0)))
+impl PeerNamespace {
+    /// Where the receiver binds: its address, any free port.
+    pub fn bind_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.addr, 0)
     }
 }
 
@@ -56,8 +49,9 @@ pub fn in_namespace<T: Send>(
     let namespace = std::fs::File::open(&path)
         .map_err(|err| Error::io(format!("opening {}", path.display()), err))?;
     std::thread::scope(|scope| {
-        scope
-            .spawn(move || {
+        std::thread::Builder::new()
+            .name(format!("netns {name}"))
+            .spawn_scoped(scope, move || {
                 rustix::thread::move_into_link_name_space(
                     namespace.as_fd(),
                     Some(rustix::thread::LinkNameSpaceType::Network),
@@ -70,6 +64,7 @@ pub fn in_namespace<T: Send>(
                 })?;
                 open()
             })
+            .map_err(|err| Error::io("starting the namespace thread", err))?
             .join()
             .map_err(|_| Error::Failed("the namespace thread panicked".into()))?
     })

@@ -30,10 +30,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use netlab_common::Error;
+use netlab_common::accept::spawn_named;
 use netlab_common::framing::{FrameReader, Framing};
 use netlab_common::stats::percentile;
 
-use super::netns::{self, PlacementArgs};
+use super::netns::{self, PeerNamespace};
 
 /// What a TCP run measured.
 #[derive(Clone, Debug, Default)]
@@ -62,31 +63,34 @@ impl TcpMeasured {
 }
 
 /// Sends `messages` messages of `size` bytes over one loopback TCP connection, at most `window`
-/// undelivered at a time, and measures their delivery. Gives up after `timeout`.
+/// undelivered at a time, and measures their delivery. Gives up after `timeout`. The receiving
+/// end listens on loopback, or in `peer_netns`.
 pub fn run(
     messages: usize,
     size: usize,
     window: usize,
     timeout: Duration,
-    placement: &PlacementArgs,
+    peer_netns: Option<&PeerNamespace>,
 ) -> Result<TcpMeasured, Error> {
     let bind = |addr: SocketAddr| {
         TcpListener::bind(addr).map_err(|err| Error::io("binding the TCP bench listener", err))
     };
-    let listener = match placement.peer() {
-        Some((namespace, addr)) => netns::in_namespace(namespace, || bind(addr))?,
+    let listener = match peer_netns {
+        Some(peer) => netns::in_namespace(&peer.name, || bind(peer.bind_addr()))?,
         None => bind(SocketAddr::from(([127, 0, 0, 1], 0)))?,
     };
     let addr = listener
         .local_addr()
         .map_err(|err| Error::io("reading the listener address", err))?;
-    let over_link = placement.peer().is_some();
+    let over_link = peer_netns.is_some();
     let before = KernelCounters::read(over_link);
     let base = Instant::now();
     let delivered = Arc::new(AtomicUsize::new(0));
     let receiver = {
         let delivered = Arc::clone(&delivered);
-        thread::spawn(move || receive(&listener, messages, size, base, &delivered))
+        spawn_named("tcp receiver", move || {
+            receive(&listener, messages, size, base, &delivered)
+        })?
     };
     let mut stream =
         TcpStream::connect(addr).map_err(|err| Error::connecting(addr.to_string(), err))?;
@@ -260,18 +264,13 @@ mod tests {
     /// Every message arrives once over loopback TCP, and the latencies are all there.
     #[test]
     fn delivers_every_message() {
-        let measured = run(
-            200,
-            100,
-            8,
-            Duration::from_secs(30),
-            &PlacementArgs::default(),
-        )
-        .unwrap();
+        let measured = run(200, 100, 8, Duration::from_secs(30), None).unwrap();
         assert_eq!(measured.delivered, 200);
         assert_eq!(measured.latencies.len(), 200);
     }
 
+    /// RetransSegs is read from /proc/net/snmp's Tcp lines, bytes from /proc/net/dev's lo and
+    /// link interfaces.
     #[test]
     fn reads_the_kernel_counters_formats() {
         let snmp = "Tcp: RtoAlgorithm RtoMin RetransSegs InErrs\nTcp: 1 200 17 0\n";

@@ -16,12 +16,9 @@ use netlab_common::grade::{CheckResult, Failure, show_bytes};
 
 use crate::arq::ArqMode;
 use crate::connection::{Config, Event};
-use crate::endpoint::{Endpoint, Happening, Settings};
+use crate::endpoint::{Endpoint, EndpointConfig, PeerEvent};
 use crate::fault::FaultConfig;
-use crate::room::{NOTICE, room_config};
-
-/// The first words of the server's first message to a new member.
-pub const WELCOME: &str = "*** welcome, ";
+use crate::protocol::{NOTICE, WELCOME, room_config};
 
 /// The window of a member that sends a stream ([`Member::join_as_sender`]).
 pub const SENDER_WINDOW: u32 = 8;
@@ -40,7 +37,7 @@ pub struct Member {
     pub name: String,
     /// A LEAVE was sent.
     left: bool,
-    happenings: Vec<Happening>,
+    peer_events: Vec<PeerEvent>,
     /// Whole messages delivered by our connection, oldest first; at most [`MAX_UNREAD`].
     inbox: VecDeque<Vec<u8>>,
     /// Why the conversation cannot go on (the server stopped acknowledging, the port refused).
@@ -89,11 +86,11 @@ impl Member {
         config: Config,
         patience: Duration,
     ) -> Result<Self, Failure> {
-        let settings = Settings {
+        let endpoint_config = EndpointConfig {
             faults_incoming: true,
-            ..Settings::new(room_config(config), faults)
+            ..EndpointConfig::new(room_config(config), faults)
         };
-        let endpoint = Endpoint::connect(server, settings).map_err(|err| {
+        let endpoint = Endpoint::connect(server, endpoint_config).map_err(|err| {
             Failure::new(format!("a UDP socket toward {server}"), err.to_string())
         })?;
         let mut member = Member {
@@ -101,7 +98,7 @@ impl Member {
             server,
             name: name.to_string(),
             left: false,
-            happenings: Vec::new(),
+            peer_events: Vec::new(),
             inbox: VecDeque::new(),
             broken: None,
         };
@@ -132,41 +129,43 @@ impl Member {
         connection
             .send_message(text)
             .map_err(|err| Failure::new("to queue a message", err.to_string()))?;
-        self.endpoint.flush_now(&mut self.happenings);
+        self.endpoint.flush_now(&mut self.peer_events);
         Ok(())
     }
 
     /// Runs the loop for at most `wait`: sends what is due (ACKs, retransmissions), receives,
     /// and files what arrived.
     pub fn pump(&mut self, wait: Duration) {
-        if let Err(err) = self.endpoint.turn(Some(wait), &mut self.happenings) {
+        if let Err(err) = self.endpoint.turn(Some(wait), &mut self.peer_events) {
             self.broken.get_or_insert(err.to_string());
         }
-        for happening in self.happenings.drain(..) {
-            match happening {
-                Happening::Event(_, Event::Delivered(_)) if self.inbox.len() >= MAX_UNREAD => {
+        for peer_event in self.peer_events.drain(..) {
+            match peer_event {
+                PeerEvent::Connection(_, Event::Delivered(_)) if self.inbox.len() >= MAX_UNREAD => {
                     self.broken.get_or_insert(format!(
                         "more than {MAX_UNREAD} messages that no check asked for: a flood"
                     ));
                 }
-                Happening::Event(_, Event::Delivered(message)) => self.inbox.push_back(message),
-                Happening::Event(_, Event::Left) => {
+                PeerEvent::Connection(_, Event::Delivered(message)) => {
+                    self.inbox.push_back(message)
+                }
+                PeerEvent::Connection(_, Event::Left) => {
                     self.broken
                         .get_or_insert("a LEAVE from the server: it closed our membership".into());
                 }
-                Happening::Event(_, Event::Unreachable { seq, transmissions }) => {
+                PeerEvent::Connection(_, Event::Unreachable { seq, transmissions }) => {
                     self.broken.get_or_insert(format!(
                         "no ACK for our datagram seq {} after {transmissions} transmissions",
                         seq.0
                     ));
                 }
-                Happening::Refused(_) => {
+                PeerEvent::Refused(_) => {
                     self.broken.get_or_insert(
                         "ICMP port unreachable: nothing listens there (did the server crash?)"
                             .into(),
                     );
                 }
-                Happening::Event(..) | Happening::Silent(..) => {}
+                PeerEvent::Connection(..) | PeerEvent::Silent(..) => {}
             }
         }
     }
@@ -254,7 +253,7 @@ impl Member {
             && let Some(connection) = self.endpoint.connection(self.server)
         {
             self.left = connection.send_leave().is_ok();
-            self.endpoint.flush_now(&mut self.happenings);
+            self.endpoint.flush_now(&mut self.peer_events);
         }
     }
 }

@@ -25,14 +25,15 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::{Arc, Barrier};
-use std::thread;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use netlab_common::Error;
+use netlab_common::accept::spawn_named;
 use netlab_common::grade::conn::{PATIENCE, is_silence, silence};
 use netlab_common::grade::{Check, CheckResult, Failure, Rubric, show_bytes};
 
-use crate::cli::percent;
+use crate::describe::percent;
 use crate::fault::FaultConfig;
 use crate::seq::Seq;
 use crate::wire::{Flags, HEADER_LEN, Header, Kind, VERSION};
@@ -95,6 +96,24 @@ fn clean() -> FaultConfig {
 /// loss both ways can take tens of seconds. A room that stops resending fails sooner, after
 /// [`STALL`] without progress.
 pub const THROUGH_FAULTS_EXTRA: Duration = Duration::from_secs(60);
+
+/// What `udp-chat grade` runs with; `cli.rs` builds it from the flags.
+#[derive(Clone, Copy, Debug)]
+pub struct GradeConfig {
+    /// The room to grade.
+    pub addr: SocketAddr,
+    /// The faults the grader's members go through (`--loss`, `--dup`, `--reorder`, `--seed`).
+    pub faults: FaultConfig,
+    /// How long one check may take (`--timeout`).
+    pub deadline: Duration,
+    /// Print the rubric as JSON (`--json`).
+    pub json: bool,
+}
+
+/// Grades the room and prints the rubric; fails (exit 1) unless every required check passed.
+pub fn run(config: &GradeConfig) -> Result<(), Error> {
+    grade(config.addr, config.faults, config.deadline).report(config.json)
+}
 
 /// Runs every check against the room at `addr`, the members behind `faults`. Each check may take
 /// `deadline`; the two that wait by nature (a stream through faults, a vanished member given up
@@ -488,43 +507,48 @@ fn fragmented(t: Target) -> CheckResult {
 }
 
 /// Ten members join, each says one line, each hears the nine others.
+///
+/// Each member is a thread. Nobody speaks before all ten are in (or failed to get in), so no
+/// message goes to a room that is still filling up: each thread reports on `joined`, then waits
+/// for its own `go`. If a thread cannot be started, the `go` senders are dropped instead and the
+/// members already started leave without speaking.
 fn crowd(t: Target) -> CheckResult {
-    let joined = Arc::new(Barrier::new(CROWD));
-    let workers: Vec<_> = (0..CROWD)
-        .map(|index| {
-            let joined = Arc::clone(&joined);
-            thread::spawn(move || -> CheckResult {
-                let name = format!("crowd-{index}");
-                let member = Member::join(t.addr, &name, clean(), PATIENCE);
-                // Everyone waits for everyone, joined or not, so nobody speaks to a room that
-                // is still filling up (and a failed join cannot leave the others waiting).
-                joined.wait();
-                let mut member =
-                    member.map_err(|f| Failure::new(f.expected, format!("{name}: {}", f.got)))?;
-                member.say(format!("hi from {name}").as_bytes())?;
-                let mut heard = HashSet::new();
-                while heard.len() < CROWD - 1 {
-                    let message = member.next_chat(PATIENCE).map_err(|f| {
-                        Failure::new(
-                            format!("{} messages from the others at {name}", CROWD - 1),
-                            format!("{} of them, then {}", heard.len(), f.got),
-                        )
-                    })?;
-                    if !heard.insert(message.clone()) {
-                        return Err(Failure::new(
-                            format!("each message once at {name}"),
-                            format!("{} twice", show_bytes(&message)),
-                        ));
-                    }
-                }
-                member.leave();
-                Ok(())
-            })
-        })
-        .collect();
+    let (joined, joins) = mpsc::channel();
+    let mut members = Vec::with_capacity(CROWD);
+    let mut gos = Vec::with_capacity(CROWD);
+    for index in 0..CROWD {
+        let (go, wait_for_go) = mpsc::channel();
+        let joined = joined.clone();
+        let name = format!("crowd-{index}");
+        let thread_name = name.clone();
+        let started = spawn_named(&thread_name, move || -> CheckResult {
+            let member = Member::join(t.addr, &name, clean(), PATIENCE);
+            let _ = joined.send(());
+            drop(joined);
+            if wait_for_go.recv().is_err() {
+                return Ok(());
+            }
+            let mut member =
+                member.map_err(|f| Failure::new(f.expected, format!("{name}: {}", f.got)))?;
+            crowd_member_talks(&mut member, &name)?;
+            member.leave();
+            Ok(())
+        });
+        match started {
+            Ok(member) => members.push(member),
+            Err(err) => return Err(Failure::new("a thread per member", err.to_string())),
+        }
+        gos.push(go);
+    }
+    // Every thread holds a sender until it has reported, so this ends even if one panicked.
+    drop(joined);
+    while joins.recv().is_ok() {}
+    for go in gos {
+        let _ = go.send(());
+    }
     let mut first = Ok(());
-    for worker in workers {
-        let result = worker
+    for member in members {
+        let result = member
             .join()
             .unwrap_or_else(|_| Err(Failure::new("a member thread", "it panicked")));
         if first.is_ok() {
@@ -532,6 +556,27 @@ fn crowd(t: Target) -> CheckResult {
         }
     }
     first
+}
+
+/// One member of the crowd says its line and hears each of the others' once.
+fn crowd_member_talks(member: &mut Member, name: &str) -> CheckResult {
+    member.say(format!("hi from {name}").as_bytes())?;
+    let mut heard = HashSet::new();
+    while heard.len() < CROWD - 1 {
+        let message = member.next_chat(PATIENCE).map_err(|f| {
+            Failure::new(
+                format!("{} messages from the others at {name}", CROWD - 1),
+                format!("{} of them, then {}", heard.len(), f.got),
+            )
+        })?;
+        if !heard.insert(message.clone()) {
+            return Err(Failure::new(
+                format!("each message once at {name}"),
+                format!("{} twice", show_bytes(&message)),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A member sends the first half of a two-piece message and disappears (never ACKs again);

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use netlab_common::grade::conn::{PATIENCE, silence};
 use netlab_common::grade::{CheckResult, Failure, show_bytes};
 
-use super::member::{WELCOME, given_name};
+use super::member::given_name;
+use crate::protocol::WELCOME;
 use crate::seq::Seq;
 use crate::wire::{Datagram, Flags, Header, Kind};
 

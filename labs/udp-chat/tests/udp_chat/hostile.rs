@@ -3,7 +3,7 @@
 //! a member that vanishes, floods, datagrams from the wrong address, control characters, and a
 //! flood of JOINs. In each case the room bounds what it keeps, says what it did, and goes on
 //! serving the well-behaved members. Every wait is for a line printed or a datagram received,
-//! never a sleep. (tests/program.rs has the first hostile tests: malformed datagrams, a full
+//! never a sleep. (The `program` module has the first hostile tests: malformed datagrams, a full
 //! room, a silent member.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -19,28 +19,10 @@ use udp_chat::room::MEMBER_BACKLOG;
 use udp_chat::seq::Seq;
 use udp_chat::wire::{Datagram, Flags, Header, Kind};
 
-const BIN: &str = env!("CARGO_BIN_EXE_udp-chat");
+use crate::util::{BIN, datagram, join, serve};
 
 /// The room's default window: what a member may have in flight.
 const WINDOW: usize = 32;
-
-fn serve(extra: &[&str]) -> ServerProcess {
-    let mut args = vec!["serve", "--port", "0"];
-    args.extend_from_slice(extra);
-    ServerProcess::start(BIN, &args)
-}
-
-/// A `udp-chat connect` member who has been welcomed into the room.
-fn join(server: &ServerProcess, name: &str) -> ServerProcess {
-    let addr = server.addr.to_string();
-    let mut member = ServerProcess::interactive(BIN, &["connect", addr.as_str(), "--name", name]);
-    member.wait_for(|line| line.starts_with(&format!("[INFO] welcome, {name}")));
-    member
-}
-
-fn datagram(header: Header, payload: &[u8]) -> Vec<u8> {
-    Datagram { header, payload }.to_vec().unwrap()
-}
 
 fn data(seq: u32, payload: &[u8]) -> Vec<u8> {
     datagram(
@@ -163,8 +145,8 @@ fn members_that_never_acknowledge_are_dropped_at_the_exact_bound() {
         .into_iter()
         .map(|name| NeverAcks::join(&mut server, name))
         .collect();
-    let mut ada = join(&server, "ada");
-    let mut bob = join(&server, "bob");
+    let mut ada = join(&server, "ada", &[]);
+    let mut bob = join(&server, "bob", &[]);
     // nak1 was sent its welcome and four "joined" notices (nak2, nak3, ada, bob): five datagrams.
     let most = WINDOW + MEMBER_BACKLOG;
     let last_that_fits = most - 5;
@@ -220,7 +202,7 @@ fn members_that_never_acknowledge_are_dropped_at_the_exact_bound() {
 #[test]
 fn oversize_datagrams_and_lying_fragment_counts_are_refused() {
     let mut server = serve(&["--trace"]);
-    let mut bob = join(&server, "bob");
+    let mut bob = join(&server, "bob", &[]);
     let mallory = hand_member(&server, b"mallory");
     bob.wait_for(|line| line == "[INFO] mallory joined");
     mallory.send(&data(1, &[b'x'; 1185])).unwrap();
@@ -264,7 +246,7 @@ fn a_member_that_answers_nothing_is_dropped_after_the_retry_bound() {
         "--drop-after",
         "600",
     ]);
-    let mut bob = join(&server, "bob");
+    let mut bob = join(&server, "bob", &[]);
     let _ghost = hand_member(&server, b"ghost");
     assert_eq!(next_message(&mut bob), "[INFO] ghost joined");
     assert_eq!(
@@ -282,8 +264,8 @@ const FLOOD_BEFORE_TALKING: u64 = 20_000;
 #[test]
 fn the_room_keeps_serving_through_a_flood() {
     let server = serve(&[]);
-    let mut ada = join(&server, "ada");
-    let mut bob = join(&server, "bob");
+    let mut ada = join(&server, "ada", &[]);
+    let mut bob = join(&server, "bob", &[]);
     let flooder = hand_member(&server, b"flood");
     bob.wait_for(|line| line == "[INFO] flood joined");
     let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -369,7 +351,7 @@ fn acks_from_the_wrong_address_or_for_unsent_numbers_acknowledge_nothing() {
 #[test]
 fn control_characters_are_cleaned_from_names_and_escaped_in_messages() {
     let mut server = serve(&[]);
-    let mut bob = join(&server, "bob");
+    let mut bob = join(&server, "bob", &[]);
     let eve = hand_member(&server, "\x1b[2Jeve\0\u{202e}".as_bytes());
     assert_eq!(next_message(&mut bob), "[INFO] [2Jeve joined");
     server.wait_for(|line| line.starts_with("[INFO] [2Jeve joined from "));
@@ -388,8 +370,8 @@ fn control_characters_are_cleaned_from_names_and_escaped_in_messages() {
 #[test]
 fn a_flood_of_joins_creates_no_more_peers_than_the_bound() {
     let mut server = serve(&["--max-clients", "2", "--trace"]);
-    let mut ada = join(&server, "ada");
-    let mut bob = join(&server, "bob");
+    let mut ada = join(&server, "ada", &[]);
+    let mut bob = join(&server, "bob", &[]);
     let parting = udp_chat::room::PARTING_PEERS;
     let joiners: Vec<UdpSocket> = (0..parting + 20)
         .map(|n| hand_member(&server, format!("j{n}").as_bytes()))

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use netlab_testkit::ServerProcess;
 use netlab_testkit::grade::{Graded, broken_fixture, grade as grade_with};
 
-const BIN: &str = env!("CARGO_BIN_EXE_udp-chat");
+use crate::util::BIN;
 
 /// Grades the room at `addr` with the grader's extra flags.
 fn grade(addr: &str, extra: &[&str]) -> Graded {
@@ -67,6 +67,7 @@ fn assert_fails_exactly(fixture: &str, expected: &[&str], reasons: &[&str]) {
     grade(&server.addr.to_string(), &[]).assert_fails_exactly(fixture, expected, reasons);
 }
 
+/// A room that never resends fails the retransmission and the through-faults checks, and only those.
 #[test]
 fn never_retransmitting_fails_the_retransmission_and_fault_checks() {
     assert_fails_exactly(
@@ -79,6 +80,7 @@ fn never_retransmitting_fails_the_retransmission_and_fault_checks() {
     );
 }
 
+/// A room that relays duplicates fails the duplicate and the through-faults checks, and only those.
 #[test]
 fn delivering_duplicates_fails_the_duplicate_and_fault_checks() {
     assert_fails_exactly(
@@ -92,6 +94,7 @@ fn delivering_duplicates_fails_the_duplicate_and_fault_checks() {
     );
 }
 
+/// A room that relays out of order fails the through-faults check, and only that.
 #[test]
 fn delivering_out_of_order_fails_the_fault_check() {
     assert_fails_exactly(
@@ -101,6 +104,7 @@ fn delivering_out_of_order_fails_the_fault_check() {
     );
 }
 
+/// A room that does not acknowledge a duplicate again fails the re-ACK check, and only that.
 #[test]
 fn not_acking_duplicates_fails_the_reack_check() {
     assert_fails_exactly(

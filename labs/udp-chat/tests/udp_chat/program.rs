@@ -12,23 +12,7 @@ use udp_chat::seq::Seq;
 use udp_chat::wire::{Datagram, Header, Kind};
 use udp_chat::{Fate, FaultConfig, FaultInjector};
 
-const BIN: &str = env!("CARGO_BIN_EXE_udp-chat");
-
-fn serve(extra: &[&str]) -> ServerProcess {
-    let mut args = vec!["serve", "--port", "0"];
-    args.extend_from_slice(extra);
-    ServerProcess::start(BIN, &args)
-}
-
-/// A member who has been welcomed into the room.
-fn join(server: &ServerProcess, name: &str, extra: &[&str]) -> ServerProcess {
-    let addr = server.addr.to_string();
-    let mut args = vec!["connect", addr.as_str(), "--name", name];
-    args.extend_from_slice(extra);
-    let mut member = ServerProcess::interactive(BIN, &args);
-    member.wait_for(|line| line.starts_with(&format!("[INFO] welcome, {name}")));
-    member
-}
+use crate::util::{BIN, datagram, join, serve};
 
 /// Two members: each one's lines reach the other, prefixed with the name; joins and leaves are
 /// announced; the leaver's client exits 0 after the server acknowledged its LEAVE.
@@ -218,10 +202,6 @@ fn peer_that_never_answers_is_reported_unreachable() {
         }
     }
     assert_eq!(joins, 3);
-}
-
-fn datagram(header: Header, payload: &[u8]) -> Vec<u8> {
-    Datagram { header, payload }.to_vec().unwrap()
 }
 
 /// Hostile datagrams from a member and from a stranger are dropped and counted (the server's

@@ -16,7 +16,8 @@
 
 use netlab_testkit::ServerProcess;
 
-const BIN: &str = env!("CARGO_BIN_EXE_udp-chat");
+use crate::util::{BIN, serve};
+
 const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/udp-chat.md");
 
 /// The console block whose command line (after `$ `) starts with `command`: its output lines.
@@ -83,12 +84,6 @@ fn assert_same_lines(real: &[String], shown: &[String]) {
 fn clock(line: &str) -> f64 {
     let rest = line.strip_prefix("[TRACE] ").unwrap();
     rest.split_once("s ").unwrap().0.parse().unwrap()
-}
-
-fn serve(extra: &[&str]) -> ServerProcess {
-    let mut args = vec!["serve", "--port", "0"];
-    args.extend_from_slice(extra);
-    ServerProcess::start(BIN, &args)
 }
 
 fn member(server: &ServerProcess, name: &str, extra: &[&str]) -> ServerProcess {
