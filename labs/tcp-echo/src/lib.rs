@@ -7,7 +7,9 @@
 //!
 //! ## Layout
 //! The program layer (sockets, threads, the terminal), one module per subcommand, each taking a
-//! plain config that [`cli`] builds from the flags (no other module sees clap):
+//! plain config that [`cli`] builds from the flags. No other module imports `cli` or parses a
+//! flag; the one trace of clap below it is [`server::Engine`] deriving `clap::ValueEnum`, so its
+//! variants and their docs are the `--engine` values (as `Framing` is in `netlab_common`).
 //! - [`cli`]: the `serve`, `connect`, `bench` and `grade` flags, turned into those configs.
 //! - [`server`]: `serve`'s [`ServeConfig`](server::ServeConfig), start-up and Ctrl-C, shared by
 //!   both engines.
