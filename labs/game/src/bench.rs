@@ -38,7 +38,7 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use netlab_common::framing::{FrameDecoder, Framing};
 use netlab_common::random::SplitMix64;
-use netlab_common::{Error, Result, net};
+use netlab_common::{Error, Result, net, stats, term};
 
 /// Which games the bots ask for.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,8 @@ pub struct BenchConfig {
     pub seed: u64,
     /// Mean thinking time before each move (0: answer at once).
     pub think: Duration,
+    /// Print the report as one JSON object (for scripts) instead of a sentence.
+    pub json: bool,
 }
 
 /// What was measured.
@@ -125,19 +127,19 @@ impl BenchReport {
         )
     }
 
-    /// One line of JSON, for scripts.
+    /// One line of JSON, for scripts; the fields in this order, rates rounded for reading.
     pub fn to_json(&self) -> String {
-        format!(
-            "{{\"players\":{},\"games_finished\":{},\"moves\":{},\"seconds\":{:.3},\"moves_per_sec\":{:.1},\"p50_us\":{},\"p99_us\":{},\"errors\":{}}}",
-            self.players,
-            self.games_finished,
-            self.moves,
-            self.elapsed.as_secs_f64(),
-            self.moves_per_sec(),
-            self.p50.as_micros(),
-            self.p99.as_micros(),
-            self.errors
-        )
+        serde_json::json!({
+            "players": self.players,
+            "games_finished": self.games_finished,
+            "moves": self.moves,
+            "seconds": rounded(self.elapsed.as_secs_f64(), 3),
+            "moves_per_sec": rounded(self.moves_per_sec(), 1),
+            "p50_us": self.p50.as_micros(),
+            "p99_us": self.p99.as_micros(),
+            "errors": self.errors,
+        })
+        .to_string()
     }
 }
 
@@ -226,12 +228,39 @@ impl Bench {
     }
 }
 
-/// Runs the bots until every one has played its games, or the timeout.
+/// `game-lab bench`: says what it will do, runs the bots, prints the report. Fails (exit 1) if
+/// any bot got an `ERR`, lost its connection or left a game unfinished.
+pub fn run(config: &BenchConfig) -> Result<()> {
+    if !config.json {
+        term::info(format!(
+            "{} bots, {} game(s) each, think {} ms, against {}",
+            config.players,
+            config.games,
+            config.think.as_millis(),
+            config.target
+        ));
+    }
+    let report = measure(config)?;
+    stats::print_report(
+        &report,
+        config.json,
+        "bots got ERR lines, lost connections or left games unfinished",
+    )
+}
+
+/// `value` rounded to `places` decimal places, for a report (JSON numbers have no fixed width).
+fn rounded(value: f64, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    (value * scale).round() / scale
+}
+
+/// Runs the bots until every one has played its games, or the timeout, and returns what they
+/// measured.
 ///
 /// Three phases (the module docs say why): every bot connects and waits for its `WELCOME`; every
 /// bot asks for a game and waits to be seated, holding a first move it is offered meanwhile; then
 /// the clock starts, the held moves go out after their thinking time, and the bots play.
-pub fn run(config: &BenchConfig) -> Result<BenchReport> {
+pub fn measure(config: &BenchConfig) -> Result<BenchReport> {
     let poll = Poll::new().map_err(|err| Error::io("creating the event loop", err))?;
     let bots = connect_bots(config, &poll)?;
     let mut bench = Bench {

@@ -1,20 +1,31 @@
 //! # Command line: `game-lab serve | play | bench | grade`
+//!
+//! This is the only module that knows clap. It parses the flags into `...Args` structs, turns
+//! them into the plain config each program module takes ([`ServeConfig`] with its
+//! [`LobbyConfig`], [`PlayConfig`], [`BenchConfig`], [`GradeConfig`]), and calls that module's
+//! `run`. `--bind`, `--port`, `--max-clients`, `--idle-timeout` and `--trace` come from
+//! `netlab_common::cli`, so every lab spells them the same way.
 
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use netlab_common::cli::{GradingArgs, TraceArgs, parse_seconds};
-use netlab_common::{Result, Tracer, stats, term};
+use netlab_common::cli::{GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_seconds};
+use netlab_common::{Result, Tracer};
 
 use crate::bench::{self, BenchConfig, BotGame};
-use crate::client;
-use crate::server::{self, LobbyConfig, ServerConfig};
+use crate::client::{self, PlayConfig};
+use crate::grade::{self, GradeConfig};
+use crate::server::{self, LobbyConfig, ServeConfig};
 
 /// The game lab's default port.
 pub const DEFAULT_PORT: u16 = 7080;
 
 /// Players connected at once unless `--max-players` says otherwise.
 pub const DEFAULT_MAX_PLAYERS: usize = 256;
+
+/// Seconds a connection may stay silent unless `--idle-timeout` says otherwise: ten minutes, as
+/// a person may think that long between games (and a spectator of a game is never idle).
+pub const DEFAULT_IDLE_TIMEOUT: u64 = 600;
 
 /// netlab game lab: a multithreaded server for tic-tac-toe, rock-paper-scissors and hangman.
 #[derive(Parser, Debug)]
@@ -55,34 +66,28 @@ struct GradeArgs {
     #[command(flatten)]
     grade: GradingArgs,
     /// The idle timeout the server must have, in seconds: adds a check that a silent client is
-    /// told and closed after that long (left out when not given).
-    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
-    idle_timeout: Option<f64>,
+    /// told and closed after that long (left out when not given). This is what the grader
+    /// *expects of the server*, not a timeout of the grader's own.
+    #[arg(long = "idle-timeout", value_name = "SECS", value_parser = parse_seconds)]
+    expected_idle_timeout: Option<f64>,
 }
 
-/// The game server's flags. `--bind` and `--port` mean what they mean in every lab; the player
-/// limit is spelled `--max-players` here (with `--max-clients` as an alias, the other labs' word).
+/// The game server's flags. `--bind`, `--port`, `--max-clients` and `--idle-timeout` mean what
+/// they mean in every lab; the player limit may also be spelled `--max-players` here, this lab's
+/// word for its clients (the alias is added to the shared flag, see `mut_arg`).
 #[derive(Args, Debug)]
+#[command(mut_arg("max_clients", |arg| arg.visible_alias("max-players")))]
 struct ServeArgs {
-    /// IP address to listen on. 127.0.0.1 accepts only this machine; 0.0.0.0 (or ::) opens the
-    /// server to your network.
-    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
-    bind: std::net::IpAddr,
-    /// TCP port; 0 lets the OS pick a free one (printed as "listening on IP:PORT").
-    #[arg(long, default_value_t = DEFAULT_PORT)]
-    port: u16,
-    /// Most players connected at once; the next one is told the server is full.
-    #[arg(long, visible_alias = "max-clients", value_name = "N", default_value_t = DEFAULT_MAX_PLAYERS,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
-    max_players: usize,
+    #[command(flatten)]
+    server: ServerArgs<DEFAULT_PORT, DEFAULT_MAX_PLAYERS>,
     /// Seconds a player who dropped out of a game may take to come back (`resume TOKEN`, with the
     /// token the server sent at the start) before forfeiting.
     #[arg(long, value_name = "SECONDS", default_value_t = 15)]
     grace: u64,
-    /// Seconds of silence after which a connection is closed (not while it watches a game).
-    #[arg(long, value_name = "SECONDS", default_value_t = 600,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    idle_timeout: u64,
+    /// `--idle-timeout`: a silent connection is closed after that long, unless it is watching a
+    /// game in progress.
+    #[command(flatten)]
+    idle: IdleTimeoutArgs<DEFAULT_IDLE_TIMEOUT>,
     /// Lines per second a player may send on average (bursts up to twice that); lines beyond it
     /// are refused with a reason, so one player's flood cannot crowd out everyone's pushes.
     #[arg(long, value_name = "N", default_value_t = 50,
@@ -138,54 +143,105 @@ struct BenchArgs {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve(args) => {
-            let addr = std::net::SocketAddr::new(args.bind, args.port);
-            server::run(ServerConfig {
-                addr,
-                lobby: LobbyConfig {
-                    max_players: args.max_players,
-                    grace: Duration::from_secs(args.grace),
-                    seed: args.seed,
-                },
-                idle_timeout: Duration::from_secs(args.idle_timeout),
-                max_lines_per_sec: args.max_lines_per_sec,
-                tracer: Tracer::new(args.trace.trace),
-            })
-        }
-        Command::Play(args) => client::run(&args.target, Tracer::new(args.trace.trace)),
-        Command::Grade(args) => run_grade(&args),
-        Command::Bench(args) => {
-            let config = BenchConfig {
-                target: args.target,
-                players: args.players,
-                games: args.games,
-                game: args.game,
-                timeout: Duration::from_secs(args.timeout),
-                seed: args.seed,
-                think: Duration::from_millis(args.think),
-            };
-            if !args.json {
-                term::info(format!(
-                    "{} bots, {} game(s) each, think {} ms, against {}",
-                    config.players, config.games, args.think, config.target
-                ));
-            }
-            let report = bench::run(&config)?;
-            stats::print_report(
-                &report,
-                args.json,
-                "bots got ERR lines, lost connections or left games unfinished",
-            )
-        }
+        Command::Serve(args) => server::run(serve_config(args)),
+        Command::Play(args) => client::run(&PlayConfig {
+            target: args.target,
+            tracer: Tracer::new(args.trace.trace),
+        }),
+        Command::Bench(args) => bench::run(&bench_config(args)),
+        Command::Grade(args) => grade::run(&grade_config(&args)?),
     }
 }
 
-/// Prints the rubric; fails (exit 1) unless every required check passed.
-fn run_grade(args: &GradeArgs) -> Result<()> {
-    let rubric = crate::grade::grade(
-        args.grade.resolve()?,
-        args.idle_timeout.map(Duration::from_secs_f64),
-        args.grade.deadline(),
-    );
-    rubric.report(args.grade.json)
+/// `serve`'s flags as the server takes them.
+fn serve_config(args: ServeArgs) -> ServeConfig {
+    ServeConfig {
+        addr: args.server.addr(),
+        lobby: LobbyConfig {
+            max_players: args.server.max_clients,
+            grace: Duration::from_secs(args.grace),
+            seed: args.seed,
+        },
+        idle_timeout: args.idle.timeout(),
+        max_lines_per_sec: args.max_lines_per_sec,
+        tracer: Tracer::new(args.trace.trace),
+    }
+}
+
+/// `bench`'s flags as the bots take them.
+fn bench_config(args: BenchArgs) -> BenchConfig {
+    BenchConfig {
+        target: args.target,
+        players: args.players,
+        games: args.games,
+        game: args.game,
+        timeout: Duration::from_secs(args.timeout),
+        seed: args.seed,
+        think: Duration::from_millis(args.think),
+        json: args.json,
+    }
+}
+
+/// `grade`'s flags, the target resolved.
+fn grade_config(args: &GradeArgs) -> Result<GradeConfig> {
+    Ok(GradeConfig {
+        target: args.grade.resolve()?,
+        expected_idle_timeout: args.expected_idle_timeout.map(Duration::from_secs_f64),
+        deadline: args.grade.deadline(),
+        json: args.grade.json,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// `serve`'s config from `extra` flags.
+    fn serve(extra: &[&str]) -> ServeConfig {
+        let cli = Cli::try_parse_from([&["game-lab", "serve"], extra].concat()).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        serve_config(args)
+    }
+
+    /// The player limit answers to both spellings, `--max-players` (this lab's) and
+    /// `--max-clients` (every lab's), with the lab's default of 256.
+    #[test]
+    fn max_players_has_both_spellings() {
+        assert_eq!(serve(&[]).lobby.max_players, 256);
+        assert_eq!(serve(&["--max-players", "3"]).lobby.max_players, 3);
+        assert_eq!(serve(&["--max-clients", "4"]).lobby.max_players, 4);
+        assert!(Cli::try_parse_from(["game-lab", "serve", "--max-players", "0"]).is_err());
+    }
+
+    /// `serve --idle-timeout`: 600 s by default, and 0 now means never (it was refused).
+    #[test]
+    fn idle_timeout_default_and_never() {
+        assert_eq!(serve(&[]).idle_timeout, Some(Duration::from_secs(600)));
+        assert_eq!(serve(&["--idle-timeout", "0"]).idle_timeout, None);
+        assert_eq!(
+            serve(&["--idle-timeout", "2"]).idle_timeout,
+            Some(Duration::from_secs(2))
+        );
+    }
+
+    /// `grade --idle-timeout` is what the server must do, in seconds (fractions allowed), and
+    /// adds nothing when left out.
+    #[test]
+    fn grader_idle_timeout_is_the_servers_expected_one() {
+        let grade = |extra: &[&str]| {
+            let all = [&["game-lab", "grade", "127.0.0.1:7080"], extra].concat();
+            let Command::Grade(args) = Cli::try_parse_from(all).unwrap().command else {
+                panic!("not grade")
+            };
+            grade_config(&args).unwrap().expected_idle_timeout
+        };
+        assert_eq!(grade(&[]), None);
+        assert_eq!(
+            grade(&["--idle-timeout", "1.5"]),
+            Some(Duration::from_millis(1500))
+        );
+    }
 }

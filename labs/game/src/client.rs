@@ -15,9 +15,19 @@ use netlab_common::{Error, Result, Traced, Tracer, net, term};
 /// The longest line the client accepts from the server.
 const MAX_SERVER_LINE: usize = 8 * 1024;
 
-/// Connects to `target`, prints pushes, and sends typed lines until `quit` or end of input.
-pub fn run(target: &str, tracer: Tracer) -> Result<()> {
-    let stream = net::connect(target, net::CONNECT_TIMEOUT, true)?;
+/// What `game-lab play` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PlayConfig {
+    /// `HOST:PORT` of the server.
+    pub target: String,
+    /// `--trace`.
+    pub tracer: Tracer,
+}
+
+/// Connects, prints pushes, and sends typed lines until `quit` or end of input.
+pub fn run(config: &PlayConfig) -> Result<()> {
+    let tracer = config.tracer;
+    let stream = net::connect(&config.target, net::CONNECT_TIMEOUT, true)?;
     let peer = stream
         .peer_addr()
         .map_err(|err| Error::io("reading the server's address", err))?;
@@ -32,7 +42,7 @@ pub fn run(target: &str, tracer: Tracer) -> Result<()> {
     let _ = stream.shutdown(Shutdown::Write);
     printer
         .join()
-        .unwrap_or_else(|_| Err(Error::Protocol("the display thread failed".into())))
+        .unwrap_or_else(|_| Err(Error::Failed("the display thread failed".into())))
 }
 
 fn send_typed_lines(stream: &TcpStream, peer: SocketAddr, tracer: Tracer) {

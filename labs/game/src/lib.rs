@@ -7,15 +7,19 @@
 //! lobby, and sends everyone the board.
 //!
 //! ## Layout
-//! - [`server`]: the multithreaded server (a thread per player through the shared accept loop,
-//!   one lock, bounded outboxes), its text [`server::protocol`] and the [`server::lobby`] state
-//!   machine (rooms, matchmaking, forfeits, seat tokens), which has no I/O either.
-//! - [`client`]: `game-lab play`, a terminal client that draws the board in color.
-//! - [`bench`](mod@bench): `game-lab bench`, bot players that play whole games and measure move latency.
-//! - [`grade`]: `game-lab grade`, which plays tic-tac-toe against a student's server and checks
-//!   it against docs/protocols/game.md: the referee's rules, split and merged lines, limits,
+//! One module per subcommand, each taking a plain config that [`cli`] builds from the flags. No
+//! other module imports `cli` or parses a flag; the one trace of clap below it is
+//! [`bench::BotGame`] deriving `clap::ValueEnum`, so its variants are the `--game` values.
+//! - [`cli`]: the `serve`, `play`, `bench` and `grade` flags, turned into those configs.
+//! - [`server`]: `serve`, the multithreaded server ([`ServeConfig`](server::ServeConfig)): a
+//!   thread per player through the shared accept loop, one lock, bounded outboxes. Inside it,
+//!   its text [`server::protocol`] and the [`server::lobby`] state machine (rooms, matchmaking,
+//!   forfeits, seat tokens), which has no I/O and takes the time as an argument.
+//! - [`client`]: `play`, a terminal client that draws the board in color.
+//! - [`bench`](mod@bench): `bench`, bot players that play whole games and measure move latency.
+//! - [`grade`]: `grade`, which plays tic-tac-toe against a student's server and checks it
+//!   against docs/protocols/game.md: the referee's rules, split and merged lines, limits,
 //!   20 games at once, a client that never reads, a player who vanishes.
-//! - [`cli`]: the command line.
 #![warn(clippy::indexing_slicing)]
 
 pub mod bench;

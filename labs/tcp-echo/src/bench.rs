@@ -4,7 +4,7 @@
 //! bytes with no greeting, so it works against any RFC 862 echo server, ours or not. With
 //! `--framing line` or `--framing length` it speaks our server's framed protocol instead: it
 //! frames every message, expects the `WELCOME` greeting, and expects each message back as
-//! `ACK message` (the exact bytes, per framing, are in [`crate::wire`]). Comparing the three on
+//! `ACK message` (the exact bytes, per framing, are in [`crate::payload`]). Comparing the three on
 //! the same server shows what framing costs.
 //!
 //! - **Ping-pong** (default): each of `--connections` connections sends one message of `--size`
@@ -45,9 +45,9 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use netlab_common::framing::Framing;
-use netlab_common::{Error, Result, net};
+use netlab_common::{Error, Result, net, stats, term};
 
-use crate::wire::{self, Repeating};
+use crate::payload::{self, Repeating};
 
 /// Largest single write in stream mode.
 const STREAM_CHUNK: usize = 64 * 1024;
@@ -79,6 +79,8 @@ pub struct BenchConfig {
     pub stream_bytes: Option<u64>,
     /// TCP_NODELAY on our side.
     pub nodelay: bool,
+    /// Print the report as one JSON object (for scripts) instead of sentences.
+    pub json: bool,
 }
 
 /// What was measured.
@@ -136,30 +138,25 @@ impl BenchReport {
         self.bytes_echoed as f64 / 1e6 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
-    /// One line of JSON, for scripts.
+    /// One line of JSON, for scripts; the fields in this order, rates rounded for reading.
     pub fn to_json(&self) -> String {
-        format!(
-            concat!(
-                "{{\"mode\":\"{}\",\"framing\":\"{}\",\"overhead_bytes_per_message\":{},",
-                "\"ack_bytes_per_message\":{},\"connections\":{},\"size\":{},\"seconds\":{:.3},",
-                "\"round_trips\":{},\"round_trips_per_sec\":{:.1},\"p50_us\":{},\"p99_us\":{},",
-                "\"bytes_echoed\":{},\"mb_per_sec\":{:.2},\"errors\":{}}}"
-            ),
-            self.mode,
-            self.framing.name(),
-            wire::overhead_bytes(self.framing),
-            wire::ack_bytes(self.framing),
-            self.connections,
-            self.size,
-            self.elapsed.as_secs_f64(),
-            self.round_trips,
-            self.round_trips_per_sec(),
-            self.p50.as_micros(),
-            self.p99.as_micros(),
-            self.bytes_echoed,
-            self.megabytes_per_sec(),
-            self.errors
-        )
+        serde_json::json!({
+            "mode": self.mode,
+            "framing": self.framing.name(),
+            "overhead_bytes_per_message": payload::overhead_bytes(self.framing),
+            "ack_bytes_per_message": payload::ack_bytes(self.framing),
+            "connections": self.connections,
+            "size": self.size,
+            "seconds": rounded(self.elapsed.as_secs_f64(), 3),
+            "round_trips": self.round_trips,
+            "round_trips_per_sec": rounded(self.round_trips_per_sec(), 1),
+            "p50_us": self.p50.as_micros(),
+            "p99_us": self.p99.as_micros(),
+            "bytes_echoed": self.bytes_echoed,
+            "mb_per_sec": rounded(self.megabytes_per_sec(), 2),
+            "errors": self.errors,
+        })
+        .to_string()
     }
 
     /// A sentence for people.
@@ -190,11 +187,17 @@ impl BenchReport {
             framing => format!(
                 "{} framing (+{} of framing per message each way, +{} for `ACK ` in each reply): {measured}",
                 framing.name(),
-                plural_bytes(wire::overhead_bytes(framing)),
-                wire::ack_bytes(framing)
+                plural_bytes(payload::overhead_bytes(framing)),
+                payload::ack_bytes(framing)
             ),
         }
     }
+}
+
+/// `value` rounded to `places` decimal places, for a report (JSON numbers have no fixed width).
+pub(crate) fn rounded(value: f64, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    (value * scale).round() / scale
 }
 
 /// `1 byte`, `4 bytes`.
@@ -222,7 +225,7 @@ impl Script {
     fn new(config: &BenchConfig) -> Result<Script> {
         let framing = config.framing;
         if let (Framing::Raw, Some(bytes)) = (framing, config.stream_bytes) {
-            let unit = wire::payload(framing, 0, RAW_STREAM_UNIT);
+            let unit = payload::cut(framing, 0, RAW_STREAM_UNIT);
             let stream = Repeating::new(&unit, bytes, STREAM_CHUNK.max(READ_SIZE))?;
             return Ok(Script {
                 framing,
@@ -232,9 +235,9 @@ impl Script {
                 payload_per_reply: None,
             });
         }
-        let payload = wire::payload(framing, 0, config.size);
-        let request = wire::request(framing, &payload)?;
-        let reply = wire::reply(framing, &payload)?;
+        let message = payload::cut(framing, 0, config.size);
+        let request = payload::request(framing, &message)?;
+        let reply = payload::reply(framing, &message)?;
         let messages = match config.stream_bytes {
             Some(bytes) => bytes.div_ceil(config.size.max(1) as u64),
             None => 1,
@@ -310,8 +313,72 @@ struct Measured {
     last_progress: Instant,
 }
 
-/// Runs the benchmark described by `config`.
-pub fn run(config: &BenchConfig) -> Result<BenchReport> {
+/// `tcp-echo bench` in ping-pong or stream mode: says what it will do, measures, prints the
+/// report. Fails (exit 1) if any byte came back wrong or late, explaining the usual cause.
+pub fn run(config: &BenchConfig) -> Result<()> {
+    if !config.json {
+        term::info(announcement(config));
+    }
+    let report = measure(config)?;
+    let explanation = match report.closed_by_server {
+        0 => what_errors_mean(config.framing, report.first_error.as_deref()),
+        closed => refused_or_closed(closed, report.errors, report.first_error.as_deref()),
+    };
+    stats::print_report(&report, config.json, &explanation)
+}
+
+/// The line printed before a run: what is about to be measured.
+fn announcement(config: &BenchConfig) -> String {
+    let in_framing = match config.framing {
+        Framing::Raw => String::new(),
+        framing => format!(", {} framing", framing.name()),
+    };
+    match config.stream_bytes {
+        Some(bytes) => format!(
+            "streaming {bytes} bytes on each of {} connection(s) to {}{in_framing}",
+            config.connections, config.target
+        ),
+        None => format!(
+            "ping-pong: {} connection(s) x {}-byte messages for {:.1}s against {}{in_framing}",
+            config.connections,
+            config.size,
+            config.duration.as_secs_f64(),
+            config.target
+        ),
+    }
+}
+
+/// The failure line's explanation: the usual cause, then the first error seen.
+pub(crate) fn what_errors_mean(framing: Framing, first_error: Option<&str>) -> String {
+    format!(
+        "the server lost, changed or did not return bytes (is it in {} framing?){}",
+        framing.name(),
+        first_words(first_error)
+    )
+}
+
+/// The failure line when the server ended connections early: how many, and the usual cause.
+fn refused_or_closed(closed: u64, errors: u64, first_error: Option<&str>) -> String {
+    let others = match errors.saturating_sub(closed) {
+        0 => String::new(),
+        other => format!(" ({other} other errors)"),
+    };
+    format!(
+        "the server refused/closed {closed} connection(s) before their echo was complete \
+         (are there more --connections than its --max-clients?){others}{}",
+        first_words(first_error)
+    )
+}
+
+/// `; first: WHY`, or nothing.
+fn first_words(first_error: Option<&str>) -> String {
+    first_error
+        .map(|why| format!("; first: {why}"))
+        .unwrap_or_default()
+}
+
+/// Runs the benchmark described by `config` and returns what it measured.
+pub fn measure(config: &BenchConfig) -> Result<BenchReport> {
     let script = Script::new(config)?;
     let mut poll = Poll::new().map_err(|err| Error::io("creating the event loop", err))?;
     let mut flows = open_flows(config, &poll)?;
@@ -507,7 +574,7 @@ fn pump_reads(
                 // Early, and not after bytes of another framing (that is a framing mismatch).
                 flow.closed_by_server = verdict.is_err()
                     && flow.greeting.as_ref().is_none_or(|greeting| {
-                        greeting.is_empty() || wire::is_refusal(script.framing, greeting)
+                        greeting.is_empty() || payload::is_refusal(script.framing, greeting)
                     });
                 return verdict;
             }
@@ -522,7 +589,7 @@ fn pump_reads(
         let fresh = scratch.get(..got).unwrap_or_default();
         let echo = after_greeting(flow, fresh, script.framing)?;
         if let Some(wrong) = script.reply.first_difference(flow.received, echo) {
-            return Err(wire::describe_wrong(echo, wrong, flow.received));
+            return Err(payload::describe_wrong(echo, wrong, flow.received));
         }
         flow.received += echo.len() as u64;
     }
@@ -541,8 +608,8 @@ fn after_greeting<'a>(
     let before = greeting.len();
     greeting.extend_from_slice(fresh);
     // A refusal in place of `WELCOME` (`ERROR server full ...`): the server turned us away.
-    flow.closed_by_server = wire::is_refusal(framing, greeting);
-    match wire::greeting_len(framing, greeting)? {
+    flow.closed_by_server = payload::is_refusal(framing, greeting);
+    match payload::greeting_len(framing, greeting)? {
         None => Ok(&[]),
         Some(len) => {
             flow.greeting = None;
@@ -567,7 +634,7 @@ fn closed(flow: &Flow, script: &Script) -> std::result::Result<(), String> {
     if let Some(greeting) = &flow.greeting {
         return Err(format!(
             "the server closed the connection before its greeting was complete; it sent `{}`",
-            wire::show(greeting)
+            payload::show(greeting)
         ));
     }
     if flow.received < script.reply.total() {
@@ -578,21 +645,4 @@ fn closed(flow: &Flow, script: &Script) -> std::result::Result<(), String> {
         ));
     }
     Ok(())
-}
-
-pub use netlab_common::cli::parse_bytes;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Byte counts accept binary suffixes and refuse nonsense.
-    #[test]
-    fn byte_counts() {
-        assert_eq!(parse_bytes("4096"), Ok(4096));
-        assert_eq!(parse_bytes("64K"), Ok(65536));
-        assert_eq!(parse_bytes("1G"), Ok(1 << 30));
-        assert!(parse_bytes("lots").is_err());
-        assert!(parse_bytes("0").is_err());
-    }
 }

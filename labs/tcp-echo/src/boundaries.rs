@@ -50,10 +50,10 @@ use std::thread;
 
 use netlab_common::framing::Framing;
 use netlab_common::random::SplitMix64;
-use netlab_common::{Error, Result, net};
+use netlab_common::{Error, Result, net, term};
 
-use crate::bench::GRACE;
-use crate::wire;
+use crate::bench::{GRACE, what_errors_mean};
+use crate::payload;
 
 mod receiver;
 pub use receiver::{ReadTally, Receiver};
@@ -83,6 +83,8 @@ pub struct BoundariesConfig {
     pub size: usize,
     /// TCP_NODELAY on our side.
     pub nodelay: bool,
+    /// Print the report as one JSON object (for scripts) instead of sentences.
+    pub json: bool,
 }
 
 /// What came back.
@@ -121,26 +123,23 @@ impl netlab_common::stats::Report for BoundariesReport {
 }
 
 impl BoundariesReport {
-    /// One line of JSON, for scripts.
+    /// One line of JSON, for scripts; the fields in this order.
     pub fn to_json(&self) -> String {
-        format!(
-            concat!(
-                "{{\"mode\":\"boundaries\",\"framing\":\"{}\",\"overhead_bytes_per_message\":{},",
-                "\"ack_bytes_per_message\":{},\"messages\":{},\"size\":{},\"writes\":{},",
-                "\"reads\":{},\"recovered\":{},\"merged\":{},\"split\":{},\"errors\":{}}}"
-            ),
-            self.framing.name(),
-            wire::overhead_bytes(self.framing),
-            wire::ack_bytes(self.framing),
-            self.messages,
-            self.size,
-            self.writes,
-            self.tally.reads,
-            self.recovered,
-            self.tally.merged,
-            self.tally.split,
-            self.errors
-        )
+        serde_json::json!({
+            "mode": "boundaries",
+            "framing": self.framing.name(),
+            "overhead_bytes_per_message": payload::overhead_bytes(self.framing),
+            "ack_bytes_per_message": payload::ack_bytes(self.framing),
+            "messages": self.messages,
+            "size": self.size,
+            "writes": self.writes,
+            "reads": self.tally.reads,
+            "recovered": self.recovered,
+            "merged": self.tally.merged,
+            "split": self.tally.split,
+            "errors": self.errors,
+        })
+        .to_string()
     }
 
     /// How the writes came back as reads, in words.
@@ -195,8 +194,49 @@ impl Plan {
     }
 }
 
-/// Runs the experiment described by `config`.
-pub fn run(config: &BoundariesConfig) -> Result<BoundariesReport> {
+/// `tcp-echo bench --boundaries N`: says what it will send, runs the experiment, prints the
+/// report. Fails (exit 1) only on errors (bad bytes, an early close, no echo in time); messages a
+/// raw receiver could not recover are the lesson, not a failure.
+pub fn run(config: &BoundariesConfig) -> Result<()> {
+    if !config.json {
+        term::info(format!(
+            "boundaries: {} messages of 1 to {} bytes, 1 to {MAX_BATCH} per write, {} framing, to {}",
+            config.messages,
+            config.size,
+            config.framing.name(),
+            config.target
+        ));
+    }
+    let report = measure(config)?;
+    print_report(&report, config.json);
+    match report.errors {
+        0 => Ok(()),
+        errors => Err(Error::Protocol(format!(
+            "{errors} errors: {}",
+            what_errors_mean(config.framing, report.first_error.as_deref())
+        ))),
+    }
+}
+
+/// Prints the report: as JSON, or as two sentences. Messages a raw receiver could not recover
+/// are plain information; only errors (bad bytes) are reported as such.
+fn print_report(report: &BoundariesReport, json: bool) {
+    if json {
+        println!("{}", report.to_json());
+        return;
+    }
+    term::info(report.reads_sentence());
+    if report.errors > 0 {
+        term::error(report.verdict());
+    } else if report.recovered == report.messages {
+        term::success(report.verdict());
+    } else {
+        term::info(report.verdict());
+    }
+}
+
+/// Runs the experiment described by `config` and returns what came back.
+pub fn measure(config: &BoundariesConfig) -> Result<BoundariesReport> {
     if config.size > MAX_SIZE {
         return Err(Error::Usage(format!(
             "--boundaries sends messages of at most 1M (--size {} is larger)",
@@ -217,14 +257,18 @@ pub fn run(config: &BoundariesConfig) -> Result<BoundariesReport> {
         .map_err(|err| Error::io("cloning the connection for the writer", err))?;
     let mut receiver = Receiver::new(config.framing, &plan.sizes);
     let sent = thread::scope(|scope| {
-        let sending = scope.spawn(|| send_all(&writer, &plan, config.framing));
+        // A thread the OS cannot give is an error, not a panic (as `accept::spawn_named`).
+        let sending = thread::Builder::new()
+            .name("boundaries-writer".to_string())
+            .spawn_scoped(scope, || send_all(&writer, &plan, config.framing))
+            .map_err(|err| Error::io("starting the writer thread", err))?;
         read_all(&stream, &mut receiver);
         if receiver.failed() {
             // Unblocks a writer stuck in `write` on a server that stopped reading.
             let _ = stream.shutdown(Shutdown::Both);
         }
-        sending.join()
-    });
+        Ok::<_, Error>(sending.join())
+    })?;
     match sent {
         Ok(Ok(())) => {}
         // After a receiving error, a sending error is only its consequence.
@@ -255,10 +299,10 @@ fn send_all(
     for &count in &plan.batches {
         let mut batch = Vec::new();
         for &size in sizes.by_ref().take(count) {
-            let payload = wire::payload(framing, start, size);
+            let message = payload::cut(framing, start, size);
             start += size as u64;
             framing
-                .encode(&payload, &mut batch)
+                .encode(&message, &mut batch)
                 .map_err(|err| err.to_string())?;
         }
         stream

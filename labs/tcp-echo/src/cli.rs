@@ -1,19 +1,25 @@
 //! # Command line: `tcp-echo serve | connect | bench | grade`
 //!
-//! Flags shared with the other labs (`--bind`, `--port`, `--max-clients`, `--framing`, `--trace`)
-//! come from `netlab_common::cli`, so every lab spells them the same way.
+//! This is the only module that knows clap. It parses the flags into `...Args` structs, turns
+//! them into the plain config each program module takes ([`ServeConfig`], [`ConnectConfig`],
+//! [`BenchConfig`] or [`BoundariesConfig`], [`GradeConfig`]), and calls that module's `run`.
+//! Flags shared with the other labs (`--bind`, `--port`, `--max-clients`, `--framing`, `--trace`,
+//! `--idle-timeout`) come from `netlab_common::cli`, so every lab spells them the same way.
 
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use netlab_common::cli::{FramingArgs, OnOff, ServerArgs, TraceArgs, parse_seconds};
+use netlab_common::cli::{
+    FramingArgs, IdleTimeoutArgs, OnOff, ServerArgs, TraceArgs, parse_bytes, parse_seconds,
+};
 use netlab_common::framing::Framing;
-use netlab_common::{Result, Tracer, stats, term};
+use netlab_common::{Error, Result, Tracer};
 
 use crate::bench::{self, BenchConfig};
-use crate::boundaries::{self, BoundariesConfig, BoundariesReport};
-use crate::client::{self, ConnectOptions};
-use crate::server::{self, EchoConfig, Engine};
+use crate::boundaries::{self, BoundariesConfig};
+use crate::client::{self, ConnectConfig};
+use crate::grade::{self, GradeConfig};
+use crate::server::{self, Engine, ServeConfig};
 
 /// The echo lab's default port (RFC 862 echo is port 7, which needs root; 7007 does not).
 pub const DEFAULT_PORT: u16 = 7007;
@@ -25,6 +31,10 @@ pub const DEFAULT_MAX_CLIENTS: usize = 64;
 /// `tcp-chat room serve`. Long enough for a person thinking at `tcp-echo connect`; short enough
 /// that connections to dead machines do not hold places under `--max-clients` for long.
 pub const DEFAULT_IDLE_TIMEOUT: u64 = 300;
+
+/// The longest `--idle-timeout` accepted: a day. (Longer is "never" in practice, which is
+/// `--idle-timeout 0`; and a deadline centuries away would overflow the clock's arithmetic.)
+pub const MAX_IDLE_TIMEOUT: u64 = 86_400;
 
 /// netlab TCP echo lab: the simplest useful server, two ways to serve many clients, three framings.
 #[derive(Parser, Debug)]
@@ -85,13 +95,10 @@ struct ServeArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16 * 1024 * 1024))]
     read_size: usize,
-    /// Disconnect a client that moves no byte for SECONDS seconds (told why in line and length
-    /// framing; in raw framing the connection is just closed); 0: never. A pulled cable or a
-    /// crashed laptop behind a NAT sends no FIN, so without keepalive or an idle timeout the
-    /// server never learns the peer is gone (RFC 1122 4.2.3.6) and its place is taken for ever.
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_IDLE_TIMEOUT,
-          value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(0..=86_400))]
-    idle_timeout: u64,
+    /// `--idle-timeout`: a client that moves no byte for that long is disconnected (told why in
+    /// line and length framing; in raw framing the connection is just closed).
+    #[command(flatten)]
+    idle: IdleTimeoutArgs<DEFAULT_IDLE_TIMEOUT>,
 }
 
 #[derive(Args, Debug)]
@@ -129,7 +136,7 @@ struct BenchArgs {
     duration: f64,
     /// Stream mode: send this many payload bytes per connection while reading the echo (e.g. 1G),
     /// and report throughput instead of ping-pong latency.
-    #[arg(long, value_name = "BYTES", value_parser = bench::parse_bytes)]
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
     stream: Option<u64>,
     /// Boundaries mode: send N messages of 1 to --size bytes, several per write, on one
     /// connection, and count how many the receiver gets back whole: with raw framing each read is
@@ -145,8 +152,9 @@ struct BenchArgs {
     json: bool,
 }
 
+/// `--size`: a byte count ([`parse_bytes`]) small enough for one message.
 fn parse_size(text: &str) -> std::result::Result<usize, String> {
-    let bytes = bench::parse_bytes(text)?;
+    let bytes = parse_bytes(text)?;
     usize::try_from(bytes)
         .ok()
         .filter(|&size| size <= 64 << 20)
@@ -156,56 +164,56 @@ fn parse_size(text: &str) -> std::result::Result<usize, String> {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve(args) => {
-            let config = EchoConfig {
-                framing: args.framing.framing,
-                max_frame: args.framing.max_frame,
-                max_clients: args.server.max_clients,
-                nodelay: args.nodelay.is_on(),
-                read_size: args.read_size,
-                idle_timeout: idle_timeout(args.idle_timeout),
-                tracer: Tracer::new(args.trace.trace),
-            };
-            server::run(args.server.addr(), args.engine, config)
-        }
-        Command::Connect(args) => client::run(&ConnectOptions {
-            target: args.target,
-            framing: args.framing.framing,
-            max_frame: args.framing.max_frame,
-            tracer: Tracer::new(args.trace.trace),
-        }),
-        Command::Bench(args) => run_bench(args),
-        Command::Grade(args) => run_grade(&args),
+        Command::Serve(args) => server::run(serve_config(args)?),
+        Command::Connect(args) => client::run(&connect_config(args)),
+        Command::Bench(args) => match args.boundaries {
+            Some(messages) => boundaries::run(&boundaries_config(args, messages)),
+            None => bench::run(&bench_config(args)),
+        },
+        Command::Grade(args) => grade::run(&grade_config(&args)?),
     }
 }
 
-/// `--idle-timeout SECONDS` as the server takes it: 0 means never. (Whole seconds and 0 allowed,
-/// as in `tcp-chat room serve`; `netlab_common::cli::parse_seconds` refuses 0, so it does not fit.)
-fn idle_timeout(seconds: u64) -> Option<Duration> {
-    (seconds > 0).then(|| Duration::from_secs(seconds))
+/// `serve`'s flags as the server takes them.
+fn serve_config(args: ServeArgs) -> Result<ServeConfig> {
+    Ok(ServeConfig {
+        addr: args.server.addr(),
+        engine: args.engine,
+        framing: args.framing.framing,
+        max_frame: args.framing.max_frame,
+        max_clients: args.server.max_clients,
+        nodelay: args.nodelay.is_on(),
+        read_size: args.read_size,
+        idle_timeout: idle_timeout(args.idle)?,
+        tracer: Tracer::new(args.trace.trace),
+    })
 }
 
-/// Prints the rubric; fails (exit 1) unless every required check passed.
-fn run_grade(args: &GradeArgs) -> Result<()> {
-    let target = args.grade.resolve()?;
-    let rubric = crate::grade::grade(
-        target,
-        args.framing.framing,
-        args.framing.max_frame,
-        args.grade.deadline(),
-    );
-    rubric.report(args.grade.json)
-}
-
-fn run_bench(args: BenchArgs) -> Result<()> {
-    if let Some(messages) = args.boundaries {
-        return run_boundaries(args, messages);
+/// `--idle-timeout SECONDS`: `None` for 0 (never), refused above [`MAX_IDLE_TIMEOUT`].
+fn idle_timeout(idle: IdleTimeoutArgs<DEFAULT_IDLE_TIMEOUT>) -> Result<Option<Duration>> {
+    if idle.seconds > MAX_IDLE_TIMEOUT {
+        return Err(Error::Usage(format!(
+            "--idle-timeout {} is more than a day ({MAX_IDLE_TIMEOUT} seconds); \
+             use 0 for never",
+            idle.seconds
+        )));
     }
-    let in_framing = match args.framing {
-        Framing::Raw => String::new(),
-        framing => format!(", {} framing", framing.name()),
-    };
-    let config = BenchConfig {
+    Ok(idle.timeout())
+}
+
+/// `connect`'s flags as the client takes them.
+fn connect_config(args: ConnectArgs) -> ConnectConfig {
+    ConnectConfig {
+        target: args.target,
+        framing: args.framing.framing,
+        max_frame: args.framing.max_frame,
+        tracer: Tracer::new(args.trace.trace),
+    }
+}
+
+/// `bench`'s flags for ping-pong or stream mode.
+fn bench_config(args: BenchArgs) -> BenchConfig {
+    BenchConfig {
         target: args.target,
         framing: args.framing,
         connections: args.connections,
@@ -213,97 +221,67 @@ fn run_bench(args: BenchArgs) -> Result<()> {
         duration: Duration::from_secs_f64(args.duration),
         stream_bytes: args.stream,
         nodelay: args.nodelay.is_on(),
-    };
-    if !args.json {
-        match config.stream_bytes {
-            Some(bytes) => term::info(format!(
-                "streaming {bytes} bytes on each of {} connection(s) to {}{in_framing}",
-                config.connections, config.target
-            )),
-            None => term::info(format!(
-                "ping-pong: {} connection(s) x {}-byte messages for {:.1}s against {}{in_framing}",
-                config.connections, config.size, args.duration, config.target
-            )),
-        }
+        json: args.json,
     }
-    let report = bench::run(&config)?;
-    let explanation = match report.closed_by_server {
-        0 => what_errors_mean(config.framing, report.first_error.as_deref()),
-        closed => refused_or_closed(closed, report.errors, report.first_error.as_deref()),
-    };
-    stats::print_report(&report, args.json, &explanation)
 }
 
-/// The failure line's explanation: the usual cause, then the first error seen.
-fn what_errors_mean(framing: Framing, first_error: Option<&str>) -> String {
-    format!(
-        "the server lost, changed or did not return bytes (is it in {} framing?){}",
-        framing.name(),
-        first_words(first_error)
-    )
-}
-
-/// The failure line when the server ended connections early: how many, and the usual cause.
-fn refused_or_closed(closed: u64, errors: u64, first_error: Option<&str>) -> String {
-    let others = match errors.saturating_sub(closed) {
-        0 => String::new(),
-        other => format!(" ({other} other errors)"),
-    };
-    format!(
-        "the server refused/closed {closed} connection(s) before their echo was complete \
-         (are there more --connections than its --max-clients?){others}{}",
-        first_words(first_error)
-    )
-}
-
-/// `; first: WHY`, or nothing.
-fn first_words(first_error: Option<&str>) -> String {
-    first_error
-        .map(|why| format!("; first: {why}"))
-        .unwrap_or_default()
-}
-
-fn run_boundaries(args: BenchArgs, messages: usize) -> Result<()> {
-    let config = BoundariesConfig {
+/// `bench --boundaries N`'s flags.
+fn boundaries_config(args: BenchArgs, messages: usize) -> BoundariesConfig {
+    BoundariesConfig {
         target: args.target,
         framing: args.framing,
         messages,
         size: args.size,
         nodelay: args.nodelay.is_on(),
-    };
-    if !args.json {
-        term::info(format!(
-            "boundaries: {messages} messages of 1 to {} bytes, 1 to {} per write, {} framing, to {}",
-            config.size,
-            boundaries::MAX_BATCH,
-            config.framing.name(),
-            config.target
-        ));
-    }
-    let report = boundaries::run(&config)?;
-    print_boundaries(&report, args.json);
-    match report.errors {
-        0 => Ok(()),
-        errors => Err(netlab_common::Error::Protocol(format!(
-            "{errors} errors: {}",
-            what_errors_mean(config.framing, report.first_error.as_deref())
-        ))),
+        json: args.json,
     }
 }
 
-/// Prints the boundaries result. Messages a raw receiver could not recover are the lesson, not a
-/// failure, so that verdict is plain information; only errors (bad bytes) are reported as such.
-fn print_boundaries(report: &BoundariesReport, json: bool) {
-    if json {
-        println!("{}", report.to_json());
-        return;
+/// `grade`'s flags, the target resolved.
+fn grade_config(args: &GradeArgs) -> Result<GradeConfig> {
+    Ok(GradeConfig {
+        target: args.grade.resolve()?,
+        framing: args.framing.framing,
+        max_frame: args.framing.max_frame,
+        deadline: args.grade.deadline(),
+        json: args.grade.json,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Byte counts accept binary suffixes and refuse nonsense.
+    #[test]
+    fn byte_counts() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("64K"), Ok(65536));
+        assert_eq!(parse_bytes("1G"), Ok(1 << 30));
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("0").is_err());
     }
-    term::info(report.reads_sentence());
-    if report.errors > 0 {
-        term::error(report.verdict());
-    } else if report.recovered == report.messages {
-        term::success(report.verdict());
-    } else {
-        term::info(report.verdict());
+
+    /// `serve --idle-timeout`: 300 s by default, 0 for never, a day at most (a usage error
+    /// beyond, not a clock overflow in the engine).
+    #[test]
+    fn idle_timeout_default_never_and_cap() {
+        let serve = |extra: &[&str]| {
+            let cli = Cli::try_parse_from([&["tcp-echo", "serve"], extra].concat()).unwrap();
+            let Command::Serve(args) = cli.command else {
+                panic!("not serve")
+            };
+            serve_config(args)
+        };
+        let timeout = |extra: &[&str]| serve(extra).unwrap().idle_timeout;
+        assert_eq!(timeout(&[]), Some(Duration::from_secs(300)));
+        assert_eq!(timeout(&["--idle-timeout", "0"]), None);
+        assert_eq!(
+            timeout(&["--idle-timeout", "86400"]),
+            Some(Duration::from_secs(86_400))
+        );
+        let refused = serve(&["--idle-timeout", "86401"]).unwrap_err();
+        assert!(matches!(refused, Error::Usage(_)), "{refused:?}");
     }
 }

@@ -20,7 +20,7 @@ use crate::protocol::REPLY_HEADROOM;
 
 /// What `connect` needs.
 #[derive(Debug, Clone)]
-pub struct ConnectOptions {
+pub struct ConnectConfig {
     /// `HOST:PORT` of the server.
     pub target: String,
     /// Must match the server's framing.
@@ -32,24 +32,24 @@ pub struct ConnectOptions {
 }
 
 /// Connects, forwards standard input, prints replies until the server closes.
-pub fn run(options: &ConnectOptions) -> Result<()> {
-    let stream = net::connect(&options.target, net::CONNECT_TIMEOUT, true)?;
+pub fn run(config: &ConnectConfig) -> Result<()> {
+    let stream = net::connect(&config.target, net::CONNECT_TIMEOUT, true)?;
     let peer = stream
         .peer_addr()
         .map_err(|err| Error::io("reading the server's address", err))?;
     term::info(format!(
         "connected to {peer} with {} framing; type a message and press Enter (exit or Ctrl-D to quit)",
-        options.framing.name()
+        config.framing.name()
     ));
-    match options.framing {
+    match config.framing {
         Framing::Raw => {
-            start_sender(&stream, peer, options)?;
-            print_raw(&stream, peer, options)
+            start_sender(&stream, peer, config)?;
+            print_raw(&stream, peer, config)
         }
         Framing::Line | Framing::Length => {
-            let wire = Traced::new(&stream, peer, options.tracer);
-            let limit = options.max_frame + REPLY_HEADROOM;
-            let mut frames = FrameReader::new(wire, options.framing, limit);
+            let wire = Traced::new(&stream, peer, config.tracer);
+            let limit = config.max_frame + REPLY_HEADROOM;
+            let mut frames = FrameReader::new(wire, config.framing, limit);
             // The server speaks first (WELCOME, or ERROR when it is full): wait for that before
             // sending anything, so a refused client sends nothing.
             match frames.read_frame()? {
@@ -65,7 +65,7 @@ pub fn run(options: &ConnectOptions) -> Result<()> {
                     ));
                 }
             }
-            start_sender(&stream, peer, options)?;
+            start_sender(&stream, peer, config)?;
             print_frames(frames)
         }
     }
@@ -75,31 +75,29 @@ pub fn run(options: &ConnectOptions) -> Result<()> {
 ///
 /// It is never joined: if the server closes first, the thread may still be blocked reading the
 /// terminal, and the process simply ends without it.
-fn start_sender(stream: &TcpStream, peer: SocketAddr, options: &ConnectOptions) -> Result<()> {
+fn start_sender(stream: &TcpStream, peer: SocketAddr, config: &ConnectConfig) -> Result<()> {
     let writer = stream
         .try_clone()
         .map_err(|err| Error::io("duplicating the socket", err))?;
-    let sender_options = options.clone();
-    accept::spawn_named("keyboard", move || {
-        send_input(writer, peer, &sender_options)
-    })?;
+    let sender_config = config.clone();
+    accept::spawn_named("keyboard", move || send_input(writer, peer, &sender_config))?;
     Ok(())
 }
 
 /// Copies lines from standard input to the server, then half-closes.
-fn send_input(stream: TcpStream, peer: SocketAddr, options: &ConnectOptions) {
-    let mut wire = Traced::new(&stream, peer, options.tracer);
+fn send_input(stream: TcpStream, peer: SocketAddr, config: &ConnectConfig) {
+    let mut wire = Traced::new(&stream, peer, config.tracer);
     for line in io::stdin().lock().lines() {
         let Ok(line) = line else { break };
-        if line.len() > options.max_frame {
+        if line.len() > config.max_frame {
             term::error(format!(
                 "message is {} bytes; the limit is {} (--max-frame); not sent",
                 line.len(),
-                options.max_frame
+                config.max_frame
             ));
             continue;
         }
-        let sent = match options.framing {
+        let sent = match config.framing {
             // Raw has no messages: send the line as typed, newline included, as nc would.
             Framing::Raw => wire.write_all(format!("{line}\n").as_bytes()),
             framing => match framing.encode_to_vec(line.as_bytes()) {
@@ -132,8 +130,8 @@ fn print_frames(mut frames: FrameReader<Traced<&TcpStream>>) -> Result<()> {
 }
 
 /// Raw framing: bytes come back in arbitrary chunks; show them line by line.
-fn print_raw(stream: &TcpStream, peer: SocketAddr, options: &ConnectOptions) -> Result<()> {
-    let mut wire = Traced::new(stream, peer, options.tracer);
+fn print_raw(stream: &TcpStream, peer: SocketAddr, config: &ConnectConfig) -> Result<()> {
+    let mut wire = Traced::new(stream, peer, config.tracer);
     let mut chunk = vec![0u8; 16 * 1024];
     let mut line = Vec::new();
     loop {
@@ -144,7 +142,7 @@ fn print_raw(stream: &TcpStream, peer: SocketAddr, options: &ConnectOptions) -> 
             Err(err) => return Err(Error::io("reading from the server", err)),
         };
         for &byte in &chunk[..got] {
-            if byte == b'\n' || line.len() >= options.max_frame {
+            if byte == b'\n' || line.len() >= config.max_frame {
                 print_reply(&line);
                 line.clear();
             }

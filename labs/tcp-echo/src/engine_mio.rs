@@ -65,7 +65,7 @@ use netlab_common::{Direction, Error, Result, term};
 
 use crate::protocol;
 use crate::registry::{ClientId, Registry};
-use crate::server::{EchoConfig, Stop};
+use crate::server::{ServeConfig, Stop};
 
 /// Bytes of unsent output a connection may hold before we stop reading its input.
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
@@ -77,7 +77,7 @@ const LISTENER: Token = Token(0);
 const EVENTS_PER_POLL: usize = 1024;
 
 /// Accepts and serves clients on one thread until `stop` is requested.
-pub fn serve(listener: std::net::TcpListener, config: EchoConfig, stop: &Stop) -> Result<()> {
+pub fn serve(listener: std::net::TcpListener, config: ServeConfig, stop: &Stop) -> Result<()> {
     listener
         .set_nonblocking(true)
         .map_err(|err| Error::io("making the listener non-blocking", err))?;
@@ -221,7 +221,7 @@ struct Connection {
 }
 
 struct Server {
-    config: EchoConfig,
+    config: ServeConfig,
     registry: Registry,
     connections: HashMap<Token, Connection>,
     next_token: usize,
@@ -239,7 +239,7 @@ struct Server {
 }
 
 impl Server {
-    fn new(config: EchoConfig) -> Self {
+    fn new(config: ServeConfig) -> Self {
         Self {
             registry: Registry::new(config.max_clients),
             scratch: vec![0; config.read_size],
@@ -501,7 +501,7 @@ impl Server {
 
 impl Connection {
     /// Does all the work this connection allows right now.
-    fn serve(&mut self, config: &EchoConfig, registry: &mut Registry, scratch: &mut [u8]) -> Next {
+    fn serve(&mut self, config: &ServeConfig, registry: &mut Registry, scratch: &mut [u8]) -> Next {
         if let Err(err) = self.output.flush(&mut self.stream, &mut self.info) {
             return self.vanished(registry, &err);
         }
@@ -560,7 +560,7 @@ impl Connection {
     }
 
     /// Line/length framing: answer every whole message, reading until `WouldBlock`.
-    fn answer_frames(&mut self, config: &EchoConfig, registry: &mut Registry) -> io::Result<()> {
+    fn answer_frames(&mut self, config: &ServeConfig, registry: &mut Registry) -> io::Result<()> {
         // Lend the decoder out so the loop below may use `self` freely; put it back after.
         let Some(mut decoder) = self.decoder.take() else {
             return Ok(());
@@ -573,7 +573,7 @@ impl Connection {
     fn answer_frames_with(
         &mut self,
         decoder: &mut FrameDecoder,
-        config: &EchoConfig,
+        config: &ServeConfig,
         registry: &mut Registry,
     ) -> io::Result<()> {
         loop {

@@ -40,12 +40,12 @@ use netlab_common::{Error, Result, Traced, net, term};
 
 use crate::protocol;
 use crate::registry::{ClientId, Registry};
-use crate::server::{EchoConfig, Stop};
+use crate::server::{ServeConfig, Stop};
 
 /// Accepts clients until `stop` is requested, one thread each (at most `--max-clients` plus a
 /// few spare ones for refusals; see `netlab_common::accept` for what happens past that, or when
 /// the operating system refuses a thread).
-pub fn serve(listener: TcpListener, config: EchoConfig, stop: &Stop) -> Result<()> {
+pub fn serve(listener: TcpListener, config: ServeConfig, stop: &Stop) -> Result<()> {
     let config = Arc::new(config);
     let registry = Arc::new(Mutex::new(Registry::new(config.max_clients)));
     let threads = ClientThreads::for_clients("echo-client", config.max_clients);
@@ -62,7 +62,7 @@ pub fn serve(listener: TcpListener, config: EchoConfig, stop: &Stop) -> Result<(
 
 /// Tells a client that got no thread why, in the framings that have room for a message. Raw
 /// framing (RFC 862) has none: every byte the server sends is echo data, so it only closes.
-fn turn_away(stream: &TcpStream, peer: SocketAddr, config: &EchoConfig, why: &Turnaway) {
+fn turn_away(stream: &TcpStream, peer: SocketAddr, config: &ServeConfig, why: &Turnaway) {
     if config.framing == Framing::Raw {
         return;
     }
@@ -96,7 +96,7 @@ impl Ending {
 }
 
 /// Serves one client from connection to close.
-fn serve_client(stream: TcpStream, registry: &Mutex<Registry>, config: &EchoConfig) {
+fn serve_client(stream: TcpStream, registry: &Mutex<Registry>, config: &ServeConfig) {
     let Ok(peer) = stream.peer_addr() else {
         return; // the client left before we looked at it
     };
@@ -160,7 +160,7 @@ fn serve_client(stream: TcpStream, registry: &Mutex<Registry>, config: &EchoConf
 /// RFC 862: send back every byte, unchanged, until the client closes. A timeout (see
 /// `--idle-timeout`) comes back as [`Error::Timeout`]; nothing is written for it, since in raw
 /// framing every byte we write is echo data.
-fn echo_raw(stream: &TcpStream, peer: SocketAddr, config: &EchoConfig) -> Result<Ending> {
+fn echo_raw(stream: &TcpStream, peer: SocketAddr, config: &ServeConfig) -> Result<Ending> {
     let mut wire = Traced::new(stream, peer, config.tracer);
     let mut buf = vec![0u8; config.read_size];
     loop {
@@ -182,7 +182,7 @@ fn converse(
     id: ClientId,
     name: &str,
     registry: &Mutex<Registry>,
-    config: &EchoConfig,
+    config: &ServeConfig,
 ) -> Result<Ending> {
     send_frames(stream, peer, config, &[protocol::welcome(name)])?;
     let wire = Traced::new(stream, peer, config.tracer);
@@ -227,7 +227,7 @@ fn converse(
 fn send_frames(
     stream: &TcpStream,
     peer: SocketAddr,
-    config: &EchoConfig,
+    config: &ServeConfig,
     payloads: &[Vec<u8>],
 ) -> Result<()> {
     let mut bytes = Vec::new();

@@ -18,6 +18,7 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use netlab_common::accept;
 use netlab_common::grade::conn::{
     connect, expect_bytes, expect_close, half_close, io_said, leave_politely, reset, send,
     send_slowly,
@@ -37,8 +38,36 @@ pub struct Target {
     pub max_frame: usize,
 }
 
-/// Runs every check for `framing` against the server at `addr`.
-pub fn grade(addr: SocketAddr, framing: Framing, max_frame: usize, deadline: Duration) -> Rubric {
+/// What `tcp-echo grade` was asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct GradeConfig {
+    /// The server to grade.
+    pub target: SocketAddr,
+    /// The framing it speaks (`--framing`).
+    pub framing: Framing,
+    /// Its frame size limit (`--max-frame`).
+    pub max_frame: usize,
+    /// How long each check may take (`--timeout`).
+    pub deadline: Duration,
+    /// Print the rubric as one JSON object.
+    pub json: bool,
+}
+
+/// `tcp-echo grade`: runs the checks and prints the rubric; fails (exit 1) unless every
+/// required check passed.
+pub fn run(config: &GradeConfig) -> netlab_common::Result<()> {
+    grade(config).report(config.json)
+}
+
+/// Runs every check for the configured framing against the server.
+pub fn grade(config: &GradeConfig) -> Rubric {
+    let GradeConfig {
+        target: addr,
+        framing,
+        max_frame,
+        deadline,
+        ..
+    } = *config;
     let target = Target {
         addr,
         framing,
@@ -416,14 +445,15 @@ fn stream_echo(t: Target, total: usize) -> CheckResult {
         .try_clone()
         .map_err(|err| Failure::new("a second handle", err.to_string()))?;
     let pattern = |i: usize| (i % 251) as u8;
-    let sender = thread::spawn(move || {
+    let sender = accept::spawn_named("grade-stream-writer", move || {
         let chunk: Vec<u8> = (0..total).map(pattern).collect();
         let sent = chunk
             .chunks(32 * 1024)
             .try_for_each(|piece| writer.write_all(piece));
         let _ = writer.shutdown(Shutdown::Write);
         sent
-    });
+    })
+    .map_err(|err| Failure::new("a thread to send the stream", err.to_string()))?;
     let mut reader = c;
     let mut got = 0usize;
     let mut buf = vec![0u8; 64 * 1024];

@@ -1,7 +1,7 @@
-//! # Running the echo server: settings shared by both engines, start-up and Ctrl-C
+//! # Running the echo server: the config both engines take, start-up and Ctrl-C
 //!
 //! The two engines differ only in *how* they wait for many clients at once (a thread per client,
-//! or one thread and an event loop). Everything else (the settings, the announcement of the port,
+//! or one thread and an event loop). Everything else (the config, the announcement of the port,
 //! stopping on Ctrl-C) is here, so the engines can be compared line by line.
 //!
 //! Ctrl-C sets a stop flag and wakes the engine by connecting to the server itself
@@ -36,9 +36,14 @@ impl Engine {
     }
 }
 
-/// Everything an engine needs to know.
+/// What `tcp-echo serve` was asked to do: where to listen, which engine, and everything an
+/// engine needs to know.
 #[derive(Debug, Clone)]
-pub struct EchoConfig {
+pub struct ServeConfig {
+    /// Where to listen (`--bind`, `--port`).
+    pub addr: SocketAddr,
+    /// How to serve many clients at once.
+    pub engine: Engine,
     /// How messages are delimited.
     pub framing: Framing,
     /// Largest message accepted.
@@ -49,7 +54,7 @@ pub struct EchoConfig {
     pub nodelay: bool,
     /// Bytes asked for per `read` in raw framing.
     pub read_size: usize,
-    /// `--idle-timeout`: how long a client may go without moving a byte; `None` for ever.
+    /// `--idle-timeout`: how long a client may go without moving a byte; `None`: no limit.
     pub idle_timeout: Option<Duration>,
     /// `--trace` output.
     pub tracer: Tracer,
@@ -58,27 +63,27 @@ pub struct EchoConfig {
 /// The stop request shared by the Ctrl-C handler and the engine (see `netlab_common::net`).
 pub type Stop = net::StopSignal;
 
-/// Binds, announces `listening on ADDR`, installs the Ctrl-C handler and runs `engine` until
+/// Binds, announces `listening on ADDR`, installs the Ctrl-C handler and runs the engine until
 /// stopped.
-pub fn run(addr: SocketAddr, engine: Engine, config: EchoConfig) -> Result<()> {
-    let net::Listening { listener, stop, .. } = net::start_server(addr)?;
+pub fn run(config: ServeConfig) -> Result<()> {
+    let net::Listening { listener, stop, .. } = net::start_server(config.addr)?;
     term::info(format!(
         "engine {}, framing {}, max {} clients, messages up to {} bytes, TCP_NODELAY {}",
-        engine.name(),
+        config.engine.name(),
         config.framing.name(),
         config.max_clients,
         config.max_frame,
         if config.nodelay { "on" } else { "off" }
     ));
 
-    serve(listener, engine, config, &stop)?;
+    serve(listener, config, &stop)?;
     term::info("stopped (Ctrl-C); open connections are closed as the process exits");
     Ok(())
 }
 
-/// Runs `engine` on an already bound listener until `stop` is requested.
-pub fn serve(listener: TcpListener, engine: Engine, config: EchoConfig, stop: &Stop) -> Result<()> {
-    match engine {
+/// Runs `config.engine` on an already bound listener until `stop` is requested.
+pub fn serve(listener: TcpListener, config: ServeConfig, stop: &Stop) -> Result<()> {
+    match config.engine {
         Engine::Threads => engine_threads::serve(listener, config, stop),
         Engine::Mio => engine_mio::serve(listener, config, stop),
     }

@@ -48,13 +48,39 @@ pub struct Target {
     pub addr: SocketAddr,
 }
 
-/// Runs every check against the server at `addr`; each may take `deadline`. `idle_timeout`, when the
-/// assignment sets one, adds the idle check, which may take that much longer.
-pub fn grade(addr: SocketAddr, idle_timeout: Option<Duration>, deadline: Duration) -> Rubric {
+/// What `game-lab grade` was asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct GradeConfig {
+    /// The server to grade.
+    pub target: SocketAddr,
+    /// The idle timeout the assignment sets for the server (`--idle-timeout`): when given, a
+    /// check that a silent client is told and closed after about that long.
+    pub expected_idle_timeout: Option<Duration>,
+    /// How long each check may take (`--timeout`).
+    pub deadline: Duration,
+    /// Print the rubric as one JSON object.
+    pub json: bool,
+}
+
+/// `game-lab grade`: runs the checks and prints the rubric; fails (exit 1) unless every
+/// required check passed.
+pub fn run(config: &GradeConfig) -> netlab_common::Result<()> {
+    grade(config).report(config.json)
+}
+
+/// Runs every check against the server; each may take `config.deadline`. The expected idle
+/// timeout, when the assignment sets one, adds the idle check, which may take that much longer.
+pub fn grade(config: &GradeConfig) -> Rubric {
+    let GradeConfig {
+        target: addr,
+        expected_idle_timeout,
+        deadline,
+        ..
+    } = *config;
     let t = Target { addr };
     let subject = format!("a tic-tac-toe game server at {addr}");
     let mut rubric = Rubric::run(subject, checks(t), deadline);
-    if let Some(idle) = idle_timeout {
+    if let Some(idle) = expected_idle_timeout {
         rubric.run_more(vec![idle_check(t, idle)], deadline + idle);
     }
     // Last: a server that dies here fails only this check, not every later one.

@@ -8,9 +8,9 @@
 //! idle: pushes never wait for the player to send something.
 //!
 //! ## Idle connections
-//! The reader's socket has a read timeout of `--idle-timeout`. A connection that sends nothing
-//! for that long is usually dead: its peer crashed, or vanished without a FIN, and only a timeout
-//! will ever tell. It is closed, and a player in a game goes `AWAY` like any other disconnect.
+//! The reader's socket has a read timeout of `--idle-timeout` (none with `--idle-timeout 0`). A
+//! connection that sends nothing for that long is usually dead: its peer crashed, or vanished
+//! without a FIN, and only a timeout will ever tell. It is closed, and a player in a game goes `AWAY` like any other disconnect.
 //! One kind of silence is normal, though: a spectator watching a game has nothing to say. So when
 //! the timeout fires, the reader asks the lobby whether the connection is watching a game in
 //! progress, and if so keeps it for another period. The exemption ends with the game: a
@@ -38,7 +38,7 @@ pub(super) fn serve(shared: &Shared, stream: TcpStream) {
     };
     let config = &shared.config;
     let _ = stream.set_nodelay(true);
-    let _ = stream.set_read_timeout(Some(config.idle_timeout));
+    let _ = stream.set_read_timeout(config.idle_timeout);
     let Some(id) = admit(shared, &stream, peer) else {
         return;
     };
@@ -155,7 +155,8 @@ fn read_lines(shared: &Shared, stream: &TcpStream, peer: SocketAddr, id: PlayerI
                 return ended("sent a line over the limit", Some(words));
             }
             Err(Error::Timeout { .. }) => {
-                let seconds = shared.config.idle_timeout.as_secs();
+                // Only a socket with a read timeout times out, so the timeout is set here.
+                let seconds = shared.config.idle_timeout.unwrap_or_default().as_secs();
                 if let Some(watching) = watching_a_game(shared, id) {
                     // A spectator has nothing to say while a game goes on: keep it, and look
                     // again after another idle period (the next `read_frame` starts a new one).

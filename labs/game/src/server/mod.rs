@@ -58,7 +58,7 @@ use std::time::{Duration, Instant};
 
 use netlab_common::accept::{self, ClientThreads};
 use netlab_common::net::{self, StopSignal};
-use netlab_common::{Error, Result, Tracer, term};
+use netlab_common::{Result, Tracer, term};
 
 pub use lobby::{Lobby, LobbyConfig, PlayerId, TokenSource};
 pub use outbox::OUTBOX_MESSAGES;
@@ -71,15 +71,16 @@ const THREAD_STACK: usize = 256 * 1024;
 /// How often the ticker looks for players whose grace period ended.
 const TICK: Duration = Duration::from_millis(250);
 
-/// Everything `serve` needs.
+/// What `game-lab serve` was asked to do: everything the server needs.
 #[derive(Debug, Clone)]
-pub struct ServerConfig {
+pub struct ServeConfig {
     /// Where to listen.
     pub addr: SocketAddr,
     /// Lobby limits (players, grace period, seed).
     pub lobby: LobbyConfig,
-    /// A connection that sends nothing for this long is closed.
-    pub idle_timeout: Duration,
+    /// A connection that sends nothing for this long is closed (unless it watches a game);
+    /// `None`: never (`--idle-timeout 0`).
+    pub idle_timeout: Option<Duration>,
     /// Lines per second a connection may send on average (bursts up to twice that).
     pub max_lines_per_sec: u32,
     /// `--trace`.
@@ -96,7 +97,7 @@ struct State {
 /// Shared by every thread.
 struct Shared {
     state: Mutex<State>,
-    config: ServerConfig,
+    config: ServeConfig,
 }
 
 impl Shared {
@@ -201,17 +202,20 @@ impl State {
 }
 
 /// Binds, prints `listening on ADDR`, and serves until Ctrl-C.
-pub fn run(config: ServerConfig) -> Result<()> {
+pub fn run(config: ServeConfig) -> Result<()> {
     let net::Listening {
         listener,
         addr: local,
         stop,
     } = net::start_server(config.addr)?;
     term::info(format!(
-        "max {} players, {}s grace to come back, idle timeout {}s; `nc {} {}` to play by hand",
+        "max {} players, {}s grace to come back, {}; `nc {} {}` to play by hand",
         config.lobby.max_players,
         config.lobby.grace.as_secs(),
-        config.idle_timeout.as_secs(),
+        match config.idle_timeout {
+            Some(idle) => format!("idle timeout {}s", idle.as_secs()),
+            None => "no idle timeout".to_string(),
+        },
         local.ip(),
         local.port()
     ));
@@ -243,19 +247,16 @@ pub fn run(config: ServerConfig) -> Result<()> {
 
 /// Starts the thread that forfeits players whose grace period has ended.
 fn start_ticker(shared: Arc<Shared>, stop: StopSignal) -> Result<()> {
-    thread::Builder::new()
-        .name("game-ticker".into())
-        .spawn(move || {
-            while !stop.requested() {
-                thread::sleep(TICK);
-                let now = Instant::now();
-                let mut state = shared.lock();
-                state.lobby.tick(now);
-                let delivery = state.deliver(now);
-                drop(state);
-                delivery.finish();
-            }
-        })
-        .map(|_| ())
-        .map_err(|err| Error::io("starting the ticker thread", err))
+    accept::spawn_named("game-ticker", move || {
+        while !stop.requested() {
+            thread::sleep(TICK);
+            let now = Instant::now();
+            let mut state = shared.lock();
+            state.lobby.tick(now);
+            let delivery = state.deliver(now);
+            drop(state);
+            delivery.finish();
+        }
+    })
+    .map(|_| ())
 }

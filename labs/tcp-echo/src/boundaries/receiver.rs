@@ -9,8 +9,8 @@
 use netlab_common::FrameDecoder;
 use netlab_common::framing::Framing;
 
+use crate::payload;
 use crate::protocol::REPLY_HEADROOM;
-use crate::wire;
 
 /// Where the reads of a stream fell relative to its messages' boundaries. Pure bookkeeping: feed
 /// it the length of each read.
@@ -105,7 +105,7 @@ pub struct Receiver {
 impl Receiver {
     /// A receiver expecting the echo of messages of these `sizes`, in `framing`.
     pub fn new(framing: Framing, sizes: &[usize]) -> Receiver {
-        let extra = wire::overhead_bytes(framing) + wire::ack_bytes(framing);
+        let extra = payload::overhead_bytes(framing) + payload::ack_bytes(framing);
         let largest = sizes.iter().copied().max().unwrap_or(0);
         Receiver {
             framing,
@@ -114,7 +114,10 @@ impl Receiver {
             greeting: (framing != Framing::Raw).then(Vec::new),
             // Room for the largest reply, or for an `ERROR ...` notice, which the server may send
             // instead and which must be shown whole.
-            decoder: FrameDecoder::new(framing, largest.max(wire::GREETING_MAX) + REPLY_HEADROOM),
+            decoder: FrameDecoder::new(
+                framing,
+                largest.max(payload::GREETING_MAX) + REPLY_HEADROOM,
+            ),
             next: 0,
             next_start: 0,
             recovered: 0,
@@ -178,7 +181,7 @@ impl Receiver {
         if let Some(greeting) = &self.greeting {
             let why = format!(
                 "the server closed the connection before its greeting was complete; it sent `{}`",
-                wire::show(greeting)
+                payload::show(greeting)
             );
             return self.fail(why);
         }
@@ -199,7 +202,7 @@ impl Receiver {
         };
         let before = greeting.len();
         greeting.extend_from_slice(bytes);
-        match wire::greeting_len(self.framing, greeting)? {
+        match payload::greeting_len(self.framing, greeting)? {
             None => Ok(&[]),
             Some(len) => {
                 self.greeting = None;
@@ -213,9 +216,9 @@ impl Receiver {
         let wrong = echo
             .iter()
             .zip(offset..)
-            .position(|(&byte, index)| byte != wire::pattern_byte(Framing::Raw, index));
+            .position(|(&byte, index)| byte != payload::pattern_byte(Framing::Raw, index));
         match wrong {
-            Some(at) => self.fail(wire::describe_wrong(echo, at, offset)),
+            Some(at) => self.fail(payload::describe_wrong(echo, at, offset)),
             None if offset + echo.len() as u64 > self.tally.total() => self.fail(format!(
                 "the server sent more than the {} bytes it was sent",
                 self.tally.total()
@@ -252,10 +255,10 @@ impl Receiver {
 
     fn check_frame(&mut self, frame: &[u8]) {
         let Some(&size) = self.sizes.get(self.next) else {
-            let why = format!("a reply after the last message: `{}`", wire::show(frame));
+            let why = format!("a reply after the last message: `{}`", payload::show(frame));
             return self.fail(why);
         };
-        let expected = wire::ack_payload(&wire::payload(self.framing, self.next_start, size));
+        let expected = payload::ack_payload(&payload::cut(self.framing, self.next_start, size));
         self.next += 1;
         self.next_start += size as u64;
         if frame == expected {
@@ -264,7 +267,7 @@ impl Receiver {
             let number = self.next;
             self.fail(format!(
                 "reply {number} is not `ACK ` and message {number}; the server sent `{}`",
-                wire::show(frame)
+                payload::show(frame)
             ));
         }
     }
@@ -298,7 +301,7 @@ mod tests {
     /// Raw framing: a read of exactly one message is recovered; a read of two is not.
     #[test]
     fn raw_receiver_takes_each_read_as_a_message() {
-        let sent = wire::payload(Framing::Raw, 0, 6);
+        let sent = payload::cut(Framing::Raw, 0, 6);
         let mut receiver = Receiver::new(Framing::Raw, &[2, 1, 3]);
         receiver.take_read(&sent[..2]); // message 1, alone
         receiver.take_read(&sent[2..]); // messages 2 and 3, merged
@@ -316,7 +319,7 @@ mod tests {
         let mut start = 0;
         for size in sizes {
             echo.extend(
-                wire::reply(Framing::Line, &wire::payload(Framing::Line, start, size)).unwrap(),
+                payload::reply(Framing::Line, &payload::cut(Framing::Line, start, size)).unwrap(),
             );
             start += size as u64;
         }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use netlab_testkit::grade::{Graded, broken_fixture, grade as grade_with};
 use netlab_testkit::{ServerProcess, run_cli};
 
-const BIN: &str = env!("CARGO_BIN_EXE_game-lab");
+use crate::util::BIN;
 
 /// Grades the server at `addr` with `--json` and `extra` flags.
 fn grade(addr: &str, extra: &[&str]) -> Graded {

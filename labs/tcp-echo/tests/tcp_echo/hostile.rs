@@ -3,21 +3,19 @@
 //! Each test is one way a client can hurt a server that trusts it: by saying nothing (silent), by
 //! saying it slowly (slow), by not reading (non-reading), by disappearing mid-message (vanishing),
 //! by sending a lot fast (flooding), or by taking every place (resource exhaustion). Oversize
-//! frames, control bytes and the first non-reading and flooding cases are in `echo.rs`
+//! frames, control bytes and the first non-reading and flooding cases are in the `echo` module
 //! (`oversize_frames_are_refused`, `client_neutralizes_escape_sequences`,
 //! `non_reading_client_is_bounded`, `thousand_connections_leak_no_descriptors`). Timeouts are
 //! tested with `--idle-timeout 1`; the test waits for the server's own events (a frame, a close,
 //! a log line), never for a sleep.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod util;
-
 use std::io::{Read, Write};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::util::{self, Client, ENGINES, ServerExt, read_exactly, read_to_close, run_cli};
 use netlab_common::framing::Framing;
-use util::{Client, ENGINES, ServerExt, read_exactly, read_to_close, run_cli};
 
 /// The idle timeout the tests give the server, and its farewell in line/length framing.
 const IDLE: &str = "1";

@@ -4,17 +4,15 @@
 //! tested against the same expectations: they must be indistinguishable from outside.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod util;
-
 use std::io::Write;
 use std::net::Shutdown;
 use std::thread;
 use std::time::Duration;
 
-use netlab_common::framing::Framing;
-use util::{
-    Client, ENGINES, Server, ServerExt, find_program, read_exactly, read_to_close, run_cli,
+use crate::util::{
+    self, Client, ENGINES, Server, ServerExt, find_program, read_exactly, read_to_close, run_cli,
 };
+use netlab_common::framing::Framing;
 
 /// Raw framing is RFC 862: every byte returns unchanged, whether it was written one byte at a
 /// time or in one large write, and the order is kept.

@@ -4,13 +4,11 @@
 //! that target its defect, with a reason that names what was expected and what arrived.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod util;
-
 use std::path::Path;
 
+use crate::util::{BIN, start};
 use netlab_testkit::grade::{broken_fixture, grade};
 use netlab_testkit::{ServerProcess, run_cli};
-use util::{BIN, start};
 
 #[test]
 fn netlab_servers_earn_full_marks_in_every_framing_and_engine() {

@@ -3,7 +3,7 @@
 //!
 //! Tests synchronize on events (a line printed by the server, a reply read), never on sleeps.
 //! Every socket gets a read timeout so a broken server fails a test instead of hanging it.
-//! Each test binary uses only some of these helpers, hence the `allow` below.
+//! Not every helper is used by every module, hence the `allow` below.
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};

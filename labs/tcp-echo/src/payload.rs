@@ -1,10 +1,12 @@
-//! # What a load generator sends, and what must come back, in each framing
+//! # The bench's payload: what a load generator sends, and what must come back, in each framing
 //!
-//! `tcp-echo bench` talks to an echo server in any of the three framings, and checks every byte
-//! that comes back. In `raw` framing the server is RFC 862: the bytes come back unchanged. In
-//! `line` and `length` framing our server runs the small protocol of [`crate::protocol`]: it
-//! speaks first (`WELCOME Client01`) and answers every message `m` with the frame `ACK m`. So for
-//! a payload `p`:
+//! A benchmark makes up its own messages: they are its *payload* (in the glossary of
+//! `netlab_common`'s crate doc, *wire* is a lab's real message format; the echo lab's is
+//! [`netlab_common::framing`] plus [`crate::protocol`]). `tcp-echo bench` talks to an echo server
+//! in any of the three framings, and checks every byte that comes back. In `raw` framing the
+//! server is RFC 862: the bytes come back unchanged. In `line` and `length` framing our server
+//! runs the small protocol of [`crate::protocol`]: it speaks first (`WELCOME Client01`) and
+//! answers every message `m` with the frame `ACK m`. So for a payload `p`:
 //!
 //! | framing  | the client sends | the server sends back  | framing bytes per message, each way |
 //! |----------|------------------|------------------------|-------------------------------------|
@@ -73,7 +75,7 @@ pub fn pattern_byte(framing: Framing, index: u64) -> u8 {
 }
 
 /// `len` bytes of the pattern, starting at byte `start` of it.
-pub fn payload(framing: Framing, start: u64, len: usize) -> Vec<u8> {
+pub fn cut(framing: Framing, start: u64, len: usize) -> Vec<u8> {
     (start..start + len as u64)
         .map(|index| pattern_byte(framing, index))
         .collect()
@@ -275,10 +277,10 @@ mod tests {
     /// it is a valid line that the server will not mistake for `status` or `exit`.
     #[test]
     fn line_pattern_is_safe_text() {
-        let text = payload(Framing::Line, 0, 1000);
+        let text = cut(Framing::Line, 0, 1000);
         assert!(text.iter().all(|byte| byte.is_ascii_graphic()));
         assert!(request(Framing::Line, &text).is_ok());
-        let binary = payload(Framing::Raw, 0, 300);
+        let binary = cut(Framing::Raw, 0, 300);
         assert!(binary.contains(&b'\n'));
         assert_eq!(binary.get(251), Some(&0));
     }

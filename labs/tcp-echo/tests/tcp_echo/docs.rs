@@ -21,13 +21,11 @@
 //! stable. A command using `nc` is skipped (visibly) where nc is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod util;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::util::{self, BIN, find_program};
 use regex::Regex;
-use util::{BIN, find_program};
 
 /// One checked transcript.
 struct Transcript {

@@ -7,13 +7,11 @@
 //! a hang fails the test instead of stalling the suite.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-mod util;
-
 use std::net::TcpListener;
 use std::thread;
 
+use crate::util::{self, BIN, ENGINES};
 use netlab_testkit::ServerProcess;
-use util::{BIN, ENGINES};
 
 /// Every framing, with its framing bytes per message and the `ACK ` bytes the server adds.
 const FRAMINGS: [(&str, u64, u64); 3] = [("raw", 0, 0), ("line", 1, 4), ("length", 4, 4)];

@@ -10,13 +10,7 @@ use std::thread;
 
 use netlab_testkit::{ServerProcess, find_program, run_cli, skip};
 
-const BIN: &str = env!("CARGO_BIN_EXE_game-lab");
-
-fn start(args: &[&str]) -> ServerProcess {
-    let mut all = vec!["serve", "--port", "0"];
-    all.extend_from_slice(args);
-    ServerProcess::start(BIN, &all)
-}
+use crate::util::{BIN, start};
 
 /// One player on a real connection.
 struct Player {

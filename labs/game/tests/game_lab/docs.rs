@@ -57,7 +57,7 @@ use netlab_testkit::docs::{
 use netlab_testkit::{ServerProcess, skip};
 use regex::Regex;
 
-const BIN: &str = env!("CARGO_BIN_EXE_game-lab");
+use crate::util::{self, BIN};
 
 /// The document under test, and the port its transcripts show.
 const DOC: &str = "docs/game.md";
@@ -271,9 +271,8 @@ fn normalize(text: &str, server_port: Option<u16>) -> String {
 }
 
 fn starts(args: &[String]) -> ServerProcess {
-    let mut all = vec!["serve", "--port", "0"];
-    all.extend(args.iter().map(String::as_str));
-    ServerProcess::start(BIN, &all)
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    util::start(&args)
 }
 
 /// The `$` commands of a block, each with the lines printed under it.
