@@ -2,17 +2,14 @@
 //! the JSON lines a script reads, the table a person reads, the scratch directory gone
 //! afterwards, and damaged bytes reported as an error rather than as a fast result. Also
 //! `--block-size` on `get` and `put`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
-mod util;
 
 use std::path::Path;
 use std::process::Command;
 
+use crate::util::{BIN, PASSWORD, ServerProcess, TempDir, USER, World, pattern, run_cli};
 use ftp_lab::bench::{Direction, Lab, Undo};
 use netlab_testkit::bench::{assert_cleaned_up, assert_rate, run_bench};
 use regex::Regex;
-use util::{BIN, PASSWORD, ServerProcess, TempDir, USER, World, pattern, run_cli};
 
 const MIB: u64 = 1 << 20;
 

@@ -1,12 +1,9 @@
 //! The `ftp-lab` client (`get`, `put`, `connect`) against our server and against a server
 //! nobody here wrote (pyftpdlib): list, download, upload and resume, passive and active.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
-mod util;
 
 use std::net::SocketAddr;
 
-use util::{BIN, PASSWORD, ServerProcess, TempDir, USER, World, pattern, run_cli};
+use crate::util::{BIN, PASSWORD, ServerProcess, TempDir, USER, World, pattern, run_cli};
 
 /// `ftp-lab ARGS...`; returns (exit code, stdout, stderr).
 fn ftp_lab(args: &[&str]) -> (i32, String, String) {
@@ -163,12 +160,13 @@ fn trace_shows_both_channels() {
 /// Our client against pyftpdlib, a server nobody here wrote.
 #[test]
 fn get_put_resume_against_pyftpdlib() {
-    let Some(python) = util::python_with("get_put_resume_against_pyftpdlib", "pyftpdlib") else {
+    let Some(python) = crate::util::python_with("get_put_resume_against_pyftpdlib", "pyftpdlib")
+    else {
         return;
     };
     let served = TempDir::new("pyftpd");
     std::fs::write(served.join("hello.txt"), b"hello from pyftpdlib\n").unwrap();
-    let script = util::fixture("pyftpd_server.py");
+    let script = crate::util::fixture("pyftpd_server.py");
     let server = ServerProcess::start(
         python.to_str().unwrap(),
         &[&script, served.path().to_str().unwrap(), USER, PASSWORD],
