@@ -71,7 +71,7 @@ const UPLOADED: &str = "upload.bin";
 
 /// What `ftp-lab bench` was asked.
 #[derive(Debug, Clone)]
-pub struct BenchOptions {
+pub struct BenchConfig {
     /// Bytes in the test file.
     pub file_size: u64,
     /// Block sizes to measure, in order.
@@ -83,19 +83,19 @@ pub struct BenchOptions {
 }
 
 /// Runs the bench with this very program as the server.
-pub fn run(options: &BenchOptions) -> Result<()> {
+pub fn run(config: &BenchConfig) -> Result<()> {
     let program = std::env::current_exe()
         .map_err(|err| Error::io("finding this program to start it as the server", err))?;
     let undo = Undo::on_ctrl_c()?;
-    let mut lab = Lab::start(&program, options.file_size, &undo)?;
-    if !options.json {
-        describe(&lab, options);
+    let mut lab = Lab::start(&program, config.file_size, &undo)?;
+    if !config.json {
+        describe(&lab, config);
         println!("{TABLE_HEADER}");
     }
     for direction in [Direction::Retr, Direction::Stor] {
-        for &block_size in &options.block_sizes {
-            let measured = lab.measure(direction, block_size, options.rounds)?;
-            if options.json {
+        for &block_size in &config.block_sizes {
+            let measured = lab.measure(direction, block_size, config.rounds)?;
+            if config.json {
                 println!("{}", measured.to_json());
             } else {
                 println!("{}", measured.table_row());
@@ -103,23 +103,23 @@ pub fn run(options: &BenchOptions) -> Result<()> {
             let _ = std::io::stdout().flush();
         }
     }
-    if !options.json {
-        let transfers = 2 * options.block_sizes.len() * options.rounds;
+    if !config.json {
+        let transfers = 2 * config.block_sizes.len() * config.rounds;
         term::success(format!(
             "{transfers} transfers of {}, each checked: byte count, size and SHA-256 of the copy",
-            human_size(options.file_size)
+            human_size(config.file_size)
         ));
     }
     lab.finish();
     Ok(())
 }
 
-fn describe(lab: &Lab, options: &BenchOptions) {
+fn describe(lab: &Lab, config: &BenchConfig) {
     term::info(format!(
         "a test file of {} in {}, {} round(s) per block size, against ftp-lab serve on {}",
-        human_size(options.file_size),
+        human_size(config.file_size),
         lab.scratch.path().display(),
-        options.rounds,
+        config.rounds,
         lab.server.addr()
     ));
     let server_sends = if cfg!(target_os = "linux") {

@@ -20,7 +20,7 @@ use super::{ANONYMOUS_PASSWORD, FtpClient};
 
 /// What `ftp-lab connect` was asked.
 #[derive(Debug, Clone)]
-pub struct ConnectOptions {
+pub struct ConnectConfig {
     /// `host:port`, or an `ftp://` URL (whose user, password and path are used).
     pub target: String,
     /// User name; anonymous if neither this nor the URL names one.
@@ -221,28 +221,28 @@ fn help_text() -> String {
 }
 
 /// Runs the shell until `quit` or the end of standard input.
-pub fn run(options: &ConnectOptions) -> Result<()> {
-    let (target, url_user, url_password, start_dir) = if options.target.starts_with("ftp://") {
-        let url = FtpUrl::parse(&options.target)?;
+pub fn run(config: &ConnectConfig) -> Result<()> {
+    let (target, url_user, url_password, start_dir) = if config.target.starts_with("ftp://") {
+        let url = FtpUrl::parse(&config.target)?;
         (url.target, url.user, url.password, url.path)
     } else {
-        let target = with_default_port(&options.target)
-            .map_err(|why| Error::Protocol(format!("bad address `{}`: {why}", options.target)))?;
+        let target = with_default_port(&config.target)
+            .map_err(|why| Error::Usage(format!("bad address `{}`: {why}", config.target)))?;
         (target, None, None, String::new())
     };
-    let user = options
+    let user = config
         .user
         .clone()
         .or(url_user)
         .unwrap_or_else(|| "anonymous".into());
-    let password = options
+    let password = config
         .password
         .clone()
         .or(url_password)
         .unwrap_or_else(|| ANONYMOUS_PASSWORD.into());
-    let mut client = FtpClient::connect(&target, options.tracer)?;
+    let mut client = FtpClient::connect(&target, config.tracer)?;
     client.login(&user, &password)?;
-    client.passive = !options.active;
+    client.passive = !config.active;
     if !start_dir.is_empty() {
         client.expect_success(&format!("CWD {start_dir}"))?;
     }
@@ -337,7 +337,7 @@ fn get(client: &mut FtpClient, remote: &str, local: Option<String>) -> Result<()
             .rsplit('/')
             .next()
             .filter(|name| !name.is_empty() && *name != ".." && *name != ".")
-            .ok_or_else(|| Error::Protocol("name the local file: get REMOTE LOCAL".into()))?
+            .ok_or_else(|| Error::Usage("name the local file: get REMOTE LOCAL".into()))?
             .to_string(),
     };
     let size = client.size(remote)?;
@@ -356,7 +356,7 @@ fn put(client: &mut FtpClient, local: &str, remote: Option<String>) -> Result<()
         None => Path::new(local)
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
-            .ok_or_else(|| Error::Protocol("name the remote file: put LOCAL REMOTE".into()))?,
+            .ok_or_else(|| Error::Usage("name the remote file: put LOCAL REMOTE".into()))?,
     };
     let mut file = File::open(local).map_err(|err| Error::io(format!("opening {local}"), err))?;
     let length = file.metadata().map(|meta| meta.len()).unwrap_or(0);

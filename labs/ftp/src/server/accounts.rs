@@ -36,6 +36,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use netlab_common::Error;
 use sha2::{Digest, Sha256};
 
 /// User names that mean "anonymous" (RFC 1635).
@@ -83,19 +84,22 @@ impl Accounts {
         Ok(())
     }
 
-    /// Adds the accounts of a `--users` file: `name:password` per line, `#` comments.
-    pub fn add_file(&mut self, path: &Path) -> Result<(), String> {
+    /// Adds the accounts of a `--users` file: `name:password` per line, `#` comments. A file
+    /// that cannot be read is an I/O error; a line that is not an account is the user's mistake
+    /// ([`Error::Usage`]), named by its line number.
+    pub fn add_file(&mut self, path: &Path) -> netlab_common::Result<()> {
         let text = std::fs::read_to_string(path)
-            .map_err(|err| format!("cannot read users file {}: {err}", path.display()))?;
+            .map_err(|err| Error::io(format!("reading the users file {}", path.display()), err))?;
         for (number, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (name, password) = split_user_spec(line)
-                .map_err(|why| format!("{} line {}: {why}", path.display(), number + 1))?;
-            self.add(name, password)
-                .map_err(|why| format!("{} line {}: {why}", path.display(), number + 1))?;
+            let mistake = |why: String| {
+                Error::Usage(format!("{} line {}: {why}", path.display(), number + 1))
+            };
+            let (name, password) = split_user_spec(line).map_err(mistake)?;
+            self.add(name, password).map_err(mistake)?;
         }
         Ok(())
     }

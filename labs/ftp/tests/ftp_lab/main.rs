@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod bench;
+mod cli;
 mod client;
 #[cfg(unix)]
 mod docs;
