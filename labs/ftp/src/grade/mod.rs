@@ -6,7 +6,7 @@
 //! asked for, never read its replies, or vanish in the middle of an upload. And FTP has its own
 //! classic attacks: paths that climb out of the served directory (`../../etc/passwd`), `PORT`
 //! commands that aim the server at a third machine (the bounce attack, RFC 2577 section 3), and
-//! strangers who connect to a passive port first (port theft, RFC 2577 section 5).
+//! strangers who connect to a passive port first (port theft, RFC 2577 section 8).
 //!
 //! Every check opens its own connections and runs under a deadline
 //! ([`netlab_common::grade`]), so a hung server fails checks instead of hanging the grader.

@@ -370,7 +370,7 @@ impl Connection {
         let peer = self.peer;
         let mut rejected = |intruder: SocketAddr| {
             term::warn(format!(
-                "{peer}: refused a data connection from {intruder}: not the client's address (RFC 2577)"
+                "{peer}: refused a data connection from {intruder}: not the client's address (port stealing, RFC 2577 section 8)"
             ));
         };
         let deadline = Instant::now() + timeout;
