@@ -1,7 +1,14 @@
 //! # Command line: `ftp-lab serve | connect | get | put | bench | grade`
 //!
-//! Flags shared with the other labs (`--bind`, `--port`, `--max-clients`, `--trace`) come from
-//! `netlab_common::cli`, so every lab spells them the same way.
+//! The clap `Args` structs live here and only here. [`run`] turns each subcommand's flags into a
+//! plain Config ([`ServeConfig`], [`ConnectConfig`], [`GetConfig`], [`PutConfig`],
+//! [`BenchConfig`], [`GradeConfig`]) and hands it to the program module, which never sees clap.
+//! Flags that cannot work together are reported here as usage errors (exit status 2, as clap's
+//! own are).
+//!
+//! Flags shared with the other labs (`--bind`, `--port`, `--max-clients`, `--idle-timeout`,
+//! `--trace`, the grader's) come from `netlab_common::cli`, so every lab spells them the same
+//! way.
 
 use std::ops::RangeInclusive;
 use std::path::PathBuf;

@@ -23,7 +23,7 @@ pub struct FtpUrl {
 pub const FTP_PORT: u16 = 21;
 
 impl FtpUrl {
-    /// Parses `ftp://...`.
+    /// Parses `ftp://...`. A malformed URL is the user's mistake: [`netlab_common::Error::Usage`].
     pub fn parse(url: &str) -> Result<FtpUrl> {
         let bad = |why: &str| Error::Usage(format!("bad URL `{url}`: {why}"));
         let rest = url

@@ -12,7 +12,8 @@
 //! ([`netlab_common::grade`]), so a hung server fails checks instead of hanging the grader.
 //!
 //! ## Layout
-//! - this file: the target and the list of checks, in the order they run;
+//! - this file: [`GradeConfig`] and [`run`], the target, and the list of checks in the order they
+//!   run;
 //! - `session`: the grader's FTP client (exact replies, data connections both ways);
 //! - `dialogue`: the control dialogue (greeting, login, sequence, framing of commands);
 //! - `files`: transfers (listings in three modes, uploads and downloads byte for byte);
