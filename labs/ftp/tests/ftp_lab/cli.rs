@@ -1,7 +1,8 @@
 //! What the command line does with a user's mistakes and with `--idle-timeout`: flags that
 //! cannot work together exit with status 2 (as clap's own errors do) and never call themselves a
-//! "protocol error"; a server that refuses a command correctly is reported as what happened; and
-//! `--idle-timeout 0` means "never", not "at once".
+//! "protocol error" (nor does a server's correct refusal: see
+//! `client::refused_download_leaves_no_file`); and `--idle-timeout 0` means "never", not "at
+//! once".
 
 use crate::util::{BIN, TempDir, World, run_cli};
 
@@ -77,23 +78,6 @@ fn client_usage_mistakes_exit_2() {
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains(message), "{args:?}: {err}");
     }
-}
-
-/// A `550` for a missing file is the server answering correctly: the error says what it
-/// replied, and does not call it a protocol error.
-#[test]
-fn a_refusal_is_not_a_protocol_error() {
-    let world = World::start(&[]);
-    let local = TempDir::new("cli-refused");
-    let target = local.join("missing.txt");
-    let url = format!("ftp://{}/missing.txt", world.addr());
-    let (code, err) = ftp_lab(&["get", &url, "-o", target.to_str().unwrap()]);
-    assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("[ERROR] SIZE missing.txt: the server replied 550"),
-        "{err}"
-    );
-    assert!(!err.contains("protocol error"), "{err}");
 }
 
 /// `--idle-timeout 0` is accepted and means no timeout: sessions are served (a zero read

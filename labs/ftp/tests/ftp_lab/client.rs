@@ -187,6 +187,8 @@ fn get_put_resume_against_pyftpdlib() {
 }
 
 /// A download the server refuses fails with its reply and creates no local file.
+/// A download the server refuses (`550`) leaves no local file, and the error quotes the reply
+/// without calling the server's correct answer a protocol error.
 #[test]
 fn refused_download_leaves_no_file() {
     let world = World::start(&[]);
@@ -199,5 +201,6 @@ fn refused_download_leaves_no_file() {
         err.contains("SIZE missing.txt: the server replied 550"),
         "{err}"
     );
+    assert!(!err.contains("protocol error"), "{err}");
     assert!(!target.exists());
 }
