@@ -11,9 +11,10 @@
 //!   by byte. We compare SHA-256 digests (so length differences vanish too) with every byte
 //!   always examined. Unknown users go through the same work and get the same `530` as a wrong
 //!   password, so the replies do not reveal which accounts exist.
-//! - **Slowing down guessing (RFC 2577, section 5, "Protecting Passwords").** Each failed login from an address waits
-//!   longer before its `530`; after [`MAX_FAILURES_PER_ACCOUNT`] failures for that
-//!   account from that address in [`FAILURE_WINDOW`], it may not try that account again until
+//! - **Slowing down guessing (RFC 2577, section 5, "Protecting Passwords").** Each failed
+//!   login from an address waits longer before its `530`; after [`MAX_FAILURES_PER_ACCOUNT`]
+//!   failures for that account from that address in [`FAILURE_WINDOW`], it may not try that
+//!   account again until
 //!   the window has passed; after [`MAX_FAILURES_PER_ADDRESS`] failures for any accounts
 //!   together (a few guesses for each of many accounts, "password spraying") the address may
 //!   not log in at all. One connection gets [`MAX_FAILURES_PER_CONNECTION`] tries.
