@@ -104,17 +104,16 @@ fn measure_all(program: &Path, config: &BenchConfig, undo: &Undo) -> Result<()> 
     let mut lab = Lab::start(program, config.file_size, undo)?;
     if !config.json {
         describe(&lab, config);
-        println!("{TABLE_HEADER}");
+        print_line(TABLE_HEADER)?;
     }
     for direction in [Direction::Retr, Direction::Stor] {
         for &block_size in &config.block_sizes {
             let measured = lab.measure(direction, block_size, config.rounds)?;
             if config.json {
-                println!("{}", measured.to_json());
+                print_line(&measured.to_json())?;
             } else {
-                println!("{}", measured.table_row());
+                print_line(&measured.table_row())?;
             }
-            let _ = std::io::stdout().flush();
         }
     }
     if !config.json {
@@ -126,6 +125,16 @@ fn measure_all(program: &Path, config: &BenchConfig, undo: &Undo) -> Result<()> 
     }
     lab.finish();
     Ok(())
+}
+
+/// One line of results on standard output, flushed so a script reading the pipe sees it at
+/// once. A reader that went away (`ftp-lab bench --json | head -1`) ends the bench quietly
+/// ([`Error::OutputClosed`]) after the usual clean-up.
+fn print_line(line: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .map_err(Error::stdout)
 }
 
 fn describe(lab: &Lab, config: &BenchConfig) {

@@ -255,8 +255,10 @@ pub fn run(config: &ConnectConfig) -> Result<()> {
     let mut lines = io::stdin().lock().lines();
     loop {
         if interactive {
-            print!("ftp> ");
-            let _ = io::stdout().flush();
+            // The prompt is a courtesy: a terminal that cannot show it is noticed at the next
+            // output.
+            let mut stdout = io::stdout().lock();
+            let _ = write!(stdout, "ftp> ").and_then(|()| stdout.flush());
         }
         let Some(line) = lines.next() else { break };
         let line = line.map_err(|err| Error::io("reading standard input", err))?;
@@ -269,6 +271,11 @@ pub fn run(config: &ConnectConfig) -> Result<()> {
             }
         };
         if let Err(err) = execute(&mut client, command) {
+            if matches!(err, Error::OutputClosed) {
+                // Whoever read our output is gone (`... | head`): nothing more to show anyone.
+                client.quit();
+                return Err(err);
+            }
             term::error(&err);
             // Was that the server refusing one command, or is the connection gone?
             client.raw("NOOP")?;
@@ -285,14 +292,17 @@ fn mode_name(passive: bool) -> &'static str {
 fn execute(client: &mut FtpClient, command: ShellCommand) -> Result<()> {
     match command {
         ShellCommand::Nothing | ShellCommand::Quit => {}
-        ShellCommand::Help => print!("{}", help_text()),
+        ShellCommand::Help => print_out(&help_text())?,
         ShellCommand::List(path) => {
             let listing = client.list(&path, false)?;
+            let mut shown = String::new();
             for line in String::from_utf8_lossy(&listing).lines() {
-                println!("{}", term::sanitize(line));
+                shown.push_str(&term::sanitize(line));
+                shown.push('\n');
             }
+            print_out(&shown)?;
         }
-        ShellCommand::Pwd => println!("{}", term::sanitize(&client.pwd()?)),
+        ShellCommand::Pwd => print_out(&format!("{}\n", term::sanitize(&client.pwd()?)))?,
         ShellCommand::Cd(path) => show(&client.expect_success(&format!("CWD {path}"))?),
         ShellCommand::Mkdir(path) => show(&client.expect_success(&format!("MKD {path}"))?),
         ShellCommand::Rmdir(path) => show(&client.expect_success(&format!("RMD {path}"))?),
@@ -306,11 +316,11 @@ fn execute(client: &mut FtpClient, command: ShellCommand) -> Result<()> {
             ));
         }
         ShellCommand::Size(path) => match client.size(&path)? {
-            Some(size) => println!(
-                "{}: {size} bytes ({})",
+            Some(size) => print_out(&format!(
+                "{}: {size} bytes ({})\n",
                 term::sanitize(&path),
                 human_bytes(size)
-            ),
+            ))?,
             None => term::warn(format!(
                 "the server gives no size for {}",
                 term::sanitize(&path)
@@ -324,6 +334,16 @@ fn execute(client: &mut FtpClient, command: ShellCommand) -> Result<()> {
         ShellCommand::Put(local, remote) => put(client, &local, remote)?,
     }
     Ok(())
+}
+
+/// Writes command output to standard output; a closed pipe is [`Error::OutputClosed`], which
+/// ends the shell quietly (`println!` would panic instead).
+fn print_out(text: &str) -> Result<()> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::stdout)
 }
 
 fn show(reply: &crate::reply::Reply) {

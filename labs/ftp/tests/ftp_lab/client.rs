@@ -204,3 +204,28 @@ fn refused_download_leaves_no_file() {
     assert!(!err.contains("protocol error"), "{err}");
     assert!(!target.exists());
 }
+
+/// The shell's output closed (`ftp-lab connect ... | head -0`): `ls` ends the shell quietly with
+/// status 0, not with a panic.
+#[test]
+fn shell_with_closed_output_ends_quietly() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let world = World::start(&[]);
+    let mut shell = Command::new(BIN)
+        .args(["connect", &world.addr().to_string()])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(shell.stdout.take());
+    let mut stdin = shell.stdin.take().unwrap();
+    let _ = stdin.write_all(b"ls\nls\npwd\n");
+    drop(stdin);
+    let output = shell.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
