@@ -1,28 +1,40 @@
 //! # Command line: `ftp-lab serve | connect | get | put | bench | grade`
 //!
-//! Flags shared with the other labs (`--bind`, `--port`, `--max-clients`, `--trace`) come from
-//! `netlab_common::cli`, so every lab spells them the same way.
+//! The clap `Args` structs live here and only here. [`run`] turns each subcommand's flags into a
+//! plain Config ([`ServeConfig`], [`ConnectConfig`], [`GetConfig`], [`PutConfig`],
+//! [`BenchConfig`], [`GradeConfig`]) and hands it to the program module, which never sees clap.
+//! Flags that cannot work together are reported here as usage errors (exit status 2, as clap's
+//! own are).
+//!
+//! Flags shared with the other labs (`--bind`, `--port`, `--max-clients`, `--idle-timeout`,
+//! `--trace`, the grader's) come from `netlab_common::cli`, so every lab spells them the same
+//! way.
 
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use netlab_common::cli::{GradingArgs, ServerArgs, TraceArgs, parse_file_size};
-use netlab_common::{Error, Result, Tracer, term};
+use netlab_common::cli::{GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_file_size};
+use netlab_common::{Error, Result, Tracer};
 
-use crate::bench::{self, BenchOptions};
-use crate::client::oneshot::{self, GetOptions, PutOptions};
-use crate::client::shell::{self, ConnectOptions};
+use crate::bench::{self, BenchConfig};
+use crate::client::oneshot::{self, GetConfig, PutConfig};
+use crate::client::shell::{self, ConnectConfig};
+use crate::grade::{self, GradeConfig};
 use crate::server::accounts::{Accounts, split_user_spec};
 use crate::server::limits::DEFAULT_MAX_PER_IP;
-use crate::server::{self, ServerConfig};
+use crate::server::{self, ServeConfig};
 
 /// The lab's default port: FTP's own port 21 needs root; 2121 does not.
 pub const DEFAULT_PORT: u16 = 2121;
 
 /// Control connections served at once unless `--max-clients` says otherwise.
 pub const DEFAULT_MAX_CLIENTS: usize = 64;
+
+/// Seconds a control connection may stay silent unless `--idle-timeout` says otherwise: five
+/// minutes, long enough for a person reading a listing between two commands.
+pub const DEFAULT_IDLE_TIMEOUT: u64 = 300;
 
 /// netlab FTP lab: a control channel, and a data channel per transfer.
 #[derive(Parser, Debug)]
@@ -95,11 +107,10 @@ struct ServeArgs {
     /// firewall); any free port if not given.
     #[arg(long, value_name = "A-B", value_parser = parse_port_range)]
     pasv_ports: Option<RangeInclusive<u16>>,
-    /// Close a control connection after this many seconds without a command (or with replies
-    /// the client does not read).
-    #[arg(long, value_name = "SECONDS", default_value_t = 300,
-          value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=86_400))]
-    idle_timeout: u64,
+    /// `--idle-timeout`: a control connection without a command (or with replies the client
+    /// does not read) for that long is closed; 0 for never.
+    #[command(flatten)]
+    idle: IdleTimeoutArgs<DEFAULT_IDLE_TIMEOUT>,
     /// Seconds to wait for a data connection to open, and for a transfer that moves no byte.
     #[arg(long, value_name = "SECONDS", default_value_t = 30,
           value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=3_600))]
@@ -210,18 +221,19 @@ fn parse_port_range(text: &str) -> std::result::Result<RangeInclusive<u16>, Stri
     Ok(low..=high)
 }
 
-/// Runs the parsed command.
+/// Runs the parsed command: each subcommand's flags become its plain Config here, and nothing
+/// below this module sees clap.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve(args) => serve(args),
-        Command::Connect(args) => shell::run(&ConnectOptions {
+        Command::Serve(args) => server::run(serve_config(args)?),
+        Command::Connect(args) => shell::run(&ConnectConfig {
             target: args.target,
             user: args.user,
             password: args.password,
             active: args.flags.active,
             tracer: Tracer::new(args.flags.trace.trace),
         }),
-        Command::Get(args) => oneshot::get(&GetOptions {
+        Command::Get(args) => oneshot::get(&GetConfig {
             url: args.url,
             output: args.output,
             resume: args.resume,
@@ -229,78 +241,73 @@ pub fn run(cli: Cli) -> Result<()> {
             block_size: args.block.block_size,
             tracer: Tracer::new(args.flags.trace.trace),
         }),
-        Command::Put(args) => oneshot::put(&PutOptions {
+        Command::Put(args) => oneshot::put(&PutConfig {
             file: args.file,
             url: args.url,
             active: args.flags.active,
             block_size: args.block.block_size,
             tracer: Tracer::new(args.flags.trace.trace),
         }),
-        Command::Bench(args) => bench::run(&BenchOptions {
+        Command::Bench(args) => bench::run(&BenchConfig {
             file_size: args.file_size,
             block_sizes: args.block_size,
             rounds: args.rounds,
             json: args.json,
         }),
-        Command::Grade(args) => run_grade(&args),
+        Command::Grade(args) => grade::run(&grade_config(&args)?),
     }
 }
 
-/// Prints the rubric; fails (exit 1) unless every required check passed.
-fn run_grade(args: &GradeArgs) -> Result<()> {
-    let rubric = crate::grade::grade(
-        args.grade.resolve()?,
-        args.user.as_deref(),
-        args.grade.deadline(),
-    )?;
-    rubric.report(args.grade.json)
+/// `grade`'s flags as a [`GradeConfig`]; a `--user` without a colon is a usage error.
+fn grade_config(args: &GradeArgs) -> Result<GradeConfig> {
+    Ok(GradeConfig {
+        addr: args.grade.resolve()?,
+        user: args.user.as_deref().map(split_account).transpose()?,
+        deadline: args.grade.deadline(),
+        json: args.grade.json,
+    })
 }
 
-fn serve(args: ServeArgs) -> Result<()> {
+/// `grade --user NAME:PASSWORD` -> its halves (the password may contain `:`).
+fn split_account(spec: &str) -> Result<(String, String)> {
+    let (name, password) =
+        split_user_spec(spec).map_err(|why| Error::Usage(format!("--user `{spec}`: {why}")))?;
+    Ok((name.to_string(), password.to_string()))
+}
+
+/// `serve`'s flags as a [`ServeConfig`]. Accounts that cannot work together are the user's
+/// mistake ([`Error::Usage`], exit status 2); a `--users` file that cannot be read is an I/O
+/// error.
+fn serve_config(args: ServeArgs) -> Result<ServeConfig> {
     let mut accounts = Accounts::new(!args.no_anonymous);
     for spec in &args.users {
-        let (name, password) = split_user_spec(spec).map_err(|why| {
-            Error::Protocol(format!(
-                "--user {name}: {why}",
-                name = spec.split(':').next().unwrap_or("")
-            ))
-        })?;
-        accounts.add(name, password).map_err(Error::Protocol)?;
+        let name = spec.split(':').next().unwrap_or("");
+        let (name, password) =
+            split_user_spec(spec).map_err(|why| Error::Usage(format!("--user {name}: {why}")))?;
+        accounts
+            .add(name, password)
+            .map_err(|why| Error::Usage(format!("--user: {why}")))?;
     }
     if let Some(path) = &args.users_file {
-        accounts.add_file(path).map_err(Error::Protocol)?;
+        accounts.add_file(path)?;
     }
     if !accounts.anonymous && accounts.named_count() == 0 {
-        return Err(Error::Protocol(
+        return Err(Error::Usage(
             "--no-anonymous without --user or --users: nobody could log in".to_string(),
         ));
     }
-    let config = ServerConfig {
+    Ok(ServeConfig {
+        addr: args.server.addr(),
         root: args.root,
         accounts,
         max_clients: args.server.max_clients,
         max_per_ip: args.max_per_ip,
         pasv_ports: args.pasv_ports,
-        idle_timeout: Duration::from_secs(args.idle_timeout),
+        idle_timeout: args.idle.timeout(),
         data_timeout: Duration::from_secs(args.data_timeout),
         tracer: Tracer::new(args.trace.trace),
-    };
-    if args.stop_on_stdin_eof {
-        exit_when_stdin_ends();
-    }
-    server::run(args.server.addr(), config)
-}
-
-/// `--stop-on-stdin-eof`: a thread waits for the end of standard input, then ends the process.
-/// When the parent that holds the other end of the pipe exits, for any reason (`kill -9`
-/// included, which no handler can catch), the kernel closes its end and the read returns end
-/// of file: the server cannot outlive the program that started it.
-fn exit_when_stdin_ends() {
-    std::thread::spawn(|| {
-        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
-        term::info("standard input closed: stopping (--stop-on-stdin-eof)");
-        std::process::exit(0);
-    });
+        stop_on_stdin_eof: args.stop_on_stdin_eof,
+    })
 }
 
 #[cfg(test)]
@@ -371,6 +378,33 @@ mod tests {
             args.block.block_size, DEFAULT_BLOCK_SIZE,
             "--help shows 256K"
         );
+    }
+
+    /// `grade --user`: the account splits at the first colon; no name, or no colon, is refused.
+    #[test]
+    fn accounts_split_at_the_first_colon() {
+        assert_eq!(
+            split_account("alice:s:cret").unwrap(),
+            ("alice".into(), "s:cret".into())
+        );
+        assert!(split_account("alice").is_err());
+        assert!(split_account(":pw").is_err());
+    }
+
+    /// `serve --idle-timeout`: 300 s unless given; 0 is accepted and means never.
+    #[test]
+    fn serve_idle_timeout() {
+        let idle = |extra: &[&str]| {
+            let mut argv = vec!["ftp-lab", "serve", "--root", "."];
+            argv.extend(extra);
+            let Command::Serve(args) = Cli::try_parse_from(argv).unwrap().command else {
+                panic!("not serve")
+            };
+            args.idle.timeout()
+        };
+        assert_eq!(idle(&[]), Some(Duration::from_secs(300)));
+        assert_eq!(idle(&["--idle-timeout", "0"]), None);
+        assert_eq!(idle(&["--idle-timeout", "7"]), Some(Duration::from_secs(7)));
     }
 
     /// The server's defaults: port 2121 on loopback, anonymous on.

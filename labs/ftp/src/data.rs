@@ -14,9 +14,11 @@
 //!
 //! Whoever waits for the connection must not wait forever (the other side may never connect)
 //! and must not take a connection from just anybody: between `PASV` and the connection, any
-//! host that guesses the port could connect first and receive the file ("port theft", RFC 2577
-//! section 5). [`accept_from`] therefore waits with a deadline and accepts only the expected IP
-//! address; connections from other addresses are closed and reported, and the wait goes on.
+//! host that guesses the port could connect first and receive the file ("port stealing", RFC
+//! 2577 section 8, whose remedy is port numbers that are hard to guess). [`accept_from`]
+//! therefore also waits with a deadline and accepts only the expected IP address, a check that
+//! is common practice rather than an RFC's rule (vsftpd's `pasv_promiscuous=NO`, its default);
+//! connections from other addresses are closed and reported, and the wait goes on.
 //!
 //! `std`'s `accept` has no timeout, so the wait uses mio: the listener is made non-blocking and
 //! we sleep in `poll` until it is readable or the deadline passes.

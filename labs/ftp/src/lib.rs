@@ -23,7 +23,8 @@
 //! with NAT and firewalls, and why a server must check who connects and where it connects to.
 //!
 //! ## Layout
-//! - [`cli`]: `ftp-lab serve | connect | get | put | bench | grade`.
+//! - [`cli`]: `ftp-lab serve | connect | get | put | bench | grade`: flags in, one plain Config
+//!   per subcommand out (nothing else sees clap).
 //! - [`server`]: the server (thread per control connection, sessions, transfers, security).
 //! - [`client`]: the client (interactive shell and one-shot `get`/`put`).
 //! - [`command`]: command lines: bounded line splitting and parsing (pure).

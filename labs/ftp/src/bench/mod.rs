@@ -71,7 +71,7 @@ const UPLOADED: &str = "upload.bin";
 
 /// What `ftp-lab bench` was asked.
 #[derive(Debug, Clone)]
-pub struct BenchOptions {
+pub struct BenchConfig {
     /// Bytes in the test file.
     pub file_size: u64,
     /// Block sizes to measure, in order.
@@ -83,43 +83,66 @@ pub struct BenchOptions {
 }
 
 /// Runs the bench with this very program as the server.
-pub fn run(options: &BenchOptions) -> Result<()> {
+pub fn run(config: &BenchConfig) -> Result<()> {
     let program = std::env::current_exe()
         .map_err(|err| Error::io("finding this program to start it as the server", err))?;
     let undo = Undo::on_ctrl_c()?;
-    let mut lab = Lab::start(&program, options.file_size, &undo)?;
-    if !options.json {
-        describe(&lab, options);
-        println!("{TABLE_HEADER}");
-    }
-    for direction in [Direction::Retr, Direction::Stor] {
-        for &block_size in &options.block_sizes {
-            let measured = lab.measure(direction, block_size, options.rounds)?;
-            if options.json {
-                println!("{}", measured.to_json());
-            } else {
-                println!("{}", measured.table_row());
-            }
-            let _ = std::io::stdout().flush();
+    let outcome = measure_all(&program, config, &undo);
+    if outcome.is_err() && undo.interrupted() {
+        // Ctrl-C killed the server under a transfer, and this error is only the consequence.
+        // The handler is deleting the scratch directory and then exits with 130; returning now
+        // would race it and exit with 1 (seen in 5 of 20 runs of `ctrl_c_cleans_up`).
+        loop {
+            std::thread::park();
         }
     }
-    if !options.json {
-        let transfers = 2 * options.block_sizes.len() * options.rounds;
+    outcome
+}
+
+/// Starts the lab, then measures and prints every direction and block size.
+fn measure_all(program: &Path, config: &BenchConfig, undo: &Undo) -> Result<()> {
+    let mut lab = Lab::start(program, config.file_size, undo)?;
+    if !config.json {
+        describe(&lab, config);
+        print_line(TABLE_HEADER)?;
+    }
+    for direction in [Direction::Retr, Direction::Stor] {
+        for &block_size in &config.block_sizes {
+            let measured = lab.measure(direction, block_size, config.rounds)?;
+            if config.json {
+                print_line(&measured.to_json())?;
+            } else {
+                print_line(&measured.table_row())?;
+            }
+        }
+    }
+    if !config.json {
+        let transfers = 2 * config.block_sizes.len() * config.rounds;
         term::success(format!(
             "{transfers} transfers of {}, each checked: byte count, size and SHA-256 of the copy",
-            human_size(options.file_size)
+            human_size(config.file_size)
         ));
     }
     lab.finish();
     Ok(())
 }
 
-fn describe(lab: &Lab, options: &BenchOptions) {
+/// One line of results on standard output, flushed so a script reading the pipe sees it at
+/// once. A reader that went away (`ftp-lab bench --json | head -1`) ends the bench quietly
+/// ([`Error::OutputClosed`]) after the usual clean-up.
+fn print_line(line: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .map_err(Error::stdout)
+}
+
+fn describe(lab: &Lab, config: &BenchConfig) {
     term::info(format!(
         "a test file of {} in {}, {} round(s) per block size, against ftp-lab serve on {}",
-        human_size(options.file_size),
+        human_size(config.file_size),
         lab.scratch.path().display(),
-        options.rounds,
+        config.rounds,
         lab.server.addr()
     ));
     let server_sends = if cfg!(target_os = "linux") {
@@ -302,6 +325,9 @@ pub struct Undo(Arc<Mutex<Leftovers>>);
 struct Leftovers {
     dir: Option<PathBuf>,
     server: Option<Arc<Mutex<Child>>>,
+    /// Ctrl-C came: set before the server is killed, so a transfer that fails because of it
+    /// can tell.
+    interrupted: bool,
 }
 
 impl Undo {
@@ -325,8 +351,14 @@ impl Undo {
         self.leftovers().server = Some(server);
     }
 
+    /// Has Ctrl-C started the clean-up?
+    fn interrupted(&self) -> bool {
+        self.leftovers().interrupted
+    }
+
     fn now(&self) {
-        let leftovers = self.leftovers();
+        let mut leftovers = self.leftovers();
+        leftovers.interrupted = true;
         if let Some(server) = &leftovers.server {
             server::kill(server);
         }

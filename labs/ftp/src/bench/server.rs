@@ -21,10 +21,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread;
 use std::time::{Duration, Instant};
 
-use netlab_common::{Error, Result};
+use netlab_common::{Error, Result, accept};
 
 /// How long the server may take to print its `listening on` line.
 const STARTUP: Duration = Duration::from_secs(10);
@@ -66,18 +65,21 @@ impl ServerChild {
                 )
             })?;
         let (lines, log) = mpsc::channel();
-        if let Some(stdout) = child.stdout.take() {
-            forward_lines(stdout, lines.clone());
-        }
-        if let Some(stderr) = child.stderr.take() {
-            forward_lines(stderr, lines);
-        }
+        let output = (child.stdout.take(), child.stderr.take());
+        // From here on the handle kills the child when dropped, also if a reader thread
+        // cannot be started.
         let mut server = ServerChild {
             child: Arc::new(Mutex::new(child)),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             log,
             recent: VecDeque::new(),
         };
+        if let Some(stdout) = output.0 {
+            forward_lines("ftp-bench-stdout", stdout, lines.clone())?;
+        }
+        if let Some(stderr) = output.1 {
+            forward_lines("ftp-bench-stderr", stderr, lines)?;
+        }
         server.addr = server.wait_until_listening()?;
         Ok(server)
     }
@@ -155,13 +157,19 @@ pub fn kill(child: &Mutex<Child>) {
     let _ = child.wait();
 }
 
-/// Sends each line `source` prints to `lines`, until it closes (the server exited).
-fn forward_lines(source: impl Read + Send + 'static, lines: Sender<String>) {
-    thread::spawn(move || {
+/// Sends each line `source` prints to `lines`, until it closes (the server exited), in a
+/// thread named `name`; an error if no thread can be started.
+fn forward_lines(
+    name: &str,
+    source: impl Read + Send + 'static,
+    lines: Sender<String>,
+) -> Result<()> {
+    accept::spawn_named(name, move || {
         for line in BufReader::new(source).lines().map_while(|line| line.ok()) {
             if lines.send(line).is_err() {
                 break;
             }
         }
-    });
+    })
+    .map(drop)
 }

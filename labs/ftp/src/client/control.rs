@@ -78,10 +78,12 @@ impl Control {
         self.tracer
     }
 
-    /// Sends one command line (CRLF is added).
+    /// Sends one command line (CRLF is added). A line break inside it (typed, or `%0D%0A` in
+    /// a URL) would end the command early and smuggle in a second one: that is the user's
+    /// mistake, refused before anything is sent.
     pub fn send(&mut self, line: &str) -> Result<()> {
         if line.contains(['\r', '\n']) {
-            return Err(Error::Protocol(
+            return Err(Error::Usage(
                 "a command cannot contain a line break".to_string(),
             ));
         }
@@ -135,8 +137,13 @@ impl Control {
                 },
             )?;
         if got == 0 {
-            return Err(Error::Protocol(
-                "the server closed the control connection".to_string(),
+            // The server went away (not a broken rule): an end of file, as `is_disconnect` sees.
+            return Err(Error::io(
+                "waiting for the server's reply",
+                std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the server closed the control connection",
+                ),
             ));
         }
         if bytes.last() != Some(&b'\n') {

@@ -344,7 +344,9 @@ fn copy_counting(
     Ok(total)
 }
 
-/// The error for a command the server refused, quoting its reply.
+/// The error for a command the server refused, quoting its reply. A refusal (`550` for a
+/// missing file, `530` for a wrong password) is the server following the protocol, so this is
+/// [`Error::Failed`], worded as what happened, not a protocol error.
 pub fn refused(what: &str, reply: &Reply) -> Error {
     let what = if what
         .get(..5)
@@ -354,7 +356,7 @@ pub fn refused(what: &str, reply: &Reply) -> Error {
     } else {
         what
     };
-    Error::Protocol(format!(
+    Error::Failed(format!(
         "{}: the server replied {}",
         netlab_common::term::sanitize(what),
         netlab_common::term::sanitize(&reply.to_string())

@@ -22,7 +22,7 @@ use super::{ANONYMOUS_PASSWORD, FtpClient};
 
 /// What `ftp-lab get` was asked.
 #[derive(Debug, Clone)]
-pub struct GetOptions {
+pub struct GetConfig {
     /// `ftp://...` of the file.
     pub url: String,
     /// Where to write; the file's name in the current directory if `None`.
@@ -39,7 +39,7 @@ pub struct GetOptions {
 
 /// What `ftp-lab put` was asked.
 #[derive(Debug, Clone)]
-pub struct PutOptions {
+pub struct PutConfig {
     /// The local file.
     pub file: PathBuf,
     /// `ftp://...` of the destination; ending in `/` means "same name, in that directory".
@@ -63,16 +63,16 @@ pub fn open(url: &FtpUrl, active: bool, tracer: Tracer) -> Result<FtpClient> {
 }
 
 /// Downloads one file.
-pub fn get(options: &GetOptions) -> Result<()> {
-    let url = FtpUrl::parse(&options.url)?;
-    let output = match &options.output {
+pub fn get(config: &GetConfig) -> Result<()> {
+    let url = FtpUrl::parse(&config.url)?;
+    let output = match &config.output {
         Some(path) => path.clone(),
         None => PathBuf::from(local_name(&url.path)?),
     };
-    let mut client = open(&url, options.active, options.tracer)?;
-    client.set_block_size(options.block_size);
+    let mut client = open(&url, config.active, config.tracer)?;
+    client.set_block_size(config.block_size);
     let remote_size = client.size(&url.path)?;
-    let offset = if options.resume {
+    let offset = if config.resume {
         match resume_offset(&output, remote_size)? {
             Some(offset) => offset,
             None => {
@@ -166,7 +166,7 @@ fn resume_offset(output: &Path, remote_size: Option<u64>) -> Result<Option<u64>>
         .unwrap_or(0);
     match remote_size {
         Some(size) if have == size => Ok(None),
-        Some(size) if have > size => Err(Error::Protocol(format!(
+        Some(size) if have > size => Err(Error::Failed(format!(
             "{} has {have} bytes but the server's file has only {size}: it changed; not resuming",
             output.display()
         ))),
@@ -192,7 +192,7 @@ fn check_size(path: &Path, expected: Option<u64>, what: &str) -> Result<()> {
     if actual == expected {
         Ok(())
     } else {
-        Err(Error::Protocol(format!(
+        Err(Error::Failed(format!(
             "{what} incomplete: {} has {actual} bytes, the server says {expected}",
             path.display()
         )))
@@ -203,7 +203,7 @@ fn check_size(path: &Path, expected: Option<u64>, what: &str) -> Result<()> {
 fn local_name(remote: &str) -> Result<String> {
     let name = remote.rsplit('/').next().unwrap_or_default();
     if name.is_empty() || name == "." || name == ".." || name.contains('\\') {
-        return Err(Error::Protocol(format!(
+        return Err(Error::Usage(format!(
             "cannot name the local file after `{}`; use -o FILE",
             term::sanitize(remote)
         )));
@@ -212,16 +212,16 @@ fn local_name(remote: &str) -> Result<String> {
 }
 
 /// Uploads one file.
-pub fn put(options: &PutOptions) -> Result<()> {
-    let url = FtpUrl::parse(&options.url)?;
-    let mut file = File::open(&options.file)
-        .map_err(|err| Error::io(format!("opening {}", options.file.display()), err))?;
+pub fn put(config: &PutConfig) -> Result<()> {
+    let url = FtpUrl::parse(&config.url)?;
+    let mut file = File::open(&config.file)
+        .map_err(|err| Error::io(format!("opening {}", config.file.display()), err))?;
     let length = file
         .metadata()
-        .map_err(|err| Error::io(format!("reading {}", options.file.display()), err))?
+        .map_err(|err| Error::io(format!("reading {}", config.file.display()), err))?
         .len();
     let remote = if url.path.is_empty() || url.path.ends_with('/') {
-        let name = options
+        let name = config
             .file
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
@@ -230,8 +230,8 @@ pub fn put(options: &PutOptions) -> Result<()> {
     } else {
         url.path.clone()
     };
-    let mut client = open(&url, options.active, options.tracer)?;
-    client.set_block_size(options.block_size);
+    let mut client = open(&url, config.active, config.tracer)?;
+    client.set_block_size(config.block_size);
     let bar = transfer_bar(length, &remote);
     let started = Instant::now();
     let sent = client.store(&remote, &mut file, &mut |done| bar.set_position(done))?;
@@ -240,7 +240,7 @@ pub fn put(options: &PutOptions) -> Result<()> {
     client.quit();
     match stored {
         Some(size) if size != length => {
-            return Err(Error::Protocol(format!(
+            return Err(Error::Failed(format!(
                 "upload incomplete: sent {length} bytes, the server stored {size}"
             )));
         }
@@ -249,7 +249,7 @@ pub fn put(options: &PutOptions) -> Result<()> {
     }
     term::success(format!(
         "{} -> {remote}: {} in {:.2} s ({})",
-        options.file.display(),
+        config.file.display(),
         human_bytes(sent),
         started.elapsed().as_secs_f64(),
         human_rate(sent, started.elapsed())

@@ -20,7 +20,7 @@ use super::{ANONYMOUS_PASSWORD, FtpClient};
 
 /// What `ftp-lab connect` was asked.
 #[derive(Debug, Clone)]
-pub struct ConnectOptions {
+pub struct ConnectConfig {
     /// `host:port`, or an `ftp://` URL (whose user, password and path are used).
     pub target: String,
     /// User name; anonymous if neither this nor the URL names one.
@@ -221,28 +221,28 @@ fn help_text() -> String {
 }
 
 /// Runs the shell until `quit` or the end of standard input.
-pub fn run(options: &ConnectOptions) -> Result<()> {
-    let (target, url_user, url_password, start_dir) = if options.target.starts_with("ftp://") {
-        let url = FtpUrl::parse(&options.target)?;
+pub fn run(config: &ConnectConfig) -> Result<()> {
+    let (target, url_user, url_password, start_dir) = if config.target.starts_with("ftp://") {
+        let url = FtpUrl::parse(&config.target)?;
         (url.target, url.user, url.password, url.path)
     } else {
-        let target = with_default_port(&options.target)
-            .map_err(|why| Error::Protocol(format!("bad address `{}`: {why}", options.target)))?;
+        let target = with_default_port(&config.target)
+            .map_err(|why| Error::Usage(format!("bad address `{}`: {why}", config.target)))?;
         (target, None, None, String::new())
     };
-    let user = options
+    let user = config
         .user
         .clone()
         .or(url_user)
         .unwrap_or_else(|| "anonymous".into());
-    let password = options
+    let password = config
         .password
         .clone()
         .or(url_password)
         .unwrap_or_else(|| ANONYMOUS_PASSWORD.into());
-    let mut client = FtpClient::connect(&target, options.tracer)?;
+    let mut client = FtpClient::connect(&target, config.tracer)?;
     client.login(&user, &password)?;
-    client.passive = !options.active;
+    client.passive = !config.active;
     if !start_dir.is_empty() {
         client.expect_success(&format!("CWD {start_dir}"))?;
     }
@@ -255,8 +255,10 @@ pub fn run(options: &ConnectOptions) -> Result<()> {
     let mut lines = io::stdin().lock().lines();
     loop {
         if interactive {
-            print!("ftp> ");
-            let _ = io::stdout().flush();
+            // The prompt is a courtesy: a terminal that cannot show it is noticed at the next
+            // output.
+            let mut stdout = io::stdout().lock();
+            let _ = write!(stdout, "ftp> ").and_then(|()| stdout.flush());
         }
         let Some(line) = lines.next() else { break };
         let line = line.map_err(|err| Error::io("reading standard input", err))?;
@@ -269,6 +271,11 @@ pub fn run(options: &ConnectOptions) -> Result<()> {
             }
         };
         if let Err(err) = execute(&mut client, command) {
+            if matches!(err, Error::OutputClosed) {
+                // Whoever read our output is gone (`... | head`): nothing more to show anyone.
+                client.quit();
+                return Err(err);
+            }
             term::error(&err);
             // Was that the server refusing one command, or is the connection gone?
             client.raw("NOOP")?;
@@ -285,14 +292,17 @@ fn mode_name(passive: bool) -> &'static str {
 fn execute(client: &mut FtpClient, command: ShellCommand) -> Result<()> {
     match command {
         ShellCommand::Nothing | ShellCommand::Quit => {}
-        ShellCommand::Help => print!("{}", help_text()),
+        ShellCommand::Help => print_out(&help_text())?,
         ShellCommand::List(path) => {
             let listing = client.list(&path, false)?;
+            let mut shown = String::new();
             for line in String::from_utf8_lossy(&listing).lines() {
-                println!("{}", term::sanitize(line));
+                shown.push_str(&term::sanitize(line));
+                shown.push('\n');
             }
+            print_out(&shown)?;
         }
-        ShellCommand::Pwd => println!("{}", term::sanitize(&client.pwd()?)),
+        ShellCommand::Pwd => print_out(&format!("{}\n", term::sanitize(&client.pwd()?)))?,
         ShellCommand::Cd(path) => show(&client.expect_success(&format!("CWD {path}"))?),
         ShellCommand::Mkdir(path) => show(&client.expect_success(&format!("MKD {path}"))?),
         ShellCommand::Rmdir(path) => show(&client.expect_success(&format!("RMD {path}"))?),
@@ -306,11 +316,11 @@ fn execute(client: &mut FtpClient, command: ShellCommand) -> Result<()> {
             ));
         }
         ShellCommand::Size(path) => match client.size(&path)? {
-            Some(size) => println!(
-                "{}: {size} bytes ({})",
+            Some(size) => print_out(&format!(
+                "{}: {size} bytes ({})\n",
                 term::sanitize(&path),
                 human_bytes(size)
-            ),
+            ))?,
             None => term::warn(format!(
                 "the server gives no size for {}",
                 term::sanitize(&path)
@@ -326,6 +336,16 @@ fn execute(client: &mut FtpClient, command: ShellCommand) -> Result<()> {
     Ok(())
 }
 
+/// Writes command output to standard output; a closed pipe is [`Error::OutputClosed`], which
+/// ends the shell quietly (`println!` would panic instead).
+fn print_out(text: &str) -> Result<()> {
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::stdout)
+}
+
 fn show(reply: &crate::reply::Reply) {
     term::info(term::sanitize(&reply.to_string()));
 }
@@ -337,7 +357,7 @@ fn get(client: &mut FtpClient, remote: &str, local: Option<String>) -> Result<()
             .rsplit('/')
             .next()
             .filter(|name| !name.is_empty() && *name != ".." && *name != ".")
-            .ok_or_else(|| Error::Protocol("name the local file: get REMOTE LOCAL".into()))?
+            .ok_or_else(|| Error::Usage("name the local file: get REMOTE LOCAL".into()))?
             .to_string(),
     };
     let size = client.size(remote)?;
@@ -356,7 +376,7 @@ fn put(client: &mut FtpClient, local: &str, remote: Option<String>) -> Result<()
         None => Path::new(local)
             .file_name()
             .map(|name| name.to_string_lossy().into_owned())
-            .ok_or_else(|| Error::Protocol("name the remote file: put LOCAL REMOTE".into()))?,
+            .ok_or_else(|| Error::Usage("name the remote file: put LOCAL REMOTE".into()))?,
     };
     let mut file = File::open(local).map_err(|err| Error::io(format!("opening {local}"), err))?;
     let length = file.metadata().map(|meta| meta.len()).unwrap_or(0);

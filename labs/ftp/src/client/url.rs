@@ -23,9 +23,9 @@ pub struct FtpUrl {
 pub const FTP_PORT: u16 = 21;
 
 impl FtpUrl {
-    /// Parses `ftp://...`.
+    /// Parses `ftp://...`. A malformed URL is the user's mistake: [`netlab_common::Error::Usage`].
     pub fn parse(url: &str) -> Result<FtpUrl> {
-        let bad = |why: &str| Error::Protocol(format!("bad URL `{url}`: {why}"));
+        let bad = |why: &str| Error::Usage(format!("bad URL `{url}`: {why}"));
         let rest = url
             .strip_prefix("ftp://")
             .or_else(|| url.strip_prefix("FTP://"))
@@ -80,7 +80,7 @@ pub fn with_default_port(host_port: &str) -> std::result::Result<String, String>
 
 /// Decodes `%XX` escapes. A NUL or invalid UTF-8 after decoding is an error.
 pub fn decode(text: &str) -> Result<String> {
-    let bad = || Error::Protocol(format!("bad %-escape in `{text}`"));
+    let bad = || Error::Usage(format!("bad %-escape in `{text}`"));
     let mut bytes = Vec::with_capacity(text.len());
     let mut input = text.bytes();
     while let Some(byte) = input.next() {

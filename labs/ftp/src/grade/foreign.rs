@@ -1,9 +1,11 @@
-//! # Port theft: a data connection from a stranger (RFC 2577, section 5)
+//! # Port theft: a data connection from a stranger (RFC 2577, section 8)
 //!
 //! After `PASV` the server listens on a port and waits for *the client* to connect. But anyone
 //! can connect to a port: a host that guesses it (passive ports are often sequential) and
 //! connects first would receive the file or listing meant for the client, or upload its own
-//! file in the client's name. So a server accepts a passive data connection only from the IP
+//! file in the client's name. RFC 2577 (section 8, "Port Stealing") asks for port numbers that
+//! are hard to guess; the check graded here is the common practice that goes further (vsftpd's
+//! default, `pasv_promiscuous=NO`): a server accepts a passive data connection only from the IP
 //! address its control connection comes from, closes any other at once without sending
 //! anything, and keeps waiting for the right one.
 //!
@@ -37,7 +39,7 @@ pub fn checks(t: &Target) -> Vec<Check> {
     vec![Check::required(
         "foreign data connection",
         2,
-        "RFC 2577: data only from the client",
+        "data only from the client (against port theft)",
         with(t, move |t| stolen_data(t, from)),
     )]
 }
@@ -63,7 +65,7 @@ fn stranger_got_nothing(mut stranger: TcpStream, from: IpAddr) -> CheckResult {
     let expected = || {
         format!(
             "the data connection from {from}, not the client's address, closed without a byte \
-             (port theft, RFC 2577 section 5)"
+             (port theft, RFC 2577 section 8)"
         )
     };
     let mut buf = [0u8; 256];
@@ -94,7 +96,7 @@ fn no_transfer(c: &mut Control, from: IpAddr) -> CheckResult {
             outcome = Err(Failure::new(
                 format!(
                     "no transfer while only {from}, not the client's address, had connected \
-                     (port theft, RFC 2577 section 5)"
+                     (port theft, RFC 2577 section 8)"
                 ),
                 format!("{}: the listing went to {from}", shown(&reply)),
             ));

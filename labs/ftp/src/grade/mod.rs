@@ -6,13 +6,14 @@
 //! asked for, never read its replies, or vanish in the middle of an upload. And FTP has its own
 //! classic attacks: paths that climb out of the served directory (`../../etc/passwd`), `PORT`
 //! commands that aim the server at a third machine (the bounce attack, RFC 2577 section 3), and
-//! strangers who connect to a passive port first (port theft, RFC 2577 section 5).
+//! strangers who connect to a passive port first (port theft, RFC 2577 section 8).
 //!
 //! Every check opens its own connections and runs under a deadline
 //! ([`netlab_common::grade`]), so a hung server fails checks instead of hanging the grader.
 //!
 //! ## Layout
-//! - this file: the target and the list of checks, in the order they run;
+//! - this file: [`GradeConfig`] and [`run`], the target, and the list of checks in the order they
+//!   run;
 //! - `session`: the grader's FTP client (exact replies, data connections both ways);
 //! - `dialogue`: the control dialogue (greeting, login, sequence, framing of commands);
 //! - `files`: transfers (listings in three modes, uploads and downloads byte for byte);
@@ -24,7 +25,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use netlab_common::Error;
+use netlab_common::Result;
 use netlab_common::grade::{Check, Rubric};
 
 mod dialogue;
@@ -69,10 +70,27 @@ impl Target {
     }
 }
 
+/// What `ftp-lab grade` was asked (built by `cli.rs` from the flags).
+#[derive(Debug, Clone)]
+pub struct GradeConfig {
+    /// The server's control port.
+    pub addr: SocketAddr,
+    /// `--user NAME:PASSWORD`, split: an account with write access; `None` grades anonymously.
+    pub user: Option<(String, String)>,
+    /// How long each check may take (`--timeout`).
+    pub deadline: Duration,
+    /// `--json`: the rubric as one JSON object instead of a table.
+    pub json: bool,
+}
+
+/// Grades, prints the rubric, and fails (exit status 1) unless every required check passed.
+pub fn run(config: &GradeConfig) -> Result<()> {
+    grade(config.addr, config.user.clone(), config.deadline).report(config.json)
+}
+
 /// Runs every check against the server at `addr`: the write checks only with an account
-/// (`user`, as `NAME:PASSWORD`).
-pub fn grade(addr: SocketAddr, user: Option<&str>, deadline: Duration) -> Result<Rubric, Error> {
-    let user = user.map(split_account).transpose()?;
+/// (`user`: a name and its password).
+pub fn grade(addr: SocketAddr, user: Option<(String, String)>, deadline: Duration) -> Rubric {
     let scratch = format!("grader-{}", std::process::id());
     let who = match &user {
         Some((name, _)) => format!("as {name}"),
@@ -84,17 +102,7 @@ pub fn grade(addr: SocketAddr, user: Option<&str>, deadline: Duration) -> Result
         scratch,
     };
     let subject = format!("an FTP server at {addr}, logged in {who}");
-    Ok(Rubric::run(subject, checks(&target), deadline))
-}
-
-/// `NAME:PASSWORD` -> its halves (the password may contain `:`).
-fn split_account(spec: &str) -> Result<(String, String), Error> {
-    match spec.split_once(':') {
-        Some((name, password)) if !name.is_empty() => Ok((name.into(), password.into())),
-        _ => Err(Error::Usage(format!(
-            "--user `{spec}`: expected NAME:PASSWORD"
-        ))),
-    }
+    Rubric::run(subject, checks(&target), deadline)
 }
 
 /// Every check, in order: the dialogue first (a server that cannot log in fails everything
@@ -106,20 +114,4 @@ fn checks(t: &Target) -> Vec<Check> {
     list.extend(foreign::checks(t));
     list.extend(stress::checks(t));
     list
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn accounts_split_at_the_first_colon() {
-        assert_eq!(
-            split_account("alice:s:cret").unwrap(),
-            ("alice".into(), "s:cret".into())
-        );
-        assert!(split_account("alice").is_err());
-        assert!(split_account(":pw").is_err());
-    }
 }

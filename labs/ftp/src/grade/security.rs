@@ -11,8 +11,9 @@
 //! - **The bounce attack** (RFC 2577, section 3). `PORT h1,h2,h3,h4,p1,p2` tells the server
 //!   where to connect for the next transfer; if that may be any host and port, the server can be
 //!   made to connect to a third machine (a mail server on port 25, behind the firewall) and
-//!   replay an uploaded file there. A server must refuse (`5xx`) a `PORT`/`EPRT` to any address
-//!   but the client's own, and to ports below 1024.
+//!   replay an uploaded file there. A server must refuse (`5xx`) a `PORT`/`EPRT` to ports below
+//!   1024 (the defence RFC 2577 section 3 suggests) and to any address but the client's own
+//!   (common practice, not in the RFC: vsftpd's default `port_promiscuous=NO`).
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
@@ -76,13 +77,13 @@ pub fn checks(t: &Target) -> Vec<Check> {
         Check::required(
             "bounce: PORT to another host",
             2,
-            "RFC 2577: data goes only to the client",
+            "data goes only to the client (against the bounce attack)",
             with(t, bounce_other_host),
         ),
         Check::required(
             "bounce: privileged port",
             2,
-            "RFC 2577: no data to ports below 1024",
+            "RFC 2577 section 3: no data to ports below 1024",
             with(t, bounce_privileged_port),
         ),
     ]

@@ -11,9 +11,10 @@
 //!   by byte. We compare SHA-256 digests (so length differences vanish too) with every byte
 //!   always examined. Unknown users go through the same work and get the same `530` as a wrong
 //!   password, so the replies do not reveal which accounts exist.
-//! - **Slowing down guessing (RFC 2577, section 4).** Each failed login from an address waits
-//!   longer before its `530`; after [`MAX_FAILURES_PER_ACCOUNT`] failures for that
-//!   account from that address in [`FAILURE_WINDOW`], it may not try that account again until
+//! - **Slowing down guessing (RFC 2577, section 5, "Protecting Passwords").** Each failed
+//!   login from an address waits longer before its `530`; after [`MAX_FAILURES_PER_ACCOUNT`]
+//!   failures for that account from that address in [`FAILURE_WINDOW`], it may not try that
+//!   account again until
 //!   the window has passed; after [`MAX_FAILURES_PER_ADDRESS`] failures for any accounts
 //!   together (a few guesses for each of many accounts, "password spraying") the address may
 //!   not log in at all. One connection gets [`MAX_FAILURES_PER_CONNECTION`] tries.
@@ -36,6 +37,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use netlab_common::Error;
 use sha2::{Digest, Sha256};
 
 /// User names that mean "anonymous" (RFC 1635).
@@ -83,19 +85,22 @@ impl Accounts {
         Ok(())
     }
 
-    /// Adds the accounts of a `--users` file: `name:password` per line, `#` comments.
-    pub fn add_file(&mut self, path: &Path) -> Result<(), String> {
+    /// Adds the accounts of a `--users` file: `name:password` per line, `#` comments. A file
+    /// that cannot be read is an I/O error; a line that is not an account is the user's mistake
+    /// ([`Error::Usage`]), named by its line number.
+    pub fn add_file(&mut self, path: &Path) -> netlab_common::Result<()> {
         let text = std::fs::read_to_string(path)
-            .map_err(|err| format!("cannot read users file {}: {err}", path.display()))?;
+            .map_err(|err| Error::io(format!("reading the users file {}", path.display()), err))?;
         for (number, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (name, password) = split_user_spec(line)
-                .map_err(|why| format!("{} line {}: {why}", path.display(), number + 1))?;
-            self.add(name, password)
-                .map_err(|why| format!("{} line {}: {why}", path.display(), number + 1))?;
+            let mistake = |why: String| {
+                Error::Usage(format!("{} line {}: {why}", path.display(), number + 1))
+            };
+            let (name, password) = split_user_spec(line).map_err(mistake)?;
+            self.add(name, password).map_err(mistake)?;
         }
         Ok(())
     }

@@ -393,8 +393,10 @@ impl Session {
     }
 }
 
-/// `TYPE A` (ASCII) and `TYPE I` (image, i.e. binary). Like vsftpd's default, ASCII is accepted
-/// but files are sent unchanged: converting line endings corrupts anything that is not text.
+/// `TYPE A` (ASCII) and `TYPE I` (image, i.e. binary). RFC 959 (section 3.1.1.1) makes ASCII the
+/// default and has it travel as NVT-ASCII with CRLF line ends, which means converting line
+/// endings. Like vsftpd's default, we deviate: ASCII is accepted but files are sent unchanged,
+/// so a binary file fetched in ASCII mode by mistake is not corrupted (docs/ftp.md, exercise 4).
 fn transfer_type(arg: &str) -> Step {
     match arg.trim().to_ascii_uppercase().as_str() {
         "A" | "A N" => reply(200, "Type set to A (files are still sent byte for byte)."),

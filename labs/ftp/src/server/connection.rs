@@ -99,9 +99,11 @@ impl Connection {
         let local = stream
             .local_addr()
             .map_err(|err| Error::io("reading the local address", err))?;
+        // `None` (`--idle-timeout 0`) is no timeout: a silent client, or one that reads none of
+        // our replies, then keeps its thread for as long as its connection stays open.
         stream
-            .set_read_timeout(Some(shared.idle_timeout))
-            .and_then(|()| stream.set_write_timeout(Some(shared.idle_timeout)))
+            .set_read_timeout(shared.idle_timeout)
+            .and_then(|()| stream.set_write_timeout(shared.idle_timeout))
             .map_err(|err| Error::io("setting the idle timeout", err))?;
         // Replies are small and answered one by one: do not let Nagle's algorithm hold them.
         let _ = stream.set_nodelay(true);
@@ -153,7 +155,7 @@ impl Connection {
                             421,
                             format!(
                                 "Idle for {} s (--idle-timeout); closing the control connection.",
-                                self.shared.idle_timeout.as_secs()
+                                self.shared.idle_timeout.unwrap_or_default().as_secs()
                             ),
                         ),
                         "idle timeout",
@@ -368,7 +370,7 @@ impl Connection {
         let peer = self.peer;
         let mut rejected = |intruder: SocketAddr| {
             term::warn(format!(
-                "{peer}: refused a data connection from {intruder}: not the client's address (RFC 2577)"
+                "{peer}: refused a data connection from {intruder}: not the client's address (port stealing, RFC 2577 section 8)"
             ));
         };
         let deadline = Instant::now() + timeout;
@@ -492,12 +494,12 @@ impl Connection {
 
 /// Looks at the control connection, waiting at most `wait` (zero: not at all): has the client
 /// sent `ABOR`, or gone away? `pending` holds bytes already read but not yet handled. `idle` is
-/// the control connection's normal read timeout, restored afterwards.
+/// the control connection's normal read timeout (`None`: none), restored afterwards.
 fn control_state(
     control: &TcpStream,
     pending: &[u8],
     wait: Duration,
-    idle: Duration,
+    idle: Option<Duration>,
 ) -> ControlState {
     if has_abort(pending) {
         return ControlState::Aborted;
@@ -514,7 +516,7 @@ fn control_state(
     let result = control.peek(&mut peeked);
     let restored = control
         .set_nonblocking(false)
-        .and_then(|()| control.set_read_timeout(Some(idle)));
+        .and_then(|()| control.set_read_timeout(idle));
     match (result, restored) {
         (_, Err(_)) | (Ok(0), _) => ControlState::Gone,
         (Ok(got), _) if has_abort(peeked.get(..got).unwrap_or_default()) => ControlState::Aborted,

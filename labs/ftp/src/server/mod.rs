@@ -1,4 +1,4 @@
-//! # The FTP server: settings, the accept loop, a thread per control connection
+//! # The FTP server: its Config, the accept loop, a thread per control connection
 //!
 //! ## Why a thread per connection
 //! An FTP session is long and mostly idle (a person typing `ls`, `cd`, `get`), and each transfer
@@ -12,8 +12,9 @@
 //! The main thread only accepts and starts a thread per connection (bounded, and surviving the
 //! operating system refusing a thread: see `netlab_common::accept`). The thread first checks the
 //! limits (`--max-clients`, `--max-per-ip`) and, if one is hit, refuses with `421` in a
-//! non-blocking write and ends at once; otherwise it runs the session. Sessions share three things, behind an `Arc`: the
-//! settings, the accounts, and the failed-login table (a `Mutex`, locked only to count).
+//! non-blocking write and ends at once; otherwise it runs the session. Sessions share three
+//! things, behind an `Arc` ([`Shared`]): the configuration, the accounts, and the failed-login
+//! table (a `Mutex`, locked only to count).
 //!
 //! ## Layout
 //! - [`connection`]: the control connection's loop; runs transfers on data connections.
@@ -54,9 +55,11 @@ use paths::Root;
 
 use crate::reply::Reply;
 
-/// Everything the command line configures.
+/// What `ftp-lab serve` was asked (built by `cli.rs` from the flags).
 #[derive(Debug, Clone)]
-pub struct ServerConfig {
+pub struct ServeConfig {
+    /// Where to listen (`--bind`, `--port`).
+    pub addr: SocketAddr,
     /// The directory served as `/`.
     pub root: PathBuf,
     /// Who may log in.
@@ -67,12 +70,15 @@ pub struct ServerConfig {
     pub max_per_ip: usize,
     /// Ports for passive data connections; any free port when `None`.
     pub pasv_ports: Option<RangeInclusive<u16>>,
-    /// A control connection silent this long is closed.
-    pub idle_timeout: Duration,
+    /// `--idle-timeout`: a control connection silent this long (or whose replies go unread this
+    /// long) is closed; `None` for never.
+    pub idle_timeout: Option<Duration>,
     /// How long to wait for a data connection, and how long a transfer may move no byte.
     pub data_timeout: Duration,
     /// `--trace`: print the control dialogue and data connection events.
     pub tracer: Tracer,
+    /// `--stop-on-stdin-eof`: exit when standard input ends (see [`exit_when_stdin_ends`]).
+    pub stop_on_stdin_eof: bool,
 }
 
 /// What every session thread shares.
@@ -86,8 +92,8 @@ pub struct Shared {
     pub login_guard: Mutex<LoginGuard>,
     /// Ports for passive data connections.
     pub pasv_ports: Option<RangeInclusive<u16>>,
-    /// Control connection idle timeout.
-    pub idle_timeout: Duration,
+    /// Control connection idle timeout; `None` for never.
+    pub idle_timeout: Option<Duration>,
     /// Data connection timeout.
     pub data_timeout: Duration,
     /// `--trace` output.
@@ -96,7 +102,7 @@ pub struct Shared {
 
 impl Shared {
     /// The shared state for `config`; fails if the root is not a directory.
-    pub fn new(config: &ServerConfig) -> Result<Shared> {
+    pub fn new(config: &ServeConfig) -> Result<Shared> {
         let root = Root::open(&config.root).map_err(|err| {
             Error::io(
                 format!("opening the served directory {}", config.root.display()),
@@ -115,10 +121,14 @@ impl Shared {
     }
 }
 
-/// Binds `addr`, announces `listening on ADDR`, and serves until Ctrl-C.
-pub fn run(addr: SocketAddr, config: ServerConfig) -> Result<()> {
+/// Binds `config.addr`, announces `listening on ADDR`, and serves until Ctrl-C (or, with
+/// `stop_on_stdin_eof`, until standard input ends).
+pub fn run(config: ServeConfig) -> Result<()> {
     let shared = Arc::new(Shared::new(&config)?);
-    let net::Listening { listener, stop, .. } = net::start_server(addr)?;
+    if config.stop_on_stdin_eof {
+        exit_when_stdin_ends()?;
+    }
+    let net::Listening { listener, stop, .. } = net::start_server(config.addr)?;
     term::info(format!(
         "serving {} as /; anonymous {}, {} named account(s); max {} clients, {} per address",
         shared.root.real().display(),
@@ -139,6 +149,19 @@ pub fn run(addr: SocketAddr, config: ServerConfig) -> Result<()> {
     );
     term::info("stopped (Ctrl-C)");
     Ok(())
+}
+
+/// `--stop-on-stdin-eof`: a thread waits for the end of standard input, then ends the process.
+/// When the parent that holds the other end of the pipe exits, for any reason (`kill -9`
+/// included, which no handler can catch), the kernel closes its end and the read returns end
+/// of file: the server cannot outlive the program that started it (`ftp-lab bench`).
+pub fn exit_when_stdin_ends() -> Result<()> {
+    accept::spawn_named("ftp-stdin-watch", || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        term::info("standard input closed: stopping (--stop-on-stdin-eof)");
+        std::process::exit(0);
+    })
+    .map(drop)
 }
 
 /// Accepts control connections until `stop` is requested, one thread each.

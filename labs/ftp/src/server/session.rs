@@ -15,8 +15,11 @@
 //! says the address must be the client's own, so a client could make the server connect to a
 //! third machine (an internal mail server on port 25, a printer) and replay a file it uploaded
 //! earlier as if the server had written it: port scans and forged mail that appear to come from
-//! the FTP server, from *inside* the firewall. So `PORT`/`EPRT` are refused with `504` unless the
-//! address is the control connection's own peer and the port is not a privileged one (< 1024).
+//! the FTP server, from *inside* the firewall. RFC 2577 (section 3) suggests one defence: open no
+//! data connection to a port below 1024, answering `504`. It leaves every other port open to the
+//! attack, so servers add a second check that is common practice rather than an RFC's rule
+//! (vsftpd's default, `port_promiscuous=NO`): the address must be the control connection's own
+//! peer. `PORT`/`EPRT` are refused with `504` unless both hold.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -364,19 +367,19 @@ impl Session {
         }
     }
 
-    /// The bounce-attack check (module docs): only the client's own address, never a
-    /// privileged port.
+    /// The bounce-attack checks (module docs): only the client's own address (common practice),
+    /// never a privileged port (RFC 2577, section 3).
     fn active_target(&self, verb: &str, target: SocketAddr) -> Step {
         let peer_ip = self.peer.ip().to_canonical();
         if !same_host(target.ip(), peer_ip) {
             term::warn(format!(
-                "{}: refused {verb} to {target}: not the client's address (FTP bounce, RFC 2577)",
+                "{}: refused {verb} to {target}: not the client's address (the FTP bounce attack, RFC 2577 section 3)",
                 self.peer
             ));
             return reply(
                 504,
                 format!(
-                    "{verb} refused: data connections go only to your own address {peer_ip}, not {} (RFC 2577).",
+                    "{verb} refused: data connections go only to your own address {peer_ip}, not {} (a defence against the FTP bounce attack).",
                     target.ip()
                 ),
             );
@@ -390,7 +393,7 @@ impl Session {
             return reply(
                 504,
                 format!(
-                    "{verb} refused: port {} is below 1024; use a port of 1024 or more (RFC 2577).",
+                    "{verb} refused: port {} is below 1024; use a port of 1024 or more (RFC 2577, section 3).",
                     target.port()
                 ),
             );

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::accounts::Accounts;
 use super::session::{Keep, Session, Step, TransferKind};
-use super::{ServerConfig, Shared};
+use super::{ServeConfig, Shared};
 use crate::command::Command;
 use netlab_common::Tracer;
 
@@ -31,15 +31,17 @@ fn fixture(label: &str) -> Fixture {
     std::fs::write(dir.join("hello.txt"), b"hello").unwrap();
     let mut accounts = Accounts::new(true);
     accounts.add("alice", "pw").unwrap();
-    let config = ServerConfig {
+    let config = ServeConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
         root: dir.clone(),
         accounts,
         max_clients: 4,
         max_per_ip: 4,
         pasv_ports: None,
-        idle_timeout: Duration::from_secs(60),
+        idle_timeout: Some(Duration::from_secs(60)),
         data_timeout: Duration::from_secs(5),
         tracer: Tracer::new(false),
+        stop_on_stdin_eof: false,
     };
     let shared = Arc::new(Shared::new(&config).unwrap());
     let peer: SocketAddr = "192.0.2.10:40000".parse().unwrap();

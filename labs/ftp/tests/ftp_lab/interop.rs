@@ -1,14 +1,11 @@
 //! Clients nobody here wrote against `ftp-lab serve`: curl and Python's ftplib, in passive and
 //! active mode. If our server only worked with our client, it would not be speaking FTP. Each
 //! test skips visibly (a `SKIPPED` line) when the tool is missing; `.ci/run` installs them.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
-mod util;
 
 use std::path::Path;
 use std::process::Command;
 
-use util::{PASSWORD, TempDir, USER, World, find_program, pattern, run_cli, skip};
+use crate::util::{PASSWORD, TempDir, USER, World, find_program, pattern, run_cli, skip};
 
 /// curl's flags for each way of opening the data connection.
 const CURL_MODES: [(&str, &[&str]); 4] = [
@@ -144,13 +141,13 @@ fn curl_in_every_mode() {
 /// passive and active mode (tests/fixtures/ftplib_client.py).
 #[test]
 fn python_ftplib_in_both_modes() {
-    let Some(python) = util::python_with("python_ftplib_in_both_modes", "ftplib") else {
+    let Some(python) = crate::util::python_with("python_ftplib_in_both_modes", "ftplib") else {
         return;
     };
     let world = World::start(&[]);
     let port = world.addr().port().to_string();
     for mode in ["passive", "active"] {
-        let script = util::fixture("ftplib_client.py");
+        let script = crate::util::fixture("ftplib_client.py");
         let (code, out, err) = run_cli(
             python.to_str().unwrap(),
             &[&script, "127.0.0.1", &port, USER, PASSWORD, mode],
@@ -176,14 +173,15 @@ fn python_ftplib_in_both_modes() {
 #[cfg(unix)]
 #[test]
 fn killed_ftplib_upload_keeps_the_old_file() {
-    let Some(python) = util::python_with("killed_ftplib_upload_keeps_the_old_file", "ftplib")
+    let Some(python) =
+        crate::util::python_with("killed_ftplib_upload_keeps_the_old_file", "ftplib")
     else {
         return;
     };
     let mut world = World::start(&[]);
     std::fs::write(world.root().join("keep.txt"), b"old content").unwrap();
     let port = world.addr().port().to_string();
-    let script = util::fixture("ftplib_killed_upload.py");
+    let script = crate::util::fixture("ftplib_killed_upload.py");
     let (code, out, err) = run_cli(
         python.to_str().unwrap(),
         &[&script, "127.0.0.1", &port, USER, PASSWORD, "keep.txt"],
@@ -207,7 +205,7 @@ fn killed_ftplib_upload_keeps_the_old_file() {
 /// ABOR with 226, and NOOP and PWD are then answered in step; the old file survives.
 #[test]
 fn ftplib_abort_keeps_the_control_connection_in_step() {
-    let Some(python) = util::python_with(
+    let Some(python) = crate::util::python_with(
         "ftplib_abort_keeps_the_control_connection_in_step",
         "ftplib",
     ) else {
@@ -217,7 +215,7 @@ fn ftplib_abort_keeps_the_control_connection_in_step() {
     std::fs::write(world.root().join("large.bin"), pattern(64 << 20)).unwrap();
     std::fs::write(world.root().join("keep.txt"), b"old content").unwrap();
     let port = world.addr().port().to_string();
-    let script = util::fixture("ftplib_abort.py");
+    let script = crate::util::fixture("ftplib_abort.py");
     let (code, out, err) = run_cli(
         python.to_str().unwrap(),
         &[&script, "127.0.0.1", &port, USER, PASSWORD],

@@ -1,16 +1,13 @@
 //! Integration tests of `ftp-lab serve` over real sockets on 127.0.0.1, port 0: the protocol
 //! dialogue, exact reply codes, and uploads that never lose data.
 //!
-//! A raw client (tests/util) sends exact command lines, so what is tested is what any FTP client
-//! would see. Hostile input has its own file, tests/hostile.rs.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
-mod util;
+//! A raw client (`util::Ftp`) sends exact command lines, so what is tested is what any FTP client
+//! would see. Hostile input has its own module, `hostile`.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use util::{Ftp, World, pattern};
+use crate::util::{Ftp, World, pattern};
 
 /// Login, the informational commands clients send first, and QUIT.
 #[test]
@@ -153,7 +150,7 @@ fn bad_sequences_get_503_and_425() {
     let world = World::start(&[]);
     let mut ftp = Ftp::connect(world.addr());
     ftp.expect("PASS nothing", 503);
-    ftp.login(util::USER, util::PASSWORD);
+    ftp.login(crate::util::USER, crate::util::PASSWORD);
     ftp.expect("RNTO x", 503);
     ftp.expect("RNFR hello.txt", 350);
     ftp.expect("NOOP", 200);

@@ -1,6 +1,5 @@
 //! The FTP server survives the operating system refusing it threads: connections that cannot
 //! have one are turned away with `421` and logged, and the sessions already open go on.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use netlab_testkit::limits::{admits_newcomer, exhaust_threads};
 use netlab_testkit::workspace_binary;

@@ -15,7 +15,7 @@
 //!   `abort_is_answered_while_the_data_connection_is_stalled`,
 //!   `client_that_never_reads_replies_is_dropped` (the control connection).
 //! - **vanishing**: `client_killed_mid_upload_keeps_the_old_file` (FIN and RST),
-//!   `client_vanishing_mid_download_is_noticed` (and tests/interop.rs kills a real ftplib).
+//!   `client_vanishing_mid_download_is_noticed` (and the `interop` module kills a real ftplib).
 //! - **flooding**: `floods_of_connections_and_commands`, `random_lines_get_one_reply_each`.
 //! - **path tricks**: `traversal_attempts_stay_inside_the_root`,
 //!   `symlinks_pointing_out_are_refused`, `links_out_of_the_root_are_refused_by_every_path_command`
@@ -28,15 +28,12 @@
 //!   `anonymous_login_does_not_reset_the_lockout`.
 //! - **order and permission**: `commands_before_login_are_refused`, `anonymous_cannot_write`,
 //!   `no_anonymous`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
-mod util;
 
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use util::{Ftp, World, pattern};
+use crate::util::{Ftp, World, pattern};
 
 /// Another client can still log in and download: the server survived whatever came before.
 fn assert_still_serving(world: &World) {
@@ -163,7 +160,9 @@ fn data_connection_from_another_address_is_refused() {
         .server
         .wait_for(|line| line.contains("refused a data connection from 127.0.0.2"));
     let mut intruder: TcpStream = intruder.into();
-    intruder.set_read_timeout(Some(util::PATIENCE)).unwrap();
+    intruder
+        .set_read_timeout(Some(crate::util::PATIENCE))
+        .unwrap();
     let mut stolen = Vec::new();
     let _ = intruder.read_to_end(&mut stolen);
     assert!(stolen.is_empty(), "the intruder received {stolen:?}");
@@ -260,7 +259,7 @@ fn no_anonymous() {
     let world = World::start(&["--no-anonymous"]);
     let mut ftp = Ftp::connect(world.addr());
     ftp.expect("USER anonymous", 530);
-    ftp.login(util::USER, util::PASSWORD);
+    ftp.login(crate::util::USER, crate::util::PASSWORD);
 }
 
 /// A client that dies mid-STOR (its kernel closes the control connection, then the data
@@ -364,7 +363,7 @@ fn failed_logins_are_slowed_then_refused() {
         started.elapsed()
     );
     let mut ftp = Ftp::connect(world.addr());
-    ftp.login(util::USER, util::PASSWORD);
+    ftp.login(crate::util::USER, crate::util::PASSWORD);
 }
 
 /// `--max-clients` and `--max-per-ip`: the client over the limit gets 421 and is closed; the
@@ -382,7 +381,7 @@ fn connection_limits() {
     second.expect("NOOP", 200);
     drop(first);
     // The slot frees when the server notices the close; retry until it has.
-    let deadline = Instant::now() + util::PATIENCE;
+    let deadline = Instant::now() + crate::util::PATIENCE;
     loop {
         let mut next = Ftp::connect_raw(world.addr());
         if next.reply().0 == 220 {
@@ -629,7 +628,7 @@ fn anonymous_login_does_not_reset_the_lockout() {
     wrong_password(1);
     let mut ftp = Ftp::connect(world.addr());
     ftp.expect("USER alice", 331);
-    let (code, text) = ftp.cmd(&format!("PASS {}", util::PASSWORD));
+    let (code, text) = ftp.cmd(&format!("PASS {}", crate::util::PASSWORD));
     assert_eq!(
         (code, text.as_str()),
         (
@@ -821,7 +820,7 @@ fn floods_of_connections_and_commands() {
     drop(flood);
 
     // The slots free when the server notices the closes; retry until it has.
-    let deadline = Instant::now() + util::PATIENCE;
+    let deadline = Instant::now() + crate::util::PATIENCE;
     let mut ftp = loop {
         let mut next = Ftp::connect_raw(world.addr());
         if next.reply().0 == 220 {

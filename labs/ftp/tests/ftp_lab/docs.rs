@@ -30,7 +30,7 @@
 //! interop tests.
 //!
 //! Left out: section 3's diagram, section 6's list of curl commands without output (each runs in
-//! `tests/interop.rs`, in four modes), and section 9's benchmark (minutes, and vsftpd).
+//! `tests/ftp_lab/interop.rs`, in four modes), and section 9's benchmark (minutes, and vsftpd).
 //!
 //! ## How blocks are compared
 //! - A console block: each `$` command's output against the lines under it.
@@ -73,11 +73,6 @@
 //!   every number of the other lines ([`netlab_testkit::docs::mask_numbers`]). What is compared
 //!   is each line's words, the table's rows (each direction and block size, in order) and the JSON
 //!   lines' fields, block sizes included.
-#![cfg(unix)]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
-mod util;
-
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::{File, Permissions};
@@ -88,12 +83,12 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::util::{BIN, Ftp, PATIENCE, ServerProcess, TempDir, find_program, python_with, skip};
 use netlab_testkit::docs::{
     Block, Doc, DocCommand, Inventory, commands, compare, lab_command, mask_numbers, run_checks,
     uses_program, workspace_root,
 };
 use regex::{Captures, Regex};
-use util::{BIN, Ftp, PATIENCE, ServerProcess, TempDir, find_program, python_with, skip};
 
 const DOC: &str = "docs/ftp.md";
 /// The server's port on the page (the lab's default).
@@ -124,7 +119,7 @@ fn walkthrough_transcripts_are_true() {
     blocks.leave_out(
         "### curl",
         "$ curl ftp://",
-        "no output shown; tests/interop.rs runs each",
+        "no output shown; tests/ftp_lab/interop.rs runs each",
     );
     let ftplib = blocks.take("### Python's ftplib", "import ftplib");
     let ftplib_output = blocks.take("### Python's ftplib", "220 ");

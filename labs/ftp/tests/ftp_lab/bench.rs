@@ -2,17 +2,14 @@
 //! the JSON lines a script reads, the table a person reads, the scratch directory gone
 //! afterwards, and damaged bytes reported as an error rather than as a fast result. Also
 //! `--block-size` on `get` and `put`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
-mod util;
 
 use std::path::Path;
 use std::process::Command;
 
+use crate::util::{BIN, PASSWORD, ServerProcess, TempDir, USER, World, pattern, run_cli};
 use ftp_lab::bench::{Direction, Lab, Undo};
 use netlab_testkit::bench::{assert_cleaned_up, assert_rate, run_bench};
 use regex::Regex;
-use util::{BIN, PASSWORD, ServerProcess, TempDir, USER, World, pattern, run_cli};
 
 const MIB: u64 = 1 << 20;
 
@@ -246,4 +243,35 @@ fn server_stops_when_its_parent_goes() {
         "{:#?}",
         server.seen
     );
+}
+
+/// A reader that stops reading (`ftp-lab bench --json | head -0`): the bench ends quietly with
+/// status 0 (no panic), and its server and scratch directory are gone.
+#[test]
+fn closed_output_ends_the_bench_quietly() {
+    let tmp = TempDir::new("bench-closed-output");
+    let mut bench = Command::new(BIN)
+        .args([
+            "bench",
+            "--file-size",
+            "1M",
+            "--block-size",
+            "4K",
+            "--rounds",
+            "1",
+        ])
+        .arg("--json")
+        .env("TMPDIR", tmp.path())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(bench.stdout.take()); // the reader is gone before the first line
+    let output = bench.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_cleaned_up(tmp.path());
 }

@@ -3,14 +3,11 @@
 //! required check; and each deliberately broken server in `tests/fixtures/broken/` (pyftpdlib
 //! with one protection taken away) fails exactly the checks that target its defect, with a
 //! reason that names what was expected and what arrived.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
-mod util;
 
 use std::time::{Duration, Instant};
 
+use crate::util::{BIN, PASSWORD, ServerProcess, TempDir, USER, World, run_cli};
 use netlab_testkit::grade::{Graded, grade as grade_with};
-use util::{BIN, PASSWORD, ServerProcess, TempDir, USER, World, run_cli};
 
 /// Grades the server at `addr` with `extra` flags.
 fn grade(addr: &str, extra: &[&str]) -> Graded {
@@ -74,8 +71,8 @@ fn documented_checks() -> Vec<String> {
 /// Starts `tests/fixtures/broken/NAME.py` on a free port, serving a fresh directory, or `None`
 /// (skipped) without python3 or pyftpdlib.
 fn broken(name: &str) -> Option<(TempDir, ServerProcess)> {
-    let python = util::python_with(name, "pyftpdlib")?;
-    let script = util::fixture(&format!("broken/{name}.py"));
+    let python = crate::util::python_with(name, "pyftpdlib")?;
+    let script = crate::util::fixture(&format!("broken/{name}.py"));
     let root = TempDir::new(name);
     let server = ServerProcess::start(
         python.to_str().unwrap(),
@@ -140,12 +137,12 @@ fn allowing_the_bounce_attack_fails_the_bounce_checks() {
 #[test]
 fn stock_pyftpdlib_passes_every_required_check() {
     let Some(python) =
-        util::python_with("stock_pyftpdlib_passes_every_required_check", "pyftpdlib")
+        crate::util::python_with("stock_pyftpdlib_passes_every_required_check", "pyftpdlib")
     else {
         return;
     };
     let served = TempDir::new("pyftpd-graded");
-    let script = util::fixture("pyftpd_server.py");
+    let script = crate::util::fixture("pyftpd_server.py");
     let server = ServerProcess::start(
         python.to_str().unwrap(),
         &[&script, served.path().to_str().unwrap(), USER, PASSWORD],

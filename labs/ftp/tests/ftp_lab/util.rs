@@ -4,15 +4,13 @@
 //!
 //! Tests synchronize on events (a reply read, a line the server prints), never on sleeps. Every
 //! socket has a read timeout so a broken server fails a test instead of hanging it.
-#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub use netlab_testkit::{PATIENCE, ServerProcess, find_program, run_cli, skip};
+pub use netlab_testkit::{PATIENCE, ServerProcess, TempDir, find_program, run_cli, skip};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_ftp-lab");
@@ -21,37 +19,6 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_ftp-lab");
 pub const USER: &str = "alice";
 /// Its password.
 pub const PASSWORD: &str = "s3cret";
-
-/// A fresh directory under the system temp dir, removed when dropped.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(label: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "ftp-lab-test-{label}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    pub fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A test world: `base/root` is served; `base/outside` holds a secret the server must never
 /// reveal.

@@ -1,12 +1,9 @@
 //! The `ftp-lab` client (`get`, `put`, `connect`) against our server and against a server
 //! nobody here wrote (pyftpdlib): list, download, upload and resume, passive and active.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
-mod util;
 
 use std::net::SocketAddr;
 
-use util::{BIN, PASSWORD, ServerProcess, TempDir, USER, World, pattern, run_cli};
+use crate::util::{BIN, PASSWORD, ServerProcess, TempDir, USER, World, pattern, run_cli};
 
 /// `ftp-lab ARGS...`; returns (exit code, stdout, stderr).
 fn ftp_lab(args: &[&str]) -> (i32, String, String) {
@@ -163,12 +160,13 @@ fn trace_shows_both_channels() {
 /// Our client against pyftpdlib, a server nobody here wrote.
 #[test]
 fn get_put_resume_against_pyftpdlib() {
-    let Some(python) = util::python_with("get_put_resume_against_pyftpdlib", "pyftpdlib") else {
+    let Some(python) = crate::util::python_with("get_put_resume_against_pyftpdlib", "pyftpdlib")
+    else {
         return;
     };
     let served = TempDir::new("pyftpd");
     std::fs::write(served.join("hello.txt"), b"hello from pyftpdlib\n").unwrap();
-    let script = util::fixture("pyftpd_server.py");
+    let script = crate::util::fixture("pyftpd_server.py");
     let server = ServerProcess::start(
         python.to_str().unwrap(),
         &[&script, served.path().to_str().unwrap(), USER, PASSWORD],
@@ -189,6 +187,8 @@ fn get_put_resume_against_pyftpdlib() {
 }
 
 /// A download the server refuses fails with its reply and creates no local file.
+/// A download the server refuses (`550`) leaves no local file, and the error quotes the reply
+/// without calling the server's correct answer a protocol error.
 #[test]
 fn refused_download_leaves_no_file() {
     let world = World::start(&[]);
@@ -201,5 +201,31 @@ fn refused_download_leaves_no_file() {
         err.contains("SIZE missing.txt: the server replied 550"),
         "{err}"
     );
+    assert!(!err.contains("protocol error"), "{err}");
     assert!(!target.exists());
+}
+
+/// The shell's output closed (`ftp-lab connect ... | head -0`): `ls` ends the shell quietly with
+/// status 0, not with a panic.
+#[test]
+fn shell_with_closed_output_ends_quietly() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let world = World::start(&[]);
+    let mut shell = Command::new(BIN)
+        .args(["connect", &world.addr().to_string()])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(shell.stdout.take());
+    let mut stdin = shell.stdin.take().unwrap();
+    let _ = stdin.write_all(b"ls\nls\npwd\n");
+    drop(stdin);
+    let output = shell.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
 }
