@@ -26,10 +26,10 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
 
 use sha2::{Digest, Sha256};
 
+use crate::digest::hex;
 use crate::error::{Error, Result};
 use crate::net;
 use crate::random::SplitMix64;
@@ -160,11 +160,6 @@ pub fn verdict(found: &Fingerprint, expected: &Fingerprint) -> std::result::Resu
     }
 }
 
-/// SHA-256 as lowercase hex, as `sha256sum` prints it.
-pub fn hex(digest: &[u8; 32]) -> String {
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 /// Runs `then` and exits with 130 (128 + SIGINT, what a shell reports for a program stopped by
 /// Ctrl-C) when Ctrl-C is pressed; once per process. A bench passes what must not outlive it:
 /// deleting its scratch directory, stopping a server it started.
@@ -180,7 +175,7 @@ pub fn when_interrupted(then: impl FnOnce() + Send + 'static) -> Result<()> {
         .map_err(|err| Error::io("reading the watchdog's address", err))?;
     let stop = net::StopSignal::default();
     stop.on_ctrl_c(addr)?;
-    thread::spawn(move || {
+    crate::accept::spawn_named("ctrl-c watchdog", move || {
         for incoming in listener.incoming() {
             drop(incoming);
             if stop.requested() {
@@ -188,7 +183,7 @@ pub fn when_interrupted(then: impl FnOnce() + Send + 'static) -> Result<()> {
                 std::process::exit(130);
             }
         }
-    });
+    })?;
     Ok(())
 }
 

@@ -44,15 +44,21 @@ impl<const PORT: u16, const MAX_CLIENTS: usize> ServerArgs<PORT, MAX_CLIENTS> {
     }
 }
 
+/// The longest `--idle-timeout`: a day. Longer is as good as never (say 0), and a bound keeps
+/// deadline arithmetic (`Instant + timeout`) far from overflowing.
+pub const MAX_IDLE_TIMEOUT: u64 = 86_400;
+
 /// `--idle-timeout SECONDS`, the same in every server: how long a connection may stay silent.
 /// `SECONDS` is the lab's default. One instantiation per binary (see [`ServerArgs`]).
 #[derive(Args, Debug, Clone, Copy)]
 pub struct IdleTimeoutArgs<const SECONDS: u64> {
     /// Seconds a connection may stay silent before the server closes it (telling it why where
-    /// the protocol allows); 0 means never. A crashed machine or a pulled cable sends nothing,
-    /// not even a FIN, so without this its place would be held for ever (TCP keep-alives are off
-    /// by default and at least two hours apart, RFC 1122 section 4.2.3.6).
-    #[arg(long = "idle-timeout", value_name = "SECONDS", default_value_t = SECONDS)]
+    /// the protocol allows); 0 means never, 86400 (a day) at most. A crashed machine or a pulled
+    /// cable sends nothing, not even a FIN, so without this its place would be held for ever
+    /// (TCP keep-alives are off by default and at least two hours apart, RFC 1122 section
+    /// 4.2.3.6).
+    #[arg(long = "idle-timeout", value_name = "SECONDS", default_value_t = SECONDS,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_IDLE_TIMEOUT))]
     pub seconds: u64,
 }
 
@@ -209,6 +215,8 @@ mod tests {
             None
         );
         assert!(parse(&["--idle-timeout", "-1"]).is_err());
+        assert!(parse(&["--idle-timeout", "86400"]).is_ok());
+        assert!(parse(&["--idle-timeout", "86401"]).is_err());
         assert!(parse(&["--idle-timeout", "soon"]).is_err());
     }
 

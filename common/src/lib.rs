@@ -20,6 +20,7 @@
 //! - [`bench`](mod@bench): what the throughput benches share: a scratch directory, a
 //!   pseudo-random test file, size and SHA-256 fingerprints to check every copy, clean-up on
 //!   Ctrl-C.
+//! - [`digest`]: SHA-256 fingerprints as 32 bytes and as the 64 hex digits `sha256sum` prints.
 //! - [`cli`]: the clap flags every lab spells the same way (`--bind`, `--port`, `--trace`, ...).
 //! - [`grade`]: checks with deadlines and a rubric, for the labs' `grade` subcommands.
 
@@ -47,6 +48,7 @@
 pub mod accept;
 pub mod bench;
 pub mod cli;
+pub mod digest;
 pub mod error;
 pub mod framing;
 pub mod grade;

@@ -73,6 +73,13 @@ pub fn mib_per_s(bytes: u64, elapsed: Duration) -> f64 {
     }
 }
 
+/// `value` rounded to `places` decimal places, for figures in a report or a JSON line (a
+/// benchmark's last digits are noise, and a reader should not be asked to read them).
+pub fn rounded(value: f64, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    (value * scale).round() / scale
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -251,9 +251,19 @@ pub fn exhaust_threads(
     })
 }
 
-/// Whether a new client is admitted (reads a first line starting with `greeting`) within a few
-/// tries: a thread's place is given back a moment after its client saw the connection end, so
-/// the first try may still find none.
+/// Whether a new client is admitted (reads a first line starting with `greeting`) before
+/// [`PATIENCE`] runs out. A thread's place is given back a moment after its client saw the
+/// connection end, and nothing the server sends marks that moment, so this tries again every
+/// 10 ms until a newcomer is greeted (under load the moment can take a while to come).
 pub fn admits_newcomer(addr: SocketAddr, greeting: &str) -> bool {
-    (0..50).any(|_| LineClient::connect(addr).line().starts_with(greeting))
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        if LineClient::connect(addr).line().starts_with(greeting) {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

@@ -133,8 +133,8 @@ impl BenchReport {
             "players": self.players,
             "games_finished": self.games_finished,
             "moves": self.moves,
-            "seconds": rounded(self.elapsed.as_secs_f64(), 3),
-            "moves_per_sec": rounded(self.moves_per_sec(), 1),
+            "seconds": stats::rounded(self.elapsed.as_secs_f64(), 3),
+            "moves_per_sec": stats::rounded(self.moves_per_sec(), 1),
             "p50_us": self.p50.as_micros(),
             "p99_us": self.p99.as_micros(),
             "errors": self.errors,
@@ -246,12 +246,6 @@ pub fn run(config: &BenchConfig) -> Result<()> {
         config.json,
         "bots got ERR lines, lost connections or left games unfinished",
     )
-}
-
-/// `value` rounded to `places` decimal places, for a report (JSON numbers have no fixed width).
-fn rounded(value: f64, places: i32) -> f64 {
-    let scale = 10f64.powi(places);
-    (value * scale).round() / scale
 }
 
 /// Runs the bots until every one has played its games, or the timeout, and returns what they

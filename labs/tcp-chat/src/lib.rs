@@ -34,7 +34,7 @@
 //!   chunks), [`duplex::audience`] (status lines for a person, notices for a program).
 //! - [`files`]: what moving a file needs at both ends, for `duplex` and the room alike:
 //!   [`files::send`] (opening one to send), [`files::transfer`] (saving one, never
-//!   half-written), [`files::digest`] (SHA-256 and its hex), [`files::filename`] (base names,
+//!   half-written; checked with `netlab_common::digest`), [`files::filename`] (base names,
 //!   `new_` prefixes, never overwriting, characters no shown name may carry).
 //! - [`bars`]: progress bars that chat lines can be printed around.
 //! - [`room`]: the multi-client room: [`room::protocol`] (the lines), [`room::registry`] (the

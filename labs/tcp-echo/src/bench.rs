@@ -147,13 +147,13 @@ impl BenchReport {
             "ack_bytes_per_message": payload::ack_bytes(self.framing),
             "connections": self.connections,
             "size": self.size,
-            "seconds": rounded(self.elapsed.as_secs_f64(), 3),
+            "seconds": stats::rounded(self.elapsed.as_secs_f64(), 3),
             "round_trips": self.round_trips,
-            "round_trips_per_sec": rounded(self.round_trips_per_sec(), 1),
+            "round_trips_per_sec": stats::rounded(self.round_trips_per_sec(), 1),
             "p50_us": self.p50.as_micros(),
             "p99_us": self.p99.as_micros(),
             "bytes_echoed": self.bytes_echoed,
-            "mb_per_sec": rounded(self.megabytes_per_sec(), 2),
+            "mb_per_sec": stats::rounded(self.megabytes_per_sec(), 2),
             "errors": self.errors,
         })
         .to_string()
@@ -192,12 +192,6 @@ impl BenchReport {
             ),
         }
     }
-}
-
-/// `value` rounded to `places` decimal places, for a report (JSON numbers have no fixed width).
-pub(crate) fn rounded(value: f64, places: i32) -> f64 {
-    let scale = 10f64.powi(places);
-    (value * scale).round() / scale
 }
 
 /// `1 byte`, `4 bytes`.

@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use netlab_common::accept::spawn_named;
-use netlab_common::stats::percentile;
+use netlab_common::stats::{self, percentile};
 use netlab_common::{Error, term};
 
 use crate::arq::ArqMode;
@@ -202,20 +202,20 @@ impl RunResult {
             "messages": self.messages,
             "size": self.size,
             "delivered": self.delivered,
-            "delivery_ratio": rounded(self.delivery_ratio(), 4),
+            "delivery_ratio": stats::rounded(self.delivery_ratio(), 4),
             "duplicates": self.duplicates,
             "out_of_order": self.out_of_order,
-            "p50_ms": rounded(ms(self.p50), 3),
-            "p99_ms": rounded(ms(self.p99), 3),
+            "p50_ms": stats::rounded(ms(self.p50), 3),
+            "p99_ms": stats::rounded(ms(self.p99), 3),
             "retransmissions": self.retransmissions(),
             "fast_retransmits": self.sender.fast_retransmits,
             "timeouts": self.sender.timeouts,
             "datagrams_sent": datagrams,
             "wire_bytes": self.wire_bytes(),
-            "wire_per_delivered": self.wire_per_delivered().map(|r| rounded(r, 3)),
+            "wire_per_delivered": self.wire_per_delivered().map(|r| stats::rounded(r, 3)),
             "goodput_bytes_per_s": self.goodput.round() as u64,
             "window_limit_bytes_per_s": self.window_limit.map(|limit| limit.round() as u64),
-            "elapsed_s": rounded(self.elapsed.as_secs_f64(), 3),
+            "elapsed_s": stats::rounded(self.elapsed.as_secs_f64(), 3),
             "unreachable": self.unreachable,
             "timed_out": self.timed_out,
             "errors": self.errors(),
@@ -674,11 +674,4 @@ fn summarize(
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
-}
-
-/// `value` rounded to `decimals` places, for JSON figures that should not claim more precision
-/// than the measurement has.
-fn rounded(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
 }

@@ -3,11 +3,12 @@
 //! complete and verified (see [`crate::files::transfer`]).
 
 use super::audience::Notice;
-use super::wire::{self, Digest, Frame};
+use super::wire::Frame;
 use super::{Chat, Flow};
-use crate::files::digest::hex;
 use crate::files::filename;
 use crate::files::transfer::{self, Incoming};
+use netlab_common::digest::hex;
+use netlab_common::digest::{DIGEST_LEN, Digest};
 use netlab_common::{progress, term};
 
 impl Chat {
@@ -33,7 +34,7 @@ impl Chat {
                     id,
                     ok: false,
                     received: 0,
-                    digest: [0; wire::DIGEST_LEN],
+                    digest: [0; DIGEST_LEN],
                     note,
                 });
                 self.skipping = Some(id);
@@ -67,7 +68,7 @@ impl Chat {
                     id,
                     ok: false,
                     received,
-                    digest: [0; wire::DIGEST_LEN],
+                    digest: [0; DIGEST_LEN],
                     note,
                 });
                 self.incoming = None; // deletes the temporary file

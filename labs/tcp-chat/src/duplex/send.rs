@@ -18,8 +18,8 @@ use super::outbox::Outbox;
 use super::wire::{CHUNK, Frame};
 use crate::bars;
 use crate::events::Event;
-use crate::files::digest::Digest;
 use crate::files::send::{Outgoing, read_up_to};
+use netlab_common::digest::Digest;
 
 /// What the main loop hears from a file-sending thread.
 #[derive(Debug, Clone, PartialEq, Eq)]

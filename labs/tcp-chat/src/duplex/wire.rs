@@ -39,8 +39,7 @@ use crate::files::filename;
 /// Longest chat message body, in bytes (the same limit as `pair`).
 pub use crate::wire::MAX_MESSAGE;
 
-/// Bytes in a SHA-256 digest, and the digest (shared with the room's file transfers).
-pub use crate::files::digest::{DIGEST_LEN, Digest};
+use netlab_common::digest::Digest;
 
 /// Most file bytes in one `D` frame.
 pub const CHUNK: usize = 64 * 1024;

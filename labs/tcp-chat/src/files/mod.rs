@@ -8,11 +8,9 @@
 //!   the wire) and reading it out chunk by chunk.
 //! - [`transfer`]: receiving one under a hidden temporary name, and giving it its final name
 //!   only when it is complete and its SHA-256 matches; never overwriting a file.
-//! - [`digest`]: SHA-256 fingerprints, and their hex spelling as `sha256sum` prints it.
 //! - [`filename`]: turning a name chosen by a (possibly hostile) sender into a safe base name,
 //!   the one rule for characters no shown name may carry, `new_` prefixes.
 
-pub mod digest;
 pub mod filename;
 pub mod send;
 pub mod transfer;

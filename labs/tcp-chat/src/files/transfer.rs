@@ -28,8 +28,8 @@ use indicatif::MultiProgress;
 use sha2::{Digest as _, Sha256};
 
 use crate::bars;
-use crate::files::digest::Digest;
 use crate::files::filename;
+use netlab_common::digest::Digest;
 
 /// A file being received.
 #[derive(Debug)]

@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 use super::lines::LineReader;
 use super::registry::{ClientId, Out};
 use super::server::Shared;
-use crate::files::digest::{Digest, hex};
+use netlab_common::digest::{Digest, hex};
 
 /// `list`: the disk is read without holding the registry lock (other clients go on meanwhile);
 /// the reply lines are then queued under one lock, so no other line can land between them.

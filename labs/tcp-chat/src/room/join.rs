@@ -28,9 +28,9 @@ use netlab_common::{Error, Result, Traced, Tracer, net, progress, term};
 
 use super::lines::LineReader;
 use super::protocol::MAX_LINE;
-use crate::files::digest::{hex, parse_hex};
 use crate::files::send;
 use crate::files::transfer::{Incoming, TransferError};
+use netlab_common::digest::{hex, parse_hex};
 
 /// What `tcp-chat room join` needs.
 #[derive(Debug, Clone)]

@@ -1,8 +1,10 @@
-//! # SHA-256 fingerprints of files
+//! # SHA-256 fingerprints, as bytes and as people read them
 //!
-//! Whoever receives a file checks it against the sender's SHA-256 (the *end-to-end* check: see
-//! the duplex protocol's docs for why TCP's own checksum is not enough). A digest travels as 32
-//! raw bytes in a `duplex` frame, and as 64 hex digits on the room's `DONE` and `SAVED` lines,
+//! Whoever receives a file checks it against the sender's SHA-256: the *end-to-end* check. TCP's
+//! own checksum is 16 bits per segment and catches most line noise, but not a bug in a program
+//! that copies the bytes, nor every corruption (RFC 1122 section 4.2.2.7 makes it mandatory, not
+//! strong). A digest travels as 32 raw bytes in a binary frame (tcp-chat duplex), and as 64 hex
+//! digits on text lines and screens (the chat room's `DONE` and `SAVED`, the benches' reports),
 //! the spelling `sha256sum` prints, so a person can compare by hand.
 
 /// Bytes in a SHA-256 digest.
@@ -12,7 +14,9 @@ pub const DIGEST_LEN: usize = 32;
 pub type Digest = [u8; DIGEST_LEN];
 
 /// SHA-256 as lowercase hex, as `sha256sum` prints it (the one spelling every lab uses).
-pub use netlab_common::bench::hex;
+pub fn hex(digest: &Digest) -> String {
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
 
 /// 64 hex digits (either case, surrounding spaces ignored) -> 32 bytes; `None` for anything
 /// else. Used on a line from the network: never panics.
