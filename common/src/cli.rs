@@ -204,6 +204,20 @@ mod tests {
         idle: IdleTimeoutArgs<300>,
     }
 
+    /// Sizes: binary suffixes, with or without `iB`; nonsense, zero and overflow refused.
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("64K"), Ok(64 << 10));
+        assert_eq!(parse_bytes("64kib"), Ok(64 << 10));
+        assert_eq!(parse_bytes("256M"), Ok(256 << 20));
+        assert_eq!(parse_bytes("1G"), Ok(1 << 30));
+        assert_eq!(parse_bytes("10B"), Ok(10));
+        for bad in ["", "K", "lots", "0", "-4K", "99999999999G"] {
+            assert!(parse_bytes(bad).is_err(), "{bad:?}");
+        }
+    }
+
     /// `--idle-timeout`: the lab's default in seconds, 0 for never, anything else refused.
     #[test]
     fn idle_timeout_seconds_and_never() {

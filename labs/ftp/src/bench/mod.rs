@@ -57,7 +57,7 @@ use netlab_common::{Error, Result, Tracer, term};
 
 use crate::client::FtpClient;
 use crate::server::transfer::{END_OF_UPLOAD_GRACE, RECEIVE_BUFFER};
-pub use report::{Direction, Measurement, TABLE_HEADER, human_size, parse_block_size, parse_bytes};
+pub use report::{Direction, Measurement, TABLE_HEADER, human_size, parse_block_size};
 use server::ServerChild;
 
 /// The account the bench logs in with (the server accepts no one else: `--no-anonymous`).

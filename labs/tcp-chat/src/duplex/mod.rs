@@ -37,13 +37,14 @@ use crate::files::filename;
 use crate::files::send as outgoing;
 use crate::files::transfer::Incoming;
 use crate::link::{self, Link, Rendezvous, Role, vanished};
+use crate::wire::MAX_MESSAGE;
 use crate::wire::refusal_reason;
 use audience::{Audience, Notice};
 use netlab_common::digest::Digest;
 use netlab_common::digest::hex;
 use outbox::{Outbox, Writer};
 use send::SendReport;
-use wire::{Frame, MAX_MESSAGE, MAX_PAYLOAD};
+use wire::{Frame, MAX_PAYLOAD};
 
 /// What `tcp-chat duplex` needs.
 #[derive(Debug, Clone)]

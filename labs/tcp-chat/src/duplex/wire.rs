@@ -37,7 +37,7 @@
 use crate::files::filename;
 
 /// Longest chat message body, in bytes (the same limit as `pair`).
-pub use crate::wire::MAX_MESSAGE;
+use crate::wire::MAX_MESSAGE;
 
 use netlab_common::digest::Digest;
 

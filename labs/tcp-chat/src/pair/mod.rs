@@ -131,7 +131,7 @@ fn carry_out(actions: Vec<Action>, wire: &mut Traced<&TcpStream>) -> Result<bool
 /// it may be gone already). Errors that are not the peer's doing (a reset, a timeout) are
 /// returned unchanged.
 fn refuse(wire: &mut Traced<&TcpStream>, err: Error) -> Error {
-    let Some(reason) = refusal_reason(&err, wire::MAX_MESSAGE) else {
+    let Some(reason) = refusal_reason(&err, crate::wire::MAX_MESSAGE) else {
         return err;
     };
     let _ = write_frame(wire, FRAMING, &Frame::Refusal(reason).encode());

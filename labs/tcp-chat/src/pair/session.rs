@@ -23,7 +23,8 @@
 use netlab_common::random::SplitMix64;
 use netlab_game_rules::{Ending, Game, GameKind, Viewer};
 
-use super::wire::{Frame, MAX_MESSAGE};
+use super::wire::Frame;
+use crate::wire::MAX_MESSAGE;
 
 /// The two people in the chat, from this side's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -39,7 +39,7 @@
 use netlab_game_rules::GameKind;
 
 /// Longest chat message body, in bytes (the same in both two-person modes).
-pub use crate::wire::MAX_MESSAGE;
+use crate::wire::MAX_MESSAGE;
 
 /// Longest frame payload after the length prefix: the kind byte and a maximum body.
 pub const MAX_PAYLOAD: usize = 1 + MAX_MESSAGE;
