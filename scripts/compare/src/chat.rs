@@ -7,8 +7,9 @@
 
 use serde_json::Value;
 
+use crate::claims::{self, Claim, Measured, Spread};
 use crate::netns::{self, LossyLink, Network};
-use crate::report::{Chart, Section, Table, fixed};
+use crate::report::{Chart, Section, Table, fixed, median_cell, range_cell, raw, spread_of};
 use crate::run::{self, Bins, number, text};
 use crate::{NetworkChoice, Plan};
 use netlab_common::{Error, term};
@@ -21,8 +22,9 @@ const SCHEMES: [&str; 5] = [
     "selective-repeat",
 ];
 
-/// One bench run's figures at one loss rate.
+/// One scheme's figures at one loss rate, in one repetition.
 struct Run {
+    rep: usize,
     loss: u32,
     value: Value,
 }
@@ -39,28 +41,69 @@ impl Run {
     }
 }
 
-/// Runs the comparison and builds its section of the report.
-pub fn compare(bins: &Bins, plan: &Plan, choice: NetworkChoice) -> Result<Section, Error> {
-    let network = Network::probe(choice)?;
-    let (runs, how) = match &network {
-        Network::Namespace { netem } => in_namespaces(bins, plan, *netem)?,
-        Network::InProgram { why } => {
-            term::warn(format!(
-                "no network namespace ({why}): the UDP lab's fault injector makes the loss, and \
-                 TCP is measured without loss only"
-            ));
-            (
-                in_program(bins, plan)?,
-                format!("the UDP lab's in-program fault injector ({why})"),
-            )
+/// The comparison: where its loss comes from, and every run so far.
+pub struct Chat {
+    network: Network,
+    /// How the loss was made, for the report.
+    how: String,
+    runs: Vec<Run>,
+}
+
+impl Chat {
+    /// Decides where the loss comes from (a namespace if `choice` allows and it can be made).
+    pub fn new(choice: NetworkChoice) -> Result<Self, Error> {
+        let network = Network::probe(choice)?;
+        let how = match &network {
+            Network::Namespace { .. } => String::new(),
+            Network::InProgram { why } => {
+                term::warn(format!(
+                    "no network namespace ({why}): the UDP lab's fault injector makes the loss, \
+                     and TCP is measured without loss only"
+                ));
+                format!(
+                    "the UDP lab's in-program fault injector, seeded with the repetition's \
+                     number ({why})"
+                )
+            }
+        };
+        Ok(Chat {
+            network,
+            how,
+            runs: Vec::new(),
+        })
+    }
+}
+
+impl run::Comparison for Chat {
+    fn what(&self) -> &'static str {
+        "reliable chat: TCP and the UDP ARQ schemes across loss rates"
+    }
+
+    fn measure(&mut self, bins: &Bins, plan: &Plan, rep: usize) -> Result<(), Error> {
+        match self.network {
+            Network::Namespace { netem } => {
+                let (runs, how) = in_namespaces(bins, plan, netem, rep)?;
+                self.runs.extend(runs);
+                self.how = how;
+            }
+            Network::InProgram { .. } => self.runs.extend(in_program(bins, plan, rep)?),
         }
-    };
-    Ok(section(plan, &network, &how, &runs))
+        Ok(())
+    }
+
+    fn section(&self, plan: &Plan) -> Section {
+        section(plan, &self.network, &self.how, &self.runs)
+    }
 }
 
 /// A fresh lossy link (two namespaces) per loss rate, the bench run across it with the
 /// in-program injector off.
-fn in_namespaces(bins: &Bins, plan: &Plan, netem: bool) -> Result<(Vec<Run>, String), Error> {
+fn in_namespaces(
+    bins: &Bins,
+    plan: &Plan,
+    netem: bool,
+    rep: usize,
+) -> Result<(Vec<Run>, String), Error> {
     let mut runs = Vec::new();
     let mut how = String::new();
     for &loss in &plan.loss_percent {
@@ -81,7 +124,7 @@ fn in_namespaces(bins: &Bins, plan: &Plan, netem: bool) -> Result<(Vec<Run>, Str
             netns::RECEIVER_ADDR,
         ]);
         for value in run::json_lines(command)? {
-            runs.push(Run { loss, value });
+            runs.push(Run { rep, loss, value });
         }
     }
     Ok((
@@ -93,17 +136,20 @@ fn in_namespaces(bins: &Bins, plan: &Plan, netem: bool) -> Result<(Vec<Run>, Str
     ))
 }
 
-/// One bench run over every loss rate with the in-program injector.
-fn in_program(bins: &Bins, plan: &Plan) -> Result<Vec<Run>, Error> {
+/// One bench run over every loss rate with the in-program injector, seeded with the
+/// repetition's number: each repetition meets other losses, and a rerun meets the same ones.
+fn in_program(bins: &Bins, plan: &Plan, rep: usize) -> Result<Vec<Run>, Error> {
+    term::info("   every loss rate, with the UDP lab's fault injector");
     let losses: Vec<String> = plan.loss_percent.iter().map(|l| format!("{l}%")).collect();
     let mut command = bins.command("udp-chat");
     command.args(bench_args(plan, &losses.join(",")));
+    command.args(["--seed", &rep.to_string()]);
     let values = run::json_lines(command)?;
     Ok(values
         .into_iter()
         .map(|value| {
             let loss = (number(&value, "loss").unwrap_or(0.0) * 100.0).round() as u32;
-            Run { loss, value }
+            Run { rep, loss, value }
         })
         .collect())
 }
@@ -135,12 +181,16 @@ fn section(plan: &Plan, network: &Network, how: &str, runs: &[Run]) -> Section {
         "delivered",
         "p50 ms",
         "p99 ms",
+        "p99 range",
         "retransmissions",
         "wire B / delivered B",
+        "wire range",
         "goodput kB/s",
+        "goodput range",
         "note",
     ]);
     let mut csv = Table::new(&[
+        "rep",
         "loss_percent",
         "scheme",
         "messages",
@@ -155,10 +205,17 @@ fn section(plan: &Plan, network: &Network, how: &str, runs: &[Run]) -> Section {
         "skipped",
     ]);
     for scheme in SCHEMES {
-        for run in runs.iter().filter(|r| r.scheme() == scheme) {
-            table.push(table_row(run));
-            csv.push(csv_row(run));
+        for &loss in &plan.loss_percent {
+            let reps = of(runs, scheme, loss);
+            if !reps.is_empty() {
+                table.push(table_row(scheme, loss, &reps));
+            }
         }
+    }
+    let mut ordered: Vec<&Run> = runs.iter().collect();
+    ordered.sort_by_key(|r| (r.rep, r.loss));
+    for run in ordered {
+        csv.push(csv_row(run));
     }
     let mut setup = vec![
         format!(
@@ -182,182 +239,287 @@ fn section(plan: &Plan, network: &Network, how: &str, runs: &[Run]) -> Section {
     Section {
         title: "1. Reliable chat: TCP vs UDP with each ARQ scheme, by loss rate".into(),
         setup,
-        notice: notice(runs),
-        tables: vec![("One row per scheme and loss rate:".into(), table)],
+        notice: notice(plan, runs),
+        tables: vec![(
+            "One row per scheme and loss rate: the median of the repetitions, and the range \
+             (least–greatest) of the figures that vary most:"
+                .into(),
+            table,
+        )],
         csv: vec![("chat.csv".into(), csv)],
         charts: charts(plan, runs),
     }
 }
 
-fn table_row(run: &Run) -> Vec<String> {
-    let mut row = vec![run.scheme().to_string(), format!("{}%", run.loss)];
-    if let Some(why) = run.skipped() {
-        row.extend(["-", "-", "-", "-", "-", "-"].map(String::from));
+/// The repetitions of `scheme` at `loss`.
+fn of<'a>(runs: &'a [Run], scheme: &str, loss: u32) -> Vec<&'a Run> {
+    runs.iter()
+        .filter(|r| r.scheme() == scheme && r.loss == loss)
+        .collect()
+}
+
+/// The spread of `field` over the repetitions of `scheme` at `loss` that were run.
+fn spread(runs: &[Run], scheme: &str, loss: u32, field: &str) -> Option<Spread> {
+    let measured: Vec<&Run> = of(runs, scheme, loss)
+        .into_iter()
+        .filter(|r| r.skipped().is_none())
+        .collect();
+    spread_of(&measured, |r| r.get(field))
+}
+
+fn table_row(scheme: &str, loss: u32, reps: &[&Run]) -> Vec<String> {
+    let mut row = vec![scheme.to_string(), format!("{loss}%")];
+    if let Some(why) = reps.iter().find_map(|r| r.skipped()) {
+        row.extend(["-", "-", "-", "-", "-", "-", "-", "-", "-"].map(String::from));
         row.push(format!("not run: {why}"));
         return row;
     }
-    let delivered = run.get("delivered").unwrap_or(0.0);
-    let messages = run.get("messages").unwrap_or(0.0);
+    let get = |field: &str| spread_of(reps, |r| r.get(field));
+    let delivered = get("delivered").map_or("-".into(), |d| {
+        if d.is_steady() {
+            format!("{:.0}", d.median)
+        } else {
+            format!("{:.0}–{:.0}", d.min, d.max)
+        }
+    });
+    let messages = fixed(reps.first().and_then(|r| r.get("messages")), 0);
+    let flagged = |flag: &str| {
+        reps.iter()
+            .filter(|r| r.value.get(flag).and_then(Value::as_bool) == Some(true))
+            .count()
+    };
     let mut note = Vec::new();
-    if run.value.get("unreachable").and_then(Value::as_bool) == Some(true) {
-        note.push("gave up: receiver unreachable");
+    for (flag, said) in [
+        ("unreachable", "gave up: receiver unreachable"),
+        ("timed_out", "timed out"),
+    ] {
+        let times = flagged(flag);
+        if times > 0 {
+            note.push(format!("{said} ({times} of {} reps)", reps.len()));
+        }
     }
-    if run.value.get("timed_out").and_then(Value::as_bool) == Some(true) {
-        note.push("timed out");
-    }
+    let goodput = get("goodput_bytes_per_s").map(|s| scaled(s, 0.001));
     row.extend([
-        format!("{delivered:.0}/{messages:.0}"),
-        fixed(run.get("p50_ms"), 1),
-        fixed(run.get("p99_ms"), 1),
-        fixed(run.get("retransmissions"), 0),
-        fixed(run.get("wire_per_delivered"), 2),
-        fixed(run.get("goodput_bytes_per_s").map(|b| b / 1000.0), 1),
+        format!("{delivered}/{messages}"),
+        median_cell(get("p50_ms"), 1),
+        median_cell(get("p99_ms"), 1),
+        range_cell(get("p99_ms"), 1),
+        median_cell(get("retransmissions"), 0),
+        median_cell(get("wire_per_delivered"), 2),
+        range_cell(get("wire_per_delivered"), 2),
+        median_cell(goodput, 1),
+        range_cell(goodput, 1),
         note.join("; "),
     ]);
     row
 }
 
+/// `spread` times `factor` (a unit change).
+fn scaled(spread: Spread, factor: f64) -> Spread {
+    Spread {
+        median: spread.median * factor,
+        min: spread.min * factor,
+        max: spread.max * factor,
+        reps: spread.reps,
+    }
+}
+
 fn csv_row(run: &Run) -> Vec<String> {
-    let raw = |field: &str| run.get(field).map_or(String::new(), |v| v.to_string());
+    let get = |field: &str| raw(run.get(field));
     vec![
+        run.rep.to_string(),
         run.loss.to_string(),
         run.scheme().to_string(),
-        raw("messages"),
-        raw("delivered"),
-        raw("delivery_ratio"),
-        raw("p50_ms"),
-        raw("p99_ms"),
-        raw("retransmissions"),
-        raw("wire_per_delivered"),
-        raw("goodput_bytes_per_s"),
-        raw("elapsed_s"),
+        get("messages"),
+        get("delivered"),
+        get("delivery_ratio"),
+        get("p50_ms"),
+        get("p99_ms"),
+        get("retransmissions"),
+        get("wire_per_delivered"),
+        get("goodput_bytes_per_s"),
+        get("elapsed_s"),
         run.skipped().unwrap_or("").to_string(),
     ]
 }
 
-/// The figure `field` of `scheme` at `loss`, if that run was made.
-fn figure(runs: &[Run], scheme: &str, loss: u32, field: &str) -> Option<f64> {
-    runs.iter()
-        .find(|r| r.scheme() == scheme && r.loss == loss && r.skipped().is_none())
-        .and_then(|r| r.get(field))
-}
-
-fn notice(runs: &[Run]) -> Vec<String> {
-    let mut notes = Vec::new();
-    let reliable_all = runs
-        .iter()
-        .filter(|r| r.scheme() != "none" && r.skipped().is_none())
-        .all(|r| r.get("delivery_ratio") == Some(1.0));
-    let worst = runs.iter().map(|r| r.loss).max().unwrap_or(0);
-    if let Some(plain) = figure(runs, "none", worst, "delivery_ratio") {
-        notes.push(format!(
-            "**Reliability is a choice.** Plain UDP delivered {:.0}% of the messages at {worst}% \
-             loss; {} Each lost message is gone for good, and nobody is told.",
-            plain * 100.0,
-            if reliable_all {
-                "every reliable scheme, TCP included, delivered all of them at every loss rate."
-            } else {
-                "the reliable schemes delivered every message they had time for; the runs marked \
-                 in the note column ran out of time, their timers backed off to seconds."
-            }
+/// What to notice: each lesson a claim checked against every repetition.
+fn notice(plan: &Plan, runs: &[Run]) -> Vec<Claim> {
+    let mut claims = Vec::new();
+    let worst = plan.loss_percent.iter().copied().max().unwrap_or(0);
+    let measured = |scheme: &str, loss: u32, field: &str, unit: &'static str, scale: f64| {
+        spread(runs, scheme, loss, field).map(|s| {
+            Measured::new(
+                format!("{} at {loss}% loss", name(scheme)),
+                scaled(s, scale),
+                unit,
+            )
+        })
+    };
+    if let Some(plain) = measured(
+        "none",
+        worst,
+        "delivery_ratio",
+        "% of messages delivered",
+        100.0,
+    ) {
+        claims.push(claims::always_below(
+            "Plain UDP loses messages.",
+            &plain,
+            100.0,
+            "Each lost message is gone for good, and neither side is told.",
         ));
     }
-    let mid = 5;
-    if let (Some(sw), Some(sr)) = (
-        figure(runs, "stop-and-wait", mid, "elapsed_s"),
-        figure(runs, "selective-repeat", mid, "elapsed_s"),
+    let reliable: Vec<Measured> = SCHEMES
+        .iter()
+        .filter(|s| **s != "none")
+        .flat_map(|scheme| {
+            plan.loss_percent
+                .iter()
+                .filter_map(move |&loss| measured(scheme, loss, "delivery_ratio", "%", 100.0))
+        })
+        .collect();
+    claims.push(claims::all_at_least(
+        "Reliability is a choice.",
+        &reliable,
+        100.0,
+        "Every reliable scheme delivered every message, at every loss rate, in every repetition",
+        "They pay for it in time and in bytes on the wire, as the next lines show.",
+    ));
+    if let (Some(sr), Some(sw)) = (
+        measured(
+            "selective-repeat",
+            worst,
+            "goodput_bytes_per_s",
+            "kB/s",
+            0.001,
+        ),
+        measured("stop-and-wait", worst, "goodput_bytes_per_s", "kB/s", 0.001),
     ) {
-        notes.push(format!(
-            "**Windows and fast retransmit matter.** At {mid}% loss stop-and-wait needed \
-             {} for its messages, selective repeat {}. With one datagram in flight \
-             every loss costs a whole retransmission timeout (at least 200 ms, a thousand \
-             loopback round trips); selective repeat keeps the window moving and repairs most \
-             losses after three later ACKs, without waiting for the timer.",
-            seconds(sw),
-            seconds(sr)
+        claims.push(claims::higher(
+            "Windows and fast retransmit matter.",
+            &sr,
+            &sw,
+            "Compare at the highest loss rate: at low rates one unlucky timeout decides a \
+             short run's goodput. With one datagram in flight every loss costs stop-and-wait a \
+             whole retransmission timeout (at least 200 ms, a thousand loopback round trips); selective repeat keeps \
+             the window moving and repairs most losses after three later ACKs.",
         ));
     }
     if let (Some(gbn), Some(sr)) = (
-        figure(runs, "go-back-n", worst, "wire_per_delivered"),
-        figure(runs, "selective-repeat", worst, "wire_per_delivered"),
+        measured(
+            "go-back-n",
+            worst,
+            "wire_per_delivered",
+            "B per B delivered",
+            1.0,
+        ),
+        measured(
+            "selective-repeat",
+            worst,
+            "wire_per_delivered",
+            "B per B delivered",
+            1.0,
+        ),
     ) {
-        notes.push(format!(
-            "**What a loss costs on the wire.** At {worst}% loss go-back-N sent {gbn:.2} bytes \
-             per byte delivered, selective repeat {sr:.2}: go-back-N resends the whole window \
-             after each loss."
+        claims.push(claims::higher(
+            "Go-back-N pays for a loss on the wire.",
+            &gbn,
+            &sr,
+            "Go-back-N resends the whole window after a loss; selective repeat only what was lost.",
         ));
     }
-    let slowest = |scheme: &str| {
-        runs.iter()
-            .filter(|r| r.scheme() == scheme && r.skipped().is_none())
-            .filter_map(|r| r.get("p99_ms"))
-            .fold(0.0, f64::max)
-    };
-    if figure(runs, "tcp", worst, "delivery_ratio").is_some() {
-        notes.push(format!(
-            "**TCP is selective repeat with decades of tuning,** and faces the same timers: its \
-             worst p99 here was {:.0} ms, hand-built selective repeat's {:.0} ms. A loss that \
-             later segments cannot reveal waits for a retransmission timeout (200 ms at least, \
-             1 s before the first RTT sample, RFC 6298), and each time it is lost again the \
-             timeout doubles: up to 120 s for Linux TCP, 4 s for this lab's schemes. With a few \
-             hundred messages per run, one unlucky loss decides the p99.",
-            slowest("tcp"),
-            slowest("selective-repeat")
+    if let (Some(lossy), Some(clean)) = (
+        measured("stop-and-wait", worst, "p99_ms", "ms", 1.0),
+        measured("stop-and-wait", 0, "p99_ms", "ms", 1.0),
+    ) {
+        claims.push(claims::higher(
+            "Loss makes the tail.",
+            &lossy,
+            &clean,
+            "A loss repaired by a timeout waits at least one RTO (200 ms), and each time the \
+             retransmission is lost too the timeout doubles (RFC 6298, section 5.5).",
         ));
     }
-    notes
+    if let (Some(tcp), Some(sw)) = (
+        measured("tcp", worst, "goodput_bytes_per_s", "kB/s", 0.001),
+        measured("stop-and-wait", worst, "goodput_bytes_per_s", "kB/s", 0.001),
+    ) {
+        claims.push(claims::higher(
+            "TCP keeps a window full too.",
+            &tcp,
+            &sw,
+            "TCP is selective repeat with decades of tuning: a window, fast retransmit, SACK.",
+        ));
+    }
+    claims
 }
 
-/// `8.0 s`, or `5 ms` below a second.
-fn seconds(value: f64) -> String {
-    if value < 1.0 {
-        format!("{:.0} ms", value * 1000.0)
-    } else {
-        format!("{value:.1} s")
+/// How the report names a scheme in a sentence.
+fn name(scheme: &str) -> &str {
+    match scheme {
+        "tcp" => "TCP",
+        "none" => "plain UDP",
+        "stop-and-wait" => "stop-and-wait",
+        "go-back-n" => "go-back-N",
+        "selective-repeat" => "selective repeat",
+        other => other,
     }
 }
 
 fn charts(plan: &Plan, runs: &[Run]) -> Vec<Chart> {
     let x_labels: Vec<String> = plan.loss_percent.iter().map(|l| format!("{l}%")).collect();
-    let series = |field: &str, scale: f64| -> Vec<(String, Vec<f64>)> {
+    let series = |field: &str, scale: f64| -> Vec<(String, Vec<Option<Spread>>)> {
         SCHEMES
             .iter()
             .filter_map(|scheme| {
-                let values: Vec<Option<f64>> = plan
+                let values: Vec<Option<Spread>> = plan
                     .loss_percent
                     .iter()
-                    .map(|&loss| figure(runs, scheme, loss, field).map(|v| v * scale))
+                    .map(|&loss| spread(runs, scheme, loss, field).map(|s| scaled(s, scale)))
                     .collect();
                 // A series with a missing point (TCP without a namespace) is left out.
-                let values: Option<Vec<f64>> = values.into_iter().collect();
-                values.map(|values| (scheme.to_string(), values))
+                values
+                    .iter()
+                    .all(Option::is_some)
+                    .then(|| (scheme.to_string(), values))
             })
             .collect()
     };
+    let chart = |file: &str, title: &str, y_title: &str, field: &str, scale: f64| Chart {
+        file: file.into(),
+        title: title.into(),
+        y_title: y_title.into(),
+        x_title: "loss rate (% of packets dropped)".into(),
+        x_labels: x_labels.clone(),
+        series: series(field, scale),
+        bars: false,
+        percent: false,
+    };
     vec![
+        chart(
+            "chat-goodput.svg",
+            "Goodput by loss rate",
+            "goodput (kB/s)",
+            "goodput_bytes_per_s",
+            0.001,
+        ),
         Chart {
-            file: "chat-goodput.svg".into(),
-            title: "Goodput by loss rate".into(),
-            y_title: "kB/s".into(),
-            x_labels: x_labels.clone(),
-            series: series("goodput_bytes_per_s", 0.001),
-            bars: false,
+            percent: true,
+            ..chart(
+                "chat-delivery.svg",
+                "Share of messages delivered",
+                "delivered (% of messages)",
+                "delivery_ratio",
+                100.0,
+            )
         },
-        Chart {
-            file: "chat-delivery.svg".into(),
-            title: "Share of messages delivered".into(),
-            y_title: "%".into(),
-            x_labels: x_labels.clone(),
-            series: series("delivery_ratio", 100.0),
-            bars: false,
-        },
-        Chart {
-            file: "chat-p99.svg".into(),
-            title: "p99 latency by loss rate".into(),
-            y_title: "ms".into(),
-            x_labels,
-            series: series("p99_ms", 1.0),
-            bars: false,
-        },
+        chart(
+            "chat-p99.svg",
+            "p99 latency by loss rate",
+            "p99 latency (ms)",
+            "p99_ms",
+            1.0,
+        ),
     ]
 }

@@ -9,55 +9,95 @@ use netlab_common::{Error, term};
 use serde_json::Value;
 
 use crate::Plan;
-use crate::report::{Chart, Section, Table, fixed};
+use crate::claims::{self, Claim, Measured, Spread};
+use crate::report::{Chart, Section, Table, median_cell, range_cell, raw, spread_of};
 use crate::run::{self, Bins, Server, number};
 
 const FRAMINGS: [&str; 3] = ["raw", "line", "length"];
 
 struct Run {
+    rep: usize,
     framing: &'static str,
     pingpong: Value,
     boundaries: Value,
 }
 
-/// Runs the comparison and builds its section of the report.
-pub fn compare(bins: &Bins, plan: &Plan) -> Result<Section, Error> {
-    let mut runs = Vec::new();
-    for framing in FRAMINGS {
-        term::info(format!("   {framing} framing"));
-        let mut serve = bins.command("tcp-echo");
-        serve.args([
-            "serve",
-            "--port",
-            "0",
-            "--engine",
-            "mio",
-            "--framing",
-            framing,
-        ]);
-        let server = Server::start(serve)?;
-        let bench = |extra: &[String]| {
-            let mut command = bins.command("tcp-echo");
-            command.args(["bench", &server.addr, "--framing", framing, "--json"]);
-            command.args(extra);
-            run::json_lines(command).map(|values| values.into_iter().next().unwrap_or(Value::Null))
-        };
-        let pingpong = bench(&[
-            "--connections".into(),
-            "16".into(),
-            "--size".into(),
-            "64".into(),
-            "--duration".into(),
-            plan.echo_seconds.to_string(),
-        ])?;
-        let boundaries = bench(&["--boundaries".into(), plan.boundaries.to_string()])?;
-        runs.push(Run {
-            framing,
-            pingpong,
-            boundaries,
-        });
+impl Run {
+    fn ping(&self, field: &str) -> Option<f64> {
+        number(&self.pingpong, field)
     }
-    Ok(section(plan, &runs))
+    fn cut(&self, field: &str) -> Option<f64> {
+        number(&self.boundaries, field)
+    }
+    /// The share of messages recovered intact, in percent.
+    fn recovered_percent(&self) -> Option<f64> {
+        let of = self.cut("messages")?;
+        (of > 0.0).then(|| 100.0 * self.cut("recovered").unwrap_or(0.0) / of)
+    }
+}
+
+/// The comparison and every run so far.
+#[derive(Default)]
+pub struct Framing {
+    runs: Vec<Run>,
+}
+
+impl run::Comparison for Framing {
+    fn what(&self) -> &'static str {
+        "framing: raw, line and length-prefixed echo"
+    }
+
+    fn measure(&mut self, bins: &Bins, plan: &Plan, rep: usize) -> Result<(), Error> {
+        for framing in FRAMINGS {
+            term::info(format!("   {framing} framing"));
+            self.runs.push(one(bins, plan, framing, rep)?);
+        }
+        Ok(())
+    }
+
+    fn section(&self, plan: &Plan) -> Section {
+        section(plan, &self.runs)
+    }
+}
+
+fn one(bins: &Bins, plan: &Plan, framing: &'static str, rep: usize) -> Result<Run, Error> {
+    let mut serve = bins.command("tcp-echo");
+    serve.args([
+        "serve",
+        "--port",
+        "0",
+        "--engine",
+        "mio",
+        "--framing",
+        framing,
+    ]);
+    let server = Server::start(serve)?;
+    let bench = |extra: &[String]| {
+        let mut command = bins.command("tcp-echo");
+        command.args(["bench", &server.addr, "--framing", framing, "--json"]);
+        command.args(extra);
+        run::json_lines(command).map(|values| values.into_iter().next().unwrap_or(Value::Null))
+    };
+    let pingpong = bench(&[
+        "--connections".into(),
+        "16".into(),
+        "--size".into(),
+        "64".into(),
+        "--duration".into(),
+        plan.echo_seconds.to_string(),
+    ])?;
+    let boundaries = bench(&["--boundaries".into(), plan.boundaries.to_string()])?;
+    Ok(Run {
+        rep,
+        framing,
+        pingpong,
+        boundaries,
+    })
+}
+
+/// The repetitions of `framing`.
+fn of<'a>(runs: &'a [Run], framing: &str) -> Vec<&'a Run> {
+    runs.iter().filter(|r| r.framing == framing).collect()
 }
 
 fn section(plan: &Plan, runs: &[Run]) -> Section {
@@ -65,12 +105,15 @@ fn section(plan: &Plan, runs: &[Run]) -> Section {
         "framing",
         "bytes added per message",
         "round trips/s",
+        "round trips/s range",
         "p99 us",
         "messages recovered intact",
+        "recovered range",
         "reads holding several messages",
         "reads cut inside a message",
     ]);
     let mut csv = Table::new(&[
+        "rep",
         "framing",
         "overhead_bytes_per_message",
         "round_trips_per_sec",
@@ -80,32 +123,41 @@ fn section(plan: &Plan, runs: &[Run]) -> Section {
         "merged",
         "split",
     ]);
-    for run in runs {
-        let ping = |field: &str| number(&run.pingpong, field);
-        let cut = |field: &str| number(&run.boundaries, field);
+    for framing in FRAMINGS {
+        let reps = of(runs, framing);
+        let ping = |field: &str| spread_of(&reps, |r| r.ping(field));
+        let cut = |field: &str| spread_of(&reps, |r| r.cut(field));
+        let rate = ping("round_trips_per_sec");
+        let recovered = cut("recovered");
         table.push(vec![
-            run.framing.to_string(),
-            fixed(ping("overhead_bytes_per_message"), 0),
-            fixed(ping("round_trips_per_sec"), 0),
-            fixed(ping("p99_us"), 0),
+            framing.to_string(),
+            median_cell(ping("overhead_bytes_per_message"), 0),
+            median_cell(rate, 0),
+            range_cell(rate, 0),
+            median_cell(ping("p99_us"), 0),
             format!(
                 "{} of {}",
-                fixed(cut("recovered"), 0),
-                fixed(cut("messages"), 0)
+                median_cell(recovered, 0),
+                median_cell(cut("messages"), 0)
             ),
-            fixed(cut("merged"), 0),
-            fixed(cut("split"), 0),
+            range_cell(recovered, 0),
+            median_cell(cut("merged"), 0),
+            median_cell(cut("split"), 0),
         ]);
-        let raw = |value: Option<f64>| value.map_or(String::new(), |v| v.to_string());
+    }
+    let mut ordered: Vec<&Run> = runs.iter().collect();
+    ordered.sort_by_key(|r| r.rep);
+    for run in ordered {
         csv.push(vec![
+            run.rep.to_string(),
             run.framing.to_string(),
-            raw(ping("overhead_bytes_per_message")),
-            raw(ping("round_trips_per_sec")),
-            raw(ping("p99_us")),
-            raw(cut("messages")),
-            raw(cut("recovered")),
-            raw(cut("merged")),
-            raw(cut("split")),
+            raw(run.ping("overhead_bytes_per_message")),
+            raw(run.ping("round_trips_per_sec")),
+            raw(run.ping("p99_us")),
+            raw(run.cut("messages")),
+            raw(run.cut("recovered")),
+            raw(run.cut("merged")),
+            raw(run.cut("split")),
         ]);
     }
     Section {
@@ -115,49 +167,66 @@ fn section(plan: &Plan, runs: &[Run]) -> Section {
              clients doing ping-pong with 64-byte messages for {} s, then `--boundaries {}`: \
              that many messages of varied sizes sent back to back (several per write), read \
              back, and cut into messages the only way the framing allows (raw: one read, one \
-             message).",
+             message). A newline costs one byte per message and a length prefix four; compare \
+             the round trips per second to see what that costs.",
             plan.echo_seconds, plan.boundaries
         )],
         notice: notice(runs),
-        tables: vec![("One row per framing:".into(), table)],
+        tables: vec![(
+            "One row per framing: the median of the repetitions and the range (least–greatest):"
+                .into(),
+            table,
+        )],
         csv: vec![("framing.csv".into(), csv)],
         charts: vec![Chart {
             file: "framing-recovered.svg".into(),
             title: "Messages recovered intact".into(),
-            y_title: "% of messages".into(),
-            x_labels: runs.iter().map(|r| r.framing.to_string()).collect(),
+            y_title: "recovered intact (% of messages)".into(),
+            x_title: "framing".into(),
+            x_labels: FRAMINGS.iter().map(|f| f.to_string()).collect(),
             series: vec![(
                 "recovered".into(),
-                runs.iter()
-                    .map(|r| {
-                        let got = number(&r.boundaries, "recovered").unwrap_or(0.0);
-                        100.0 * got / number(&r.boundaries, "messages").unwrap_or(1.0).max(1.0)
-                    })
+                FRAMINGS
+                    .iter()
+                    .map(|f| spread_of(&of(runs, f), Run::recovered_percent))
                     .collect(),
             )],
             bars: true,
+            percent: true,
         }],
     }
 }
 
-fn notice(runs: &[Run]) -> Vec<String> {
-    let mut notes = Vec::new();
-    if let Some(raw) = runs.iter().find(|r| r.framing == "raw") {
-        let got = number(&raw.boundaries, "recovered").unwrap_or(0.0);
-        let of = number(&raw.boundaries, "messages").unwrap_or(0.0);
-        notes.push(format!(
-            "**Without framing, messages do not survive TCP.** Raw: {got:.0} of {of:.0} messages \
-             came back as the same messages; the rest were merged with their neighbours or cut \
-             in two, because TCP keeps the bytes and their order, never the boundaries between \
-             writes."
+/// What to notice: each lesson a claim checked against every repetition.
+fn notice(runs: &[Run]) -> Vec<Claim> {
+    let recovered = |framing: &str| -> Option<Measured> {
+        let spread: Spread = spread_of(&of(runs, framing), Run::recovered_percent)?;
+        Some(Measured::new(
+            format!("{framing} framing"),
+            spread,
+            "% recovered",
+        ))
+    };
+    let mut claims = Vec::new();
+    if let Some(raw) = recovered("raw") {
+        claims.push(claims::always_below(
+            "Without framing, messages do not survive TCP.",
+            &raw,
+            100.0,
+            "The rest were merged with their neighbours or cut in two: TCP keeps the bytes and \
+             their order, never the boundaries between writes.",
         ));
     }
-    notes.push(
-        "**Framing is cheap.** A newline costs one byte per message and a length prefix four; \
-         the round trips per second barely change, because a small message costs a system call \
-         and a wake-up, not bytes. The line framing's catch is that a message cannot contain a \
-         newline; the length prefix carries anything."
-            .to_string(),
-    );
-    notes
+    let framed: Vec<Measured> = ["line", "length"]
+        .iter()
+        .filter_map(|f| recovered(f))
+        .collect();
+    claims.push(claims::all_at_least(
+        "A framing puts the boundaries back.",
+        &framed,
+        100.0,
+        "Line and length framing recovered every message in every repetition",
+        "Their reads are just as ragged; the decoder repairs them.",
+    ));
+    claims
 }

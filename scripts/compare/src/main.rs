@@ -1,9 +1,16 @@
 //! # compare-protocols: the labs side by side, for a class
 //!
 //! One command runs the labs' own `bench` subcommands and writes what an instructor puts in
-//! front of a class: `report.md` (tables, with a sentence on what to notice under each),
-//! one CSV file per comparison with the raw figures, and SVG charts. The tables never need the
-//! charts: a report read in a terminal or a plain Markdown viewer is complete.
+//! front of a class: `report.md` (tables, with what to notice under each), the same as one
+//! self-contained `report.html` with the charts inline, one CSV file per comparison with every
+//! repetition, and SVG charts. The tables never need the charts: a report read in a terminal or
+//! a plain Markdown viewer is complete.
+//!
+//! One measurement on a busy machine can be an accident, so every point is measured `--reps`
+//! times (3 by default), the repetitions interleaved: the first of every configuration, then the
+//! second of every one, so a noisy minute hits all configurations alike. Tables and charts show
+//! the median and the range, and [`claims`] prints a lesson only where every repetition
+//! supports it.
 //!
 //! The four comparisons, each in its own module:
 //! 1. [`chat`]: reliable chat over TCP and over UDP with each ARQ scheme, across loss rates;
@@ -19,6 +26,7 @@
 //! `scripts/compare-protocols` (and `make compare`) builds the labs and runs this program.
 
 mod chat;
+mod claims;
 mod echo;
 mod framing;
 mod netns;
@@ -33,27 +41,33 @@ use std::time::Instant;
 use clap::{Parser, ValueEnum};
 use netlab_common::{Error, term};
 
-use crate::report::Report;
+use crate::report::{Report, RunInfo};
 
 /// The command line.
 #[derive(Parser, Debug)]
 #[command(
     version,
-    about = "Run the labs' benchmarks side by side and write a report (Markdown tables, CSV, SVG charts)",
+    about = "Run the labs' benchmarks side by side, each point several times, and write a report (Markdown and one HTML page, CSV, SVG charts)",
     after_help = "Examples:\n  \
 compare-protocols --quick                 # under 2 minutes: for a class demo\n  \
-compare-protocols --out results/today     # the full run (5 to 7 minutes on 2 cores)\n  \
+compare-protocols --out results/today     # the full run (under 10 minutes on 2 cores)\n  \
+compare-protocols --quick --reps 5        # more repetitions where ranges overlap\n  \
 sudo compare-protocols --quick            # as root: TCP and UDP share a lossy link (netns)\n\
-The report is OUT/report.md; the raw figures OUT/*.csv; the charts OUT/charts/*.svg."
+The report is OUT/report.md and OUT/report.html (one page, charts inline); every repetition is\n\
+in OUT/*.csv; the charts are also in OUT/charts/*.svg."
 )]
 struct Args {
     /// Fewer messages, clients and bytes: finishes in under 2 minutes on 2 cores.
     #[arg(long, conflicts_with = "smoke")]
     quick: bool,
+    /// How many times to measure every point (at least 1): tables show the median and range,
+    /// and a lesson is printed only where every repetition supports it.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+    reps: u32,
     /// The smallest configuration, in seconds (for tests: the figures mean little).
     #[arg(long)]
     smoke: bool,
-    /// Where to write report.md, the CSV files and charts/.
+    /// Where to write report.md, report.html, the CSV files and charts/.
     #[arg(long, value_name = "DIR", default_value = "compare-results")]
     out: PathBuf,
     /// Where the lab binaries are (tcp-echo, udp-chat, ftp-lab, tcp-chat).
@@ -113,11 +127,12 @@ pub struct Plan {
     pub file_size: &'static str,
     /// FTP block sizes.
     pub block_sizes: &'static str,
-    /// Rounds per transfer measurement.
-    pub rounds: u32,
 }
 
 impl Plan {
+    /// The plans are sized for their time with three repetitions on two busy cores. The chat's
+    /// time is stop-and-wait's: every loss costs it a 200 ms timeout or more, so its messages
+    /// and the highest loss rate set the pace (300 messages at 20% took two minutes alone).
     fn new(args: &Args) -> Self {
         if args.smoke {
             Plan {
@@ -130,33 +145,32 @@ impl Plan {
                 boundaries: 200,
                 file_size: "1M",
                 block_sizes: "4K,64K",
-                rounds: 1,
             }
         } else if args.quick {
+            // 60 messages: with fewer, one unlucky timeout decides a run's goodput; no 20%:
+            // there stop-and-wait and go-back-N run into their timeout.
             Plan {
                 name: "quick",
-                messages: 40,
-                loss_percent: vec![0, 1, 5, 10, 20],
-                chat_timeout_s: 15,
+                messages: 60,
+                loss_percent: vec![0, 2, 5, 10],
+                chat_timeout_s: 20,
                 clients: vec![1, 16, 256, 1000],
-                echo_seconds: 1.0,
+                echo_seconds: 0.5,
                 boundaries: 1000,
                 file_size: "32M",
                 block_sizes: "4K,64K,1M",
-                rounds: 1,
             }
         } else {
             Plan {
                 name: "full",
-                messages: 300,
+                messages: 100,
                 loss_percent: vec![0, 1, 5, 10, 20],
-                chat_timeout_s: 120,
+                chat_timeout_s: 60,
                 clients: vec![1, 16, 256, 1000],
-                echo_seconds: 3.0,
-                boundaries: 10_000,
-                file_size: "256M",
+                echo_seconds: 1.5,
+                boundaries: 5000,
+                file_size: "128M",
                 block_sizes: "4K,16K,64K,256K,1M",
-                rounds: 3,
             }
         }
     }
@@ -172,29 +186,76 @@ fn run_all(args: &Args) -> Result<(), Error> {
     let bins = run::Bins::find(&args.bin_dir)?;
     netns::clean_up_on_interrupt()?;
     let wanted = |c: Comparison| args.only.is_empty() || args.only.contains(&c);
-    let started = Instant::now();
-    let mut report = Report::new(&plan);
+    let mut comparisons: Vec<Box<dyn run::Comparison>> = Vec::new();
     if wanted(Comparison::Chat) {
-        term::info("1/4 reliable chat: TCP and the UDP ARQ schemes across loss rates");
-        report.add(chat::compare(&bins, &plan, args.network)?);
+        comparisons.push(Box::new(chat::Chat::new(args.network)?));
     }
     if wanted(Comparison::Echo) {
-        term::info("2/4 concurrency: the echo server's engines by number of clients");
-        report.add(echo::compare(&bins, &plan)?);
+        comparisons.push(Box::<echo::Echo>::default());
     }
     if wanted(Comparison::Framing) {
-        term::info("3/4 framing: raw, line and length-prefixed echo");
-        report.add(framing::compare(&bins, &plan)?);
+        comparisons.push(Box::<framing::Framing>::default());
     }
     if wanted(Comparison::Transfer) {
-        term::info("4/4 file transfer: FTP by block size, and the chat's in-band transfer");
-        report.add(transfer::compare(&bins, &plan)?);
+        comparisons.push(Box::<transfer::Transfer>::default());
     }
-    let written = report.write(&args.out, started.elapsed())?;
+    let started = Instant::now();
+    let reps = args.reps as usize;
+    // Interleaved: repetition 1 of everything, then repetition 2 of everything, ...
+    let count = comparisons.len();
+    for rep in 1..=reps {
+        for (i, comparison) in comparisons.iter_mut().enumerate() {
+            term::info(format!(
+                "repetition {rep}/{reps}, {}/{}: {}",
+                i + 1,
+                count,
+                comparison.what()
+            ));
+            comparison.measure(&bins, &plan, rep)?;
+        }
+    }
+    let mut report = Report::new(&plan);
+    for comparison in &comparisons {
+        report.add(comparison.section(&plan));
+    }
+    let run = RunInfo {
+        plan: plan.name,
+        reps,
+        command: command_line(),
+        took: started.elapsed(),
+    };
+    let written = report.write(&args.out, &run)?;
+    // The lessons this run showed, one a line, so two runs can be compared at a glance.
+    for claim in report.claims() {
+        let mark = if claim.is_shown() {
+            "shown"
+        } else {
+            "NOT shown"
+        };
+        term::info(format!("{mark}: {}", claim.lesson));
+    }
     term::success(format!(
-        "report written to {} ({:.0} s)",
+        "report written to {} and report.html beside it ({:.0} s)",
         written.display(),
         started.elapsed().as_secs_f64()
     ));
     Ok(())
+}
+
+/// The command line as typed (arguments with spaces quoted).
+fn command_line() -> String {
+    let mut words: Vec<String> = std::env::args()
+        .map(|arg| {
+            if arg.contains(' ') {
+                format!("'{arg}'")
+            } else {
+                arg
+            }
+        })
+        .collect();
+    // The program's own path says where it was built, not how it was run.
+    if let Some(program) = words.first_mut() {
+        *program = "compare-protocols".into();
+    }
+    words.join(" ")
 }

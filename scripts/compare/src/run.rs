@@ -198,3 +198,14 @@ fn status_field(pid: u32, field: &str) -> Option<u64> {
     let line = status.lines().find(|line| line.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// One comparison, measured one repetition at a time so the repetitions of all comparisons
+/// can be interleaved (a noisy minute then hits every configuration alike, not one).
+pub trait Comparison {
+    /// What it compares, for the progress lines.
+    fn what(&self) -> &'static str;
+    /// Measures every configuration once, as repetition `rep` (1, 2, ...).
+    fn measure(&mut self, bins: &Bins, plan: &crate::Plan, rep: usize) -> Result<(), Error>;
+    /// Its section of the report, from every repetition measured.
+    fn section(&self, plan: &crate::Plan) -> crate::report::Section;
+}

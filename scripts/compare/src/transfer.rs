@@ -7,38 +7,114 @@ use netlab_common::{Error, term};
 use serde_json::Value;
 
 use crate::Plan;
-use crate::report::{Chart, Section, Table, fixed};
+use crate::claims::{self, Claim, Measured, Spread};
+use crate::report::{Chart, Section, Table, median_cell, range_cell, raw, spread_of};
 use crate::run::{self, Bins, number, text};
 
-/// Runs the comparison and builds its section of the report.
-pub fn compare(bins: &Bins, plan: &Plan) -> Result<Section, Error> {
-    term::info(format!(
-        "   ftp-lab bench: {} file, blocks {}",
-        plan.file_size, plan.block_sizes
-    ));
-    let mut ftp = bins.command("ftp-lab");
-    ftp.args(["bench", "--json", "--file-size", plan.file_size]);
-    ftp.args([
-        "--block-size",
-        plan.block_sizes,
-        "--rounds",
-        &plan.rounds.to_string(),
-    ]);
-    let ftp = run::json_lines(ftp)?;
-    term::info(format!(
-        "   tcp-chat bench: {} file in band",
-        plan.file_size
-    ));
-    let mut chat = bins.command("tcp-chat");
-    chat.args(["bench", "--json", "--file-size", plan.file_size]);
-    chat.args(["--rounds", &plan.rounds.to_string()]);
-    let chat = run::json_lines(chat)?;
-    Ok(section(plan, &ftp, &chat))
+/// One transfer in one repetition: FTP (a direction and block size) or the chat's in band.
+struct Run {
+    rep: usize,
+    lab: &'static str,
+    value: Value,
 }
 
-fn section(plan: &Plan, ftp: &[Value], chat: &[Value]) -> Section {
-    let mut table = Table::new(&["transfer", "block size", "MiB/s"]);
+impl Run {
+    /// `retr`, `stor`, or the chat's transfer name.
+    fn transfer(&self) -> &str {
+        match self.lab {
+            "ftp" => text(&self.value, "direction"),
+            _ => text(&self.value, "transfer"),
+        }
+    }
+    fn block(&self) -> Option<f64> {
+        number(&self.value, "block_size")
+    }
+    fn rate(&self) -> Option<f64> {
+        number(&self.value, "mib_per_s")
+    }
+}
+
+/// The comparison and every run so far.
+#[derive(Default)]
+pub struct Transfer {
+    runs: Vec<Run>,
+}
+
+impl run::Comparison for Transfer {
+    fn what(&self) -> &'static str {
+        "file transfer: FTP by block size, and the chat's in-band transfer"
+    }
+
+    fn measure(&mut self, bins: &Bins, plan: &Plan, rep: usize) -> Result<(), Error> {
+        term::info(format!(
+            "   ftp-lab bench: {} file, blocks {}",
+            plan.file_size, plan.block_sizes
+        ));
+        let mut ftp = bins.command("ftp-lab");
+        ftp.args(["bench", "--json", "--file-size", plan.file_size]);
+        ftp.args(["--block-size", plan.block_sizes, "--rounds", "1"]);
+        for value in run::json_lines(ftp)? {
+            self.runs.push(Run {
+                rep,
+                lab: "ftp",
+                value,
+            });
+        }
+        term::info(format!(
+            "   tcp-chat bench: {} file in band",
+            plan.file_size
+        ));
+        let mut chat = bins.command("tcp-chat");
+        chat.args([
+            "bench",
+            "--json",
+            "--file-size",
+            plan.file_size,
+            "--rounds",
+            "1",
+        ]);
+        for value in run::json_lines(chat)? {
+            self.runs.push(Run {
+                rep,
+                lab: "tcp-chat",
+                value,
+            });
+        }
+        Ok(())
+    }
+
+    fn section(&self, plan: &Plan) -> Section {
+        section(plan, &self.runs)
+    }
+}
+
+/// The block sizes measured, smallest first.
+fn block_sizes(runs: &[Run]) -> Vec<f64> {
+    let mut sizes: Vec<f64> = runs.iter().filter_map(Run::block).collect();
+    sizes.sort_by(f64::total_cmp);
+    sizes.dedup();
+    sizes
+}
+
+/// The spread of FTP's rate in `direction` with `block`-byte blocks.
+fn ftp_rate(runs: &[Run], direction: &str, block: f64) -> Option<Spread> {
+    let reps: Vec<&Run> = runs
+        .iter()
+        .filter(|r| r.lab == "ftp" && r.transfer() == direction && r.block() == Some(block))
+        .collect();
+    spread_of(&reps, Run::rate)
+}
+
+/// The spread of the chat's in-band rate.
+fn chat_rate(runs: &[Run]) -> Option<Spread> {
+    let reps: Vec<&Run> = runs.iter().filter(|r| r.lab == "tcp-chat").collect();
+    spread_of(&reps, Run::rate)
+}
+
+fn section(plan: &Plan, runs: &[Run]) -> Section {
+    let mut table = Table::new(&["transfer", "block size", "MiB/s", "MiB/s range"]);
     let mut csv = Table::new(&[
+        "rep",
         "lab",
         "transfer",
         "block_size",
@@ -46,109 +122,122 @@ fn section(plan: &Plan, ftp: &[Value], chat: &[Value]) -> Section {
         "seconds",
         "mib_per_s",
     ]);
-    let block_sizes: Vec<f64> = {
-        let mut sizes: Vec<f64> = ftp.iter().filter_map(|v| number(v, "block_size")).collect();
-        sizes.sort_by(f64::total_cmp);
-        sizes.dedup();
-        sizes
-    };
-    for value in ftp {
-        let block = number(value, "block_size");
-        table.push(vec![
-            format!("FTP {}", text(value, "direction").to_uppercase()),
-            block.map_or("-".into(), human_bytes),
-            fixed(number(value, "mib_per_s"), 1),
-        ]);
-        csv.push(csv_row(value, "ftp", text(value, "direction")));
+    let blocks = block_sizes(runs);
+    for direction in ["retr", "stor"] {
+        for &block in &blocks {
+            let rate = ftp_rate(runs, direction, block);
+            table.push(vec![
+                format!("FTP {}", direction.to_uppercase()),
+                human_bytes(block),
+                median_cell(rate, 1),
+                range_cell(rate, 1),
+            ]);
+        }
     }
-    for value in chat {
-        table.push(vec![
-            "TCP chat, in band".into(),
-            "-".into(),
-            fixed(number(value, "mib_per_s"), 1),
+    let in_band = chat_rate(runs);
+    table.push(vec![
+        "TCP chat, in band".into(),
+        "-".into(),
+        median_cell(in_band, 1),
+        range_cell(in_band, 1),
+    ]);
+    let mut ordered: Vec<&Run> = runs.iter().collect();
+    ordered.sort_by_key(|r| r.rep);
+    for run in ordered {
+        let get = |field: &str| raw(number(&run.value, field));
+        csv.push(vec![
+            run.rep.to_string(),
+            run.lab.into(),
+            run.transfer().into(),
+            get("block_size"),
+            get("bytes"),
+            get("seconds"),
+            get("mib_per_s"),
         ]);
-        csv.push(csv_row(value, "tcp-chat", text(value, "transfer")));
     }
-    let rate = |direction: &str, block: f64| {
-        ftp.iter()
-            .find(|v| text(v, "direction") == direction && number(v, "block_size") == Some(block))
-            .and_then(|v| number(v, "mib_per_s"))
-            .unwrap_or(0.0)
-    };
-    let labels: Vec<String> = block_sizes.iter().map(|b| human_bytes(*b)).collect();
     Section {
         title: "4. File transfer: FTP by block size, and the chat's in-band transfer".into(),
         setup: vec![format!(
-            "`ftp-lab bench --file-size {} --block-size {}` (its own server on loopback, \
-             median of {} round(s)) and `tcp-chat bench --file-size {}`.",
-            plan.file_size, plan.block_sizes, plan.rounds, plan.file_size
+            "`ftp-lab bench --file-size {} --block-size {} --rounds 1` (its own server on \
+             loopback) and `tcp-chat bench --file-size {} --rounds 1`, once per repetition. \
+             (Uploads end with the server's look at the control connection, which caps a small \
+             file's upload rate whatever the block size.)",
+            plan.file_size, plan.block_sizes, plan.file_size
         )],
-        notice: notice(ftp, chat, &block_sizes),
-        tables: vec![("One row per transfer:".into(), table)],
+        notice: notice(runs, &blocks),
+        tables: vec![(
+            "One row per transfer: the median of the repetitions and the range (least–greatest):"
+                .into(),
+            table,
+        )],
         csv: vec![("transfer.csv".into(), csv)],
         charts: vec![Chart {
             file: "transfer-block-size.svg".into(),
             title: "FTP throughput by block size".into(),
-            y_title: "MiB/s".into(),
-            x_labels: labels,
+            y_title: "throughput (MiB/s)".into(),
+            x_title: "block size of the client's reads and writes".into(),
+            x_labels: blocks.iter().map(|b| human_bytes(*b)).collect(),
             series: ["retr", "stor"]
                 .iter()
                 .map(|d| {
                     (
                         d.to_uppercase(),
-                        block_sizes.iter().map(|&b| rate(d, b)).collect(),
+                        blocks.iter().map(|&b| ftp_rate(runs, d, b)).collect(),
                     )
                 })
                 .collect(),
             bars: true,
+            percent: false,
         }],
     }
 }
 
-fn csv_row(value: &Value, lab: &str, transfer: &str) -> Vec<String> {
-    let raw = |field: &str| number(value, field).map_or(String::new(), |v| v.to_string());
-    vec![
-        lab.into(),
-        transfer.into(),
-        raw("block_size"),
-        raw("bytes"),
-        raw("seconds"),
-        raw("mib_per_s"),
-    ]
-}
-
-fn notice(ftp: &[Value], chat: &[Value], block_sizes: &[f64]) -> Vec<String> {
-    let mut notes = Vec::new();
-    let rate = |direction: &str, block: f64| {
-        ftp.iter()
-            .find(|v| text(v, "direction") == direction && number(v, "block_size") == Some(block))
-            .and_then(|v| number(v, "mib_per_s"))
+/// What to notice: each lesson a claim checked against every repetition.
+fn notice(runs: &[Run], blocks: &[f64]) -> Vec<Claim> {
+    let mut claims = Vec::new();
+    let download = |block: f64| {
+        ftp_rate(runs, "retr", block).map(|s| {
+            Measured::new(
+                format!("downloading with {} reads", human_bytes(block)),
+                s,
+                "MiB/s",
+            )
+        })
     };
-    if let (Some(&small), Some(&large)) = (block_sizes.first(), block_sizes.last()) {
-        if let (Some(slow), Some(fast)) = (rate("retr", small), rate("retr", large)) {
-            notes.push(format!(
-                "**Every system call has a price.** Downloading with {} reads ran at {slow:.0} \
-                 MiB/s, with {} reads at {fast:.0} MiB/s: the bytes are the same, the number of \
-                 system calls is not. (Uploads end with the server's 50 ms look at the control \
-                 connection, which caps a small file's upload rate whatever the block size.)",
-                human_bytes(small),
-                human_bytes(large)
+    if let (Some(&small), Some(&large)) = (blocks.first(), blocks.last()) {
+        if let (Some(fast), Some(slow)) = (download(large), download(small)) {
+            claims.push(claims::higher(
+                "Every system call has a price.",
+                &fast,
+                &slow,
+                "The bytes are the same; the number of system calls is not.",
             ));
         }
     }
-    let best_ftp = ftp
+    // FTP's best configuration, by median.
+    let best = ["retr", "stor"]
         .iter()
-        .filter_map(|v| number(v, "mib_per_s"))
-        .fold(0.0, f64::max);
-    if let Some(in_band) = chat.first().and_then(|v| number(v, "mib_per_s")) {
-        notes.push(format!(
-            "**A separate data connection pays off.** The chat's in-band transfer reached \
-             {in_band:.0} MiB/s against FTP's best {best_ftp:.0} MiB/s: in band, the file is cut \
-             into chunks that share one connection with the chat, each framed and checked, \
-             while FTP streams raw bytes on a connection of its own."
+        .flat_map(|d| blocks.iter().map(move |&b| (d, b)))
+        .filter_map(|(d, b)| ftp_rate(runs, d, b).map(|s| (d, b, s)))
+        .max_by(|x, y| x.2.median.total_cmp(&y.2.median));
+    if let (Some((direction, block, ftp)), Some(in_band)) = (best, chat_rate(runs)) {
+        claims.push(claims::higher(
+            "A separate data connection pays off.",
+            &Measured::new(
+                format!(
+                    "FTP {} with {} blocks",
+                    direction.to_uppercase(),
+                    human_bytes(block)
+                ),
+                ftp,
+                "MiB/s",
+            ),
+            &Measured::new("the chat's in-band transfer", in_band, "MiB/s"),
+            "In band, the file is cut into chunks that share one connection with the chat, each \
+             framed and checked, while FTP streams raw bytes on a connection of its own.",
         ));
     }
-    notes
+    claims
 }
 
 /// `4 KiB`, `1 MiB`.

@@ -74,6 +74,8 @@ fn number(row: &std::collections::HashMap<String, String>, field: &str) -> f64 {
         .unwrap_or_else(|_| panic!("{field} in {row:?}"))
 }
 
+/// `--smoke` writes every table with median and range columns, report.html with the charts
+/// inline, one CSV row per repetition, and plausible figures.
 #[test]
 fn smoke_report_has_every_table_and_plausible_figures() {
     let out = compare("in-program", &["--network", "in-program"]);
@@ -83,15 +85,24 @@ fn smoke_report_has_every_table_and_plausible_figures() {
         "## 2. Concurrency",
         "## 3. Framing",
         "## 4. File transfer",
-        "| scheme | loss | delivered |",
-        "| engine | clients | round trips/s |",
-        "| framing | bytes added per message |",
-        "| transfer | block size | MiB/s |",
+        "| scheme | loss | delivered | p50 ms | p99 ms | p99 range |",
+        "| engine | clients | round trips/s | round trips/s range |",
+        "| framing | bytes added per message | round trips/s | round trips/s range |",
+        "| transfer | block size | MiB/s | MiB/s range |",
         "**What to notice:**",
         "the UDP lab's in-program fault injector",
+        "the smoke plan, every point measured 3 times",
+        "Machine: ",
     ] {
         assert!(report.contains(heading), "no {heading:?} in:\n{report}");
     }
+    // One page with everything: the charts inline as SVG, the tables, the same lessons.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert_eq!(html.matches("<svg").count(), 7, "every chart inline");
+    assert!(!html.contains("<img"), "no chart by reference");
+    assert!(html.contains("<th>goodput range</th>"));
+    assert!(html.contains("<figcaption>Each point is the median of 3 repetitions"));
     for chart in [
         "chat-goodput.svg",
         "echo-round-trips.svg",
@@ -120,22 +131,35 @@ fn smoke_report_has_every_table_and_plausible_figures() {
         && r["loss_percent"] == "10"
         && r["skipped"].contains("cannot touch TCP")));
 
+    // Every CSV file holds one row per repetition: 3 of each configuration.
+    for file in ["chat.csv", "echo.csv", "framing.csv", "transfer.csv"] {
+        let rows = csv(&out.join(file));
+        for rep in ["1", "2", "3"] {
+            assert!(
+                rows.iter().any(|r| r["rep"] == rep),
+                "no rep {rep} in {file}"
+            );
+        }
+    }
+
     // Echo: both engines answered, without errors; threads grow with clients, mio does not.
     let echo = csv(&out.join("echo.csv"));
-    assert_eq!(echo.len(), 4, "{echo:?}");
+    assert_eq!(echo.len(), 4 * 3, "{echo:?}");
     for row in &echo {
         assert!(number(row, "round_trips_per_sec") > 0.0, "{row:?}");
         assert_eq!(number(row, "errors"), 0.0, "{row:?}");
     }
     if cfg!(target_os = "linux") {
-        let threads = |engine: &str, clients: &str| {
-            let row = echo
-                .iter()
-                .find(|r| r["engine"] == engine && r["clients"] == clients);
-            number(row.unwrap(), "server_threads")
-        };
-        assert!(threads("threads", "16") >= 16.0 + threads("threads", "1") - 1.0);
-        assert!(threads("mio", "16") <= 3.0);
+        for rep in ["1", "2", "3"] {
+            let threads = |engine: &str, clients: &str| {
+                let row = echo
+                    .iter()
+                    .find(|r| r["engine"] == engine && r["clients"] == clients && r["rep"] == rep);
+                number(row.unwrap(), "server_threads")
+            };
+            assert!(threads("threads", "16") >= 16.0 + threads("threads", "1") - 1.0);
+            assert!(threads("mio", "16") <= 3.0);
+        }
     }
 
     // Framing: framed echo recovers every message; raw cannot.
