@@ -21,10 +21,12 @@ demo: build
 # such as nc was missing).
 test: lint
 	@mkdir -p target
-	set -o pipefail; $(CARGO) test --workspace --doc --no-fail-fast 2>&1 | tee target/test.log
-	set -o pipefail; $(CARGO) test --workspace --all-targets --no-fail-fast 2>&1 | tee -a target/test.log
-	@awk '/^test result:/ {p += $$4; f += $$6; i += $$8} /^SKIPPED / {s++} \
-	  END {printf "total: %d passed, %d failed, %d skipped\n", p, f, i + s}' target/test.log
+	@set -o pipefail; status=0; \
+	$(CARGO) test --workspace --doc --no-fail-fast 2>&1 | tee target/test.log || status=1; \
+	$(CARGO) test --workspace --all-targets --no-fail-fast 2>&1 | tee -a target/test.log || status=1; \
+	awk '/^test result:/ {p += $$4; f += $$6; i += $$8} /^SKIPPED / {s++} \
+	  END {printf "total: %d passed, %d failed, %d skipped\n", p, f, i + s}' target/test.log; \
+	exit $$status
 
 lint:
 	$(CARGO) fmt --all -- --check
