@@ -210,12 +210,24 @@ impl Chart {
     /// Title, size, axis titles, the y axis's scale and ticks, the legend below the plot.
     fn dress(&self, base: &mut ChartBase, y_axes: &mut [YAxisConfig], axis: Axis) {
         base.title.text = self.title.clone();
+        // Space under the title, so a full bar's label (100 on a percentage axis) stays clear.
+        base.title.margin = Some(charts_rs::Box {
+            bottom: 18.0,
+            ..Default::default()
+        });
         base.width = 760.0;
         base.height = 440.0;
         base.x_axis.title = self.x_title.clone();
         // Right of the plot, one entry a line: in a row at the top, long names ran into each
         // other (the SVG is measured with one font and may be shown in another).
         base.legend.position = Some(Position::Right);
+        // Room to the right of the longest name: charts-rs measures it in its own font, and a
+        // viewer that draws a wider one (rsvg-convert's DejaVu Sans) ran "selective-repeat" off
+        // the edge.
+        base.legend.margin = Some(charts_rs::Box {
+            right: 36.0,
+            ..Default::default()
+        });
         // Bar labels as a person writes them: 23,059, not 23059.4.
         base.series.label.formatter = "{t}".into();
         if let Some(y) = y_axes.first_mut() {
