@@ -124,6 +124,20 @@ impl Chart {
             .flat_map(|s| [s.min, s.median, s.max])
     }
 
+    /// The power of ten at or below the least positive figure (medians and ranges): where a
+    /// log axis starts.
+    fn log_floor(&self) -> f64 {
+        let least = self
+            .values()
+            .filter(|v| *v > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        if least.is_finite() {
+            10f64.powf(least.log10().floor())
+        } else {
+            1.0
+        }
+    }
+
     /// Whether the values span more than [`LOG_SPAN`] (zeros cannot be drawn on a log axis, so
     /// a chart with a zero median stays linear).
     pub fn is_log(&self) -> bool {
@@ -167,20 +181,30 @@ impl Chart {
 
     fn svg(&self) -> Result<String, Error> {
         let log = self.is_log();
+        // On a log axis nothing may be zero (log 0 is minus infinity: charts-rs then draws the
+        // line off the chart, as it did for TCP's p99 of 0.04 ms, rounded to 0.0). So values are
+        // not rounded there, and the axis starts at the power of ten at or below the least
+        // positive figure; an error bar reaching 0 stops at that floor.
+        let floor = log.then(|| self.log_floor());
+        let drawn = |value: f64| match floor {
+            Some(floor) => value.max(floor) as f32,
+            None => label_value(value),
+        };
         let series = self
             .series
             .iter()
             .map(|(name, points)| {
                 let mut series = Series::new_nullable(
                     name.clone(),
-                    points
-                        .iter()
-                        .map(|p| p.map(|s| label_value(s.median)))
-                        .collect(),
+                    points.iter().map(|p| p.map(|s| drawn(s.median))).collect(),
                 );
+                let bound = |value: f64| match floor {
+                    Some(floor) => value.max(floor) as f32,
+                    None => value as f32,
+                };
                 series.error_bar = Some(SeriesBand {
-                    lower: points.iter().map(|p| p.map(|s| s.min as f32)).collect(),
-                    upper: points.iter().map(|p| p.map(|s| s.max as f32)).collect(),
+                    lower: points.iter().map(|p| p.map(|s| bound(s.min))).collect(),
+                    upper: points.iter().map(|p| p.map(|s| bound(s.max))).collect(),
                     stroke_width: Some(1.5),
                 });
                 // A bar chart labels its bars, so a bar of zero still says "0".
@@ -188,8 +212,8 @@ impl Chart {
                 series
             })
             .collect();
-        let axis = if log {
-            Axis::log()
+        let axis = if let Some(floor) = floor {
+            Axis::log_from(floor)
         } else {
             Axis::linear(self.values().fold(0.0, f64::max), self.percent)
         };
@@ -259,11 +283,11 @@ struct Axis {
 }
 
 impl Axis {
-    /// Logarithmic: charts-rs puts a tick at each power of ten.
-    fn log() -> Self {
+    /// Logarithmic from `floor` (a power of ten): charts-rs puts a tick at each power of ten.
+    fn log_from(floor: f64) -> Self {
         Axis {
             scale: AxisScale::Log(10.0),
-            min: None,
+            min: Some(floor as f32),
             max: None,
             splits: 0,
         }

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use netlab_common::stats::{median, mib_per_s};
+use netlab_common::stats::{self, median, mib_per_s};
 
 /// Which way the file goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,17 +84,19 @@ impl Measurement {
     }
 
     /// One line of JSON, the fields in a fixed order:
-    /// `{"lab":"ftp","direction":"retr","block_size":65536,"bytes":N,"seconds":S,"mib_per_s":X,"rounds":R}`.
+    /// `{"lab":"ftp","direction":"retr","block_size":65536,"bytes":N,"seconds":S,"mib_per_s":X,"rounds":R}`
+    /// (seconds to the microsecond, MiB/s to one decimal; written by serde_json).
     pub fn to_json(&self) -> String {
-        format!(
-            "{{\"lab\":\"ftp\",\"direction\":\"{}\",\"block_size\":{},\"bytes\":{},\"seconds\":{:.6},\"mib_per_s\":{:.1},\"rounds\":{}}}",
-            self.direction.name(),
-            self.block_size,
-            self.bytes,
-            self.median.as_secs_f64(),
-            self.mib_per_s(),
-            self.rounds
-        )
+        serde_json::json!({
+            "lab": "ftp",
+            "direction": self.direction.name(),
+            "block_size": self.block_size,
+            "bytes": self.bytes,
+            "seconds": stats::rounded(self.median.as_secs_f64(), 6),
+            "mib_per_s": stats::rounded(self.mib_per_s(), 1),
+            "rounds": self.rounds,
+        })
+        .to_string()
     }
 
     /// One row of [`TABLE_HEADER`].
@@ -169,7 +171,7 @@ mod tests {
         assert_eq!(
             measured.to_json(),
             "{\"lab\":\"ftp\",\"direction\":\"stor\",\"block_size\":65536,\"bytes\":1048576,\
-             \"seconds\":0.500000,\"mib_per_s\":2.0,\"rounds\":3}"
+             \"seconds\":0.5,\"mib_per_s\":2.0,\"rounds\":3}"
         );
         assert_eq!(
             measured.table_row(),
