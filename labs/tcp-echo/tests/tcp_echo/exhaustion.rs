@@ -9,6 +9,21 @@ use std::net::TcpStream;
 use netlab_testkit::limits::{LineClient, admits_newcomer, exhaust_threads, start_as_nobody};
 use netlab_testkit::workspace_binary;
 
+/// `tcp-echo serve` on any free port with `engine`, line framing and three places.
+fn serve_args(engine: &str) -> [&str; 9] {
+    [
+        "serve",
+        "--port",
+        "0",
+        "--engine",
+        engine,
+        "--framing",
+        "line",
+        "--max-clients",
+        "3",
+    ]
+}
+
 /// Run as `nobody` in line framing, with three clients in and then only two more threads
 /// allowed, a burst of 100 connections finds no thread for most of them: they read
 /// `ERROR server busy (cannot start a thread: ...)`, the three still get their echoes, and a
@@ -16,17 +31,7 @@ use netlab_testkit::workspace_binary;
 #[test]
 fn threads_engine_keeps_serving_when_no_thread_can_be_created() {
     let bin = workspace_binary("tcp-echo", "tcp-echo");
-    let args = [
-        "serve",
-        "--port",
-        "0",
-        "--engine",
-        "threads",
-        "--framing",
-        "line",
-        "--max-clients",
-        "3",
-    ];
+    let args = serve_args("threads");
     let test = "threads_engine_keeps_serving_when_no_thread_can_be_created";
     let busy = "ERROR server busy (cannot start a thread: ";
     let Some(mut echo) = exhaust_threads(test, &bin, &args, 3, "WELCOME ", busy) else {
@@ -56,17 +61,7 @@ fn threads_engine_keeps_serving_when_no_thread_can_be_created() {
 #[test]
 fn mio_engine_keeps_serving_when_out_of_file_descriptors() {
     let bin = workspace_binary("tcp-echo", "tcp-echo");
-    let args = [
-        "serve",
-        "--port",
-        "0",
-        "--engine",
-        "mio",
-        "--framing",
-        "line",
-        "--max-clients",
-        "3",
-    ];
+    let args = serve_args("mio");
     let test = "mio_engine_keeps_serving_when_out_of_file_descriptors";
     let Some(mut echo) = start_as_nobody(test, &bin, &args) else {
         return;
