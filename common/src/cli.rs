@@ -77,6 +77,16 @@ pub struct TraceArgs {
     pub trace: bool,
 }
 
+/// `--plain`: how an interactive client uses the terminal (see [`crate::console`]).
+#[derive(Args, Debug, Clone, Copy)]
+pub struct ConsoleArgs {
+    /// Print line by line, as in a script, instead of keeping the line you type pinned at the
+    /// bottom with the status above it. Automatic when standard input or output is not a
+    /// terminal (a pipe, a file), or when TERM=dumb.
+    #[arg(long)]
+    pub plain: bool,
+}
+
 /// `--framing` and `--max-frame`: how messages are delimited on the byte stream.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct FramingArgs {

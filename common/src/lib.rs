@@ -14,6 +14,8 @@
 //! - [`trace`]: `--trace`, a hex + ASCII dump of every chunk on the wire.
 //! - [`term`]: colored status lines that respect `NO_COLOR`, and sanitizing text from peers.
 //! - [`progress`]: progress bars and human-readable sizes for file transfers.
+//! - [`console`]: the interactive clients' terminal: the typed line pinned at the bottom, status
+//!   lines and transfer bars above it, output scrolling past; plain line-by-line in pipes.
 //! - [`stats`]: percentiles, medians and MiB/s for benchmark reports.
 //! - [`random`]: the one seeded pseudo-random generator (SplitMix64) every lab uses, so a run
 //!   with the same `--seed` repeats exactly.
@@ -48,6 +50,7 @@
 pub mod accept;
 pub mod bench;
 pub mod cli;
+pub mod console;
 pub mod digest;
 pub mod error;
 pub mod framing;

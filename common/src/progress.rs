@@ -14,7 +14,16 @@ use humansize::{BINARY, format_size};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A progress bar for `total` bytes labelled `label`; hidden unless standard error is a terminal.
+/// While a full-screen [`crate::console`] is open, the console draws it (in its own row above
+/// the input line) and the bar itself draws nothing.
 pub fn transfer_bar(total: u64, label: &str) -> ProgressBar {
+    if crate::console::is_open() {
+        let bar =
+            ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::hidden());
+        bar.set_message(label.to_string());
+        crate::console::track(&bar);
+        return bar;
+    }
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -38,9 +38,35 @@ enum Stream {
 /// stream when stdout and stderr go to the same pipe: `[WARN][CHAT] ...`. So the line is built
 /// first, colored or plain as anstream decides for that stream, and written whole.
 fn emit(stream: Stream, tag: &str, color: AnsiColor, message: impl Display) {
-    use std::io::Write as _;
+    let line = format!("{}\n", tagged(tag, color, message));
+    write_whole_line(stream, &line);
+}
+
+/// `[TAG] message` with the tag colored.
+fn tagged(tag: &str, color: AnsiColor, message: impl Display) -> String {
     let style = tag_style(color);
-    let line = format!("{style}[{tag}]{style:#} {message}\n");
+    format!("{style}[{tag}]{style:#} {message}")
+}
+
+/// The `[INFO] ...` line [`info`] would print, as a string (for a caller that prints it itself).
+pub fn tagged_info(message: impl Display) -> String {
+    tagged("INFO", AnsiColor::Cyan, message)
+}
+
+/// Prints `text` as it is (it may carry colors from [`mine`] and [`theirs`]) on standard
+/// output, as one line.
+pub fn line(text: impl Display) {
+    write_whole_line(Stream::Out, &format!("{text}\n"));
+}
+
+/// Writes one finished line (ending in `\n`) to `stream`, or above the input line while a
+/// full-screen [`crate::console`] is open: then the terminal belongs to the console's thread,
+/// and a line written here directly would land in the middle of what the user is typing.
+fn write_whole_line(stream: Stream, line: &str) {
+    use std::io::Write as _;
+    if crate::console::print_line(line.trim_end_matches('\n')) {
+        return;
+    }
     let choice = match stream {
         Stream::Out => anstream::AutoStream::choice(&io::stdout()),
         Stream::Err => anstream::AutoStream::choice(&io::stderr()),
@@ -49,11 +75,11 @@ fn emit(stream: Stream, tag: &str, color: AnsiColor, message: impl Display) {
     let _ = match (choice, stream) {
         // Plain text: stripped here, so the whole line goes out in one write.
         (anstream::ColorChoice::Never, Stream::Out) => {
-            let plain = anstream::adapter::strip_str(&line).to_string();
+            let plain = anstream::adapter::strip_str(line).to_string();
             io::stdout().lock().write_all(plain.as_bytes())
         }
         (anstream::ColorChoice::Never, Stream::Err) => {
-            let plain = anstream::adapter::strip_str(&line).to_string();
+            let plain = anstream::adapter::strip_str(line).to_string();
             io::stderr().lock().write_all(plain.as_bytes())
         }
         // Colors: a terminal; anstream passes the escapes through (or, on an old Windows

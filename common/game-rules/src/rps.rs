@@ -161,7 +161,7 @@ pub struct Rps {
 impl Rps {
     /// A match of best of `best_of` rounds (odd, 1 to [`MAX_BEST_OF`]).
     pub fn new(best_of: u32) -> Result<Self, SetupError> {
-        if best_of % 2 == 0 || best_of > MAX_BEST_OF {
+        if best_of.is_multiple_of(2) || best_of > MAX_BEST_OF {
             return Err(SetupError::BestOf {
                 got: best_of,
                 max: MAX_BEST_OF,

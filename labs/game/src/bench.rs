@@ -435,10 +435,10 @@ impl Bot {
             }
             Some("MOVED") => {
                 let _room = words.next();
-                if words.next() == Some(self.name.as_str()) {
-                    if let Some(sent) = self.move_sent_at.take() {
-                        tally.latencies.push(sent.elapsed());
-                    }
+                if words.next() == Some(self.name.as_str())
+                    && let Some(sent) = self.move_sent_at.take()
+                {
+                    tally.latencies.push(sent.elapsed());
                 }
             }
             Some("RESULT") => {

@@ -9,7 +9,9 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use netlab_common::cli::{GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_seconds};
+use netlab_common::cli::{
+    ConsoleArgs, GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_seconds,
+};
 use netlab_common::{Result, Tracer};
 
 use crate::bench::{self, BenchConfig, BotGame};
@@ -107,6 +109,8 @@ struct PlayArgs {
     target: String,
     #[command(flatten)]
     trace: TraceArgs,
+    #[command(flatten)]
+    console: ConsoleArgs,
 }
 
 #[derive(Args, Debug)]
@@ -147,6 +151,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Play(args) => client::run(&PlayConfig {
             target: args.target,
             tracer: Tracer::new(args.trace.trace),
+            plain: args.console.plain,
         }),
         Command::Bench(args) => bench::run(&bench_config(args)),
         Command::Grade(args) => grade::run(&grade_config(&args)?),

@@ -393,10 +393,10 @@ impl Server {
         if let Some(due) = conn.deadline {
             self.deadlines.remove(&(due, token));
         }
-        if let Some(id) = conn.info.id {
-            if self.registry.remove(id).is_some() {
-                term::info(format!("{} disconnected ({why})", conn.info.name));
-            }
+        if let Some(id) = conn.info.id
+            && self.registry.remove(id).is_some()
+        {
+            term::info(format!("{} disconnected ({why})", conn.info.name));
         }
         // Dropping the stream closes the socket.
     }
@@ -489,12 +489,12 @@ impl Server {
         self.drive(token, poll);
         // Normally the farewell went out and the connection is lingering now. If the socket took
         // only part of it, give it one more timeout to drain; then the branch above closes it.
-        if let Some(conn) = self.connections.get_mut(&token) {
-            if conn.phase == Phase::Finishing {
-                let due = Instant::now() + idle;
-                conn.deadline = Some(due);
-                self.deadlines.insert((due, token));
-            }
+        if let Some(conn) = self.connections.get_mut(&token)
+            && conn.phase == Phase::Finishing
+        {
+            let due = Instant::now() + idle;
+            conn.deadline = Some(due);
+            self.deadlines.insert((due, token));
         }
     }
 }
@@ -646,13 +646,13 @@ impl Connection {
     /// Sends FIN and starts waiting for the peer's. The client leaves the table now: it will send
     /// nothing more that we act on.
     fn start_lingering(&mut self, registry: &mut Registry) {
-        if let Some(id) = self.info.id.take() {
-            if registry.remove(id).is_some() {
-                term::info(format!(
-                    "{} disconnected ({})",
-                    self.info.name, self.info.ending
-                ));
-            }
+        if let Some(id) = self.info.id.take()
+            && registry.remove(id).is_some()
+        {
+            term::info(format!(
+                "{} disconnected ({})",
+                self.info.name, self.info.ending
+            ));
         }
         let _ = self.stream.shutdown(Shutdown::Write);
         self.phase = Phase::Lingering {
@@ -684,10 +684,10 @@ impl Connection {
 
     /// The peer is gone (reset, broken pipe): nothing more can be sent.
     fn vanished(&mut self, registry: &mut Registry, err: &io::Error) -> Next {
-        if let Some(id) = self.info.id.take() {
-            if registry.remove(id).is_some() {
-                term::info(format!("{} vanished ({err})", self.info.name));
-            }
+        if let Some(id) = self.info.id.take()
+            && registry.remove(id).is_some()
+        {
+            term::info(format!("{} vanished ({err})", self.info.name));
         }
         Next::Close(err.to_string())
     }

@@ -204,15 +204,15 @@ fn notice(runs: &[Run], blocks: &[f64]) -> Vec<Claim> {
             )
         })
     };
-    if let (Some(&small), Some(&large)) = (blocks.first(), blocks.last()) {
-        if let (Some(fast), Some(slow)) = (download(large), download(small)) {
-            claims.push(claims::higher(
-                "Every system call has a price.",
-                &fast,
-                &slow,
-                "The bytes are the same; the number of system calls is not.",
-            ));
-        }
+    if let (Some(&small), Some(&large)) = (blocks.first(), blocks.last())
+        && let (Some(fast), Some(slow)) = (download(large), download(small))
+    {
+        claims.push(claims::higher(
+            "Every system call has a price.",
+            &fast,
+            &slow,
+            "The bytes are the same; the number of system calls is not.",
+        ));
     }
     // FTP's best configuration, by median.
     let best = ["retr", "stor"]

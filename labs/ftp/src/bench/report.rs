@@ -120,7 +120,7 @@ pub const TABLE_HEADER: &str = "| direction | block size | MiB/s (median) | MiB/
 /// `4096` -> `4 KiB`, `1048576` -> `1 MiB`, `1000` -> `1000 B`: whole units where they fit.
 pub fn human_size(bytes: u64) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
             return format!("{} {unit}", bytes >> shift);
         }
     }

@@ -458,14 +458,14 @@ impl Connection {
                 };
             }
         };
-        if let Some(upload) = upload {
-            if let Err(err) = upload.commit() {
-                term::warn(format!(
-                    "{}: STOR {shown}: cannot rename into place: {err}",
-                    self.peer
-                ));
-                return self.send(&io_reply(shown, &err));
-            }
+        if let Some(upload) = upload
+            && let Err(err) = upload.commit()
+        {
+            term::warn(format!(
+                "{}: STOR {shown}: cannot rename into place: {err}",
+                self.peer
+            ));
+            return self.send(&io_reply(shown, &err));
         }
         let direction = if matches!(transfer.kind, TransferKind::Receive { .. }) {
             "received"

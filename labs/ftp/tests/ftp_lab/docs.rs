@@ -410,10 +410,10 @@ impl Walk {
         let python = commands
             .iter()
             .find(|command| uses_program(&command.command, "python3"));
-        if let Some(command) = python {
-            if python_with(&format!("{DOC} line {}", command.line), "ftplib").is_none() {
-                return;
-            }
+        if let Some(command) = python
+            && python_with(&format!("{DOC} line {}", command.line), "ftplib").is_none()
+        {
+            return;
         }
         for command in commands {
             let printed = self.run(&command.command, true);

@@ -281,7 +281,7 @@ fn start(mut x: Player, mut o: Player, room: String) -> Result<Game, Failure> {
 impl Game {
     /// Whose turn it is.
     fn to_move(&self) -> Mark {
-        if self.played % 2 == 0 {
+        if self.played.is_multiple_of(2) {
             Mark::X
         } else {
             Mark::O

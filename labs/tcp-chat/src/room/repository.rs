@@ -76,12 +76,11 @@ impl Repository {
                 ));
                 continue;
             }
-            if let Ok(path) = self.resolve(&name) {
-                if let Ok(metadata) = fs::metadata(&path) {
-                    if metadata.is_file() {
-                        files.push((name, metadata.len()));
-                    }
-                }
+            if let Ok(path) = self.resolve(&name)
+                && let Ok(metadata) = fs::metadata(&path)
+                && metadata.is_file()
+            {
+                files.push((name, metadata.len()));
             }
         }
         files.sort();

@@ -104,11 +104,10 @@ impl Lobby {
         for seat in &waiting {
             if let (Some(prompted), Some(player)) =
                 (room.prompted.get_mut(*seat), room.seats.get(*seat))
+                && !*prompted
             {
-                if !*prompted {
-                    *prompted = true;
-                    to_prompt.push(*player);
-                }
+                *prompted = true;
+                to_prompt.push(*player);
             }
         }
         let names: Vec<String> = waiting

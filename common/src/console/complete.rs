@@ -1,0 +1,209 @@
+//! # Tab completion: the lab's commands and local file names
+//!
+//! The first word of a line completes from the lab's command list (`/send`, `get`, `play`, ...).
+//! After a command that takes a local file (`/send`, `put`), the word completes from the files
+//! on this machine, as a shell does: `put rep` + Tab becomes `put report.pdf`, and a directory
+//! gets its `/` so the next Tab goes inside it. When several names fit, the word grows to their
+//! longest common beginning; when it cannot grow, the candidates are listed.
+
+use std::path::{MAIN_SEPARATOR, Path};
+
+/// What Tab can do to the text before the cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    /// No command or file fits.
+    None,
+    /// The text before the cursor, made longer.
+    Extend(String),
+    /// Several fit and none can be preferred: these are the candidates, sorted.
+    Choices(Vec<String>),
+}
+
+/// Completes command names and, after the commands that take one, local paths.
+#[derive(Debug, Clone, Default)]
+pub struct Completer {
+    commands: Vec<String>,
+    path_commands: Vec<String>,
+}
+
+impl Completer {
+    /// Completes `commands` as first words, and paths after any of `path_commands`.
+    pub fn new(commands: &[&str], path_commands: &[&str]) -> Self {
+        Self {
+            commands: commands.iter().map(|name| name.to_string()).collect(),
+            path_commands: path_commands.iter().map(|name| name.to_string()).collect(),
+        }
+    }
+
+    /// What Tab does to `before`, the text left of the cursor.
+    pub fn complete(&self, before: &str) -> Completion {
+        match before.split_once(' ') {
+            None => self.complete_command(before),
+            Some((command, rest)) if self.path_commands.iter().any(|name| name == command) => {
+                // Only the last word is a path being typed: `put a b` completes `b`.
+                let start = before.len() - rest.len() + rest.rfind(' ').map_or(0, |at| at + 1);
+                let (head, word) = before.split_at(start);
+                match complete_path(word) {
+                    Completion::Extend(longer) => Completion::Extend(format!("{head}{longer}")),
+                    other => other,
+                }
+            }
+            Some(_) => Completion::None,
+        }
+    }
+
+    fn complete_command(&self, word: &str) -> Completion {
+        let fits: Vec<String> = self
+            .commands
+            .iter()
+            .filter(|name| name.starts_with(word))
+            .cloned()
+            .collect();
+        // A whole command gets a space after it, ready for its argument.
+        narrow(word, fits, |only| format!("{only} "))
+    }
+}
+
+/// Completes `word` as a path relative to the current directory (or absolute).
+fn complete_path(word: &str) -> Completion {
+    let (directory, prefix) = match word.rfind(['/', MAIN_SEPARATOR]) {
+        Some(at) => word.split_at(at + 1),
+        None => ("", word),
+    };
+    let listing = if directory.is_empty() {
+        Path::new(".")
+    } else {
+        Path::new(directory)
+    };
+    let Ok(entries) = std::fs::read_dir(listing) else {
+        return Completion::None;
+    };
+    let mut fits = Vec::new();
+    for entry in entries.flatten() {
+        let Ok(name) = entry.file_name().into_string() else {
+            continue; // not UTF-8: cannot be typed back into a line anyway
+        };
+        // Hidden files only when asked for with a leading dot, as shells do.
+        if !name.starts_with(prefix) || (name.starts_with('.') && !prefix.starts_with('.')) {
+            continue;
+        }
+        let is_directory = entry.file_type().is_ok_and(|kind| kind.is_dir());
+        fits.push(format!(
+            "{directory}{name}{}",
+            if is_directory { "/" } else { "" }
+        ));
+    }
+    fits.sort();
+    // A file gets a space; a directory already ends in `/`, ready for the next Tab.
+    narrow(word, fits, |only| {
+        if only.ends_with('/') {
+            only.to_string()
+        } else {
+            format!("{only} ")
+        }
+    })
+}
+
+/// From the candidates that fit `word`: the one (finished by `finish`), their longest common
+/// beginning if it is longer than `word`, or the list.
+fn narrow(word: &str, mut fits: Vec<String>, finish: impl Fn(&str) -> String) -> Completion {
+    fits.sort();
+    fits.dedup();
+    match fits.as_slice() {
+        [] => Completion::None,
+        [only] => Completion::Extend(finish(only)),
+        [first, rest @ ..] => {
+            let common = rest
+                .iter()
+                .fold(first.as_str(), |common, name| common_prefix(common, name));
+            if common.len() > word.len() {
+                Completion::Extend(common.to_string())
+            } else {
+                Completion::Choices(fits)
+            }
+        }
+    }
+}
+
+/// The longest beginning `a` and `b` share, cut on a character boundary.
+fn common_prefix<'a>(a: &'a str, b: &str) -> &'a str {
+    let shared = a
+        .char_indices()
+        .zip(b.chars())
+        .find(|((_, x), y)| x != y)
+        .map_or(a.len().min(b.len()), |((at, _), _)| at);
+    &a[..shared]
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A fresh, empty directory under the system's temporary directory.
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("netlab-complete-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Commands complete as first words; nothing completes after a command without paths.
+    #[test]
+    fn commands() {
+        let completer = Completer::new(&["get", "put", "pwd"], &["put"]);
+        assert_eq!(completer.complete("g"), Completion::Extend("get ".into()));
+        assert_eq!(
+            completer.complete("p"),
+            Completion::Choices(vec!["put".into(), "pwd".into()])
+        );
+        assert_eq!(completer.complete("x"), Completion::None);
+        assert_eq!(completer.complete("get re"), Completion::None);
+    }
+
+    /// After a path command, the last word completes from the files on disk; directories get
+    /// a `/`, hidden files stay hidden, several files narrow to their common beginning.
+    #[test]
+    fn paths() {
+        let dir = scratch("paths");
+        std::fs::write(dir.join("report-1.txt"), "").unwrap();
+        std::fs::write(dir.join("report-2.txt"), "").unwrap();
+        std::fs::write(dir.join(".hidden"), "").unwrap();
+        std::fs::create_dir(dir.join("docs")).unwrap();
+        let base = format!("{}/", dir.display());
+        let completer = Completer::new(&["/send"], &["/send"]);
+        assert_eq!(
+            completer.complete(&format!("/send {base}rep")),
+            Completion::Extend(format!("/send {base}report-"))
+        );
+        assert_eq!(
+            completer.complete(&format!("/send {base}d")),
+            Completion::Extend(format!("/send {base}docs/"))
+        );
+        assert_eq!(
+            completer.complete(&format!("/send {base}report-")),
+            Completion::Choices(vec![
+                format!("{base}report-1.txt"),
+                format!("{base}report-2.txt")
+            ])
+        );
+        assert_eq!(
+            completer.complete(&format!("/send {base}.h")),
+            Completion::Extend(format!("/send {base}.hidden "))
+        );
+        assert_eq!(
+            completer.complete(&format!("/send {base}h")),
+            Completion::None
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Common beginnings are cut between characters, never inside one.
+    #[test]
+    fn common_prefix_is_char_safe() {
+        assert_eq!(common_prefix("héllo", "hélp"), "hél");
+        assert_eq!(common_prefix("é", "è"), "");
+        assert_eq!(common_prefix("ab", "abc"), "ab");
+    }
+}

@@ -1,0 +1,268 @@
+//! # The thread that owns the terminal
+//!
+//! A terminal is one shared resource: if two threads write to it, their bytes interleave, and a
+//! line printed while the user types lands in the middle of the typed text. So in the
+//! full-screen mode exactly one thread writes to the terminal: this one. Everyone else sends it
+//! messages ([`UiMessage`]): a line to print, new status lines, a new prompt, a transfer to show.
+//!
+//! The thread also reads the keyboard. It cannot block on a channel and on the keyboard at once,
+//! so it *polls*: wait for a key up to [`TICK`], then take every message that arrived, then
+//! redraw if something changed. Drawing is rate-limited to one frame per [`FRAME`]: a transfer
+//! that moves a bar a million times a second still costs at most that many redraws, and a key
+//! press is drawn at once so typing never lags.
+
+use std::io::{self, Stdout};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::time::{Duration, Instant};
+
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{self, Event};
+use ratatui::crossterm::terminal;
+use ratatui::text::Line;
+use ratatui::widgets::Widget;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+
+use super::editor::KeyOutcome;
+use super::view::{View, hard_wrap};
+use super::{Input, InputSink};
+
+/// Longest wait for a key before looking at the messages again: how late a message from the
+/// network can appear on screen, at worst.
+pub const TICK: Duration = Duration::from_millis(20);
+
+/// Shortest time between two redraws that no key caused (20 frames a second).
+pub const FRAME: Duration = Duration::from_millis(50);
+
+/// What other threads ask the terminal's thread to do.
+pub enum UiMessage {
+    /// Print this line above the view (it may carry ANSI colors).
+    Line(String),
+    /// Replace the status lines.
+    Status(Vec<String>),
+    /// Replace the prompt.
+    Prompt(String),
+    /// Show this transfer until it finishes.
+    Track(indicatif::ProgressBar),
+    /// Print what is queued, give the terminal back, and end.
+    Close,
+}
+
+type Screen = Terminal<CrosstermBackend<Stdout>>;
+
+/// A terminal in raw mode with our rows at its bottom; set back to normal when dropped, so
+/// every way out of the thread (an error included) restores the terminal.
+struct RawTerminal {
+    screen: Screen,
+    height: u16,
+}
+
+impl RawTerminal {
+    fn open(height: u16) -> io::Result<Self> {
+        terminal::enable_raw_mode()?;
+        let screen = inline_screen(height).inspect_err(|_| {
+            let _ = terminal::disable_raw_mode();
+        })?;
+        Ok(Self { screen, height })
+    }
+
+    /// The inline viewport has a fixed height, so a view that grows or shrinks (a transfer
+    /// starts, a status line goes) gets a new one, made where the old one started.
+    fn fit(&mut self, height: u16) -> io::Result<()> {
+        if height == self.height {
+            return Ok(());
+        }
+        clear_rows(&mut self.screen)?;
+        self.screen = inline_screen(height)?;
+        self.height = height;
+        Ok(())
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        // Leave the screen as a shell expects it: our rows gone, the cursor where they began.
+        let _ = clear_rows(&mut self.screen);
+        let _ = self.screen.show_cursor();
+        let _ = terminal::disable_raw_mode();
+    }
+}
+
+fn inline_screen(height: u16) -> io::Result<Screen> {
+    let options = TerminalOptions {
+        viewport: Viewport::Inline(height),
+    };
+    Terminal::with_options(CrosstermBackend::new(io::stdout()), options)
+}
+
+/// Clears the viewport's rows and puts the cursor at their first column.
+fn clear_rows(screen: &mut Screen) -> io::Result<()> {
+    let top = screen.get_frame().area().as_position();
+    screen.clear()?;
+    screen.set_cursor_position(top)
+}
+
+/// Everything the terminal's thread keeps between two turns of its loop.
+pub struct Ui {
+    view: View,
+    messages: Receiver<UiMessage>,
+    inputs: InputSink,
+    /// Lines waiting to be printed above the view at the next frame.
+    pending: Vec<String>,
+    dirty: bool,
+    last_frame: Instant,
+    colors: bool,
+}
+
+impl Ui {
+    /// A UI showing `view`, fed by `messages`, delivering typed lines to `inputs`.
+    pub fn new(view: View, messages: Receiver<UiMessage>, inputs: InputSink, colors: bool) -> Self {
+        Self {
+            view,
+            messages,
+            inputs,
+            pending: Vec::new(),
+            dirty: true,
+            last_frame: Instant::now(),
+            colors,
+        }
+    }
+
+    /// Runs until told to close or until the program that sends messages is gone.
+    pub fn run(mut self, ready: Sender<io::Result<()>>) {
+        let mut raw = match RawTerminal::open(self.view.height()) {
+            Ok(raw) => {
+                let _ = ready.send(Ok(()));
+                raw
+            }
+            Err(err) => {
+                let _ = ready.send(Err(err));
+                return;
+            }
+        };
+        // A terminal that stops answering leaves nothing to do but give it back.
+        let _ = self.serve(&mut raw);
+    }
+
+    fn serve(&mut self, raw: &mut RawTerminal) -> io::Result<()> {
+        loop {
+            let typed = self.read_keys()?;
+            let open = self.take_messages();
+            self.flush_lines(raw)?;
+            if self.view.prune_bars() {
+                self.dirty = true;
+            }
+            raw.fit(self.view.height())?;
+            let due = self.last_frame.elapsed() >= FRAME;
+            if typed || (due && (self.dirty || self.view.has_bars())) {
+                self.draw(raw)?;
+            }
+            if !open {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Handles the keys that come within one tick; true if any changed the input line.
+    fn read_keys(&mut self) -> io::Result<bool> {
+        let mut typed = false;
+        let mut wait = TICK;
+        while event::poll(wait)? {
+            wait = Duration::ZERO;
+            let event = event::read()?;
+            if let Event::Resize(..) = event {
+                self.dirty = true;
+                continue;
+            }
+            typed |= self.key(&event);
+        }
+        Ok(typed)
+    }
+
+    fn key(&mut self, event: &Event) -> bool {
+        match self.view.editor.handle(event) {
+            KeyOutcome::Nothing => false,
+            KeyOutcome::Edited => true,
+            KeyOutcome::Submitted(line) => {
+                // Raw mode echoes nothing: the finished line goes to the scrollback, as it
+                // would have stayed on screen in the plain mode.
+                let echo = format!("{}{line}", self.view.prompt());
+                self.pending.push(crate::term::mine(echo));
+                self.inputs.deliver(Input::Line(line));
+                true
+            }
+            KeyOutcome::Interrupted => {
+                self.pending.push(crate::term::tagged_info(
+                    "Ctrl-C: press it again, or Ctrl-D, to quit",
+                ));
+                self.inputs.deliver(Input::Interrupt);
+                true
+            }
+            KeyOutcome::EndOfInput => {
+                self.inputs.deliver(Input::Ended);
+                true
+            }
+            KeyOutcome::Candidates(choices) => {
+                self.pending.push(choices.join("  "));
+                true
+            }
+        }
+    }
+
+    /// Takes every waiting message; false once the console is closed or abandoned.
+    fn take_messages(&mut self) -> bool {
+        loop {
+            match self.messages.try_recv() {
+                Ok(UiMessage::Line(line)) => self.pending.push(line),
+                Ok(UiMessage::Status(lines)) => {
+                    self.view.set_status(lines);
+                    self.dirty = true;
+                }
+                Ok(UiMessage::Prompt(prompt)) => {
+                    self.view.set_prompt(&prompt);
+                    self.dirty = true;
+                }
+                Ok(UiMessage::Track(bar)) => {
+                    self.view.track(&bar);
+                    self.dirty = true;
+                }
+                Ok(UiMessage::Close) | Err(TryRecvError::Disconnected) => return false,
+                Err(TryRecvError::Empty) => return true,
+            }
+        }
+    }
+
+    /// Prints the waiting lines above the view, in one insertion.
+    fn flush_lines(&mut self, raw: &mut RawTerminal) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let width = raw.screen.size()?.width;
+        let rows: Vec<Line<'static>> = self
+            .pending
+            .drain(..)
+            .flat_map(|line| hard_wrap(super::view::styled_line(&line, self.colors), width))
+            .collect();
+        // ratatui writes the rows in pieces of at most a screen; the count fits in a u16 for
+        // any sane batch, and a larger one is cut rather than wrapped around.
+        let height = u16::try_from(rows.len()).unwrap_or(u16::MAX);
+        raw.screen.insert_before(height, |buffer| {
+            for (row, line) in buffer.area.rows().zip(rows) {
+                line.render(row, buffer);
+            }
+        })?;
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn draw(&mut self, raw: &mut RawTerminal) -> io::Result<()> {
+        let view = &self.view;
+        raw.screen.draw(|frame| {
+            let area = frame.area();
+            let cursor = view.render(area, frame.buffer_mut());
+            frame.set_cursor_position(cursor);
+        })?;
+        self.dirty = false;
+        self.last_frame = Instant::now();
+        Ok(())
+    }
+}
