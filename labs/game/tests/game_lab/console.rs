@@ -1,0 +1,128 @@
+//! `game-lab play` in a real terminal (tmux, 120x40), as a person plays it: the typed line
+//! survives pushes from the server, the board is redrawn in place instead of scrolling, history
+//! recalls a line, and the terminal is given back on exit. The screen docs/game.md shows is
+//! compared with the real one.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use netlab_testkit::TempDir;
+use netlab_testkit::tmux::Tmux;
+
+use crate::util::{BIN, start};
+
+/// The name the server gave the player in `window` (`[INFO] WELCOME Player01`).
+fn welcome_name(tmux: &Tmux, window: &str) -> String {
+    let screen = tmux.wait_for_text(window, "WELCOME ");
+    screen
+        .iter()
+        .find_map(|row| row.split("WELCOME ").nth(1))
+        .map(|name| name.trim().to_string())
+        .unwrap()
+}
+
+/// The row under the cursor: the input line.
+fn input_row(tmux: &Tmux, window: &str) -> String {
+    let (row, _) = tmux.cursor(window);
+    tmux.screen(window).get(row).cloned().unwrap_or_default()
+}
+
+/// The screen block docs/game.md shows after `<!-- screen: NAME`, with its port as written.
+fn documented_screen(name: &str) -> Vec<String> {
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/game.md"))
+        .unwrap();
+    let marker = format!("<!-- screen: {name}");
+    let after = page.split_once(&marker).map(|(_, rest)| rest).unwrap();
+    let block = after.split_once("```text\n").map(|(_, rest)| rest).unwrap();
+    let block = block.split_once("```").map(|(text, _)| text).unwrap();
+    block.lines().map(str::to_string).collect()
+}
+
+/// The rows of `screen` that end at the cursor row, as many as `wanted` has, with the real
+/// port written as the documented one.
+fn rows_to_cursor(screen: &[String], cursor_row: usize, wanted: usize, port: u16) -> Vec<String> {
+    let start = (cursor_row + 1).saturating_sub(wanted);
+    screen
+        .get(start..=cursor_row.min(screen.len().saturating_sub(1)))
+        .unwrap_or_default()
+        .iter()
+        .map(|row| row.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:7080"))
+        .collect()
+}
+
+/// Rows that draw a board's horizontal rule.
+fn board_rules(screen: &[String]) -> usize {
+    screen
+        .iter()
+        .filter(|row| row.contains("---+---+---"))
+        .count()
+}
+
+/// A half-typed line survives a chat push and a board redraw byte for byte, is sent whole on
+/// Enter; the board is drawn once, in place, and the bottom of the screen is the one the
+/// walkthrough shows; Up recalls the line; quitting clears the status rows.
+#[test]
+fn typed_line_survives_pushes_and_board_redraws_in_place() {
+    let Some(mut tmux) = Tmux::start("game console", 100, 30) else {
+        return;
+    };
+    let server = start(&[]);
+    let dir = TempDir::new("game-console");
+    let target = server.addr.to_string();
+    let ann = tmux.run(dir.path(), std::path::Path::new(BIN), &["play", &target]);
+    let ann_name = welcome_name(&tmux, &ann);
+    let bob = tmux.run(dir.path(), std::path::Path::new(BIN), &["play", &target]);
+    let bob_name = welcome_name(&tmux, &bob);
+
+    tmux.type_text(&ann, "quick tictactoe");
+    tmux.key(&ann, "Enter");
+    tmux.wait_for_text(&ann, "WAITING");
+    tmux.type_text(&bob, "quick tictactoe");
+    tmux.key(&bob, "Enter");
+    tmux.wait_for_text(&ann, "· your move:");
+    tmux.type_text(&ann, "5");
+    tmux.key(&ann, "Enter");
+    tmux.wait_for_text(&bob, "· your move:");
+
+    // Ann starts a chat line; Bob talks and moves while she types.
+    tmux.type_text(&ann, "say bien joué");
+    tmux.type_text(&bob, "say interrupting you");
+    tmux.key(&bob, "Enter");
+    tmux.type_text(&bob, "1");
+    tmux.key(&bob, "Enter");
+    let documented = documented_screen("play-mid-game");
+    let port = server.addr.port();
+    let screen = tmux.wait_for(&ann, "the screen docs/game.md shows", |screen| {
+        let (row, _) = tmux.cursor(&ann);
+        rows_to_cursor(screen, row, documented.len(), port) == documented
+    });
+    assert!(
+        screen
+            .iter()
+            .any(|row| row.contains(&format!("[CHAT] {bob_name}: interrupting you"))),
+        "{screen:#?}"
+    );
+    assert_eq!(
+        board_rules(&screen),
+        2,
+        "one board, redrawn in place: {screen:#?}"
+    );
+    assert_eq!(input_row(&tmux, &ann), "> say bien joué");
+
+    tmux.key(&ann, "Enter");
+    tmux.wait_for_text(&bob, &format!("[CHAT] {ann_name}: bien joué"));
+
+    tmux.key(&ann, "Up");
+    tmux.wait_for(&ann, "the recalled line", |_| {
+        input_row(&tmux, &ann) == "> say bien joué"
+    });
+
+    // Quit: the terminal comes back without the status rows.
+    tmux.key(&ann, "C-u");
+    tmux.type_text(&ann, "quit");
+    tmux.key(&ann, "Enter");
+    let screen = tmux.wait_for_text(&ann, "[exited]");
+    assert!(
+        !screen.iter().any(|row| row.starts_with("game-lab ·")),
+        "status rows left behind: {screen:#?}"
+    );
+}
