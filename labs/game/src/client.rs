@@ -149,6 +149,8 @@ struct Screen {
     /// The newest board's rows, and the rows of one being received.
     board: Vec<String>,
     incoming: Option<Vec<String>>,
+    /// Our name, from `WELCOME NAME`: a result is a success only for its winner.
+    name: String,
 }
 
 impl Screen {
@@ -159,6 +161,7 @@ impl Screen {
             state: "in the lobby: type quick tictactoe".into(),
             board: Vec::new(),
             incoming: None,
+            name: String::new(),
         }
     }
 
@@ -188,16 +191,32 @@ impl Screen {
                 term::info(line);
             }
             "CHAT" => term::chat(after_room(rest)),
-            "ERR" => term::error(rest),
+            // The server refusing a command is not a failure of this program: a warning.
+            "ERR" => term::warn(rest),
             "RESULT" => {
                 self.set_state(format!("game over: {}", after_room(rest)));
-                term::success(after_room(rest));
+                self.show_result(after_room(rest));
             }
             "INFO" => term::info(rest),
-            "WELCOME" | "OK" | "JOINED" | "WAITING" | "LEFT" | "SPECTATING" | "BYE" => {
-                term::info(line)
+            "WELCOME" => {
+                self.name = rest.trim().to_string();
+                term::info(line);
             }
+            "OK" | "JOINED" | "WAITING" | "LEFT" | "SPECTATING" | "BYE" => term::info(line),
             _ => term::line(line),
+        }
+    }
+
+    /// `winner NAME ...` in green only for NAME itself; a loss, a draw or someone else's game
+    /// is information.
+    fn show_result(&self, result: &str) {
+        let winner = result
+            .strip_prefix("winner ")
+            .and_then(|rest| rest.split(' ').next());
+        if winner.is_some_and(|winner| winner == self.name) {
+            term::success(format!("{result}: you win"));
+        } else {
+            term::info(result);
         }
     }
 

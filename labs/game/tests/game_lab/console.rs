@@ -126,3 +126,35 @@ fn typed_line_survives_pushes_and_board_redraws_in_place() {
         "status rows left behind: {screen:#?}"
     );
 }
+
+/// Line by line (a pipe): a refused move is a warning, not an error; only the winner sees a
+/// green success, the loser an ordinary line.
+#[test]
+fn result_colors_follow_the_player() {
+    use netlab_testkit::ServerProcess;
+    let server = start(&[]);
+    let target = server.addr.to_string();
+    let mut first = ServerProcess::interactive(BIN, &["play", &target]);
+    first.wait_for(|line| line.contains("WELCOME Player01"));
+    let mut second = ServerProcess::interactive(BIN, &["play", &target]);
+    second.wait_for(|line| line.contains("WELCOME Player02"));
+    first.write_line("quick tictactoe");
+    first.wait_for(|line| line.contains("WAITING"));
+    second.write_line("quick tictactoe");
+    for (player, square) in [(0, 1), (1, 4), (0, 2), (1, 5)] {
+        let (mover, other) = if player == 0 {
+            (&mut first, &mut second)
+        } else {
+            (&mut second, &mut first)
+        };
+        mover.wait_for(|line| line.starts_with(">> your move"));
+        mover.write_line(&square.to_string());
+        other.wait_for(|line| line.starts_with(&format!("MOVED 1 Player0{} {square}", player + 1)));
+    }
+    second.write_line("6");
+    second.wait_for(|line| line == "[WARN] it is not your turn: waiting for player 1");
+    first.wait_for(|line| line.starts_with(">> your move"));
+    first.write_line("3");
+    first.wait_for(|line| line == "[SUCCESS] winner Player01: you win");
+    second.wait_for(|line| line == "[INFO] winner Player01");
+}
