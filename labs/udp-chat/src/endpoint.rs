@@ -178,7 +178,8 @@ pub struct Endpoint {
 }
 
 /// One step of sending to a peer, in order: a datagram handed to the outgoing fault injector
-/// (kept only when traced or captured), or a copy the injector lets go to the socket.
+/// (kept only when traced, or captured and dropped), or a copy the injector lets go to the
+/// socket.
 enum Outgoing {
     Handed {
         bytes: Vec<u8>,
@@ -622,7 +623,10 @@ impl Endpoint {
     /// Each datagram the connection wants to send goes through the outgoing fault injector,
     /// then whatever the injector lets go now (it, or copies held back earlier) to the socket.
     fn flush_peer(&mut self, addr: SocketAddr, now: Instant, peer_events: &mut Vec<PeerEvent>) {
-        let keep_bytes = self.config.trace || self.capture.is_some();
+        // The trace prints every datagram; a capture records here only the dropped ones (the
+        // others when they reach the socket), which the injector hands back without a copy.
+        let traced = self.config.trace;
+        let captured = self.capture.is_some();
         let Some(peer) = self.peers.get_mut(&addr) else {
             return;
         };
@@ -630,9 +634,9 @@ impl Endpoint {
         let mut steps = Vec::new();
         while let Some(bytes) = peer.connection.poll_transmit(now) {
             let queue_full = peer.outgoing.is_full();
-            let kept = keep_bytes.then(|| bytes.clone());
-            let fate = peer.outgoing.send(bytes, now);
-            if let Some(bytes) = kept {
+            let copy = traced.then(|| bytes.clone());
+            let (fate, dropped) = peer.outgoing.send_keeping_dropped(bytes, now);
+            if let Some(bytes) = copy.or(dropped.filter(|_| captured)) {
                 steps.push(Outgoing::Handed {
                     bytes,
                     fate,

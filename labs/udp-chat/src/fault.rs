@@ -150,6 +150,16 @@ impl FaultInjector {
 
     /// Puts a datagram on the link at `now` and decides its fate.
     pub fn send(&mut self, datagram: Vec<u8>, now: Instant) -> Fate {
+        self.send_keeping_dropped(datagram, now).0
+    }
+
+    /// Like [`Self::send`], but a dropped datagram is handed back instead of thrown away, so
+    /// a capture can record it without copying every datagram in case it is dropped.
+    pub fn send_keeping_dropped(
+        &mut self,
+        datagram: Vec<u8>,
+        now: Instant,
+    ) -> (Fate, Option<Vec<u8>>) {
         let number = self.sent;
         self.sent += 1;
         let len = datagram.len();
@@ -166,7 +176,9 @@ impl FaultInjector {
         let mut delay = || self.config.delay + hold + self.rng.duration_up_to(self.config.jitter);
         let (first, second) = (delay(), delay());
         let queue_full = self.is_full();
+        let mut dropped = None;
         let fate = if lost || queue_full {
+            dropped = Some(datagram);
             Fate::Dropped
         } else if duplicated {
             let copy = |bytes, delay, copy| Release {
@@ -206,7 +218,7 @@ impl FaultInjector {
             len,
             fate: fate.clone(),
         });
-        fate
+        (fate, dropped)
     }
 
     /// Puts one copy, sent at `sent_at`, in the air until `sent_at + release.delay`.

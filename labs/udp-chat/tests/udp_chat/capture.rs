@@ -36,6 +36,14 @@ fn from_trace(line: &str) -> Seen {
     }
 }
 
+/// The last line of `seen` starting with `prefix`.
+fn last<'a>(seen: &'a [String], prefix: &str) -> &'a str {
+    seen.iter()
+        .rev()
+        .find(|line| line.starts_with(prefix))
+        .unwrap()
+}
+
 /// The number after `label` in `line`: `datagrams sent 9 (276 bytes)` gives 9 for `sent `.
 fn counter(line: &str, label: &str) -> u64 {
     let after = &line[line.find(label).unwrap() + label.len()..];
@@ -48,6 +56,8 @@ fn counter(line: &str, label: &str) -> u64 {
 /// order, with the same type, seq, ack and RETRANSMIT flag; their numbers match the client's
 /// counters (sent, received, retransmissions); each dropped one is in the capture with the
 /// injector's comment, and the dissector ties each retransmission to the frame of the first copy.
+/// bob, lossy too but not tracing (the capture then gets dropped datagrams another way), has
+/// a capture that matches his counters.
 #[test]
 fn lossy_capture_matches_the_trace_and_the_counters() {
     if !have_tshark("capture::lossy_capture_matches_the_trace_and_the_counters") {
@@ -56,7 +66,13 @@ fn lossy_capture_matches_the_trace_and_the_counters() {
     let dir = TempDir::new("udp-chat-pcap");
     let pcap = dir.join("ada.pcapng");
     let server = serve(&[]);
-    let mut bob = join(&server, "bob", &[]);
+    let bob_pcap = dir.join("bob.pcapng");
+    let bob_flags = ["--loss", "30%", "--seed", "3", "--pcap"];
+    let mut bob = join(
+        &server,
+        "bob",
+        &[&bob_flags[..], &[bob_pcap.to_str().unwrap()]].concat(),
+    );
     let ada_flags = ["--loss", "30%", "--seed", "2", "--trace", "--pcap"];
     let mut ada = join(
         &server,
@@ -114,28 +130,20 @@ fn lossy_capture_matches_the_trace_and_the_counters() {
     assert_eq!(captured, traced);
 
     // The client's own counters, printed when it left.
-    let last = |prefix: &str| {
-        ada.seen
-            .iter()
-            .rev()
-            .find(|line| line.starts_with(prefix))
-            .unwrap()
-            .clone()
-    };
-    let datagrams = last("[INFO] datagrams sent ");
-    let repairs = last("[INFO] retransmissions ");
+    let datagrams = last(&ada.seen, "[INFO] datagrams sent ");
+    let repairs = last(&ada.seen, "[INFO] retransmissions ");
     let count = |keep: fn(&Seen) -> bool| captured.iter().filter(|seen| keep(seen)).count() as u64;
-    assert_eq!(count(|seen| seen.sent), counter(&datagrams, "sent "));
-    assert_eq!(count(|seen| !seen.sent), counter(&datagrams, "received "));
+    assert_eq!(count(|seen| seen.sent), counter(datagrams, "sent "));
+    assert_eq!(count(|seen| !seen.sent), counter(datagrams, "received "));
     assert_eq!(
         count(|seen| seen.sent && seen.retransmit),
-        counter(&repairs, "retransmissions ")
+        counter(repairs, "retransmissions ")
     );
 
     // The seed loses datagrams, so the comparisons above were about something.
     let dropped: Vec<&Vec<String>> = rows.iter().filter(|row| !row[5].is_empty()).collect();
     assert!(dropped.len() >= 2, "{rows:#?}");
-    assert!(counter(&repairs, "retransmissions ") >= 1, "{repairs}");
+    assert!(counter(repairs, "retransmissions ") >= 1, "{repairs}");
     for row in &dropped {
         assert_eq!(
             row[5], "fault injector: dropped by --loss 30% (seed 2), never sent",
@@ -150,5 +158,44 @@ fn lossy_capture_matches_the_trace_and_the_counters() {
             .unwrap();
         assert_eq!(row[7], first[6], "{row:?}");
         assert_ne!(row[6], first[6]);
+    }
+
+    // bob: his capture against his counters.
+    bob.write_line("/quit");
+    assert_eq!(bob.wait_exit(), 0, "{:#?}", bob.seen);
+    let rows = tshark_fields(
+        &bob_pcap,
+        port,
+        &[
+            "udp.dstport",
+            "udpchat.type_name",
+            "udpchat.flags.retransmit",
+            "frame.comment",
+        ],
+    );
+    let datagrams = last(&bob.seen, "[INFO] datagrams sent ");
+    let repairs = last(&bob.seen, "[INFO] retransmissions ");
+    let sent = |row: &&Vec<String>| row[0] == port.to_string();
+    assert!(rows.iter().all(|row| !row[1].is_empty()), "{rows:#?}");
+    assert_eq!(
+        rows.iter().filter(sent).count() as u64,
+        counter(datagrams, "sent ")
+    );
+    assert_eq!(
+        rows.iter().filter(|row| !sent(row)).count() as u64,
+        counter(datagrams, "received ")
+    );
+    assert_eq!(
+        rows.iter().filter(|row| sent(row) && row[2] == "1").count() as u64,
+        counter(repairs, "retransmissions ")
+    );
+    let dropped: Vec<&Vec<String>> = rows.iter().filter(|row| !row[3].is_empty()).collect();
+    assert!(!dropped.is_empty(), "{rows:#?}");
+    for row in dropped {
+        assert!(sent(&row), "{row:?}");
+        assert_eq!(
+            row[3],
+            "fault injector: dropped by --loss 30% (seed 3), never sent"
+        );
     }
 }
