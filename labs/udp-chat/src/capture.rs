@@ -165,6 +165,11 @@ impl Capture {
         self.recorded
     }
 
+    /// True once a write failed and the capture stopped.
+    pub fn stopped(&self) -> bool {
+        self.writer.is_none()
+    }
+
     /// Writes out what waits in the buffer if the oldest of it is [`FLUSH_EVERY`] old.
     pub fn flush_if_due(&mut self, now: Instant) {
         if now.saturating_duration_since(self.last_flush) >= FLUSH_EVERY {
@@ -258,6 +263,10 @@ pub fn finish(capture: Option<Capture>) {
         return;
     };
     capture.finish();
+    if capture.stopped() {
+        // The warning said why, once; the file holds at most what was written before it.
+        return;
+    }
     term::info(format!(
         "--pcap: {} packets in {} (open it in Wireshark; scripts/wireshark/udp-chat.lua \
          decodes our header, see docs/udp-chat.md)",

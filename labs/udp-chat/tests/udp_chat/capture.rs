@@ -199,3 +199,27 @@ fn lossy_capture_matches_the_trace_and_the_counters() {
         );
     }
 }
+
+/// A capture that cannot be written (`/dev/full`: every write fails with "no space left") is
+/// reported once, and the chat goes on: a line still reaches the room and the client leaves
+/// with status 0.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_capture_that_cannot_be_written_stops_alone() {
+    let server = serve(&[]);
+    let mut bob = join(&server, "bob", &[]);
+    let mut ada = join(&server, "ada", &["--pcap", "/dev/full"]);
+    // The buffer is written out within a second (FLUSH_EVERY), at the end of a turn; PINGs
+    // make a turn at least every 2 s.
+    ada.wait_for(|line| line.starts_with("[WARN] --pcap /dev/full: cannot write the capture ("));
+    ada.write_line("still here");
+    bob.wait_for(|line| line == "[CHAT] <ada> still here");
+    ada.write_line("/quit");
+    assert_eq!(ada.wait_exit(), 0, "{:#?}", ada.seen);
+    let warnings = ada
+        .seen
+        .iter()
+        .filter(|line| line.contains("--pcap"))
+        .count();
+    assert_eq!(warnings, 1, "{:#?}", ada.seen);
+}
