@@ -29,6 +29,7 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -38,6 +39,7 @@ use netlab_common::stats::{self, percentile};
 use netlab_common::{Error, term};
 
 use crate::arq::ArqMode;
+use crate::capture::{self, Capture};
 use crate::connection::{Config, Event, SendError};
 use crate::describe::{faults_banner, percent};
 use crate::endpoint::{Endpoint, EndpointConfig, PeerEvent, bind_socket};
@@ -71,6 +73,9 @@ pub struct BenchConfig {
     /// Where the receiving end lives: `None` on loopback, or in another network namespace
     /// (`--peer-netns`, `--peer-addr`).
     pub peer_netns: Option<PeerNamespace>,
+    /// `--pcap`: record the sending end's datagrams of every UDP run in this pcapng file
+    /// ([`crate::capture`]).
+    pub pcap: Option<PathBuf>,
 }
 
 /// What one run measures: one of the UDP schemes, or the kernel's TCP for comparison.
@@ -268,10 +273,11 @@ pub fn run(config: &BenchConfig) -> Result<(), Error> {
         print_line(TABLE_HEADER)?;
     }
     let mut errors = 0;
+    let mut capture = None;
     for &scheme in &config.schemes {
         for &loss in &config.losses {
             let result = match scheme {
-                Scheme::Udp(mode) => run_one(config, mode, loss)?,
+                Scheme::Udp(mode) => run_one(config, mode, loss, &mut capture)?,
                 Scheme::Tcp => match run_tcp(config, loss)? {
                     Ok(result) => result,
                     Err(why) => {
@@ -288,6 +294,7 @@ pub fn run(config: &BenchConfig) -> Result<(), Error> {
             }
         }
     }
+    capture::finish(capture);
     if errors > 0 {
         return Err(Error::Failed(format!(
             "{errors} errors: a reliable mode lost, repeated or reordered messages, or did not finish"
@@ -389,8 +396,14 @@ fn run_tcp(config: &BenchConfig, loss: f64) -> Result<Result<RunResult, String>,
     }))
 }
 
-/// One run: `mode` at loss `loss`.
-pub fn run_one(bench: &BenchConfig, mode: ArqMode, loss: f64) -> Result<RunResult, Error> {
+/// One run: `mode` at loss `loss`. With `--pcap`, the sending end records into `capture`
+/// (created by the first run, handed from run to run, so one file holds them all).
+pub fn run_one(
+    bench: &BenchConfig,
+    mode: ArqMode,
+    loss: f64,
+    capture: &mut Option<Capture>,
+) -> Result<RunResult, Error> {
     let pieces_per_message = bench.size.div_ceil(DEFAULT_MAX_DATAGRAM - HEADER_LEN);
     let config = Config {
         mode,
@@ -408,11 +421,16 @@ pub fn run_one(bench: &BenchConfig, mode: ArqMode, loss: f64) -> Result<RunResul
         ..bench.endpoint
     };
     // The two directions get different seeds, so ACKs are not lost in step with data.
-    let (sender, receiver) = endpoints(
+    let (mut sender, receiver) = endpoints(
         bench.peer_netns.as_ref(),
         endpoint_config(faults.seed),
         endpoint_config(faults.seed.wrapping_add(0x9E37_79B9)),
     )?;
+    match (capture.take(), &bench.pcap) {
+        (Some(open), _) => sender.attach_capture(open)?,
+        (None, Some(path)) => sender.capture_to(path)?,
+        (None, None) => {}
+    }
     let plan = Plan {
         messages: bench.messages,
         size: bench.size,
@@ -428,7 +446,7 @@ pub fn run_one(bench: &BenchConfig, mode: ArqMode, loss: f64) -> Result<RunResul
         let done = Arc::clone(&done);
         spawn_named("bench receiver", move || receive(receiver, plan, &done))?
     };
-    let sent = send(sender, plan);
+    let sent = send(sender, plan, capture);
     done.store(true, Ordering::SeqCst);
     let received = receiving
         .join()
@@ -498,7 +516,14 @@ struct Sent {
     timed_out: bool,
 }
 
-fn send(mut endpoint: Endpoint, plan: Plan) -> Result<Sent, Error> {
+/// Sends the plan's messages; hands the endpoint's capture back in `capture`.
+fn send(mut endpoint: Endpoint, plan: Plan, capture: &mut Option<Capture>) -> Result<Sent, Error> {
+    let sent = send_all(&mut endpoint, plan);
+    *capture = endpoint.detach_capture();
+    sent
+}
+
+fn send_all(endpoint: &mut Endpoint, plan: Plan) -> Result<Sent, Error> {
     let Some(&peer) = endpoint.peer_addrs().first() else {
         return Err(Error::Failed("the bench endpoints have no peer".into()));
     };

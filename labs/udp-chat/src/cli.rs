@@ -8,6 +8,7 @@
 //! can repeat one experiment with the server, a client or the benchmark.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -39,6 +40,7 @@ selective repeat, with an RFC 6298 retransmission timer). A fault injector insid
 loses, duplicates, reorders and delays datagrams on demand, so loopback behaves like a bad \
 network; --no-retransmit shows the same chat on plain UDP.\n\n\
 Try:\n  udp-chat serve\n  udp-chat connect 127.0.0.1:7075 --name ada --loss 30% --trace\n  \
+udp-chat connect 127.0.0.1:7075 --loss 30% --pcap ada.pcapng   # open it in Wireshark\n  \
 udp-chat bench --arq stop-and-wait,selective-repeat --loss 0,5% --delay 20\n  \
 udp-chat grade 127.0.0.1:9000   # grade anybody's room (docs/protocols/udp-chat.md)"
 )]
@@ -117,6 +119,8 @@ pub struct ServeArgs {
     drop_after: f64,
     #[command(flatten)]
     trace: TraceArgs,
+    #[command(flatten)]
+    capture: CaptureArgs,
 }
 
 impl ServeArgs {
@@ -130,6 +134,7 @@ impl ServeArgs {
                 silent_after: Some(Duration::from_secs_f64(self.drop_after)),
                 ..self.link.endpoint_config(self.trace.trace)?
             },
+            pcap: self.capture.pcap.clone(),
         })
     }
 }
@@ -150,6 +155,8 @@ pub struct ConnectArgs {
     drop_after: f64,
     #[command(flatten)]
     trace: TraceArgs,
+    #[command(flatten)]
+    capture: CaptureArgs,
 }
 
 impl ConnectArgs {
@@ -162,6 +169,7 @@ impl ConnectArgs {
                 silent_after: Some(Duration::from_secs_f64(self.drop_after)),
                 ..self.link.endpoint_config(self.trace.trace)?
             },
+            pcap: self.capture.pcap.clone(),
         })
     }
 }
@@ -240,6 +248,12 @@ pub struct BenchArgs {
     placement: PlacementArgs,
     #[command(flatten)]
     trace: TraceArgs,
+    /// Record the sending end's datagrams of every UDP run in FILE, pcapng (Wireshark, tshark):
+    /// its DATA, the ACKs that reached it, and what its fault injector dropped, duplicated or
+    /// delayed, each with a packet comment saying so. (ACKs the receiving end's injector
+    /// dropped never reach the sending end and are not in it.)
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
 }
 
 impl BenchArgs {
@@ -262,6 +276,7 @@ impl BenchArgs {
             timeout: Duration::from_secs_f64(self.timeout),
             json: self.json,
             peer_netns: self.placement.peer_namespace(),
+            pcap: self.pcap.clone(),
         })
     }
 }
@@ -521,4 +536,17 @@ pub struct TraceArgs {
     /// and whether the fault injector dropped, duplicated or delayed it
     #[arg(long)]
     pub trace: bool,
+}
+
+/// `--pcap` for `serve` and `connect`.
+#[derive(Args, Debug, Clone)]
+pub struct CaptureArgs {
+    /// Record every datagram sent or received in FILE, in pcapng, the format Wireshark and
+    /// tshark open: each with IP and UDP headers and the time it crossed the program's edge.
+    /// Datagrams the fault injector dropped (they never reached the network, so tcpdump cannot
+    /// see them), duplicated or delayed are in it too, each with a packet comment saying what the
+    /// injector did, e.g. "fault injector: dropped by --loss 30% (seed 2), never sent". To decode
+    /// our header, load scripts/wireshark/udp-chat.lua (see docs/udp-chat.md).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
 }

@@ -17,12 +17,14 @@
 use std::io::Read;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 use netlab_common::{Error, accept, term};
 
+use crate::capture;
 use crate::connection::{Event, SendError};
 use crate::describe::print_banners;
 use crate::endpoint::{Endpoint, EndpointConfig, PeerEvent};
@@ -63,6 +65,8 @@ pub struct ConnectConfig {
     /// The conversation with the room as the flags set it: reliability, faults, silence,
     /// `--trace`. [`run`] adds the client's PINGs and the room's message size.
     pub endpoint: EndpointConfig,
+    /// `--pcap`: record every datagram in this pcapng file ([`crate::capture`]).
+    pub pcap: Option<PathBuf>,
 }
 
 /// Joins the room and chats until the user leaves or the server goes away.
@@ -74,6 +78,9 @@ pub fn run(config: &ConnectConfig) -> Result<(), Error> {
         ..config.endpoint
     };
     let mut endpoint = Endpoint::connect(server, endpoint_config)?;
+    if let Some(path) = &config.pcap {
+        endpoint.capture_to(path)?;
+    }
     print_banners(
         &endpoint_config.connection,
         &endpoint_config.faults,
@@ -97,6 +104,7 @@ pub fn run(config: &ConnectConfig) -> Result<(), Error> {
     };
     let outcome = chat.converse(&mut endpoint, &inputs);
     chat.print_stats(&endpoint);
+    capture::finish(endpoint.detach_capture());
     outcome
 }
 

@@ -38,6 +38,14 @@
 //!   retransmissions; the rest are read on the next turn, which then does not wait;
 //! - each [`Connection`] bounds its own queues (see its module docs).
 //!
+//! ## Captures
+//! With a [`Capture`] set ([`Endpoint::capture_to`], `--pcap FILE`), every datagram is recorded
+//! where it crosses the program's edge: when `send_to` takes it or `recv_from` returns it, and,
+//! for a datagram the outgoing fault injector drops, when it is dropped, with a comment saying
+//! why (see [`crate::capture`]). So the datagrams of one flush go out one at a time, each
+//! through the injector and (if it is not held back) straight to the socket, and a capture lists
+//! them in the order the trace does.
+//!
 //! ## Connected UDP sockets
 //! The client has exactly one peer, so it `connect`s its UDP socket. No handshake happens (UDP
 //! has none); the kernel just remembers the peer, filters out datagrams from anybody else and,
@@ -48,6 +56,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -55,9 +64,10 @@ use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 use netlab_common::{Error, term};
 
+use crate::capture::{self, Capture};
 use crate::connection::{Config, Connection, Event, MAX_UDP_PAYLOAD};
 use crate::describe::{self, Way};
-use crate::fault::{FaultConfig, FaultInjector};
+use crate::fault::{Fate, FaultConfig, FaultInjector, Release};
 use crate::seq::Seq;
 use crate::stats::Stats;
 use crate::wire::{Datagram, Kind};
@@ -163,6 +173,21 @@ pub struct Endpoint {
     /// When the endpoint was made: trace lines show seconds since then, so the gaps between a
     /// datagram and its retransmissions (the RTO and its backoff) can be read off the trace.
     started: Instant,
+    /// `--pcap`: where every datagram is recorded, if anywhere.
+    capture: Option<Capture>,
+}
+
+/// One step of sending to a peer, in order: a datagram handed to the outgoing fault injector
+/// (kept only when traced, or captured and dropped), or a copy the injector lets go to the
+/// socket.
+enum Outgoing {
+    Handed {
+        bytes: Vec<u8>,
+        fate: Fate,
+        /// The injector's queue was full before it (so a drop was the queue's, not `--loss`'s).
+        queue_full: bool,
+    },
+    Released(Release),
 }
 
 impl Endpoint {
@@ -244,7 +269,30 @@ impl Endpoint {
             peers_full_logged: false,
             started: Instant::now(),
             buffer: vec![0; MAX_UDP_PAYLOAD + 1],
+            capture: None,
         })
+    }
+
+    /// From now on, records every datagram sent, received or dropped by the fault injector in
+    /// a pcapng file at `path` (`--pcap`; see [`crate::capture`]).
+    pub fn capture_to(&mut self, path: &Path) -> Result<(), Error> {
+        let capture = Capture::create(path, self.local_addr()?)?;
+        self.attach_capture(capture)
+    }
+
+    /// Records into `capture` (one already written to by another endpoint, for the bench's
+    /// runs) from now on.
+    pub fn attach_capture(&mut self, mut capture: Capture) -> Result<(), Error> {
+        capture.set_local(self.local_addr()?);
+        self.capture = Some(capture);
+        Ok(())
+    }
+
+    /// Stops capturing and hands the capture back, everything recorded written out.
+    pub fn detach_capture(&mut self) -> Option<Capture> {
+        let mut capture = self.capture.take()?;
+        capture.finish();
+        Some(capture)
     }
 
     /// A handle other threads use to wake [`Self::turn`] early (a line typed, Ctrl-C pressed).
@@ -360,6 +408,9 @@ impl Endpoint {
         self.tick(now, peer_events);
         self.flush(now, peer_events);
         self.collect_events(now, peer_events);
+        if let Some(capture) = self.capture.as_mut() {
+            capture.flush_if_due(now);
+        }
         Ok(woken)
     }
 
@@ -443,7 +494,11 @@ impl Endpoint {
     fn arrived(&mut self, from: SocketAddr, bytes: Vec<u8>, now: Instant) {
         if !self.peers.contains_key(&from) && !self.welcome_stranger(from, &bytes, now) {
             self.strangers += 1;
-            self.trace(Way::In, from, &bytes, Some("from a stranger: dropped"));
+            let note = "from a stranger: dropped";
+            if let Some(capture) = self.capture.as_mut() {
+                capture.received(from, &bytes, Some(note));
+            }
+            self.trace(Way::In, from, &bytes, Some(note));
             return;
         }
         let Some(peer) = self.peers.get_mut(&from) else {
@@ -452,10 +507,19 @@ impl Endpoint {
         match peer.incoming.as_mut() {
             Some(incoming) => {
                 let fate = incoming.send(bytes.clone(), now);
+                if let Some(capture) = self.capture.as_mut() {
+                    let comment = capture::incoming_comment(&fate, &incoming.config());
+                    capture.received(from, &bytes, comment.as_deref());
+                }
                 let note = describe::fate(&fate).map(|text| format!("incoming: {text}"));
                 self.trace(Way::In, from, &bytes, note.as_deref());
             }
-            None => self.handle(from, &bytes, now),
+            None => {
+                if let Some(capture) = self.capture.as_mut() {
+                    capture.received(from, &bytes, None);
+                }
+                self.handle(from, &bytes, now);
+            }
         }
     }
 
@@ -556,57 +620,116 @@ impl Endpoint {
         }
     }
 
+    /// Each datagram the connection wants to send goes through the outgoing fault injector,
+    /// then whatever the injector lets go now (it, or copies held back earlier) to the socket.
     fn flush_peer(&mut self, addr: SocketAddr, now: Instant, peer_events: &mut Vec<PeerEvent>) {
-        let trace = self.config.trace.then_some(self.started);
+        // The trace prints every datagram; a capture records here only the dropped ones (the
+        // others when they reach the socket), which the injector hands back without a copy.
+        let traced = self.config.trace;
+        let captured = self.capture.is_some();
         let Some(peer) = self.peers.get_mut(&addr) else {
             return;
         };
+        let faults = peer.outgoing.config();
+        let mut steps = Vec::new();
         while let Some(bytes) = peer.connection.poll_transmit(now) {
-            if let Some(started) = trace {
-                let fate = peer.outgoing.send(bytes.clone(), now);
-                let note = describe::fate(&fate);
-                let line = describe::line(Way::Out, addr, &bytes, note.as_deref());
-                print_trace(now.saturating_duration_since(started), &line);
-            } else {
-                peer.outgoing.send(bytes, now);
+            let queue_full = peer.outgoing.is_full();
+            let copy = traced.then(|| bytes.clone());
+            let (fate, dropped) = peer.outgoing.send_keeping_dropped(bytes, now);
+            if let Some(bytes) = copy.or(dropped.filter(|_| captured)) {
+                steps.push(Outgoing::Handed {
+                    bytes,
+                    fate,
+                    queue_full,
+                });
+            }
+            while let Some(release) = peer.outgoing.poll_release(now) {
+                steps.push(Outgoing::Released(release));
             }
         }
-        let mut ready = Vec::new();
-        while let Some(bytes) = peer.outgoing.poll_deliver(now) {
-            ready.push(bytes);
+        while let Some(release) = peer.outgoing.poll_release(now) {
+            steps.push(Outgoing::Released(release));
         }
-        for bytes in ready {
-            self.send_now(addr, &bytes, peer_events);
+        for step in steps {
+            match step {
+                Outgoing::Handed {
+                    bytes,
+                    fate,
+                    queue_full,
+                } => self.handed(addr, &bytes, &fate, queue_full, &faults, now),
+                Outgoing::Released(release) => {
+                    let comment = self
+                        .capture
+                        .as_ref()
+                        .and_then(|_| capture::release_comment(&release, &faults));
+                    self.send_now(addr, &release.bytes, comment.as_deref(), peer_events);
+                }
+            }
         }
     }
 
-    fn send_now(&mut self, addr: SocketAddr, bytes: &[u8], peer_events: &mut Vec<PeerEvent>) {
+    /// A datagram handed to the fault injector: traced, and captured if the injector dropped
+    /// it (a copy it lets go is captured when it reaches the socket).
+    fn handed(
+        &mut self,
+        addr: SocketAddr,
+        bytes: &[u8],
+        fate: &Fate,
+        queue_full: bool,
+        faults: &FaultConfig,
+        now: Instant,
+    ) {
+        if self.config.trace {
+            let note = describe::fate(fate);
+            let line = describe::line(Way::Out, addr, bytes, note.as_deref());
+            print_trace(now.saturating_duration_since(self.started), &line);
+        }
+        if let (Some(capture), Fate::Dropped) = (self.capture.as_mut(), fate) {
+            let comment = capture::dropped_comment(faults, queue_full);
+            capture.sent(addr, bytes, Some(&comment));
+        }
+    }
+
+    /// `comment`: what the fault injector did to this copy, for the capture.
+    fn send_now(
+        &mut self,
+        addr: SocketAddr,
+        bytes: &[u8],
+        comment: Option<&str>,
+        peer_events: &mut Vec<PeerEvent>,
+    ) {
         let sent = match self.connected_to {
             Some(_) => self.socket.send(bytes),
             None => self.socket.send_to(bytes, addr),
         };
-        match sent {
-            Ok(_) => {}
+        let failure = match sent {
+            Ok(_) => None,
             // Our own socket buffer is full: the kernel drops the datagram, exactly the kind of
             // loss the reliability layer exists for. Count it; retransmission will cover it.
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 self.kernel_drops += 1;
-                self.trace(
-                    Way::Out,
-                    addr,
-                    bytes,
-                    Some("dropped: our socket buffer is full"),
-                );
+                let note = "dropped: our socket buffer is full";
+                self.trace(Way::Out, addr, bytes, Some(note));
+                Some(note.to_string())
             }
             Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {
                 if self.connected_to.is_some() {
                     peer_events.push(PeerEvent::Refused(addr));
                 }
+                Some("not sent: the OS reported an earlier ICMP port unreachable".to_string())
             }
             Err(err) => {
                 let note = format!("send failed: {err}");
                 self.trace(Way::Out, addr, bytes, Some(&note));
+                Some(note)
             }
+        };
+        if let Some(capture) = self.capture.as_mut() {
+            let comment = match (comment, failure) {
+                (Some(fault), Some(failure)) => Some(format!("{fault}; {failure}")),
+                (fault, failure) => failure.or(fault.map(String::from)),
+            };
+            capture.sent(addr, bytes, comment.as_deref());
         }
     }
 

@@ -100,6 +100,22 @@ pub enum Fate {
     },
 }
 
+/// One copy of a datagram leaving the simulated link ([`FaultInjector::poll_release`]), with
+/// what the injector did to it, so a capture can say so next to the bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Release {
+    /// The datagram.
+    pub bytes: Vec<u8>,
+    /// How long the injector held it (`--delay`, `--jitter`, the reorder hold).
+    pub delay: Duration,
+    /// It was held back by the reorder rule, so later datagrams overtook it.
+    pub reordered: bool,
+    /// Which copy this is: 1 for a datagram sent once; 1 or 2 for a duplicated one.
+    pub copy: u8,
+    /// How many copies the injector made: 1, or 2 when it duplicated the datagram.
+    pub copies: u8,
+}
+
 /// One direction of a simulated link, with faults.
 #[derive(Debug)]
 pub struct FaultInjector {
@@ -107,7 +123,7 @@ pub struct FaultInjector {
     rng: SplitMix64,
     sent: u64,
     /// Datagrams in the air, by (arrival time, order of insertion) so ties keep send order.
-    in_air: BTreeMap<(Instant, u64), Vec<u8>>,
+    in_air: BTreeMap<(Instant, u64), Release>,
     copies: u64,
     records: VecDeque<FaultRecord>,
     records_dropped: u64,
@@ -134,6 +150,16 @@ impl FaultInjector {
 
     /// Puts a datagram on the link at `now` and decides its fate.
     pub fn send(&mut self, datagram: Vec<u8>, now: Instant) -> Fate {
+        self.send_keeping_dropped(datagram, now).0
+    }
+
+    /// Like [`Self::send`], but a dropped datagram is handed back instead of thrown away, so
+    /// a capture can record it without copying every datagram in case it is dropped.
+    pub fn send_keeping_dropped(
+        &mut self,
+        datagram: Vec<u8>,
+        now: Instant,
+    ) -> (Fate, Option<Vec<u8>>) {
         let number = self.sent;
         self.sent += 1;
         let len = datagram.len();
@@ -149,18 +175,34 @@ impl FaultInjector {
         };
         let mut delay = || self.config.delay + hold + self.rng.duration_up_to(self.config.jitter);
         let (first, second) = (delay(), delay());
-        let queue_full = self.in_air.len() >= MAX_IN_AIR;
+        let queue_full = self.is_full();
+        let mut dropped = None;
         let fate = if lost || queue_full {
+            dropped = Some(datagram);
             Fate::Dropped
         } else if duplicated {
-            self.put(now + first, datagram.clone());
-            self.put(now + second, datagram);
+            let copy = |bytes, delay, copy| Release {
+                bytes,
+                delay,
+                reordered,
+                copy,
+                copies: 2,
+            };
+            self.put(now, copy(datagram.clone(), first, 1));
+            self.put(now, copy(datagram, second, 2));
             Fate::Duplicated {
                 delays: [first, second],
                 reordered,
             }
         } else {
-            self.put(now + first, datagram);
+            let release = Release {
+                bytes: datagram,
+                delay: first,
+                reordered,
+                copy: 1,
+                copies: 1,
+            };
+            self.put(now, release);
             Fate::Delivered {
                 delay: first,
                 reordered,
@@ -176,21 +218,34 @@ impl FaultInjector {
             len,
             fate: fate.clone(),
         });
-        fate
+        (fate, dropped)
     }
 
-    fn put(&mut self, at: Instant, datagram: Vec<u8>) {
-        self.in_air.insert((at, self.copies), datagram);
+    /// Puts one copy, sent at `sent_at`, in the air until `sent_at + release.delay`.
+    fn put(&mut self, sent_at: Instant, release: Release) {
+        self.in_air
+            .insert((sent_at + release.delay, self.copies), release);
         self.copies += 1;
     }
 
     /// The next datagram whose arrival time is at or before `now`.
     pub fn poll_deliver(&mut self, now: Instant) -> Option<Vec<u8>> {
+        self.poll_release(now).map(|release| release.bytes)
+    }
+
+    /// Like [`Self::poll_deliver`], with what the injector did to this copy (for `--pcap`).
+    pub fn poll_release(&mut self, now: Instant) -> Option<Release> {
         let entry = self.in_air.first_entry()?;
         if entry.key().0 > now {
             return None;
         }
         Some(entry.remove())
+    }
+
+    /// True when the link holds [`MAX_IN_AIR`] datagrams, so the next one sent is dropped
+    /// whatever the loss rate (a full router queue's tail drop).
+    pub fn is_full(&self) -> bool {
+        self.in_air.len() >= MAX_IN_AIR
     }
 
     /// When the next datagram arrives, if any is in the air.

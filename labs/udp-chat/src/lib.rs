@@ -38,6 +38,8 @@
 //!   [`EndpointConfig`](endpoint::EndpointConfig) and hands the program
 //!   [`PeerEvent`](endpoint::PeerEvent)s;
 //! - [`describe`]: datagrams decoded into words for `--trace`, and the start-up banners;
+//! - [`capture`]: `--pcap`, every datagram in a pcapng file for Wireshark, with IP and UDP
+//!   headers, and a comment on each one the fault injector dropped, duplicated or delayed;
 //! - the programs, each run with a plain config: [`room`] (`udp-chat serve`,
 //!   [`ServeConfig`](room::ServeConfig)), [`client`] (`udp-chat connect`,
 //!   [`ConnectConfig`](client::ConnectConfig)), [`bench`](mod@bench) (`udp-chat bench`,
@@ -70,6 +72,7 @@
 
 pub mod arq;
 pub mod bench;
+pub mod capture;
 pub mod cli;
 pub mod client;
 pub mod connection;

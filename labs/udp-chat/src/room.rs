@@ -63,12 +63,14 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use netlab_common::{Error, term};
 
+use crate::capture;
 use crate::connection::{Config, DEFAULT_BACKLOG, Event, SendError};
 use crate::describe::print_banners;
 use crate::endpoint::{Endpoint, EndpointConfig, PeerEvent};
@@ -105,7 +107,7 @@ pub const MAX_HELD_IN_ROOM: usize = 16_384;
 pub const PARTING_PEERS: usize = 64;
 
 /// What `udp-chat serve` runs with; `cli.rs` builds it from the flags.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ServeConfig {
     /// Where the room's one socket is bound.
     pub addr: SocketAddr,
@@ -115,6 +117,8 @@ pub struct ServeConfig {
     /// `--trace`. [`serve`] adds the room's own rules (strangers may JOIN, the peer limit, the
     /// backlog of [`member_config`]).
     pub endpoint: EndpointConfig,
+    /// `--pcap`: record every datagram in this pcapng file ([`crate::capture`]).
+    pub pcap: Option<PathBuf>,
 }
 
 /// The room's side of each member's conversation: [`room_config`] with the backlog bounded by
@@ -135,6 +139,9 @@ pub fn serve(config: &ServeConfig) -> Result<(), Error> {
         ..config.endpoint
     };
     let mut endpoint = Endpoint::bind(config.addr, endpoint_config)?;
+    if let Some(path) = &config.pcap {
+        endpoint.capture_to(path)?;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let waker = endpoint.waker()?;
     let on_signal = Arc::clone(&stop);
@@ -162,6 +169,7 @@ pub fn serve(config: &ServeConfig) -> Result<(), Error> {
         "room closed; datagrams from strangers dropped: {}",
         endpoint.strangers()
     ));
+    capture::finish(endpoint.detach_capture());
     Ok(())
 }
 

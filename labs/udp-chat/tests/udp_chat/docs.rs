@@ -7,16 +7,18 @@
 //!   up to the ACK of the retransmitted line, in order, including which datagrams the fault
 //!   injector dropped (the seed makes that the same on every run), and the timer: the page's and
 //!   the real gaps between the three copies both show the RTO of 200 ms, then its doubling;
-//! - section 6, plain UDP: the lines bob receives, so the lost ones are the ones the page names.
+//! - section 6, plain UDP: the lines bob receives, so the lost ones are the ones the page names;
+//! - section 2's Wireshark part: the page's tshark command on ada's `--pcap` capture (where
+//!   tshark is installed; the test says it is skipped where it is not).
 //!
 //! Ports, clock readings and the statistics that depend on timing (PINGs every 2 s, SRTT,
 //! goodput) differ on every run; ports and clock readings are normalized, and the lines after
 //! the compared part are left out. Every wait is for a line the program prints, never a sleep.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use netlab_testkit::ServerProcess;
+use netlab_testkit::{ServerProcess, TempDir};
 
-use crate::util::{BIN, serve};
+use crate::util::{BIN, have_tshark, serve};
 
 const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/udp-chat.md");
 
@@ -177,4 +179,89 @@ fn plain_udp_loses_the_lines_shown() {
     bob.wait_for(|line| line == last);
     assert_same_lines(&bob.seen, &shown_bob);
     assert_eq!(typed.len(), 8);
+}
+
+/// Section 2, "Seeing the datagrams in Wireshark": ada's `--pcap` capture of the same seeded
+/// session, read with the page's own tshark command and the dissector, shows the page's lines
+/// up to the ACK of the retransmitted line (the LEAVE after it comes when the reader quits).
+/// Destination ports are compared as "the room's" or "ada's". Skipped without tshark.
+#[test]
+fn wireshark_capture_is_as_shown() {
+    if !have_tshark("docs::wireshark_capture_is_as_shown") {
+        return;
+    }
+    const TSHARK: &str = "tshark -X lua_script:scripts/wireshark/udp-chat.lua -r ada.pcapng";
+    let shown = block(TSHARK);
+    let doc = std::fs::read_to_string(DOC).unwrap();
+    let command = doc
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("$ ")
+                .filter(|rest| rest.starts_with(TSHARK))
+        })
+        .unwrap();
+
+    let dir = TempDir::new("udp-chat-docs-pcap");
+    let pcap = dir.join("ada.pcapng");
+    let server = serve(&[]);
+    let mut bob = member(&server, "bob", &[]);
+    bob.wait_for(|line| line.starts_with("[INFO] welcome, bob"));
+    let pcap_arg = pcap.to_str().unwrap();
+    // --trace only to know when the retransmitted line is acknowledged; it does not change
+    // the capture.
+    let ada_flags = [
+        "--loss", "30%", "--seed", "2", "--pcap", pcap_arg, "--trace",
+    ];
+    let mut ada = member(&server, "ada", &ada_flags);
+    ada.wait_for(|line| line.starts_with("[INFO] welcome, ada"));
+    bob.write_line("hi ada");
+    ada.wait_for(|line| line == "[CHAT] <bob> hi ada");
+    ada.write_line("hello bob, this line may be lost on the way");
+    ada.wait_for(|line| line.contains("<- 127.0.0.1") && line.contains("ACK seq=1 ack=2"));
+    ada.write_line("/quit");
+    assert_eq!(ada.wait_exit(), 0, "{:#?}", ada.seen);
+
+    // The page's command, run from the workspace root (the dissector's path is relative to it)
+    // on our capture, with the room's real port.
+    let args: Vec<String> = command
+        .split_whitespace()
+        .skip(1)
+        .map(|word| match word {
+            "ada.pcapng" => pcap_arg.to_string(),
+            word => word.trim_matches('\'').to_string(),
+        })
+        .collect();
+    let output = std::process::Command::new("tshark")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .args(&args)
+        .arg("-o")
+        .arg(format!("udpchat.port:{}", server.addr.port()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let real: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+
+    // Rows up to the LEAVE; destination ports as whose they are.
+    let rows = |lines: &[String], room_port: &str| -> Vec<String> {
+        lines
+            .iter()
+            .take_while(|line| !line.contains("|LEAVE "))
+            .map(|line| {
+                let mut columns: Vec<&str> = line.split('|').collect();
+                columns[1] = if columns[1] == room_port {
+                    "ROOM"
+                } else {
+                    "ADA"
+                };
+                columns.join("|")
+            })
+            .collect()
+    };
+    let shown_rows = rows(&shown, "7075");
+    assert_eq!(shown_rows.len(), 10, "{shown:#?}");
+    assert_eq!(rows(&real, &server.addr.port().to_string()), shown_rows);
 }

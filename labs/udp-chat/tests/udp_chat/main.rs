@@ -7,10 +7,12 @@
 //!   trace, the bench.
 //! - [`hostile`]: the room against members and strangers that do not play by the rules.
 //! - [`grade`]: `udp-chat grade` against netlab's room and deliberately broken ones.
+//! - [`capture`]: `--pcap` captures read back by tshark with scripts/wireshark/udp-chat.lua.
 //! - [`docs`]: docs/udp-chat.md replayed against the real program.
 //!
 //! [`util`] holds the helpers several of them share.
 
+mod capture;
 mod connection;
 mod docs;
 mod grade;
