@@ -383,8 +383,10 @@ pub fn lab_command(
 }
 
 /// Runs a shell command line to its end, in `dir` if given, with NO_COLOR set and no standard
-/// input, and returns what it printed (standard output and error together) as lines.
+/// input, and returns what it printed (standard output and error together) as lines. A
+/// documented `nc -N` is typed as this machine's netcat wants it ([`crate::netcat`]).
 pub fn shell(command: &str, dir: Option<&Path>) -> Vec<String> {
+    let command = crate::netcat::for_local_nc(command);
     let mut shell = Command::new("sh");
     shell
         .arg("-c")

@@ -17,6 +17,7 @@
 //! - [`grade`](mod@grade): what every lab's `tests/grade.rs` needs: run `LAB grade --json`,
 //!   start a broken fixture server, assert full marks or exactly the expected failures.
 //! - [`TempDir`]: a fresh directory per test, removed afterwards.
+//! - [`netcat`]: which netcat `nc` is (OpenBSD, Ncat) and how to call it.
 //! - [`tmux`]: run an interactive client in a real terminal (tmux), type into it, read its screen.
 //! - [`limits`]: start a server that may create only a few threads, to test that it survives
 //!   the operating system refusing it one.
@@ -34,6 +35,7 @@ pub mod bench;
 pub mod docs;
 pub mod grade;
 pub mod limits;
+pub mod netcat;
 pub mod tempdir;
 pub mod tmux;
 

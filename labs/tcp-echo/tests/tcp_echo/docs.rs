@@ -22,7 +22,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use crate::util::{self, BIN, find_program};
 use regex::Regex;
@@ -140,14 +139,7 @@ fn check(transcript: &Transcript) {
         .replace("127.0.0.1:7007", &server.addr.to_string())
         .replace("127.0.0.1 7007", &format!("127.0.0.1 {port}"))
         .replace("tcp-echo ", &format!("{BIN} "));
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(format!("{command} 2>&1"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the documented command");
-    let actual = String::from_utf8_lossy(&output.stdout);
+    let actual = netlab_testkit::docs::shell(&command, None).join("\n");
     let mut actual: Vec<String> = actual
         .lines()
         .map(|line| normalize_for(transcript, line, Some(port)))

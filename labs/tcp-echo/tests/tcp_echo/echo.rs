@@ -305,14 +305,8 @@ fn netcat_interop() {
         );
         return;
     };
-    // OpenBSD netcat needs -N to send FIN when its input ends; other variants close on EOF.
-    let help = std::process::Command::new(&nc).arg("-h").output().unwrap();
-    let help = format!(
-        "{}{}",
-        String::from_utf8_lossy(&help.stdout),
-        String::from_utf8_lossy(&help.stderr)
-    );
-    let close_flag: &[&str] = if help.contains("-N") { &["-N"] } else { &[] };
+    // OpenBSD netcat needs -N to send FIN when its input ends; Ncat does it by itself.
+    let close_flag = netlab_testkit::netcat::half_close_args();
     let run_nc = |server: &Server, input: &[u8]| {
         let mut child = std::process::Command::new(&nc)
             .args(close_flag)

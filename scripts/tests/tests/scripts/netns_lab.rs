@@ -99,7 +99,10 @@ impl Drop for Lab {
 /// a connection that gets no answer within 2 seconds (the lossy case ends that way).
 fn echo_from(lab: &Lab, nc: &Path, host: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
     let nc = nc.to_str().unwrap();
-    let output = lab.run_with_input(&["exec", host, nc, "-N", "-w", "2", SERVER, PORT], payload);
+    let mut args = vec!["exec", host, nc];
+    args.extend_from_slice(netlab_testkit::netcat::half_close_args());
+    args.extend_from_slice(&["-w", "2", SERVER, PORT]);
+    let output = lab.run_with_input(&args, payload);
     if output.status.success() {
         Ok(output.stdout)
     } else {
@@ -116,21 +119,10 @@ fn tcp_echo() -> PathBuf {
     netlab_testkit::workspace_binary("tcp-echo", "tcp-echo")
 }
 
-/// OpenBSD netcat, or why the test cannot use the `nc` it found.
-fn openbsd_nc() -> Result<PathBuf, String> {
-    let nc = find_program("nc").ok_or("`nc` is not installed (apt-get install netcat-openbsd)")?;
-    // -N (send FIN when input ends) is what lets the echo finish; only OpenBSD netcat has it.
-    let help = Command::new(&nc).arg("-h").output().unwrap();
-    let help = format!(
-        "{}{}",
-        String::from_utf8_lossy(&help.stdout),
-        String::from_utf8_lossy(&help.stderr)
-    );
-    if help.contains("-N") {
-        Ok(nc)
-    } else {
-        Err("this `nc` has no -N; install netcat-openbsd".into())
-    }
+/// The `nc` on the PATH (OpenBSD's or Ncat: both can half-close, see `netlab_testkit::netcat`).
+fn local_nc() -> Result<PathBuf, String> {
+    find_program("nc")
+        .ok_or_else(|| "`nc` is not installed (apt-get install netcat-openbsd)".into())
 }
 
 /// Three hosts on the switch: h2 and h3 get every byte echoed by the lab server in h1, a link
@@ -145,7 +137,7 @@ fn netns_lab_end_to_end() {
         skip(TEST, "`ip` is not installed (apt-get install iproute2)");
         return;
     }
-    let nc = match openbsd_nc() {
+    let nc = match local_nc() {
         Ok(nc) => nc,
         Err(reason) => return skip(TEST, &reason),
     };
