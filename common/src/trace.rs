@@ -328,6 +328,7 @@ fn printable(byte: u8) -> char {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     /// The dump shows hex and ASCII side by side, with control bytes as dots.
