@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
-use crate::trace_json::{Described, Event, EventKind, JsonTrace};
+use crate::trace_json::{Described, EventKind, JsonTrace, TraceEvent};
 
 /// Bytes shown in a dump before the rest is summarized (without `--trace-bytes`).
 pub const DUMP_LIMIT: usize = 64;
@@ -169,7 +169,7 @@ impl Tracer {
             };
             let described = self.describe.map(|describe| describe(bytes));
             json.record(
-                &Event::new(kind, local, Some(peer))
+                &TraceEvent::new(kind, local, Some(peer))
                     .with_bytes(bytes.len())
                     .with_described(described.unwrap_or_default()),
             );
@@ -180,7 +180,7 @@ impl Tracer {
     pub fn peer_closed(&self, local: Option<SocketAddr>, peer: SocketAddr) {
         if let Some(json) = self.json {
             json.record(
-                &Event::new(EventKind::Close, local, Some(peer))
+                &TraceEvent::new(EventKind::Close, local, Some(peer))
                     .with_direction(Direction::Received)
                     .with_summary("FIN (peer closed)"),
             );

@@ -140,9 +140,9 @@ pub struct Described {
     pub fields: Fields,
 }
 
-/// One event to record. Build it with [`Event::new`] and the `with_*` methods.
+/// One event to record. Build it with [`TraceEvent::new`] and the `with_*` methods.
 #[derive(Clone, Debug)]
-pub struct Event {
+pub struct TraceEvent {
     kind: EventKind,
     direction: Option<Direction>,
     local: Option<SocketAddr>,
@@ -153,9 +153,9 @@ pub struct Event {
     described: Described,
 }
 
-impl Event {
+impl TraceEvent {
     /// An event of `kind` between `local` and `peer`; its direction follows from the kind
-    /// (`Send` out, `Receive` in) until [`Event::with_direction`] says otherwise.
+    /// (`Send` out, `Receive` in) until [`TraceEvent::with_direction`] says otherwise.
     pub fn new(kind: EventKind, local: Option<SocketAddr>, peer: Option<SocketAddr>) -> Self {
         let direction = match kind {
             EventKind::Send => Some(Direction::Sent),
@@ -289,7 +289,7 @@ impl JsonTrace {
     }
 
     /// Appends one event (buffered).
-    pub fn record(&self, event: &Event) {
+    pub fn record(&self, event: &TraceEvent) {
         let line = self.file.to_json(event);
         let mut out = self.file.lock();
         if out.failed {
@@ -334,7 +334,7 @@ impl TraceFile {
         ));
     }
 
-    fn to_json(&self, event: &Event) -> Value {
+    fn to_json(&self, event: &TraceEvent) -> Value {
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -432,14 +432,14 @@ mod tests {
         let local: SocketAddr = "127.0.0.1:1000".parse().unwrap();
         let peer: SocketAddr = "127.0.0.1:2000".parse().unwrap();
         trace.record(
-            &Event::new(EventKind::Drop, Some(local), Some(peer))
+            &TraceEvent::new(EventKind::Drop, Some(local), Some(peer))
                 .with_direction(Direction::Sent)
                 .with_datagram(b"a")
                 .with_retransmit(true)
                 .with_summary("DATA seq=1")
                 .with_field("seq", 1),
         );
-        trace.record(&Event::new(EventKind::Timer, Some(local), Some(peer)));
+        trace.record(&TraceEvent::new(EventKind::Timer, Some(local), Some(peer)));
         trace.flush();
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<Value> = text

@@ -53,11 +53,14 @@ use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
+use netlab_common::trace::Direction;
+use netlab_common::trace::DumpLimit;
+use netlab_common::trace_json::{EventKind, JsonTrace, TraceEvent};
 use netlab_common::{Error, term};
 
 use crate::connection::{Config, Connection, Event, MAX_UDP_PAYLOAD};
 use crate::describe::{self, Way};
-use crate::fault::{FaultConfig, FaultInjector};
+use crate::fault::{Fate, FaultConfig, FaultInjector};
 use crate::seq::Seq;
 use crate::stats::Stats;
 use crate::wire::{Datagram, Kind};
@@ -97,6 +100,10 @@ pub struct EndpointConfig {
     pub max_peers: Option<usize>,
     /// Print every datagram (`--trace`).
     pub trace: bool,
+    /// With `trace`, also dump each datagram's bytes, this many of them (`--trace-bytes`).
+    pub trace_bytes: Option<DumpLimit>,
+    /// Record every datagram, drop and timer expiry for a ladder diagram (`--trace-json`).
+    pub trace_json: Option<JsonTrace>,
 }
 
 impl EndpointConfig {
@@ -112,6 +119,8 @@ impl EndpointConfig {
             accept_strangers: false,
             max_peers: None,
             trace: false,
+            trace_bytes: None,
+            trace_json: None,
         }
     }
 }
@@ -444,6 +453,13 @@ impl Endpoint {
         if !self.peers.contains_key(&from) && !self.welcome_stranger(from, &bytes, now) {
             self.strangers += 1;
             self.trace(Way::In, from, &bytes, Some("from a stranger: dropped"));
+            self.record(
+                EventKind::Receive,
+                Way::In,
+                from,
+                &bytes,
+                Some("from a stranger"),
+            );
             return;
         }
         let Some(peer) = self.peers.get_mut(&from) else {
@@ -454,6 +470,10 @@ impl Endpoint {
                 let fate = incoming.send(bytes.clone(), now);
                 let note = describe::fate(&fate).map(|text| format!("incoming: {text}"));
                 self.trace(Way::In, from, &bytes, note.as_deref());
+                if fate == Fate::Dropped {
+                    let note = note.as_deref();
+                    self.record(EventKind::Drop, Way::In, from, &bytes, note);
+                }
             }
             None => self.handle(from, &bytes, now),
         }
@@ -507,6 +527,7 @@ impl Endpoint {
         }
         let note = result.err().map(|err| format!("refused: {err}"));
         self.trace(Way::In, from, bytes, note.as_deref());
+        self.record(EventKind::Receive, Way::In, from, bytes, note.as_deref());
     }
 
     /// Timers: retransmissions, delayed incoming datagrams, PINGs, silent peers, retirements.
@@ -525,8 +546,14 @@ impl Endpoint {
             }
         }
         let mut silent = Vec::new();
+        let mut expired = Vec::new();
         for (addr, peer) in &mut self.peers {
+            let timeouts_before = peer.connection.stats().timeouts;
             peer.connection.handle_timeout(now);
+            if self.config.trace_json.is_some() {
+                let fired = peer.connection.stats().timeouts - timeouts_before;
+                expired.extend(std::iter::repeat_n(*addr, fired as usize));
+            }
             if let (Some(at), Some(every)) = (peer.next_ping, self.config.ping_every)
                 && now >= at
             {
@@ -541,6 +568,9 @@ impl Endpoint {
             {
                 silent.push((*addr, quiet_for));
             }
+        }
+        for addr in expired {
+            self.record_timer(addr);
         }
         for (addr, quiet_for) in silent {
             self.peers.remove(&addr);
@@ -558,15 +588,29 @@ impl Endpoint {
 
     fn flush_peer(&mut self, addr: SocketAddr, now: Instant, peer_events: &mut Vec<PeerEvent>) {
         let trace = self.config.trace.then_some(self.started);
+        let json = self.config.trace_json;
         let Some(peer) = self.peers.get_mut(&addr) else {
             return;
         };
+        let mut recorded = Vec::new();
         while let Some(bytes) = peer.connection.poll_transmit(now) {
-            if let Some(started) = trace {
+            if trace.is_some() || json.is_some() {
                 let fate = peer.outgoing.send(bytes.clone(), now);
                 let note = describe::fate(&fate);
-                let line = describe::line(Way::Out, addr, &bytes, note.as_deref());
-                print_trace(now.saturating_duration_since(started), &line);
+                if let Some(started) = trace {
+                    let line = describe::line(Way::Out, addr, &bytes, note.as_deref());
+                    print_trace(now.saturating_duration_since(started), &line);
+                    self.config
+                        .trace_bytes
+                        .inspect(|&limit| dump(&bytes, limit));
+                }
+                if json.is_some() {
+                    let kind = match fate {
+                        Fate::Dropped => EventKind::Drop,
+                        _ => EventKind::Send,
+                    };
+                    recorded.push((kind, bytes, note));
+                }
             } else {
                 peer.outgoing.send(bytes, now);
             }
@@ -574,6 +618,9 @@ impl Endpoint {
         let mut ready = Vec::new();
         while let Some(bytes) = peer.outgoing.poll_deliver(now) {
             ready.push(bytes);
+        }
+        for (kind, bytes, note) in recorded {
+            self.record(kind, Way::Out, addr, &bytes, note.as_deref());
         }
         for bytes in ready {
             self.send_now(addr, &bytes, peer_events);
@@ -591,12 +638,9 @@ impl Endpoint {
             // loss the reliability layer exists for. Count it; retransmission will cover it.
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 self.kernel_drops += 1;
-                self.trace(
-                    Way::Out,
-                    addr,
-                    bytes,
-                    Some("dropped: our socket buffer is full"),
-                );
+                let note = Some("dropped: our socket buffer is full");
+                self.trace(Way::Out, addr, bytes, note);
+                self.record(EventKind::Drop, Way::Out, addr, bytes, note);
             }
             Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {
                 if self.connected_to.is_some() {
@@ -606,6 +650,7 @@ impl Endpoint {
             Err(err) => {
                 let note = format!("send failed: {err}");
                 self.trace(Way::Out, addr, bytes, Some(&note));
+                self.record(EventKind::Drop, Way::Out, addr, bytes, Some(&note));
             }
         }
     }
@@ -633,8 +678,54 @@ impl Endpoint {
         if self.config.trace {
             let line = describe::line(way, peer, bytes, note);
             print_trace(self.started.elapsed(), &line);
+            self.config.trace_bytes.inspect(|&limit| dump(bytes, limit));
         }
     }
+
+    /// `--trace-json`: one datagram event; `fault` is what the fault injector (or the kernel)
+    /// did to it, if anything.
+    fn record(
+        &self,
+        kind: EventKind,
+        way: Way,
+        peer: SocketAddr,
+        bytes: &[u8],
+        fault: Option<&str>,
+    ) {
+        if let Some(json) = self.config.trace_json {
+            let direction = match way {
+                Way::Out => Direction::Sent,
+                Way::In => Direction::Received,
+            };
+            let mut described = describe::fields(bytes);
+            let retransmit = described.fields.get("retransmit") == Some(&true.into());
+            if let Some(fault) = fault {
+                described.fields.insert("fault".into(), fault.into());
+            }
+            json.record(
+                &TraceEvent::new(kind, self.socket.local_addr().ok(), Some(peer))
+                    .with_direction(direction)
+                    .with_datagram(bytes)
+                    .with_retransmit(retransmit)
+                    .with_described(described),
+            );
+        }
+    }
+
+    /// `--trace-json`: the retransmission timer for `peer` expired.
+    fn record_timer(&self, peer: SocketAddr) {
+        if let Some(json) = self.config.trace_json {
+            json.record(
+                &TraceEvent::new(EventKind::Timer, self.socket.local_addr().ok(), Some(peer))
+                    .with_summary("retransmission timeout"),
+            );
+        }
+    }
+}
+
+/// `--trace-bytes`: the datagram itself under its trace line.
+fn dump(bytes: &[u8], limit: DumpLimit) {
+    eprint!("{}", netlab_common::trace::hex_dump(bytes, limit.bytes()));
 }
 
 /// `[TRACE] 1.234s -> 127.0.0.1:7075 DATA seq=1 ...`: seconds since the endpoint started.
