@@ -56,11 +56,15 @@ pub struct Config {
     pub output: Option<PathBuf>,
     /// Text form: show times.
     pub times: bool,
+    /// Title each file's own lifeline with the file's name (`client.jsonl` → `client`)
+    /// instead of its address, which changes every run when the port is the OS's choice.
+    pub name_by_file: bool,
 }
 
 /// Reads the files and writes the diagram.
 pub fn run(config: &Config) -> Result<()> {
     let mut traces = Vec::new();
+    let mut names = Vec::new();
     for file in &config.files {
         let trace = events::read(file)?;
         if trace.skipped > 0 {
@@ -70,9 +74,19 @@ pub fn run(config: &Config) -> Result<()> {
                 trace.skipped
             ));
         }
+        if let (Some(first), Some(stem)) = (trace.events.first(), file.file_stem()) {
+            names.push((first.local.clone(), stem.to_string_lossy().into_owned()));
+        }
         traces.push(trace.events);
     }
-    let ladder = ladder::build(traces);
+    let mut ladder = ladder::build(traces);
+    if config.name_by_file {
+        for (address, name) in names {
+            for lifeline in ladder.lifelines.iter_mut().filter(|line| **line == address) {
+                lifeline.clone_from(&name);
+            }
+        }
+    }
     if ladder.steps.is_empty() {
         term::warn("no events in the traces: nothing to draw");
     }

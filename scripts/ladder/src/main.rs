@@ -28,6 +28,10 @@ struct Cli {
     /// Text output without the time column (the same on every run of a seeded lab).
     #[arg(long)]
     no_times: bool,
+    /// Title each file's own lifeline with the file's name (client.jsonl: "client") instead of
+    /// its address (whose port the OS picks anew every run).
+    #[arg(long)]
+    name_by_file: bool,
 }
 
 fn main() -> ExitCode {
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
         format: cli.format,
         output: cli.output,
         times: !cli.no_times,
+        name_by_file: cli.name_by_file,
     };
     netlab_common::term::finish(netlab_ladder::run(&config))
 }
