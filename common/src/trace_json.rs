@@ -229,6 +229,83 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Line protocols (the chat room, the game): the first line shown (sanitized, shortened), and
+/// fields `keyword` (its first word) and `lines` (complete lines in the chunk).
+pub fn describe_lines(bytes: &[u8]) -> Described {
+    let text = String::from_utf8_lossy(bytes);
+    let first = text.lines().next().unwrap_or_default();
+    let lines = bytes.iter().filter(|&&byte| byte == b'\n').count();
+    let mut summary = shortened(first);
+    if lines > 1 {
+        summary.push_str(&format!(" (+{} lines)", lines - 1));
+    }
+    let mut fields = Fields::new();
+    if let Some(keyword) = first.split_whitespace().next() {
+        fields.insert("keyword".into(), term::sanitize(keyword).into());
+    }
+    fields.insert("lines".into(), lines.into());
+    Described { summary, fields }
+}
+
+/// What `framing` frames are in a chunk (tcp-echo): `framing`, and for `length` the first
+/// frame's `length`; the summary is the first message's text.
+pub fn describer_for(framing: crate::Framing) -> crate::trace::Describe {
+    match framing {
+        crate::Framing::Raw => describe_raw,
+        crate::Framing::Line => describe_line_framed,
+        crate::Framing::Length => describe_length_framed,
+    }
+}
+
+fn describe_raw(bytes: &[u8]) -> Described {
+    let mut fields = Fields::new();
+    fields.insert("framing".into(), "raw".into());
+    Described {
+        summary: shortened(&String::from_utf8_lossy(bytes)),
+        fields,
+    }
+}
+
+fn describe_line_framed(bytes: &[u8]) -> Described {
+    let mut described = describe_lines(bytes);
+    described.fields.remove("keyword");
+    described.fields.insert("framing".into(), "line".into());
+    described
+}
+
+fn describe_length_framed(bytes: &[u8]) -> Described {
+    let mut fields = Fields::new();
+    fields.insert("framing".into(), "length".into());
+    let Some((prefix, body)) = bytes.split_first_chunk::<4>() else {
+        return Described {
+            summary: format!("{} bytes (part of a frame)", bytes.len()),
+            fields,
+        };
+    };
+    let length = u32::from_be_bytes(*prefix);
+    fields.insert("length".into(), length.into());
+    let shown = body.get(..length as usize).unwrap_or(body);
+    Described {
+        summary: format!(
+            "length={length} {}",
+            shortened(&String::from_utf8_lossy(shown))
+        ),
+        fields,
+    }
+}
+
+/// At most [`SUMMARY_CHARS`] characters of `text`, sanitized for a terminal, `…` when cut.
+pub fn shortened(text: &str) -> String {
+    let text = term::sanitize(text.trim_end_matches(['\r', '\n']));
+    match text.char_indices().nth(SUMMARY_CHARS) {
+        Some((cut, _)) => format!("{}…", text.get(..cut).unwrap_or_default()),
+        None => text,
+    }
+}
+
+/// The longest text in a summary, in characters.
+pub const SUMMARY_CHARS: usize = 48;
+
 /// An open `--trace-json` file: cheap to copy, shared by every thread of the program.
 ///
 /// The file lives as long as the program (it is leaked on purpose, once per `--trace-json`),
@@ -414,6 +491,22 @@ fn start_flushing_thread() {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A line protocol's chunk is named by its first word; a length frame by its prefix.
+    #[test]
+    fn chunks_are_described() {
+        let room = describe_lines(b"MSG ada hello\nJOIN bob\n");
+        assert_eq!(room.summary, "MSG ada hello (+1 lines)");
+        assert_eq!(room.fields["keyword"], "MSG");
+        assert_eq!(room.fields["lines"], 2);
+        let framed = describer_for(crate::Framing::Length)(b"\0\0\0\x02hi");
+        assert_eq!(framed.summary, "length=2 hi");
+        assert_eq!(framed.fields["length"], 2);
+        assert_eq!(
+            shortened(&"x".repeat(60)).chars().count(),
+            SUMMARY_CHARS + 1
+        );
+    }
 
     /// FNV-1a's published test vectors (the empty string and "a").
     #[test]
