@@ -34,6 +34,7 @@ pub mod docs;
 pub mod grade;
 pub mod limits;
 pub mod tempdir;
+pub mod traces;
 
 pub use tempdir::TempDir;
 

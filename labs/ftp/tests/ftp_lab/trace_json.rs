@@ -1,30 +1,10 @@
 //! `--trace-json`: the control dialogue and the data transfer as ladder events, on both ends.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
-
-use netlab_testkit::{PATIENCE, TempDir, run_cli};
+use netlab_testkit::traces::events_once;
+use netlab_testkit::{TempDir, run_cli};
 use serde_json::Value;
 
 use crate::util::{BIN, PASSWORD, USER, start_server};
-
-/// The events of a trace file once `done` holds for them (the server writes its buffer out
-/// every 250 ms, so the file is read until the awaited event is there).
-fn events_once(path: &Path, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let events: Vec<Value> = std::fs::read_to_string(path)
-            .unwrap_or_default()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
-        if done(&events) {
-            return events;
-        }
-        assert!(Instant::now() < deadline, "never complete: {events:#?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// The (command or reply, argument) of each control event in one direction.
 fn control(events: &[Value], event: &str, field: &str) -> Vec<String> {
