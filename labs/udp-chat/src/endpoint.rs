@@ -169,6 +169,9 @@ pub struct Endpoint {
     /// frees up, so a flood cannot flood the log too.
     peers_full_logged: bool,
     buffer: Vec<u8>,
+    /// The socket's address as `--trace-json` records it (read once: one system call less per
+    /// datagram).
+    traced_local: Option<SocketAddr>,
     /// When the endpoint was made: trace lines show seconds since then, so the gaps between a
     /// datagram and its retransmissions (the RTO and its backoff) can be read off the trace.
     started: Instant,
@@ -234,6 +237,7 @@ impl Endpoint {
         socket
             .set_nonblocking(true)
             .map_err(|err| Error::io("setting the socket non-blocking", err))?;
+        let traced_local = socket.local_addr().ok();
         let mut socket = UdpSocket::from_std(socket);
         let poll = Poll::new().map_err(|err| Error::io("creating the event loop", err))?;
         poll.registry()
@@ -252,6 +256,7 @@ impl Endpoint {
             more_to_read: false,
             peers_full_logged: false,
             started: Instant::now(),
+            traced_local,
             buffer: vec![0; MAX_UDP_PAYLOAD + 1],
         })
     }
@@ -703,7 +708,7 @@ impl Endpoint {
                 described.fields.insert("fault".into(), fault.into());
             }
             json.record(
-                &TraceEvent::new(kind, self.socket.local_addr().ok(), Some(peer))
+                &TraceEvent::new(kind, self.traced_local, Some(peer))
                     .with_direction(direction)
                     .with_datagram(bytes)
                     .with_retransmit(retransmit)
@@ -716,7 +721,7 @@ impl Endpoint {
     fn record_timer(&self, peer: SocketAddr) {
         if let Some(json) = self.config.trace_json {
             json.record(
-                &TraceEvent::new(EventKind::Timer, self.socket.local_addr().ok(), Some(peer))
+                &TraceEvent::new(EventKind::Timer, self.traced_local, Some(peer))
                     .with_summary("retransmission timeout"),
             );
         }
