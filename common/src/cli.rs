@@ -69,12 +69,61 @@ impl<const SECONDS: u64> IdleTimeoutArgs<SECONDS> {
     }
 }
 
-/// `--trace`: show every chunk of bytes that crosses the wire.
-#[derive(Args, Debug, Clone, Copy)]
+/// `--trace`: show every chunk of bytes that crosses the wire; `--trace-bytes` and
+/// `--trace-json` ([`TraceMoreArgs`]).
+#[derive(Args, Debug, Clone)]
 pub struct TraceArgs {
     /// Print every chunk sent and received (direction, peer, size, hex + ASCII dump) on stderr.
     #[arg(long)]
     pub trace: bool,
+
+    /// How much of each chunk `--trace` shows, and where `--trace-json` writes.
+    #[command(flatten)]
+    pub more: TraceMoreArgs,
+}
+
+impl TraceArgs {
+    /// The tracer these flags ask for: printing when `--trace` or `--trace-bytes` is given,
+    /// recording `lab`'s events when `--trace-json` is.
+    pub fn tracer(&self, lab: &'static str) -> crate::Result<crate::Tracer> {
+        let json = self
+            .more
+            .open_json(lab, crate::trace_json::Transport::Tcp)?;
+        Ok(
+            crate::Tracer::new(self.trace || self.more.trace_bytes.is_some())
+                .with_limit(self.more.trace_bytes.unwrap_or_default())
+                .with_json(json),
+        )
+    }
+}
+
+/// `--trace-bytes` and `--trace-json`, shared by [`TraceArgs`] and labs with their own
+/// `--trace` (udp-chat decodes datagrams instead of dumping them).
+#[derive(Args, Debug, Clone, Default)]
+pub struct TraceMoreArgs {
+    /// With --trace, show the first N bytes of each chunk (default 64), or `all` of it;
+    /// implies --trace.
+    #[arg(long, value_name = "N|all", value_parser = crate::trace::DumpLimit::parse)]
+    pub trace_bytes: Option<crate::trace::DumpLimit>,
+
+    /// Write every chunk and event as one JSON object per line to FILE (time, direction, both
+    /// addresses, a summary): draw it with `netlab-ladder FILE...` (docs/ladder.md).
+    #[arg(long, value_name = "FILE")]
+    pub trace_json: Option<std::path::PathBuf>,
+}
+
+impl TraceMoreArgs {
+    /// Opens the `--trace-json` file, if one was asked for.
+    pub fn open_json(
+        &self,
+        lab: &'static str,
+        transport: crate::trace_json::Transport,
+    ) -> crate::Result<Option<crate::trace_json::JsonTrace>> {
+        self.trace_json
+            .as_deref()
+            .map(|path| crate::trace_json::JsonTrace::create(path, lab, transport))
+            .transpose()
+    }
 }
 
 /// `--plain`: how an interactive client uses the terminal (see [`crate::console`]).

@@ -11,7 +11,10 @@
 //! - [`net`]: opening listeners and connections with the socket options servers need.
 //! - [`accept`]: the thread-per-client accept loop that survives running out of threads and
 //!   file descriptors, and bounds how many threads it starts.
-//! - [`trace`]: `--trace`, a hex + ASCII dump of every chunk on the wire.
+//! - [`trace`]: `--trace`, a hex + ASCII dump of every chunk on the wire (`--trace-bytes`: how
+//!   much of each).
+//! - [`trace_json`]: `--trace-json`, every chunk and event as a JSON line with time and both
+//!   addresses, the one schema from which `netlab-ladder` draws ladder diagrams.
 //! - [`term`]: colored status lines that respect `NO_COLOR`, and sanitizing text from peers.
 //! - [`progress`]: progress bars and human-readable sizes for file transfers.
 //! - [`console`]: the interactive clients' terminal: the typed line pinned at the bottom, status
@@ -61,6 +64,7 @@ pub mod random;
 pub mod stats;
 pub mod term;
 pub mod trace;
+pub mod trace_json;
 
 pub use error::{Error, Result};
 pub use framing::{FrameDecoder, FrameError, FrameReader, Framing, write_frame};

@@ -185,7 +185,10 @@ pub const USAGE_EXIT: u8 = 2;
 /// error worth a message: the reader simply stopped listening, so we exit quietly with success,
 /// as `ripgrep` does. A broken pipe on a *socket* is different: the peer went away while we were
 /// still sending, and the user must hear of it.
+///
+/// Buffered `--trace-json` events are written out first ([`crate::trace_json::flush_all`]).
 pub fn finish(result: Result<(), Error>) -> ExitCode {
+    crate::trace_json::flush_all();
     match result {
         Ok(()) | Err(Error::OutputClosed) => ExitCode::SUCCESS,
         Err(err @ Error::Usage(_)) => {

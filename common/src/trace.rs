@@ -7,14 +7,82 @@
 //!
 //! Trace lines go to standard error so they never mix with a program's normal output on standard
 //! output (scripts can still parse `listening on ...`). Long chunks are shortened to their first
-//! [`DUMP_LIMIT`] bytes.
+//! [`DUMP_LIMIT`] bytes; `--trace-bytes N` shows the first N instead, `--trace-bytes all` whole
+//! chunks.
+//!
+//! The same [`Tracer`] also feeds `--trace-json` ([`crate::trace_json`]): every chunk becomes
+//! one JSON line with both addresses and the time, for a ladder diagram. A lab may give the
+//! tracer a [`Describe`] function that names what a chunk holds (a frame kind, a command), so
+//! the diagram's arrows say more than "17 bytes".
 
 use std::fmt::Write as _;
 use std::io::{self, Read, Write};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 
-/// Bytes shown in a dump before the rest is summarized.
+use crate::trace_json::{Described, EventKind, JsonTrace, TraceEvent};
+
+/// Bytes shown in a dump before the rest is summarized (without `--trace-bytes`).
 pub const DUMP_LIMIT: usize = 64;
+
+/// How much of each chunk a dump shows (`--trace-bytes N|all`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DumpLimit {
+    /// The first N bytes, then a count of the rest.
+    Bytes(usize),
+    /// Every byte.
+    All,
+}
+
+impl Default for DumpLimit {
+    fn default() -> Self {
+        DumpLimit::Bytes(DUMP_LIMIT)
+    }
+}
+
+impl DumpLimit {
+    /// Parses `--trace-bytes`: a byte count or `all`.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        if text.trim().eq_ignore_ascii_case("all") {
+            return Ok(DumpLimit::All);
+        }
+        crate::cli::parse_bytes(text)
+            .ok()
+            .and_then(|bytes| usize::try_from(bytes).ok())
+            .map(DumpLimit::Bytes)
+            .ok_or_else(|| format!("`{text}` is neither a byte count (64, 4K) nor `all`"))
+    }
+
+    /// At most how many bytes to show.
+    pub fn bytes(self) -> usize {
+        match self {
+            DumpLimit::Bytes(limit) => limit,
+            DumpLimit::All => usize::MAX,
+        }
+    }
+}
+
+/// A lab's description of a chunk it sent or received, for `--trace-json` (a pure function of
+/// the bytes: it assumes the chunk starts where a message starts, which holds for every write
+/// the labs make and for most reads).
+pub type Describe = fn(&[u8]) -> Described;
+
+/// Sockets that can say their own address, so a trace names both ends.
+pub trait LocalAddr {
+    /// This end's address, if the OS tells it.
+    fn local_addr_or_none(&self) -> Option<SocketAddr>;
+}
+
+impl LocalAddr for TcpStream {
+    fn local_addr_or_none(&self) -> Option<SocketAddr> {
+        self.local_addr().ok()
+    }
+}
+
+impl<T: LocalAddr + ?Sized> LocalAddr for &T {
+    fn local_addr_or_none(&self) -> Option<SocketAddr> {
+        (**self).local_addr_or_none()
+    }
+}
 
 /// Bytes per dump row, as in `hexdump -C`.
 const ROW: usize = 16;
@@ -28,16 +96,41 @@ pub enum Direction {
     Received,
 }
 
-/// Prints traffic when enabled; costs one branch when not.
+/// Prints traffic when enabled (`--trace`), records it when a JSON file is open
+/// (`--trace-json`); costs one branch each when not.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tracer {
     enabled: bool,
+    limit: DumpLimit,
+    json: Option<JsonTrace>,
+    describe: Option<Describe>,
 }
 
 impl Tracer {
     /// A tracer that prints when `enabled` (the `--trace` flag).
     pub fn new(enabled: bool) -> Self {
-        Self { enabled }
+        Self {
+            enabled,
+            ..Self::default()
+        }
+    }
+
+    /// Dumps show `limit` bytes of each chunk (`--trace-bytes`).
+    pub fn with_limit(mut self, limit: DumpLimit) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Also records every chunk in `json` (`--trace-json`).
+    pub fn with_json(mut self, json: Option<JsonTrace>) -> Self {
+        self.json = json;
+        self
+    }
+
+    /// Names what each chunk holds in the JSON trace.
+    pub fn describing(mut self, describe: Describe) -> Self {
+        self.describe = Some(describe);
+        self
     }
 
     /// Is tracing on?
@@ -45,10 +138,52 @@ impl Tracer {
         self.enabled
     }
 
+    /// The JSON trace, if `--trace-json` is on, for a lab's own events (FTP's commands).
+    pub fn json(&self) -> Option<JsonTrace> {
+        self.json
+    }
+
     /// Records bytes sent to or received from `peer`.
     pub fn bytes(&self, direction: Direction, peer: SocketAddr, bytes: &[u8]) {
+        self.chunk(direction, None, peer, bytes);
+    }
+
+    /// Records bytes sent to or received from `peer` by our end at `local`.
+    pub fn chunk(
+        &self,
+        direction: Direction,
+        local: Option<SocketAddr>,
+        peer: SocketAddr,
+        bytes: &[u8],
+    ) {
         if self.enabled {
-            eprint!("{}", format_chunk(direction, peer, bytes));
+            eprint!(
+                "{}",
+                format_chunk_limited(direction, peer, bytes, self.limit)
+            );
+        }
+        if let Some(json) = self.json {
+            let kind = match direction {
+                Direction::Sent => EventKind::Send,
+                Direction::Received => EventKind::Receive,
+            };
+            let described = self.describe.map(|describe| describe(bytes));
+            json.record(
+                &TraceEvent::new(kind, local, Some(peer))
+                    .with_bytes(bytes.len())
+                    .with_described(described.unwrap_or_default()),
+            );
+        }
+    }
+
+    /// Records that the peer closed its side (a read returned 0 bytes: TCP's FIN arrived).
+    pub fn peer_closed(&self, local: Option<SocketAddr>, peer: SocketAddr) {
+        if let Some(json) = self.json {
+            json.record(
+                &TraceEvent::new(EventKind::Close, local, Some(peer))
+                    .with_direction(Direction::Received)
+                    .with_summary("FIN (peer closed)"),
+            );
         }
     }
 
@@ -67,20 +202,25 @@ impl Tracer {
 #[derive(Debug)]
 pub struct Traced<S> {
     inner: S,
+    local: Option<SocketAddr>,
     peer: SocketAddr,
     tracer: Tracer,
 }
 
-impl<S> Traced<S> {
+impl<S: LocalAddr> Traced<S> {
     /// Wraps `inner`, a connection to `peer`.
     pub fn new(inner: S, peer: SocketAddr, tracer: Tracer) -> Self {
+        let local = inner.local_addr_or_none();
         Self {
             inner,
+            local,
             peer,
             tracer,
         }
     }
+}
 
+impl<S> Traced<S> {
     /// The wrapped stream.
     pub fn get_ref(&self) -> &S {
         &self.inner
@@ -91,11 +231,14 @@ impl<S: Read> Read for Traced<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let got = self.inner.read(buf)?;
         if got > 0 {
-            self.tracer.bytes(
+            self.tracer.chunk(
                 Direction::Received,
+                self.local,
                 self.peer,
                 buf.get(..got).unwrap_or_default(),
             );
+        } else if !buf.is_empty() {
+            self.tracer.peer_closed(self.local, self.peer);
         }
         Ok(got)
     }
@@ -104,8 +247,9 @@ impl<S: Read> Read for Traced<S> {
 impl<S: Write> Write for Traced<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let sent = self.inner.write(buf)?;
-        self.tracer.bytes(
+        self.tracer.chunk(
             Direction::Sent,
+            self.local,
             self.peer,
             buf.get(..sent).unwrap_or_default(),
         );
@@ -124,13 +268,23 @@ impl<S: Write> Write for Traced<S> {
 ///         0000  68 65 6c 6c 6f 0a                                 |hello.|
 /// ```
 pub fn format_chunk(direction: Direction, peer: SocketAddr, bytes: &[u8]) -> String {
+    format_chunk_limited(direction, peer, bytes, DumpLimit::default())
+}
+
+/// [`format_chunk`] showing at most `limit` bytes of the dump.
+pub fn format_chunk_limited(
+    direction: Direction,
+    peer: SocketAddr,
+    bytes: &[u8],
+    limit: DumpLimit,
+) -> String {
     let arrow = match direction {
         Direction::Sent => "->",
         Direction::Received => "<-",
     };
     let noun = if bytes.len() == 1 { "byte" } else { "bytes" };
     let mut out = format!("[TRACE] {arrow} {peer}  {} {noun}\n", bytes.len());
-    out.push_str(&hex_dump(bytes, DUMP_LIMIT));
+    out.push_str(&hex_dump(bytes, limit.bytes()));
     out
 }
 
@@ -174,6 +328,7 @@ fn printable(byte: u8) -> char {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     /// The dump shows hex and ASCII side by side, with control bytes as dots.
@@ -192,6 +347,23 @@ mod tests {
         let dump = hex_dump(&[0u8; 100], 32);
         assert_eq!(dump.lines().count(), 3);
         assert!(dump.ends_with("... 68 more bytes not shown\n"));
+    }
+
+    /// `--trace-bytes all` shows every row; the default stops at 64 bytes; `N` at N.
+    #[test]
+    fn dump_limit_from_flag() {
+        let peer: SocketAddr = ([127, 0, 0, 1], 5555).into();
+        let chunk = [b'x'; 100];
+        let whole = format_chunk_limited(Direction::Sent, peer, &chunk, DumpLimit::All);
+        assert_eq!(whole.lines().count(), 1 + 7);
+        assert!(!whole.contains("not shown"));
+        let default = format_chunk(Direction::Sent, peer, &chunk);
+        assert!(default.ends_with("... 36 more bytes not shown\n"));
+        let limited = DumpLimit::parse("16").unwrap();
+        let first_row = format_chunk_limited(Direction::Sent, peer, &chunk, limited);
+        assert!(first_row.ends_with("... 84 more bytes not shown\n"));
+        assert_eq!(DumpLimit::parse("ALL"), Ok(DumpLimit::All));
+        assert!(DumpLimit::parse("lots").is_err());
     }
 
     /// The header names direction, peer and size.

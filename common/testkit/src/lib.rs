@@ -38,6 +38,7 @@ pub mod limits;
 pub mod netcat;
 pub mod tempdir;
 pub mod tmux;
+pub mod traces;
 
 pub use tempdir::TempDir;
 

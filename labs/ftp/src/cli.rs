@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use netlab_common::cli::{GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_file_size};
-use netlab_common::{Error, Result, Tracer};
+use netlab_common::{Error, Result};
 
 use crate::bench::{self, BenchConfig};
 use crate::client::oneshot::{self, GetConfig, PutConfig};
@@ -231,7 +231,7 @@ pub fn run(cli: Cli) -> Result<()> {
             user: args.user,
             password: args.password,
             active: args.flags.active,
-            tracer: Tracer::new(args.flags.trace.trace),
+            tracer: args.flags.trace.tracer("ftp")?,
         }),
         Command::Get(args) => oneshot::get(&GetConfig {
             url: args.url,
@@ -239,14 +239,14 @@ pub fn run(cli: Cli) -> Result<()> {
             resume: args.resume,
             active: args.flags.active,
             block_size: args.block.block_size,
-            tracer: Tracer::new(args.flags.trace.trace),
+            tracer: args.flags.trace.tracer("ftp")?,
         }),
         Command::Put(args) => oneshot::put(&PutConfig {
             file: args.file,
             url: args.url,
             active: args.flags.active,
             block_size: args.block.block_size,
-            tracer: Tracer::new(args.flags.trace.trace),
+            tracer: args.flags.trace.tracer("ftp")?,
         }),
         Command::Bench(args) => bench::run(&BenchConfig {
             file_size: args.file_size,
@@ -305,7 +305,7 @@ fn serve_config(args: ServeArgs) -> Result<ServeConfig> {
         pasv_ports: args.pasv_ports,
         idle_timeout: args.idle.timeout(),
         data_timeout: Duration::from_secs(args.data_timeout),
-        tracer: Tracer::new(args.trace.trace),
+        tracer: args.trace.tracer("ftp")?,
         stop_on_stdin_eof: args.stop_on_stdin_eof,
     })
 }

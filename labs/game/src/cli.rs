@@ -9,10 +9,11 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use netlab_common::Result;
 use netlab_common::cli::{
     ConsoleArgs, GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_seconds,
 };
-use netlab_common::{Result, Tracer};
+use netlab_common::trace_json::{Described, describe_lines};
 
 use crate::bench::{self, BenchConfig, BotGame};
 use crate::client::{self, PlayConfig};
@@ -147,10 +148,10 @@ struct BenchArgs {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve(args) => server::run(serve_config(args)),
+        Command::Serve(args) => server::run(serve_config(args)?),
         Command::Play(args) => client::run(&PlayConfig {
+            tracer: args.trace.tracer("game")?.describing(describe_game),
             target: args.target,
-            tracer: Tracer::new(args.trace.trace),
             plain: args.console.plain,
         }),
         Command::Bench(args) => bench::run(&bench_config(args)),
@@ -159,8 +160,8 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// `serve`'s flags as the server takes them.
-fn serve_config(args: ServeArgs) -> ServeConfig {
-    ServeConfig {
+fn serve_config(args: ServeArgs) -> Result<ServeConfig> {
+    Ok(ServeConfig {
         addr: args.server.addr(),
         lobby: LobbyConfig {
             max_players: args.server.max_clients,
@@ -169,8 +170,8 @@ fn serve_config(args: ServeArgs) -> ServeConfig {
         },
         idle_timeout: args.idle.timeout(),
         max_lines_per_sec: args.max_lines_per_sec,
-        tracer: Tracer::new(args.trace.trace),
-    }
+        tracer: args.trace.tracer("game")?.describing(describe_game),
+    })
 }
 
 /// `bench`'s flags as the bots take them.
@@ -197,6 +198,28 @@ fn grade_config(args: &GradeArgs) -> Result<GradeConfig> {
     })
 }
 
+/// `--trace-json` fields of the game's text lines: the first word (`keyword`) and, for a
+/// player's `move N` or the server's `MOVED ROOM NAME N`, the square (`move`).
+fn describe_game(bytes: &[u8]) -> Described {
+    let mut described = describe_lines(bytes);
+    let text = String::from_utf8_lossy(bytes);
+    let words: Vec<&str> = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let square = match words.as_slice() {
+        [verb, square, ..] if verb.eq_ignore_ascii_case("move") => Some(*square),
+        ["MOVED", _room, _name, square, ..] => Some(*square),
+        _ => None,
+    };
+    if let Some(square) = square.and_then(|square| square.parse::<u32>().ok()) {
+        described.fields.insert("move".into(), square.into());
+    }
+    described
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -208,7 +231,7 @@ mod tests {
         let Command::Serve(args) = cli.command else {
             panic!("not serve")
         };
-        serve_config(args)
+        serve_config(args).unwrap()
     }
 
     /// The player limit answers to both spellings, `--max-players` (this lab's) and

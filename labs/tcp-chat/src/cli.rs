@@ -8,10 +8,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
+use netlab_common::Result;
 use netlab_common::cli::{
     GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_bytes, parse_file_size,
 };
-use netlab_common::{Result, Tracer};
+use netlab_common::trace_json::describe_lines;
 
 use crate::bench::{self, BenchConfig};
 use crate::duplex::{self, DuplexConfig};
@@ -214,17 +215,23 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Pair(args) => pair::run(&PairConfig {
             rendezvous: args.side.rendezvous(),
-            tracer: Tracer::new(args.trace.trace),
+            tracer: args
+                .trace
+                .tracer("tcp-chat")?
+                .describing(crate::wire::describe),
         }),
         Command::Duplex(args) => duplex::run(&DuplexConfig {
             rendezvous: args.side.rendezvous(),
-            tracer: Tracer::new(args.trace.trace),
+            tracer: args
+                .trace
+                .tracer("tcp-chat")?
+                .describing(crate::wire::describe),
             download_dir: args.download_dir,
         }),
         Command::Room(RoomCommand::Serve(args)) => server::serve(&ServeConfig {
             addr: args.server.addr(),
             max_clients: args.server.max_clients,
-            tracer: Tracer::new(args.trace.trace),
+            tracer: args.trace.tracer("tcp-chat")?.describing(describe_lines),
             files: args.files,
             read_only: args.read_only,
             max_upload: args.max_upload,
@@ -232,8 +239,8 @@ pub fn run(cli: Cli) -> Result<()> {
             idle_timeout: args.idle.timeout(),
         }),
         Command::Room(RoomCommand::Join(args)) => join::run(&JoinConfig {
+            tracer: args.trace.tracer("tcp-chat")?.describing(describe_lines),
             target: args.target,
-            tracer: Tracer::new(args.trace.trace),
             download_dir: args.download_dir,
         }),
         Command::Bench(args) => bench::run(&BenchConfig {

@@ -10,9 +10,12 @@
 //!   in one last frame before it closes ([`refusal_reason`]), so a student debugging their own
 //!   client sees the reason instead of a bare reset.
 //!
+//! - what a chunk of frames is, for `--trace-json` ([`describe`]).
+//!
 //! (The room speaks lines, not frames: its protocol is [`crate::room::protocol`].)
 
 use netlab_common::framing::Framing;
+use netlab_common::trace_json::{Described, Fields, shortened};
 use netlab_common::{Error, term};
 
 /// How `pair` and `duplex` cut their byte stream into frames: a 4-byte big-endian length prefix.
@@ -41,6 +44,43 @@ pub fn clip(text: &str, max: usize) -> &str {
         end -= 1;
     }
     text.get(..end).unwrap_or_default()
+}
+
+/// `--trace-json` fields of a chunk of `pair` or `duplex` frames: the first frame's `kind`
+/// (its letter) and `length`, and how many frames start in the chunk (`frames`). A chunk that
+/// does not start with a whole prefix (a frame split by TCP) says so.
+pub fn describe(bytes: &[u8]) -> Described {
+    let mut fields = Fields::new();
+    let mut summary = Vec::new();
+    let mut rest = bytes;
+    let mut frames = 0u32;
+    while let Some((prefix, after)) = rest.split_first_chunk::<4>() {
+        let length = u32::from_be_bytes(*prefix) as usize;
+        let Some((&kind, body)) = after.split_first() else {
+            break;
+        };
+        let kind = char::from(kind);
+        if frames == 0 {
+            fields.insert("kind".into(), term::sanitize(&kind.to_string()).into());
+            fields.insert("length".into(), length.into());
+        }
+        frames += 1;
+        let body = body.get(..length.saturating_sub(1)).unwrap_or(body);
+        let text = if matches!(kind, 'M' | 'P' | 'G' | '!') {
+            format!(" {}", shortened(&String::from_utf8_lossy(body)))
+        } else {
+            format!(" ({} bytes)", body.len())
+        };
+        summary.push(format!("{}{text}", term::sanitize(&kind.to_string())));
+        rest = after.get(length..).unwrap_or_default();
+    }
+    fields.insert("frames".into(), frames.into());
+    let summary = if summary.is_empty() {
+        format!("{} bytes (part of a frame)", bytes.len())
+    } else {
+        summary.join(" + ")
+    };
+    Described { summary, fields }
 }
 
 #[cfg(test)]

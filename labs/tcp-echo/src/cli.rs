@@ -9,11 +9,12 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use netlab_common::Result;
 use netlab_common::cli::{
     FramingArgs, IdleTimeoutArgs, OnOff, ServerArgs, TraceArgs, parse_bytes, parse_seconds,
 };
 use netlab_common::framing::Framing;
-use netlab_common::{Result, Tracer};
+use netlab_common::trace_json::describer_for;
 
 use crate::bench::{self, BenchConfig};
 use crate::boundaries::{self, BoundariesConfig};
@@ -161,7 +162,7 @@ fn parse_size(text: &str) -> std::result::Result<usize, String> {
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => server::run(serve_config(args)?),
-        Command::Connect(args) => client::run(&connect_config(args)),
+        Command::Connect(args) => client::run(&connect_config(args)?),
         Command::Bench(args) => match args.boundaries {
             Some(messages) => boundaries::run(&boundaries_config(args, messages)),
             None => bench::run(&bench_config(args)),
@@ -181,18 +182,24 @@ fn serve_config(args: ServeArgs) -> Result<ServeConfig> {
         nodelay: args.nodelay.is_on(),
         read_size: args.read_size,
         idle_timeout: args.idle.timeout(),
-        tracer: Tracer::new(args.trace.trace),
+        tracer: args
+            .trace
+            .tracer("tcp-echo")?
+            .describing(describer_for(args.framing.framing)),
     })
 }
 
 /// `connect`'s flags as the client takes them.
-fn connect_config(args: ConnectArgs) -> ConnectConfig {
-    ConnectConfig {
+fn connect_config(args: ConnectArgs) -> Result<ConnectConfig> {
+    Ok(ConnectConfig {
+        tracer: args
+            .trace
+            .tracer("tcp-echo")?
+            .describing(describer_for(args.framing.framing)),
         target: args.target,
         framing: args.framing.framing,
         max_frame: args.framing.max_frame,
-        tracer: Tracer::new(args.trace.trace),
-    }
+    })
 }
 
 /// `bench`'s flags for ping-pong or stream mode.

@@ -190,6 +190,8 @@ fn write_now(stream: &mut TcpStream, bytes: &[u8], conn: &mut ConnInfo) -> io::R
 /// The parts of a connection that the trace and logs need.
 struct ConnInfo {
     peer: SocketAddr,
+    /// Our end's address, for `--trace-json`.
+    local: Option<SocketAddr>,
     /// `None` for a connection refused because the server was full.
     id: Option<ClientId>,
     name: String,
@@ -204,7 +206,7 @@ impl ConnInfo {
     /// Every byte read or written passes here: it is traced (`--trace`) and restarts the idle
     /// clock.
     fn moved(&mut self, direction: Direction, bytes: &[u8]) {
-        self.tracer.bytes(direction, self.peer, bytes);
+        self.tracer.chunk(direction, self.local, self.peer, bytes);
         self.last_moved = Instant::now();
     }
 }
@@ -348,10 +350,12 @@ impl Server {
             Framing::Raw => None,
             framing => Some(FrameDecoder::new(framing, self.config.max_frame)),
         };
+        let local = stream.local_addr().ok();
         let connection = Connection {
             stream,
             info: ConnInfo {
                 peer,
+                local,
                 id,
                 name,
                 tracer: self.config.tracer,

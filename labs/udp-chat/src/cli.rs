@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use netlab_common::Error;
-use netlab_common::cli::{GradingArgs, ServerArgs, parse_seconds};
+use netlab_common::cli::{GradingArgs, ServerArgs, TraceMoreArgs, parse_seconds};
+use netlab_common::trace_json::Transport;
 
 use crate::arq::{ArqMode, MAX_WINDOW};
 use crate::bench::netns::PeerNamespace;
@@ -132,7 +133,7 @@ impl ServeArgs {
             endpoint: EndpointConfig {
                 ping_every: Some(Duration::from_secs_f64(self.ping_interval)),
                 silent_after: Some(Duration::from_secs_f64(self.drop_after)),
-                ..self.link.endpoint_config(self.trace.trace)?
+                ..self.link.endpoint_config(&self.trace)?
             },
             pcap: self.capture.pcap.clone(),
         })
@@ -167,7 +168,7 @@ impl ConnectArgs {
             name: self.name.clone(),
             endpoint: EndpointConfig {
                 silent_after: Some(Duration::from_secs_f64(self.drop_after)),
-                ..self.link.endpoint_config(self.trace.trace)?
+                ..self.link.endpoint_config(&self.trace)?
             },
             pcap: self.capture.pcap.clone(),
         })
@@ -196,15 +197,14 @@ struct LinkArgs {
 impl LinkArgs {
     /// The endpoint's reliability and faults (`--no-retransmit` wins over `--arq`), tracing if
     /// `trace`; no PINGs, no silence limit.
-    fn endpoint_config(&self, trace: bool) -> Result<EndpointConfig, Error> {
+    fn endpoint_config(&self, trace: &TraceArgs) -> Result<EndpointConfig, Error> {
         let arq = if self.no_retransmit {
             Arq::None
         } else {
             self.arq
         };
-        Ok(EndpointConfig {
+        trace.applied_to(EndpointConfig {
             faults_incoming: self.faults.faults_incoming,
-            trace,
             ..EndpointConfig::new(self.reliability.config(arq)?, self.faults.config(self.loss))
         })
     }
@@ -265,14 +265,13 @@ impl BenchArgs {
             size: self.size,
             schemes: self.arq.iter().map(|scheme| scheme.scheme()).collect(),
             losses: self.loss.clone(),
-            endpoint: EndpointConfig {
+            endpoint: self.trace.applied_to(EndpointConfig {
                 faults_incoming: self.faults.faults_incoming,
-                trace: self.trace.trace,
                 ..EndpointConfig::new(
                     self.reliability.config(Arq::SelectiveRepeat)?,
                     self.faults.config(0.0),
                 )
-            },
+            })?,
             timeout: Duration::from_secs_f64(self.timeout),
             json: self.json,
             peer_netns: self.placement.peer_namespace(),
@@ -530,12 +529,27 @@ mod tests {
 
 /// `--trace` for datagrams: the TCP labs dump bytes; here the decoded header and the fault
 /// injector's decision say more (see [`crate::describe`]).
-#[derive(Args, Debug, Clone, Copy)]
+#[derive(Args, Debug, Clone)]
 pub struct TraceArgs {
     /// Print every datagram on stderr: seconds since start, direction, peer, the decoded header,
     /// and whether the fault injector dropped, duplicated or delayed it
     #[arg(long)]
     pub trace: bool,
+    /// `--trace-bytes` (a hex dump of each datagram under its line) and `--trace-json`.
+    #[command(flatten)]
+    pub more: TraceMoreArgs,
+}
+
+impl TraceArgs {
+    /// `config` with these tracing flags set (opening the `--trace-json` file).
+    fn applied_to(&self, config: EndpointConfig) -> Result<EndpointConfig, Error> {
+        Ok(EndpointConfig {
+            trace: self.trace || self.more.trace_bytes.is_some(),
+            trace_bytes: self.more.trace_bytes,
+            trace_json: self.more.open_json("udp-chat", Transport::Udp)?,
+            ..config
+        })
+    }
 }
 
 /// `--pcap` for `serve` and `connect`.

@@ -22,6 +22,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use netlab_common::term;
+use netlab_common::trace_json::{Described, Fields};
 
 use crate::arq::ArqMode;
 use crate::connection::Config;
@@ -75,6 +76,28 @@ pub fn header(bytes: &[u8]) -> String {
         text.push_str(" NOT_HELD");
     }
     text
+}
+
+/// The datagram's header as `--trace-json` fields (`type`, `seq`, `ack`, `len`, `frag_index`,
+/// `frag_count`, `retransmit`) and the [`header`] line as its summary.
+pub fn fields(bytes: &[u8]) -> Described {
+    let summary = header(bytes);
+    let Ok(datagram) = Datagram::parse(bytes) else {
+        return Described {
+            summary,
+            fields: Fields::new(),
+        };
+    };
+    let header = datagram.header;
+    let mut fields = Fields::new();
+    fields.insert("type".into(), header.kind.name().into());
+    fields.insert("seq".into(), header.seq.0.into());
+    fields.insert("ack".into(), header.ack.0.into());
+    fields.insert("len".into(), datagram.payload.len().into());
+    fields.insert("frag_index".into(), header.frag_index.into());
+    fields.insert("frag_count".into(), header.frag_count.into());
+    fields.insert("retransmit".into(), header.flags.retransmit().into());
+    Described { summary, fields }
 }
 
 /// What the fault injector did, or `None` when it let the datagram through untouched.

@@ -62,6 +62,9 @@ use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
+use netlab_common::trace::Direction;
+use netlab_common::trace::DumpLimit;
+use netlab_common::trace_json::{EventKind, JsonTrace, TraceEvent};
 use netlab_common::{Error, term};
 
 use crate::capture::{self, Capture};
@@ -107,6 +110,10 @@ pub struct EndpointConfig {
     pub max_peers: Option<usize>,
     /// Print every datagram (`--trace`).
     pub trace: bool,
+    /// With `trace`, also dump each datagram's bytes, this many of them (`--trace-bytes`).
+    pub trace_bytes: Option<DumpLimit>,
+    /// Record every datagram, drop and timer expiry for a ladder diagram (`--trace-json`).
+    pub trace_json: Option<JsonTrace>,
 }
 
 impl EndpointConfig {
@@ -122,6 +129,8 @@ impl EndpointConfig {
             accept_strangers: false,
             max_peers: None,
             trace: false,
+            trace_bytes: None,
+            trace_json: None,
         }
     }
 }
@@ -170,6 +179,9 @@ pub struct Endpoint {
     /// frees up, so a flood cannot flood the log too.
     peers_full_logged: bool,
     buffer: Vec<u8>,
+    /// The socket's address as `--trace-json` records it (read once: one system call less per
+    /// datagram).
+    traced_local: Option<SocketAddr>,
     /// When the endpoint was made: trace lines show seconds since then, so the gaps between a
     /// datagram and its retransmissions (the RTO and its backoff) can be read off the trace.
     started: Instant,
@@ -250,6 +262,7 @@ impl Endpoint {
         socket
             .set_nonblocking(true)
             .map_err(|err| Error::io("setting the socket non-blocking", err))?;
+        let traced_local = socket.local_addr().ok();
         let mut socket = UdpSocket::from_std(socket);
         let poll = Poll::new().map_err(|err| Error::io("creating the event loop", err))?;
         poll.registry()
@@ -268,6 +281,7 @@ impl Endpoint {
             more_to_read: false,
             peers_full_logged: false,
             started: Instant::now(),
+            traced_local,
             buffer: vec![0; MAX_UDP_PAYLOAD + 1],
             capture: None,
         })
@@ -499,6 +513,13 @@ impl Endpoint {
                 capture.received(from, &bytes, Some(note));
             }
             self.trace(Way::In, from, &bytes, Some(note));
+            self.record(
+                EventKind::Receive,
+                Way::In,
+                from,
+                &bytes,
+                Some("from a stranger"),
+            );
             return;
         }
         let Some(peer) = self.peers.get_mut(&from) else {
@@ -513,6 +534,10 @@ impl Endpoint {
                 }
                 let note = describe::fate(&fate).map(|text| format!("incoming: {text}"));
                 self.trace(Way::In, from, &bytes, note.as_deref());
+                if fate == Fate::Dropped {
+                    let note = note.as_deref();
+                    self.record(EventKind::Drop, Way::In, from, &bytes, note);
+                }
             }
             None => {
                 if let Some(capture) = self.capture.as_mut() {
@@ -571,6 +596,7 @@ impl Endpoint {
         }
         let note = result.err().map(|err| format!("refused: {err}"));
         self.trace(Way::In, from, bytes, note.as_deref());
+        self.record(EventKind::Receive, Way::In, from, bytes, note.as_deref());
     }
 
     /// Timers: retransmissions, delayed incoming datagrams, PINGs, silent peers, retirements.
@@ -589,8 +615,14 @@ impl Endpoint {
             }
         }
         let mut silent = Vec::new();
+        let mut expired = Vec::new();
         for (addr, peer) in &mut self.peers {
+            let timeouts_before = peer.connection.stats().timeouts;
             peer.connection.handle_timeout(now);
+            if self.config.trace_json.is_some() {
+                let fired = peer.connection.stats().timeouts - timeouts_before;
+                expired.extend(std::iter::repeat_n(*addr, fired as usize));
+            }
             if let (Some(at), Some(every)) = (peer.next_ping, self.config.ping_every)
                 && now >= at
             {
@@ -605,6 +637,9 @@ impl Endpoint {
             {
                 silent.push((*addr, quiet_for));
             }
+        }
+        for addr in expired {
+            self.record_timer(addr);
         }
         for (addr, quiet_for) in silent {
             self.peers.remove(&addr);
@@ -623,9 +658,10 @@ impl Endpoint {
     /// Each datagram the connection wants to send goes through the outgoing fault injector,
     /// then whatever the injector lets go now (it, or copies held back earlier) to the socket.
     fn flush_peer(&mut self, addr: SocketAddr, now: Instant, peer_events: &mut Vec<PeerEvent>) {
-        // The trace prints every datagram; a capture records here only the dropped ones (the
-        // others when they reach the socket), which the injector hands back without a copy.
-        let traced = self.config.trace;
+        // The trace and the JSON trace see every datagram; a capture records here only the
+        // dropped ones (the others when they reach the socket), which the injector hands back
+        // without a copy.
+        let traced = self.config.trace || self.config.trace_json.is_some();
         let captured = self.capture.is_some();
         let Some(peer) = self.peers.get_mut(&addr) else {
             return;
@@ -679,10 +715,18 @@ impl Endpoint {
         faults: &FaultConfig,
         now: Instant,
     ) {
+        let note = describe::fate(fate);
         if self.config.trace {
-            let note = describe::fate(fate);
             let line = describe::line(Way::Out, addr, bytes, note.as_deref());
             print_trace(now.saturating_duration_since(self.started), &line);
+            self.config.trace_bytes.inspect(|&limit| dump(bytes, limit));
+        }
+        if self.config.trace_json.is_some() {
+            let kind = match fate {
+                Fate::Dropped => EventKind::Drop,
+                _ => EventKind::Send,
+            };
+            self.record(kind, Way::Out, addr, bytes, note.as_deref());
         }
         if let (Some(capture), Fate::Dropped) = (self.capture.as_mut(), fate) {
             let comment = capture::dropped_comment(faults, queue_full);
@@ -710,6 +754,7 @@ impl Endpoint {
                 self.kernel_drops += 1;
                 let note = "dropped: our socket buffer is full";
                 self.trace(Way::Out, addr, bytes, Some(note));
+                self.record(EventKind::Drop, Way::Out, addr, bytes, Some(note));
                 Some(note.to_string())
             }
             Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {
@@ -721,6 +766,7 @@ impl Endpoint {
             Err(err) => {
                 let note = format!("send failed: {err}");
                 self.trace(Way::Out, addr, bytes, Some(&note));
+                self.record(EventKind::Drop, Way::Out, addr, bytes, Some(&note));
                 Some(note)
             }
         };
@@ -756,8 +802,54 @@ impl Endpoint {
         if self.config.trace {
             let line = describe::line(way, peer, bytes, note);
             print_trace(self.started.elapsed(), &line);
+            self.config.trace_bytes.inspect(|&limit| dump(bytes, limit));
         }
     }
+
+    /// `--trace-json`: one datagram event; `fault` is what the fault injector (or the kernel)
+    /// did to it, if anything.
+    fn record(
+        &self,
+        kind: EventKind,
+        way: Way,
+        peer: SocketAddr,
+        bytes: &[u8],
+        fault: Option<&str>,
+    ) {
+        if let Some(json) = self.config.trace_json {
+            let direction = match way {
+                Way::Out => Direction::Sent,
+                Way::In => Direction::Received,
+            };
+            let mut described = describe::fields(bytes);
+            let retransmit = described.fields.get("retransmit") == Some(&true.into());
+            if let Some(fault) = fault {
+                described.fields.insert("fault".into(), fault.into());
+            }
+            json.record(
+                &TraceEvent::new(kind, self.traced_local, Some(peer))
+                    .with_direction(direction)
+                    .with_datagram(bytes)
+                    .with_retransmit(retransmit)
+                    .with_described(described),
+            );
+        }
+    }
+
+    /// `--trace-json`: the retransmission timer for `peer` expired.
+    fn record_timer(&self, peer: SocketAddr) {
+        if let Some(json) = self.config.trace_json {
+            json.record(
+                &TraceEvent::new(EventKind::Timer, self.traced_local, Some(peer))
+                    .with_summary("retransmission timeout"),
+            );
+        }
+    }
+}
+
+/// `--trace-bytes`: the datagram itself under its trace line.
+fn dump(bytes: &[u8], limit: DumpLimit) {
+    eprint!("{}", netlab_common::trace::hex_dump(bytes, limit.bytes()));
 }
 
 /// `[TRACE] 1.234s -> 127.0.0.1:7075 DATA seq=1 ...`: seconds since the endpoint started.

@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
+use netlab_common::trace_json::{EventKind, TraceEvent};
 use netlab_common::{Error, Result, Tracer, net, term};
 
 use crate::reply::{ParseStep, Reply, ReplyParser};
@@ -96,6 +97,17 @@ impl Control {
             term::sanitize(line)
         };
         self.tracer.event(self.peer, &format!("-> {shown}"));
+        if let Some(json) = self.tracer.json() {
+            let (verb, argument) = shown.split_once(' ').unwrap_or((&shown, ""));
+            json.record(
+                &TraceEvent::new(EventKind::Send, Some(self.local), Some(self.peer))
+                    .with_bytes(line.len() + 2)
+                    .with_summary(shown.as_str())
+                    .with_field("channel", "control")
+                    .with_field("command", verb.to_ascii_uppercase())
+                    .with_field("argument", argument),
+            );
+        }
         self.writer
             .write_all(format!("{line}\r\n").as_bytes())
             .map_err(|err| Error::io("sending a command", err))
@@ -108,6 +120,17 @@ impl Control {
             let line = self.read_line()?;
             self.tracer
                 .event(self.peer, &format!("<- {}", term::sanitize(&line)));
+            if let Some(json) = self.tracer.json() {
+                let mut event =
+                    TraceEvent::new(EventKind::Receive, Some(self.local), Some(self.peer))
+                        .with_bytes(line.len() + 2)
+                        .with_summary(term::sanitize(&line))
+                        .with_field("channel", "control");
+                if let Some(code) = line.get(..3).and_then(|code| code.parse::<u16>().ok()) {
+                    event = event.with_field("reply", code);
+                }
+                json.record(&event);
+            }
             match parser.push_line(&line).map_err(Error::Protocol)? {
                 ParseStep::Complete(reply) => return Ok(reply),
                 ParseStep::NeedMore => {}

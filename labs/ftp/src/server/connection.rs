@@ -43,6 +43,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use netlab_common::progress::{human_bytes, human_rate};
+use netlab_common::trace_json::{EventKind, TraceEvent};
 use netlab_common::{Error, Result, net, term};
 
 use super::Shared;
@@ -166,6 +167,7 @@ impl Connection {
                 Ok(command) => command,
                 Err(CommandError::Unrecognized) => {
                     self.trace(&format!("<- {}", term::sanitize_bytes(&line)));
+                    self.record_command(&line, &term::sanitize_bytes(&line));
                     self.send(&Reply::new(500, "Syntax error, command unrecognized."))?;
                     continue;
                 }
@@ -175,6 +177,7 @@ impl Connection {
                 }
             };
             self.trace(&format!("<- {}", command.for_display()));
+            self.record_command(&line, &command.for_display());
             let step = self.session.handle(&command, Instant::now());
             if let Some(how) = self.perform(step)? {
                 return Ok(how);
@@ -239,6 +242,20 @@ impl Connection {
 
     fn send(&mut self, reply: &Reply) -> Result<()> {
         let wire = reply.to_wire();
+        if let Some(json) = self.shared.tracer.json() {
+            let first_line = wire.lines().next().unwrap_or_default();
+            json.record(
+                &TraceEvent::new(
+                    EventKind::Send,
+                    self.stream.local_addr().ok(),
+                    Some(self.peer),
+                )
+                .with_bytes(wire.len())
+                .with_summary(first_line)
+                .with_field("channel", "control")
+                .with_field("reply", reply.code),
+            );
+        }
         if self.shared.tracer.enabled() {
             for line in wire.lines() {
                 self.trace(&format!("-> {line}"));
@@ -258,6 +275,51 @@ impl Connection {
 
     fn trace(&self, what: &str) {
         self.shared.tracer.event(self.peer, what);
+    }
+
+    /// `--trace-json`: a command line arrived (`shown` with the password masked). Its bytes
+    /// count the CRLF that ended it (RFC 959 section 4.1.4's line ending).
+    fn record_command(&self, line: &[u8], shown: &str) {
+        if let Some(json) = self.shared.tracer.json() {
+            let (verb, argument) = shown.split_once(' ').unwrap_or((shown, ""));
+            json.record(
+                &TraceEvent::new(
+                    EventKind::Receive,
+                    self.stream.local_addr().ok(),
+                    Some(self.peer),
+                )
+                .with_bytes(line.len() + 2)
+                .with_summary(shown)
+                .with_field("channel", "control")
+                .with_field("command", verb.to_ascii_uppercase())
+                .with_field("argument", argument),
+            );
+        }
+    }
+
+    /// `--trace-json`: a data connection opened or closed, or its whole transfer (one event
+    /// for all its bytes: the ladder shows the transfer, not each block).
+    fn record_data(
+        &self,
+        kind: EventKind,
+        (local, peer): (Option<SocketAddr>, Option<SocketAddr>),
+        bytes: Option<u64>,
+        shown: &str,
+    ) {
+        if let Some(json) = self.shared.tracer.json() {
+            let mut event = TraceEvent::new(kind, local, peer)
+                .with_summary(format!("data connection: {shown}"))
+                .with_field("channel", "data");
+            if kind == EventKind::Close {
+                event = event.with_direction(netlab_common::Direction::Sent);
+            }
+            if let Some(bytes) = bytes {
+                event = event
+                    .with_bytes(usize::try_from(bytes).unwrap_or(usize::MAX))
+                    .with_summary(format!("data: {bytes} bytes of {shown}"));
+            }
+            json.record(&event);
+        }
     }
 
     fn open_passive(&mut self, extended: bool) -> Result<()> {
@@ -311,8 +373,18 @@ impl Connection {
             Err(reply) => return self.send(&reply),
         };
         let started = Instant::now();
+        let data_ends = (data_stream.local_addr().ok(), data_stream.peer_addr().ok());
+        self.record_data(EventKind::Open, data_ends, None, &shown);
         let outcome = self.move_bytes(prepared, &mut data_stream);
         drop(data_stream); // the close marks the end of the file for the client
+        let moved = outcome.as_ref().ok().map(|(bytes, _)| *bytes);
+        let way = if matches!(transfer.kind, TransferKind::Receive { .. }) {
+            EventKind::Receive
+        } else {
+            EventKind::Send
+        };
+        self.record_data(way, data_ends, moved, &shown);
+        self.record_data(EventKind::Close, data_ends, None, &shown);
         self.finish_transfer(&transfer, &shown, outcome, started)
     }
 

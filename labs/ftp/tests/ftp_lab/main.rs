@@ -18,4 +18,5 @@ mod grade;
 mod hostile;
 mod interop;
 mod server;
+mod trace_json;
 mod util;

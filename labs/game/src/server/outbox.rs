@@ -208,7 +208,8 @@ impl Outbox {
             match send_without_waiting(&self.socket, &batch) {
                 Ok(written) => {
                     let done = batch.get(..written).unwrap_or_default();
-                    self.tracer.bytes(Direction::Sent, self.peer, done);
+                    let local = self.socket.local_addr().ok();
+                    self.tracer.chunk(Direction::Sent, local, self.peer, done);
                     return match batch.get(written..) {
                         Some(rest) if !rest.is_empty() => Sent::Rest(rest.to_vec()),
                         _ => Sent::All,

@@ -9,4 +9,5 @@ mod echo;
 mod exhaustion;
 mod grade;
 mod hostile;
+mod trace_json;
 mod util;

@@ -19,4 +19,5 @@ mod grade;
 mod hostile;
 mod program;
 mod simulation;
+mod trace_json;
 mod util;
