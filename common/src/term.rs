@@ -59,6 +59,12 @@ pub fn line(text: impl Display) {
     write_whole_line(Stream::Out, &format!("{text}\n"));
 }
 
+/// Prints `text` (one or more whole lines, each ending in `\n`: a trace line, a hex dump) on
+/// standard error in one write, or above the input line while a full-screen console is open.
+pub fn trace_text(text: &str) {
+    write_whole_line(Stream::Err, text);
+}
+
 /// Writes one finished line (ending in `\n`) to `stream`, or above the input line while a
 /// full-screen [`crate::console`] is open: then the terminal belongs to the console's thread,
 /// and a line written here directly would land in the middle of what the user is typing.

@@ -157,10 +157,7 @@ impl Tracer {
         bytes: &[u8],
     ) {
         if self.enabled {
-            eprint!(
-                "{}",
-                format_chunk_limited(direction, peer, bytes, self.limit)
-            );
+            crate::term::trace_text(&format_chunk_limited(direction, peer, bytes, self.limit));
         }
         if let Some(json) = self.json {
             let kind = match direction {
@@ -192,7 +189,7 @@ impl Tracer {
         if self.enabled {
             // Built first and written in one piece, so other output cannot split the line.
             let line = format!("[TRACE] {peer} {what}\n");
-            eprint!("{line}");
+            crate::term::trace_text(&line);
         }
     }
 }

@@ -240,7 +240,12 @@ impl Ui {
         let rows: Vec<Line<'static>> = self
             .pending
             .drain(..)
-            .flat_map(|line| hard_wrap(super::view::styled_line(&line, self.colors), width))
+            .flat_map(|text| {
+                // One message may hold several lines (a hex dump): each is a row of its own.
+                text.split('\n')
+                    .flat_map(|line| hard_wrap(super::view::styled_line(line, self.colors), width))
+                    .collect::<Vec<_>>()
+            })
             .collect();
         // ratatui writes the rows in pieces of at most a screen; the count fits in a u16 for
         // any sane batch, and a larger one is cut rather than wrapped around.

@@ -849,14 +849,14 @@ impl Endpoint {
 
 /// `--trace-bytes`: the datagram itself under its trace line.
 fn dump(bytes: &[u8], limit: DumpLimit) {
-    eprint!("{}", netlab_common::trace::hex_dump(bytes, limit.bytes()));
+    term::trace_text(&netlab_common::trace::hex_dump(bytes, limit.bytes()));
 }
 
 /// `[TRACE] 1.234s -> 127.0.0.1:7075 DATA seq=1 ...`: seconds since the endpoint started.
 fn print_trace(since_start: Duration, line: &str) {
     // Built first and written in one piece, so other output cannot split the line.
     let line = format!("[TRACE] {:.3}s {line}\n", since_start.as_secs_f64());
-    eprint!("{line}");
+    term::trace_text(&line);
 }
 
 fn local_addr(socket: &std::net::UdpSocket) -> Result<SocketAddr, Error> {
