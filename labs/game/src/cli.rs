@@ -212,6 +212,8 @@ fn describe_game(bytes: &[u8]) -> Described {
     let square = match words.as_slice() {
         [verb, square, ..] if verb.eq_ignore_ascii_case("move") => Some(*square),
         ["MOVED", _room, _name, square, ..] => Some(*square),
+        // A seated player may type just the square (`5`), as the server accepts.
+        [square] => Some(*square),
         _ => None,
     };
     if let Some(square) = square.and_then(|square| square.parse::<u32>().ok()) {

@@ -164,6 +164,60 @@ fn tictactoe_over_the_network() {
     bob.expect_line("RESULT 1 winner alice");
 }
 
+/// `--trace-json`: the server records each player's moves as `move` fields, whether typed as
+/// `move N` or as a bare `N`, and the `MOVED` it pushes back, with both addresses.
+#[test]
+fn trace_json_records_the_moves() {
+    let traces = netlab_testkit::TempDir::new("game-trace-json");
+    let trace = traces.join("server.jsonl");
+    let server = start(&["--trace-json", trace.to_str().unwrap()]);
+    let mut alice = Player::join(&server, "alice");
+    let mut bob = Player::join(&server, "bob");
+    alice.send("quick tictactoe");
+    alice.expect_line("WAITING 1 for 1 more player(s)");
+    bob.send("quick tictactoe");
+    alice.expect("YOURTURN 1");
+    alice.send("move 5");
+    bob.expect("YOURTURN 1");
+    bob.send("1");
+    alice.expect("YOURTURN 1");
+    let alice_addr = alice.stream.local_addr().unwrap().to_string();
+    let events = netlab_testkit::traces::events_once(&trace, |events| {
+        events
+            .iter()
+            .filter(|event| event["event"] == "receive" && event["fields"]["move"].is_u64())
+            .count()
+            == 2
+    });
+    let moves: Vec<(String, u64)> = events
+        .iter()
+        .filter(|event| event["event"] == "receive")
+        .filter_map(|event| {
+            Some((
+                event["summary"].as_str()?.to_string(),
+                event["fields"]["move"].as_u64()?,
+            ))
+        })
+        .collect();
+    assert_eq!(moves.len(), 2, "{moves:?}");
+    assert_eq!(moves[0].1, 5);
+    assert_eq!(moves[1].1, 1);
+    let from_alice = events
+        .iter()
+        .find(|event| event["event"] == "receive" && event["fields"]["move"] == 5)
+        .unwrap();
+    assert_eq!(from_alice["peer"], alice_addr.as_str());
+    assert_eq!(from_alice["local"], server.addr.to_string().as_str());
+    let pushed = events
+        .iter()
+        .filter(|event| event["event"] == "send" && event["fields"]["move"] == 5)
+        .count();
+    assert!(
+        pushed >= 2,
+        "MOVED 1 alice 5 goes to both players: {events:#?}"
+    );
+}
+
 /// Rock-paper-scissors and hangman also play to the end between two players.
 #[test]
 fn rps_and_hangman_play_to_the_end() {
