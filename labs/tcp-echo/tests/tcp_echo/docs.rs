@@ -175,3 +175,74 @@ fn walkthrough_transcripts_are_true() {
         check(transcript);
     }
 }
+
+/// Where a checked block needs the server started with other flags than the block before it,
+/// the page says so in text the reader sees (`tcp-echo serve --framing raw`), not only in the
+/// `doc-test` comment, which a rendered page hides.
+#[test]
+fn server_changes_are_visible_to_the_reader() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/tcp-echo.md");
+    let markdown = std::fs::read_to_string(&path).expect("read docs/tcp-echo.md");
+    let problems = hidden_server_changes(&markdown);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The markers whose server flags changed without the visible text before them (since the
+/// previous code block) naming the new `tcp-echo serve ...` command.
+fn hidden_server_changes(markdown: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    // §1 starts the server with no flags, in plain sight.
+    let mut running = String::new();
+    let mut visible = String::new();
+    let mut in_block = false;
+    for (number, line) in markdown.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            visible.clear();
+            continue;
+        }
+        if in_block {
+            continue;
+        }
+        let Some(spec) = line
+            .trim()
+            .strip_prefix("<!-- doc-test: serve")
+            .and_then(|rest| rest.strip_suffix("-->"))
+        else {
+            visible.push_str(line);
+            visible.push(' ');
+            continue;
+        };
+        let args = spec
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let command = if args.is_empty() {
+            "`tcp-echo serve`".to_string()
+        } else {
+            format!("`tcp-echo serve {args}`")
+        };
+        if args != running && !visible.contains(&command) {
+            problems.push(format!(
+                "docs/tcp-echo.md line {}: the block needs {command}, but the text before it does not say so",
+                number + 1
+            ));
+        }
+        running = args;
+    }
+    problems
+}
+
+/// The visibility check itself: a change only in the comment is found, one written in the text
+/// passes, and the same server twice needs no second mention.
+#[test]
+fn hidden_server_changes_are_found() {
+    let hidden = "<!-- doc-test: serve --framing raw -->\n```console\n$ x\n```\n";
+    assert_eq!(hidden_server_changes(hidden).len(), 1);
+    let said = "Restart it as `tcp-echo serve --framing raw`.\n\n".to_string() + hidden;
+    assert!(hidden_server_changes(&said).is_empty());
+    let twice = said.clone() + "\n" + hidden;
+    assert!(hidden_server_changes(&twice).is_empty());
+}
