@@ -11,6 +11,7 @@ all: build
 
 build:
 	$(CARGO) build --workspace --release
+	@echo "built into target/release/; to type the programs by name in this terminal: . scripts/env"
 
 demo: build
 	bash scripts/demo
