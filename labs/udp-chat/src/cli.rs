@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use netlab_common::Error;
-use netlab_common::cli::{GradingArgs, ServerArgs, parse_seconds};
+use netlab_common::cli::{ConsoleArgs, GradingArgs, ServerArgs, parse_seconds};
 
 use crate::arq::{ArqMode, MAX_WINDOW};
 use crate::bench::netns::PeerNamespace;
@@ -144,6 +144,8 @@ pub struct ConnectArgs {
     #[arg(long, default_value = "guest")]
     name: String,
     #[command(flatten)]
+    console: ConsoleArgs,
+    #[command(flatten)]
     link: LinkArgs,
     /// Seconds of silence from the server after which the client gives up.
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_seconds)]
@@ -162,6 +164,7 @@ impl ConnectArgs {
                 silent_after: Some(Duration::from_secs_f64(self.drop_after)),
                 ..self.link.endpoint_config(self.trace.trace)?
             },
+            plain: self.console.plain,
         })
     }
 }

@@ -7,6 +7,8 @@
 //!   trace, the bench.
 //! - [`hostile`]: the room against members and strangers that do not play by the rules.
 //! - [`grade`]: `udp-chat grade` against netlab's room and deliberately broken ones.
+//! - [`terminal`]: `udp-chat connect` on a real terminal (tmux): the input line, history,
+//!   commands, and the status rows under loss.
 //! - [`docs`]: docs/udp-chat.md replayed against the real program.
 //!
 //! [`util`] holds the helpers several of them share.
@@ -17,4 +19,5 @@ mod grade;
 mod hostile;
 mod program;
 mod simulation;
+mod terminal;
 mod util;
