@@ -190,6 +190,9 @@ impl Chat {
             if interrupted.load(Ordering::Acquire) {
                 return self.leave(endpoint);
             }
+            // Typed lines leave now rather than at the next turn, so the status shows them in
+            // flight, not waiting (their events are taken after the next turn).
+            endpoint.flush_now(&mut peer_events);
             wait = self.show_status(endpoint);
         }
     }

@@ -7,6 +7,7 @@
 //! ```text
 //! udp-chat · 127.0.0.1:7075 · in the room as ada · with bob
 //! selective-repeat · in flight 1 of 32 · queued 0 · SRTT 0.3 ms · RTO 800 ms
+//!
 //!   acknowledged               hi bob
 //!   pending, resent x2         hello bob, this line may be lost on the way
 //! ```
@@ -18,9 +19,10 @@
 //! against the window, the ones waiting for room in it, and the RFC 6298 estimates, SRTT and the
 //! RTO (which doubles at each timeout and falls back with the next clean sample).
 //!
-//! Then each of the last [`RECENT_LINES`] lines you sent. A line is one DATA datagram, or several
-//! if it was fragmented; it is *pending* until every one of them is acknowledged, and *resent xN*
-//! counts the retransmissions it took (a timeout, or selective repeat's fast retransmit). The
+//! Then each of the last [`RECENT_LINES`] lines you sent, the newest right above the input line
+//! (there are always [`STATUS_ROWS`] rows, blank ones first, so the console's area keeps its
+//! size). A line is one DATA datagram, or several if it was fragmented; it is *pending* until
+//! every one of them is acknowledged, and *resent xN* counts the retransmissions it took (a timeout, or selective repeat's fast retransmit). The
 //! numbers come from [`Connection::outbound`](crate::Connection::outbound), read after every
 //! turn of the loop; the window forgets a datagram once it is acknowledged, so the count of
 //! transmissions is the highest one seen while it was in flight.
@@ -41,6 +43,9 @@ use crate::seq::Seq;
 
 /// Sent lines the status follows; older ones leave the rows (they are in the scrollback).
 pub const RECENT_LINES: usize = 3;
+
+/// Rows the status always has: the room, the link, and one per recent line.
+pub const STATUS_ROWS: usize = 2 + RECENT_LINES;
 
 /// Shortest time between two status updates: the console draws at most 20 frames a second, so
 /// sending more often would only be thrown away.
@@ -251,17 +256,22 @@ impl Status {
 
     /// The status rows for the console, given the link as it is now.
     pub fn rows(&self, link: &Link) -> Vec<String> {
-        let mut rows = vec![self.room_row(), link_row(link)];
-        if self.recent.is_empty() {
-            rows.push(
+        let mut lines: Vec<String> = self
+            .recent
+            .iter()
+            .map(|line| format!("  {:<STATE_WIDTH$} {}", line.state(), line.preview))
+            .collect();
+        if lines.is_empty() {
+            lines.push(
                 "  (each line you send shows here: pending, acknowledged, resent xN)".to_string(),
             );
         }
-        rows.extend(
-            self.recent
-                .iter()
-                .map(|line| format!("  {:<STATE_WIDTH$} {}", line.state(), line.preview)),
-        );
+        // Always as many rows, the newest line right above the input line: when the number of
+        // rows changes the console makes its area anew and asks the terminal where the cursor
+        // is, an answer a paste of many lines can delay past the console's patience.
+        let mut rows = vec![self.room_row(), link_row(link)];
+        rows.resize(STATUS_ROWS - lines.len(), String::new());
+        rows.extend(lines);
         rows
     }
 
@@ -412,6 +422,8 @@ mod tests {
             [
                 "udp-chat · 127.0.0.1:7075 · joining as ada: JOIN sent",
                 "selective-repeat · in flight 1 of 32 · queued 0 · SRTT not measured yet · RTO 800 ms",
+                "",
+                "",
                 "  (each line you send shows here: pending, acknowledged, resent xN)",
             ]
         );
@@ -464,6 +476,7 @@ mod tests {
         assert_eq!(
             rows[2..],
             [
+                "",
                 "  pending, resent x2         first",
                 "  pending                    second, in two datagrams",
             ]
@@ -500,12 +513,12 @@ mod tests {
         status.sent("stuck", Seq(0), Seq(1));
         status.follow(|_| Outbound::Queued);
         assert_eq!(
-            status.rows(&link())[2],
+            status.rows(&link())[4],
             "  waiting for the window     stuck"
         );
         status.follow(|_| Outbound::Unconfirmed);
         assert_eq!(
-            status.rows(&link())[2],
+            status.rows(&link())[4],
             "  sent, unconfirmed          stuck"
         );
         let plain = Link {
@@ -525,8 +538,9 @@ mod tests {
         status.sent(&"é".repeat(100), Seq(0), Seq(1));
         status.sent("\u{1b}[2J", Seq(1), Seq(2));
         let rows = status.rows(&link());
-        assert!(rows[2].ends_with(&format!("{}...", "é".repeat(PREVIEW))));
-        assert!(rows[3].ends_with("^[[2J"), "{}", rows[3]);
+        assert_eq!(rows.len(), STATUS_ROWS);
+        assert!(rows[3].ends_with(&format!("{}...", "é".repeat(PREVIEW))));
+        assert!(rows[4].ends_with("^[[2J"), "{}", rows[4]);
     }
 
     /// Rows go out when they change, at most every [`STATUS_EVERY`]; a change that comes
