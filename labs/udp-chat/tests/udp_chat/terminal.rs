@@ -184,6 +184,25 @@ fn status_shows_a_line_resent_under_loss() {
     );
 }
 
+/// Ctrl-C as a signal (the plain mode; `kill -INT`) leaves the room as `/quit` does: a LEAVE
+/// the room announces, the counters, exit status 0.
+#[cfg(unix)]
+#[test]
+fn interrupt_signal_leaves_the_room() {
+    let server = quiet_room();
+    let mut bob = join(&server, "bob", &[]);
+    let mut ann = join(&server, "ann", &[]);
+    bob.wait_for(|line| line == "[INFO] ann joined");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &ann.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    ann.wait_for(|line| line == "[INFO] left the room");
+    assert_eq!(ann.wait_exit(), 0);
+    bob.wait_for(|line| line == "[INFO] ann left");
+}
+
 /// The line ada sends in the docs' capture.
 const LOST_LINE: &str = "hello bob, this line may be lost on the way";
 
