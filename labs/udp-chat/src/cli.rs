@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use netlab_common::Error;
-use netlab_common::cli::{GradingArgs, ServerArgs, TraceMoreArgs, parse_seconds};
+use netlab_common::cli::{ConsoleArgs, GradingArgs, ServerArgs, TraceMoreArgs, parse_seconds};
 use netlab_common::trace_json::Transport;
 
 use crate::arq::{ArqMode, MAX_WINDOW};
@@ -150,6 +150,8 @@ pub struct ConnectArgs {
     #[arg(long, default_value = "guest")]
     name: String,
     #[command(flatten)]
+    console: ConsoleArgs,
+    #[command(flatten)]
     link: LinkArgs,
     /// Seconds of silence from the server after which the client gives up.
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_seconds)]
@@ -171,6 +173,7 @@ impl ConnectArgs {
                 ..self.link.endpoint_config(&self.trace)?
             },
             pcap: self.capture.pcap.clone(),
+            plain: self.console.plain,
         })
     }
 }

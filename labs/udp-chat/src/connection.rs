@@ -38,9 +38,9 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::arq::{AckError, ArqMode, MAX_WINDOW, Outgoing, Receiver, Sender};
+use crate::arq::{AckError, ArqMode, MAX_WINDOW, Outbound, Outgoing, Receiver, Sender};
 use crate::fragment::{self, DEFAULT_MAX_MESSAGE, FragmentError, Reassembler};
-use crate::rto::RtoConfig;
+use crate::rto::{RtoConfig, RtoEstimator};
 use crate::seq::Seq;
 use crate::stats::Stats;
 use crate::wire::{DEFAULT_MAX_DATAGRAM, Datagram, HEADER_LEN, Header, Kind, WireError};
@@ -497,10 +497,37 @@ impl Connection {
 
     /// The most datagrams this connection holds for its peer: the window plus the backlog.
     pub fn max_held(&self) -> usize {
-        let window = self.config.mode.effective_window(self.config.window);
-        usize::try_from(window)
+        usize::try_from(self.window())
             .unwrap_or(usize::MAX)
             .saturating_add(self.config.max_queued)
+    }
+
+    /// Datagrams sent and not yet acknowledged: what is in flight, against [`Self::window`].
+    pub fn in_flight(&self) -> usize {
+        self.sender.in_flight()
+    }
+
+    /// The window in use: [`Config::window`], or 1 for stop-and-wait.
+    pub fn window(&self) -> u32 {
+        self.config.mode.effective_window(self.config.window)
+    }
+
+    /// The sequence number the next JOIN, DATA or LEAVE queued will carry. A program that wants
+    /// to follow a message notes it before [`Self::send_message`]; the message's fragments
+    /// carry the numbers from there up to the value after.
+    pub fn next_seq(&self) -> Seq {
+        self.sender.next_to_push()
+    }
+
+    /// Where our datagram `seq` stands: waiting for the window, in flight (sent how many times),
+    /// acknowledged. Read-only: for a display of the protocol at work.
+    pub fn outbound(&self, seq: Seq) -> Outbound {
+        self.sender.outbound(seq)
+    }
+
+    /// The retransmission timer's estimator: SRTT and the current RTO (RFC 6298).
+    pub fn rtt(&self) -> &RtoEstimator {
+        self.sender.rto()
     }
 
     /// True when everything sent has been acknowledged and nothing waits to be sent.

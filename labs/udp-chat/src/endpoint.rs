@@ -854,7 +854,8 @@ fn dump(bytes: &[u8], limit: DumpLimit) {
 
 /// `[TRACE] 1.234s -> 127.0.0.1:7075 DATA seq=1 ...`: seconds since the endpoint started.
 fn print_trace(since_start: Duration, line: &str) {
-    // Built first and written in one piece, so other output cannot split the line.
+    // Built first and written in one piece, so other output cannot split the line; above the
+    // input line while a full-screen console owns the terminal.
     let line = format!("[TRACE] {:.3}s {line}\n", since_start.as_secs_f64());
     term::trace_text(&line);
 }

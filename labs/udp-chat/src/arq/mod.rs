@@ -124,7 +124,7 @@ mod receiver;
 mod sender;
 
 pub use receiver::{Received, Receiver};
-pub use sender::{AckError, DUP_THRESH, GaveUp, Outgoing, Sender};
+pub use sender::{AckError, DUP_THRESH, GaveUp, Outbound, Outgoing, Sender};
 
 /// Largest window accepted: far below 2^31, so serial-number comparisons stay unambiguous.
 pub const MAX_WINDOW: u32 = 4096;

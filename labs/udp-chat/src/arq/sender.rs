@@ -64,6 +64,24 @@ pub struct GaveUp {
     pub transmissions: u32,
 }
 
+/// Where one sequenced datagram we send stands, for a program that shows it
+/// ([`Sender::outbound`]; `udp-chat connect` shows each typed line this way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outbound {
+    /// Accepted, but waiting for room in the window: not sent yet.
+    Queued,
+    /// Sent `transmissions` times (1 for the first) and not acknowledged yet.
+    InFlight {
+        /// How many times it has been sent.
+        transmissions: u32,
+    },
+    /// Acknowledged: selectively, or cumulatively once the window slid past it. How often it
+    /// was sent is no longer kept (the window forgets acknowledged datagrams).
+    Acknowledged,
+    /// Sent without ARQ ([`ArqMode::NoRetransmit`]): nobody will say whether it arrived.
+    Unconfirmed,
+}
+
 /// An ACK that cannot be right: a confused or malicious peer. It is refused and counted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AckError {
@@ -163,6 +181,37 @@ impl Sender {
         (self.window as usize)
             .saturating_sub(self.in_flight.len())
             .saturating_sub(self.queue.len())
+    }
+
+    /// Datagrams sent and not yet acknowledged (at most the window).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// The number the next datagram pushed will carry: numbers are given in push order, when a
+    /// datagram leaves the queue, so it is the next unused number plus what waits in the queue.
+    pub fn next_to_push(&self) -> Seq {
+        let queued = u32::try_from(self.queue.len()).unwrap_or(u32::MAX);
+        self.next_seq.wrapping_add(queued)
+    }
+
+    /// Where datagram `seq` stands. Only meaningful for a number handed out recently (within
+    /// 2^31 of the next one, RFC 1982): a number from the far past reads as acknowledged or
+    /// queued, whichever serial order makes it.
+    pub fn outbound(&self, seq: Seq) -> Outbound {
+        if !seq.is_before(self.next_seq) {
+            return Outbound::Queued;
+        }
+        if self.mode == ArqMode::NoRetransmit {
+            return Outbound::Unconfirmed;
+        }
+        match self.in_flight.iter().find(|entry| entry.seq == seq) {
+            Some(entry) if !entry.acked => Outbound::InFlight {
+                transmissions: entry.transmissions,
+            },
+            // Acknowledged selectively, or gone from the window because it was acknowledged.
+            _ => Outbound::Acknowledged,
+        }
     }
 
     /// Nothing queued and nothing waiting for an ACK.
@@ -452,6 +501,75 @@ mod tests {
             .on_ack(&ack(0, 1), t0 + Duration::from_millis(40))
             .unwrap();
         sender
+    }
+
+    /// `outbound` follows one datagram through its life: queued behind a full window, in
+    /// flight (counting its transmissions), acknowledged selectively, and still acknowledged once
+    /// the window slid past it; `next_to_push` names the number a push will get.
+    #[test]
+    fn outbound_follows_a_datagram() {
+        let t0 = Instant::now();
+        let mut sender = Sender::new(
+            ArqMode::SelectiveRepeat,
+            2,
+            8,
+            100,
+            RtoConfig::default(),
+            Seq(0),
+        );
+        for _ in 0..3 {
+            sender.push(item()).unwrap();
+        }
+        assert_eq!(sender.next_to_push(), Seq(3));
+        while sender.poll_transmit(t0).is_some() {}
+        assert_eq!(sender.in_flight(), 2);
+        assert_eq!(
+            sender.outbound(Seq(0)),
+            Outbound::InFlight { transmissions: 1 }
+        );
+        assert_eq!(
+            sender.outbound(Seq(2)),
+            Outbound::Queued,
+            "the window is full"
+        );
+        let later = t0 + RtoConfig::default().initial;
+        assert_eq!(sender.handle_timeout(later), Ok(1));
+        while sender.poll_transmit(later).is_some() {}
+        assert_eq!(
+            sender.outbound(Seq(1)),
+            Outbound::InFlight { transmissions: 2 }
+        );
+        sender.on_ack(&ack(1, 0), later).unwrap();
+        assert_eq!(
+            sender.outbound(Seq(1)),
+            Outbound::Acknowledged,
+            "selectively"
+        );
+        sender.on_ack(&ack(0, 2), later).unwrap();
+        assert_eq!(
+            sender.outbound(Seq(0)),
+            Outbound::Acknowledged,
+            "the window slid past"
+        );
+        assert_eq!(sender.outbound(Seq(1)), Outbound::Acknowledged);
+        assert_eq!(sender.next_to_push(), Seq(3));
+    }
+
+    /// Plain UDP never hears back: a datagram sent is unconfirmed, not acknowledged.
+    #[test]
+    fn outbound_without_arq_is_unconfirmed() {
+        let mut sender = Sender::new(
+            ArqMode::NoRetransmit,
+            8,
+            8,
+            100,
+            RtoConfig::default(),
+            Seq(0),
+        );
+        sender.push(item()).unwrap();
+        assert_eq!(sender.outbound(Seq(0)), Outbound::Queued);
+        assert!(sender.poll_transmit(Instant::now()).is_some());
+        assert_eq!(sender.outbound(Seq(0)), Outbound::Unconfirmed);
     }
 
     /// Go-back-N gives up after `max_retries` expiries *in a row*: a datagram at the back of

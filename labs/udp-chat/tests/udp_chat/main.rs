@@ -8,6 +8,8 @@
 //! - [`hostile`]: the room against members and strangers that do not play by the rules.
 //! - [`grade`]: `udp-chat grade` against netlab's room and deliberately broken ones.
 //! - [`capture`]: `--pcap` captures read back by tshark with scripts/wireshark/udp-chat.lua.
+//! - [`terminal`]: `udp-chat connect` on a real terminal (tmux): the input line, history,
+//!   commands, and the status rows under loss.
 //! - [`docs`]: docs/udp-chat.md replayed against the real program.
 //!
 //! [`util`] holds the helpers several of them share.
@@ -19,5 +21,6 @@ mod grade;
 mod hostile;
 mod program;
 mod simulation;
+mod terminal;
 mod trace_json;
 mod util;
