@@ -126,18 +126,43 @@ impl Options {
 
 /// Where typed input goes: the client's receiver, then its wake-up call.
 pub struct InputSink {
-    inputs: Sender<Input>,
+    inputs: Queue,
     wake: Option<Box<dyn Fn() + Send>>,
 }
 
+/// The full-screen mode's queue never blocks: a person types slowly, and the terminal's thread
+/// must never wait on a client that may itself be waiting to print. The plain mode's queue is
+/// bounded: standard input may be a file of any size (`client < /dev/zero`).
+enum Queue {
+    Unbounded(Sender<Input>),
+    Bounded(SyncSender<Input>),
+}
+
 impl InputSink {
-    /// Queues `input` for the client (never blocks: a person types slowly, and the terminal's
-    /// thread must never wait on the client that may itself be waiting to print).
-    fn deliver(&self, input: Input) {
-        if self.inputs.send(input).is_ok()
-            && let Some(wake) = &self.wake
-        {
+    /// Queues `input` for the client and wakes it; false once the client has gone.
+    fn deliver(&self, input: Input) -> bool {
+        let queued = match &self.inputs {
+            Queue::Unbounded(sender) => sender.send(input).is_ok(),
+            Queue::Bounded(sender) => sender.send(input).is_ok(),
+        };
+        if queued && let Some(wake) = &self.wake {
             wake();
+        }
+        queued
+    }
+}
+
+/// Reads standard input line by line into `sink` until it ends or the client goes.
+fn read_plain_lines(sink: &InputSink, max_line: usize) {
+    let mut stdin = io::BufReader::new(io::stdin().lock());
+    loop {
+        let input = match read_bounded_line(&mut stdin, max_line) {
+            Some(line) => Input::Line(String::from_utf8_lossy(&line).into_owned()),
+            None => Input::Ended,
+        };
+        let ended = input == Input::Ended;
+        if !sink.deliver(input) || ended {
+            return;
         }
     }
 }
@@ -174,27 +199,12 @@ impl Console {
 
     fn plain_mode(options: Options) -> Result<Self> {
         let (sender, inputs) = sync_channel(PLAIN_QUEUE);
-        let wake = options.wake;
+        let sink = InputSink {
+            inputs: Queue::Bounded(sender),
+            wake: options.wake,
+        };
         let max_line = options.max_line;
-        spawn_named("keyboard", move || {
-            let mut stdin = io::BufReader::new(io::stdin().lock());
-            loop {
-                let input = match read_bounded_line(&mut stdin, max_line) {
-                    Some(line) => Input::Line(String::from_utf8_lossy(&line).into_owned()),
-                    None => Input::Ended,
-                };
-                let ended = input == Input::Ended;
-                if sender.send(input).is_err() {
-                    return; // the client has finished
-                }
-                if let Some(wake) = &wake {
-                    wake();
-                }
-                if ended {
-                    return;
-                }
-            }
-        })?;
+        spawn_named("keyboard", move || read_plain_lines(&sink, max_line))?;
         Ok(Self { inputs, ui: None })
     }
 
@@ -206,13 +216,14 @@ impl Console {
         let view = View::new(editor, &options.prompt, colors);
         let (input_sender, inputs) = channel();
         let sink = InputSink {
-            inputs: input_sender,
+            inputs: Queue::Unbounded(input_sender),
             wake: options.wake,
         };
+        let max_line = options.max_line;
         let (messages, received) = sync_channel(UI_QUEUE);
         let (ready, started) = channel();
         let ui = spawn_named("terminal", move || {
-            ui::Ui::new(view, received, sink, colors).run(ready);
+            ui::Ui::new(view, received, sink, colors, max_line).run(ready);
         })?;
         match started.recv() {
             Ok(Ok(())) => {}

@@ -30,6 +30,9 @@ use super::{Input, InputSink};
 /// network can appear on screen, at worst.
 pub const TICK: Duration = Duration::from_millis(20);
 
+/// How long to wait for the next key once keys are coming (see `read_keys`).
+const DRAIN: Duration = Duration::from_millis(1);
+
 /// Shortest time between two redraws that no key caused (20 frames a second).
 pub const FRAME: Duration = Duration::from_millis(50);
 
@@ -54,6 +57,8 @@ type Screen = Terminal<CrosstermBackend<Stdout>>;
 struct RawTerminal {
     screen: Screen,
     height: u16,
+    /// A height the terminal could not be given (see [`RawTerminal::fit`]): not tried again.
+    refused: Option<u16>,
 }
 
 impl RawTerminal {
@@ -62,18 +67,32 @@ impl RawTerminal {
         let screen = inline_screen(height).inspect_err(|_| {
             let _ = terminal::disable_raw_mode();
         })?;
-        Ok(Self { screen, height })
+        Ok(Self {
+            screen,
+            height,
+            refused: None,
+        })
     }
 
     /// The inline viewport has a fixed height, so a view that grows or shrinks (a transfer
     /// starts, a status line goes) gets a new one, made where the old one started.
+    ///
+    /// Making one asks the terminal where its cursor is, and a terminal busy with a paste may
+    /// not answer in time. Then the old viewport stays (the view draws into what it has: the
+    /// input line always, status rows as they fit) and that height is not asked for again.
     fn fit(&mut self, height: u16) -> io::Result<()> {
-        if height == self.height {
+        if height == self.height || self.refused == Some(height) {
             return Ok(());
         }
         clear_rows(&mut self.screen)?;
-        self.screen = inline_screen(height)?;
-        self.height = height;
+        match inline_screen(height) {
+            Ok(screen) => {
+                self.screen = screen;
+                self.height = height;
+                self.refused = None;
+            }
+            Err(_) => self.refused = Some(height),
+        }
         Ok(())
     }
 }
@@ -111,11 +130,19 @@ pub struct Ui {
     dirty: bool,
     last_frame: Instant,
     colors: bool,
+    /// The longest typed line handed over, for the line-by-line fallback.
+    max_line: usize,
 }
 
 impl Ui {
     /// A UI showing `view`, fed by `messages`, delivering typed lines to `inputs`.
-    pub fn new(view: View, messages: Receiver<UiMessage>, inputs: InputSink, colors: bool) -> Self {
+    pub fn new(
+        view: View,
+        messages: Receiver<UiMessage>,
+        inputs: InputSink,
+        colors: bool,
+        max_line: usize,
+    ) -> Self {
         Self {
             view,
             messages,
@@ -124,6 +151,7 @@ impl Ui {
             dirty: true,
             last_frame: Instant::now(),
             colors,
+            max_line,
         }
     }
 
@@ -139,8 +167,37 @@ impl Ui {
                 return;
             }
         };
-        // A terminal that stops answering leaves nothing to do but give it back.
-        let _ = self.serve(&mut raw);
+        let outcome = self.serve(&mut raw);
+        drop(raw);
+        if let Err(err) = outcome {
+            self.fall_back(&err);
+        }
+    }
+
+    /// The terminal failed under us (it stopped answering, or went away). The client must not
+    /// lose its output or its keyboard because of that: the console closes, what was queued is
+    /// printed line by line, and the keyboard is read line by line from now on, as in the plain
+    /// mode.
+    fn fall_back(mut self, err: &io::Error) {
+        super::lock_active().take();
+        crate::term::warn(format!(
+            "the terminal stopped answering ({err}); going on line by line"
+        ));
+        for line in self.pending.drain(..) {
+            crate::term::line(line);
+        }
+        while let Ok(message) = self.messages.try_recv() {
+            if let UiMessage::Line(line) = message {
+                crate::term::line(line);
+            }
+        }
+        let inputs = self.inputs;
+        let max_line = self.max_line;
+        // On a thread of its own, so that closing the console (which waits for this thread)
+        // does not wait for a key.
+        let _ = crate::accept::spawn_named("keyboard", move || {
+            super::read_plain_lines(&inputs, max_line);
+        });
     }
 
     fn serve(&mut self, raw: &mut RawTerminal) -> io::Result<()> {
@@ -167,7 +224,10 @@ impl Ui {
         let mut typed = false;
         let mut wait = TICK;
         while event::poll(wait)? {
-            wait = Duration::ZERO;
+            // Not zero: crossterm's poll with a zero timeout returns at once without looking at
+            // the events it has already read and parsed, so a paste would then trickle in at one
+            // key per tick. A millisecond lets it hand them over.
+            wait = DRAIN;
             let event = event::read()?;
             if let Event::Resize(..) = event {
                 self.dirty = true;

@@ -98,6 +98,21 @@ impl Tmux {
         self.tmux(&["send-keys", "-t", &self.target(window), key]);
     }
 
+    /// Pastes `text` into `window` in one go, as a terminal does when you paste (all the bytes
+    /// at once, newlines included), not key by key.
+    pub fn paste(&self, window: &str, text: &str) {
+        let mut load = Command::new("tmux")
+            .args(["-L", &self.socket, "load-buffer", "-"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("running tmux load-buffer");
+        if let Some(mut stdin) = load.stdin.take() {
+            std::io::Write::write_all(&mut stdin, text.as_bytes()).expect("feeding tmux");
+        }
+        assert!(load.wait().expect("tmux load-buffer").success());
+        self.tmux(&["paste-buffer", "-d", "-t", &self.target(window)]);
+    }
+
     /// What `window` shows now, one string per row, trailing spaces removed.
     pub fn screen(&self, window: &str) -> Vec<String> {
         let output = self.tmux(&["capture-pane", "-p", "-t", &self.target(window)]);

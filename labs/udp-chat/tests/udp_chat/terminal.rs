@@ -116,6 +116,25 @@ fn history_recalls_the_previous_line() {
     bob.wait_for(|line| line == "[CHAT] <ann> say it twice");
 }
 
+/// A pasted page (300 lines, about 15 KB, all at once as a terminal pastes) is read to the end
+/// and sent line by line: the last line reaches the room without another key being pressed.
+/// (crossterm's default reader stalled after a few KiB until the next key.)
+#[test]
+fn a_pasted_page_is_sent_whole() {
+    let Some(mut tmux) = Tmux::start("a_pasted_page_is_sent_whole", WIDTH, 40) else {
+        return;
+    };
+    let dir = TempDir::new("udp-terminal-paste");
+    let server = quiet_room();
+    let mut bob = join(&server, "bob", &[]);
+    let ann = member_on_terminal(&mut tmux, dir.path(), &server, "ann", &[]);
+    let page: String = (1..=300)
+        .map(|n| format!("pasted line {n} with enough words to make a page\n"))
+        .collect();
+    tmux.paste(&ann, &page);
+    bob.wait_for(|line| line == "[CHAT] <ann> pasted line 300 with enough words to make a page");
+}
+
 /// Tab completes the commands; an unknown command is refused on the spot with a hint and never
 /// reaches the room (the line after it does, and the room keeps order).
 #[test]
