@@ -882,3 +882,114 @@ fn game_lines_decode_as_commands_moves_and_keywords() {
     assert_eq!(merged.len(), 1, "{:#?}", decoded.rows);
     drop(server);
 }
+
+/// The dissectors' own protocols, as docs/wireshark.md's table of fields lists them.
+const PROTOCOLS: [&str; 5] = [
+    "netlab_echo",
+    "netlab_pair",
+    "netlab_duplex",
+    "netlab_room",
+    "netlab_game",
+];
+
+/// docs/wireshark.md's table of fields names every field the TCP labs' dissectors register, and
+/// nothing else; every `netlab_*.field` the page mentions exists. The dissectors are installed
+/// as the page says (copied into the personal Lua plugins folder of a fresh home directory),
+/// so this also checks that they load from there without a Lua error.
+#[test]
+fn docs_list_exactly_the_registered_fields() {
+    const TEST: &str = "docs_list_exactly_the_registered_fields";
+    if find_program("tshark").is_none() {
+        skip(TEST, "tshark not installed (apt-get install tshark)");
+        return;
+    }
+    let home = TempDir::new("wireshark-home");
+    let plugins = home.path().join(".local/lib/wireshark/plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    for entry in std::fs::read_dir(workspace_root().join("scripts/wireshark")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|ext| ext == "lua") {
+            std::fs::copy(&path, plugins.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let output = Command::new("tshark")
+        .args(["-G", "fields"])
+        .env("HOME", home.path())
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("Lua"), "{stderr}");
+    // Rows: F, description, name, type, ... Expert infos are rows of type FT_NONE.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let ours: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|line| line.split('\t').collect::<Vec<_>>())
+        .filter(|columns| columns.len() > 3)
+        .filter(|columns| {
+            PROTOCOLS
+                .iter()
+                .any(|proto| columns[2].starts_with(&format!("{proto}.")))
+        })
+        .collect();
+    let names_of = |experts: bool| -> Vec<String> {
+        let mut names: Vec<String> = ours
+            .iter()
+            .filter(|columns| (columns[3] == "FT_NONE") == experts)
+            .map(|columns| columns[2].to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let registered = names_of(false);
+    let experts = names_of(true);
+    assert!(registered.len() > 40, "{registered:?}\n{stderr}");
+    assert!(experts.len() > 5, "{experts:?}");
+
+    let page = std::fs::read_to_string(workspace_root().join("docs/wireshark.md")).unwrap();
+    let mut documented = Vec::new();
+    for line in page.lines() {
+        let Some(proto) = PROTOCOLS
+            .iter()
+            .find(|proto| line.starts_with(&format!("| `{proto}` | ")))
+        else {
+            continue;
+        };
+        let names_column = line.split(" | ").nth(1).unwrap();
+        // The field names are the backticked words outside parentheses.
+        let mut depth = 0;
+        let mut outside = String::new();
+        for ch in names_column.chars() {
+            match ch {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ if depth == 0 => outside.push(ch),
+                _ => {}
+            }
+        }
+        for name in outside.split('`').skip(1).step_by(2) {
+            documented.push(format!("{proto}.{name}"));
+        }
+    }
+    documented.sort();
+    assert_eq!(
+        documented, registered,
+        "docs/wireshark.md's table of fields"
+    );
+    for word in page.split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '.')) {
+        let word = word.trim_end_matches('.');
+        if PROTOCOLS
+            .iter()
+            .any(|proto| word.starts_with(&format!("{proto}.")))
+        {
+            let known = registered.iter().chain(&experts).any(|name| name == word)
+                || word.ends_with(".port")
+                || word.ends_with(".framing")
+                || word.ends_with(".max_message");
+            assert!(
+                known,
+                "docs/wireshark.md names {word}, which no dissector registers"
+            );
+        }
+    }
+}
