@@ -22,9 +22,10 @@
 -- Registered on TCP port 7007 (`tcp-echo serve`'s default, labs/tcp-echo/src/cli.rs); the
 -- preference netlab_echo.port changes it (Edit > Preferences > Protocols > NETLAB_ECHO, or
 -- `tshark -o netlab_echo.port:9000`), and Decode As (`-d tcp.port==PORT,netlab_echo`) adds any
--- port. The preference netlab_echo.framing picks the framing; "auto" (the default) reads a
--- message that starts with a zero byte as length-framed (a length of at most 4096 is
--- 00 00 xx xx) and anything else as a line. Raw framing (RFC 862) has no messages to show.
+-- port. The preference netlab_echo.framing picks the framing. "auto" (the default) decides once
+-- per connection, from its first bytes: the server speaks first (WELCOME), and a length-framed
+-- WELCOME starts with a zero byte (a length of at most 4096 is 00 00 xx xx) where a line starts
+-- with a letter. Raw framing (RFC 862) has no messages to show.
 
 local proto = Proto("netlab_echo", "netlab echo (tcp-echo, docs/protocols/echo.md)")
 
@@ -183,13 +184,34 @@ local function dissect_lines(tvb, pinfo, tree)
     return total
 end
 
+-- "auto": each connection's framing, decided from its first bytes. Keyed by tcp.stream, the
+-- number Wireshark gives each TCP connection of a capture; emptied when a capture is (re)read.
+local tcp_stream = Field.new("tcp.stream")
+local framing_of_connection = {}
+function proto.init()
+    framing_of_connection = {}
+end
+
+local function framing_of(tvb)
+    local framing = proto.prefs.framing
+    if framing ~= AUTO then return framing end
+    local stream = tcp_stream()
+    local key = stream and stream.value or -1
+    if framing_of_connection[key] == nil then
+        -- The first bytes of a connection are the start of a message.
+        if tvb(0, 1):uint() == 0 then
+            framing_of_connection[key] = LENGTH
+        else
+            framing_of_connection[key] = LINE
+        end
+    end
+    return framing_of_connection[key]
+end
+
 function proto.dissector(tvb, pinfo, tree)
     if tvb:len() == 0 then return 0 end
     messages_in_segment = 0
-    local framing = proto.prefs.framing
-    if framing == AUTO then
-        if tvb(0, 1):uint() == 0 then framing = LENGTH else framing = LINE end
-    end
+    local framing = framing_of(tvb)
     if framing == LENGTH then
         dissect_tcp_pdus(tvb, tree, PREFIX_LEN, get_message_len, dissect_length_message)
         return tvb:len()

@@ -993,3 +993,110 @@ fn docs_list_exactly_the_registered_fields() {
         }
     }
 }
+
+/// A directory of programs for `scripts/capture`'s PATH: bash and the tools the script uses,
+/// and, if `tcpdump` is given, a fake tcpdump with that shell body.
+fn fake_path(dir: &Path, tcpdump: Option<&str>) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in [
+        "bash", "dirname", "uname", "id", "mktemp", "rm", "cat", "grep", "sleep",
+    ] {
+        let real = find_program(tool).unwrap_or_else(|| panic!("no {tool}"));
+        std::os::unix::fs::symlink(real, bin.join(tool)).unwrap();
+    }
+    if let Some(body) = tcpdump {
+        let fake = bin.join("tcpdump");
+        std::fs::write(&fake, format!("#!/bin/sh\n{body}\n")).unwrap();
+        let chmod = Command::new("chmod").arg("+x").arg(&fake).status().unwrap();
+        assert!(chmod.success());
+    }
+    bin
+}
+
+/// `scripts/capture` without tcpdump, or with a tcpdump that may not capture, says so and how to
+/// get it, with exit code 2 ("cannot capture here"), and leaves no file behind.
+#[test]
+fn capture_explains_a_missing_tcpdump_and_missing_permission() {
+    let dir = TempDir::new("wireshark-no-tcpdump");
+    let script = workspace_root().join("scripts/capture");
+    let file = dir.path().join("never.pcap");
+    let run = |path: &Path| {
+        Command::new(&script)
+            .args(["7007", file.to_str().unwrap()])
+            .env("PATH", path)
+            .output()
+            .unwrap()
+    };
+
+    let missing = run(&fake_path(&dir.path().join("missing"), None));
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(2), "{said}");
+    assert!(said.contains("tcpdump is not installed"), "{said}");
+    assert!(said.contains("apt-get install tcpdump"), "{said}");
+
+    // What tcpdump prints when an ordinary user asks it to capture on Linux.
+    let refused = "echo 'tcpdump: lo: You don'\\''t have permission to perform this capture on that \
+                   device (socket: Operation not permitted)' >&2; exit 1";
+    let denied = run(&fake_path(&dir.path().join("denied"), Some(refused)));
+    let said = String::from_utf8_lossy(&denied.stderr);
+    assert_eq!(denied.status.code(), Some(2), "{said}");
+    assert!(said.contains("may not capture on lo"), "{said}");
+    assert!(
+        said.contains("root or the CAP_NET_RAW capability"),
+        "{said}"
+    );
+    assert!(
+        said.contains("sudo setcap cap_net_raw,cap_net_admin=eip"),
+        "{said}"
+    );
+    assert!(!file.exists());
+}
+
+/// A hostile length prefix (FF FF FF FF: "4 GiB follow") is not believed: the dissector marks
+/// it with the expert info netlab_echo.oversize instead of waiting for 4 GiB, and still decodes
+/// the server's ERROR reply.
+#[test]
+fn echo_oversize_prefix_is_flagged_not_awaited() {
+    const TEST: &str = "echo_oversize_prefix_is_flagged_not_awaited";
+    if !can_capture(TEST) {
+        return;
+    }
+    let dir = TempDir::new("wireshark-echo-oversize");
+    let bin = workspace_binary("tcp-echo", "tcp-echo");
+    let (server, port) = start(&bin, &["serve", "--port", "0", "--framing", "length"]);
+    let capture = Capture::start(port, &dir.path().join("oversize.pcapng"));
+    let mut client = raw_connect(server.addr);
+    let client_port = local_port(&client);
+    assert_eq!(read_frame(&mut client), b"WELCOME Client01");
+    client.write_all(&[0xff, 0xff, 0xff, 0xff, b'x']).unwrap();
+    let error = String::from_utf8(read_frame(&mut client)).unwrap();
+    assert!(error.starts_with("ERROR "), "{error}");
+    let file = capture.finish();
+
+    let decoded = decode(
+        "tcp-echo.lua",
+        &["-d", &format!("tcp.port=={port},netlab_echo")],
+        "netlab_echo",
+        &file,
+        &[
+            "netlab_echo.length",
+            "_ws.expert.message",
+            "netlab_echo.message",
+        ],
+    );
+    assert_eq!(
+        decoded.values(client_port, port, "netlab_echo.length"),
+        ["4294967295"]
+    );
+    assert_eq!(
+        decoded.values(client_port, port, "_ws.expert.message"),
+        [
+            "a 4294967295-byte message exceeds the 4096-byte limit: the server answers ERROR and closes"
+        ]
+    );
+    assert_eq!(
+        decoded.values(port, client_port, "netlab_echo.message"),
+        ["WELCOME Client01", error.as_str()]
+    );
+}
