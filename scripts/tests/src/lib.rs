@@ -9,3 +9,6 @@
 //! - `tests/scripts/netns_lab.rs`: `scripts/netns-lab` builds hosts in network namespaces; the echo lab's
 //!   server runs in one and `nc` clients in others, through links with loss. Needs Linux and
 //!   root; elsewhere it prints a `SKIPPED` line.
+//! - `tests/scripts/wireshark.rs`: `scripts/capture` records real sessions of the TCP labs (echo,
+//!   pair, duplex, room, game) and `tshark` with `scripts/wireshark/*.lua` decodes them; the
+//!   decoded fields are asserted. Needs root, tcpdump and tshark; elsewhere `SKIPPED`.
