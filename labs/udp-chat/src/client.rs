@@ -222,6 +222,15 @@ impl Chat {
                 }
                 None
             }
+            PeerEvent::Connection(_, Event::PeerResends) => {
+                term::warn(
+                    "the room resent a message: it runs a reliable mode and waits for \
+                     acknowledgements, which plain UDP (--no-retransmit, --arq none) never sends, \
+                     so every copy that arrives is shown and lines may appear twice; leave out \
+                     --no-retransmit to match the room",
+                );
+                None
+            }
             PeerEvent::Connection(_, Event::Left) if self.welcomed => {
                 term::info("the server closed the conversation");
                 Some(Ok(()))

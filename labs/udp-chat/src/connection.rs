@@ -212,6 +212,10 @@ pub enum Event {
         /// Time from PING to PONG.
         rtt: Duration,
     },
+    /// We run without acknowledgements (`--arq none`) and the peer resent a datagram: it runs
+    /// a reliable mode and waits for ACKs we never send, so copies will keep coming and plain
+    /// UDP delivers each one. Reported once per connection.
+    PeerResends,
     /// The peer stopped acknowledging: datagram `seq` was sent `transmissions` times.
     /// The connection has stopped; every later send fails with [`SendError::Unreachable`].
     Unreachable {
@@ -237,6 +241,8 @@ pub struct Connection {
     ping: Option<(Seq, Instant)>,
     next_ping: Seq,
     unreachable: bool,
+    /// [`Event::PeerResends`] was reported already.
+    told_resent: bool,
 }
 
 impl Connection {
@@ -262,6 +268,7 @@ impl Connection {
             ping: None,
             next_ping: Seq(0),
             unreachable: false,
+            told_resent: false,
         })
     }
 
@@ -380,6 +387,15 @@ impl Connection {
                 }
             }
             Kind::Join | Kind::Leave | Kind::Data => {
+                if header.flags.retransmit()
+                    && self.config.mode == ArqMode::NoRetransmit
+                    && !self.told_resent
+                {
+                    // The peer resends because it waits for ACKs we never send: it runs a
+                    // reliable mode and we run none. Plain UDP delivers every copy it gets.
+                    self.told_resent = true;
+                    self.events.push_back(Event::PeerResends);
+                }
                 let (ready, ack) =
                     self.receiver
                         .on_sequenced(header, datagram.payload, &mut self.stats);

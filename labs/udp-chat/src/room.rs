@@ -220,6 +220,10 @@ impl Room {
                 let reason = format!("no answer to PINGs for {:.1} s", quiet_for.as_secs_f64());
                 self.depart(endpoint, from, &format!("dropped ({reason})"));
             }
+            PeerEvent::Connection(from, Event::PeerResends) => term::warn(format!(
+                "{from} resends what this room never acknowledges: it runs a reliable mode and \
+                 the room runs none (plain UDP), so its lines may be relayed more than once"
+            )),
             PeerEvent::Connection(_, Event::Pong { .. }) | PeerEvent::Refused(_) => {}
         }
     }

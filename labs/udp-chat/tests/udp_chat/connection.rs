@@ -326,3 +326,34 @@ fn go_back_n_resends_the_window_selective_repeat_only_the_gap() {
         assert!(a.is_idle());
     }
 }
+
+/// A plain-UDP end (`--arq none`) that receives a resent datagram from a reliable peer says so
+/// once ([`udp_chat::Event::PeerResends`], before the copy), and still delivers every copy.
+#[test]
+fn plain_udp_end_reports_a_peer_that_resends_once() {
+    let t0 = Instant::now();
+    let mut reliable = Connection::new(config(ArqMode::StopAndWait)).unwrap();
+    let mut plain = Connection::new(config(ArqMode::NoRetransmit)).unwrap();
+    reliable.send_message(b"welcome").unwrap();
+    let first = reliable.poll_transmit(t0).unwrap();
+    plain.handle_datagram(&first, t0).unwrap();
+    let mut events = Vec::new();
+    for round in 1..=2 {
+        let at = t0 + ms(1000) * round * 3;
+        reliable.handle_timeout(at);
+        let copy = reliable.poll_transmit(at).unwrap();
+        plain.handle_datagram(&copy, at).unwrap();
+    }
+    while let Some(event) = plain.poll_event() {
+        events.push(event);
+    }
+    assert_eq!(
+        events,
+        [
+            udp_chat::Event::Delivered(b"welcome".to_vec()),
+            udp_chat::Event::PeerResends,
+            udp_chat::Event::Delivered(b"welcome".to_vec()),
+            udp_chat::Event::Delivered(b"welcome".to_vec()),
+        ]
+    );
+}
