@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use netlab_common::cli::{
-    GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_bytes, parse_file_size,
+    ConsoleArgs, GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_bytes, parse_file_size,
 };
 use netlab_common::{Result, Tracer};
 
@@ -133,6 +133,8 @@ struct JoinArgs {
     target: String,
     #[command(flatten)]
     trace: TraceArgs,
+    #[command(flatten)]
+    console: ConsoleArgs,
     /// Where `get` saves files (as new_NAME; an existing file is never overwritten).
     #[arg(long, value_name = "DIR", default_value = ".")]
     download_dir: PathBuf,
@@ -196,6 +198,8 @@ struct PairArgs {
     side: SideArgs<PAIR_PORT>,
     #[command(flatten)]
     trace: TraceArgs,
+    #[command(flatten)]
+    console: ConsoleArgs,
 }
 
 #[derive(Args, Debug)]
@@ -204,6 +208,8 @@ struct DuplexArgs {
     side: SideArgs<DUPLEX_PORT>,
     #[command(flatten)]
     trace: TraceArgs,
+    #[command(flatten)]
+    console: ConsoleArgs,
     /// Where received files are saved (as new_NAME; an existing file is never overwritten).
     #[arg(long, value_name = "DIR", default_value = ".")]
     download_dir: PathBuf,
@@ -215,11 +221,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pair(args) => pair::run(&PairConfig {
             rendezvous: args.side.rendezvous(),
             tracer: Tracer::new(args.trace.trace),
+            plain: args.console.plain,
         }),
         Command::Duplex(args) => duplex::run(&DuplexConfig {
             rendezvous: args.side.rendezvous(),
             tracer: Tracer::new(args.trace.trace),
             download_dir: args.download_dir,
+            plain: args.console.plain,
         }),
         Command::Room(RoomCommand::Serve(args)) => server::serve(&ServeConfig {
             addr: args.server.addr(),
@@ -235,6 +243,7 @@ pub fn run(cli: Cli) -> Result<()> {
             target: args.target,
             tracer: Tracer::new(args.trace.trace),
             download_dir: args.download_dir,
+            plain: args.console.plain,
         }),
         Command::Bench(args) => bench::run(&BenchConfig {
             file_size: args.file_size,
