@@ -78,7 +78,9 @@ fn pair_turns_typing_and_history() {
 
     let screen = wait_for_input_row(&tmux, &connector, "Enter Input >");
     assert!(
-        screen.iter().any(|row| row.starts_with("your turn: type a message")),
+        screen
+            .iter()
+            .any(|row| row.starts_with("your turn: type a message")),
         "{screen:#?}"
     );
     let screen = tmux.wait_for_text(&listener, "'s turn; only /q works now");
@@ -108,7 +110,11 @@ fn pair_turns_typing_and_history() {
     let screen = tmux.wait_for(&listener, "the waiting status last", |screen| {
         input_row(screen).ends_with("'s turn; only /q works now")
     });
-    assert_eq!(count(&screen, "Enter Input >"), 1, "only the echo: {screen:#?}");
+    assert_eq!(
+        count(&screen, "Enter Input >"),
+        1,
+        "only the echo: {screen:#?}"
+    );
 
     tmux.key(&connector, "Up");
     wait_for_input_row(&tmux, &connector, "Enter Input > hello from a terminal");
@@ -157,7 +163,10 @@ fn screen_capture(name: &str) -> (usize, Vec<String>) {
         .iter()
         .position(|line| line.trim() == marker)
         .unwrap_or_else(|| panic!("docs/tcp-chat.md has no {marker}"));
-    assert!(lines[at + 1].starts_with("```"), "a block must follow {marker}");
+    assert!(
+        lines[at + 1].starts_with("```"),
+        "a block must follow {marker}"
+    );
     let block = lines[at + 2..]
         .iter()
         .take_while(|line| !line.starts_with("```"))
@@ -196,7 +205,9 @@ fn duplex_typing_refusal_and_one_summary_line() {
     std::fs::create_dir_all(&sender_dir).unwrap();
     std::fs::create_dir_all(&receiver_dir).unwrap();
     // Bytes that vary, so the transfer is real work (48 MiB: a few seconds in a debug build).
-    let bytes: Vec<u8> = (0..48u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let bytes: Vec<u8> = (0..48u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(sender_dir.join("big.bin"), &bytes).unwrap();
     let (sender, receiver) = duplex_pair(&mut tmux, &sender_dir, &receiver_dir);
 
@@ -224,7 +235,10 @@ fn duplex_typing_refusal_and_one_summary_line() {
     type_line(&tmux, &sender, "/send big.bin");
     let bar = "sending big.bin [";
     let first = tmux.wait_for_text(&sender, bar);
-    let row = first.iter().position(|row| row.starts_with(bar)).unwrap();
+    let row = first
+        .iter()
+        .position(|row| row.starts_with(bar))
+        .unwrap_or_else(|| panic!("the bar is not a row of its own: {first:#?}"));
     // The same row, drawn again with more bytes: the bar moves in place.
     tmux.wait_for(&sender, "the bar drawn again in its row", |screen| {
         screen[row].starts_with(bar) && screen[row] != first[row]
@@ -234,17 +248,30 @@ fn duplex_typing_refusal_and_one_summary_line() {
         count(screen, summary) == 1 && count(screen, bar) == 0
     });
     assert_eq!(count(&screen, "[="), 0, "a stale bar: {screen:#?}");
-    assert_eq!(count(&screen, "waiting for the peer's check"), 0, "{screen:#?}");
-    assert!(
-        screen.iter().any(|row| row.starts_with("files: 1 sent, 0 received")),
+    assert_eq!(
+        count(&screen, "waiting for the peer's check"),
+        0,
         "{screen:#?}"
     );
-    let screen = tmux.wait_for(&receiver, "the receiver's summary, and its bar gone", |screen| {
-        count(screen, "[SUCCESS] saved big.bin as new_big.bin") == 1
-            && count(screen, "receiving big.bin [") == 0
-    });
+    assert!(
+        screen
+            .iter()
+            .any(|row| row.starts_with("files: 1 sent, 0 received")),
+        "{screen:#?}"
+    );
+    let screen = tmux.wait_for(
+        &receiver,
+        "the receiver's summary, and its bar gone",
+        |screen| {
+            count(screen, "[SUCCESS] saved big.bin as new_big.bin") == 1
+                && count(screen, "receiving big.bin [") == 0
+        },
+    );
     assert_eq!(count(&screen, "[="), 0, "a stale bar: {screen:#?}");
-    assert_eq!(std::fs::read(receiver_dir.join("new_big.bin")).unwrap(), bytes);
+    assert_eq!(
+        std::fs::read(receiver_dir.join("new_big.bin")).unwrap(),
+        bytes
+    );
 }
 
 /// Ctrl-C during a large duplex transfer stops it: at the sender (the receiver reports it and
@@ -283,7 +310,11 @@ fn duplex_ctrl_c_stops_a_transfer_then_quits() {
         "[WARN] the peer stopped sending huge.bin: the sender cancelled it (Ctrl-C); nothing saved",
     );
     let screen = tmux.wait_for_text(&sender, "[WARN] sending stopped: the sender cancelled it");
-    assert_eq!(count(&screen, "cannot be resu"), 1, "the resume hint: {screen:#?}");
+    assert_eq!(
+        count(&screen, "cannot be resu"),
+        1,
+        "the resume hint: {screen:#?}"
+    );
     nothing_received();
 
     type_line(&tmux, &sender, "/send huge.bin");
