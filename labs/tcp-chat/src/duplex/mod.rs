@@ -265,9 +265,12 @@ pub fn converse(
         files_received: 0,
         peer: link.peer,
     };
+    chat.show_status();
     loop {
-        chat.show_status();
         let event = events.recv().map_err(|_| vanished())?;
+        // A chunk of a file changes nothing the status rows show (its bar counts the bytes),
+        // and a 1 GiB file is 16,384 of them: only other events refresh the rows.
+        let changes_status = !matches!(event, Event::Peer(Frame::Data { .. }));
         let flow = match event {
             Event::Input(line) => chat.on_input(&line),
             Event::Interrupt => chat.on_interrupt(),
@@ -279,6 +282,9 @@ pub fn converse(
         };
         if let Flow::Stop(result) = flow {
             return finish(chat, writer, &link.stream, result);
+        }
+        if changes_status {
+            chat.show_status();
         }
     }
 }
