@@ -411,15 +411,17 @@ fn keyboard(
             Input::Ended => break,
         };
         let sent = match parse_typed(&line) {
-            Typed::Send(line) => wire.write_all(format!("{line}\n").as_bytes()),
-            Typed::Leave => wire.write_all(b"exit\n"),
+            Typed::Send(line) => wire
+                .write_all(format!("{line}\n").as_bytes())
+                .map(|()| true),
+            Typed::Leave => wire.write_all(b"exit\n").map(|()| true),
             Typed::Help => {
                 term::info(HELP_TEXT);
-                Ok(())
+                Ok(true)
             }
             Typed::Refuse(reason) => {
                 term::warn(reason);
-                Ok(())
+                Ok(true)
             }
             Typed::Put(path) => {
                 let upload = Upload {
@@ -430,8 +432,10 @@ fn keyboard(
                 put(&mut wire, Path::new(path), awaiting_put, answers, upload)
             }
         };
-        if sent.is_err() {
-            return;
+        match sent {
+            Ok(true) => {}
+            Ok(false) => break, // left during an upload
+            Err(_) => return,   // the connection failed: the reader reports it
         }
     }
     // Leaving while a file comes in: the server would send all of it first, so cut the
@@ -466,7 +470,12 @@ impl Upload<'_> {
     fn keep_going(&mut self, transfer: &str) -> bool {
         loop {
             match self.inputs.try_recv() {
-                Ok(Input::Line(line)) => self.typed.push_back(line),
+                Ok(Input::Line(line)) => {
+                    term::info(format!(
+                        "the connection carries {transfer} now: that line goes out when it ends"
+                    ));
+                    self.typed.push_back(line);
+                }
                 Ok(Input::Interrupt) => term::warn(cannot_stop(transfer)),
                 Ok(Input::Ended) | Err(TryRecvError::Disconnected) => return false,
                 Err(TryRecvError::Empty) => return true,
@@ -475,27 +484,29 @@ impl Upload<'_> {
     }
 }
 
-/// `put PATH`: announce, wait for READY, stream the bytes.
+/// `put PATH`: announce, wait for READY, stream the bytes. False when the person left in the
+/// middle (Ctrl-D, or Ctrl-C twice).
 fn put(
     wire: &mut impl Write,
     path: &Path,
     awaiting_put: &AtomicBool,
     answers: &Receiver<bool>,
     mut upload: Upload<'_>,
-) -> io::Result<()> {
+) -> io::Result<bool> {
     let outgoing = match send::open(path) {
         Ok(outgoing) => outgoing,
         Err(reason) => {
             term::error(reason);
-            return Ok(());
+            return Ok(true);
         }
     };
     awaiting_put.store(true, Ordering::SeqCst);
     wire.write_all(format!("put {} {}\n", outgoing.name, outgoing.size).as_bytes())?;
     if answers.recv() != Ok(true) {
-        return Ok(()); // refused: the ERROR line is already printed; nothing sent
+        return Ok(true); // refused: the ERROR line is already printed; nothing sent
     }
-    let transfer = format!("put {}", outgoing.name);
+    let name = outgoing.name.clone();
+    let transfer = format!("put {name}");
     let bar = progress::transfer_bar(outgoing.size, &format!("uploading {}", outgoing.name));
     // (Nothing else prints while an upload runs in the plain mode, so the plain shared bar is
     // enough there; on the full screen the console draws it.)
@@ -505,13 +516,14 @@ fn put(
     let streamed = stream_file(wire, outgoing.into_file(), &bar, &mut upload, &transfer);
     bar.finish_and_clear();
     upload.room.update(|state| state.transfer = None);
-    match streamed {
-        Ok(true) => Ok(()),
-        // Leaving in the middle: the server sees the connection close before SIZE bytes and
+    if let Ok(false) = streamed {
+        // The connection is closed next: the server sees it end before SIZE bytes and
         // deletes what it received.
-        Ok(false) => Err(io::Error::other("left during an upload")),
-        Err(err) => Err(err),
+        term::info(format!(
+            "you left during the upload of {name}; the server keeps nothing of it"
+        ));
     }
+    streamed
 }
 
 /// Streams `file` to `wire`; false if the person asked to leave before the end.

@@ -191,7 +191,8 @@ fn duplex_pair(tmux: &mut Tmux, sender: &Path, receiver: &Path) -> (String, Stri
 }
 
 /// Duplex on the console: a half-typed line survives a message byte for byte and goes out
-/// whole; Up recalls it; `/sned` is refused here and the peer receives nothing; a `/send` shows
+/// whole; Up recalls it; `/sned` is refused here and the peer receives nothing; Tab completes
+/// `/send` and the file name; the `/send` shows
 /// one bar row that updates in place and leaves exactly one summary line on each side, with no
 /// stale bar anywhere on the screen.
 #[test]
@@ -232,7 +233,15 @@ fn duplex_typing_refusal_and_one_summary_line() {
     let screen = tmux.wait_for_text(&receiver, "[CHAT] peer: after the typo");
     assert_eq!(count(&screen, "sned"), 0, "{screen:#?}");
 
-    type_line(&tmux, &sender, "/send big.bin");
+    // Tab completes the command, then the local file name after it.
+    tmux.type_text(&sender, "/se");
+    tmux.key(&sender, "Tab");
+    // (with the space after it, trimmed from the screen row)
+    wait_for_input_row(&tmux, &sender, "> /send");
+    tmux.type_text(&sender, "bi");
+    tmux.key(&sender, "Tab");
+    wait_for_input_row(&tmux, &sender, "> /send big.bin");
+    tmux.key(&sender, "Enter");
     let bar = "sending big.bin [";
     let first = tmux.wait_for_text(&sender, bar);
     let row = first
