@@ -197,6 +197,14 @@ impl Console {
         &self.inputs
     }
 
+    /// Takes the receiver of typed input away from the console, for a client that hands it to
+    /// a thread of its own (one that forwards each [`Input`] into the client's event queue).
+    /// The console keeps the terminal; [`Console::inputs`] then receives nothing more.
+    pub fn take_inputs(&mut self) -> Receiver<Input> {
+        let (_, nothing) = channel();
+        std::mem::replace(&mut self.inputs, nothing)
+    }
+
     fn plain_mode(options: Options) -> Result<Self> {
         let (sender, inputs) = sync_channel(PLAIN_QUEUE);
         let sink = InputSink {

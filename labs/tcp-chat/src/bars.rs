@@ -10,13 +10,23 @@
 //! exist only when standard error is a terminal. They are built here rather than taken from there
 //! because that bar draws itself once as soon as it is made, outside the `MultiProgress`, which
 //! would leave one stale line behind.
+//!
+//! While the full-screen console (`netlab_common::console`) is open, the terminal belongs to it
+//! and indicatif must draw nothing at all: then the bar *is* taken from
+//! `netlab_common::progress::transfer_bar`, which hands it to the console. The console draws it
+//! in a row of its own above the input line, at most 20 times a second, and drops the row when
+//! the bar finishes; nothing joins the `MultiProgress`, so its `suspend` has nothing to hide.
 
 use std::io::IsTerminal;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// A transfer bar for `total` bytes, labelled `label`, drawn inside `bars`.
+/// A transfer bar for `total` bytes, labelled `label`, drawn inside `bars` (or by the console,
+/// while it is open).
 pub fn transfer_bar(bars: &MultiProgress, total: u64, label: &str) -> ProgressBar {
+    if netlab_common::console::is_open() {
+        return netlab_common::progress::transfer_bar(total, label);
+    }
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use netlab_common::Result;
 use netlab_common::cli::{
-    GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_bytes, parse_file_size,
+    ConsoleArgs, GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_bytes, parse_file_size,
 };
 use netlab_common::trace_json::describe_lines;
 
@@ -134,6 +134,8 @@ struct JoinArgs {
     target: String,
     #[command(flatten)]
     trace: TraceArgs,
+    #[command(flatten)]
+    console: ConsoleArgs,
     /// Where `get` saves files (as new_NAME; an existing file is never overwritten).
     #[arg(long, value_name = "DIR", default_value = ".")]
     download_dir: PathBuf,
@@ -197,6 +199,8 @@ struct PairArgs {
     side: SideArgs<PAIR_PORT>,
     #[command(flatten)]
     trace: TraceArgs,
+    #[command(flatten)]
+    console: ConsoleArgs,
 }
 
 #[derive(Args, Debug)]
@@ -205,6 +209,8 @@ struct DuplexArgs {
     side: SideArgs<DUPLEX_PORT>,
     #[command(flatten)]
     trace: TraceArgs,
+    #[command(flatten)]
+    console: ConsoleArgs,
     /// Where received files are saved (as new_NAME; an existing file is never overwritten).
     #[arg(long, value_name = "DIR", default_value = ".")]
     download_dir: PathBuf,
@@ -219,6 +225,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 .trace
                 .tracer("tcp-chat")?
                 .describing(crate::wire::describe),
+            plain: args.console.plain,
         }),
         Command::Duplex(args) => duplex::run(&DuplexConfig {
             rendezvous: args.side.rendezvous(),
@@ -227,6 +234,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 .tracer("tcp-chat")?
                 .describing(crate::wire::describe),
             download_dir: args.download_dir,
+            plain: args.console.plain,
         }),
         Command::Room(RoomCommand::Serve(args)) => server::serve(&ServeConfig {
             addr: args.server.addr(),
@@ -242,6 +250,7 @@ pub fn run(cli: Cli) -> Result<()> {
             tracer: args.trace.tracer("tcp-chat")?.describing(describe_lines),
             target: args.target,
             download_dir: args.download_dir,
+            plain: args.console.plain,
         }),
         Command::Bench(args) => bench::run(&BenchConfig {
             file_size: args.file_size,

@@ -6,13 +6,18 @@
 //! at a time, in the order they happened. The threads never touch the chat's state: only the main
 //! loop does, so there are no locks to get wrong.
 //!
-//! The keyboard thread is never joined: when the chat ends it may still be blocked reading the
-//! terminal, and the process simply exits without it.
+//! The keyboard is `netlab_common::console`'s: on a terminal it keeps the line being typed at
+//! the bottom of the screen (so a message arriving mid-sentence is printed above it, not into
+//! it), in a pipe it reads standard input line by line as before. Either way typed lines come
+//! out of one receiver, and [`spawn_keyboard`]'s thread moves them into the event queue. That
+//! thread is never joined: when the chat ends it may still be waiting for the next line, and
+//! the process simply exits without it.
 
-use std::io::{self, BufRead, Read};
-use std::sync::mpsc::SyncSender;
+use std::io::Read;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use netlab_common::accept::spawn_named;
+use netlab_common::console::Input;
 use netlab_common::framing::FrameReader;
 use netlab_common::{Error, Result, Traced};
 
@@ -24,7 +29,10 @@ use crate::wire::FRAMING;
 pub enum Event<F, L = std::convert::Infallible> {
     /// The user typed a line (without its line ending).
     Input(String),
-    /// Standard input ended (Ctrl-D, or the end of a piped file).
+    /// Ctrl-C on an empty input line, on a terminal (in a pipe Ctrl-C stays a signal that ends
+    /// the program): stop what is running, a file transfer say. A second one ends the input.
+    Interrupt,
+    /// Standard input ended (Ctrl-D, Ctrl-C twice, or the end of a piped file).
     InputEnded,
     /// The peer sent a whole, valid frame.
     Peer(F),
@@ -41,27 +49,21 @@ pub enum Event<F, L = std::convert::Infallible> {
 /// the sender wait: memory stays bounded.
 pub const QUEUE: usize = 16;
 
-/// Starts the thread that reads standard input line by line (an error if the system has no
-/// thread to give).
-///
-/// Bytes that are not UTF-8 are replaced (U+FFFD) rather than ending the chat.
+/// Starts the thread that moves what the person types (`inputs`, from the console) into the
+/// event queue (an error if the system has no thread to give).
 pub fn spawn_keyboard<F: Send + 'static, L: Send + 'static>(
+    inputs: Receiver<Input>,
     events: SyncSender<Event<F, L>>,
 ) -> Result<()> {
     spawn_named("keyboard", move || {
-        let mut stdin = io::stdin().lock();
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            match stdin.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let text = String::from_utf8_lossy(&line);
-                    let text = text.trim_end_matches(['\n', '\r']).to_string();
-                    if events.send(Event::Input(text)).is_err() {
-                        return; // the main loop has finished
-                    }
-                }
+        for input in inputs.iter() {
+            let event = match input {
+                Input::Line(line) => Event::Input(line),
+                Input::Interrupt => Event::Interrupt,
+                Input::Ended => break,
+            };
+            if events.send(event).is_err() {
+                return; // the main loop has finished
             }
         }
         let _ = events.send(Event::InputEnded);

@@ -17,14 +17,15 @@
 //!
 //! ## Layout
 //! The three modes are siblings: none imports another's modules. What two of them share lives
-//! beside them ([`link`], [`events`], [`wire`], [`files`], [`bars`]).
+//! beside them ([`link`], [`events`], [`wire`], [`files`], [`bars`], [`slash`]).
 //!
 //! - [`cli`]: the `pair`, `duplex`, `room`, `bench` and `grade` subcommands and their flags; it
 //!   builds each subcommand's plain config (`PairConfig`, `DuplexConfig`, `ServeConfig`,
 //!   `JoinConfig`, `BenchConfig`, `GradeConfig`), and nothing below it sees clap.
 //! - [`link`]: the one connection a two-person chat needs (its [`link::Rendezvous`]: listen and
 //!   accept one, or connect), and which end we are ([`link::Role`]).
-//! - [`events`]: threads that turn keyboard lines and network frames into one queue of events.
+//! - [`events`]: threads that turn typed lines (from `netlab_common::console`, the terminal
+//!   front end every client shares) and network frames into one queue of events.
 //! - [`wire`]: what the two-person protocols share on the wire: length-prefixed frames, the
 //!   message limit, the refusal a peer is told before we close.
 //! - [`pair`]: turn-based chat: [`pair::wire`] (the frames, byte by byte), [`pair::session`] (the
@@ -37,6 +38,8 @@
 //!   half-written; checked with `netlab_common::digest`), [`files::filename`] (base names,
 //!   `new_` prefixes, never overwriting, characters no shown name may carry).
 //! - [`bars`]: progress bars that chat lines can be printed around.
+//! - [`slash`]: which typed lines are commands for the program (`/send`, `/q`), and refusing
+//!   the unknown ones (`/sned`) instead of sending them as chat.
 //! - [`room`]: the multi-client room: [`room::protocol`] (the lines), [`room::registry`] (the
 //!   session cache), [`room::server`] (a thread per client), [`room::repository`] (the shared
 //!   files), [`room::log`] (the session log), [`room::join`] (the client).
@@ -55,4 +58,5 @@ pub mod grade;
 pub mod link;
 pub mod pair;
 pub mod room;
+pub mod slash;
 pub mod wire;

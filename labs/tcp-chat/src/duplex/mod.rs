@@ -7,13 +7,21 @@
 //!   ([`crate::events`]), so a message appears the moment it arrives, even while you type;
 //! - a **writer thread** that owns the sending half and writes whole frames from a queue
 //!   ([`outbox`]);
-//! - a keyboard thread, and one thread per file being sent ([`send`]);
+//! - a keyboard thread (the console's input, forwarded into the event queue), and one thread per
+//!   file being sent ([`send`]);
 //! - the main loop (this module), the only owner of the chat's state: it prints, saves incoming
 //!   files ([`crate::files::transfer`]) and decides what to send.
 //!
 //! `/send PATH` sends a file of any size in chunks; messages keep flowing both ways in between.
 //! The receiver saves it as `new_NAME` in its download directory, checks its SHA-256 and tells
 //! the sender whether it arrived intact. `/q` or `quit()` ends the chat on both sides.
+//!
+//! On a terminal the chat uses the shared console (`netlab_common::console`): the line you type
+//! stays at the bottom, messages appear above it, a transfer's bar is a row of its own that
+//! updates in place, and two status rows name the peer and count the files. Ctrl-C stops the
+//! file being sent or received (the protocol has a frame for each: `X` from the sender, a
+//! negative `R` from the receiver); a second Ctrl-C, or Ctrl-D, leaves. In a pipe, or with
+//! `--plain`, it prints line by line.
 //!
 //! The frames are in [`wire`], byte by byte. [`converse`] is the chat itself, once the
 //! connection exists and whatever types into it: [`run`] gives it a keyboard and a person
@@ -27,9 +35,12 @@ pub mod wire;
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 
 use indicatif::MultiProgress;
+use netlab_common::console::{self, Console, Options};
 use netlab_common::{Error, Result, Traced, Tracer, net, progress, term};
 
 use crate::events::{self, Event};
@@ -37,6 +48,7 @@ use crate::files::filename;
 use crate::files::send as outgoing;
 use crate::files::transfer::Incoming;
 use crate::link::{self, Link, Rendezvous, Role, vanished};
+use crate::slash;
 use crate::wire::MAX_MESSAGE;
 use crate::wire::refusal_reason;
 use audience::{Audience, Notice};
@@ -55,6 +67,8 @@ pub struct DuplexConfig {
     pub tracer: Tracer,
     /// Where received files are saved.
     pub download_dir: PathBuf,
+    /// `--plain`: line by line even on a terminal.
+    pub plain: bool,
 }
 
 /// What a typed line asks for.
@@ -68,6 +82,8 @@ pub enum Command {
     Quit,
     /// An empty line: nothing to send.
     Nothing,
+    /// `/help`: list the commands.
+    Help,
     /// Refused, with the reason to show; nothing is sent.
     Refuse(String),
 }
@@ -90,6 +106,12 @@ pub fn parse_command(line: &str) -> Command {
             return Command::Refuse("usage: /send PATH".into());
         }
     }
+    if trimmed == slash::HELP {
+        return Command::Help;
+    }
+    if let Some(word) = slash::unknown(line, COMMAND_WORDS) {
+        return Command::Refuse(slash::refusal(word));
+    }
     if line.len() > MAX_MESSAGE {
         return Command::Refuse(format!(
             "message is {} bytes; the limit is {MAX_MESSAGE} bytes; nothing sent",
@@ -99,6 +121,17 @@ pub fn parse_command(line: &str) -> Command {
     Command::Message(line.to_string())
 }
 
+/// The slash commands of a duplex chat.
+const COMMAND_WORDS: &[&str] = &["/send", QUIT, slash::HELP];
+
+/// What Tab completes at the start of a line (and, after `/send`, local paths).
+const COMPLETIONS: &[&str] = &["/send", QUIT, "quit()", slash::HELP];
+
+/// What `/help` shows.
+pub const HELP_TEXT: &str = "commands: /send PATH sends a file (the peer saves it as new_NAME); \
+     Ctrl-C stops the file being sent or received; /q or quit() leaves (so do Ctrl-C twice and \
+     Ctrl-D); /help shows this; any other line is a message";
+
 /// The file this side is sending, while it is in transit.
 #[derive(Debug)]
 struct Sending {
@@ -107,6 +140,8 @@ struct Sending {
     size: u64,
     /// Set when every byte is queued: what the peer's verdict must match.
     sent: Option<(Digest, std::time::Instant)>,
+    /// Set to make the sending thread stop at its next chunk (Ctrl-C, or the peer refused).
+    cancel: Arc<AtomicBool>,
 }
 
 /// What the main loop waits for: keyboard lines, frames from the peer, reports from a file
@@ -143,6 +178,13 @@ struct Chat {
     audience: Audience,
     /// Which end of the connection this side is.
     role: Role,
+    /// Files sent and received whole in this chat, for the status rows.
+    files_sent: u32,
+    files_received: u32,
+    /// The status rows last shown (full-screen mode), or `None` when there are none to show
+    /// (plain mode, or a program watching).
+    status: Option<Vec<String>>,
+    peer: std::net::SocketAddr,
 }
 
 /// What the main loop does after an event.
@@ -155,13 +197,20 @@ enum Flow {
 pub fn run(config: &DuplexConfig) -> Result<()> {
     let download_dir = check_download_dir(&config.download_dir)?;
     let link = link::establish(&config.rendezvous)?;
+    // Opened once connected: until then Ctrl-C must stay the signal that stops the waiting.
+    let mut console = Console::start(
+        Options::new("> ")
+            .commands(COMPLETIONS)
+            .path_commands(&["/send"])
+            .plain(config.plain),
+    )?;
     term::info(format!(
         "connected to {}; type any time. /send PATH sends a file (saved in the peer's download \
          directory as new_NAME); /q or quit() leaves",
         link.peer
     ));
     let (sender, events) = mpsc::sync_channel::<ChatEvent>(events::QUEUE);
-    events::spawn_keyboard(sender.clone())?;
+    events::spawn_keyboard(console.take_inputs(), sender.clone())?;
     let setup = Setup {
         tracer: config.tracer,
         download_dir,
@@ -209,13 +258,22 @@ pub fn converse(
         incoming: None,
         skipping: None,
         bars: setup.bars,
+        status: (matches!(setup.audience, Audience::Person) && console::is_open()).then(Vec::new),
         audience: setup.audience,
         role: link.role,
+        files_sent: 0,
+        files_received: 0,
+        peer: link.peer,
     };
+    chat.show_status();
     loop {
         let event = events.recv().map_err(|_| vanished())?;
+        // A chunk of a file changes nothing the status rows show (its bar counts the bytes),
+        // and a 1 GiB file is 16,384 of them: only other events refresh the rows.
+        let changes_status = !matches!(event, Event::Peer(Frame::Data { .. }));
         let flow = match event {
             Event::Input(line) => chat.on_input(&line),
+            Event::Interrupt => chat.on_interrupt(),
             Event::InputEnded => chat.on_input(QUIT),
             Event::Peer(frame) => chat.on_frame(frame),
             Event::Local(report) => chat.on_report(report),
@@ -224,6 +282,9 @@ pub fn converse(
         };
         if let Flow::Stop(result) = flow {
             return finish(chat, writer, &link.stream, result);
+        }
+        if changes_status {
+            chat.show_status();
         }
     }
 }
@@ -246,6 +307,7 @@ impl Chat {
     fn on_input(&mut self, line: &str) -> Flow {
         match parse_command(line) {
             Command::Nothing => {}
+            Command::Help => self.info(HELP_TEXT),
             Command::Refuse(reason) => self.warn(reason),
             Command::Quit => {
                 self.outbox.send(Frame::Quit);
@@ -286,6 +348,7 @@ impl Chat {
             name: outgoing.name.clone(),
             size: outgoing.size,
             sent: None,
+            cancel: Arc::new(AtomicBool::new(false)),
         };
         let started = send::spawn(
             id,
@@ -293,6 +356,7 @@ impl Chat {
             self.outbox.clone(),
             self.events.clone(),
             self.bars.clone(),
+            Arc::clone(&sending.cancel),
         );
         match started {
             Ok(()) => self.sending = Some(sending),
@@ -317,7 +381,11 @@ impl Chat {
                         sending.name,
                         progress::human_rate(size, started.elapsed())
                     );
-                    self.info(line);
+                    // On the full screen this is a state, shown in the status rows until the
+                    // verdict comes; the transfer then leaves one line, the verdict.
+                    if self.status.is_none() {
+                        self.info(line);
+                    }
                 }
             }
             SendReport::Failed { id, reason } => {
@@ -326,8 +394,18 @@ impl Chat {
                     .as_ref()
                     .is_some_and(|sending| sending.id == id)
                 {
-                    self.sending = None;
-                    self.error(format!("sending stopped: {reason}"));
+                    let cancelled = self
+                        .sending
+                        .take()
+                        .is_some_and(|sending| sending.cancel.load(Ordering::SeqCst));
+                    if cancelled {
+                        self.warn(format!(
+                            "sending stopped: {reason}; the peer keeps nothing of it. A duplex \
+                             transfer cannot be resumed: /send the file again to start over"
+                        ));
+                    } else {
+                        self.error(format!("sending stopped: {reason}"));
+                    }
                     self.tell(Notice::SendFailed(reason));
                 }
             }
@@ -377,6 +455,9 @@ impl Chat {
             self.warn("the peer sent a verdict for a file we are not sending; ignored");
             return;
         };
+        // A verdict before the end: the peer gave up on the file (Ctrl-C, a full disk), so the
+        // rest of it would be read and thrown away: stop sending it.
+        sending.cancel.store(true, Ordering::SeqCst);
         // The peer's note names the file it saved: shown with the file-name rule, which also
         // makes bidi marks visible (chat text's `term::sanitize` leaves U+200E/U+200F alone).
         let note = filename::escape(note);
@@ -384,12 +465,23 @@ impl Chat {
             .sent
             .is_some_and(|(sent_digest, _)| &sent_digest == digest && received == sending.size);
         if ok && intact {
+            // The full screen showed "all sent" as a state only: its one summary line says how
+            // long the whole transfer took, from /send to the peer's verdict.
+            let took = match (&self.status, sending.sent) {
+                (Some(_), Some((_, started))) => format!(
+                    " in {:.2} s ({})",
+                    started.elapsed().as_secs_f64(),
+                    progress::human_rate(received, started.elapsed())
+                ),
+                _ => String::new(),
+            };
             self.success(format!(
-                "{} arrived intact: the peer saved it as {note} ({} bytes, SHA-256 {} matches)",
+                "{} arrived intact: the peer saved it as {note} ({} bytes, SHA-256 {} matches){took}",
                 sending.name,
                 received,
                 hex(digest)
             ));
+            self.files_sent += 1;
         } else if ok {
             self.error(format!(
                 "{}: the peer saved {note} but its size or SHA-256 differs from what was sent",
@@ -418,6 +510,72 @@ impl Chat {
             self.outbox.send(Frame::Refusal(reason));
         }
         Flow::Stop(Err(err))
+    }
+
+    /// Ctrl-C: stop the file being sent, or else the one being received. Nothing else runs
+    /// that it could stop; the console has already said that a second Ctrl-C leaves.
+    fn on_interrupt(&mut self) -> Flow {
+        if let Some(sending) = &self.sending {
+            if sending.sent.is_some() {
+                self.info(format!(
+                    "all of {} is sent already; nothing to stop: waiting for the peer's check",
+                    sending.name
+                ));
+            } else {
+                // The sending thread sees it before its next chunk, tells the peer with an `X`
+                // frame and reports back; that report prints the outcome.
+                sending.cancel.store(true, Ordering::SeqCst);
+            }
+        } else if let Some((name, received, size)) =
+            self.cancel_incoming("the receiver cancelled it (Ctrl-C)".into())
+        {
+            self.warn(format!(
+                "stopped receiving {name} after {received} of {size} bytes (Ctrl-C); nothing \
+                 saved. A duplex transfer cannot be resumed: the peer must /send it again"
+            ));
+        }
+        Flow::Continue
+    }
+
+    /// The status rows of the full-screen mode, shown again when they changed.
+    fn show_status(&mut self) {
+        let Some(shown) = &self.status else { return };
+        let rows = vec![
+            format!("duplex chat with {} · /help lists the commands", self.peer),
+            self.transfer_status(),
+        ];
+        if &rows != shown {
+            console::set_status(rows.clone());
+            self.status = Some(rows);
+        }
+    }
+
+    /// `files: 1 sent, 0 received, saved into DIR`, and what is in transit (its bar is a row of
+    /// its own below).
+    fn transfer_status(&self) -> String {
+        let mut row = format!(
+            "files: {} sent, {} received, saved into {}",
+            self.files_sent,
+            self.files_received,
+            term::sanitize(&self.download_dir.display().to_string())
+        );
+        if let Some(sending) = &self.sending {
+            let state = if sending.cancel.load(Ordering::SeqCst) {
+                "stopping (Ctrl-C)"
+            } else if sending.sent.is_some() {
+                "all sent, waiting for the peer's check"
+            } else {
+                "sending (Ctrl-C stops it)"
+            };
+            row.push_str(&format!(" · {}: {state}", sending.name));
+        }
+        if let Some(incoming) = &self.incoming {
+            row.push_str(&format!(
+                " · {}: receiving (Ctrl-C stops it)",
+                term::sanitize(incoming.base())
+            ));
+        }
+        row
     }
 
     fn protocol(&mut self, what: &str) -> Flow {
@@ -465,7 +623,9 @@ mod tests {
         );
         assert_eq!(
             parse_command("/sending is fun"),
-            Command::Message("/sending is fun".into())
+            Command::Refuse(
+                "unknown command /sending; nothing sent. /help lists the commands".into()
+            )
         );
         assert_eq!(
             parse_command(&"a".repeat(4096)),
@@ -475,5 +635,18 @@ mod tests {
             parse_command(&"a".repeat(4097)),
             Command::Refuse(_)
         ));
+    }
+
+    /// `/help` is answered here; a mistyped command is refused, not sent as chat; a slash that
+    /// does not start a word is chat.
+    #[test]
+    fn help_and_unknown_commands() {
+        assert_eq!(parse_command("/help"), Command::Help);
+        assert_eq!(
+            parse_command("/sned photo.jpg"),
+            Command::Refuse("unknown command /sned; nothing sent. /help lists the commands".into())
+        );
+        assert_eq!(parse_command("/ shrug"), Command::Message("/ shrug".into()));
+        assert_eq!(parse_command("and/or"), Command::Message("and/or".into()));
     }
 }

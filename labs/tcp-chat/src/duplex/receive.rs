@@ -62,20 +62,34 @@ impl Chat {
             }
             Err(err) => {
                 let note = err.to_string();
-                let received = incoming.received();
                 self.error(format!("receiving stopped: {note}; nothing saved"));
-                self.outbox.send(Frame::Result {
-                    id,
-                    ok: false,
-                    received,
-                    digest: [0; DIGEST_LEN],
-                    note,
-                });
-                self.incoming = None; // deletes the temporary file
-                self.skipping = Some(id);
+                self.cancel_incoming(note);
                 Flow::Continue
             }
         }
+    }
+
+    /// Gives up on the file coming in: a negative `R` with `note` tells the sender (who then
+    /// stops sending it), the temporary file is deleted, and the chunks still on their way are
+    /// read and dropped. Returns what was given up (name, bytes received, size).
+    pub(super) fn cancel_incoming(&mut self, note: String) -> Option<(String, u64, u64)> {
+        let incoming = self.incoming.take()?;
+        let id = incoming.id();
+        let given_up = (
+            term::sanitize(incoming.base()),
+            incoming.received(),
+            incoming.size(),
+        );
+        self.outbox.send(Frame::Result {
+            id,
+            ok: false,
+            received: incoming.received(),
+            digest: [0; DIGEST_LEN],
+            note,
+        });
+        drop(incoming); // deletes the temporary file
+        self.skipping = Some(id);
+        Some(given_up)
     }
 
     /// `X`: the sender gave up; the temporary file is deleted.
@@ -112,6 +126,7 @@ impl Chat {
         let started = incoming.started();
         let verdict = incoming.finish(digest);
         if verdict.ok {
+            self.files_received += 1;
             self.success(format!(
                 "saved {base} as {} ({}, {}, SHA-256 {})",
                 term::sanitize(&verdict.note),

@@ -5,7 +5,13 @@
 //! the wire. Then a thread of its own reads the file [`CHUNK`] bytes at a time and queues `F`, `D`..., `E` frames
 //! through the [`Outbox`], hashing as it goes. Because it has its own thread, the keyboard and
 //! the screen stay free: you keep chatting while it runs.
+//!
+//! The main loop can stop it (Ctrl-C, or the peer gave up) by setting a flag the thread reads
+//! before each chunk; the thread then sends an `X` frame, so the receiver deletes what it has.
+//! Stopping takes at most one chunk: the chunks already queued still go out first.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::time::Instant;
 
@@ -44,14 +50,18 @@ pub enum SendReport {
     },
 }
 
-/// Starts the thread that sends `file` as transfer `id`; an error if the system has no thread
-/// to give (nothing has been sent then).
+/// The reason the `X` frame gives when the sender stopped on request.
+pub const CANCELLED: &str = "the sender cancelled it (Ctrl-C)";
+
+/// Starts the thread that sends `file` as transfer `id`, until done or until `cancel` is set;
+/// an error if the system has no thread to give (nothing has been sent then).
 pub fn spawn<F, L>(
     id: u32,
     file: Outgoing,
     outbox: Outbox,
     events: SyncSender<Event<F, L>>,
     bars: MultiProgress,
+    cancel: Arc<AtomicBool>,
 ) -> Result<()>
 where
     F: Send + 'static,
@@ -59,7 +69,7 @@ where
 {
     spawn_named("file-sender", move || {
         let bar = bars::transfer_bar(&bars, file.size, &format!("sending {}", file.name));
-        send(id, file, &outbox, &bar, &|report| {
+        send(id, file, &outbox, &bar, &cancel, &|report| {
             let _ = events.send(Event::Local(L::from(report)));
         });
     })?;
@@ -72,6 +82,7 @@ fn send(
     outgoing: Outgoing,
     outbox: &Outbox,
     bar: &ProgressBar,
+    cancel: &AtomicBool,
     report: &dyn Fn(SendReport),
 ) {
     let (name, size) = (outgoing.name.clone(), outgoing.size);
@@ -93,6 +104,9 @@ fn send(
         report(SendReport::Failed { id, reason });
     };
     loop {
+        if cancel.load(Ordering::SeqCst) {
+            return failed(CANCELLED.into());
+        }
         let mut chunk = vec![0u8; CHUNK];
         let got = match read_up_to(&mut file, &mut chunk) {
             Ok(got) => got,

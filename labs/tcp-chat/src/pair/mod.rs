@@ -10,6 +10,12 @@
 //! - this module: the loop that feeds the session keyboard lines and network frames, and carries
 //!   out what it answers (send, print, prompt).
 //!
+//! On a terminal the chat uses the shared console (`netlab_common::console`): the line you type
+//! stays at the bottom and the peer's messages appear above it, never in the middle of your
+//! words; two status rows say who the chat is with and whose turn it is, and the prompt
+//! `Enter Input >` is there only on your turn. In a pipe, or with `--plain`, it prints line by
+//! line as the course projects did.
+//!
 //! Why a loop over one queue of events rather than "read the keyboard, then read the socket"? A
 //! strictly alternating program could block on one source at a time, but then a peer that typed
 //! `/q`, or vanished, while we wait for our own user would not be noticed until we pressed Enter.
@@ -19,9 +25,10 @@ pub mod session;
 pub mod wire;
 
 use std::io::{self, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
 
+use netlab_common::console::{self, Console, Options};
 use netlab_common::framing::write_frame;
 use netlab_common::{Error, Result, Traced, Tracer, net, term};
 
@@ -38,11 +45,24 @@ pub struct PairConfig {
     pub rendezvous: Rendezvous,
     /// `--trace`.
     pub tracer: Tracer,
+    /// `--plain`: line by line even on a terminal.
+    pub plain: bool,
 }
+
+/// What Tab completes at the start of a line.
+const COMMANDS: &[&str] = &[
+    session::QUIT,
+    crate::slash::HELP,
+    "play tictactoe",
+    "play rps",
+    "play hangman",
+];
 
 /// Runs one turn-based chat until either side quits or the peer vanishes.
 pub fn run(config: &PairConfig) -> Result<()> {
     let link = link::establish(&config.rendezvous)?;
+    // Opened once connected: until then Ctrl-C must stay the signal that stops the waiting.
+    let mut console = Console::start(Options::new("").commands(COMMANDS).plain(config.plain))?;
     let i_connected = link.role == Role::Connector;
     term::info(format!(
         "connected to {}; {} first. /q quits, play tictactoe|rps|hangman starts a game",
@@ -64,18 +84,25 @@ pub fn run(config: &PairConfig) -> Result<()> {
         |payload| Frame::decode(payload).map_err(|err| Error::Protocol(err.to_string())),
         sender.clone(),
     )?;
-    events::spawn_keyboard(sender)?;
+    events::spawn_keyboard(console.take_inputs(), sender)?;
 
+    let screen = Screen {
+        peer: link.peer,
+        full: console.is_full_screen(),
+    };
     let mut wire = Traced::new(&link.stream, link.peer, config.tracer);
     let mut session = Session::new(i_connected, random_seed());
     let mut pending = session.start();
     loop {
-        if carry_out(pending, &mut wire)? {
+        if carry_out(pending, &mut wire, &screen)? {
             net::close_gracefully(&link.stream);
             return Ok(());
         }
         pending = match events.recv() {
             Ok(Event::Input(line)) => session.on_input(&line),
+            // Nothing runs in the background of a pair chat that Ctrl-C could stop; the console
+            // has said that a second one quits.
+            Ok(Event::Interrupt) => Vec::new(),
             Ok(Event::InputEnded) => session.on_input_ended(),
             Ok(Event::Peer(Frame::Refusal(reason))) => {
                 return Err(Error::Protocol(format!(
@@ -95,8 +122,52 @@ pub fn run(config: &PairConfig) -> Result<()> {
     }
 }
 
+/// How the turn is shown. In the plain mode the prompt is printed when the turn comes (no
+/// newline: the typing continues on its line); in the full-screen mode it is the input line's
+/// prompt, there only while it is your turn, and the status rows say whose turn it is.
+struct Screen {
+    peer: SocketAddr,
+    full: bool,
+}
+
+impl Screen {
+    fn your_turn(&self) -> Result<()> {
+        if !self.full {
+            print!("{PROMPT}");
+            // The prompt has no newline, so it must be flushed to appear.
+            return io::stdout().flush().map_err(Error::stdout);
+        }
+        console::set_prompt(PROMPT);
+        self.status("your turn: type a message, or play tictactoe|rps|hangman; /q quits");
+        Ok(())
+    }
+
+    fn their_turn(&self) {
+        term::info("waiting for the peer...");
+        console::set_prompt("");
+        self.status(&format!(
+            "waiting for {}'s turn; only /q works now",
+            self.peer
+        ));
+    }
+
+    /// Two rows: who the chat is with, and whose turn it is.
+    fn status(&self, turn: &str) {
+        console::set_status(status_rows(self.peer, turn));
+    }
+}
+
+/// The status rows of the full-screen mode (docs/tcp-chat.md shows them; the tmux tests check
+/// the screen against the same text).
+pub fn status_rows(peer: SocketAddr, turn: &str) -> Vec<String> {
+    vec![
+        format!("pair chat with {peer} · /help lists the commands"),
+        turn.to_string(),
+    ]
+}
+
 /// Performs the session's actions; returns true when the chat is over.
-fn carry_out(actions: Vec<Action>, wire: &mut Traced<&TcpStream>) -> Result<bool> {
+fn carry_out(actions: Vec<Action>, wire: &mut Traced<&TcpStream>, screen: &Screen) -> Result<bool> {
     for action in actions {
         match action {
             Action::Send(frame) => write_frame(wire, FRAMING, &frame.encode())?,
@@ -111,16 +182,12 @@ fn carry_out(actions: Vec<Action>, wire: &mut Traced<&TcpStream>) -> Result<bool
             Action::Refused(text) => term::warn(text),
             Action::Board(lines) => {
                 for line in lines {
-                    println!("    {line}");
+                    term::line(format!("    {line}"));
                 }
             }
             Action::GameOver(text) => term::success(text),
-            Action::Prompt => {
-                print!("{PROMPT}");
-                // The prompt has no newline, so it must be flushed to appear.
-                io::stdout().flush().map_err(Error::stdout)?;
-            }
-            Action::Wait => term::info("waiting for the peer..."),
+            Action::Prompt => screen.your_turn()?,
+            Action::Wait => screen.their_turn(),
             Action::Exit => return Ok(true),
         }
     }

@@ -9,7 +9,8 @@
 //! - `play GAME` starts a game in which the side that typed it is player 1; during the game the
 //!   game's rules say whose move it is (`Game::waiting_for`); when it ends, chat resumes and the
 //!   side that did *not* start the game speaks;
-//! - `/q` may be typed at any time, by either side, and ends the chat for both.
+//! - `/q` may be typed at any time, by either side, and ends the chat for both; `/help` and a
+//!   mistyped command (`/qq`, refused with a hint) are answered locally at any time too.
 //!
 //! A frame that arrives when the rules say the peer may not send it (a message out of turn, an
 //! illegal move) means the peer runs different rules or is hostile: the session reports a
@@ -24,6 +25,7 @@ use netlab_common::random::SplitMix64;
 use netlab_game_rules::{Ending, Game, GameKind, Viewer};
 
 use super::wire::Frame;
+use crate::slash;
 use crate::wire::MAX_MESSAGE;
 
 /// The two people in the chat, from this side's point of view.
@@ -110,6 +112,10 @@ pub const PROMPT: &str = "Enter Input > ";
 /// The quit command.
 pub const QUIT: &str = "/q";
 
+/// What `/help` shows.
+pub const HELP_TEXT: &str = "commands: /q ends the chat for both (any time); on your turn, \
+     play tictactoe|rps|hangman starts a game and any other line is a message; /help shows this";
+
 impl Session {
     /// A new chat. `i_connected` is true on the side that connected, which speaks first. `seed`
     /// feeds the games this side starts (hangman's word); pass a random number, or a fixed one in
@@ -146,6 +152,12 @@ impl Session {
                 Action::Exit,
             ];
         }
+        if line.trim() == slash::HELP {
+            return self.with_prompt_if_mine(Action::Info(HELP_TEXT.into()));
+        }
+        if let Some(word) = slash::unknown(line, &[QUIT, slash::HELP]) {
+            return self.with_prompt_if_mine(Action::Refused(slash::refusal(word)));
+        }
         if self.turn == Side::Peer {
             return vec![Action::Refused(
                 "it is not your turn: wait for the peer (only /q works now); nothing sent".into(),
@@ -174,6 +186,16 @@ impl Session {
         }
         self.turn = Side::Peer;
         vec![Action::Send(Frame::Message(line.to_string())), Action::Wait]
+    }
+
+    /// `action`, then the prompt again if it is this side's turn (the prompt has been used up
+    /// by the line just typed; out of turn there is none to give back).
+    fn with_prompt_if_mine(&self, action: Action) -> Vec<Action> {
+        let mut actions = vec![action];
+        if self.turn == Side::Me {
+            actions.push(Action::Prompt);
+        }
+        actions
     }
 
     /// The user ended standard input (Ctrl-D): leave as if they typed `/q`.
@@ -401,6 +423,33 @@ mod tests {
         let out = listener.on_input("/q");
         assert_eq!(sent(&out), vec![Frame::Quit]);
         assert_eq!(out.last(), Some(&Action::Exit));
+    }
+
+    /// `/help` and unknown slash commands are answered locally, in turn or not, and send
+    /// nothing; the turn does not change.
+    #[test]
+    fn help_and_unknown_commands_stay_local() {
+        let mut connector = Session::new(true, 0);
+        let out = connector.on_input("/help");
+        assert_eq!(out, vec![Action::Info(HELP_TEXT.into()), Action::Prompt]);
+        let out = connector.on_input("/sned hello");
+        assert!(sent(&out).is_empty());
+        assert_eq!(
+            out,
+            vec![
+                Action::Refused(
+                    "unknown command /sned; nothing sent. /help lists the commands".into()
+                ),
+                Action::Prompt
+            ]
+        );
+        assert_eq!(connector.turn(), Side::Me);
+        let mut listener = Session::new(false, 0);
+        assert_eq!(
+            listener.on_input("/help"),
+            vec![Action::Info(HELP_TEXT.into())]
+        );
+        assert!(sent(&listener.on_input("/x")).is_empty());
     }
 
     /// A frame out of turn from the peer is a protocol error.

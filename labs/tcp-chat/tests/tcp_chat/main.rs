@@ -8,6 +8,8 @@
 
 mod bench;
 mod cli;
+#[cfg(unix)]
+mod console;
 mod docs;
 mod duplex;
 mod exhaustion;
