@@ -17,6 +17,13 @@ class LabCLI(CLI):
         self.lab = lab
         super().__init__(lab.net, **kwargs)
 
+    def onecmd(self, line: str):
+        """With --script (Mininet's `source`), shows each command as if typed, so the
+        transcript reads like a session."""
+        if self.inputFile and line.strip():
+            say(f"mininet> {line.strip()}")
+        return super().onecmd(line)
+
     def do_shape(self, line: str) -> None:
         """shape NODE|all [loss=PERCENT] [delay=MS] [bw=MBIT]
         Gives every link of NODE (or every shaped link) exactly these settings, in both

@@ -64,10 +64,10 @@ class Lab:
     def host(self, name: str):
         return self.net.get(name)
 
-    def start(self, host: str, argv: list[str]) -> Program:
-        """Starts `argv` in `host` and prints it as `host$ command`."""
+    def start(self, host: str, argv: list[str], cwd: str | None = None) -> Program:
+        """Starts `argv` in `host` (in directory `cwd`) and prints it as `host$ command`."""
         say(f"{host}$ {' '.join(argv)}")
-        program = Program(self.host(host), argv)
+        program = Program(self.host(host), argv, cwd)
         self.programs.append(program)
         return program
 

@@ -121,14 +121,13 @@ def run_scenario(args: argparse.Namespace) -> int:
 def run_cli(args: argparse.Namespace) -> int:
     from console import LabCLI
     from lab import Lab, say
-    from links import Shape
     from mininet.log import setLogLevel
-    from topologies import MAX_STAR_HOSTS
+    from topologies import DEFAULT_SHAPES, MAX_STAR_HOSTS
 
     if not 1 <= args.hosts <= MAX_STAR_HOSTS:
         raise ValueError(f"--hosts takes 1 to {MAX_STAR_HOSTS} (got {args.hosts})")
     setLogLevel("warning")
-    with Lab(args.topology, shape_from(args, Shape()), args.hosts) as lab:
+    with Lab(args.topology, shape_from(args, DEFAULT_SHAPES.get(args.topology)), args.hosts) as lab:
         lab.describe()
         say("the lab binaries are on every host's PATH; start servers with --bind HOST_ADDRESS;")
         say("shape NODE loss=P delay=MS bw=MBIT changes a link; exit (or Ctrl-D) ends it all")

@@ -31,13 +31,13 @@ class Program:
     """One program in one host: its input is a pipe, its output (stdout and stderr together)
     is read on a thread into a queue, so a wait can give up at its deadline."""
 
-    def __init__(self, host, argv: list[str]):
+    def __init__(self, host, argv: list[str], cwd: str | None = None):
         self.host = host
         self.argv = argv
         self.label = host.name
         self.seen: list[str] = []
         self.process = host.popen(
-            argv, stdin=PIPE, stdout=PIPE, stderr=STDOUT, text=True, bufsize=1
+            argv, stdin=PIPE, stdout=PIPE, stderr=STDOUT, text=True, bufsize=1, cwd=cwd
         )
         self.lines: queue.Queue = queue.Queue()
         threading.Thread(target=self.read_lines, daemon=True).start()

@@ -117,9 +117,20 @@ class NatTopo(Topo):
             self.shapes[(host, inside)] = shape
 
 
+# The shape of the shaped links when `mininet-lab cli` is given no --loss, --delay or --bw: the
+# lossy path is lossy and slow by definition; the others start clean.
+DEFAULT_SHAPES = {
+    "star": Shape(),
+    "lossy-path": Shape(loss_percent=5, delay_ms=40, bw_mbit=2),
+    "nat": Shape(),
+}
+
 TOPOLOGIES = {
     "star": "h1..hN on one switch s1 (10.0.0.K/24); --hosts N (default 3), every link shaped",
-    "lossy-path": "two sites joined by router r1; r1's link to site B (h3, h4) is the shaped WAN",
+    "lossy-path": (
+        "two sites joined by router r1; r1's link to site B (h3, h4) is the WAN "
+        "(default: loss 5%, delay 40 ms, 2 Mbit/s)"
+    ),
     "nat": "server h1 outside; h2, h3 behind nat1 (nftables masquerade); host links shaped",
 }
 
