@@ -11,7 +11,11 @@ What Mininet makes and how it is found here:
   every program started in the host;
 - veth pairs, whose end in this machine's namespace is a switch port ``sK-ethN``;
 - bridges ``sK``;
-- from links.py, nftables tables ``netlab_loss_*`` holding switch ports' loss rules.
+- from links.py, nftables tables ``netlab_loss_*`` holding switch ports' loss rules;
+- a lab program a run started and never stopped: it keeps its host's namespace alive after the
+  host's shell is gone. Found as a process running a lab binary (in NETLAB_BIN_DIR) in a network
+  namespace that is neither this machine's own nor a named one (``ip netns``, as
+  compare-protocols makes).
 
 (``mn -c`` cleans too, but it also kills every ``ping`` and ``controller`` on the machine and
 deletes /tmp/*.log and /tmp/*.out, whoever they belong to.)
@@ -103,12 +107,44 @@ def busy_reason() -> str | None:
     return None
 
 
+def named_namespaces() -> set[str]:
+    """The namespaces `ip netns` names, as /proc/PID/ns/net links read (`net:[INODE]`)."""
+    found = set()
+    for name in os.listdir("/run/netns") if os.path.isdir("/run/netns") else []:
+        try:
+            found.add(f"net:[{os.stat(os.path.join('/run/netns', name)).st_ino}]")
+        except OSError:
+            pass
+    return found
+
+
+def stray_lab_programs(own_namespace: str | None) -> list[int]:
+    """Lab binaries running in an unnamed namespace other than this machine's."""
+    bin_dir = os.environ.get("NETLAB_BIN_DIR")
+    if not bin_dir:
+        return []
+    named = named_namespaces()
+    stray = []
+    for pid in pids():
+        try:
+            exe = os.readlink(f"/proc/{pid}/exe")
+        except OSError:
+            continue
+        namespace = net_namespace(pid)
+        if (os.path.dirname(exe) == bin_dir and namespace not in (None, own_namespace)
+                and namespace not in named):
+            stray.append(pid)
+    return stray
+
+
 def clean() -> int:
     """Removes everything listed in the module doc; prints each thing it removes."""
     removed = 0
     shells = node_shells()
-    namespaces = {net_namespace(pid) for pid in shells} - {None, net_namespace(os.getpid())}
+    own_namespace = net_namespace(os.getpid())
+    namespaces = {net_namespace(pid) for pid in shells} - {None, own_namespace}
     inside = [pid for pid in pids() if pid not in shells and net_namespace(pid) in namespaces]
+    inside += [pid for pid in stray_lab_programs(own_namespace) if pid not in inside]
     for pid in inside + sorted(shells):
         name = shells.get(pid) or " ".join(read_argv(pid))[:60]
         print(f"  stopping pid {pid}: {'shell of ' + name if pid in shells else name}")

@@ -132,7 +132,8 @@ def describe(shape: Shape, support: KernelSupport) -> str:
         return "clean (no added loss, delay or rate limit)"
     parts = []
     if shape.loss_percent > 0:
-        how = "tc netem" if support.netem else f"nftables '{nft_match(shape.loss_percent)}drop'"
+        rule = f"{nft_match(shape.loss_percent)}counter drop"
+        how = "tc netem" if support.netem else f"nftables '{rule}'"
         parts.append(f"loss {shape.loss_percent:g}% each way by {how}")
     if shape.delay_ms > 0:
         how = "by tc netem" if support.netem else "NOT APPLIED (no netem in this kernel)"
