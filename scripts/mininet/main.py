@@ -80,7 +80,8 @@ def main(argv: list[str]) -> int:
         if args.command == "run":
             return run_scenario(args)
         return run_cli(args)
-    except ValueError as err:
+    except (ValueError, RuntimeError) as err:
+        # A usage mistake (ValueError), or tc or nft refusing a setting (RuntimeError).
         print(f"mininet-lab: {err}", file=sys.stderr)
         return EXIT_FAILED
 
@@ -108,10 +109,11 @@ def run_scenario(args: argparse.Namespace) -> int:
     if scenario is None:
         raise ValueError(f"no scenario '{args.scenario}' (one of: {', '.join(SCENARIOS)})")
     # Mininet's own progress lines would bury the transcript; its warnings and errors stay.
+    shape = shape_from(args, scenario.SHAPE)
     setLogLevel("warning")
     say(f"scenario {args.scenario}: {scenario.SUMMARY}")
     try:
-        scenario.run(shape_from(args, scenario.SHAPE))
+        scenario.run(shape)
     except ScenarioFailed as failure:
         say(f"FAIL {args.scenario}: {failure}")
         return EXIT_FAILED
