@@ -5,7 +5,7 @@
 CARGO ?= cargo
 SHELL := bash
 
-.PHONY: all build demo test test-ncat lint fmt bench-echo bench-game bench-ftp compare compare-quick clean
+.PHONY: all build demo test test-ncat lint fmt bench-echo bench-game bench-ftp compare compare-quick mininet clean
 
 all: build
 
@@ -29,14 +29,14 @@ test: lint
 	  END {printf "total: %d passed, %d failed, %d skipped\n", p, f, i + s}' target/test.log; \
 	exit $$status
 
-# The tests that type `nc` (the walkthrough replays, the netcat interop tests, netns-lab) again,
+# The tests that type `nc` (the walkthrough replays, the netcat interop tests) again,
 # with Nmap's Ncat as `nc`: Fedora's and RHEL's netcat, which has no -N and half-closes by
 # itself. `make test` runs them with whatever `nc` is installed (OpenBSD's on Debian).
 test-ncat:
 	@if ! command -v ncat >/dev/null; then echo "SKIPPED test-ncat: ncat is not installed"; exit 0; fi; \
 	dir=$$(mktemp -d); ln -s "$$(command -v ncat)" "$$dir/nc"; \
 	echo "nc is now: $$(PATH=$$dir:$$PATH nc --version 2>&1 | head -1)"; \
-	PATH="$$dir:$$PATH" $(CARGO) test --workspace --all-targets --no-fail-fast -- docs netcat nc_ netns; \
+	PATH="$$dir:$$PATH" $(CARGO) test --workspace --all-targets --no-fail-fast -- docs netcat nc_; \
 	status=$$?; rm -rf "$$dir"; exit $$status
 
 lint:
@@ -69,6 +69,13 @@ compare:
 
 compare-quick:
 	bash scripts/compare-protocols --quick $(ARGS)
+
+# Classes on several hosts with Mininet (Linux, root; apt-get install mininet bridge-utils); see
+# docs/README.md. `make mininet` opens Mininet's CLI on a star of 3 hosts,
+# `make mininet TOPOLOGY=nat` another topology, `make mininet SCENARIO=chat` runs one scenario
+# (echo, chat, udp-chat, game, ftp-nat), ARGS passes options (ARGS="--hosts 5 --loss 5").
+mininet: build
+	bash scripts/mininet-lab $(if $(SCENARIO),run $(SCENARIO),cli $(or $(TOPOLOGY),star)) $(ARGS)
 
 clean:
 	$(CARGO) clean

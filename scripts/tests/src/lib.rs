@@ -6,9 +6,10 @@
 //!
 //! ## Layout (one test binary, `tests/scripts/main.rs`)
 //! - `tests/scripts/demo.rs`: `scripts/demo pair` shows a real exchange of turns on both sides.
-//! - `tests/scripts/netns_lab.rs`: `scripts/netns-lab` builds hosts in network namespaces; the echo lab's
-//!   server runs in one and `nc` clients in others, through links with loss. Needs Linux and
-//!   root; elsewhere it prints a `SKIPPED` line.
+//! - `tests/scripts/mininet.rs`: `scripts/mininet-lab` runs every scenario on Mininet (the echo
+//!   and chat labs across a switch, udp-chat over a lossy WAN, game bots on three hosts, FTP
+//!   through a NAT) and a CLI script; each matches its transcript in docs/README.md and leaves
+//!   nothing behind. Needs Linux, root and Mininet; elsewhere it prints a `SKIPPED` line.
 //! - `tests/scripts/wireshark.rs`: `scripts/capture` records real sessions of the TCP labs (echo,
 //!   pair, duplex, room, game) and `tshark` with `scripts/wireshark/*.lua` decodes them; the
 //!   decoded fields are asserted. Needs root, tcpdump and tshark; elsewhere `SKIPPED`.

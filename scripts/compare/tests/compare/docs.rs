@@ -4,13 +4,14 @@
 //! ## What is checked
 //! - **Transcripts.** Every console block of the two pages whose commands are quick and change
 //!   nothing is replayed, command by command, and what each `$ COMMAND` really prints is compared
-//!   with the lines under it: `--help` of `scripts/compare-protocols`, of `scripts/netns-lab` and
+//!   with the lines under it: `--help` of `scripts/compare-protocols`, of `scripts/mininet-lab` and
 //!   of the lab binaries, and short lab runs such as `udp-chat bench` (both ends in one process,
 //!   on loopback). Each page's blocks are listed below, each either replayed or left out with a
 //!   reason ([`Inventory`]), so a block added later cannot go unchecked unnoticed. A left-out
 //!   console block made only of `--help` lines fails the test: it can be checked, so it must be.
-//!   The comparison itself and `netns-lab up` (minutes; root, namespaces) are never replayed:
-//!   the pages show them in left-out blocks.
+//!   The comparison itself (minutes) and the Mininet sessions and scenarios (root, Mininet) are
+//!   never replayed here: the pages show them in left-out blocks, and
+//!   `scripts/tests/tests/scripts/mininet.rs` replays the Mininet ones where it can.
 //! - **Links.** Every relative link of the two pages (`[text](path)`, `![alt](path)`, and
 //!   `[name]: path` definitions) points to an existing file or directory, and a `#fragment` into
 //!   a Markdown page names one of its headings (GitHub's anchors). The one exception is
@@ -22,9 +23,9 @@
 //!   and neither changes what `--help` prints; the test does not build the release workspace.
 //! - `tcp-echo`, `udp-chat`, `tcp-chat`, `ftp-lab`, `game-lab` (the pages write them bare, as the
 //!   walkthroughs do) run the binary of this build ([`workspace_binary`]).
-//! - `scripts/netns-lab` runs the script itself, from the workspace root, so the `$0` in its help
-//!   reads `scripts/netns-lab` as on the page. Only its help is replayed: anything else needs
-//!   root and creates network namespaces.
+//! - `scripts/mininet-lab` runs the script itself, from the workspace root, so the `$0` in its
+//!   help reads `scripts/mininet-lab` as on the page. Only its help is replayed: anything else
+//!   needs root and Mininet.
 //!
 //! Commands run through `sh -c` with `NO_COLOR` set and standard error after standard output
 //! ([`shell`]); a replayed command may not use pipes, redirections, `&` or `;`.
@@ -66,6 +67,10 @@ const EXPECTED_LATER: &[&str] = &[
     // commits. Until then the link is known to lead nowhere.
     "docs/example-report/report.md",
 ];
+
+/// Why the Mininet transcripts are left out here: they need root and Mininet, and take seconds.
+const MININET_REPLAYED: &str = "needs root and Mininet; scripts/tests/tests/scripts/mininet.rs \
+     runs it and compares its output with this block (numbers aside)";
 
 /// How a replayed block's output is compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +115,7 @@ const HUB: Page = Page {
             Output::Exact,
         ),
         (
-            at("### Several hosts", "$ scripts/netns-lab --help"),
+            at("### Several hosts", "$ scripts/mininet-lab --help"),
             Output::Exact,
         ),
     ],
@@ -124,33 +129,53 @@ const HUB: Page = Page {
             "the comparison as root: a lossy link between two network namespaces, and minutes",
         ),
         (
-            at("### Several hosts", "$ scripts/netns-lab up 3"),
-            "needs Linux and root and creates network namespaces; \
-             scripts/tests/tests/scripts/netns_lab.rs runs this set-up end to end",
+            at(
+                "#### One scenario per lab",
+                "$ scripts/mininet-lab run echo",
+            ),
+            MININET_REPLAYED,
         ),
         (
-            at("### Several hosts", "$ scripts/netns-lab exec h1"),
-            "a server inside a namespace (root)",
+            at(
+                "#### One scenario per lab",
+                "$ scripts/mininet-lab run chat",
+            ),
+            MININET_REPLAYED,
         ),
         (
-            at("### Several hosts", "$ (printf 'hi from h3"),
-            "a client inside a namespace (root)",
+            at(
+                "#### One scenario per lab",
+                "$ scripts/mininet-lab run udp-chat",
+            ),
+            MININET_REPLAYED,
         ),
         (
-            at("### Several hosts", "$ printf 'hello from h2"),
-            "a client inside a namespace (root)",
+            at(
+                "#### One scenario per lab",
+                "$ scripts/mininet-lab run game",
+            ),
+            MININET_REPLAYED,
         ),
         (
-            at("### Several hosts", "$ scripts/netns-lab exec h3 ping"),
-            "ping, status, link and down read or change the namespaces (root)",
+            at(
+                "#### One scenario per lab",
+                "$ scripts/mininet-lab run ftp-nat",
+            ),
+            MININET_REPLAYED,
         ),
         (
-            at("### Several hosts", "    h1   link: loss 5%"),
-            "an excerpt of `netns-lab up` on a kernel without netem (root)",
+            at(
+                "#### Mininet's CLI",
+                "$ scripts/mininet-lab cli star --script",
+            ),
+            MININET_REPLAYED,
         ),
         (
-            at("### With netns-lab", "   $ scripts/netns-lab up 3"),
-            "an assignment's set-up (root); what it leads to is the answer",
+            at(
+                "#### Mininet's CLI",
+                "$ scripts/mininet-lab cli star --hosts 3",
+            ),
+            "an interactive Mininet session (root): typed by an instructor",
         ),
     ],
 };
@@ -291,8 +316,8 @@ fn asks_for_help(command: &str) -> bool {
 enum Program {
     /// `scripts/compare-protocols`: this package's binary.
     Compare,
-    /// `scripts/netns-lab`: the script.
-    NetnsLab,
+    /// `scripts/mininet-lab`: the script.
+    MininetLab,
     /// A lab binary: its package and its name.
     Lab(&'static str, &'static str),
 }
@@ -311,7 +336,7 @@ impl Program {
     fn of(command: &str) -> Option<Program> {
         match command.split_whitespace().next()? {
             "scripts/compare-protocols" => Some(Program::Compare),
-            "scripts/netns-lab" => Some(Program::NetnsLab),
+            "scripts/mininet-lab" => Some(Program::MininetLab),
             first => LABS
                 .iter()
                 .find(|(_, bin)| *bin == first)
@@ -323,7 +348,7 @@ impl Program {
     fn real(self, command: &str) -> String {
         match self {
             Program::Compare => lab_command(command, "scripts/compare-protocols", COMPARE, 0, None),
-            Program::NetnsLab => command.to_string(),
+            Program::MininetLab => command.to_string(),
             Program::Lab(package, bin) => {
                 let path = workspace_binary(package, bin);
                 lab_command(command, bin, path.to_str().expect("a UTF-8 path"), 0, None)
@@ -338,7 +363,7 @@ fn check_command(doc: &str, command: &DocCommand, output: Output) {
     let program = Program::of(shown).unwrap_or_else(|| {
         panic!(
             "{doc} line {}: `{shown}` is in a replayed block, but runs nothing this test knows \
-             (scripts/compare-protocols, scripts/netns-lab, or a lab binary)",
+             (scripts/compare-protocols, scripts/mininet-lab, or a lab binary)",
             command.line
         )
     });
@@ -348,7 +373,7 @@ fn check_command(doc: &str, command: &DocCommand, output: Output) {
          or `;`: `{shown}`",
         command.line
     );
-    if matches!(program, Program::Compare | Program::NetnsLab) {
+    if matches!(program, Program::Compare | Program::MininetLab) {
         assert!(
             asks_for_help(shown),
             "{doc} line {}: only the help of the scripts is replayed (the rest takes minutes, or \

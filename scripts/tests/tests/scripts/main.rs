@@ -1,9 +1,10 @@
 //! Tests of the instructor and demo scripts under scripts/, in one test binary:
-//! - [`netns_lab`]: `scripts/netns-lab` end to end (root, Linux).
+//! - [`mininet`]: `scripts/mininet-lab` end to end: every scenario, the CLI, and nothing left
+//!   behind (root, Linux, Mininet); `scripts/netns-lab` pointing to it.
 //! - [`demo`]: `scripts/demo`'s pair-chat section shows a real exchange of turns.
 //! - [`wireshark`]: `scripts/capture` records real sessions of the TCP labs and the dissectors
 //!   in `scripts/wireshark/` decode them (root, tcpdump, tshark).
 
 mod demo;
-mod netns_lab;
+mod mininet;
 mod wireshark;
