@@ -29,6 +29,7 @@ pub mod mermaid;
 pub mod svg;
 pub mod text;
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::PathBuf;
 
@@ -59,6 +60,10 @@ pub struct Config {
     /// Title each file's own lifeline with the file's name (`client.jsonl` → `client`)
     /// instead of its address, which changes every run when the port is the OS's choice.
     pub name_by_file: bool,
+    /// Lifelines titled by hand, `(address, name)` (`--name ADDR=NAME`): for the addresses no
+    /// file's name stands for, such as an FTP data connection's ends. They win over
+    /// `name_by_file`.
+    pub names: Vec<(String, String)>,
 }
 
 /// Reads the files and writes the diagram.
@@ -80,11 +85,15 @@ pub fn run(config: &Config) -> Result<()> {
         traces.push(trace.events);
     }
     let mut ladder = ladder::build(traces);
-    if config.name_by_file {
-        for (address, name) in names {
-            for lifeline in ladder.lifelines.iter_mut().filter(|line| **line == address) {
-                lifeline.clone_from(&name);
-            }
+    if !config.name_by_file {
+        names.clear();
+    }
+    // Later entries win: a name given by hand over a file's name.
+    names.extend(config.names.iter().cloned());
+    let titles: BTreeMap<String, String> = names.into_iter().collect();
+    for lifeline in &mut ladder.lifelines {
+        if let Some(name) = titles.get(lifeline.as_str()) {
+            lifeline.clone_from(name);
         }
     }
     if ladder.steps.is_empty() {

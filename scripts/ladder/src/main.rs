@@ -32,6 +32,22 @@ struct Cli {
     /// its address (whose port the OS picks anew every run).
     #[arg(long)]
     name_by_file: bool,
+    /// Title the lifeline of ADDR (as the diagram shows it, e.g. 127.0.0.1:40312) NAME instead;
+    /// repeatable. Wins over --name-by-file.
+    #[arg(long, value_name = "ADDR=NAME", value_parser = parse_name)]
+    name: Vec<(String, String)>,
+}
+
+/// `ADDR=NAME` split at its first `=`.
+fn parse_name(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((address, name)) if !address.is_empty() && !name.is_empty() => {
+            Ok((address.to_string(), name.to_string()))
+        }
+        _ => Err(format!(
+            "expected ADDR=NAME, e.g. 127.0.0.1:40312=client, not {text:?}"
+        )),
+    }
 }
 
 fn main() -> ExitCode {
@@ -42,6 +58,7 @@ fn main() -> ExitCode {
         output: cli.output,
         times: !cli.no_times,
         name_by_file: cli.name_by_file,
+        names: cli.name,
     };
     netlab_common::term::finish(netlab_ladder::run(&config))
 }

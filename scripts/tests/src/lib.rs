@@ -6,6 +6,8 @@
 //!
 //! ## Layout (one test binary, `tests/scripts/main.rs`)
 //! - `tests/scripts/demo.rs`: `scripts/demo pair` shows a real exchange of turns on both sides.
+//! - `tests/scripts/ladders.rs`: every ladder diagram `scripts/ladders` generated in docs/ is
+//!   what a fresh run of its scenario draws (Unix: the script is bash).
 //! - `tests/scripts/mininet.rs`: `scripts/mininet-lab` runs every scenario on Mininet (the echo
 //!   and chat labs across a switch, udp-chat over a lossy WAN, game bots on three hosts, FTP
 //!   through a NAT) and a CLI script; each matches its transcript in docs/README.md and leaves

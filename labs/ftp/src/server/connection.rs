@@ -67,6 +67,17 @@ enum DataPlan {
     Active(SocketAddr),
 }
 
+impl DataPlan {
+    /// Which end makes the connection, for `--trace-json`'s `open` event: a ladder diagram
+    /// shows the open as a mark on the server's lifeline either way, so the words must say it.
+    fn opened_by(&self) -> &'static str {
+        match self {
+            DataPlan::Passive(_) => "the client connected (passive mode)",
+            DataPlan::Active(_) => "the server connected (active mode)",
+        }
+    }
+}
+
 /// What reading the control connection gave.
 enum Input {
     Event(LineEvent),
@@ -368,13 +379,19 @@ impl Connection {
             Err(refusal) => return self.send(&refusal),
         };
         self.send(&Reply::new(150, prepared.announcement(&shown)))?;
+        let opened_by = plan.opened_by();
         let mut data_stream = match self.open_data(plan) {
             Ok(stream) => stream,
             Err(reply) => return self.send(&reply),
         };
         let started = Instant::now();
         let data_ends = (data_stream.local_addr().ok(), data_stream.peer_addr().ok());
-        self.record_data(EventKind::Open, data_ends, None, &shown);
+        self.record_data(
+            EventKind::Open,
+            data_ends,
+            None,
+            &format!("{shown}, {opened_by}"),
+        );
         let outcome = self.move_bytes(prepared, &mut data_stream);
         drop(data_stream); // the close marks the end of the file for the client
         let moved = outcome.as_ref().ok().map(|(bytes, _)| *bytes);

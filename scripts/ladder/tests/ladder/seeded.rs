@@ -187,3 +187,26 @@ fn svg_has_one_arrow_per_datagram() {
     assert_eq!(groups("timer"), timers);
     assert_eq!(document.root_element().tag_name().name(), "svg");
 }
+
+/// `--name ADDR=NAME` titles a lifeline by its address, and wins over `--name-by-file`: the
+/// server's lifeline becomes `room`, the client's stays `client`, and no row changes.
+#[test]
+fn names_given_by_hand_title_lifelines() {
+    let run = seeded_run();
+    let server_address = events(&run.server)
+        .iter()
+        .find_map(|event| event["local"].as_str().map(String::from))
+        .unwrap();
+    let named = ladder(&[
+        "--no-times",
+        "--name-by-file",
+        "--name",
+        &format!("{server_address}=room"),
+    ]);
+    let plain = ladder(&["--no-times", "--name-by-file"]);
+    let (named_header, named_rows) = named.split_once('\n').unwrap();
+    let (plain_header, plain_rows) = plain.split_once('\n').unwrap();
+    assert_eq!(plain_header, "client          server");
+    assert_eq!(named_header, "client          room");
+    assert_eq!(named_rows, plain_rows);
+}

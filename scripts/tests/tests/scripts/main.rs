@@ -4,7 +4,10 @@
 //! - [`demo`]: `scripts/demo`'s pair-chat section shows a real exchange of turns.
 //! - [`wireshark`]: `scripts/capture` records real sessions of the TCP labs and the dissectors
 //!   in `scripts/wireshark/` decode them (root, tcpdump, tshark).
+//! - [`ladders`]: the ladder diagrams `scripts/ladders` writes in docs/ match fresh runs.
 
 mod demo;
+#[cfg(unix)]
+mod ladders;
 mod mininet;
 mod wireshark;
