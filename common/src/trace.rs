@@ -48,7 +48,7 @@ impl Tracer {
     /// Records bytes sent to or received from `peer`.
     pub fn bytes(&self, direction: Direction, peer: SocketAddr, bytes: &[u8]) {
         if self.enabled {
-            eprint!("{}", format_chunk(direction, peer, bytes));
+            write_trace(&format_chunk(direction, peer, bytes));
         }
     }
 
@@ -57,9 +57,25 @@ impl Tracer {
         if self.enabled {
             // Built first and written in one piece, so other output cannot split the line.
             let line = format!("[TRACE] {peer} {what}\n");
-            eprint!("{line}");
+            write_trace(&line);
         }
     }
+}
+
+/// Writes trace text (whole lines) to standard error, or above the input line while a
+/// full-screen [`crate::console`] is open: the terminal is the console's then, and a line
+/// written to it directly would land in the middle of what the user is typing.
+fn write_trace(text: &str) {
+    let mut lines = text.lines();
+    if let Some(first) = lines.next()
+        && crate::console::print_line(first)
+    {
+        for line in lines {
+            crate::console::print_line(line);
+        }
+        return;
+    }
+    eprint!("{text}");
 }
 
 /// A stream wrapper that traces every successful `read` and `write` as it happens, so blocking
