@@ -1,37 +1,11 @@
-//! # `ftp-lab connect`: an interactive FTP shell
+//! # Reading a shell line: commands, aliases, prefixes, quotes
 //!
-//! One command per line, like the classic `ftp` program: `ls`, `cd docs`, `get notes.txt`,
-//! `put report.pdf`, `passive`/`active` to switch who opens the data connections. Parsing is
-//! forgiving: commands are case-insensitive, common aliases work (`dir`, `del`, `mv`, `exit`), any
-//! unambiguous prefix works (`pas` is `passive`), and names with spaces go in quotes
-//! (`get "my file.txt"`). A failed command prints the server's reply and the shell goes on; only
-//! a lost control connection ends it. Standard input may be a pipe, so scripts can drive it.
+//! Parsing is forgiving, as in the classic `ftp` program: commands are case-insensitive,
+//! common aliases work (`dir`, `del`, `mv`, `exit`), any unambiguous prefix works (`pas` is
+//! `passive`), and names with spaces go in quotes (`get "my file.txt"`). Mistakes become a
+//! message for the user, never a panic. Nothing here touches a socket or the terminal.
 
-use std::fs::File;
-use std::io::{self, BufRead, IsTerminal, Write};
-use std::path::Path;
-use std::time::Instant;
-
-use netlab_common::progress::{human_bytes, human_rate, transfer_bar};
-use netlab_common::{Error, Result, Tracer, term};
-
-use super::url::{FtpUrl, with_default_port};
-use super::{ANONYMOUS_PASSWORD, FtpClient};
-
-/// What `ftp-lab connect` was asked.
-#[derive(Debug, Clone)]
-pub struct ConnectConfig {
-    /// `host:port`, or an `ftp://` URL (whose user, password and path are used).
-    pub target: String,
-    /// User name; anonymous if neither this nor the URL names one.
-    pub user: Option<String>,
-    /// Password.
-    pub password: Option<String>,
-    /// Start in active mode.
-    pub active: bool,
-    /// `--trace`.
-    pub tracer: Tracer,
-}
+use netlab_common::term;
 
 /// A parsed shell line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +22,8 @@ pub enum ShellCommand {
     Get(String, Option<String>),
     /// `put local [remote]`.
     Put(String, Option<String>),
+    /// `reget remote [local]`: continue a download from `LOCAL.part`.
+    Reget(String, Option<String>),
     /// `mkdir path`.
     Mkdir(String),
     /// `rmdir path`.
@@ -69,7 +45,7 @@ pub enum ShellCommand {
 }
 
 /// Each command's name, aliases, argument names and help line.
-const COMMANDS: &[(&str, &[&str], &str, &str)] = &[
+pub const COMMANDS: &[(&str, &[&str], &str, &str)] = &[
     ("ls", &["dir", "list"], "[PATH]", "list a directory (LIST)"),
     ("cd", &["cwd", "chdir"], "PATH", "change directory (CWD)"),
     ("pwd", &[], "", "show the current directory (PWD)"),
@@ -78,6 +54,12 @@ const COMMANDS: &[(&str, &[&str], &str, &str)] = &[
         &["recv", "download"],
         "REMOTE [LOCAL]",
         "download a file (RETR)",
+    ),
+    (
+        "reget",
+        &["resume"],
+        "REMOTE [LOCAL]",
+        "continue a download from LOCAL.part (REST + RETR)",
     ),
     (
         "put",
@@ -136,6 +118,7 @@ pub fn parse_line(line: &str) -> std::result::Result<ShellCommand, String> {
         ("quit", _) => ShellCommand::Quit,
         ("get", 1 | 2) => ShellCommand::Get(arg(0).unwrap_or_default(), arg(1)),
         ("put", 1 | 2) => ShellCommand::Put(arg(0).unwrap_or_default(), arg(1)),
+        ("reget", 1 | 2) => ShellCommand::Reget(arg(0).unwrap_or_default(), arg(1)),
         ("rename", 2) => {
             ShellCommand::Rename(arg(0).unwrap_or_default(), arg(1).unwrap_or_default())
         }
@@ -206,7 +189,16 @@ fn split_words(line: &str) -> std::result::Result<Vec<String>, String> {
     Ok(words)
 }
 
-fn help_text() -> String {
+/// The command names Tab completes (the canonical names; aliases and prefixes also work).
+pub fn command_names() -> Vec<&'static str> {
+    COMMANDS.iter().map(|(name, ..)| *name).collect()
+}
+
+/// The commands whose first argument is a local file: Tab completes paths after them.
+pub const LOCAL_PATH_COMMANDS: &[&str] = &["put", "send", "upload"];
+
+/// `help`: every command with its arguments, what it does, and its aliases.
+pub fn help_text() -> String {
     let mut text = String::from("commands (any unambiguous prefix works):\n");
     for (name, aliases, arguments, what) in COMMANDS {
         let usage = format!("{name} {arguments}");
@@ -218,185 +210,6 @@ fn help_text() -> String {
         text.push_str(&format!("  {usage:<22} {what}{aliases}\n"));
     }
     text
-}
-
-/// Runs the shell until `quit` or the end of standard input.
-pub fn run(config: &ConnectConfig) -> Result<()> {
-    let (target, url_user, url_password, start_dir) = if config.target.starts_with("ftp://") {
-        let url = FtpUrl::parse(&config.target)?;
-        (url.target, url.user, url.password, url.path)
-    } else {
-        let target = with_default_port(&config.target)
-            .map_err(|why| Error::Usage(format!("bad address `{}`: {why}", config.target)))?;
-        (target, None, None, String::new())
-    };
-    let user = config
-        .user
-        .clone()
-        .or(url_user)
-        .unwrap_or_else(|| "anonymous".into());
-    let password = config
-        .password
-        .clone()
-        .or(url_password)
-        .unwrap_or_else(|| ANONYMOUS_PASSWORD.into());
-    let mut client = FtpClient::connect(&target, config.tracer)?;
-    client.login(&user, &password)?;
-    client.passive = !config.active;
-    if !start_dir.is_empty() {
-        client.expect_success(&format!("CWD {start_dir}"))?;
-    }
-    term::info(format!(
-        "connected to {target} as {}; {} mode; type help",
-        term::sanitize(&user),
-        mode_name(client.passive)
-    ));
-    let interactive = io::stdin().is_terminal();
-    let mut lines = io::stdin().lock().lines();
-    loop {
-        if interactive {
-            // The prompt is a courtesy: a terminal that cannot show it is noticed at the next
-            // output.
-            let mut stdout = io::stdout().lock();
-            let _ = write!(stdout, "ftp> ").and_then(|()| stdout.flush());
-        }
-        let Some(line) = lines.next() else { break };
-        let line = line.map_err(|err| Error::io("reading standard input", err))?;
-        let command = match parse_line(&line) {
-            Ok(ShellCommand::Quit) => break,
-            Ok(command) => command,
-            Err(message) => {
-                term::warn(message);
-                continue;
-            }
-        };
-        if let Err(err) = execute(&mut client, command) {
-            if matches!(err, Error::OutputClosed) {
-                // Whoever read our output is gone (`... | head`): nothing more to show anyone.
-                client.quit();
-                return Err(err);
-            }
-            term::error(&err);
-            // Was that the server refusing one command, or is the connection gone?
-            client.raw("NOOP")?;
-        }
-    }
-    client.quit();
-    Ok(())
-}
-
-fn mode_name(passive: bool) -> &'static str {
-    if passive { "passive" } else { "active" }
-}
-
-fn execute(client: &mut FtpClient, command: ShellCommand) -> Result<()> {
-    match command {
-        ShellCommand::Nothing | ShellCommand::Quit => {}
-        ShellCommand::Help => print_out(&help_text())?,
-        ShellCommand::List(path) => {
-            let listing = client.list(&path, false)?;
-            let mut shown = String::new();
-            for line in String::from_utf8_lossy(&listing).lines() {
-                shown.push_str(&term::sanitize(line));
-                shown.push('\n');
-            }
-            print_out(&shown)?;
-        }
-        ShellCommand::Pwd => print_out(&format!("{}\n", term::sanitize(&client.pwd()?)))?,
-        ShellCommand::Cd(path) => show(&client.expect_success(&format!("CWD {path}"))?),
-        ShellCommand::Mkdir(path) => show(&client.expect_success(&format!("MKD {path}"))?),
-        ShellCommand::Rmdir(path) => show(&client.expect_success(&format!("RMD {path}"))?),
-        ShellCommand::Rm(path) => show(&client.expect_success(&format!("DELE {path}"))?),
-        ShellCommand::Rename(from, to) => {
-            client.rename(&from, &to)?;
-            term::success(format!(
-                "renamed {} to {}",
-                term::sanitize(&from),
-                term::sanitize(&to)
-            ));
-        }
-        ShellCommand::Size(path) => match client.size(&path)? {
-            Some(size) => print_out(&format!(
-                "{}: {size} bytes ({})\n",
-                term::sanitize(&path),
-                human_bytes(size)
-            ))?,
-            None => term::warn(format!(
-                "the server gives no size for {}",
-                term::sanitize(&path)
-            )),
-        },
-        ShellCommand::Passive | ShellCommand::Active => {
-            client.passive = command == ShellCommand::Passive;
-            term::info(format!("{} mode", mode_name(client.passive)));
-        }
-        ShellCommand::Get(remote, local) => get(client, &remote, local)?,
-        ShellCommand::Put(local, remote) => put(client, &local, remote)?,
-    }
-    Ok(())
-}
-
-/// Writes command output to standard output; a closed pipe is [`Error::OutputClosed`], which
-/// ends the shell quietly (`println!` would panic instead).
-fn print_out(text: &str) -> Result<()> {
-    let mut stdout = io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(Error::stdout)
-}
-
-fn show(reply: &crate::reply::Reply) {
-    term::info(term::sanitize(&reply.to_string()));
-}
-
-fn get(client: &mut FtpClient, remote: &str, local: Option<String>) -> Result<()> {
-    let local = match local {
-        Some(local) => local,
-        None => remote
-            .rsplit('/')
-            .next()
-            .filter(|name| !name.is_empty() && *name != ".." && *name != ".")
-            .ok_or_else(|| Error::Usage("name the local file: get REMOTE LOCAL".into()))?
-            .to_string(),
-    };
-    let size = client.size(remote)?;
-    let mut file = super::oneshot::LazyFile::new(local.clone().into(), false);
-    let bar = transfer_bar(size.unwrap_or(0), remote);
-    let started = Instant::now();
-    let received = client.retrieve(remote, 0, &mut file, &mut |got| bar.set_position(got))?;
-    bar.finish_and_clear();
-    report(remote, &local, received, started);
-    Ok(())
-}
-
-fn put(client: &mut FtpClient, local: &str, remote: Option<String>) -> Result<()> {
-    let remote = match remote {
-        Some(remote) => remote,
-        None => Path::new(local)
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .ok_or_else(|| Error::Usage("name the remote file: put LOCAL REMOTE".into()))?,
-    };
-    let mut file = File::open(local).map_err(|err| Error::io(format!("opening {local}"), err))?;
-    let length = file.metadata().map(|meta| meta.len()).unwrap_or(0);
-    let bar = transfer_bar(length, &remote);
-    let started = Instant::now();
-    let sent = client.store(&remote, &mut file, &mut |done| bar.set_position(done))?;
-    bar.finish_and_clear();
-    report(local, &remote, sent, started);
-    Ok(())
-}
-
-fn report(from: &str, to: &str, bytes: u64, started: Instant) {
-    term::success(format!(
-        "{} -> {}: {} in {:.2} s ({})",
-        term::sanitize(from),
-        term::sanitize(to),
-        human_bytes(bytes),
-        started.elapsed().as_secs_f64(),
-        human_rate(bytes, started.elapsed())
-    ));
 }
 
 #[cfg(test)]
