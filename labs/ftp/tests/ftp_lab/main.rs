@@ -18,4 +18,6 @@ mod grade;
 mod hostile;
 mod interop;
 mod server;
+#[cfg(unix)]
+mod shell_tty;
 mod util;
