@@ -8,9 +8,10 @@
 
 use std::path::Path;
 
+use netlab_testkit::docs::{Doc, Inventory, commands, compare, mask_numbers};
 use netlab_testkit::tmux::Tmux;
 
-use crate::util::{BIN, PASSWORD, TempDir, USER, World};
+use crate::util::{BIN, PASSWORD, ServerProcess, TempDir, USER, World};
 
 /// Columns and rows of the terminal.
 const WIDTH: u16 = 120;
@@ -49,6 +50,18 @@ fn bar_rows<'a>(screen: &'a [String], name: &str) -> Vec<&'a String> {
         .iter()
         .filter(|row| row.starts_with(&start))
         .collect()
+}
+
+/// Does the screen show `text`, with the transfer's rows (bar, "Ctrl-C cancels") gone and
+/// the status row and the prompt drawn again? Lines are printed as they come, but the rows
+/// at the bottom are redrawn at the console's next frame (20 a second at most), so a screen
+/// read in between shows them as they were, or blank.
+fn settled(screen: &[String], text: &str) -> bool {
+    screen.iter().any(|row| row.contains(text))
+        && bar_rows(screen, "big.bin").is_empty()
+        && !screen.iter().any(|row| row.starts_with("Ctrl-C cancels"))
+        && screen.iter().any(|row| row.starts_with("ftp 127.0.0.1:"))
+        && input_row(screen) == "ftp>"
 }
 
 /// The input line: the last row with something on it.
@@ -149,8 +162,9 @@ fn download_bar_updates_in_place_then_leaves_one_summary() {
     let row_of = |screen: &[String]| screen.iter().position(|row| row.starts_with("big.bin ["));
     assert_eq!(row_of(&first), row_of(&later), "{first:#?}\n{later:#?}");
     assert_eq!(bar_rows(&first, "big.bin").len(), 1, "{first:#?}");
-    let done = tmux.wait_for_text(&window, "[SUCCESS] big.bin -> big.bin: 64 MiB in");
-    assert!(bar_rows(&done, "big.bin").is_empty(), "{done:#?}");
+    let done = tmux.wait_for(&window, "the summary, and the bar gone", |screen| {
+        settled(screen, "[SUCCESS] big.bin -> big.bin: 64 MiB in")
+    });
     let summaries = done.iter().filter(|row| row.contains("big.bin ->")).count();
     assert_eq!(summaries, 1, "{done:#?}");
     assert_eq!(
@@ -179,17 +193,18 @@ fn ctrl_c_cancels_a_download_and_the_shell_goes_on() {
         !bar_rows(screen, "big.bin").is_empty()
     });
     tmux.key(&window, "C-c");
-    let screen = tmux.wait_for_text(&window, "[WARN] get big.bin cancelled after ");
+    let screen = tmux.wait_for(&window, "the cancel, and the bar gone", |screen| {
+        settled(screen, "[WARN] get big.bin cancelled at ")
+    });
     let cancelled: Vec<&String> = screen
         .iter()
-        .filter(|row| row.contains("cancelled after"))
+        .filter(|row| row.contains("cancelled at"))
         .collect();
     assert_eq!(cancelled.len(), 1, "{screen:#?}");
     assert!(
         cancelled[0].contains("of 200 MiB (ABOR sent)"),
         "{screen:#?}"
     );
-    assert!(bar_rows(&screen, "big.bin").is_empty(), "{screen:#?}");
     world
         .server
         .wait_for(|line| line.contains("RETR /docs/big.bin failed: the client sent ABOR"));
@@ -202,4 +217,118 @@ fn ctrl_c_cancels_a_download_and_the_shell_goes_on() {
     tmux.wait_for(&window, "pwd's answer", |screen| {
         screen.iter().any(|row| row == "/docs")
     });
+}
+
+/// The walkthrough's screens (docs/ftp.md, section 4, "In the shell") are what the shell shows:
+/// the same command in the middle of a download, then after Ctrl-C and `reget`. Numbers (port,
+/// sizes, rates, times) and the bar's filling differ from run to run and are masked.
+#[test]
+fn walkthrough_screens_are_true() {
+    const DOC: &str = "docs/ftp.md";
+    const SECTION: &str = "### In the shell";
+    let doc = Doc::read(DOC);
+    let mut blocks = Inventory::new(&doc);
+    let during = blocks.take(SECTION, "$ ftp-lab connect");
+    let after = blocks.take(SECTION, "[INFO] connected");
+    let shown = commands(DOC, &during);
+    let [command] = shown.as_slice() else {
+        panic!("{DOC} line {}: one command expected", during.marker_line);
+    };
+    let Some(mut tmux) = Tmux::start("walkthrough_screens_are_true", WIDTH, HEIGHT) else {
+        return;
+    };
+    // The page's server: section 1's account, and section 4's file, smaller (sizes are masked)
+    // so that the debug build's `reget` of the rest, 256 bytes a read, takes seconds.
+    let base = TempDir::new("tty-docs");
+    std::fs::create_dir_all(base.join("files")).unwrap();
+    let size = 40 << 20;
+    zero_file(&base.join("files/big.bin"), size);
+    let root = base.join("files");
+    let server = ServerProcess::start(
+        BIN,
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--root",
+            root.to_str().unwrap(),
+            "--user",
+            "alice:secret",
+        ],
+    );
+    std::fs::create_dir_all(base.join("local")).unwrap();
+    let real = command
+        .command
+        .replace("127.0.0.1:2121", &server.addr.to_string());
+    let words: Vec<&str> = real.split_whitespace().collect();
+    assert_eq!(words.first(), Some(&"ftp-lab"), "{real}");
+    let window = tmux.run(&base.join("local"), Path::new(BIN), &words[1..]);
+    tmux.wait_for_text(&window, "type help");
+
+    tmux.type_text(&window, "get big.bin");
+    tmux.key(&window, "Enter");
+    let screen = tmux.wait_for(&window, "the bar", |screen| {
+        !bar_rows(screen, "big.bin").is_empty()
+    });
+    compare(
+        DOC,
+        command.line,
+        "the screen during `get`",
+        &masked(&screen),
+        &masked(&command.output),
+    );
+
+    tmux.key(&window, "C-c");
+    tmux.wait_for_text(&window, "cancelled at");
+    tmux.type_text(&window, "reget big.bin");
+    tmux.key(&window, "Enter");
+    let screen = tmux.wait_for(&window, "the summary, and the bar gone", |screen| {
+        settled(screen, "[SUCCESS] big.bin -> big.bin:")
+    });
+    let page: Vec<String> = after.lines.iter().map(|(_, line)| line.clone()).collect();
+    compare(
+        DOC,
+        after.marker_line,
+        "the screen after `reget`",
+        &masked(&screen),
+        &masked(&page),
+    );
+    assert_eq!(
+        std::fs::metadata(base.join("local/big.bin")).unwrap().len(),
+        size
+    );
+}
+
+/// `rows` without the empty rows at the end, numbers masked, sizes in one unit, and the bar's
+/// filling (`[=====>    ]`) as `[...]`.
+fn masked(rows: &[String]) -> Vec<String> {
+    let mut rows: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let mut row = mask_numbers(row);
+            for unit in ["N B", "N KiB", "N MiB", "N GiB"] {
+                row = row.replace(unit, "N bytes");
+            }
+            unfilled_bar(&row)
+        })
+        .collect();
+    while rows.last().is_some_and(String::is_empty) {
+        rows.pop();
+    }
+    rows
+}
+
+/// A `[===>   ]` gauge as `[...]`.
+fn unfilled_bar(row: &str) -> String {
+    let Some(open) = row.find(" [") else {
+        return row.to_string();
+    };
+    let Some(close) = row[open..].find(']').map(|at| open + at) else {
+        return row.to_string();
+    };
+    let inside = &row[open + 2..close];
+    if inside.is_empty() || !inside.chars().all(|c| matches!(c, '=' | '>' | ' ')) {
+        return row.to_string();
+    }
+    format!("{} [...]{}", &row[..open], &row[close + 1..])
 }

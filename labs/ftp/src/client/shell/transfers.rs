@@ -109,10 +109,17 @@ pub fn get(
     };
     let partial = partial_path(Path::new(&local));
     let size = client.size(remote)?;
+    if resume && !partial.exists() && size.is_some_and(|size| local_size(&local) == Some(size)) {
+        term::success(format!("{} is already complete", term::sanitize(&local)));
+        return Ok(());
+    }
     let offset = if resume {
         match resume_offset(&partial, size)? {
             Some(offset) => offset,
-            None => return complete(&partial, &local, "already complete"),
+            None => {
+                let done = format!("{} is already complete", term::sanitize(&local));
+                return complete(&partial, &local, &done);
+            }
         }
     } else {
         0
@@ -141,7 +148,7 @@ pub fn get(
             }
             if kept > 0 {
                 term::warn(format!(
-                    "{} received are kept in {}: `{again}` continues from there",
+                    "{} received are kept in {}: `{again}` resumes from there (REST)",
                     human_bytes(kept),
                     partial.display()
                 ));
@@ -163,6 +170,11 @@ pub fn get(
         &local,
         &summary(remote, &local, received, started, &resumed),
     )
+}
+
+/// The size of the local file `path`, if there is one.
+fn local_size(path: &str) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|meta| meta.len())
 }
 
 /// Renames the finished `partial` to `local` and says so in one line.
@@ -201,7 +213,7 @@ fn quoted(name: &str) -> String {
     }
 }
 
-/// The one line a cancelled download ends with.
+/// The one line a cancelled download ends with (short enough for one row of a terminal).
 fn cancelled_get(
     remote: &str,
     moved: u64,
@@ -212,7 +224,7 @@ fn cancelled_get(
 ) -> String {
     let of = size.map_or(String::new(), |size| format!(" of {}", human_bytes(size)));
     let what = format!(
-        "get {} cancelled after {}{of} (ABOR sent)",
+        "get {} cancelled at {}{of} (ABOR sent)",
         term::sanitize(remote),
         human_bytes(moved)
     );
@@ -220,8 +232,7 @@ fn cancelled_get(
         format!("{what}; nothing was written")
     } else {
         format!(
-            "{what}; {} kept in {}: `{again}` continues with REST",
-            human_bytes(kept),
+            "{what}; `{again}` resumes from {} (REST)",
             partial.display()
         )
     }
@@ -253,8 +264,8 @@ pub fn put(
         Ok(sent) => sent,
         Err(Error::Failed(_)) if cancelled => {
             term::warn(format!(
-                "put {} cancelled after {} of {} (ABOR sent); ftp-lab cannot resume an upload: \
-                 put it again",
+                "put {} cancelled at {} of {} (ABOR sent); ftp-lab cannot resume an upload: put \
+                 it again",
                 term::sanitize(local),
                 human_bytes(bar.position()),
                 human_bytes(length)
@@ -311,13 +322,13 @@ mod tests {
         );
         assert_eq!(
             line,
-            "get big.bin cancelled after 3 MiB of 200 MiB (ABOR sent); 3 MiB kept in \
-             big.bin.part: `reget big.bin` continues with REST"
+            "get big.bin cancelled at 3 MiB of 200 MiB (ABOR sent); `reget big.bin` resumes \
+             from big.bin.part (REST)"
         );
         let nothing = cancelled_get("a", 0, None, 0, Path::new("a.part"), "reget a");
         assert_eq!(
             nothing,
-            "get a cancelled after 0 B (ABOR sent); nothing was written"
+            "get a cancelled at 0 B (ABOR sent); nothing was written"
         );
     }
 }
