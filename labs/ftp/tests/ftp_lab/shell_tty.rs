@@ -137,6 +137,47 @@ fn tab_completes_put_and_a_local_file() {
     );
 }
 
+/// After `ls`, Tab completes remote names: a file after `get`, a directory (with its `/`)
+/// after `cd`; after `cd` the old directory's names are gone.
+#[test]
+fn tab_completes_remote_names_from_the_last_ls() {
+    let world = World::start(&[]);
+    let local = TempDir::new("tty-remote-tab");
+    let Some((tmux, window)) = shell("tab_completes_remote_names", &world, &local.0) else {
+        return;
+    };
+    tmux.type_text(&window, "get he");
+    tmux.key(&window, "Tab");
+    // Nothing listed yet: nothing to complete from (the local directory is empty too).
+    tmux.type_text(&window, "|");
+    tmux.wait_for(&window, "the unchanged line", |screen| {
+        input_row(screen) == "ftp> get he|"
+    });
+    tmux.key(&window, "C-u");
+    tmux.type_text(&window, "ls");
+    tmux.key(&window, "Enter");
+    tmux.wait_for_text(&window, " hello.txt");
+    tmux.type_text(&window, "get he");
+    tmux.key(&window, "Tab");
+    tmux.wait_for(&window, "the remote file completed", |screen| {
+        input_row(screen) == "ftp> get hello.txt"
+    });
+    tmux.key(&window, "C-u");
+    tmux.type_text(&window, "cd d");
+    tmux.key(&window, "Tab");
+    tmux.wait_for(&window, "the remote directory completed", |screen| {
+        input_row(screen) == "ftp> cd docs/"
+    });
+    tmux.key(&window, "Enter");
+    tmux.wait_for_text(&window, "| directory /docs |");
+    tmux.type_text(&window, "get he");
+    tmux.key(&window, "Tab");
+    tmux.type_text(&window, "|");
+    tmux.wait_for(&window, "the line left alone", |screen| {
+        input_row(screen) == "ftp> get he|"
+    });
+}
+
 /// A download's bar is one row that updates in place, and the finished download leaves one
 /// summary line and no bar; the file arrives whole under its name, with no `.part` left.
 #[test]

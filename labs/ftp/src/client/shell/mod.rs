@@ -8,8 +8,9 @@
 //! ## On a terminal
 //! The shell reads its lines through the shared console (`netlab_common::console`). On a
 //! terminal that is the *full-screen mode*: the line you type stays at the bottom after the
-//! prompt `ftp> `, with line editing, history (Up) and Tab completion of the commands and, after
-//! `put`, of local file names; a status row above it shows the server, the user, the remote
+//! prompt `ftp> `, with line editing, history (Up) and Tab completion of the commands, of local
+//! file names after `put`, and of remote names after `get`, `cd` and the like (from the last
+//! `ls`, see [`names`]); a status row above it shows the server, the user, the remote
 //! working directory and the data connection mode; a running transfer gets a progress bar there,
 //! and ends as one summary line in the scrollback. The remote directory is asked for with `PWD`
 //! after login and after every `cd`, and only in this mode, so a script sees the same dialogue
@@ -22,8 +23,10 @@
 //!
 //! ## Layout
 //! - [`parse`]: a typed line as a [`ShellCommand`]: aliases, prefixes, quotes.
+//! - [`names`]: the remote names Tab completes, from the last `ls`.
 //! - [`transfers`]: `get`, `reget` and `put`, the `.part` file, and Ctrl-C while bytes move.
 
+pub mod names;
 pub mod parse;
 pub mod transfers;
 
@@ -90,6 +93,7 @@ pub fn run(config: &ConnectConfig) -> Result<()> {
     let options = Options::new(PROMPT)
         .commands(&parse::command_names())
         .path_commands(parse::LOCAL_PATH_COMMANDS)
+        .name_commands(names::REMOTE_NAME_COMMANDS)
         .plain(config.plain);
     let console = Console::start(options)?;
     let mut shell = Shell {
@@ -227,8 +231,12 @@ impl Shell {
             ShellCommand::Help => print_out(&parse::help_text())?,
             ShellCommand::List(path) => {
                 let listing = client.list(&path, false)?;
+                let listing = String::from_utf8_lossy(&listing);
+                if path.is_empty() {
+                    console::set_names(names::listing_names(&listing));
+                }
                 let mut shown = String::new();
-                for line in String::from_utf8_lossy(&listing).lines() {
+                for line in listing.lines() {
                     shown.push_str(&term::sanitize(line));
                     shown.push('\n');
                 }
@@ -242,6 +250,8 @@ impl Shell {
             }
             ShellCommand::Cd(path) => {
                 show(&client.expect_success(&format!("CWD {path}"))?);
+                // The last listing was of the directory we left.
+                console::set_names(Vec::new());
                 self.refresh_directory();
             }
             ShellCommand::Mkdir(path) => show(&client.expect_success(&format!("MKD {path}"))?),
