@@ -260,6 +260,37 @@ fn ctrl_c_cancels_a_download_and_the_shell_goes_on() {
     });
 }
 
+/// Ctrl-D during a `get` cancels it with ABOR too, then quits the shell.
+#[test]
+fn ctrl_d_during_a_download_cancels_it_and_quits() {
+    let mut world = World::start(&[]);
+    zero_file(&world.root().join("big.bin"), 200 << 20);
+    let local = TempDir::new("tty-ctrl-d");
+    let Some((tmux, window)) = shell("ctrl_d_during_a_download", &world, &local.0) else {
+        return;
+    };
+    tmux.type_text(&window, "get big.bin");
+    tmux.key(&window, "Enter");
+    tmux.wait_for(&window, "the bar", |screen| {
+        !bar_rows(screen, "big.bin").is_empty()
+    });
+    tmux.key(&window, "C-d");
+    let screen = tmux.wait_for_text(&window, "[exited]");
+    assert!(
+        screen
+            .iter()
+            .any(|row| row.contains("get big.bin cancelled at ")),
+        "{screen:#?}"
+    );
+    world
+        .server
+        .wait_for(|line| line.contains("RETR /big.bin failed: the client sent ABOR"));
+    world
+        .server
+        .wait_for(|line| line.contains("disconnected (said QUIT)"));
+    assert!(!local.join("big.bin").exists());
+}
+
 /// The walkthrough's screens (docs/ftp.md, section 4, "In the shell") are what the shell shows:
 /// the same command in the middle of a download, then after Ctrl-C and `reget`. Numbers (port,
 /// sizes, rates, times) and the bar's filling differ from run to run and are masked.

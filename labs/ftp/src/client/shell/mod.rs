@@ -350,3 +350,33 @@ fn print_out(text: &str) -> Result<()> {
 fn show(reply: &crate::reply::Reply) {
     term::info(term::sanitize(&reply.to_string()));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The status row names server, user, directory and mode; a transfer adds how to stop it;
+    /// a name from the server cannot reach the terminal with its control characters.
+    #[test]
+    fn status_rows() {
+        let mut place = Place {
+            target: "127.0.0.1:2121".into(),
+            user: "alice".into(),
+            directory: None,
+            passive: true,
+        };
+        assert_eq!(
+            place.status(false),
+            ["ftp 127.0.0.1:2121 | user alice | directory ? | passive mode"]
+        );
+        place.directory = Some("/docs\x1b[2J".into());
+        place.passive = false;
+        assert_eq!(
+            place.status(true),
+            [
+                "ftp 127.0.0.1:2121 | user alice | directory /docs^[[2J | active mode",
+                "Ctrl-C cancels the transfer; a second Ctrl-C quits",
+            ]
+        );
+    }
+}
