@@ -562,3 +562,107 @@ pub fn refused(what: &str, reply: &Reply) -> Error {
         netlab_common::term::sanitize(&reply.to_string())
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+
+    /// A server that logs in anyone, answers `RETR` with `150`, sends `sent_first` bytes on
+    /// the data connection and then nothing: a stalled transfer. It reports every command it
+    /// reads, and whether the data connection was still open when `ABOR` came.
+    fn stalling_server(sent_first: usize) -> (SocketAddr, mpsc::Receiver<String>) {
+        let control = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = control.local_addr().unwrap();
+        let (heard, commands) = mpsc::channel();
+        std::thread::spawn(move || {
+            let (stream, _) = control.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut writer = stream;
+            let mut say = |line: &str| writer.write_all(format!("{line}\r\n").as_bytes());
+            say("220 ready").unwrap();
+            let data_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let data_port = data_listener.local_addr().unwrap().port();
+            let mut data = None;
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                let command = line.trim_end().to_string();
+                line.clear();
+                let verb = command.split(' ').next().unwrap_or_default().to_string();
+                let reply = match verb.as_str() {
+                    "USER" => "230 in".to_string(),
+                    "EPSV" => format!("229 Entering Extended Passive Mode (|||{data_port}|)"),
+                    "RETR" => {
+                        say("150 here it comes").unwrap();
+                        let (mut stream, _) = data_listener.accept().unwrap();
+                        stream.write_all(&vec![7u8; sent_first]).unwrap();
+                        data = Some(stream);
+                        continue;
+                    }
+                    "ABOR" => {
+                        // Is the data connection still open, as RFC 959 4.1.3 wants it?
+                        let stream = data.take().unwrap();
+                        stream.set_nonblocking(true).unwrap();
+                        let open = matches!(
+                            (&stream).read(&mut [0u8; 1]),
+                            Err(err) if err.kind() == io::ErrorKind::WouldBlock
+                        );
+                        heard.send(format!("ABOR, data open: {open}")).unwrap();
+                        drop(stream);
+                        say("426 aborted").unwrap();
+                        "226 ABOR done".to_string()
+                    }
+                    _ => "200 ok".to_string(),
+                };
+                heard.send(command).unwrap();
+                say(&reply).unwrap();
+            }
+        });
+        (addr, commands)
+    }
+
+    /// A transfer whose data connection has stalled still stops soon after a cancel request
+    /// (within a few slices, not DATA_TIMEOUT): `ABOR` goes out while the data connection is
+    /// still open, both replies are read, and the client can go on with the next command.
+    #[test]
+    fn cancel_stops_a_stalled_download_with_abor() {
+        let (addr, heard) = stalling_server(1000);
+        let mut client = FtpClient::connect(&addr.to_string(), Tracer::new(false)).unwrap();
+        client.login("alice", "pw").unwrap();
+        let cancel = client.cancel_handle();
+        let (got_some, first_bytes) = mpsc::channel();
+        let mut sink = Vec::new();
+        let worker = std::thread::spawn(move || {
+            let result = client.retrieve("big.bin", 0, &mut sink, &mut |total| {
+                let _ = got_some.send(total);
+            });
+            (client, result, sink)
+        });
+        assert_eq!(
+            first_bytes.recv_timeout(Duration::from_secs(10)).unwrap(),
+            1000
+        );
+        let asked = Instant::now();
+        cancel.request();
+        let (mut client, result, sink) = worker.join().unwrap();
+        let took = asked.elapsed();
+        assert!(took < Duration::from_secs(1), "stopping took {took:?}");
+        let err = result.unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "RETR big.bin: cancelled after 1000 bytes; the server answered 426 and 226"
+            ),
+            "{err}"
+        );
+        assert_eq!(sink.len(), 1000);
+        let commands: Vec<String> = heard.try_iter().collect();
+        assert!(
+            commands.contains(&"ABOR, data open: true".to_string()),
+            "{commands:?}"
+        );
+        assert!(!cancel.is_requested(), "the request outlived its transfer");
+        client.expect_success("NOOP").unwrap();
+    }
+}
