@@ -570,6 +570,49 @@ mod tests {
     use std::io::{BufRead, BufReader};
     use std::sync::mpsc;
 
+    /// A data socket that delivers `first` bytes and then only ends of slices (`WouldBlock`),
+    /// the way a stalled connection with a read timeout does; at its `cancel_at`-th empty
+    /// slice it asks `cancel` to stop, as the keyboard thread would meanwhile.
+    struct Stalled {
+        first: usize,
+        empty_slices: usize,
+        cancel_at: usize,
+        cancel: Cancel,
+    }
+
+    impl Read for Stalled {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            if self.first > 0 {
+                let got = self.first.min(buffer.len());
+                self.first -= got;
+                return Ok(got);
+            }
+            self.empty_slices += 1;
+            if self.empty_slices == self.cancel_at {
+                self.cancel.request();
+            }
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+    }
+
+    /// A slice that ends with nothing moved is not a failure: the copy looks at its cancel
+    /// request and waits again, so a stalled transfer still stops when asked.
+    #[test]
+    fn stalled_copy_stops_when_cancelled() {
+        let cancel = Cancel::default();
+        let mut source = Stalled {
+            first: 1000,
+            empty_slices: 0,
+            cancel_at: 3,
+            cancel: cancel.clone(),
+        };
+        let mut sink = Vec::new();
+        let copied = copy_counting(&mut source, &mut sink, 4096, &mut |_| {}, &cancel).unwrap();
+        assert!(matches!(copied, Copied::Cancelled(1000)));
+        assert_eq!(source.empty_slices, 3);
+        assert_eq!(sink.len(), 1000);
+    }
+
     /// A server that logs in anyone, answers `RETR` with `150`, sends `sent_first` bytes on
     /// the data connection and then nothing: a stalled transfer. It reports every command it
     /// reads, and whether the data connection was still open when `ABOR` came.
@@ -623,9 +666,9 @@ mod tests {
         (addr, commands)
     }
 
-    /// A transfer whose data connection has stalled still stops soon after a cancel request
-    /// (within a few slices, not DATA_TIMEOUT): `ABOR` goes out while the data connection is
-    /// still open, both replies are read, and the client can go on with the next command.
+    /// A cancel request stops a download whose data connection has gone quiet: `ABOR` goes
+    /// out while the data connection is still open, both replies are read, and the client can
+    /// go on with the next command.
     #[test]
     fn cancel_stops_a_stalled_download_with_abor() {
         let (addr, heard) = stalling_server(1000);
