@@ -20,7 +20,7 @@
 //! watches the keyboard) ask the running transfer to stop. The loop that moves the bytes looks
 //! at it after every block, and the data socket's waits are cut into slices of [`DATA_SLICE`]
 //! so that a transfer whose data connection has stalled still looks at least that often
-//! (`--data-timeout`'s limit is then counted across slices, as the server does it). To stop,
+//! ([`DATA_TIMEOUT`] is then counted across slices, as the server counts its `--data-timeout`). To stop,
 //! the client sends `ABOR` on the control connection (RFC 959, 4.1.3), stops reading or
 //! writing, and lets the *server* close the data connection ([`ABORT_GRACE`] at most; then it
 //! closes it itself). Closing it first would look, to the server, like a client that died
