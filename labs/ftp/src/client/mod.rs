@@ -59,7 +59,7 @@ use crate::hostport;
 use crate::reply::Reply;
 use control::Control;
 
-/// How long to wait for a data connection to open.
+/// How long to wait for a data connection to open, and how long a transfer may move no byte.
 pub const DATA_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Bytes per read and write on a data connection unless [`FtpClient::set_block_size`] says
