@@ -282,12 +282,17 @@ fn ctrl_d_during_a_download_cancels_it_and_quits() {
             .any(|row| row.contains("get big.bin cancelled at ")),
         "{screen:#?}"
     );
+    // Two lines, one on the server's standard error and one on its standard output: they may
+    // be read in either order.
+    let aborted = "RETR /big.bin failed: the client sent ABOR";
+    let left = "disconnected (said QUIT)";
     world
         .server
-        .wait_for(|line| line.contains("RETR /big.bin failed: the client sent ABOR"));
-    world
-        .server
-        .wait_for(|line| line.contains("disconnected (said QUIT)"));
+        .wait_for_count(2, |line| line.contains(aborted) || line.contains(left));
+    for wanted in [aborted, left] {
+        let seen = &world.server.seen;
+        assert!(seen.iter().any(|line| line.contains(wanted)), "{seen:#?}");
+    }
     assert!(!local.join("big.bin").exists());
 }
 
