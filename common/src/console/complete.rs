@@ -5,6 +5,10 @@
 //! on this machine, as a shell does: `put rep` + Tab becomes `put report.pdf`, and a directory
 //! gets its `/` so the next Tab goes inside it. When several names fit, the word grows to their
 //! longest common beginning; when it cannot grow, the candidates are listed.
+//!
+//! A program may also name commands whose argument is one of *names it knows while it runs*
+//! ([`Completer::with_names`], [`Completer::set_names`]): the FTP shell completes `get` and `cd`
+//! from the names of its last `ls`. Those names end in `/` for a directory, as paths do.
 
 use std::path::{MAIN_SEPARATOR, Path};
 
@@ -19,11 +23,13 @@ pub enum Completion {
     Choices(Vec<String>),
 }
 
-/// Completes command names and, after the commands that take one, local paths.
+/// Completes command names and, after the commands that take one, local paths or names.
 #[derive(Debug, Clone, Default)]
 pub struct Completer {
     commands: Vec<String>,
     path_commands: Vec<String>,
+    name_commands: Vec<String>,
+    names: Vec<String>,
 }
 
 impl Completer {
@@ -32,24 +38,53 @@ impl Completer {
         Self {
             commands: commands.iter().map(|name| name.to_string()).collect(),
             path_commands: path_commands.iter().map(|name| name.to_string()).collect(),
+            name_commands: Vec::new(),
+            names: Vec::new(),
         }
+    }
+
+    /// Completes the last word after any of `commands` from the names set with
+    /// [`Completer::set_names`].
+    pub fn with_names(mut self, commands: &[&str]) -> Self {
+        self.name_commands = commands.iter().map(|name| name.to_string()).collect();
+        self
+    }
+
+    /// Replaces the names completed after the commands of [`Completer::with_names`].
+    pub fn set_names(&mut self, names: Vec<String>) {
+        self.names = names;
     }
 
     /// What Tab does to `before`, the text left of the cursor.
     pub fn complete(&self, before: &str) -> Completion {
-        match before.split_once(' ') {
-            None => self.complete_command(before),
-            Some((command, rest)) if self.path_commands.iter().any(|name| name == command) => {
-                // Only the last word is a path being typed: `put a b` completes `b`.
-                let start = before.len() - rest.len() + rest.rfind(' ').map_or(0, |at| at + 1);
-                let (head, word) = before.split_at(start);
-                match complete_path(word) {
-                    Completion::Extend(longer) => Completion::Extend(format!("{head}{longer}")),
-                    other => other,
-                }
-            }
-            Some(_) => Completion::None,
+        let Some((command, rest)) = before.split_once(' ') else {
+            return self.complete_command(before);
+        };
+        let is = |list: &[String]| list.iter().any(|name| name == command);
+        // Only the last word is being typed: `put a b` completes `b`.
+        let start = before.len() - rest.len() + rest.rfind(' ').map_or(0, |at| at + 1);
+        let (head, word) = before.split_at(start);
+        let completion = if is(&self.path_commands) {
+            complete_path(word)
+        } else if is(&self.name_commands) {
+            self.complete_name(word)
+        } else {
+            Completion::None
+        };
+        match completion {
+            Completion::Extend(longer) => Completion::Extend(format!("{head}{longer}")),
+            other => other,
         }
+    }
+
+    fn complete_name(&self, word: &str) -> Completion {
+        let fits: Vec<String> = self
+            .names
+            .iter()
+            .filter(|name| name.starts_with(word))
+            .cloned()
+            .collect();
+        narrow(word, fits, finish_entry)
     }
 
     fn complete_command(&self, word: &str) -> Completion {
@@ -94,14 +129,16 @@ fn complete_path(word: &str) -> Completion {
         ));
     }
     fits.sort();
-    // A file gets a space; a directory already ends in `/`, ready for the next Tab.
-    narrow(word, fits, |only| {
-        if only.ends_with('/') {
-            only.to_string()
-        } else {
-            format!("{only} ")
-        }
-    })
+    narrow(word, fits, finish_entry)
+}
+
+/// A file gets a space; a directory already ends in `/`, ready for the next Tab.
+fn finish_entry(only: &str) -> String {
+    if only.ends_with('/') {
+        only.to_string()
+    } else {
+        format!("{only} ")
+    }
 }
 
 /// From the candidates that fit `word`: the one (finished by `finish`), their longest common
@@ -197,6 +234,28 @@ mod tests {
             Completion::None
         );
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// After a names command, the last word completes from the names the program set; other
+    /// commands still complete nothing.
+    #[test]
+    fn names() {
+        let mut completer = Completer::new(&["get", "cd", "pwd"], &[]).with_names(&["get", "cd"]);
+        assert_eq!(completer.complete("get b"), Completion::None);
+        completer.set_names(vec!["big.bin".into(), "docs/".into(), "big.txt".into()]);
+        assert_eq!(
+            completer.complete("get b"),
+            Completion::Extend("get big.".into())
+        );
+        assert_eq!(
+            completer.complete("get big.b"),
+            Completion::Extend("get big.bin ".into())
+        );
+        assert_eq!(
+            completer.complete("cd d"),
+            Completion::Extend("cd docs/".into())
+        );
+        assert_eq!(completer.complete("pwd d"), Completion::None);
     }
 
     /// Common beginnings are cut between characters, never inside one.

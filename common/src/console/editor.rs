@@ -74,6 +74,11 @@ impl Editor {
         self
     }
 
+    /// What Tab completes with (the program may change its names while it runs).
+    pub fn completer_mut(&mut self) -> &mut Completer {
+        &mut self.completer
+    }
+
     /// The text being typed.
     pub fn text(&self) -> &str {
         self.line.value()

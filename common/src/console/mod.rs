@@ -26,8 +26,8 @@
 //! [`Console::start`] picks the mode and gives back a [`Console`]; typed lines arrive as
 //! [`Input`]s on its receiver. Printing needs nothing new: [`crate::term`]'s functions send
 //! their lines here while a console is open. [`set_status`] and [`set_prompt`] change the rows
-//! at the bottom, [`crate::progress::transfer_bar`] bars show there; all three do nothing in the
-//! plain mode. Dropping the [`Console`] gives the terminal back as it was, and so does a panic.
+//! at the bottom, [`crate::progress::transfer_bar`] bars show there, and [`set_names`] changes the
+//! names Tab completes after [`Options::name_commands`]; all four do nothing in the plain mode. Dropping the [`Console`] gives the terminal back as it was, and so does a panic.
 
 mod complete;
 mod editor;
@@ -72,6 +72,7 @@ pub struct Options {
     prompt: String,
     commands: Vec<&'static str>,
     path_commands: Vec<&'static str>,
+    name_commands: Vec<&'static str>,
     plain: bool,
     max_line: usize,
     wake: Option<Box<dyn Fn() + Send>>,
@@ -84,6 +85,7 @@ impl Options {
             prompt: prompt.to_string(),
             commands: Vec::new(),
             path_commands: Vec::new(),
+            name_commands: Vec::new(),
             plain: false,
             max_line: 64 * 1024,
             wake: None,
@@ -99,6 +101,13 @@ impl Options {
     /// The commands whose argument is a local file (`/send`, `put`): Tab completes paths there.
     pub fn path_commands(mut self, commands: &[&'static str]) -> Self {
         self.path_commands = commands.to_vec();
+        self
+    }
+
+    /// The commands whose argument is one of the names the program sets while it runs with
+    /// [`set_names`] (remote files after `get`): Tab completes those names there.
+    pub fn name_commands(mut self, commands: &[&'static str]) -> Self {
+        self.name_commands = commands.to_vec();
         self
     }
 
@@ -219,7 +228,8 @@ impl Console {
     fn full_screen(options: Options) -> Result<Self> {
         install_panic_restore();
         let colors = colors_wanted();
-        let completer = Completer::new(&options.commands, &options.path_commands);
+        let completer = Completer::new(&options.commands, &options.path_commands)
+            .with_names(&options.name_commands);
         let editor = Editor::new(completer).with_max_len(options.max_line);
         let view = View::new(editor, &options.prompt, colors);
         let (input_sender, inputs) = channel();
@@ -294,6 +304,12 @@ pub fn print_line(line: &str) -> bool {
 /// Replaces the status lines at the bottom of the screen (nothing in the plain mode).
 pub fn set_status(lines: Vec<String>) {
     send(ui::UiMessage::Status(lines));
+}
+
+/// Replaces the names Tab completes after the commands of [`Options::name_commands`] (nothing
+/// in the plain mode).
+pub fn set_names(names: Vec<String>) {
+    send(ui::UiMessage::Names(names));
 }
 
 /// Replaces the prompt before the input line (nothing in the plain mode).

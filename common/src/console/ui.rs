@@ -46,6 +46,8 @@ pub enum UiMessage {
     Prompt(String),
     /// Show this transfer until it finishes.
     Track(indicatif::ProgressBar),
+    /// Complete with these names after the commands that take them.
+    Names(Vec<String>),
     /// Print what is queued, give the terminal back, and end.
     Close,
 }
@@ -281,6 +283,7 @@ impl Ui {
                     self.view.set_prompt(&prompt);
                     self.dirty = true;
                 }
+                Ok(UiMessage::Names(names)) => self.view.editor.completer_mut().set_names(names),
                 Ok(UiMessage::Track(bar)) => {
                     self.view.track(&bar);
                     self.dirty = true;

@@ -15,7 +15,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use netlab_common::cli::{GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_file_size};
+use netlab_common::cli::{
+    ConsoleArgs, GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_file_size,
+};
 use netlab_common::{Error, Result};
 
 use crate::bench::{self, BenchConfig};
@@ -146,6 +148,10 @@ struct ConnectArgs {
     #[arg(long)]
     password: Option<String>,
     #[command(flatten)]
+    block: BlockArgs,
+    #[command(flatten)]
+    console: ConsoleArgs,
+    #[command(flatten)]
     flags: ClientFlags,
 }
 
@@ -177,7 +183,7 @@ struct PutArgs {
     flags: ClientFlags,
 }
 
-/// `--block-size` of `get` and `put`.
+/// `--block-size` of `get`, `put` and `connect`.
 #[derive(Args, Debug)]
 struct BlockArgs {
     /// Bytes per read (and per write) on the data connection, e.g. 4K, 64K, 1M; only our side
@@ -231,6 +237,8 @@ pub fn run(cli: Cli) -> Result<()> {
             user: args.user,
             password: args.password,
             active: args.flags.active,
+            block_size: args.block.block_size,
+            plain: args.console.plain,
             tracer: args.flags.trace.tracer("ftp")?,
         }),
         Command::Get(args) => oneshot::get(&GetConfig {

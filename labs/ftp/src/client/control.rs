@@ -138,6 +138,36 @@ impl Control {
         }
     }
 
+    /// Waits at most `wait` for the server to start saying something; false if it stayed
+    /// silent. Nothing is consumed: [`Control::reply`] reads the reply (or the end of the
+    /// connection) afterwards, with the usual [`REPLY_TIMEOUT`].
+    pub fn reply_pending(&mut self, wait: Duration) -> Result<bool> {
+        if !self.reader.buffer().is_empty() {
+            return Ok(true);
+        }
+        let setting = |timeout| {
+            self.writer
+                .set_read_timeout(Some(timeout))
+                .map_err(|err| Error::io("setting the reply timeout", err))
+        };
+        setting(wait.max(Duration::from_millis(1)))?;
+        let waited = self.reader.fill_buf().map(|_| ());
+        setting(REPLY_TIMEOUT)?;
+        match waited {
+            // Bytes, or the end of the connection: either way `reply` has something to say.
+            Ok(()) => Ok(true),
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(Error::io("waiting for the server's reply", err)),
+        }
+    }
+
     /// Sends a command and reads its reply.
     pub fn command(&mut self, line: &str) -> Result<Reply> {
         self.send(line)?;

@@ -15,6 +15,22 @@
 //! or per read-then-`write` when uploading; [`FtpClient::set_block_size`] (`--block-size` on
 //! `get` and `put`) changes that, and `ftp-lab bench` measures what it costs.
 //!
+//! ## Cancelling a transfer
+//! A [`Cancel`] handle ([`FtpClient::cancel_handle`]) lets another thread (the shell's, which
+//! watches the keyboard) ask the running transfer to stop. The loop that moves the bytes looks
+//! at it after every block, and the data socket's waits are cut into slices of [`DATA_SLICE`]
+//! so that a transfer whose data connection has stalled still looks at least that often
+//! ([`DATA_TIMEOUT`] is then counted across slices, as the server counts its `--data-timeout`). To stop,
+//! the client sends `ABOR` on the control connection (RFC 959, 4.1.3), stops reading or
+//! writing, and lets the *server* close the data connection ([`ABORT_GRACE`] at most; then it
+//! closes it itself). Closing it first would look, to the server, like a client that died
+//! (`Broken pipe` in its log) or, during an upload, exactly like the end of the file. The
+//! server then answers twice: for the transfer (`426` aborted, or `226` if it had already
+//! finished) and for the `ABOR` (`226`). RFC 959 also asks for the Telnet "Interrupt Process"
+//! and "Synch" signals before `ABOR`, for servers that read the control connection only
+//! between transfers; we send `ABOR` alone, as an ordinary line, which is how our server (and
+//! vsftpd) read it anyway (`crate::server`'s connection notes on urgent data).
+//!
 //! Nothing here assumes our own server: replies are judged by their first digit, multi-line
 //! replies are parsed generically, and `EPSV`, `SIZE` and `REST` are used with fallbacks, so the
 //! client works against vsftpd, pyftpdlib and others.
@@ -32,7 +48,9 @@ pub mod url;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use netlab_common::{Error, Result, Tracer, net};
 
@@ -41,12 +59,23 @@ use crate::hostport;
 use crate::reply::Reply;
 use control::Control;
 
-/// How long to wait for a data connection to open.
+/// How long to wait for a data connection to open, and how long a transfer may move no byte.
 pub const DATA_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Bytes per read and write on a data connection unless [`FtpClient::set_block_size`] says
 /// otherwise: large enough that a gigabyte costs a few thousand system calls, not a million.
 pub const DEFAULT_BLOCK_SIZE: usize = 256 * 1024;
+
+/// The longest a data socket's `read` or `write` waits before the transfer looks at its
+/// [`Cancel`] again. A stalled transfer stops this long after Ctrl-C at worst; while bytes
+/// flow the slices cost nothing (a wait ends as soon as bytes arrive).
+pub const DATA_SLICE: Duration = Duration::from_millis(100);
+
+/// After `ABOR`, how long the client waits for the server's answer before closing the data
+/// connection itself. RFC 959 (4.1.3) has the *server* close it; ours notices `ABOR` within
+/// its own 100 ms slice. A server that reads the control connection only between transfers
+/// never answers while the transfer is stuck, and then our closing is what stops it.
+pub const ABORT_GRACE: Duration = Duration::from_secs(2);
 
 /// The largest block size accepted: one buffer of it is allocated per transfer.
 pub const MAX_BLOCK_SIZE: usize = 64 << 20;
@@ -60,6 +89,40 @@ enum Pending {
     Listening(TcpListener),
 }
 
+/// A request to stop the running transfer, shared between the thread that moves the bytes and
+/// the thread that decides to stop (the shell's, watching the keyboard). Cloning gives another
+/// handle to the same request.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Asks the running transfer to stop: it sends `ABOR` at its next look, within a block or
+    /// a [`DATA_SLICE`].
+    pub fn request(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Has a stop been asked for?
+    pub fn is_requested(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Forgets a request. The transfer that acts on one forgets it; a request that came too
+    /// late for its transfer (it had just finished) would stop the next one, so whoever makes
+    /// requests clears them when its transfer is over.
+    pub fn clear(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// How a copy on the data connection ended.
+enum Copied {
+    /// Up to the end of the input: this many bytes.
+    Whole(u64),
+    /// Stopped by a [`Cancel`] request after this many bytes.
+    Cancelled(u64),
+}
+
 /// A logged-in FTP session.
 #[derive(Debug)]
 pub struct FtpClient {
@@ -70,6 +133,8 @@ pub struct FtpClient {
     no_epsv: bool,
     /// Bytes per read and write on a data connection (see [`FtpClient::set_block_size`]).
     block_size: usize,
+    /// Asked to stop the running transfer (see [`FtpClient::cancel_handle`]).
+    cancel: Cancel,
 }
 
 impl FtpClient {
@@ -84,6 +149,7 @@ impl FtpClient {
             passive: true,
             no_epsv: false,
             block_size: DEFAULT_BLOCK_SIZE,
+            cancel: Cancel::default(),
         })
     }
 
@@ -98,6 +164,14 @@ impl FtpClient {
     /// Bytes per read and write on a data connection.
     pub fn block_size(&self) -> usize {
         self.block_size
+    }
+
+    /// A handle another thread can use to stop the running transfer (module docs: Cancelling
+    /// a transfer). A stopped transfer returns [`Error::Failed`] once the server has answered
+    /// `ABOR`. A request made while no transfer runs applies to the next one (see
+    /// [`Cancel::clear`]).
+    pub fn cancel_handle(&self) -> Cancel {
+        self.cancel.clone()
     }
 
     /// `USER`, then `PASS` if asked for; then `TYPE I` so files travel byte for byte.
@@ -201,14 +275,20 @@ impl FtpClient {
         source: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
+        let line = format!("STOR {path}");
         let pending = self.prepare_data()?;
-        let mut stream = self.start_transfer(&format!("STOR {path}"), pending)?;
-        let sent = copy_counting(source, &mut stream, self.block_size, progress)
-            .map_err(|err| Error::io("sending the file on the data connection", err))?;
+        let mut stream = self.start_transfer(&line, pending)?;
+        let copied = copy_counting(source, &mut stream, self.block_size, progress, &self.cancel)
+            .map_err(|err| data_error("sending the file on the data connection", err));
+        let sent = match copied {
+            Ok(Copied::Whole(sent)) => sent,
+            Ok(Copied::Cancelled(sent)) => return Err(self.abort(&line, stream, sent)),
+            Err(err) => return Err(err),
+        };
         // Closing the data connection is how the server learns the file is complete.
         drop(stream);
         self.trace_data(&format!("data: {sent} bytes sent, connection closed"));
-        self.finish_transfer(&format!("STOR {path}"))?;
+        self.finish_transfer(&line)?;
         Ok(sent)
     }
 
@@ -235,13 +315,45 @@ impl FtpClient {
         progress: &mut dyn FnMut(u64),
     ) -> Result<u64> {
         let mut stream = self.start_transfer(line, pending)?;
-        let received = copy_counting(&mut stream, sink, self.block_size, progress)
-            .map_err(|err| Error::io("receiving on the data connection", err))?;
+        let copied = copy_counting(&mut stream, sink, self.block_size, progress, &self.cancel)
+            .map_err(|err| data_error("receiving on the data connection", err));
+        let received = match copied {
+            Ok(Copied::Whole(received)) => received,
+            Ok(Copied::Cancelled(received)) => return Err(self.abort(line, stream, received)),
+            Err(err) => return Err(err),
+        };
         self.trace_data(&format!(
             "data: {received} bytes received, connection closed"
         ));
         self.finish_transfer(line)?;
         Ok(received)
+    }
+
+    /// Stops the transfer `line` after `moved` bytes (module docs: Cancelling a transfer):
+    /// `ABOR`; then, with the data connection left alone, up to [`ABORT_GRACE`] for the server
+    /// to answer (it closes the data connection itself); then our end closed and the server's
+    /// two replies read. Returns the error the transfer ends with: [`Error::Failed`] saying it
+    /// was cancelled, or what went wrong on the control connection meanwhile.
+    fn abort(&mut self, line: &str, stream: TcpStream, moved: u64) -> Error {
+        self.cancel.clear();
+        let answers = self.control.send("ABOR").and_then(|()| {
+            self.control.reply_pending(ABORT_GRACE)?;
+            drop(stream);
+            self.trace_data(&format!(
+                "data: cancelled after {moved} bytes, connection closed"
+            ));
+            let transfer = self.control.reply()?;
+            Ok((transfer, self.control.reply()?))
+        });
+        match answers {
+            Ok((transfer, abort)) => Error::Failed(format!(
+                "{}: cancelled after {moved} bytes; the server answered {} and {}",
+                netlab_common::term::sanitize(line),
+                transfer.code,
+                abort.code
+            )),
+            Err(err) => err,
+        }
     }
 
     /// Passive: get a port and connect now. Active: listen and announce it with PORT/EPRT.
@@ -300,8 +412,10 @@ impl FtpClient {
                 stream
             }
         };
-        let _ = stream.set_read_timeout(Some(DATA_TIMEOUT));
-        let _ = stream.set_write_timeout(Some(DATA_TIMEOUT));
+        // Waits are cut into slices, so a stalled transfer can still be cancelled; the copy
+        // loop counts DATA_TIMEOUT across them (module docs: Cancelling a transfer).
+        let _ = stream.set_read_timeout(Some(DATA_SLICE));
+        let _ = stream.set_write_timeout(Some(DATA_SLICE));
         Ok(stream)
     }
 
@@ -320,28 +434,114 @@ impl FtpClient {
 }
 
 /// Copies until end of input in reads of at most `block` bytes (at least 1: an empty buffer
-/// would read 0 bytes, which means end of input), reporting the running total to `progress`.
+/// would read 0 bytes, which means end of input), reporting the running total to `progress`,
+/// and stopping early when `cancel` is requested.
+///
+/// One side is a data socket whose waits end after a [`DATA_SLICE`]: a wait that ends with
+/// nothing moved is a chance to look at `cancel`, and only [`DATA_TIMEOUT`] without a byte
+/// moved is a failure. That is why the writes are our own loop and not `write_all`, which
+/// would give up at the first slice and not say how much it had written.
 fn copy_counting(
     source: &mut dyn Read,
     sink: &mut dyn Write,
     block: usize,
     progress: &mut dyn FnMut(u64),
-) -> io::Result<u64> {
+    cancel: &Cancel,
+) -> io::Result<Copied> {
     let mut buffer = vec![0u8; block.max(1)];
     let mut total = 0u64;
+    let mut stall = Stall::new();
     loop {
+        if cancel.is_requested() {
+            return Ok(Copied::Cancelled(total));
+        }
         let got = match source.read(&mut buffer) {
             Ok(0) => break,
             Ok(got) => got,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) if is_slice_over(&err) => {
+                stall.check()?;
+                continue;
+            }
             Err(err) => return Err(err),
         };
-        sink.write_all(buffer.get(..got).unwrap_or_default())?;
+        stall.moved();
+        let mut rest = buffer.get(..got).unwrap_or_default();
+        while !rest.is_empty() {
+            match sink.write(rest) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(wrote) => {
+                    rest = rest.get(wrote..).unwrap_or_default();
+                    stall.moved();
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) if is_slice_over(&err) => {
+                    if cancel.is_requested() {
+                        total += (got - rest.len()) as u64;
+                        return Ok(Copied::Cancelled(total));
+                    }
+                    stall.check()?;
+                }
+                Err(err) => return Err(err),
+            }
+        }
         total += got as u64;
         progress(total);
     }
     sink.flush()?;
-    Ok(total)
+    Ok(Copied::Whole(total))
+}
+
+/// The error for a failed copy; a stall reports the whole [`DATA_TIMEOUT`] it lasted.
+fn data_error(what: &str, err: io::Error) -> Error {
+    match Error::io(what, err) {
+        Error::Timeout { what, .. } => Error::Timeout {
+            what,
+            after: DATA_TIMEOUT,
+        },
+        other => other,
+    }
+}
+
+/// A socket wait that ended at its timeout ([`DATA_SLICE`]): `WouldBlock` on Unix, `TimedOut`
+/// on Windows.
+fn is_slice_over(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// How long the data connection has moved nothing, against [`DATA_TIMEOUT`].
+struct Stall {
+    last_moved: Instant,
+}
+
+impl Stall {
+    fn new() -> Self {
+        Self {
+            last_moved: Instant::now(),
+        }
+    }
+
+    fn moved(&mut self) {
+        self.last_moved = Instant::now();
+    }
+
+    /// After a slice with nothing moved: an error once [`DATA_TIMEOUT`] has passed so.
+    fn check(&self) -> io::Result<()> {
+        if self.last_moved.elapsed() >= DATA_TIMEOUT {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "no byte moved for {} s on the data connection",
+                    DATA_TIMEOUT.as_secs()
+                ),
+            ))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// The error for a command the server refused, quoting its reply. A refusal (`550` for a
@@ -361,4 +561,151 @@ pub fn refused(what: &str, reply: &Reply) -> Error {
         netlab_common::term::sanitize(what),
         netlab_common::term::sanitize(&reply.to_string())
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+
+    /// A data socket that delivers `first` bytes and then only ends of slices (`WouldBlock`),
+    /// the way a stalled connection with a read timeout does; at its `cancel_at`-th empty
+    /// slice it asks `cancel` to stop, as the keyboard thread would meanwhile.
+    struct Stalled {
+        first: usize,
+        empty_slices: usize,
+        cancel_at: usize,
+        cancel: Cancel,
+    }
+
+    impl Read for Stalled {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            if self.first > 0 {
+                let got = self.first.min(buffer.len());
+                self.first -= got;
+                return Ok(got);
+            }
+            self.empty_slices += 1;
+            if self.empty_slices == self.cancel_at {
+                self.cancel.request();
+            }
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+    }
+
+    /// A slice that ends with nothing moved is not a failure: the copy looks at its cancel
+    /// request and waits again, so a stalled transfer still stops when asked.
+    #[test]
+    fn stalled_copy_stops_when_cancelled() {
+        let cancel = Cancel::default();
+        let mut source = Stalled {
+            first: 1000,
+            empty_slices: 0,
+            cancel_at: 3,
+            cancel: cancel.clone(),
+        };
+        let mut sink = Vec::new();
+        let copied = copy_counting(&mut source, &mut sink, 4096, &mut |_| {}, &cancel).unwrap();
+        assert!(matches!(copied, Copied::Cancelled(1000)));
+        assert_eq!(source.empty_slices, 3);
+        assert_eq!(sink.len(), 1000);
+    }
+
+    /// A server that logs in anyone, answers `RETR` with `150`, sends `sent_first` bytes on
+    /// the data connection and then nothing: a stalled transfer. It reports every command it
+    /// reads, and whether the data connection was still open when `ABOR` came.
+    fn stalling_server(sent_first: usize) -> (SocketAddr, mpsc::Receiver<String>) {
+        let control = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = control.local_addr().unwrap();
+        let (heard, commands) = mpsc::channel();
+        std::thread::spawn(move || {
+            let (stream, _) = control.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut writer = stream;
+            let mut say = |line: &str| writer.write_all(format!("{line}\r\n").as_bytes());
+            say("220 ready").unwrap();
+            let data_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let data_port = data_listener.local_addr().unwrap().port();
+            let mut data = None;
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                let command = line.trim_end().to_string();
+                line.clear();
+                let verb = command.split(' ').next().unwrap_or_default().to_string();
+                let reply = match verb.as_str() {
+                    "USER" => "230 in".to_string(),
+                    "EPSV" => format!("229 Entering Extended Passive Mode (|||{data_port}|)"),
+                    "RETR" => {
+                        say("150 here it comes").unwrap();
+                        let (mut stream, _) = data_listener.accept().unwrap();
+                        stream.write_all(&vec![7u8; sent_first]).unwrap();
+                        data = Some(stream);
+                        continue;
+                    }
+                    "ABOR" => {
+                        // Is the data connection still open, as RFC 959 4.1.3 wants it?
+                        let stream = data.take().unwrap();
+                        stream.set_nonblocking(true).unwrap();
+                        let open = matches!(
+                            (&stream).read(&mut [0u8; 1]),
+                            Err(err) if err.kind() == io::ErrorKind::WouldBlock
+                        );
+                        heard.send(format!("ABOR, data open: {open}")).unwrap();
+                        drop(stream);
+                        say("426 aborted").unwrap();
+                        "226 ABOR done".to_string()
+                    }
+                    _ => "200 ok".to_string(),
+                };
+                heard.send(command).unwrap();
+                say(&reply).unwrap();
+            }
+        });
+        (addr, commands)
+    }
+
+    /// A cancel request stops a download whose data connection has gone quiet: `ABOR` goes
+    /// out while the data connection is still open, both replies are read, and the client can
+    /// go on with the next command.
+    #[test]
+    fn cancel_stops_a_stalled_download_with_abor() {
+        let (addr, heard) = stalling_server(1000);
+        let mut client = FtpClient::connect(&addr.to_string(), Tracer::new(false)).unwrap();
+        client.login("alice", "pw").unwrap();
+        let cancel = client.cancel_handle();
+        let (got_some, first_bytes) = mpsc::channel();
+        let mut sink = Vec::new();
+        let worker = std::thread::spawn(move || {
+            let result = client.retrieve("big.bin", 0, &mut sink, &mut |total| {
+                let _ = got_some.send(total);
+            });
+            (client, result, sink)
+        });
+        assert_eq!(
+            first_bytes.recv_timeout(Duration::from_secs(10)).unwrap(),
+            1000
+        );
+        let asked = Instant::now();
+        cancel.request();
+        let (mut client, result, sink) = worker.join().unwrap();
+        let took = asked.elapsed();
+        assert!(took < Duration::from_secs(1), "stopping took {took:?}");
+        let err = result.unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "RETR big.bin: cancelled after 1000 bytes; the server answered 426 and 226"
+            ),
+            "{err}"
+        );
+        assert_eq!(sink.len(), 1000);
+        let commands: Vec<String> = heard.try_iter().collect();
+        assert!(
+            commands.contains(&"ABOR, data open: true".to_string()),
+            "{commands:?}"
+        );
+        assert!(!cancel.is_requested(), "the request outlived its transfer");
+        client.expect_success("NOOP").unwrap();
+    }
 }

@@ -160,7 +160,7 @@ impl Write for LazyFile {
 }
 
 /// Where a resumed download starts: `None` if the local file is already complete.
-fn resume_offset(output: &Path, remote_size: Option<u64>) -> Result<Option<u64>> {
+pub(super) fn resume_offset(output: &Path, remote_size: Option<u64>) -> Result<Option<u64>> {
     let have = std::fs::metadata(output)
         .map(|meta| meta.len())
         .unwrap_or(0);
@@ -179,7 +179,7 @@ fn resume_offset(output: &Path, remote_size: Option<u64>) -> Result<Option<u64>>
 }
 
 /// After a transfer, the local file (download) or the server's answer (upload) must match.
-fn check_size(path: &Path, expected: Option<u64>, what: &str) -> Result<()> {
+pub(super) fn check_size(path: &Path, expected: Option<u64>, what: &str) -> Result<()> {
     let Some(expected) = expected else {
         term::warn(format!(
             "cannot check the {what}: the server does not report SIZE"

@@ -16,6 +16,8 @@
 //! - 2: the `connect --trace` session: its standard output against the console block, its
 //!   standard error (the trace) against the next block, and the server's log against the third.
 //! - 4: the resumed download: `ls -l`, `get --resume --trace`, `get --resume`, and the log lines.
+//!   Its two screens of the full-screen shell ("In the shell") are checked in tmux by
+//!   `shell_tty::walkthrough_screens_are_true`.
 //! - 5: the upload killed by `SIGKILL` (needs python3 with ftplib): the old file survives; the
 //!   server's log.
 //! - 6: `curl -v` (needs curl), and the ftplib script (needs python3) against the output under
@@ -128,6 +130,9 @@ fn walkthrough_transcripts_are_true() {
     );
     let resume = blocks.take("## 4.", "$ timeout");
     let resume_log = blocks.take("## 4.", "[WARN]");
+    // Screen captures of the full-screen shell: checked in tmux by shell_tty.
+    blocks.take("### In the shell", "$ ftp-lab connect");
+    blocks.take("### In the shell", "[INFO] connected");
     let killed = blocks.take("## 5.", "$ echo");
     let killed_log = blocks.take("## 5.", "[INFO]");
     let curl = blocks.take("### curl", "$ curl -v");

@@ -19,4 +19,6 @@ mod hostile;
 mod interop;
 mod server;
 mod trace_json;
+#[cfg(unix)]
+mod shell_tty;
 mod util;
