@@ -194,7 +194,6 @@ impl Tracer {
     }
 }
 
-
 /// A stream wrapper that traces every successful `read` and `write` as it happens, so blocking
 /// code shows the real chunks on the wire (two messages in one read, a frame split in two).
 #[derive(Debug)]

@@ -12,7 +12,7 @@
 //! show state (connection, whose turn it is, a game board, a transfer's bar) and, at the very
 //! bottom, the line you are typing. Whatever the program prints is inserted *above* those rows,
 //! into the terminal's ordinary scrollback, so scrolling back and copy/paste keep working as in
-//! any terminal program. One thread ([`ui`]) owns the terminal; every other thread sends it
+//! any terminal program. One thread (`console/ui.rs`) owns the terminal; every other thread sends it
 //! messages. Why this and not a line editor with an "external printer" (rustyline, reedline):
 //! those keep the input line safe, but have no place for a status area, a board redrawn in
 //! place or several transfer bars.

@@ -18,7 +18,7 @@ mod grade;
 mod hostile;
 mod interop;
 mod server;
-mod trace_json;
 #[cfg(unix)]
 mod shell_tty;
+mod trace_json;
 mod util;

@@ -114,8 +114,17 @@ struct Figure {
 
 /// Units that make a number a measured figure.
 const RATE_UNITS: &[&str] = &[
-    "MB/s", "MiB/s", "GB/s", "GiB/s", "KB/s", "KiB/s", "round trips/s", "moves/s", "games/s",
-    "messages/s", "datagrams/s",
+    "MB/s",
+    "MiB/s",
+    "GB/s",
+    "GiB/s",
+    "KB/s",
+    "KiB/s",
+    "round trips/s",
+    "moves/s",
+    "games/s",
+    "messages/s",
+    "datagrams/s",
 ];
 
 /// The figures in `text`: numbers followed by a rate unit, numbers after `p50`/`p99`/`p999`,
@@ -152,16 +161,70 @@ fn figures(text: &str) -> Vec<Figure> {
             .iter()
             .any(|prefix| before.ends_with(prefix));
         if ratio || rate || percentile {
-            let plain = written.replace(',', "");
-            if let Ok(value) = plain.parse::<f64>() {
-                let decimals = plain.split_once('.').map_or(0, |(_, fraction)| fraction.len());
-                found.push(Figure {
-                    written,
-                    value,
-                    decimals,
-                    ratio,
-                });
+            // The low end of a range (`1699-1996 MiB/s`, `1,100 to 1,400 MiB/s`) is a figure too.
+            if let Some(low) = range_start(&chars[..start]) {
+                found.extend(figure(&low, false));
             }
+            found.extend(figure(&written, ratio));
+        }
+    }
+    found
+}
+
+/// The number before `prefix`'s trailing ` to ` or `-`, if it ends with one.
+fn range_start(prefix: &[char]) -> Option<String> {
+    let text: String = prefix.iter().collect();
+    let rest = text
+        .strip_suffix(" to ")
+        .or_else(|| text.strip_suffix('-'))
+        .or_else(|| text.strip_suffix('–'))?;
+    let start = rest
+        .rfind(|character: char| {
+            !(character.is_ascii_digit() || character == ',' || character == '.')
+        })
+        .map_or(0, |at| at + 1);
+    let number = &rest[start..];
+    number
+        .starts_with(|character: char| character.is_ascii_digit())
+        .then(|| number.to_string())
+}
+
+/// `written` as a figure, if it is a number.
+fn figure(written: &str, ratio: bool) -> Option<Figure> {
+    let plain = written.replace(',', "");
+    let value = plain.parse::<f64>().ok()?;
+    let decimals = plain
+        .split_once('.')
+        .map_or(0, |(_, fraction)| fraction.len());
+    Some(Figure {
+        written: written.to_string(),
+        value,
+        decimals,
+        ratio,
+    })
+}
+
+/// The numbers in the data rows of the Markdown tables in `text` (not the header, which
+/// comes before the `|---|` row).
+fn table_numbers(text: &str) -> Vec<Figure> {
+    let mut found = Vec::new();
+    let mut in_data = false;
+    for line in text.lines() {
+        let row = line.trim();
+        if !row.starts_with('|') {
+            in_data = false;
+            continue;
+        }
+        if row.chars().all(|character| "|-: ".contains(character)) {
+            in_data = true;
+            continue;
+        }
+        if in_data {
+            found.extend(
+                numbers(row)
+                    .iter()
+                    .filter_map(|number| figure(number, false)),
+            );
         }
     }
     found
@@ -190,11 +253,21 @@ fn numbers(text: &str) -> Vec<String> {
     found
 }
 
-/// Is `figure` backed by `source_numbers` (a results file's), or, for a ratio, the quotient of
-/// two of `passage_numbers` rounded as written?
+/// Is `figure` backed by `source_numbers` (a results file's: the same number, or one that
+/// rounds to it as written, `7,814` for `7,800`), or, for a ratio, the quotient of two of
+/// `passage_numbers` rounded as written?
 fn backed(figure: &Figure, source_numbers: &[String], passage_numbers: &[f64]) -> bool {
     let plain = figure.written.replace(',', "");
-    if source_numbers.iter().any(|number| *number == plain) {
+    if source_numbers.contains(&plain) {
+        return true;
+    }
+    let step = rounding_step(&plain, figure.decimals);
+    let rounds_to_it = |number: &String| {
+        number
+            .parse::<f64>()
+            .is_ok_and(|value| ((value / step).round() * step - figure.value).abs() < step / 1000.0)
+    };
+    if source_numbers.iter().any(rounds_to_it) {
         return true;
     }
     if !figure.ratio {
@@ -208,23 +281,40 @@ fn backed(figure: &Figure, source_numbers: &[String], passage_numbers: &[f64]) -
     })
 }
 
+/// The unit a figure was rounded to: `0.1` for `28.7`, `100` for `7,800`, `1` for `7,814`.
+fn rounding_step(plain: &str, decimals: usize) -> f64 {
+    if decimals > 0 {
+        return 10f64.powi(-i32::try_from(decimals).unwrap_or(0));
+    }
+    let zeros = plain.len() - plain.trim_end_matches('0').len();
+    // A figure of all zeros after one digit (`10000`) keeps its first digit significant.
+    let zeros = zeros.min(plain.len().saturating_sub(1));
+    10f64.powi(i32::try_from(zeros).unwrap_or(0))
+}
+
 /// What is wrong with the figures of `passage`, one line per problem.
 fn problems(passage: &Passage, root: &Path) -> Vec<String> {
-    let figures = figures(&passage.text);
+    let mut figures = figures(&passage.text);
+    if matches!(passage.source, Source::File(_)) {
+        // Under a results marker a table's cells are figures too, units or not: the unit is
+        // in the header.
+        figures.extend(table_numbers(&passage.text));
+    }
     if figures.is_empty() {
         return Vec::new();
     }
     let place = format!("{} (passage from line {})", passage.page, passage.line);
-    let shown: Vec<&str> = figures.iter().map(|figure| figure.written.as_str()).collect();
+    let shown: Vec<&str> = figures
+        .iter()
+        .map(|figure| figure.written.as_str())
+        .collect();
     match &passage.source {
         Source::Unmarked => vec![format!(
             "{place}: figures {shown:?} without a `<!-- figures: docs/results/FILE -->` or \
              `<!-- figures: example -->` marker"
         )],
         Source::Example => {
-            let dated = numbers(&passage.text).iter().any(|_| false)
-                || passage.text.contains("example")
-                || has_date(&passage.text);
+            let dated = passage.text.contains("example") || has_date(&passage.text);
             if dated {
                 Vec::new()
             } else {
@@ -238,6 +328,7 @@ fn problems(passage: &Passage, root: &Path) -> Vec<String> {
             let Ok(results) = std::fs::read_to_string(root.join(path)) else {
                 return vec![format!("{place}: results file {path} does not exist")];
             };
+
             let source_numbers = numbers(&results);
             let passage_numbers: Vec<f64> = numbers(&passage.text)
                 .iter()
@@ -274,23 +365,38 @@ fn figures_are_backed_or_marked() {
             all.extend(problems(&passage, &root));
         }
     }
-    assert!(all.is_empty(), "{} problems:\n{}", all.len(), all.join("\n"));
+    assert!(
+        all.is_empty(),
+        "{} problems:\n{}",
+        all.len(),
+        all.join("\n")
+    );
 }
 
 /// The check itself: figures are found by unit, percentile and ratio; a figure changed by hand
 /// no longer matches its file; a ratio may be computed from its passage; an unmarked figure and
 /// an undated example are refused.
 #[test]
+#[allow(clippy::unwrap_used)]
 fn the_check_catches_what_it_should() {
     let found: Vec<String> = figures("at 1,379 MB/s (p99 0.96 ms), 1.05x tokio, 3 threads, 30%")
         .into_iter()
         .map(|figure| figure.written)
         .collect();
     assert_eq!(found, ["1,379", "0.96", "1.05"]);
+    let range: Vec<String> = figures("ran at 1699-1996 MiB/s, then 1,100 to 1,400 MiB/s")
+        .into_iter()
+        .map(|figure| figure.written)
+        .collect();
+    assert_eq!(range, ["1699", "1996", "1,100", "1,400"]);
 
     let root = std::env::temp_dir().join(format!("netlab-figures-{}", std::process::id()));
     std::fs::create_dir_all(root.join("r")).unwrap();
-    std::fs::write(root.join("r/run.csv"), "mode,rate\nsr,290.6\nsaw,13.6\necho,1379\n").unwrap();
+    std::fs::write(
+        root.join("r/run.csv"),
+        "mode,rate\nsr,290.6\nsaw,13.6\necho,1379\n",
+    )
+    .unwrap();
     let page = "<!-- figures: r/run.csv -->\nIt ran at 1,379 MB/s; 290.6 / 13.6 = 21.4x.\n";
     let check = |page: &str| -> Vec<String> {
         passages("page.md", page)
@@ -299,10 +405,30 @@ fn the_check_catches_what_it_should() {
             .collect()
     };
     assert!(check(page).is_empty(), "{:?}", check(page));
-    assert_eq!(check(&page.replace("1,379", "1,479")).len(), 1, "a figure changed by hand");
-    assert_eq!(check(&page.replace("21.4x", "22.4x")).len(), 1, "a wrong ratio");
+    assert_eq!(
+        check(&page.replace("1,379", "1,479")).len(),
+        1,
+        "a figure changed by hand"
+    );
+    assert_eq!(
+        check(&page.replace("21.4x", "22.4x")).len(),
+        1,
+        "a wrong ratio"
+    );
+    let rounded = "<!-- figures: r/run.csv -->\nAbout 1,400 MB/s or 290 MB/s, not 1,300 MB/s.\n";
+    assert_eq!(check(rounded).len(), 1, "{:?}", check(rounded));
+    let table = "<!-- figures: r/run.csv -->\n| mode | rate |\n|---|---:|\n| sr | 290.6 |\n";
+    assert!(check(table).is_empty(), "{:?}", check(table));
+    assert_eq!(
+        check(&table.replace("290.6", "290.7")).len(),
+        1,
+        "a table cell changed"
+    );
     assert_eq!(check("It ran at 5 MB/s.\n").len(), 1, "unmarked");
-    assert_eq!(check("<!-- figures: example -->\nIt ran at 5 MB/s.\n").len(), 1);
+    assert_eq!(
+        check("<!-- figures: example -->\nIt ran at 5 MB/s.\n").len(),
+        1
+    );
     assert!(check("<!-- figures: example -->\nOn 2026-12-01 it ran at 5 MB/s.\n").is_empty());
     let _ = std::fs::remove_dir_all(root);
 }

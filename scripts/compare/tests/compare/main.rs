@@ -2,6 +2,9 @@
 //! start), one module per subject:
 //! - [`report`]: `--smoke` end to end, the report's tables, CSV files and charts.
 //! - [`docs`]: the course hub and the concepts page stay true (transcripts and links).
+//! - [`figures`]: every performance figure in the docs is backed by a results file or marked
+//!   as a dated example.
 
 mod docs;
+mod figures;
 mod report;
