@@ -178,7 +178,7 @@ const CONCEPTS: Page = Page {
     ],
     left_out: &[(
         at("## TCP and UDP", "  first sample R"),
-        "RFC 6298's formulas, not output",
+        "RFC 6298 §2's formulas, not output",
     )],
 };
 
