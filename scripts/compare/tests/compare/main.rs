@@ -2,6 +2,8 @@
 //! start), one module per subject:
 //! - [`report`]: `--smoke` end to end, the report's tables, CSV files and charts.
 //! - [`docs`]: the course hub and the concepts page stay true (transcripts and links).
+//! - [`references`]: every RFC citation names its section, and docs/references.md lists them.
 
 mod docs;
+mod references;
 mod report;
