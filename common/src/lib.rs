@@ -43,7 +43,7 @@
 //!   client's control connection and its state are a **session**.
 //! - **Event**: something a loop reacts to (a line typed, a frame received, a timer due).
 //!   **Notice**: something the pure core tells the program layer to show or report.
-//! - **Endpoint**: a UDP socket and the conversations on it (RFC 768's word). Which end of a TCP
+//! - **Endpoint**: a UDP socket and the conversations on it (RFC 9000 §1.2's word). Which end of a TCP
 //!   connection a program is, is its **Role** (listener or connector).
 //! - **Engine**: how a server runs many clients at once (`threads`, `mio`).
 //! - **Framing**: how a byte stream is cut into messages ([`Framing`]).

@@ -14,7 +14,7 @@
 //!   peer sends.
 //! - [`Command::parse`] splits a line into verb and argument.
 
-/// Longest command line we accept, in bytes. RFC 959 sets no limit; 4 KiB fits any real path
+/// Longest command line we accept, in bytes. RFC 959 (§5.3) sets no limit; 4 KiB fits any real path
 /// (Linux's PATH_MAX) and keeps a client from making us buffer megabytes.
 pub const MAX_COMMAND_LINE: usize = 4096;
 
@@ -109,7 +109,7 @@ pub struct Command {
 pub enum CommandError {
     /// The line is empty or the verb is not 3-4 ASCII letters: answered with 500.
     Unrecognized,
-    /// The argument is not UTF-8 (RFC 2640 makes UTF-8 the encoding of path names): 501.
+    /// The argument is not UTF-8 (RFC 2640 §3.1 makes UTF-8 the encoding of path names): 501.
     NotUtf8,
 }
 

@@ -7,7 +7,7 @@
 //! - `227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)`: the reply to `PASV`, "connect to me there"
 //!   (passive mode: the client connects to the server).
 //! - `EPRT |1|132.235.1.2|6275|` and `229 Entering Extended Passive Mode (|||6446|)`
-//!   (RFC 2428): the same for IPv6 as well as IPv4. EPSV gives only a port: the client connects
+//!   (RFC 2428 §2, §3): the same for IPv6 as well as IPv4. EPSV gives only a port: the client connects
 //!   to the address it already reached for the control connection, which is also what makes
 //!   EPSV work through NAT, where the server often does not know the address clients see.
 //!
@@ -69,7 +69,7 @@ pub fn format_eprt(addr: SocketAddr) -> String {
 }
 
 /// Finds the address in a `227` reply: the six numbers after the first digit following the
-/// code. RFC 959 does not fix the text around them, so we look for the numbers themselves.
+/// code. RFC 959 (§4.1.2) does not fix the text around them, so we look for the numbers themselves.
 pub fn parse_pasv_reply(text: &str) -> Result<SocketAddrV4, String> {
     let start = text
         .find(|character: char| character.is_ascii_digit())
@@ -101,7 +101,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    /// The RFC 959 encoding: port = p1 * 256 + p2.
+    /// The RFC 959 §4.1.2 encoding: port = p1 * 256 + p2.
     #[test]
     fn port_numbers() {
         let addr = parse_port("127,0,0,1,195,80").unwrap();

@@ -1,8 +1,8 @@
 //! # Directory listings: LIST, NLST, MLSD/MLST and MDTM
 //!
-//! RFC 959 left the format of `LIST` open ("the information on a file may vary widely from
+//! RFC 959 §4.1.3 left the format of `LIST` open ("the information on a file may vary widely from
 //! system to system"), so servers copied the output of Unix `ls -l` and clients learned to parse
-//! it. That guesswork is why RFC 3659 added `MLSD`/`MLST`: one line of `fact=value;` pairs per
+//! it. That guesswork is why RFC 3659 §7 added `MLSD`/`MLST`: one line of `fact=value;` pairs per
 //! file, with times in UTC as `YYYYMMDDHHMMSS`, meant for programs rather than people:
 //!
 //! ```text

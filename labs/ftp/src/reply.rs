@@ -65,7 +65,7 @@ impl Reply {
         self.code / 100 == 3
     }
 
-    /// The bytes sent on the control connection, CRLF-terminated (RFC 959 uses Telnet lines).
+    /// The bytes sent on the control connection, CRLF-terminated (RFC 959 §4.2 uses Telnet lines).
     ///
     /// Text can contain names a client chose. A CR or LF inside it would end the reply early and
     /// let a client forge a second reply line, and an ESC or a bidi control would act on the

@@ -373,7 +373,7 @@ pub struct ReliabilityArgs {
     #[arg(long, value_name = "N", default_value_t = 8,
           value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(0..=100))]
     pub max_retries: u32,
-    /// Floor of the retransmission timeout, in milliseconds (RFC 6298 says 1000; Linux uses 200).
+    /// Floor of the retransmission timeout, in milliseconds (RFC 6298 §2.4 says 1000; Linux uses 200).
     #[arg(long, value_name = "MS", default_value_t = 200,
           value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=600_000))]
     pub rto_min: u64,

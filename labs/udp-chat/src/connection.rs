@@ -541,7 +541,7 @@ impl Connection {
         self.sender.outbound(seq)
     }
 
-    /// The retransmission timer's estimator: SRTT and the current RTO (RFC 6298).
+    /// The retransmission timer's estimator: SRTT and the current RTO (RFC 6298 §2).
     pub fn rtt(&self) -> &RtoEstimator {
         self.sender.rto()
     }

@@ -7,7 +7,7 @@
 //!
 //! - a [header](wire) with sequence and acknowledgement numbers;
 //! - three [ARQ](arq) schemes (stop-and-wait, go-back-N, selective repeat) plus plain UDP;
-//! - a retransmission timer that adapts to the path ([RFC 6298](rto)), with Karn's rule;
+//! - a retransmission timer that adapts to the path ([RFC 6298 §2, §5](rto)), with Karn's rule;
 //! - [fragmentation](fragment) of long messages into datagrams small enough that IP need not
 //!   fragment them (guaranteed over IPv6; over IPv4, on nearly every path);
 //! - a seeded [fault injector](fault) to make a perfect network misbehave on demand.
@@ -20,8 +20,8 @@
 //! - [`wire`]: the 16-byte header, [`Datagram::parse`] and `emit`, [`WireError`].
 //! - [`protocol`]: what every conforming room shares above the header: the `*** ` notice
 //!   prefix, the welcome, name and relayed-message limits (docs/protocols/udp-chat.md).
-//! - [`seq`]: 32-bit sequence numbers that wrap around (RFC 1982).
-//! - [`rto`]: the RFC 6298 estimator (SRTT, RTTVAR, RTO, backoff, bounds).
+//! - [`seq`]: 32-bit sequence numbers that wrap around (RFC 1982 §3).
+//! - [`rto`]: the RFC 6298 §2 estimator (SRTT, RTTVAR, RTO, backoff, bounds).
 //! - [`arq`]: the [`ArqMode`]s with timing diagrams; the sender (window, timers, Karn's rule,
 //!   giving up) and the receiver (duplicates, holding back, in-order delivery).
 //! - [`fragment`]: cutting messages up and putting them back together.

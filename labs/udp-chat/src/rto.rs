@@ -1,10 +1,10 @@
-//! # How long to wait before resending: the retransmission timeout (RFC 6298)
+//! # How long to wait before resending: the retransmission timeout (RFC 6298 §2, §5)
 //!
 //! A sender that resends after a timeout must choose the timeout. Too short, and it resends
 //! datagrams that were only slow, adding load to a network that is already struggling. Too long,
 //! and a loss stalls the conversation. The right value depends on the round-trip time (RTT),
 //! which differs per path and changes over time, so it is *measured*: each acknowledgement gives
-//! one RTT sample, and RFC 6298 keeps two running averages of them:
+//! one RTT sample, and RFC 6298 §2 keeps two running averages of them:
 //!
 //! - `SRTT`, the smoothed RTT: mostly the old value, a little of the new sample (α = 1/8);
 //! - `RTTVAR`, how much samples vary around SRTT (β = 1/4);
@@ -62,7 +62,7 @@ impl Default for RtoConfig {
     }
 }
 
-/// The RFC 6298 estimator: SRTT, RTTVAR and the current RTO.
+/// The RFC 6298 §2 estimator: SRTT, RTTVAR and the current RTO.
 #[derive(Clone, Debug)]
 pub struct RtoEstimator {
     config: RtoConfig,

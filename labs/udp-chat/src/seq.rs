@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-/// A 32-bit sequence number with wrap-around comparison (RFC 1982).
+/// A 32-bit sequence number with wrap-around comparison (RFC 1982 §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Seq(pub u32);
 

@@ -52,8 +52,8 @@ pub const HEADER_LEN: usize = 16;
 /// path to carry (RFC 9000 §14). Over IPv6 it is guaranteed to travel unfragmented: with the
 /// 40-byte IPv6 header and the 8-byte UDP header it makes 1248 bytes, within the 1280-byte MTU
 /// every IPv6 link must carry (RFC 8200 §5). IPv4 guarantees far less: a link may have an MTU
-/// of 68 bytes (RFC 791), and a host need only accept datagrams of 576 bytes, reassembled
-/// from fragments if need be (RFC 791; RFC 1122 §3.3.2). So over IPv4, 1200 bytes passes
+/// of 68 bytes (RFC 791 §3.2), and a host need only accept datagrams of 576 bytes, reassembled
+/// from fragments if need be (RFC 791 §3.1; RFC 1122 §3.3.2). So over IPv4, 1200 bytes passes
 /// unfragmented on nearly every path (Ethernet carries 1500), but that is common practice, not
 /// a promise: a path with a smaller MTU fragments it.
 pub const DEFAULT_MAX_DATAGRAM: usize = 1200;

@@ -80,7 +80,7 @@ impl Table {
     }
 }
 
-/// RFC 4180: a cell with a comma, quote or newline is quoted, quotes doubled.
+/// RFC 4180 §2: a cell with a comma, quote or newline is quoted, quotes doubled.
 fn csv_cell(cell: &str) -> String {
     if cell.contains([',', '"', '\n']) {
         format!("\"{}\"", cell.replace('"', "\"\""))

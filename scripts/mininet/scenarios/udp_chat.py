@@ -2,7 +2,7 @@
 
 lossy-path: the room server and ada are in site A (h1, h2); bob is in site B (h3), behind
 router r1, whose link to site B loses 5% of the frames in each direction. UDP itself would lose
-those messages for good; the lab's ARQ (selective repeat, RFC 6298 retransmission timer) sends
+those messages for good; the lab's ARQ (selective repeat, RFC 6298 §2 retransmission timer) sends
 each one until it is acknowledged. Every message between ada and bob crosses the WAN once, and
 so does its acknowledgement, so either may be the one lost. The statistics each member prints
 on leaving show the retransmissions that paid for the lossless result.

@@ -3,7 +3,7 @@
 //! [`FtpClient`] speaks the client half of RFC 959 over a [`control::Control`] connection, and
 //! opens one data connection per transfer:
 //!
-//! - **passive** (the default): ask with `EPSV` (RFC 2428), fall back to `PASV` if the server
+//! - **passive** (the default): ask with `EPSV` (RFC 2428 §3), fall back to `PASV` if the server
 //!   does not know it, then connect to the port given. From a `227` reply only the *port* is
 //!   used; the IP is the one we already reach the server on. A server behind NAT often announces
 //!   its private address (`10.0.0.5`) there, which we could not reach; curl does the same.
@@ -215,7 +215,7 @@ impl FtpClient {
         Ok(quoted.unwrap_or(text))
     }
 
-    /// `SIZE` (RFC 3659): the file's size; `None` if the server does not implement SIZE
+    /// `SIZE` (RFC 3659 §4): the file's size; `None` if the server does not implement SIZE
     /// (500-504); an error if it refuses for this file (550: missing, a directory, forbidden).
     pub fn size(&mut self, path: &str) -> Result<Option<u64>> {
         let line = format!("SIZE {path}");

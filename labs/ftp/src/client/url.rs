@@ -19,7 +19,7 @@ pub struct FtpUrl {
     pub path: String,
 }
 
-/// The standard FTP control port (RFC 959).
+/// The standard FTP control port (RFC 959 §8).
 pub const FTP_PORT: u16 = 21;
 
 impl FtpUrl {

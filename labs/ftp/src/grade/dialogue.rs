@@ -1,6 +1,6 @@
 //! # The control dialogue: greeting, login, sequence, and how commands arrive
 //!
-//! RFC 959's control connection is a state machine of text lines: a `220` greeting, `USER` and
+//! RFC 959 §6: the control connection is a state machine of text lines: a `220` greeting, `USER` and
 //! `PASS` before anything that touches files (`530` otherwise), `503` for a command out of
 //! sequence, `500`/`502` for one the server does not know, and none of these ends the session.
 //! The lines come over TCP, so a command may arrive a byte at a time or several in one read,

@@ -32,7 +32,7 @@ pub fn checks(t: &Target) -> Vec<Check> {
         Check::required(
             "EPSV + LIST",
             1,
-            "RFC 2428: a port only, any IP version",
+            "RFC 2428 §3: a port only, any IP version",
             with(t, |t| listing(t, true)),
         ),
         Check::required(
@@ -61,7 +61,7 @@ pub fn checks(t: &Target) -> Vec<Check> {
         Check::required(
             "SIZE",
             1,
-            "RFC 3659: size in bytes",
+            "RFC 3659 §4: size in bytes",
             with(t, size_of_upload),
         ),
         Check::required("DELE", 1, "the file is gone", with(t, delete)),

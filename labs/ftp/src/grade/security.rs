@@ -42,9 +42,9 @@ pub const INSIDE: &str = "/etc/passwd";
 const ESCAPE_DIR: &str = "../../../../../../../../etc";
 const INSIDE_DIR: &str = "/etc";
 
-/// A host that is not the grader's: TEST-NET-1 (RFC 5737), reserved for documentation.
+/// A host that is not the grader's: TEST-NET-1 (RFC 5737 §3), reserved for documentation.
 const OTHER_HOST_V4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
-/// Its IPv6 counterpart (RFC 3849).
+/// Its IPv6 counterpart (RFC 3849 §2).
 const OTHER_HOST_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
 
 /// The security checks.

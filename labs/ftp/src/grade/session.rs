@@ -2,7 +2,7 @@
 //!
 //! Unlike `crate::client`, which tries to get a file whatever the server's quirks, this client
 //! exists to *judge* a server, so it does nothing behind the student's back: every command is
-//! sent as written, every reply is read and compared with what RFC 959 allows, and anything else
+//! sent as written, every reply is read and compared with what RFC 959 §4.2 allows, and anything else
 //! becomes a [`Failure`] naming the command and the reply (`after "SIZE x": expected 213 ...;
 //! got "550 No such file"`).
 //!

@@ -5,7 +5,7 @@
 //! file exist, may this user write) and handed to the connection code as a [`Transfer`], so a
 //! doomed transfer is refused *before* a data connection is opened.
 //!
-//! Error replies follow RFC 959's meanings: `550` file unavailable (missing, no permission),
+//! Error replies follow RFC 959 §4.2.1's meanings: `550` file unavailable (missing, no permission),
 //! `553` file name not allowed, `501` bad argument, `504` parameter not implemented, `451`/`452`
 //! local or storage errors, which a client may retry later.
 
@@ -34,7 +34,7 @@ pub fn is_implemented(verb: &str) -> bool {
     IMPLEMENTED.contains(&verb)
 }
 
-/// `FEAT` (RFC 2389): the extensions this server supports, one per line.
+/// `FEAT` (RFC 2389 §3): the extensions this server supports, one per line.
 pub fn features() -> Reply {
     let features = [
         "EPRT",
@@ -54,7 +54,7 @@ pub fn features() -> Reply {
     )
 }
 
-/// `OPTS UTF8 ON` (RFC 2640: names are UTF-8 anyway) and `OPTS MLST ...` (we always send all
+/// `OPTS UTF8 ON` (RFC 2640 §3.1: names are UTF-8 anyway) and `OPTS MLST ...` (we always send all
 /// facts).
 pub fn options(arg: &str) -> Step {
     let upper = arg.trim().to_ascii_uppercase();

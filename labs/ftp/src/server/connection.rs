@@ -33,8 +33,8 @@
 //! the byte there, here the final `\n`, is by default *taken out of the stream* by BSD-derived
 //! stacks, Linux included, to be read separately with `MSG_OOB`. The server would then read
 //! `ABOR\r` without its line end, run it together with the next command (`ABOR\rNOOP`: `500`),
-//! and stay one reply out of step. RFC 9293 says new applications should not use urgent data,
-//! and RFC 6093 recommends receiving it inline, so the control socket gets `SO_OOBINLINE`, as
+//! and stay one reply out of step. RFC 9293 §3.8.5 says new applications should not use urgent data,
+//! and RFC 6093 §6 requires receiving it inline, so the control socket gets `SO_OOBINLINE`, as
 //! vsftpd's does: the urgent byte stays where it was sent, and `ABOR\r\n` is an ordinary line.
 
 use std::io::{self, Read, Write};
@@ -183,7 +183,7 @@ impl Connection {
                     continue;
                 }
                 Err(CommandError::NotUtf8) => {
-                    self.send(&Reply::new(501, "Arguments must be UTF-8 (RFC 2640)."))?;
+                    self.send(&Reply::new(501, "Arguments must be UTF-8 (RFC 2640 §3.1)."))?;
                     continue;
                 }
             };
@@ -289,7 +289,7 @@ impl Connection {
     }
 
     /// `--trace-json`: a command line arrived (`shown` with the password masked). Its bytes
-    /// count the CRLF that ended it (RFC 959 section 4.1.4's line ending).
+    /// count the CRLF that ended it (RFC 959 section 5.3's line ending).
     fn record_command(&self, line: &[u8], shown: &str) {
         if let Some(json) = self.shared.tracer.json() {
             let (verb, argument) = shown.split_once(' ').unwrap_or((shown, ""));

@@ -3,7 +3,7 @@
 //! Every control connection costs a thread, a socket and, during transfers, a second socket and
 //! a buffer. `--max-clients` bounds the total; `--max-per-ip` stops one address from taking every
 //! slot (a script opening connections in a loop, or a download manager opening ten at once).
-//! A client over a limit is told why with `421` (RFC 959: "service not available, closing
+//! A client over a limit is told why with `421` (RFC 959 §4.2.1: "service not available, closing
 //! control connection") and disconnected; everyone else is unaffected.
 //!
 //! An admission is a value ([`Admitted`]) that gives its slot back when dropped, so a slot can

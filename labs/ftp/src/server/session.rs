@@ -1,6 +1,6 @@
 //! # One client's session: the control-channel state machine
 //!
-//! RFC 959 describes a server as a state machine driven by commands: before `USER` and `PASS`
+//! RFC 959 §6 describes a server as a state machine driven by commands: before `USER` and `PASS`
 //! nearly everything is refused with `530`; `RNFR` must be followed by `RNTO` (else `503`, "bad
 //! sequence"); `REST` sets the offset the next transfer starts at; `PASV` or `PORT` must come
 //! before a transfer so both sides know who connects to whom.
@@ -11,7 +11,7 @@
 //! listener, remember an active address, run a transfer. Unit tests drive it directly.
 //!
 //! ## The FTP bounce attack (RFC 2577, section 3)
-//! `PORT` tells the server "connect to this address and send the file there". Nothing in RFC 959
+//! `PORT` tells the server "connect to this address and send the file there". Nothing in RFC 959 §4.1.2
 //! says the address must be the client's own, so a client could make the server connect to a
 //! third machine (an internal mail server on port 25, a printer) and replay a file it uploaded
 //! earlier as if the server had written it: port scans and forged mail that appear to come from
@@ -115,7 +115,7 @@ pub enum ListFormat {
     Long,
     /// NLST: names only.
     Names,
-    /// MLSD: RFC 3659 facts.
+    /// MLSD: RFC 3659 §7 facts.
     Facts,
 }
 
@@ -329,7 +329,7 @@ impl Session {
         match verb {
             "PASV" if self.local.ip().to_canonical().is_ipv6() => reply(
                 425,
-                "PASV cannot express an IPv6 address; use EPSV (RFC 2428).",
+                "PASV cannot express an IPv6 address; use EPSV (RFC 2428 §3).",
             ),
             "PASV" => Step::Passive { extended: false },
             "PORT" => match hostport::parse_port(arg) {

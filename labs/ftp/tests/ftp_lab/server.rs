@@ -184,7 +184,7 @@ fn unknown_and_malformed_commands() {
     ftp.expect("noop", 200);
 }
 
-/// After EPSV ALL only EPSV may set up a data connection (RFC 2428).
+/// After EPSV ALL only EPSV may set up a data connection (RFC 2428 §3).
 #[test]
 fn epsv_all_locks_out_pasv_and_port() {
     let world = World::start(&[]);

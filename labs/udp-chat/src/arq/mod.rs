@@ -104,7 +104,7 @@
 //! to see why the others exist.
 //!
 //! ## Timers and giving up
-//! The timeout is the RFC 6298 RTO ([`crate::rto`]). Stop-and-wait and go-back-N run one timer for
+//! The timeout is the RFC 6298 §2 RTO ([`crate::rto`]). Stop-and-wait and go-back-N run one timer for
 //! the oldest unacknowledged datagram, as RFC 6298 §5 describes for TCP; selective repeat keeps a
 //! deadline per datagram, and may resend before it by fast retransmit.
 //!

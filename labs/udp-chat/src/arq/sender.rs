@@ -48,7 +48,7 @@ struct InFlight {
     /// A timer fired (or fast retransmit decided): send it again at the next `poll_transmit`.
     resend: bool,
     /// Selective repeat: how many datagrams after this one have been selectively acknowledged
-    /// while this one was not (RFC 6675's "SACKed sequences above it").
+    /// while this one was not (RFC 6675 §4's "SACKed sequences above it").
     sacked_after: u32,
     /// Selective repeat: already fast-retransmitted once. A datagram is fast-retransmitted at
     /// most once; if that copy is lost too, its timer recovers it (RFC 6675 §5, like TCP).
@@ -196,7 +196,7 @@ impl Sender {
     }
 
     /// Where datagram `seq` stands. Only meaningful for a number handed out recently (within
-    /// 2^31 of the next one, RFC 1982): a number from the far past reads as acknowledged or
+    /// 2^31 of the next one, RFC 1982 §3.2): a number from the far past reads as acknowledged or
     /// queued, whichever serial order makes it.
     pub fn outbound(&self, seq: Seq) -> Outbound {
         if !seq.is_before(self.next_seq) {

@@ -16,7 +16,7 @@
 //! room may have changed it), and who else is there, as the room's notices tell (`*** welcome,
 //! NAME; here: ...`, `*** NAME joined`, `*** NAME left`, docs/protocols/udp-chat.md,
 //! "Membership"). The second is the sender's side of the reliability layer: datagrams in flight
-//! against the window, the ones waiting for room in it, and the RFC 6298 estimates, SRTT and the
+//! against the window, the ones waiting for room in it, and the RFC 6298 §2 estimates, SRTT and the
 //! RTO (which doubles at each timeout and falls back with the next clean sample).
 //!
 //! Then each of the last [`RECENT_LINES`] lines you sent, the newest right above the input line

@@ -173,7 +173,7 @@ fn first_checks(t: Target) -> Vec<Check> {
         Check::required(
             "retransmits",
             2,
-            "no ACK in time: resend (RFC 6298 timer)",
+            "no ACK in time: resend (RFC 6298 §5 timer)",
             move || retransmits(t),
         ),
         Check::required(

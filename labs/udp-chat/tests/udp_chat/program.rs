@@ -302,7 +302,7 @@ fn trace_shows_a_loss_and_its_retransmission() {
     let lost_at = at(ada.wait_for(|line| traced(line).is_some_and(|(_, rest)| rest == lost)));
     let resent_at = at(ada.wait_for(|line| traced(line).is_some_and(|(_, rest)| rest == resent)));
     ada.wait_for(|line| traced(line).is_some_and(|(_, rest)| rest == acked));
-    // Before any RTT sample the RTO is RFC 6298's initial 1 second: the resend waits for it.
+    // Before any RTT sample the RTO is RFC 6298 §2.1's initial 1 second: the resend waits for it.
     let gap = resent_at - lost_at;
     assert!((0.99..2.0).contains(&gap), "resent {gap} s after the loss");
 }

@@ -121,6 +121,10 @@ const HUB: Page = Page {
     ],
     left_out: &[
         (
+            at("### Getting the programs", "$ make build"),
+            "the release build takes minutes; scripts/env is tested by scripts/tests (env.rs)",
+        ),
+        (
             at("### Running the comparisons", "$ make compare-quick"),
             "the comparison itself: minutes of benchmarks",
         ),
@@ -203,7 +207,7 @@ const CONCEPTS: Page = Page {
     ],
     left_out: &[(
         at("## TCP and UDP", "  first sample R"),
-        "RFC 6298's formulas, not output",
+        "RFC 6298 §2's formulas, not output",
     )],
 };
 

@@ -5,7 +5,7 @@
 //! it: asking for a listing at every Tab would cost a data connection each time, and change the
 //! dialogue a `--trace` shows. After `cd` the names are forgotten until the next `ls`.
 //!
-//! A `LIST` reply has no fixed format (RFC 959 left it open; `crate::listing` explains why
+//! A `LIST` reply has no fixed format (RFC 959 §4.1.3 left it open; `crate::listing` explains why
 //! `MLSD` came later), so this is a guess, the one every client makes: lines shaped like Unix
 //! `ls -l`, `-rw-r--r-- 1 ftp ftp 1234 Mar 05 14:02 notes.txt`, where the name is what follows
 //! the eighth field and a leading `d` marks a directory. Lines that do not fit are skipped.
