@@ -36,6 +36,32 @@ const DRAIN: Duration = Duration::from_millis(1);
 /// Shortest time between two redraws that no key caused (20 frames a second).
 pub const FRAME: Duration = Duration::from_millis(50);
 
+/// The error `serve` ends with when a termination signal arrived.
+const TERMINATED: &str = "terminated by a signal";
+
+/// The exit status after SIGTERM: 128 + 15, what a shell reports for a process it killed.
+const EXIT_TERMINATED: i32 = 143;
+
+/// A flag raised by SIGTERM or SIGHUP (`kill`, a closed terminal window). Without it those
+/// signals would end the process at once and leave the terminal in raw mode: no echo, no line
+/// editing, until the user types `reset`. With it, the terminal's thread sees the flag within
+/// a tick, gives the terminal back and exits.
+#[cfg(unix)]
+fn termination_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        // If a handler cannot be installed, the signal keeps its default action.
+        let _ = signal_hook::flag::register(signal, std::sync::Arc::clone(&flag));
+    }
+    flag
+}
+
+/// Windows has no SIGTERM to catch; closing the console window ends the process.
+#[cfg(not(unix))]
+fn termination_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false))
+}
+
 /// What other threads ask the terminal's thread to do.
 pub enum UiMessage {
     /// Print this line above the view (it may carry ANSI colors).
@@ -171,6 +197,13 @@ impl Ui {
         };
         let outcome = self.serve(&mut raw);
         drop(raw);
+        if let Err(err) = &outcome
+            && err.to_string() == TERMINATED
+        {
+            // SIGTERM or SIGHUP: the terminal is ours again (above); now end as the signal
+            // would have ended us, 128 + its number, as shells report it.
+            std::process::exit(EXIT_TERMINATED);
+        }
         if let Err(err) = outcome {
             self.fall_back(&err);
         }
@@ -203,7 +236,11 @@ impl Ui {
     }
 
     fn serve(&mut self, raw: &mut RawTerminal) -> io::Result<()> {
+        let terminated = termination_flag();
         loop {
+            if terminated.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, TERMINATED));
+            }
             let typed = self.read_keys()?;
             let open = self.take_messages();
             self.flush_lines(raw)?;

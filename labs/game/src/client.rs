@@ -30,6 +30,8 @@ const MAX_CLIENT_LINE: usize = 512;
 
 /// The commands Tab completes (the server's `help` explains each).
 const COMMANDS: &[&str] = &[
+    "/help",
+    "/q",
     "quick tictactoe",
     "move",
     "say",
@@ -44,6 +46,10 @@ const COMMANDS: &[&str] = &[
     "help",
     "quit",
 ];
+
+/// What `/help` says: the client's own keys; the server explains its commands itself (`help`).
+const LOCAL_HELP: &str = "this client: /q quits (so do Ctrl-D and quit), Up/Down recall \
+    earlier lines, Tab completes a command; type help for the server's commands";
 
 /// How often the keyboard loop looks whether the server has gone.
 const CLOSED_CHECK: Duration = Duration::from_millis(100);
@@ -111,10 +117,21 @@ fn send_typed_lines(
             Err(RecvTimeoutError::Timeout) if server_closed.load(Ordering::Acquire) => break,
             Err(RecvTimeoutError::Timeout) => continue,
         };
-        let line = if line.trim() == "/q" {
-            "quit".to_string()
-        } else {
-            line
+        let line = match line.trim() {
+            "/q" => "quit".to_string(),
+            "/help" => {
+                term::info(LOCAL_HELP);
+                continue;
+            }
+            // The game's commands have no slash: a slash word is a typo, not a move or a chat.
+            other if other.starts_with('/') => {
+                term::warn(format!(
+                    "{}: not a command here (/help, /q); the server's commands have no slash: type help",
+                    other.split(' ').next().unwrap_or(other)
+                ));
+                continue;
+            }
+            _ => line,
         };
         if wire.write_all(format!("{line}\n").as_bytes()).is_err() || line.trim() == "quit" {
             break;

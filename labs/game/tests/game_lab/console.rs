@@ -158,3 +158,58 @@ fn result_colors_follow_the_player() {
     first.wait_for(|line| line == "[SUCCESS] winner Player01: you win");
     second.wait_for(|line| line == "[INFO] winner Player01");
 }
+
+/// Killed with SIGTERM (or its window closed: SIGHUP), the client still gives the terminal back
+/// before it exits: canonical mode and echo on, exit status 143 as for any killed program.
+#[cfg(unix)]
+#[test]
+fn sigterm_gives_the_terminal_back() {
+    if netlab_testkit::find_program("pkill").is_none() {
+        netlab_testkit::skip("sigterm_gives_the_terminal_back", "pkill is not installed");
+        return;
+    }
+    let Some(mut tmux) = Tmux::start("sigterm_gives_the_terminal_back", 100, 30) else {
+        return;
+    };
+    let server = start(&[]);
+    let dir = TempDir::new("game-sigterm");
+    let target = server.addr.to_string();
+    let script = format!(
+        "'{BIN}' play {target}; echo \"status $?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-*icanon\\|-*echo'"
+    );
+    let window = tmux.run(dir.path(), std::path::Path::new("sh"), &["-c", &script]);
+    tmux.wait_for_text(&window, "game-lab ·");
+    let killed = std::process::Command::new("pkill")
+        // Anchored on the program's own command line: the shells around it mention it too.
+        .args(["-TERM", "-f", &format!("^{BIN} play {target}$")])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let screen = tmux.wait_for_text(&window, "[exited]");
+    assert!(screen.iter().any(|row| row == "status 143"), "{screen:#?}");
+    assert!(screen.iter().any(|row| row == "icanon"), "{screen:#?}");
+    assert!(screen.iter().any(|row| row == "echo"), "{screen:#?}");
+}
+
+/// `/help` is answered by the client itself, and a slash word (a typo: the game's commands have
+/// none) is refused locally instead of going to the server.
+#[test]
+fn slash_commands_stay_local() {
+    use netlab_testkit::ServerProcess;
+    let server = start(&[]);
+    let target = server.addr.to_string();
+    let mut player = ServerProcess::interactive(BIN, &["play", &target]);
+    player.wait_for(|line| line.contains("WELCOME Player01"));
+    player.write_line("/help");
+    player.wait_for(|line| line.starts_with("[INFO] this client: /q quits"));
+    player.write_line("/sned hello");
+    player.wait_for(|line| {
+        line == "[WARN] /sned: not a command here (/help, /q); the server's commands have no slash: type help"
+    });
+    player.write_line("games");
+    let next = player.wait_for(|line| line.starts_with("GAMES ") || line.starts_with("[WARN] "));
+    assert!(
+        next.starts_with("GAMES "),
+        "the server answered the slash line: {next}"
+    );
+}
