@@ -97,6 +97,16 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in the order the schema lists them.
+    pub const ALL: [EventKind; 6] = [
+        EventKind::Send,
+        EventKind::Receive,
+        EventKind::Drop,
+        EventKind::Timer,
+        EventKind::Open,
+        EventKind::Close,
+    ];
+
     /// The word written in the `event` field.
     pub fn name(self) -> &'static str {
         match self {
@@ -107,6 +117,11 @@ impl EventKind {
             EventKind::Open => "open",
             EventKind::Close => "close",
         }
+    }
+
+    /// The kind an `event` field names (what a reader of traces, the ladder renderer, needs).
+    pub fn from_name(word: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|kind| kind.name() == word)
     }
 }
 
@@ -504,6 +519,15 @@ mod tests {
     use super::*;
 
     /// A line protocol's chunk is named by its first word; a length frame by its prefix.
+    /// Every kind's word reads back as that kind, and nothing else does.
+    #[test]
+    fn kind_names_read_back() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(EventKind::from_name("SEND"), None);
+    }
+
     #[test]
     fn chunks_are_described() {
         let room = describe_lines(b"MSG ada hello\nJOIN bob\n");

@@ -9,22 +9,9 @@ use std::path::Path;
 use netlab_common::{Error, Result};
 use serde_json::Value;
 
-/// What happened, as the schema's `event` field says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// Bytes handed to the network.
-    Send,
-    /// Bytes taken from the network.
-    Receive,
-    /// Bytes lost on purpose (fault injector, full socket buffer).
-    Drop,
-    /// A timer expired.
-    Timer,
-    /// A connection opened.
-    Open,
-    /// A connection closed.
-    Close,
-}
+/// What happened, as the schema's `event` field says: the kinds `netlab_common::trace_json`
+/// writes.
+pub use netlab_common::trace_json::EventKind as Kind;
 
 /// Which way bytes went, as the schema's `dir` field says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,15 +95,7 @@ pub fn parse(text: &str) -> Trace {
 
 /// One line's event, or `None` when a needed field is missing or malformed.
 fn event(line: &Value) -> Option<Event> {
-    let kind = match line.get("event")?.as_str()? {
-        "send" => Kind::Send,
-        "receive" => Kind::Receive,
-        "drop" => Kind::Drop,
-        "timer" => Kind::Timer,
-        "open" => Kind::Open,
-        "close" => Kind::Close,
-        _ => return None,
-    };
+    let kind = Kind::from_name(line.get("event")?.as_str()?)?;
     let dir = match line.get("dir").and_then(Value::as_str) {
         Some("out") => Some(Dir::Out),
         Some("in") => Some(Dir::In),
