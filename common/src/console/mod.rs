@@ -12,8 +12,8 @@
 //! show state (connection, whose turn it is, a game board, a transfer's bar) and, at the very
 //! bottom, the line you are typing. Whatever the program prints is inserted *above* those rows,
 //! into the terminal's ordinary scrollback, so scrolling back and copy/paste keep working as in
-//! any terminal program. One thread (`console/ui.rs`) owns the terminal; every other thread sends it
-//! messages. Why this and not a line editor with an "external printer" (rustyline, reedline):
+//! any terminal program. One thread (`console/ui.rs`) owns the terminal; every other thread
+//! sends it messages. Why this and not a line editor with an "external printer" (rustyline, reedline):
 //! those keep the input line safe, but have no place for a status area, a board redrawn in
 //! place or several transfer bars.
 //!
@@ -26,8 +26,10 @@
 //! [`Console::start`] picks the mode and gives back a [`Console`]; typed lines arrive as
 //! [`Input`]s on its receiver. Printing needs nothing new: [`crate::term`]'s functions send
 //! their lines here while a console is open. [`set_status`] and [`set_prompt`] change the rows
-//! at the bottom, [`crate::progress::transfer_bar`] bars show there, and [`set_names`] changes the
-//! names Tab completes after [`Options::name_commands`]; all four do nothing in the plain mode. Dropping the [`Console`] gives the terminal back as it was, and so does a panic.
+//! at the bottom, [`crate::progress::transfer_bar`] bars show there, and [`set_names`] changes
+//! the names Tab completes after [`Options::name_commands`]; all four do nothing in the plain
+//! mode. Dropping the [`Console`] gives the terminal back as it was, and so do a panic and
+//! SIGTERM/SIGHUP (the process then exits 143).
 
 mod complete;
 mod editor;
