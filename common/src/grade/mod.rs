@@ -26,8 +26,11 @@ use std::time::{Duration, Instant};
 
 use crate::term;
 
+pub mod class;
 pub mod conn;
 pub mod flood;
+pub mod report;
+pub mod server;
 
 /// Why a check failed: what the protocol expects and what the server did.
 #[derive(Debug, Clone, PartialEq, Eq)]

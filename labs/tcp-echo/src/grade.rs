@@ -19,6 +19,7 @@ use std::thread;
 use std::time::Duration;
 
 use netlab_common::accept;
+use netlab_common::grade::class::{self, Plan};
 use netlab_common::grade::conn::{
     connect, expect_bytes, expect_close, half_close, io_said, leave_politely, reset, send,
     send_slowly,
@@ -56,8 +57,9 @@ pub struct GradeConfig {
 
 /// `tcp-echo grade`: runs the checks and prints the rubric; fails (exit 1) unless every
 /// required check passed.
-pub fn run(config: &GradeConfig) -> netlab_common::Result<()> {
-    grade(config).report(config.json)
+pub fn run(config: &GradeConfig, plan: &Plan) -> netlab_common::Result<()> {
+    let config = *config;
+    class::run(plan, &|target| grade(&GradeConfig { target, ..config }))
 }
 
 /// Runs every check for the configured framing against the server.

@@ -23,6 +23,7 @@ use std::io::Read;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use netlab_common::grade::class::{self, Plan};
 use netlab_common::grade::conn::{PATIENCE, reset};
 use netlab_common::grade::flood::{connect_unread, flood};
 use netlab_common::grade::{Check, CheckResult, Failure, Rubric, all_at_once, show_bytes};
@@ -64,8 +65,9 @@ pub struct GradeConfig {
 
 /// `game-lab grade`: runs the checks and prints the rubric; fails (exit 1) unless every
 /// required check passed.
-pub fn run(config: &GradeConfig) -> netlab_common::Result<()> {
-    grade(config).report(config.json)
+pub fn run(config: &GradeConfig, plan: &Plan) -> netlab_common::Result<()> {
+    let config = *config;
+    class::run(plan, &|target| grade(&GradeConfig { target, ..config }))
 }
 
 /// Runs every check against the server; each may take `config.deadline`. The expected idle
