@@ -212,21 +212,48 @@ pub fn parse_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
-/// The flags every lab's `grade` subcommand shares: whom to grade, how long a check may take,
-/// and whether to print the rubric as JSON (docs/grading.md). Each lab adds its own flags
-/// (a framing, an account, an idle timeout) next to these.
+/// The flags every lab's `grade` subcommand shares: whom to grade (a running server, a command
+/// that starts one, or a class roster), how long a check may take, and how to report
+/// (docs/grading.md). Each lab adds its own flags (a framing, an account, an idle timeout)
+/// next to these.
 #[derive(Args, Debug, Clone)]
 pub struct GradingArgs {
-    /// The server to grade, e.g. 127.0.0.1:7007 (any host the grader can reach).
-    #[arg(value_name = "HOST:PORT")]
-    pub target: String,
+    /// The server to grade, e.g. 127.0.0.1:7007 (any host the grader can reach). Not needed
+    /// with --server-cmd or --roster.
+    #[arg(value_name = "HOST:PORT", required_unless_present_any = ["server_cmd", "roster"])]
+    pub target: Option<String>,
     /// Seconds each check may take before it fails as "timed out" (a hung server fails a
     /// check instead of hanging the grader).
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_seconds)]
     pub timeout: f64,
-    /// Print the rubric as one JSON object (for automatic grading).
+    /// Print the rubric as one JSON object (for automatic grading); the same as --format json.
     #[arg(long)]
     pub json: bool,
+    /// How to print the rubric: text (a Markdown table), json, or gradescope (Gradescope's
+    /// results.json; with --roster, DIR/STUDENT.results.json per student).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: crate::grade::class::Format,
+    /// Start the server to grade: a shell command with {port} where the port goes, e.g.
+    /// 'python3 server.py {port}'. The grader picks a free port, waits until it is open,
+    /// grades, then stops the server and every process it started.
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["target", "roster"])]
+    pub server_cmd: Option<String>,
+    /// Seconds a started server may take to open its port.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_seconds)]
+    pub startup: f64,
+    /// Grade a class: a CSV file with one line per student, `student,address` or
+    /// `student,command,workdir` (the command with {port}, as for --server-cmd).
+    #[arg(long, value_name = "FILE.csv", conflicts_with = "target")]
+    pub roster: Option<std::path::PathBuf>,
+    /// With --roster: students graded at the same time (each runs its own server).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// With --roster: the directory for gradebook.csv and one STUDENT.md per student.
+    #[arg(long, value_name = "DIR", default_value = "grades")]
+    pub out: std::path::PathBuf,
+    /// Also write the results as JUnit XML to FILE (for CI-based classrooms).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
 }
 
 impl GradingArgs {
@@ -235,15 +262,35 @@ impl GradingArgs {
         std::time::Duration::from_secs_f64(self.timeout)
     }
 
-    /// The target's first address (a name is looked up).
+    /// The target's first address (a name is looked up). Without a target (the grader starts
+    /// the servers itself) it is 127.0.0.1:0, a placeholder: each server graded gets its own
+    /// address from [`crate::grade::class::run`].
     pub fn resolve(&self) -> Result<SocketAddr, crate::Error> {
         use std::net::ToSocketAddrs as _;
-        let target = &self.target;
+        let Some(target) = &self.target else {
+            return Ok(SocketAddr::from(([127, 0, 0, 1], 0)));
+        };
         target
             .to_socket_addrs()
             .map_err(|err| crate::Error::Usage(format!("cannot resolve {target}: {err}")))?
             .next()
             .ok_or_else(|| crate::Error::Usage(format!("{target} has no address")))
+    }
+
+    /// What to grade and how to report it, for a lab whose servers listen on `transport`.
+    pub fn plan(&self, transport: crate::grade::server::Transport) -> crate::grade::class::Plan {
+        use crate::grade::class::{Format, Plan};
+        Plan {
+            target: self.target.clone(),
+            server_cmd: self.server_cmd.clone(),
+            roster: self.roster.clone(),
+            jobs: usize::from(self.jobs),
+            out: self.out.clone(),
+            format: if self.json { Format::Json } else { self.format },
+            junit: self.junit.clone(),
+            startup: std::time::Duration::from_secs_f64(self.startup),
+            transport,
+        }
     }
 }
 

@@ -67,6 +67,8 @@ pub fn io_said_after(err: &std::io::Error, patience: Duration) -> String {
         ErrorKind::ConnectionRefused => {
             "the connection was refused (is the server still running?)".into()
         }
+        // EPIPE: our write found the connection closed by the server.
+        ErrorKind::BrokenPipe => "the server had closed the connection (our write failed)".into(),
         _ => err.to_string(),
     }
 }
@@ -374,6 +376,16 @@ mod tests {
         assert_eq!(lines.last_ending(), "\n");
         let failure = lines.next_line().err().unwrap_or_else(|| panic!("a line"));
         assert_eq!(failure.got, "\"part\" and then the connection closed");
+    }
+
+    /// A write to a connection the server closed says so, not "Broken pipe (os error 32)".
+    #[test]
+    fn a_broken_pipe_is_said_in_words() {
+        let err = std::io::Error::from(ErrorKind::BrokenPipe);
+        assert_eq!(
+            io_said(&err),
+            "the server had closed the connection (our write failed)"
+        );
     }
 
     #[test]

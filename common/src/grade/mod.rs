@@ -26,7 +26,11 @@ use std::time::{Duration, Instant};
 
 use crate::term;
 
+pub mod class;
 pub mod conn;
+pub mod flood;
+pub mod report;
+pub mod server;
 
 /// Why a check failed: what the protocol expects and what the server did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +64,9 @@ pub struct Check {
     pub required: bool,
     /// The concept it tests, for the rubric and docs/grading.md.
     pub concept: &'static str,
+    /// Time it gets on top of the rubric's deadline (a check that floods until the server
+    /// stops reading, see [`flood`], needs the time the flood may take).
+    pub extra_time: Duration,
     /// The conversation.
     pub run: Box<dyn FnOnce() -> CheckResult + Send>,
 }
@@ -77,8 +84,23 @@ impl Check {
             points,
             required: true,
             concept,
+            extra_time: Duration::ZERO,
             run: Box::new(run),
         }
+    }
+
+    /// The same check with `extra` time on top of the rubric's deadline.
+    pub fn with_extra_time(self, extra: Duration) -> Self {
+        Check {
+            extra_time: extra,
+            ..self
+        }
+    }
+
+    /// A "client never reads" check: its time is the rubric's deadline plus the longest a
+    /// flood may take ([`flood::FLOOD_TIME`]).
+    pub fn flooding(self) -> Self {
+        self.with_extra_time(flood::FLOOD_TIME)
     }
 
     /// An optional check: points, but the verdict does not need it.
@@ -254,6 +276,7 @@ impl Rubric {
 
 /// Runs one check on its own thread; past `deadline` it fails as timed out.
 fn run_one(check: Check, deadline: Duration) -> Outcome {
+    let deadline = deadline.saturating_add(check.extra_time);
     let started = Instant::now();
     let (tx, rx) = mpsc::channel();
     let run = check.run;

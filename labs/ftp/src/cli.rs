@@ -262,7 +262,12 @@ pub fn run(cli: Cli) -> Result<()> {
             rounds: args.rounds,
             json: args.json,
         }),
-        Command::Grade(args) => grade::run(&grade_config(&args)?),
+        Command::Grade(args) => grade::run(
+            &grade_config(&args)?,
+            &args
+                .grade
+                .plan(netlab_common::grade::server::Transport::Tcp),
+        ),
     }
 }
 

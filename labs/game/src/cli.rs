@@ -155,7 +155,12 @@ pub fn run(cli: Cli) -> Result<()> {
             plain: args.console.plain,
         }),
         Command::Bench(args) => bench::run(&bench_config(args)),
-        Command::Grade(args) => grade::run(&grade_config(&args)?),
+        Command::Grade(args) => grade::run(
+            &grade_config(&args)?,
+            &args
+                .grade
+                .plan(netlab_common::grade::server::Transport::Tcp),
+        ),
     }
 }
 

@@ -263,15 +263,15 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Prints the rubric; fails (exit 1) unless every required check passed.
 fn run_grade(args: &GradeArgs) -> Result<()> {
-    let rubric = grade::grade(
-        args.grade.resolve()?,
-        &GradeConfig {
-            deadline: args.grade.deadline(),
-            room_idle_timeout: args.room_idle_timeout.map(Duration::from_secs),
-            clients: args.clients,
-        },
-    );
-    rubric.report(args.grade.json)
+    let config = GradeConfig {
+        deadline: args.grade.deadline(),
+        room_idle_timeout: args.room_idle_timeout.map(Duration::from_secs),
+        clients: args.clients,
+    };
+    let plan = args
+        .grade
+        .plan(netlab_common::grade::server::Transport::Tcp);
+    netlab_common::grade::class::run(&plan, &|addr| grade::grade(addr, &config))
 }
 
 #[cfg(test)]

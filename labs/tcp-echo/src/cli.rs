@@ -167,7 +167,12 @@ pub fn run(cli: Cli) -> Result<()> {
             Some(messages) => boundaries::run(&boundaries_config(args, messages)),
             None => bench::run(&bench_config(args)),
         },
-        Command::Grade(args) => grade::run(&grade_config(&args)?),
+        Command::Grade(args) => grade::run(
+            &grade_config(&args)?,
+            &args
+                .grade
+                .plan(netlab_common::grade::server::Transport::Tcp),
+        ),
     }
 }
 

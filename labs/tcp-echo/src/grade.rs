@@ -16,13 +16,15 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use netlab_common::accept;
+use netlab_common::grade::class::{self, Plan};
 use netlab_common::grade::conn::{
     connect, expect_bytes, expect_close, half_close, io_said, leave_politely, reset, send,
     send_slowly,
 };
+use netlab_common::grade::flood::{connect_unread, flood};
 use netlab_common::grade::{Check, CheckResult, Failure, Rubric, all_at_once, show_bytes};
 use netlab_common::random::SplitMix64;
 use netlab_common::{FrameDecoder, Framing};
@@ -55,8 +57,9 @@ pub struct GradeConfig {
 
 /// `tcp-echo grade`: runs the checks and prints the rubric; fails (exit 1) unless every
 /// required check passed.
-pub fn run(config: &GradeConfig) -> netlab_common::Result<()> {
-    grade(config).report(config.json)
+pub fn run(config: &GradeConfig, plan: &Plan) -> netlab_common::Result<()> {
+    let config = *config;
+    class::run(plan, &|target| grade(&GradeConfig { target, ..config }))
 }
 
 /// Runs every check for the configured framing against the server.
@@ -248,7 +251,8 @@ fn everyone_else_checks(t: Target, half_message: Vec<u8>) -> [Check; 3] {
             2,
             "one slow client must not stall the rest",
             move || never_reads(t),
-        ),
+        )
+        .flooding(),
         // Last: a server that dies here fails only this check, not every later one.
         Check::required(
             "client vanishes",
@@ -290,7 +294,9 @@ impl Framed {
                 .encode(message, &mut bytes)
                 .map_err(|err| Failure::new("a message the grader can frame", err.to_string()))?;
         }
+        // A failed write here was cut off inside the frames it carried: say so.
         send(&mut self.stream, &bytes)
+            .map_err(|f| Failure::new(f.expected, format!("{} in the middle of a frame", f.got)))
     }
 
     fn next(&mut self) -> Result<Vec<u8>, Failure> {
@@ -490,23 +496,17 @@ fn stream_echo(t: Target, total: usize) -> CheckResult {
     }
 }
 
-/// One client writes and never reads until its writes block; meanwhile another client must
-/// still get answers.
+/// One client writes and never reads until its writes block (see
+/// [`netlab_common::grade::flood`]: the server's buffers toward it are then full, whatever
+/// their size); meanwhile another client must still get answers.
 fn never_reads(t: Target) -> CheckResult {
-    let mut hog = connect(t.addr)?;
-    let _ = hog.set_write_timeout(Some(Duration::from_millis(200)));
+    let mut hog = connect_unread(t.addr)?;
     let message = t
         .framing
         .encode_to_vec(&vec![b'z'; 1000.min(t.max_frame)])
         .unwrap_or_default();
-    let started = Instant::now();
-    // Fill both directions' buffers: the server's writes to us stall once ours are full.
-    while started.elapsed() < Duration::from_secs(2) {
-        if hog.write_all(&message).is_err() {
-            break;
-        }
-    }
-    let result = still_serving(t);
+    let flooded = flood(&mut hog, &message.repeat(16));
+    let result = still_serving(t).map_err(|f| flooded.explain(f));
     leave_politely(hog);
     result
 }

@@ -477,7 +477,12 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Serve(args) => room::serve(&args.config()?),
         Command::Connect(args) => client::run(&args.config()?),
         Command::Bench(args) => bench::run(&args.config()?),
-        Command::Grade(args) => grade::run(&args.config()?),
+        Command::Grade(args) => grade::run(
+            &args.config()?,
+            &args
+                .grade
+                .plan(netlab_common::grade::server::Transport::Udp),
+        ),
     }
 }
 

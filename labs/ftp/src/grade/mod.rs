@@ -84,8 +84,10 @@ pub struct GradeConfig {
 }
 
 /// Grades, prints the rubric, and fails (exit status 1) unless every required check passed.
-pub fn run(config: &GradeConfig) -> Result<()> {
-    grade(config.addr, config.user.clone(), config.deadline).report(config.json)
+pub fn run(config: &GradeConfig, plan: &netlab_common::grade::class::Plan) -> Result<()> {
+    netlab_common::grade::class::run(plan, &|addr| {
+        grade(addr, config.user.clone(), config.deadline)
+    })
 }
 
 /// Runs every check against the server at `addr`: the write checks only with an account

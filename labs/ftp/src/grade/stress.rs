@@ -5,10 +5,8 @@
 //! other client is still served. These checks come last, the one that may kill a server at the
 //! very end, so a server that dies fails that check only.
 
-use std::io::Write;
-use std::time::Duration;
-
 use netlab_common::grade::conn::{leave_politely, reset, send};
+use netlab_common::grade::flood::{connect_unread, flood};
 use netlab_common::grade::{Check, CheckResult, Failure, all_at_once};
 
 use super::Target;
@@ -18,13 +16,6 @@ use super::session::{Control, check_code, open_data, read_all};
 /// Clients logged in at once in the concurrency check. Small on purpose: servers limit
 /// connections per address (ours to 8, `--max-per-ip`), and the grader is one address.
 pub const CLIENTS_AT_ONCE: usize = 6;
-
-/// `HELP` commands the client that never reads sends: their replies (about 280 bytes each from
-/// `ftp-lab serve`, 400 from pyftpdlib) are megabytes, more than the socket buffers of a client
-/// that does not read hold, so a server that writes to that client blocks. Not more: an event
-/// loop server works through every command before it gets to the next client, and a flood
-/// tests its speed, not its design.
-pub const UNREAD_COMMANDS: usize = 20_000;
 
 /// The robustness checks.
 pub fn checks(t: &Target) -> Vec<Check> {
@@ -40,7 +31,8 @@ pub fn checks(t: &Target) -> Vec<Check> {
             2,
             "one slow client must not stall the rest",
             with(t, never_reads),
-        ),
+        )
+        .flooding(),
         Check::required(
             "data connection never comes",
             2,
@@ -90,15 +82,13 @@ fn many_clients(t: Target) -> CheckResult {
     Ok(())
 }
 
-/// One client sends [`UNREAD_COMMANDS`] `HELP` commands at once and never reads a reply;
-/// meanwhile another client must still be served.
+/// One client sends `HELP` after `HELP` and never reads a reply, until its own writes block:
+/// the server has stopped reading it, so its buffers toward that client are full, whatever
+/// their size ([`netlab_common::grade::flood`]). Meanwhile another client must still be served.
 fn never_reads(t: Target) -> CheckResult {
-    let mut hog = Control::connect(&t)?.into_stream();
-    let _ = hog.set_write_timeout(Some(Duration::from_millis(500)));
-    // A server whose writes block (they do once its replies fill both socket buffers) may stop
-    // reading from us first; what is not sent then does not matter.
-    let _ = hog.write_all(&b"HELP\r\n".repeat(UNREAD_COMMANDS));
-    let result = still_serving(&t);
+    let mut hog = connect_unread(t.addr)?;
+    let flooded = flood(&mut hog, &b"HELP\r\n".repeat(1_000));
+    let result = still_serving(&t).map_err(|f| flooded.explain(f));
     leave_politely(hog);
     result
 }

@@ -19,12 +19,13 @@
 
 pub mod player;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::thread;
 use std::time::{Duration, Instant};
 
-use netlab_common::grade::conn::{PATIENCE, connect, reset};
+use netlab_common::grade::class::{self, Plan};
+use netlab_common::grade::conn::{PATIENCE, reset};
+use netlab_common::grade::flood::{connect_unread, flood};
 use netlab_common::grade::{Check, CheckResult, Failure, Rubric, all_at_once, show_bytes};
 
 use self::player::{Board, EMPTY, Player, show_board};
@@ -64,8 +65,9 @@ pub struct GradeConfig {
 
 /// `game-lab grade`: runs the checks and prints the rubric; fails (exit 1) unless every
 /// required check passed.
-pub fn run(config: &GradeConfig) -> netlab_common::Result<()> {
-    grade(config).report(config.json)
+pub fn run(config: &GradeConfig, plan: &Plan) -> netlab_common::Result<()> {
+    let config = *config;
+    class::run(plan, &|target| grade(&GradeConfig { target, ..config }))
 }
 
 /// Runs every check against the server; each may take `config.deadline`. The expected idle
@@ -168,7 +170,8 @@ fn checks(t: Target) -> Vec<Check> {
             2,
             "one slow client must not stall the rest",
             move || never_reads(t),
-        ),
+        )
+        .flooding(),
     ]
 }
 
@@ -367,11 +370,16 @@ fn marked(board: Board, square: u8, mark: Mark) -> Board {
 /// is the first one anybody sees, and the square O asked for stays empty.
 fn out_of_turn(t: Target) -> CheckResult {
     let mut game = seat_pair(t)?;
-    game.o.send("move 5")?;
-    game.o.expect_reply(
-        "ERR it is not your turn",
-        "O's move before X's first move to be refused",
-    )?;
+    // Whose turn it is comes first, whatever the square: a taken, missing or unreadable
+    // square out of turn is still "not your turn".
+    for square in ["5", "0", "x"] {
+        game.o.send(&format!("move {square}"))?;
+        let what = match square {
+            "5" => "O's move before X's first move to be refused".to_string(),
+            _ => format!("O's move {square} before X's first move to be refused as out of turn"),
+        };
+        game.o.expect_reply("ERR it is not your turn", &what)?;
+    }
     // Both must now see X's move as the first move of the game, on an otherwise empty board.
     game.play(&[1])?;
     game.o.expect_your_turn(&game.room, &game.board)
@@ -479,10 +487,14 @@ fn oversize_line(t: Target) -> CheckResult {
         "ERR ",
         &format!("a {MAX_LINE}-byte line (the limit) to be answered as an unknown command"),
     )?;
-    c.send(&"x".repeat(MAX_LINE + 100))?;
+    // No newline: the server must not wait for one (it may never come) before refusing.
+    c.send_bytes("x".repeat(MAX_LINE + 100).as_bytes())?;
     c.expect_reply(
         "ERR ",
-        &format!("a {}-byte line to be refused", MAX_LINE + 100),
+        &format!(
+            "{} bytes with no newline to be refused without waiting for one",
+            MAX_LINE + 100
+        ),
     )?;
     let closed = c.next_line();
     match closed {
@@ -521,7 +533,30 @@ fn quit_and_half_close(t: Target) -> CheckResult {
     if line != format!("BYE {name}") {
         return Err(Failure::new(what, show_bytes(line.as_bytes())));
     }
-    lines.expect_close()
+    lines.expect_close()?;
+    half_close_without_quit(t)
+}
+
+/// An unknown command, then a half-close without `quit`: the `ERR` still comes (end of
+/// stream means "no more lines", not "stop writing"), then the close.
+fn half_close_without_quit(t: Target) -> CheckResult {
+    let c = Player::connect(t.addr, "the client")?;
+    let Some(mut stream) = c.into_stream() else {
+        return Err(Failure::new("an open connection", "it was already closed"));
+    };
+    netlab_common::grade::conn::send(&mut stream, b"dance\n")?;
+    netlab_common::grade::conn::half_close(&stream)?;
+    let mut lines = netlab_common::grade::conn::Lines::over(stream, "\n");
+    let what = "ERR for `dance` sent just before a half-close (no quit), then a close";
+    let line = lines
+        .skip_until(what, |line| !player::is_noise(line))
+        .map_err(|f| Failure::new(what, f.got))?;
+    if !line.starts_with("ERR ") {
+        return Err(Failure::new(what, show_bytes(line.as_bytes())));
+    }
+    lines
+        .expect_close()
+        .map_err(|f| Failure::new(format!("{what}: {}", f.expected), f.got))
 }
 
 /// `count` pairs are seated one after another, then all the games are played at the same time,
@@ -547,68 +582,26 @@ fn games_at_once(t: Target, count: usize) -> CheckResult {
     Ok(())
 }
 
-/// Lines the flooding client of the "player never reads" check sends: each is an unknown
-/// command, so each is answered with an `ERR` line of about 35 bytes, and 200,000 answers are
-/// about 7 MB, more than the socket buffers between a server and a client that does not read
-/// hold on Linux with its default settings (about 4 MB: `net.ipv4.tcp_wmem`'s maximum, plus the
-/// client's receive buffer).
-pub const FLOOD_LINES: usize = 200_000;
-
-/// The longest wait for the server's answers to the flood to stop arriving.
-pub const FLOOD_WAIT: Duration = Duration::from_secs(4);
-
-/// One client floods the server with short lines and never reads the answers; once the server
-/// has stopped sending to it (its socket is full), two other players must still play a whole
-/// game. A server that writes while holding a lock the others need (or that serves everyone from
+/// One client floods the server with short lines (each an unknown command, answered with an
+/// `ERR` line about 17 times as long) and never reads the answers, until its own writes block:
+/// the server has stopped reading it, so the server's buffers toward it are full, whatever
+/// their size ([`netlab_common::grade::flood`]). Then two other players must play a whole game.
+/// A server that writes while holding a lock the others need (or that serves everyone from
 /// one thread with blocking writes) stops for everybody at that moment.
 fn never_reads(t: Target) -> CheckResult {
-    let mut hog = connect(t.addr)?;
-    let _ = hog.set_write_timeout(Some(Duration::from_millis(200)));
-    let chunk = b"x\n".repeat(10_000);
-    let started = Instant::now();
-    for _ in 0..FLOOD_LINES / 10_000 {
-        // A write that blocks means the server has stopped reading us: enough.
-        if started.elapsed() > Duration::from_secs(1) || hog.write_all(&chunk).is_err() {
-            break;
-        }
-    }
-    wait_until_answers_stop(&hog);
+    let mut hog = connect_unread(t.addr)?;
+    let flooded = flood(&mut hog, &b"x\n".repeat(8_192));
     let result = seat_pair(t).and_then(|mut game| {
         game.play(X_WINS)?;
         game.expect_result(Some(Mark::X))
     });
     drain(hog, Duration::from_secs(3));
     result.map_err(|f| {
-        Failure::new(
+        flooded.explain(Failure::new(
             format!("{}, while another client was not reading", f.expected),
             f.got,
-        )
+        ))
     })
-}
-
-/// Waits (at least a second, at most [`FLOOD_WAIT`]) until the bytes waiting in our receive
-/// buffer have stopped growing for half a second: the server has answered everything, or its
-/// writes to us are stuck.
-/// `peek` looks at the buffer without taking anything out of it, so the window the server sees
-/// stays shut.
-fn wait_until_answers_stop(hog: &TcpStream) {
-    const POLL: Duration = Duration::from_millis(50);
-    let _ = hog.set_read_timeout(Some(POLL));
-    let mut buf = vec![0u8; 8 << 20];
-    let (mut waiting, mut unchanged) = (0, 0);
-    let started = Instant::now();
-    // At least a second: a full receive buffer is not yet a full send buffer on the server.
-    while started.elapsed() < FLOOD_WAIT
-        && (unchanged < 10 || started.elapsed() < Duration::from_secs(1))
-    {
-        thread::sleep(POLL);
-        let now_waiting = hog.peek(&mut buf).unwrap_or(0);
-        if now_waiting == waiting {
-            unchanged += 1;
-        } else {
-            (waiting, unchanged) = (now_waiting, 0);
-        }
-    }
 }
 
 /// Reads and drops what the server still sends, for at most `limit`: the flood's answers are

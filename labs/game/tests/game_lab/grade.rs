@@ -194,3 +194,49 @@ fn a_silent_server_fails_on_time() {
     assert!(started.elapsed() < Duration::from_secs(20));
     drop(listener);
 }
+
+/// The same defect with the kernel's own (growing) socket buffers: the flood goes on until the
+/// grader's own writes block, so the check fails whatever size the buffers reach.
+#[test]
+fn writing_under_the_lock_fails_with_default_buffers_too() {
+    assert_fails_exactly(
+        "sends_under_lock_default_buffers",
+        &["player never reads"],
+        "the server had stopped reading it)\"",
+    );
+}
+
+/// A server that checks the square before the turn answers `move 0` out of turn wrongly.
+#[test]
+fn checking_the_square_before_the_turn_fails_the_out_of_turn_check() {
+    assert_fails_exactly(
+        "turn_checked_late",
+        &["move out of turn"],
+        "\"expected\":\"O's move 0 before X's first move to be refused as out of turn: a line \
+         starting with \\\"ERR it is not your turn\\\"\",\"got\":\"player O: \\\"ERR there is no \
+         such square",
+    );
+}
+
+/// A server that measures a line only at its newline never refuses 612 bytes that have none.
+#[test]
+fn waiting_for_the_newline_fails_the_oversize_check() {
+    assert_fails_exactly(
+        "waits_for_newline",
+        &["oversize line"],
+        "\"expected\":\"612 bytes with no newline to be refused without waiting for one: a line \
+         starting with \\\"ERR \\\"\",\"got\":\"the client: nothing for 2 s\"",
+    );
+}
+
+/// A server that stops answering at end of input (unless the last line was `quit`) fails the
+/// half-close check's second half: `dance`, then a FIN without `quit`.
+#[test]
+fn dropping_replies_at_a_half_close_without_quit_fails_that_check() {
+    assert_fails_exactly(
+        "half_close_drops_replies",
+        &["quit and half-close"],
+        "\"expected\":\"ERR for `dance` sent just before a half-close (no quit), then a close\",\
+         \"got\":\"the connection closed\"",
+    );
+}

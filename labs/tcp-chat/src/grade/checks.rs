@@ -4,15 +4,13 @@
 //! docs/protocols/chat-room.md). The protocol's constants come from [`crate::room::protocol`]:
 //! the grader holds a student's room to the same page netlab's room implements.
 
-use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use netlab_common::accept::spawn_named;
-use netlab_common::grade::conn::{
-    self, PATIENCE, connect, io_said, is_silence, leave_politely, reset, send_slowly,
-};
+use netlab_common::grade::conn::{self, PATIENCE, is_silence, leave_politely, send_slowly};
+use netlab_common::grade::flood::{connect_unread, flood};
 use netlab_common::grade::{CheckResult, Failure, all_at_once, show_bytes};
 
 use super::Target;
@@ -92,11 +90,22 @@ pub(super) fn longest_line(t: Target) -> CheckResult {
     ann.expect_line(&format!("ACK {longest}"))
 }
 
-/// One byte more: `ERROR ...` and a close for that client only.
+/// More than [`MAX_LINE`] bytes and no newline yet: `ERROR ...` and a close for that client
+/// only, without waiting for a newline that may never come. Two bytes over: the first could
+/// still be a line of exactly the limit and its `\r`.
 pub(super) fn oversize_line(t: Target) -> CheckResult {
     let (mut ann, mut bob) = two_members(t)?;
-    bob.say(&"x".repeat(MAX_LINE + 1))?;
-    bob.expect_prefix("ERROR ")?;
+    bob.send_raw("x".repeat(MAX_LINE + 2).as_bytes())?;
+    bob.expect_prefix("ERROR ").map_err(|f| {
+        Failure::new(
+            format!(
+                "{} once {} bytes came with no newline (before any newline)",
+                f.expected,
+                MAX_LINE + 2
+            ),
+            f.got,
+        )
+    })?;
     bob.expect_close()?;
     still_serving(t, &mut ann)
 }
@@ -263,46 +272,21 @@ pub(super) fn many_clients(t: Target) -> CheckResult {
     Ok(())
 }
 
-/// Bytes the talker sends while another client never reads: more than the room's send buffer to
-/// that client can grow to (Linux autotunes it up to 4 MiB, `net.ipv4.tcp_wmem`), so a room
-/// that writes to it with a blocking call gets stuck.
-const FLOOD: usize = 8 << 20;
+/// Bytes in each line the client that never reads sends; each is answered with an `ACK` as
+/// long, so its buffers fill with the room's answers about as fast as the room reads.
+const HOG_LINE: usize = 1000;
 
-/// One client never reads while another floods the room; two new members must still chat.
+/// One client sends line after line and never reads the answers, until its own writes block
+/// (the room has stopped reading it, so the room's buffers toward it are full, whatever their
+/// size: [`netlab_common::grade::flood`]) or the room disconnects it. Then two new members must
+/// chat both ways. A room that writes to the client that does not read with a blocking call
+/// under its lock is stuck by then: at the `ACK` to that client, or at the first message it
+/// relays to it.
 pub(super) fn never_reads(t: Target) -> CheckResult {
-    let hog = connect_small_window(t)?;
-    let mut talker = connect(t.addr)?;
-    let mut drain = talker
-        .try_clone()
-        .map_err(|err| Failure::new("a second handle on the socket", err.to_string()))?;
-    // The talker reads everything sent to it, so it is never the slow one.
-    let drained = spawn_named("grade-drain", move || {
-        let mut sink = vec![0u8; 64 * 1024];
-        while matches!(drain.read(&mut sink), Ok(n) if n > 0) {}
-    })
-    .map_err(|err| Failure::new("a thread to read the talker's answers", err.to_string()))?;
-    let _ = talker.set_write_timeout(Some(Duration::from_millis(500)));
-    let line = format!("{}\n", "z".repeat(4000));
-    let started = Instant::now();
-    let mut sent = 0;
-    while sent < FLOOD && started.elapsed() < Duration::from_millis(1500) {
-        // An error means the room stopped reading the talker (stuck writing to the client that
-        // does not read) or closed it: the probe below tells which.
-        if talker.write_all(line.as_bytes()).is_err() {
-            break;
-        }
-        sent += line.len();
-    }
-    let result = probe_after_flood(t);
-    if result.is_ok() {
-        // The talker leaves, and the room works through its last lines.
-        let _ = talker.shutdown(std::net::Shutdown::Write);
-        let _ = drained.join();
-    } else {
-        // The room is stuck with megabytes of the talker's lines still unread. A reset makes
-        // the kernel throw them away.
-        reset(talker);
-    }
+    let mut hog = connect_unread(t.addr)?;
+    let line = format!("{}\n", "z".repeat(HOG_LINE));
+    let flooded = flood(&mut hog, line.repeat(16).as_bytes());
+    let result = probe_after_flood(t).map_err(|f| flooded.explain(f));
     // Reading unsticks a room that was stuck writing to the hog.
     // (Without a thread to spare the hog is simply dropped, which closes it.)
     let _ = spawn_named("grade-leave", move || leave_politely(hog));
@@ -322,44 +306,39 @@ fn wait_until_quiet(t: Target) {
     while Instant::now() < until && watcher.next_line().is_ok() {}
 }
 
-/// The client that never reads: its receive buffer is set small before it connects, so the
-/// window it offers (RFC 9293 3.8.6) is small from the start and closes early.
-fn connect_small_window(t: Target) -> Result<std::net::TcpStream, Failure> {
-    let failed =
-        |err: std::io::Error| Failure::new(format!("a connection to {}", t.addr), io_said(&err));
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(t.addr),
-        socket2::Type::STREAM,
-        None,
-    )
-    .map_err(failed)?;
-    let _ = socket.set_recv_buffer_size(4096);
-    socket
-        .connect_timeout(&t.addr.into(), PATIENCE)
-        .map_err(failed)?;
-    Ok(socket.into())
-}
-
-/// Two new members chat while the hog is still connected and unread.
+/// Two new members chat both ways while the client that never reads is still connected.
+/// A failure names the member and the stage, and blames a stuck writer only when the room fell
+/// silent (not when it refused the member, e.g. with `ERROR the room is full`).
 fn probe_after_flood(t: Target) -> CheckResult {
     let wanted = "two other clients to chat while one client does not read";
-    let failed = |f: Failure| {
-        Failure::new(
-            wanted,
-            format!(
-                "{} (is the room stuck writing to the one that does not read?)",
-                f.got
-            ),
-        )
+    let failed = |stage: &'static str| {
+        move |f: Failure| {
+            let hint = if is_silence(&f) || f.got.contains("timed out") {
+                " (is the room stuck writing to the one that does not read?)"
+            } else if f.got.contains("full") {
+                " (the room refused a new member: does it still count clients that left?)"
+            } else {
+                ""
+            };
+            Failure::new(wanted, format!("{stage}: {}{hint}", f.got))
+        }
     };
-    let mut ann = Member::join(t.addr).map_err(failed)?;
-    let mut bob = Member::join(t.addr).map_err(failed)?;
-    // The talker's lines may still be arriving: skip everything but the answers wanted.
+    let mut ann = Member::join(t.addr).map_err(failed("new member 1, joining"))?;
+    let mut bob = Member::join(t.addr).map_err(failed("new member 2, joining"))?;
+    // Lines about the client that never reads (it may be disconnected) may come in between.
     let ack = "ACK still moving";
+    ann.say("still moving")
+        .map_err(failed("new member 1, sending"))?;
+    ann.next_except(ack, |line| line != ack)
+        .map_err(failed("new member 1, waiting for its ACK"))?;
     let msg = format!("MSG {} still moving", ann.name);
-    ann.say("still moving").map_err(failed)?;
-    ann.next_except(ack, |line| line != ack).map_err(failed)?;
-    bob.next_except(&msg, |line| line != msg).map_err(failed)?;
+    bob.next_except(&msg, |line| line != msg)
+        .map_err(failed("new member 2, waiting for new member 1's message"))?;
+    bob.say("both ways")
+        .map_err(failed("new member 2, sending"))?;
+    let msg = format!("MSG {} both ways", bob.name);
+    ann.next_except(&msg, |line| line != msg)
+        .map_err(failed("new member 1, waiting for new member 2's message"))?;
     Ok(())
 }
 
@@ -372,6 +351,21 @@ pub(super) fn vanishes(t: Target) -> CheckResult {
         .map_err(|f| {
             Failure::new(
                 format!("INFO {name} left ... and the unfinished line never delivered"),
+                f.got,
+            )
+        })?;
+    // The polite version: half a line, then a FIN. End of stream in the middle of a line
+    // drops the half line too.
+    let carl = Member::join(t.addr)?;
+    let name = carl.name.clone();
+    carl.leave_mid_line(b"no newline after thi")?;
+    ann.expect_prefix(&format!("INFO {name} left"))
+        .map_err(|f| {
+            Failure::new(
+                format!(
+                    "INFO {name} left ... after half a line and a close (FIN), the half line \
+                     never delivered"
+                ),
                 f.got,
             )
         })?;

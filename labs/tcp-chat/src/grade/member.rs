@@ -18,6 +18,9 @@ use netlab_common::grade::{CheckResult, Failure, show_bytes};
 
 use crate::room::protocol::check_name;
 
+/// How a failure says that the room ended a line with `\r\n`.
+const CRLF: &str = " ending with \\r\\n";
+
 /// A client of the room under test, welcomed and named.
 pub struct Member {
     lines: Lines,
@@ -77,10 +80,15 @@ impl Member {
     ) -> Result<String, Failure> {
         let mut skipped = 0;
         loop {
-            let line = self.lines.next_line().map_err(|failure| {
+            let line = self.read_line().map_err(|failure| {
                 let after = match skipped {
                     0 => String::new(),
                     n => format!(" (after {n} line(s) skipped)"),
+                };
+                let wanted = if failure.got.ends_with(CRLF) {
+                    format!("{wanted}, ending with \\n only")
+                } else {
+                    wanted.to_string()
                 };
                 Failure::new(wanted, format!("{}{after}", failure.got))
             })?;
@@ -124,13 +132,26 @@ impl Member {
 
     /// The next line exactly as it comes, announcements included.
     pub fn next_line(&mut self) -> Result<String, Failure> {
-        self.lines.next_line()
+        self.read_line()
+    }
+
+    /// Reads a line; one the room ended with `\r\n` is a failure: the protocol's lines end
+    /// with `\n` only (a client that splits at `\n` would show the `\r`).
+    fn read_line(&mut self) -> Result<String, Failure> {
+        let line = self.lines.next_line()?;
+        if self.lines.last_ending() == "\r\n" {
+            return Err(Failure::new(
+                "lines ending with \\n only",
+                format!("{}{CRLF}", show_bytes(line.as_bytes())),
+            ));
+        }
+        Ok(line)
     }
 
     /// The server closes the connection (after any announcements).
     pub fn expect_close(&mut self) -> CheckResult {
         loop {
-            match self.lines.next_line() {
+            match self.read_line() {
                 Ok(line) if is_announcement(&line) => {}
                 Ok(line) => {
                     return Err(Failure::new(
@@ -148,6 +169,13 @@ impl Member {
                 }
             }
         }
+    }
+
+    /// Sends `bytes` (half a line), closes its sending side (a FIN) and leaves politely.
+    pub fn leave_mid_line(mut self, bytes: &[u8]) -> CheckResult {
+        self.send_raw(bytes)?;
+        let _ = self.stream().shutdown(std::net::Shutdown::Write);
+        Ok(())
     }
 
     /// Sends `bytes` (half a line) and resets the connection, as a crashed client would.

@@ -142,7 +142,8 @@ fn all(t: Target) -> Vec<Check> {
             2,
             "one slow reader must not stall the room",
             move || checks::never_reads(t),
-        ),
+        )
+        .flooding(),
         // Last: a room that dies here fails only this check, not every later one.
         Check::required(
             "client vanishes",

@@ -194,3 +194,52 @@ fn a_silent_server_fails_on_time() {
     assert!(started.elapsed() < Duration::from_secs(20));
     drop(listener);
 }
+
+/// A room that ends its lines with `\r\n` fails the checks that read its lines, and the reason
+/// says the ending is the problem (the protocol's lines end with `\n` only).
+#[test]
+fn crlf_line_endings_fail_with_a_reason_naming_them() {
+    let Some(server) = broken("crlf_lines", &[]) else {
+        return;
+    };
+    let graded = grade(&server.addr.to_string(), &[]);
+    assert_eq!(graded.code, 1, "{}", graded.output);
+    assert!(graded.failed.len() >= 10, "{}", graded.output);
+    assert!(
+        graded.output.contains(
+            "{\"name\":\"ack\",\"points\":1,\"earned\":0,\"required\":true,\"passed\":false,\
+             \"expected\":\"\\\"ACK hello, room\\\", ending with \\\\n only\""
+        ),
+        "{}",
+        graded.output
+    );
+    assert!(
+        graded.output.contains(" ending with \\\\r\\\\n"),
+        "{}",
+        graded.output
+    );
+}
+
+/// A room that measures a line only at its newline never refuses 4098 bytes that have none.
+#[test]
+fn waiting_for_the_newline_fails_the_oversize_check() {
+    assert_fails_exactly(
+        "waits_for_newline",
+        &[],
+        &["oversize line"],
+        "\"expected\":\"a line starting with \\\"ERROR \\\" once 4098 bytes came with no newline \
+         (before any newline)\",\"got\":\"nothing for 2 s",
+    );
+}
+
+/// A room that relays the half line a client left when it closed (FIN) fails "client vanishes".
+#[test]
+fn delivering_the_half_line_at_end_of_stream_fails_the_vanish_check() {
+    assert_fails_exactly(
+        "delivers_half_line",
+        &[],
+        &["client vanishes"],
+        "after half a line and a close (FIN), the half line never delivered\",\
+         \"got\":\"\\\"MSG Client",
+    );
+}

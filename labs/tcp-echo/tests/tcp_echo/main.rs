@@ -8,6 +8,7 @@ mod docs;
 mod echo;
 mod exhaustion;
 mod grade;
+mod grade_class;
 mod hostile;
 mod trace_json;
 mod util;

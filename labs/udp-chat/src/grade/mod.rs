@@ -111,8 +111,9 @@ pub struct GradeConfig {
 }
 
 /// Grades the room and prints the rubric; fails (exit 1) unless every required check passed.
-pub fn run(config: &GradeConfig) -> Result<(), Error> {
-    grade(config.addr, config.faults, config.deadline).report(config.json)
+pub fn run(config: &GradeConfig, plan: &netlab_common::grade::class::Plan) -> Result<(), Error> {
+    let config = *config;
+    netlab_common::grade::class::run(plan, &|addr| grade(addr, config.faults, config.deadline))
 }
 
 /// Runs every check against the room at `addr`, the members behind `faults`. Each check may take
