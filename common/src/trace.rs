@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
-use crate::trace_json::{Described, EventKind, JsonTrace, TraceEvent};
+use crate::trace_json::{Described, EventKind, JsonTrace, Stamp, TraceEvent};
 
 /// Bytes shown in a dump before the rest is summarized (without `--trace-bytes`).
 pub const DUMP_LIMIT: usize = 64;
@@ -156,6 +156,19 @@ impl Tracer {
         peer: SocketAddr,
         bytes: &[u8],
     ) {
+        self.chunk_at(direction, local, peer, bytes, None);
+    }
+
+    /// [`Tracer::chunk`] for bytes that moved at `stamp` (`None`: now), as a send stamped
+    /// before its `write` call.
+    pub fn chunk_at(
+        &self,
+        direction: Direction,
+        local: Option<SocketAddr>,
+        peer: SocketAddr,
+        bytes: &[u8],
+        stamp: Option<Stamp>,
+    ) {
         if self.enabled {
             crate::term::trace_text(&format_chunk_limited(direction, peer, bytes, self.limit));
         }
@@ -165,11 +178,13 @@ impl Tracer {
                 Direction::Received => EventKind::Receive,
             };
             let described = self.describe.map(|describe| describe(bytes));
-            json.record(
-                &TraceEvent::new(kind, local, Some(peer))
-                    .with_bytes(bytes.len())
-                    .with_described(described.unwrap_or_default()),
-            );
+            let mut event = TraceEvent::new(kind, local, Some(peer))
+                .with_bytes(bytes.len())
+                .with_described(described.unwrap_or_default());
+            if let Some(stamp) = stamp {
+                event = event.at(stamp);
+            }
+            json.record(&event);
         }
     }
 
@@ -243,12 +258,15 @@ impl<S: Read> Read for Traced<S> {
 
 impl<S: Write> Write for Traced<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Stamped before the call: see `TraceEvent::at`.
+        let started = self.tracer.json.as_ref().map(|_| Stamp::now());
         let sent = self.inner.write(buf)?;
-        self.tracer.chunk(
+        self.tracer.chunk_at(
             Direction::Sent,
             self.local,
             self.peer,
             buf.get(..sent).unwrap_or_default(),
+            started,
         );
         Ok(sent)
     }

@@ -166,6 +166,25 @@ pub struct TraceEvent {
     hash: Option<u64>,
     retransmit: bool,
     described: Described,
+    /// When it happened, if not "now" (see [`TraceEvent::at`]).
+    stamp: Option<Stamp>,
+}
+
+/// A moment on both clocks the schema records.
+#[derive(Clone, Copy, Debug)]
+pub struct Stamp {
+    wall: SystemTime,
+    mono: Instant,
+}
+
+impl Stamp {
+    /// Now.
+    pub fn now() -> Self {
+        Self {
+            wall: SystemTime::now(),
+            mono: Instant::now(),
+        }
+    }
 }
 
 impl TraceEvent {
@@ -186,7 +205,17 @@ impl TraceEvent {
             hash: None,
             retransmit: false,
             described: Described::default(),
+            stamp: None,
         }
+    }
+
+    /// Happened at `stamp` rather than when recorded. A send is stamped before the `write`
+    /// call: `write` may return after the peer has already read the bytes (on loopback, the
+    /// other process can run first), and a send stamped after its receive would draw its arrow
+    /// going up the ladder.
+    pub fn at(mut self, stamp: Stamp) -> Self {
+        self.stamp = Some(stamp);
+        self
     }
 
     /// Which way the bytes went.
@@ -432,14 +461,13 @@ impl TraceFile {
     /// made tracing several times slower (udp-chat bench). Strings go through serde_json, so
     /// they are always escaped correctly.
     fn write_line(&self, out: &mut impl Write, event: &TraceEvent) -> std::io::Result<()> {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let stamp = event.stamp.unwrap_or_else(Stamp::now);
+        let wall = stamp.wall.duration_since(UNIX_EPOCH).unwrap_or_default();
         write!(
             out,
             "{{\"time_us\":{},\"mono_us\":{},\"lab\":",
             micros(wall),
-            micros(self.opened.elapsed())
+            micros(stamp.mono.saturating_duration_since(self.opened))
         )?;
         serde_json::to_writer(&mut *out, self.lab)?;
         write!(
@@ -518,7 +546,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    /// A line protocol's chunk is named by its first word; a length frame by its prefix.
     /// Every kind's word reads back as that kind, and nothing else does.
     #[test]
     fn kind_names_read_back() {
@@ -528,6 +555,34 @@ mod tests {
         assert_eq!(EventKind::from_name("SEND"), None);
     }
 
+    /// An event stamped earlier (a send, stamped before its `write`) is written with that time,
+    /// not the time it was recorded; an unstamped one gets the time it is recorded.
+    #[test]
+    fn stamped_events_keep_their_time() {
+        let dir = std::env::temp_dir().join(format!("netlab-trace-stamp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("stamp.jsonl");
+        let trace = JsonTrace::create(&path, "tcp-echo", Transport::Tcp).unwrap();
+        let before_write = Stamp::now();
+        let between = micros(SystemTime::now().duration_since(UNIX_EPOCH).unwrap());
+        trace.record(&TraceEvent::new(EventKind::Send, None, None).at(before_write));
+        trace.record(&TraceEvent::new(EventKind::Receive, None, None));
+        trace.flush();
+        let times: Vec<u64> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<Value>(line).unwrap()["time_us"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert!(times[0] <= between, "{times:?} vs {between}");
+        assert!(times[1] >= between, "{times:?} vs {between}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A line protocol's chunk is named by its first word; a length frame by its prefix.
     #[test]
     fn chunks_are_described() {
         let room = describe_lines(b"MSG ada hello\nJOIN bob\n");
