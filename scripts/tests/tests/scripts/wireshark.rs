@@ -1000,7 +1000,8 @@ fn fake_path(dir: &Path, tcpdump: Option<&str>) -> PathBuf {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     for tool in [
-        "bash", "dirname", "uname", "id", "mktemp", "rm", "cat", "grep", "sleep",
+        "bash", "dirname", "uname", "id", "mktemp", "rm", "cat", "grep", "sleep", "sed", "wc",
+        "tr", "mv",
     ] {
         let real = find_program(tool).unwrap_or_else(|| panic!("no {tool}"));
         std::os::unix::fs::symlink(real, bin.join(tool)).unwrap();
@@ -1051,6 +1052,55 @@ fn capture_explains_a_missing_tcpdump_and_missing_permission() {
         "{said}"
     );
     assert!(!file.exists());
+}
+
+/// A tcpdump that captures nothing: it says it listens and waits to be stopped; asked to read a
+/// capture back (`-r`), it writes an empty file where `-w` says.
+const SILENT_TCPDUMP: &str = r#"case " $* " in
+  *" --help "*) exit 0 ;;
+  *" -r "*) prev=; for arg in "$@"; do [ "$prev" = -w ] && : > "$arg"; prev=$arg; done; exit 0 ;;
+  *) echo "listening on lo" >&2; exec sleep 600 ;;
+esac"#;
+
+/// The command after `--` is found in the checkout's target/release even when PATH has lost
+/// what `. scripts/env` added, as under sudo (secure_path): it used to end in "command not
+/// found" (status 127) and an empty capture.
+#[test]
+fn capture_finds_the_checkouts_programs_without_them_on_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("wireshark-sudo-path");
+    // A checkout of its own: the script, and one "program" in target/release.
+    let checkout = dir.path().join("netlab");
+    std::fs::create_dir_all(checkout.join("scripts")).unwrap();
+    std::fs::create_dir_all(checkout.join("target/release")).unwrap();
+    let script = checkout.join("scripts/capture");
+    std::fs::copy(workspace_root().join("scripts/capture"), &script).unwrap();
+    let probe = checkout.join("target/release/netlab-probe");
+    std::fs::write(&probe, "#!/bin/sh\necho \"probe ran with $*\"\n").unwrap();
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = fake_path(&dir.path().join("tools"), Some(SILENT_TCPDUMP));
+    let file = dir.path().join("probe.pcap");
+
+    let ran = Command::new(&script)
+        .args([
+            "7007",
+            file.to_str().unwrap(),
+            "--",
+            "netlab-probe",
+            "hello",
+        ])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&ran.stdout),
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert_eq!(ran.status.code(), Some(0), "{said}");
+    assert!(said.contains("probe ran with hello"), "{said}");
+    assert!(!said.contains("command not found"), "{said}");
+    assert!(file.exists(), "{said}");
 }
 
 /// A hostile length prefix (FF FF FF FF: "4 GiB follow") is not believed: the dissector marks
