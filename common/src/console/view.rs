@@ -19,7 +19,7 @@ use ratatui::widgets::Widget;
 use unicode_width::UnicodeWidthStr;
 
 use super::editor::Editor;
-use crate::progress::{human_bytes, human_rate};
+use crate::progress::human_bytes;
 
 /// Columns of the `[=====>    ]` part of a transfer row, as in the plain mode's bars.
 const GAUGE_WIDTH: usize = 30;
@@ -210,6 +210,14 @@ fn skip_columns(text: &str, columns: usize) -> String {
         .collect()
 }
 
+/// `bytes_per_second` as `"12.3 MiB/s"`.
+fn human_rate_per_sec(bytes_per_second: f64) -> String {
+    if !bytes_per_second.is_finite() || bytes_per_second < 0.0 {
+        return "-".to_string();
+    }
+    format!("{}/s", human_bytes(bytes_per_second.round() as u64))
+}
+
 /// `send big.iso [=========>          ] 120.00 MiB/300.00 MiB 1.20 GiB/s ETA 2s`, cut to `width`.
 pub fn bar_row(bar: &ProgressBar, width: usize) -> String {
     let done = bar.position();
@@ -224,7 +232,9 @@ pub fn bar_row(bar: &ProgressBar, width: usize) -> String {
         gauge.push('>');
         gauge.push_str(&" ".repeat(GAUGE_WIDTH - filled - 1));
     }
-    let rate = human_rate(done, bar.elapsed());
+    // indicatif's own estimate, not bytes over elapsed time: a resumed download starts at
+    // its offset, and those bytes did not move in this run.
+    let rate = human_rate_per_sec(bar.per_sec());
     let eta = bar.eta().as_secs();
     let row = format!(
         "{} [{gauge}] {}/{} {rate} ETA {eta}s",

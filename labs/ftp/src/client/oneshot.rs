@@ -87,6 +87,8 @@ pub fn get(config: &GetConfig) -> Result<()> {
     let mut file = LazyFile::new(output.clone(), offset > 0);
     let bar = transfer_bar(remote_size.unwrap_or(0), &url.path);
     bar.set_position(offset);
+    // The bytes already on disk were not moved now: start the rate and ETA from here.
+    bar.reset_eta();
     let started = Instant::now();
     let received = client.retrieve(&url.path, offset, &mut file, &mut |got| {
         bar.set_position(offset + got)

@@ -127,6 +127,8 @@ pub fn get(
     let mut file = LazyFile::new(partial.clone(), offset > 0);
     let bar = transfer_bar(size.unwrap_or(0), remote);
     bar.set_position(offset);
+    // The bytes already on disk were not moved now: start the rate and ETA from here.
+    bar.reset_eta();
     let started = Instant::now();
     let cancel = client.cancel_handle();
     let (result, cancelled) = keyboard.watched(&cancel, || {
