@@ -18,7 +18,7 @@ use netlab_common::trace_json::{Described, describe_lines};
 use crate::bench::{self, BenchConfig, BotGame};
 use crate::client::{self, PlayConfig};
 use crate::grade::{self, GradeConfig};
-use crate::server::{self, LobbyConfig, ServeConfig};
+use crate::server::{self, Engine, LobbyConfig, ServeConfig};
 
 /// The game lab's default port.
 pub const DEFAULT_PORT: u16 = 7080;
@@ -39,7 +39,8 @@ pub struct Cli {
 }
 
 const EXAMPLES: &str = "Examples:
-  game-lab serve                                   # port 7080, thread per connection
+  game-lab serve                                   # port 7080, threads per player
+  game-lab serve --engine mio --max-players 10000  # one thread, an event loop
   game-lab play 127.0.0.1:7080                     # then: quick tictactoe
   nc 127.0.0.1 7080                                # the protocol is plain lines: type help
   game-lab serve --port 0 --max-players 2000 &
@@ -83,6 +84,11 @@ struct GradeArgs {
 struct ServeArgs {
     #[command(flatten)]
     server: ServerArgs<DEFAULT_PORT, DEFAULT_MAX_PLAYERS>,
+    /// How the server waits for many players at once: `threads` (a reader and a writer thread
+    /// per player, one lock around the lobby) or `mio` (one thread, an event loop over
+    /// non-blocking sockets). Same protocol, same limits.
+    #[arg(long, value_enum, default_value_t = Engine::Threads, hide_possible_values = true)]
+    engine: Engine,
     /// Seconds a player who dropped out of a game may take to come back (`resume TOKEN`, with the
     /// token the server sent at the start) before forfeiting.
     #[arg(long, value_name = "SECONDS", default_value_t = 15)]
@@ -163,6 +169,7 @@ pub fn run(cli: Cli) -> Result<()> {
 fn serve_config(args: ServeArgs) -> Result<ServeConfig> {
     Ok(ServeConfig {
         addr: args.server.addr(),
+        engine: args.engine,
         lobby: LobbyConfig {
             max_players: args.server.max_clients,
             grace: Duration::from_secs(args.grace),
