@@ -15,7 +15,7 @@ use netlab_common::cli::{
 };
 use netlab_common::trace_json::{Described, describe_lines};
 
-use crate::bench::{self, BenchConfig, BotGame};
+use crate::bench::{self, BenchConfig, BotGame, Target};
 use crate::client::{self, PlayConfig};
 use crate::grade::{self, GradeConfig};
 use crate::server::{self, Engine, LobbyConfig, ServeConfig};
@@ -45,6 +45,7 @@ const EXAMPLES: &str = "Examples:
   nc 127.0.0.1 7080                                # the protocol is plain lines: type help
   game-lab serve --port 0 --max-players 2000 &
   game-lab bench 127.0.0.1:PORT --players 1000     # bots play whole games, report latency
+  game-lab bench --start-server mio --players 10000 --think 100   # C10K: server started for the run
   game-lab grade 127.0.0.1:9000                    # grade any game server (docs/protocols/game.md)
 See docs/game.md for the walkthrough and the protocol.";
 
@@ -122,9 +123,17 @@ struct PlayArgs {
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// Server address.
-    #[arg(value_name = "HOST:PORT")]
-    target: String,
+    /// Server address (or `--start-server ENGINE` instead).
+    #[arg(value_name = "HOST:PORT", required_unless_present = "start_server")]
+    target: Option<String>,
+    /// Start `game-lab serve --engine ENGINE` on a free port for this run (room for every bot,
+    /// no idle timeout, log discarded), report its threads and peak memory, and stop it after.
+    #[arg(long, value_name = "ENGINE", value_enum, conflicts_with_all = ["target", "server_pid"])]
+    start_server: Option<Engine>,
+    /// The process id of the server at HOST:PORT: report its threads and peak memory (read from
+    /// /proc/PID/status, Linux only).
+    #[arg(long, value_name = "PID")]
+    server_pid: Option<u32>,
     /// Bot players connected at once (pairs of them play each other).
     #[arg(long, default_value_t = 100,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=100_000))]
@@ -183,8 +192,13 @@ fn serve_config(args: ServeArgs) -> Result<ServeConfig> {
 
 /// `bench`'s flags as the bots take them.
 fn bench_config(args: BenchArgs) -> BenchConfig {
+    let target = match (args.start_server, args.target) {
+        (Some(engine), _) => Target::Start(engine),
+        (None, target) => Target::Address(target.unwrap_or_default()),
+    };
     BenchConfig {
-        target: args.target,
+        target,
+        server_pid: args.server_pid,
         players: args.players,
         games: args.games,
         game: args.game,

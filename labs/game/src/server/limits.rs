@@ -88,16 +88,16 @@ impl RateLimit {
 /// the Ctrl-C wake-up connection), with room to spare.
 const SPARE_FILES: u64 = 64;
 
-/// Raises this process's soft limit on open files (`ulimit -n`) so that `connections` sockets
-/// fit, up to the hard limit, which only an administrator can raise. Each connection is a file
+/// Raises this process's soft limit on open files (`ulimit -n`) so that `connections`
+/// connections of `per_connection` descriptors each fit, up to the hard limit, which only an administrator can raise. Each connection is a file
 /// descriptor, and the usual soft limit of 1,024 would stop a server (or a load generator) at a
 /// thousand clients with "too many open files". Returns the limit now in force, and says on the
 /// terminal what to raise when even the hard limit is too low; `None` where there is no such
 /// limit to read (not Unix).
 #[cfg(unix)]
-pub fn raise_open_files_limit(connections: usize) -> Option<u64> {
+pub fn raise_open_files_limit(connections: usize, per_connection: u64) -> Option<u64> {
     use rustix::process::{Resource, getrlimit, setrlimit};
-    let needed = (connections as u64).saturating_mul(2) + SPARE_FILES;
+    let needed = (connections as u64).saturating_mul(per_connection) + SPARE_FILES;
     let mut limit = getrlimit(Resource::Nofile);
     let current = limit.current.unwrap_or(u64::MAX);
     if current >= needed {
@@ -121,7 +121,7 @@ pub fn raise_open_files_limit(connections: usize) -> Option<u64> {
 
 /// Elsewhere the limit is not a soft/hard pair this program can raise.
 #[cfg(not(unix))]
-pub fn raise_open_files_limit(_connections: usize) -> Option<u64> {
+pub fn raise_open_files_limit(_connections: usize, _per_connection: u64) -> Option<u64> {
     None
 }
 

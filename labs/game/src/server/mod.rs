@@ -87,8 +87,13 @@ pub fn run(config: ServeConfig) -> Result<()> {
         addr: local,
         stop,
     } = net::start_server(config.addr)?;
-    // Thousands of players need thousands of descriptors; ask for what the system allows.
-    limits::raise_open_files_limit(config.lobby.max_players);
+    // Thousands of players need thousands of descriptors; ask for what the system allows. The
+    // threads engine holds two per player (its reader's socket and the outbox's clone of it).
+    let per_player = match config.engine {
+        Engine::Threads => 2,
+        Engine::Mio => 1,
+    };
+    limits::raise_open_files_limit(config.lobby.max_players, per_player);
     term::info(format!(
         "max {} players, {}s grace to come back, {}; `nc {} {}` to play by hand",
         config.lobby.max_players,
