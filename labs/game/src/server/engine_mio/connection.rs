@@ -270,3 +270,65 @@ impl Connection {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// A connection on loopback: (the server's end as a non-blocking mio stream, the client's
+    /// end, blocking).
+    fn connection() -> (Connection, std::net::TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, peer) = listener.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        let stream = TcpStream::from_std(server);
+        let connection = Connection::new(stream, peer, Some(1), Tracer::new(false), 50);
+        (connection, client)
+    }
+
+    /// A client that never reads: the offer past [`OUTBOX_MESSAGES`] waiting messages is
+    /// refused, so the loop can drop the player instead of buffering without bound.
+    #[test]
+    fn offer_past_the_bound_is_refused() {
+        let (mut connection, _client) = connection();
+        for _ in 0..OUTBOX_MESSAGES {
+            assert_eq!(connection.offer("CHAT 1 bob: hi\n".into()), Offer::Queued);
+        }
+        assert_eq!(connection.offer("CHAT 1 bob: hi\n".into()), Offer::Full);
+        assert_eq!(connection.waiting(), OUTBOX_MESSAGES);
+    }
+
+    /// Messages larger than the socket's buffers are written in many partial `writev`s as the
+    /// client reads; every one arrives, whole and in order.
+    #[test]
+    fn partial_writes_keep_messages_whole_and_in_order() {
+        let (mut connection, client) = connection();
+        let filler = "x".repeat(32 * 1024);
+        for number in 0..200 {
+            assert_eq!(
+                connection.offer(format!("{number} {filler}\n")),
+                Offer::Queued
+            );
+        }
+        let reader = std::thread::spawn(move || {
+            let mut lines = BufReader::new(client).lines();
+            for number in 0..200 {
+                let line = lines.next().unwrap().unwrap();
+                assert_eq!(line, format!("{number} {}", "x".repeat(32 * 1024)));
+            }
+        });
+        // 6.4 MiB: more than loopback's buffers hold, so `flush` stops at `WouldBlock` and is
+        // called again, as a writable event would call it.
+        while connection.waiting() > 0 {
+            connection.flush().unwrap();
+            std::thread::yield_now();
+        }
+        reader.join().unwrap();
+    }
+}
