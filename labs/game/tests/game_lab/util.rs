@@ -12,10 +12,14 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_game-lab");
 pub const ENGINES: [&str; 2] = ["threads", "mio"];
 
 /// Starts `game-lab serve --port 0 --engine ENGINE ARGS...` and waits for its `listening on`
-/// line. Says which engine on stderr, which the test harness shows when the test fails.
+/// line (ARGS that name an engine themselves, as a transcript about one engine does, keep it).
+/// Says which engine on stderr, which the test harness shows when the test fails.
 pub fn start(engine: &str, args: &[&str]) -> ServerProcess {
-    eprintln!("--- engine {engine}");
-    let mut all = vec!["serve", "--port", "0", "--engine", engine];
+    let mut all = vec!["serve", "--port", "0"];
+    if !args.contains(&"--engine") {
+        eprintln!("--- engine {engine}");
+        all.extend_from_slice(&["--engine", engine]);
+    }
     all.extend_from_slice(args);
     ServerProcess::start(BIN, &all)
 }
