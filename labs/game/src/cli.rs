@@ -30,7 +30,8 @@ pub const DEFAULT_MAX_PLAYERS: usize = 256;
 /// a person may think that long between games (and a spectator of a game is never idle).
 pub const DEFAULT_IDLE_TIMEOUT: u64 = 600;
 
-/// netlab game lab: a multithreaded server for tic-tac-toe, rock-paper-scissors and hangman.
+/// netlab game lab: a server for tic-tac-toe, rock-paper-scissors and hangman (a thread per player,
+/// or one event loop: `serve --engine`).
 #[derive(Parser, Debug)]
 #[command(name = "game-lab", version, after_help = EXAMPLES)]
 pub struct Cli {

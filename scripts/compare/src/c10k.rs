@@ -294,7 +294,13 @@ fn section(plan: &Plan, runs: &[Run]) -> Section {
                 let get = |pick: &dyn Fn(&Run) -> Option<f64>| spread_of(&reps, pick);
                 let rate = get(&Run::rate);
                 let p99 = get(&|r| r.get("p99_us").map(|us| us / 1000.0));
+                let measured = reps.iter().any(|r| r.outcome.is_ok());
                 let errors: f64 = reps.iter().filter_map(|r| r.get("errors")).sum();
+                let errors = if measured {
+                    format!("{errors:.0}")
+                } else {
+                    "-".to_string()
+                };
                 let mut notes: Vec<String> = reps.iter().map(|r| r.note()).collect();
                 notes.sort();
                 notes.dedup();
@@ -308,7 +314,7 @@ fn section(plan: &Plan, runs: &[Run]) -> Section {
                     range_cell(p99, 2),
                     median_cell(get(&Run::threads), 0),
                     median_cell(get(&Run::rss_mib), 1),
-                    format!("{errors:.0}"),
+                    errors,
                     notes.join(" ").replace('|', "/"),
                 ]);
             }

@@ -82,7 +82,8 @@ pub(super) struct Connection {
     /// Bytes of the front message already written.
     front_sent: usize,
     pub(super) phase: Phase,
-    /// When a byte last arrived from the client: the idle clock starts here.
+    /// When the current quiet period began: the last byte from the client, or the moment a
+    /// silent spectator of a game was given another period. The idle clock starts here.
     pub(super) last_heard: Instant,
     /// The key under which this connection waits in the loop's idle deadlines, if it does.
     pub(super) deadline: Option<Instant>,
