@@ -15,10 +15,10 @@ use netlab_common::cli::{
 };
 use netlab_common::trace_json::{Described, describe_lines};
 
-use crate::bench::{self, BenchConfig, BotGame};
+use crate::bench::{self, BenchConfig, BotGame, Target};
 use crate::client::{self, PlayConfig};
 use crate::grade::{self, GradeConfig};
-use crate::server::{self, LobbyConfig, ServeConfig};
+use crate::server::{self, Engine, LobbyConfig, ServeConfig};
 
 /// The game lab's default port.
 pub const DEFAULT_PORT: u16 = 7080;
@@ -30,7 +30,8 @@ pub const DEFAULT_MAX_PLAYERS: usize = 256;
 /// a person may think that long between games (and a spectator of a game is never idle).
 pub const DEFAULT_IDLE_TIMEOUT: u64 = 600;
 
-/// netlab game lab: a multithreaded server for tic-tac-toe, rock-paper-scissors and hangman.
+/// netlab game lab: a server for tic-tac-toe, rock-paper-scissors and hangman (a thread per player,
+/// or one event loop: `serve --engine`).
 #[derive(Parser, Debug)]
 #[command(name = "game-lab", version, after_help = EXAMPLES)]
 pub struct Cli {
@@ -39,11 +40,13 @@ pub struct Cli {
 }
 
 const EXAMPLES: &str = "Examples:
-  game-lab serve                                   # port 7080, thread per connection
+  game-lab serve                                   # port 7080, threads per player
+  game-lab serve --engine mio --max-players 10000  # one thread, an event loop
   game-lab play 127.0.0.1:7080                     # then: quick tictactoe
   nc 127.0.0.1 7080                                # the protocol is plain lines: type help
   game-lab serve --port 0 --max-players 2000 &
   game-lab bench 127.0.0.1:PORT --players 1000     # bots play whole games, report latency
+  game-lab bench --start-server mio --players 10000 --think 100   # C10K: server started for the run
   game-lab grade 127.0.0.1:9000                    # grade any game server (docs/protocols/game.md)
 See docs/game.md for the walkthrough and the protocol.";
 
@@ -83,6 +86,11 @@ struct GradeArgs {
 struct ServeArgs {
     #[command(flatten)]
     server: ServerArgs<DEFAULT_PORT, DEFAULT_MAX_PLAYERS>,
+    /// How the server waits for many players at once: `threads` (a reader and a writer thread
+    /// per player, one lock around the lobby) or `mio` (one thread, an event loop over
+    /// non-blocking sockets). Same protocol, same limits.
+    #[arg(long, value_enum, default_value_t = Engine::Threads, hide_possible_values = true)]
+    engine: Engine,
     /// Seconds a player who dropped out of a game may take to come back (`resume TOKEN`, with the
     /// token the server sent at the start) before forfeiting.
     #[arg(long, value_name = "SECONDS", default_value_t = 15)]
@@ -116,9 +124,17 @@ struct PlayArgs {
 
 #[derive(Args, Debug)]
 struct BenchArgs {
-    /// Server address.
-    #[arg(value_name = "HOST:PORT")]
-    target: String,
+    /// Server address (or `--start-server ENGINE` instead).
+    #[arg(value_name = "HOST:PORT", required_unless_present = "start_server")]
+    target: Option<String>,
+    /// Start `game-lab serve --engine ENGINE` on a free port for this run (room for every bot,
+    /// no idle timeout, log discarded), report its threads and peak memory, and stop it after.
+    #[arg(long, value_name = "ENGINE", value_enum, conflicts_with_all = ["target", "server_pid"])]
+    start_server: Option<Engine>,
+    /// The process id of the server at HOST:PORT: report its threads and peak memory (read from
+    /// /proc/PID/status, Linux only).
+    #[arg(long, value_name = "PID")]
+    server_pid: Option<u32>,
     /// Bot players connected at once (pairs of them play each other).
     #[arg(long, default_value_t = 100,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=100_000))]
@@ -168,6 +184,7 @@ pub fn run(cli: Cli) -> Result<()> {
 fn serve_config(args: ServeArgs) -> Result<ServeConfig> {
     Ok(ServeConfig {
         addr: args.server.addr(),
+        engine: args.engine,
         lobby: LobbyConfig {
             max_players: args.server.max_clients,
             grace: Duration::from_secs(args.grace),
@@ -181,8 +198,13 @@ fn serve_config(args: ServeArgs) -> Result<ServeConfig> {
 
 /// `bench`'s flags as the bots take them.
 fn bench_config(args: BenchArgs) -> BenchConfig {
+    let target = match (args.start_server, args.target) {
+        (Some(engine), _) => Target::Start(engine),
+        (None, target) => Target::Address(target.unwrap_or_default()),
+    };
     BenchConfig {
-        target: args.target,
+        target,
+        server_pid: args.server_pid,
         players: args.players,
         games: args.games,
         game: args.game,

@@ -8,13 +8,15 @@
 //!
 //! ## Layout
 //! One module per subcommand, each taking a plain config that [`cli`] builds from the flags. No
-//! other module imports `cli` or parses a flag; the one trace of clap below it is
-//! [`bench::BotGame`] deriving `clap::ValueEnum`, so its variants are the `--game` values.
+//! other module imports `cli` or parses a flag; the traces of clap below it are
+//! [`bench::BotGame`] and [`server::Engine`] deriving `clap::ValueEnum`, so their variants are
+//! the `--game` and `--engine` values.
 //! - [`cli`]: the `serve`, `play`, `bench` and `grade` flags, turned into those configs.
-//! - [`server`]: `serve`, the multithreaded server ([`ServeConfig`](server::ServeConfig)): a
-//!   thread per player through the shared accept loop, one lock, bounded outboxes. Inside it,
-//!   its text [`server::protocol`] and the [`server::lobby`] state machine (rooms, matchmaking,
-//!   forfeits, seat tokens), which has no I/O and takes the time as an argument.
+//! - [`server`]: `serve`, the server ([`ServeConfig`](server::ServeConfig)), with two engines
+//!   over the same lobby: `--engine threads` (a reader and a writer thread per player, one lock,
+//!   bounded outboxes) and `--engine mio` (one thread, an event loop, the same bounds). Inside
+//!   it, its text [`server::protocol`] and the [`server::lobby`] state machine (rooms,
+//!   matchmaking, forfeits, seat tokens), which has no I/O and takes the time as an argument.
 //! - [`client`]: `play`, a terminal client that draws the board in color.
 //! - [`bench`](mod@bench): `bench`, bot players that play whole games and measure move latency.
 //! - [`grade`]: `grade`, which plays tic-tac-toe against a student's server and checks it

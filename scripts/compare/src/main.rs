@@ -12,11 +12,13 @@
 //! the median and the range, and [`claims`] prints a lesson only where every repetition
 //! supports it.
 //!
-//! The four comparisons, each in its own module:
+//! The five comparisons, each in its own module:
 //! 1. [`chat`]: reliable chat over TCP and over UDP with each ARQ scheme, across loss rates;
 //! 2. [`echo`]: the echo server's thread-per-client and event-loop (mio) engines under load;
 //! 3. [`framing`]: raw, line and length-prefixed echo, and what breaks without framing;
-//! 4. [`transfer`]: the FTP lab's throughput by block size, and the chat's in-band transfer.
+//! 4. [`transfer`]: the FTP lab's throughput by block size, and the chat's in-band transfer;
+//! 5. [`c10k`]: the echo and the game server at 1,000 to 10,000 clients, a thread per client
+//!    against one event loop, and where the threads stop (full plan, or `--only c10k`).
 //!
 //! Loss must be real for TCP: its retransmissions happen in the kernel, out of reach of the
 //! fault injector the UDP lab carries. As root on Linux, [`netns`] makes two network namespaces
@@ -25,6 +27,7 @@
 //!
 //! `scripts/compare-protocols` (and `make compare`) builds the labs and runs this program.
 
+mod c10k;
 mod chat;
 mod claims;
 mod echo;
@@ -50,7 +53,8 @@ use crate::report::{Report, RunInfo};
     about = "Run the labs' benchmarks side by side, each point several times, and write a report (Markdown and one HTML page, CSV, SVG charts)",
     after_help = "Examples:\n  \
 compare-protocols --quick                 # under 2 minutes: for a class demo\n  \
-compare-protocols --out results/today     # the full run (under 10 minutes on 2 cores)\n  \
+compare-protocols --out results/today     # the full run (about 15 minutes on 2 cores)\n  \
+compare-protocols --quick --only c10k     # 1,000 clients on each engine, echo and game\n  \
 compare-protocols --quick --reps 5        # more repetitions where ranges overlap\n  \
 sudo compare-protocols --quick            # as root: TCP and UDP share a lossy link (netns)\n\
 The report is OUT/report.md and OUT/report.html (one page, charts inline); every repetition is\n\
@@ -70,7 +74,7 @@ struct Args {
     /// Where to write report.md, report.html, the CSV files and charts/.
     #[arg(long, value_name = "DIR", default_value = "compare-results")]
     out: PathBuf,
-    /// Where the lab binaries are (tcp-echo, udp-chat, ftp-lab, tcp-chat).
+    /// Where the lab binaries are (tcp-echo, udp-chat, ftp-lab, tcp-chat, game-lab).
     #[arg(long, value_name = "DIR", default_value = "target/release")]
     bin_dir: PathBuf,
     /// How to make the network lossy for the chat comparison: a lossy link between two network
@@ -104,6 +108,8 @@ pub enum Comparison {
     Framing,
     /// File transfer: FTP by block size, and the chat's in-band transfer.
     Transfer,
+    /// C10K: echo and game servers at 1,000 to 10,000 clients, threads vs mio.
+    C10k,
 }
 
 /// How big each comparison is.
@@ -127,6 +133,12 @@ pub struct Plan {
     pub file_size: &'static str,
     /// FTP block sizes.
     pub block_sizes: &'static str,
+    /// Clients per C10K run (none: the comparison is left out of this plan).
+    pub c10k_clients: Vec<usize>,
+    /// Games per bot in a C10K game run.
+    pub c10k_games: usize,
+    /// Bots' mean thinking time in a C10K game run, ms.
+    pub c10k_think_ms: u64,
 }
 
 impl Plan {
@@ -145,6 +157,9 @@ impl Plan {
                 boundaries: 200,
                 file_size: "1M",
                 block_sizes: "4K,64K",
+                c10k_clients: vec![20],
+                c10k_games: 1,
+                c10k_think_ms: 0,
             }
         } else if args.quick {
             // 60 messages: with fewer, one unlucky timeout decides a run's goodput; no 20%:
@@ -161,6 +176,14 @@ impl Plan {
                 boundaries: 1000,
                 file_size: "32M",
                 block_sizes: "4K,64K,1M",
+                // Thousands of clients take minutes: only when asked for by name.
+                c10k_clients: if args.only.contains(&Comparison::C10k) {
+                    vec![1000]
+                } else {
+                    Vec::new()
+                },
+                c10k_games: 2,
+                c10k_think_ms: 100,
             }
         } else {
             Plan {
@@ -173,6 +196,9 @@ impl Plan {
                 boundaries: 5000,
                 file_size: "128M",
                 block_sizes: "4K,16K,64K,256K,1M",
+                c10k_clients: vec![1000, 5000, 10_000],
+                c10k_games: 2,
+                c10k_think_ms: 100,
             }
         }
     }
@@ -200,6 +226,12 @@ fn run_all(args: &Args) -> Result<(), Error> {
     }
     if wanted(Comparison::Transfer) {
         comparisons.push(Box::<transfer::Transfer>::default());
+    }
+    if wanted(Comparison::C10k) && !plan.c10k_clients.is_empty() {
+        // Ten thousand connections need ten thousand descriptors in the server and in the load
+        // generator, which inherit this process's limits.
+        c10k::raise_open_files();
+        comparisons.push(Box::<c10k::C10k>::default());
     }
     let started = Instant::now();
     let reps = args.reps as usize;

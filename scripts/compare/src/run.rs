@@ -24,7 +24,7 @@ impl Bins {
         let bins = Bins {
             dir: dir.to_path_buf(),
         };
-        for name in ["tcp-echo", "udp-chat", "ftp-lab", "tcp-chat"] {
+        for name in ["tcp-echo", "udp-chat", "ftp-lab", "tcp-chat", "game-lab"] {
             if !bins.path(name).is_file() {
                 return Err(Error::Usage(format!(
                     "{} not found: build the labs first (cargo build --release) or pass --bin-dir",

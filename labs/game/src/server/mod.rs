@@ -1,81 +1,74 @@
-//! # The game server: threads, one lock, bounded queues
+//! # The game server: one lobby, two ways to wait for players
 //!
-//! ```text
-//!                    +------------------------------+
-//!  accept thread --> |  per connection:             |
-//!  (one)             |   reader thread  --line-->   |----+   lock, handle, queue each player's
-//!                    |   outbox (bounded queue)     |    |   message in its outbox, unlock;
-//!                    |   writer thread (if full)    |    |   then write to the sockets without
-//!                    +------------------------------+    |   waiting
-//!  ticker thread (forfeits after the grace period) ------+---> Mutex<State { Lobby, outboxes }>
-//! ```
+//! Everything the server *decides* (rooms, matchmaking, turns, secrets, forfeits) is in the
+//! [`lobby`], a state machine with no sockets and no clock. What is left is moving bytes between
+//! the players' sockets and the lobby, and there are two classic ways to do that, chosen with
+//! `--engine`:
 //!
-//! - **One reader thread per connection** blocks in `read` on its socket. For each line it takes
-//!   the lock, lets the [`Lobby`] decide, puts the message the lobby wants each player sent into
-//!   that player's *outbox* (a bounded queue), and lets go of the lock. Then it writes those
-//!   messages into the players' sockets with non-blocking `send`s: a move reaches both players
-//!   without waking any other thread.
-//! - **One writer thread per connection** sleeps until a non-blocking `send` finds that player's
-//!   socket full, then takes over and writes with blocking writes. It is the only thread that ever
-//!   waits for that client, so a slow client blocks only its own writer (`outbox.rs` explains the
-//!   hand-over and why messages stay in order).
-//! - **One lock** guards the whole state. A per-room lock would let games run in parallel, but two
-//!   locks need a lock order (matchmaking touches the lobby and a room), and the one lock is not
-//!   the bottleneck at 1,000 players: at 11,000 moves a second it is held for about 15 us per move
-//!   and the median wait for it is under a microsecond (docs/game.md has the measurement).
+//! - **`threads`** (the default): a reader thread and a writer thread per player, and one lock
+//!   around the lobby. Each thread blocks in `read` or `write` and the kernel's scheduler decides
+//!   who runs. Simple to write and to follow; costs two threads per player.
+//! - **`mio`**: one thread and an event loop over non-blocking sockets. The thread asks the kernel
+//!   which sockets are ready (epoll, kqueue) and serves those. The lobby needs no lock, because
+//!   only that thread touches it; a player costs a socket and a few hundred bytes.
 //!
-//! ## How this avoids deadlocks and stalls
-//! - No thread holds the lock while doing I/O. Under the lock, messages are only pushed onto
-//!   outbox queues, which never waits; the `send`s come after the lock is released.
-//! - There is only one lock that is held for long, so there is no lock order to get wrong. (Each
-//!   outbox has a small mutex of its own for its queue, taken for a push or a pop and never while
-//!   waiting for anything; the lobby lock may be held while taking it, never the other way round.)
-//! - An outbox holds at most [`OUTBOX_MESSAGES`] messages (a message is every line one event
-//!   sends to one player: a move's `MOVED`, board and prompt travel together). When a client does
-//!   not read, its socket fills, its writer blocks in `write`, its queue fills, and the next
-//!   message for it does not fit: that player is dropped ("too slow") and its socket is shut down,
-//!   which also frees its blocked writer. Nobody else waits.
+//! Both speak the same protocol byte for byte, enforce the same limits with the same words
+//! ([`limits`]), and write the same log lines: the integration tests run against each.
+//! docs/game.md ("Two engines") compares them, with measurements.
 //!
-//! ## What made it fast, measured
-//! - Batching: one message per player per event instead of one queue entry per line (a dozen
-//!   wake-ups, writes and TCP segments per move per player became one of each).
-//! - Writing directly from the thread that produced the message, instead of waking the
-//!   recipient's writer thread for every message: a move used to wake three threads among 2,000
-//!   (the mover's reader, two writers); now it wakes one.
-//! - Little work under the lock: the lobby appends lines straight into each player's message,
-//!   and matchmaking remembers its waiting room instead of scanning every room.
+//! ## Layout
+//! - [`protocol`]: the text protocol (one command per line) and its limits.
+//! - [`lobby`]: the state machine; time and seat-token randomness come in as arguments.
+//! - [`limits`]: what both engines enforce on a connection, and the messages that say so.
+//! - `engine_threads/`: the thread-per-player engine (`mod.rs` the lock and the delivery,
+//!   `connection.rs` a player's reader thread, `outbox.rs` its bounded queue and writer thread).
+//! - `engine_mio/`: the event-loop engine (`mod.rs` the loop, accepting, timers and delivery,
+//!   `connection.rs` one player's socket, buffers and lingering close).
 
-mod connection;
+mod engine_mio;
+mod engine_threads;
+pub mod limits;
 pub mod lobby;
-mod outbox;
 pub mod protocol;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use netlab_common::accept::{self, ClientThreads};
-use netlab_common::net::{self, StopSignal};
-use netlab_common::{Result, Tracer, term};
+use netlab_common::{Result, Tracer, net, term};
 
+pub use limits::OUTBOX_MESSAGES;
 pub use lobby::{Lobby, LobbyConfig, PlayerId, TokenSource};
-pub use outbox::OUTBOX_MESSAGES;
-use outbox::{Offer, Outbox};
 
-/// Stack size of the per-connection threads: they run short loops, so far less than the
-/// default 2 MiB is plenty, and a thousand players cost less memory.
-const THREAD_STACK: usize = 256 * 1024;
-
-/// How often the ticker looks for players whose grace period ended.
+/// How often the lobby is asked to forfeit players whose grace period ended
+/// ([`Lobby::tick`]): by the ticker thread, or by the event loop's poll timeout.
 const TICK: Duration = Duration::from_millis(250);
+
+/// How the server waits for many players at once.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// A reader and a writer thread per player, one lock around the lobby.
+    Threads,
+    /// One thread and an event loop over non-blocking sockets (epoll/kqueue via mio).
+    Mio,
+}
+
+impl Engine {
+    /// The name as typed on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Threads => "threads",
+            Engine::Mio => "mio",
+        }
+    }
+}
 
 /// What `game-lab serve` was asked to do: everything the server needs.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     /// Where to listen.
     pub addr: SocketAddr,
+    /// Which engine moves the bytes.
+    pub engine: Engine,
     /// Lobby limits (players, grace period, seed).
     pub lobby: LobbyConfig,
     /// A connection that sends nothing for this long is closed (unless it watches a game);
@@ -87,127 +80,20 @@ pub struct ServeConfig {
     pub tracer: Tracer,
 }
 
-/// The state behind the one lock.
-struct State {
-    lobby: Lobby,
-    /// Each connected player's outbox, shared with that player's writer thread.
-    outboxes: HashMap<PlayerId, Arc<Outbox>>,
-}
-
-/// Shared by every thread.
-struct Shared {
-    state: Mutex<State>,
-    config: ServeConfig,
-}
-
-impl Shared {
-    /// Takes the lock. A thread that panicked while holding it leaves it poisoned; the lobby's
-    /// invariants hold between calls, so keep serving.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// What is left to do after a delivery, once the lock is released: write the queued messages
-/// and print the operator's log. Both are I/O: a full socket or a slow terminal must not stall
-/// the players waiting for the lock.
-#[must_use = "call finish() after releasing the lock"]
-pub(crate) struct Delivery {
-    /// Outboxes that were given messages, in the order they were given them.
-    flush: Vec<Arc<Outbox>>,
-    info: Vec<String>,
-    warnings: Vec<String>,
-}
-
-impl Delivery {
-    fn new() -> Delivery {
-        Delivery {
-            flush: Vec::new(),
-            info: Vec::new(),
-            warnings: Vec::new(),
-        }
-    }
-
-    /// Queues `message` for `outbox` (under the lock) and remembers to flush it. Returns
-    /// [`Offer::Full`] when the client is too slow.
-    fn offer(&mut self, outbox: &Arc<Outbox>, message: String) -> Offer {
-        let offer = outbox.offer(message);
-        if offer == Offer::Queued {
-            // Listed once per message; flushing an outbox a second time finds it empty.
-            self.flush.push(Arc::clone(outbox));
-        }
-        offer
-    }
-
-    /// Writes what was queued (each outbox without waiting; a full socket is left to that
-    /// player's writer thread), then prints the collected log lines.
-    pub(crate) fn finish(self) {
-        self.flush.iter().for_each(|outbox| outbox.flush());
-        self.info.into_iter().for_each(term::info);
-        self.warnings.into_iter().for_each(term::warn);
-    }
-}
-
-impl State {
-    /// Queues every line the lobby produced in its recipient's outbox, closes the outboxes of
-    /// players the lobby removed, and drops players whose outbox is full. Nothing here waits: the
-    /// writing happens in [`Delivery::finish`], after the caller releases the lock.
-    fn deliver(&mut self, now: Instant) -> Delivery {
-        let mut delivery = Delivery::new();
-        loop {
-            delivery.info.extend(self.lobby.take_log());
-            let outgoing = self.lobby.take_outgoing();
-            let removed = self.lobby.take_removed();
-            if outgoing.is_empty() && removed.is_empty() {
-                return delivery;
-            }
-            let mut too_slow = Vec::new();
-            for (id, message) in outgoing {
-                let Some(outbox) = self.outboxes.get(&id) else {
-                    continue;
-                };
-                if delivery.offer(outbox, message) == Offer::Full {
-                    too_slow.push(id);
-                }
-            }
-            // Closing lets the writer send what is queued (a BYE) and then close the socket.
-            for id in removed {
-                if let Some(outbox) = self.outboxes.remove(&id) {
-                    outbox.close();
-                }
-            }
-            for id in too_slow {
-                if let Some(outbox) = self.outboxes.remove(&id) {
-                    let name = self.lobby.name_of(id).unwrap_or("?").to_string();
-                    delivery.warnings.push(format!(
-                        "{name} dropped: too slow ({OUTBOX_MESSAGES} messages waiting unread)"
-                    ));
-                    outbox.shut_down();
-                    self.lobby.disconnect(id, now);
-                }
-            }
-        }
-    }
-
-    /// Queues one line for player `id` only (not from the lobby: a rate-limit warning, an
-    /// encoding error, last words before closing).
-    fn tell(&self, id: PlayerId, line: String) -> Delivery {
-        let mut delivery = Delivery::new();
-        if let Some(outbox) = self.outboxes.get(&id) {
-            // A full outbox here is left alone: the next delivery to this player drops it.
-            let _ = delivery.offer(outbox, line);
-        }
-        delivery
-    }
-}
-
-/// Binds, prints `listening on ADDR`, and serves until Ctrl-C.
+/// Binds, prints `listening on ADDR`, and serves with the chosen engine until Ctrl-C.
 pub fn run(config: ServeConfig) -> Result<()> {
     let net::Listening {
         listener,
         addr: local,
         stop,
     } = net::start_server(config.addr)?;
+    // Thousands of players need thousands of descriptors; ask for what the system allows. The
+    // threads engine holds two per player (its reader's socket and the outbox's clone of it).
+    let per_player = match config.engine {
+        Engine::Threads => 2,
+        Engine::Mio => 1,
+    };
+    limits::raise_open_files_limit(config.lobby.max_players, per_player);
     term::info(format!(
         "max {} players, {}s grace to come back, {}; `nc {} {}` to play by hand",
         config.lobby.max_players,
@@ -219,44 +105,10 @@ pub fn run(config: ServeConfig) -> Result<()> {
         local.ip(),
         local.port()
     ));
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State {
-            lobby: Lobby::new(config.lobby.clone(), TokenSource::random()),
-            outboxes: HashMap::new(),
-        }),
-        config,
-    });
-    start_ticker(Arc::clone(&shared), stop.clone())?;
-    // A reader thread per player (its writer is started in `connection`), bounded; see
-    // netlab_common::accept for what happens past the bound or when no thread can be had.
-    let threads = ClientThreads::for_clients("game-reader", shared.config.lobby.max_players)
-        .with_stack_size(THREAD_STACK);
-    accept::serve_each(
-        &listener,
-        Some(&stop),
-        &threads,
-        move |stream, _peer| connection::serve(&shared, stream),
-        |stream, _peer, why| {
-            let refusal = format!("ERR server busy ({why}); try again later\n");
-            accept::write_refusal(stream, refusal.as_bytes());
-        },
-    );
+    match config.engine {
+        Engine::Threads => engine_threads::serve(&listener, config, &stop)?,
+        Engine::Mio => engine_mio::serve(listener, config, &stop)?,
+    }
     term::info("stopped (Ctrl-C)");
     Ok(())
-}
-
-/// Starts the thread that forfeits players whose grace period has ended.
-fn start_ticker(shared: Arc<Shared>, stop: StopSignal) -> Result<()> {
-    accept::spawn_named("game-ticker", move || {
-        while !stop.requested() {
-            thread::sleep(TICK);
-            let now = Instant::now();
-            let mut state = shared.lock();
-            state.lobby.tick(now);
-            let delivery = state.deliver(now);
-            drop(state);
-            delivery.finish();
-        }
-    })
-    .map(|_| ())
 }

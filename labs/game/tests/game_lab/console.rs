@@ -65,7 +65,7 @@ fn typed_line_survives_pushes_and_board_redraws_in_place() {
     let Some(mut tmux) = Tmux::start("game console", 100, 30) else {
         return;
     };
-    let server = start(&[]);
+    let server = start("threads", &[]);
     let dir = TempDir::new("game-console");
     let target = server.addr.to_string();
     let ann = tmux.run(dir.path(), std::path::Path::new(BIN), &["play", &target]);
@@ -132,7 +132,7 @@ fn typed_line_survives_pushes_and_board_redraws_in_place() {
 #[test]
 fn result_colors_follow_the_player() {
     use netlab_testkit::ServerProcess;
-    let server = start(&[]);
+    let server = start("threads", &[]);
     let target = server.addr.to_string();
     let mut first = ServerProcess::interactive(BIN, &["play", &target]);
     first.wait_for(|line| line.contains("WELCOME Player01"));

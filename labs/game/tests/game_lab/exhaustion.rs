@@ -1,10 +1,27 @@
-//! The game server survives the operating system refusing it threads: connections that cannot
-//! have one are turned away with an `ERR` line and logged, and the players already connected
-//! keep getting answers.
+//! The game server survives the operating system refusing it what it needs for one more
+//! connection: with `--engine threads`, a thread (connections that cannot have one are turned
+//! away with an `ERR` line and logged); with `--engine mio`, a file descriptor (the loop logs it
+//! and pauses accepting). Either way the players already connected keep getting answers, and a
+//! newcomer is admitted once there is room again.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use netlab_testkit::limits::{admits_newcomer, exhaust_threads};
+use std::net::TcpStream;
+
+use netlab_testkit::limits::{LineClient, admits_newcomer, exhaust_threads, start_as_nobody};
 use netlab_testkit::workspace_binary;
+
+/// `game-lab serve` on any free port with `engine` and three places.
+fn serve_args(engine: &str) -> [&str; 7] {
+    [
+        "serve",
+        "--port",
+        "0",
+        "--engine",
+        engine,
+        "--max-players",
+        "3",
+    ]
+}
 
 /// Run as `nobody`, with three players in (a reader and a writer thread each) and then only two
 /// more threads allowed, a burst of 100 connections finds no thread for most of them: they read
@@ -13,7 +30,7 @@ use netlab_testkit::workspace_binary;
 #[test]
 fn game_server_keeps_serving_when_no_thread_can_be_created() {
     let bin = workspace_binary("netlab-game", "game-lab");
-    let args = ["serve", "--port", "0", "--max-players", "3"];
+    let args = serve_args("threads");
     let test = "game_server_keeps_serving_when_no_thread_can_be_created";
     let busy = "ERR server busy (cannot start a thread: ";
     let Some(mut game) = exhaust_threads(test, &bin, &args, 3, "WELCOME ", busy) else {
@@ -31,6 +48,44 @@ fn game_server_keeps_serving_when_no_thread_can_be_created() {
     assert!(admits_newcomer(server.addr, "WELCOME "));
     assert!(
         server.child.try_wait().unwrap().is_none(),
+        "the server exited"
+    );
+}
+
+/// The mio engine, run as `nobody` with two players in and then only four file descriptors to
+/// spare, meets a burst of 20 connections: `accept` fails with "too many open files", the loop
+/// logs it and pauses instead of spinning (or forgetting the queued connections: edge-triggered
+/// readiness is not reported again for them), the two players keep getting answers, and once
+/// the burst is gone a newcomer is admitted.
+#[test]
+fn mio_engine_keeps_serving_when_out_of_file_descriptors() {
+    let bin = workspace_binary("netlab-game", "game-lab");
+    let args = serve_args("mio");
+    let test = "mio_engine_keeps_serving_when_out_of_file_descriptors";
+    let Some(mut game) = start_as_nobody(test, &bin, &args) else {
+        return;
+    };
+    let addr = game.server.addr;
+    let mut players = vec![LineClient::connect(addr), LineClient::connect(addr)];
+    for player in &mut players {
+        player.line_starting("WELCOME ");
+    }
+    game.limit_files(4);
+    let burst: Vec<TcpStream> = (0..20)
+        .filter_map(|_| TcpStream::connect(addr).ok())
+        .collect();
+    game.server.wait_for(|line| {
+        line.contains("accept failed: Too many open files") && line.contains("pausing")
+    });
+    for player in &mut players {
+        player.send("games");
+        player.line_starting("GAMES tictactoe");
+    }
+    drop(burst);
+    players.pop().unwrap().send("quit");
+    assert!(admits_newcomer(addr, "WELCOME "));
+    assert!(
+        game.server.child.try_wait().unwrap().is_none(),
         "the server exited"
     );
 }

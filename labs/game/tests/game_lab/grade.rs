@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use netlab_testkit::grade::{Graded, broken_fixture, grade as grade_with};
 use netlab_testkit::{ServerProcess, run_cli};
 
-use crate::util::BIN;
+use crate::util::{BIN, ENGINES, start};
 
 /// Grades the server at `addr` with `--json` and `extra` flags.
 fn grade(addr: &str, extra: &[&str]) -> Graded {
@@ -25,22 +25,24 @@ fn grade(addr: &str, extra: &[&str]) -> Graded {
 /// grader are given the same idle timeout.
 #[test]
 fn netlab_server_earns_full_marks_with_the_idle_check() {
-    let server = ServerProcess::start(BIN, &["serve", "--port", "0", "--idle-timeout", "1"]);
-    let graded = grade(&server.addr.to_string(), &["--idle-timeout", "1"]);
-    graded.assert_full_marks("netlab's server");
-    let (all, output) = (&graded.checks, &graded.output);
-    assert_eq!(all.len(), 16, "{output}");
-    assert_eq!(all[14], "idle timeout");
-    assert_eq!(all.last().unwrap(), "player vanishes");
-    assert!(
-        output.contains("\"earned\":33,\"possible\":33,\"passed\":true"),
-        "{output}"
-    );
-    assert_eq!(
-        *all,
-        documented_checks(),
-        "docs/protocols/game.md lists other checks"
-    );
+    for engine in ENGINES {
+        let server = start(engine, &["--idle-timeout", "1"]);
+        let graded = grade(&server.addr.to_string(), &["--idle-timeout", "1"]);
+        graded.assert_full_marks("netlab's server");
+        let (all, output) = (&graded.checks, &graded.output);
+        assert_eq!(all.len(), 16, "{output}");
+        assert_eq!(all[14], "idle timeout");
+        assert_eq!(all.last().unwrap(), "player vanishes");
+        assert!(
+            output.contains("\"earned\":33,\"possible\":33,\"passed\":true"),
+            "{output}"
+        );
+        assert_eq!(
+            *all,
+            documented_checks(),
+            "docs/protocols/game.md lists other checks"
+        );
+    }
 }
 
 /// docs/protocols/game.md, the protocol page.
@@ -73,29 +75,31 @@ fn the_protocol_page_shows_the_real_conversation() {
         .collect();
     assert!(transcript.len() > 100, "the wire transcript is missing");
     let token = regex::Regex::new("[0-9a-f]{16}").unwrap();
-    let server = ServerProcess::start(BIN, &["serve", "--port", "0"]);
-    let mut players: HashMap<&str, (TcpStream, BufReader<TcpStream>)> = HashMap::new();
-    for (number, line) in transcript.iter().enumerate() {
-        let (who, rest) = line.split_at(2);
-        let (stream, reader) = players.entry(&who[..1]).or_insert_with(|| {
-            let stream = server.connect();
-            let reader = BufReader::new(stream.try_clone().unwrap());
-            (stream, reader)
-        });
-        let text = &rest[1..];
-        if who.ends_with('>') {
-            stream.write_all(format!("{text}\n").as_bytes()).unwrap();
-            continue;
+    for engine in ENGINES {
+        let server = start(engine, &[]);
+        let mut players: HashMap<&str, (TcpStream, BufReader<TcpStream>)> = HashMap::new();
+        for (number, line) in transcript.iter().enumerate() {
+            let (who, rest) = line.split_at(2);
+            let (stream, reader) = players.entry(&who[..1]).or_insert_with(|| {
+                let stream = server.connect();
+                let reader = BufReader::new(stream.try_clone().unwrap());
+                (stream, reader)
+            });
+            let text = &rest[1..];
+            if who.ends_with('>') {
+                stream.write_all(format!("{text}\n").as_bytes()).unwrap();
+                continue;
+            }
+            let mut got = String::new();
+            reader.read_line(&mut got).unwrap();
+            let got = got.trim_end_matches('\n');
+            assert_eq!(
+                token.replace_all(got, "TOKEN"),
+                token.replace_all(text, "TOKEN"),
+                "transcript line {}: {line}",
+                number + 1
+            );
         }
-        let mut got = String::new();
-        reader.read_line(&mut got).unwrap();
-        let got = got.trim_end_matches('\n');
-        assert_eq!(
-            token.replace_all(got, "TOKEN"),
-            token.replace_all(text, "TOKEN"),
-            "transcript line {}: {line}",
-            number + 1
-        );
     }
 }
 
@@ -103,19 +107,21 @@ fn the_protocol_page_shows_the_real_conversation() {
 /// check passed.
 #[test]
 fn netlab_server_earns_full_marks_without_the_idle_check() {
-    let server = ServerProcess::start(BIN, &["serve", "--port", "0"]);
-    let addr = server.addr.to_string();
-    let (code, stdout, stderr) = run_cli(BIN, &["grade", &addr], b"");
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    assert!(!stdout.contains("idle timeout"), "{stdout}");
-    assert!(
-        stdout.contains("| move out of turn | 3/3 | pass |  |"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.ends_with("total: 31/31 points; every required check passed\n"),
-        "{stdout}"
-    );
+    for engine in ENGINES {
+        let server = start(engine, &[]);
+        let addr = server.addr.to_string();
+        let (code, stdout, stderr) = run_cli(BIN, &["grade", &addr], b"");
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        assert!(!stdout.contains("idle timeout"), "{stdout}");
+        assert!(
+            stdout.contains("| move out of turn | 3/3 | pass |  |"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.ends_with("total: 31/31 points; every required check passed\n"),
+            "{stdout}"
+        );
+    }
 }
 
 /// Starts `tests/fixtures/broken/NAME.py` on a free port, or `None` (skipped) without python3.

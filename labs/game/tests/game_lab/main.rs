@@ -3,6 +3,7 @@
 //! 127.0.0.1, port 0, waiting for lines, never sleeping. Shared helpers are in `util`; the
 //! broken servers `grade` is tried on are in `tests/fixtures/broken/`.
 
+mod bench;
 mod console;
 mod docs;
 mod exhaustion;

@@ -22,6 +22,7 @@ fn lab_dir() -> PathBuf {
         ("udp-chat", "udp-chat"),
         ("ftp-lab", "ftp-lab"),
         ("tcp-chat", "tcp-chat"),
+        ("netlab-game", "game-lab"),
     ] {
         dir = workspace_binary(package, bin)
             .parent()
@@ -85,10 +86,12 @@ fn smoke_report_has_every_table_and_plausible_figures() {
         "## 2. Concurrency",
         "## 3. Framing",
         "## 4. File transfer",
+        "## 5. C10K",
         "| scheme | loss | delivered | p50 ms | p99 ms | p99 range |",
         "| engine | clients | round trips/s | round trips/s range |",
         "| framing | bytes added per message | round trips/s | round trips/s range |",
         "| transfer | block size | MiB/s | MiB/s range |",
+        "| server | engine | clients | per second | range |",
         "**What to notice:**",
         "the UDP lab's in-program fault injector",
         "the smoke plan, every point measured 3 times",
@@ -132,7 +135,13 @@ fn smoke_report_has_every_table_and_plausible_figures() {
         && r["skipped"].contains("cannot touch TCP")));
 
     // Every CSV file holds one row per repetition: 3 of each configuration.
-    for file in ["chat.csv", "echo.csv", "framing.csv", "transfer.csv"] {
+    for file in [
+        "chat.csv",
+        "echo.csv",
+        "framing.csv",
+        "transfer.csv",
+        "c10k.csv",
+    ] {
         let rows = csv(&out.join(file));
         for rep in ["1", "2", "3"] {
             assert!(
@@ -159,6 +168,24 @@ fn smoke_report_has_every_table_and_plausible_figures() {
             };
             assert!(threads("threads", "16") >= 16.0 + threads("threads", "1") - 1.0);
             assert!(threads("mio", "16") <= 3.0);
+        }
+    }
+
+    // C10K (20 clients in the smoke plan): both servers on both engines served without errors;
+    // a thread per client shows in the threads engines' thread counts, not in the loops'.
+    let c10k = csv(&out.join("c10k.csv"));
+    assert_eq!(c10k.len(), 2 * 2 * 3, "{c10k:?}");
+    for row in &c10k {
+        assert!(row["skipped"].is_empty(), "{row:?}");
+        assert!(number(row, "per_sec") > 0.0, "{row:?}");
+        assert_eq!(number(row, "errors"), 0.0, "{row:?}");
+        if cfg!(target_os = "linux") {
+            let threads = number(row, "server_threads");
+            match (row["server"].as_str(), row["engine"].as_str()) {
+                ("game", "threads") => assert!(threads >= 40.0, "{row:?}"),
+                ("echo", "threads") => assert!(threads >= 20.0, "{row:?}"),
+                _ => assert!(threads <= 4.0, "{row:?}"),
+            }
         }
     }
 

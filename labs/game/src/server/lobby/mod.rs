@@ -103,6 +103,11 @@ pub struct Lobby {
     /// Where seat tokens come from: the OS's randomness in the server, a counter in tests.
     tokens: TokenSource,
     players: HashMap<PlayerId, Player>,
+    /// Every player's name, in lower case, and whose it is: names are unique regardless of
+    /// case, and looking one up must not mean reading all 10,000 players (a connection's
+    /// default name is checked against them). Kept in step with `players` by [`Lobby::add`],
+    /// [`Lobby::forget`] and [`Lobby::set_name`], the only places names change.
+    names: HashMap<String, PlayerId>,
     rooms: BTreeMap<RoomId, Room>,
     /// The matchmade room of each game that waits for players, if any (see `quick`).
     quick_rooms: HashMap<GameKind, RoomId>,
@@ -125,6 +130,7 @@ impl Lobby {
             config,
             tokens,
             players: HashMap::new(),
+            names: HashMap::new(),
             rooms: BTreeMap::new(),
             quick_rooms: HashMap::new(),
             next_player: 1,
@@ -198,8 +204,37 @@ impl Lobby {
             away_until: None,
             token: None,
         };
-        self.players.insert(id, player);
+        self.add(id, player);
         Ok(id)
+    }
+
+    /// Registers a player and its name.
+    fn add(&mut self, id: PlayerId, player: Player) {
+        self.names.insert(player.name.to_ascii_lowercase(), id);
+        self.players.insert(id, player);
+    }
+
+    /// Forgets a player and its name; returns what it was.
+    fn forget(&mut self, id: PlayerId) -> Option<Player> {
+        let player = self.players.remove(&id)?;
+        let key = player.name.to_ascii_lowercase();
+        if self.names.get(&key) == Some(&id) {
+            self.names.remove(&key);
+        }
+        Some(player)
+    }
+
+    /// Gives player `id` the name `name` (which the caller checked is free, or is about to be).
+    fn set_name(&mut self, id: PlayerId, name: &str) {
+        let Some(player) = self.players.get_mut(&id) else {
+            return;
+        };
+        let old = player.name.to_ascii_lowercase();
+        if self.names.get(&old) == Some(&id) {
+            self.names.remove(&old);
+        }
+        player.name = name.to_string();
+        self.names.insert(name.to_ascii_lowercase(), id);
     }
 
     /// `Player07`, or the next free number if someone chose that name already.
@@ -210,11 +245,9 @@ impl Lobby {
             .unwrap_or_default()
     }
 
+    /// Who has `name`, in any case (names are ASCII, see `protocol::valid_name`).
     fn id_by_name(&self, name: &str) -> Option<PlayerId> {
-        self.players
-            .iter()
-            .find(|(_, player)| player.name.eq_ignore_ascii_case(name))
-            .map(|(id, _)| *id)
+        self.names.get(&name.to_ascii_lowercase()).copied()
     }
 
     /// One line typed by player `id`.
@@ -297,7 +330,7 @@ impl Lobby {
     /// Takes player `id` out of its room (forfeiting a game in progress) and forgets it.
     fn remove(&mut self, id: PlayerId, why: &str) {
         self.vacate(id, why);
-        if self.players.remove(&id).is_some() {
+        if self.forget(id).is_some() {
             self.removed.push(id);
         }
     }
@@ -343,9 +376,7 @@ impl Lobby {
             Some(other) => return self.refuse_name(id, other, &requested),
             None => {}
         }
-        if let Some(me) = self.players.get_mut(&id) {
-            me.name = requested.clone();
-        }
+        self.set_name(id, &requested);
         self.send(id, format!("OK name {requested}"));
     }
 

@@ -142,7 +142,7 @@ impl Lobby {
         let Some(Place::Seat { room, seat }) = self.players.get(&owner).map(|old| old.place) else {
             return;
         };
-        let Some(old) = self.players.remove(&owner) else {
+        let Some(old) = self.forget(owner) else {
             return;
         };
         if old.away_until.is_none() {
@@ -152,8 +152,8 @@ impl Lobby {
             self.removed.push(owner);
         }
         let addr = self.players.get(&id).map(|me| me.addr);
+        self.set_name(id, &old.name);
         if let Some(me) = self.players.get_mut(&id) {
-            me.name = old.name.clone();
             me.place = old.place;
         }
         let name = old.name;

@@ -294,7 +294,7 @@ impl Lobby {
                 None => false,
             };
             if away {
-                self.players.remove(id);
+                self.forget(*id);
                 self.removed.push(*id);
             }
         }

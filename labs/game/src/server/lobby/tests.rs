@@ -450,3 +450,38 @@ fn nonsense_gets_reasons() {
         ]
     );
 }
+
+/// Names stay unique regardless of case through renames, departures and resumes: a taken name
+/// is refused, a name freed by a rename, a departure or a resume can be taken again, and a
+/// resumed player's name is its old one (the name index follows every change).
+#[test]
+fn names_are_freed_and_taken_through_renames_quits_and_resumes() {
+    let mut table = Table::new(10);
+    let (a, b, c) = (table.connect(1), table.connect(2), table.connect(3));
+    table.say(a, "name Alice");
+    table.say(b, "name ALICE");
+    assert_eq!(table.read(b).last().unwrap(), "ERR the name ALICE is taken");
+    table.say(a, "name ann");
+    table.say(b, "name alice");
+    assert_eq!(table.read(b).last().unwrap(), "OK name alice");
+    table.say(c, "quit");
+    let d = table.connect(4);
+    table.say(d, "name Player03");
+    assert_eq!(table.read(d).last().unwrap(), "OK name Player03");
+
+    table.say(a, "quick tictactoe");
+    table.say(b, "quick tictactoe");
+    let token = table.token_of(b);
+    table.lobby.disconnect(b, Instant::now());
+    let back = table.connect(5);
+    let default = table.read(back)[0]
+        .strip_prefix("WELCOME ")
+        .unwrap()
+        .to_string();
+    table.say(back, &format!("resume {token}"));
+    assert_eq!(table.read(back)[0], "OK name alice");
+    table.say(d, "name alice");
+    assert_eq!(table.read(d).last().unwrap(), "ERR the name alice is taken");
+    table.say(d, &format!("name {default}"));
+    assert_eq!(table.read(d).last().unwrap(), &format!("OK name {default}"));
+}

@@ -28,8 +28,10 @@ use netlab_common::framing::{FrameReader, Framing};
 use netlab_common::{Error, Traced, net, term};
 
 use super::outbox::Outbox;
-use super::protocol::MAX_LINE;
-use super::{PlayerId, Shared, THREAD_STACK};
+use super::{Shared, THREAD_STACK};
+use crate::server::PlayerId;
+use crate::server::limits::{self, RateLimit};
+use crate::server::protocol::MAX_LINE;
 
 /// Serves one accepted connection until it closes (runs on its own reader thread).
 pub(super) fn serve(shared: &Shared, stream: TcpStream) {
@@ -45,9 +47,7 @@ pub(super) fn serve(shared: &Shared, stream: TcpStream) {
     let ended = read_lines(shared, &stream, peer, id);
     let now = Instant::now();
     let mut state = shared.lock();
-    let last_words = ended
-        .last_words
-        .map(|words| state.tell(id, format!("{words}\n")));
+    let last_words = ended.last_words.map(|words| state.tell(id, words));
     // Closing the outbox lets the writer finish the queued lines and close the socket.
     if let Some(outbox) = state.outboxes.remove(&id) {
         outbox.close();
@@ -101,43 +101,11 @@ fn admit(shared: &Shared, stream: &TcpStream, peer: SocketAddr) -> Option<Player
     Some(id)
 }
 
-/// Why the reader stopped, and what to tell the client (if anything) before closing.
+/// Why the reader stopped, and what to tell the client (if anything, a whole line) before
+/// closing.
 struct Ended {
     reason: String,
     last_words: Option<String>,
-}
-
-/// A token bucket: `rate` tokens a second, at most `2 x rate` saved up. Each line costs one.
-/// It lets a person type in bursts but stops a program flooding the room, whose lines would
-/// otherwise be copied into every other player's outbox.
-struct RateLimit {
-    rate: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl RateLimit {
-    fn new(per_second: u32) -> RateLimit {
-        let rate = f64::from(per_second);
-        RateLimit {
-            rate,
-            tokens: rate * 2.0,
-            last: Instant::now(),
-        }
-    }
-
-    /// Takes a token if there is one.
-    fn allow(&mut self, now: Instant) -> bool {
-        let earned = now.saturating_duration_since(self.last).as_secs_f64() * self.rate;
-        self.tokens = (self.tokens + earned).min(self.rate * 2.0);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
 }
 
 /// Reads lines and hands each to the lobby, until the client closes or breaks a rule.
@@ -151,31 +119,25 @@ fn read_lines(shared: &Shared, stream: &TcpStream, peer: SocketAddr, id: PlayerI
             Ok(Some(bytes)) => bytes,
             Ok(None) => return ended("closed the connection", None),
             Err(Error::Frame(_)) => {
-                let words = format!("ERR line longer than {MAX_LINE} bytes; closing");
-                return ended("sent a line over the limit", Some(words));
+                return ended("sent a line over the limit", Some(limits::line_too_long()));
             }
             Err(Error::Timeout { .. }) => {
                 // Only a socket with a read timeout times out, so the timeout is set here.
-                let seconds = shared.config.idle_timeout.unwrap_or_default().as_secs();
+                let idle = shared.config.idle_timeout;
                 if let Some(watching) = watching_a_game(shared, id) {
                     // A spectator has nothing to say while a game goes on: keep it, and look
                     // again after another idle period (the next `read_frame` starts a new one).
-                    term::info(format!(
-                        "{watching}: silent for {seconds}s, but watching a game, so not idle"
-                    ));
+                    term::info(limits::watching_not_idle(&watching, idle));
                     continue;
                 }
-                let words = format!("ERR idle for {seconds}s; closing");
-                return ended("idle timeout", Some(words));
+                return ended("idle timeout", Some(limits::idle_words(idle)));
             }
             Err(err) => return ended(&err.to_string(), None),
         };
         if !limit.allow(Instant::now()) {
             // Refused without touching the lobby; one warning per burst, not one per line.
             if !warned {
-                let per_second = shared.config.max_lines_per_sec;
-                let warning =
-                    format!("ERR too many lines: at most {per_second} a second; ignored\n");
+                let warning = limits::too_many_lines(shared.config.max_lines_per_sec);
                 let delivery = shared.lock().tell(id, warning);
                 delivery.finish();
                 warned = true;
@@ -189,7 +151,7 @@ fn read_lines(shared: &Shared, stream: &TcpStream, peer: SocketAddr, id: PlayerI
                 state.lobby.handle_line(id, line);
                 state.deliver(Instant::now())
             }
-            Err(_) => state.tell(id, "ERR lines must be UTF-8 text\n".into()),
+            Err(_) => state.tell(id, limits::NOT_UTF8.into()),
         };
         let still_connected = state.outboxes.contains_key(&id);
         drop(state);

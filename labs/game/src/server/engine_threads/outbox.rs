@@ -37,8 +37,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use netlab_common::trace::Direction;
 use netlab_common::{Traced, Tracer, net};
 
-/// Messages waiting for one client before it counts as too slow and is dropped.
-pub const OUTBOX_MESSAGES: usize = 1024;
+pub(super) use crate::server::limits::OUTBOX_MESSAGES;
 
 /// One player's queue of messages and the socket they go to.
 pub(super) struct Outbox {

@@ -19,9 +19,23 @@
 //! instantly and the benchmark measures the server at saturation: every game always has a move in
 //! flight, so latency is the queue (moves in flight / moves per second, Little's law).
 //!
-//! All bots run in one thread with a mio event loop, so a thousand of them cost the benchmark one
-//! core at most and leave the rest of the machine to the server under test. Every `ERR` line, early
-//! close or game short of the target counts as an error: bots only send moves the server offered.
+//! All bots run in one thread with a mio event loop, so a thousand of them (or ten thousand) cost
+//! the benchmark one core at most and leave the rest of the machine to the server under test.
+//! Each bot is a socket, and so a file descriptor: the bench raises its own open-files limit
+//! (`ulimit -n`) as far as the hard limit allows, and says what to raise when that is not enough.
+//! Every `ERR` line, early close or game short of the target counts as an error: bots only send
+//! moves the server offered.
+//!
+//! ## What the server costs
+//! With `--start-server ENGINE` the bench starts `game-lab serve` itself for the run; with
+//! `--server-pid PID` it is told which process serves. Either way it reports the server's
+//! threads and peak memory from `/proc/PID/status` (Linux), the numbers that tell a thread per
+//! player from an event loop (`server_under_test.rs`).
+//!
+//! ## Layout
+//! - this file: the config, the report and the three phases of a run;
+//! - `bot.rs`: one bot (its socket, its lines, its strategy);
+//! - `server_under_test.rs`: starting the server, and reading its threads and memory.
 //!
 //! ## What a round trip includes
 //! The clock stops when the bot reads the reply, so a round trip also includes the time the reply
@@ -29,16 +43,22 @@
 //! core, which it shares with the server's 2,000 threads. docs/game.md has how much of a round
 //! trip that is.
 
+mod bot;
+mod server_under_test;
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
-use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Token};
-use netlab_common::framing::{FrameDecoder, Framing};
+use mio::{Events, Poll};
 use netlab_common::random::SplitMix64;
-use netlab_common::{Error, Result, net, stats, term};
+use netlab_common::{Error, Result, stats, term};
+
+use crate::server::Engine;
+use crate::server::limits::raise_open_files_limit;
+use bot::{Bot, connect_bots};
+pub use server_under_test::ServerUsage;
+use server_under_test::{StartedServer, Watch};
 
 /// Which games the bots ask for.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,11 +73,23 @@ pub enum BotGame {
     Hangman,
 }
 
+/// Which server the bots play on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A server already running at this address.
+    Address(String),
+    /// Start `game-lab serve --engine ENGINE` on a free port for this run, and stop it after.
+    Start(Engine),
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
-    /// Server address.
-    pub target: String,
+    /// The server.
+    pub target: Target,
+    /// The server's process id, to report its threads and peak memory (Linux); not needed when
+    /// the bench starts the server itself.
+    pub server_pid: Option<u32>,
     /// Bots connected at once.
     pub players: usize,
     /// Games per bot, on average: the run stops after `players x games / 2` games.
@@ -89,8 +121,12 @@ pub struct BenchReport {
     pub p50: Duration,
     /// 99th percentile move round trip.
     pub p99: Duration,
+    /// 99.9th percentile move round trip.
+    pub p999: Duration,
     /// ERR lines, early closes, bots that did not finish.
     pub errors: u64,
+    /// The server's threads and peak memory, when its process could be watched.
+    pub server: Option<ServerUsage>,
 }
 
 impl netlab_common::stats::Report for BenchReport {
@@ -115,14 +151,22 @@ impl BenchReport {
 
     /// A sentence for people.
     pub fn summary(&self) -> String {
+        let server = self.server.map_or(String::new(), |usage| {
+            format!(
+                "; server: {} threads, peak RSS {:.1} MiB",
+                usage.peak_threads,
+                usage.peak_rss_kib as f64 / 1024.0
+            )
+        });
         format!(
-            "{} games finished by {} bots in {:.2}s: {:.0} moves/s, move round trip p50 {:.3} ms, p99 {:.3} ms, {} errors",
+            "{} games finished by {} bots in {:.2}s: {:.0} moves/s, move round trip p50 {:.3} ms, p99 {:.3} ms, p999 {:.3} ms, {} errors{server}",
             self.games_finished,
             self.players,
             self.elapsed.as_secs_f64(),
             self.moves_per_sec(),
-            self.p50.as_secs_f64() * 1e3,
-            self.p99.as_secs_f64() * 1e3,
+            millis(self.p50),
+            millis(self.p99),
+            millis(self.p999),
             self.errors
         )
     }
@@ -137,27 +181,24 @@ impl BenchReport {
             "moves_per_sec": stats::rounded(self.moves_per_sec(), 1),
             "p50_us": self.p50.as_micros(),
             "p99_us": self.p99.as_micros(),
+            "p999_us": self.p999.as_micros(),
             "errors": self.errors,
+            "server_threads": self.server.map(|usage| usage.peak_threads),
+            "server_peak_rss_kib": self.server.map(|usage| usage.peak_rss_kib),
         })
         .to_string()
     }
 }
 
-/// One bot: its connection, what it has read, and where it is.
-struct Bot {
-    stream: TcpStream,
-    lines: FrameDecoder,
-    output: Vec<u8>,
-    name: String,
-    game: &'static str,
-    move_sent_at: Option<Instant>,
-    /// A move decided but not yet sent (the bot is "thinking").
-    pending_move: Option<String>,
-    /// This bot's position in the bench's list (its token).
-    index: usize,
-    /// Picks this bot's moves; seeded from `--seed` and the bot's index.
-    random: SplitMix64,
-    done: bool,
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
+
+/// The `per_mille`th per-mille of `sorted` by the nearest-rank method (`stats::percentile` in
+/// thousandths, for the p999 that a thousand-player run has enough samples for).
+fn per_mille(sorted: &[Duration], per_mille: usize) -> Duration {
+    let rank = (sorted.len() * per_mille).div_ceil(1000).max(1) - 1;
+    sorted.get(rank).copied().unwrap_or_default()
 }
 
 /// Everything the bots measured together.
@@ -187,6 +228,8 @@ struct Bench {
     /// Bots whose connection is still open.
     connected: usize,
     scratch: Vec<u8>,
+    /// The server's process, when it can be watched.
+    watch: Option<Watch>,
 }
 
 impl Bench {
@@ -206,6 +249,9 @@ impl Bench {
     /// stopping early once `target` games have finished (so the count does not overshoot when
     /// several games end at once).
     fn pump(&mut self, wait: Duration, target: usize) -> Result<()> {
+        if let Some(watch) = &mut self.watch {
+            watch.sample();
+        }
         self.poll
             .poll(&mut self.events, Some(wait))
             .map_err(|err| Error::io("waiting for events", err))?;
@@ -228,19 +274,39 @@ impl Bench {
     }
 }
 
-/// `game-lab bench`: says what it will do, runs the bots, prints the report. Fails (exit 1) if
-/// any bot got an `ERR`, lost its connection or left a game unfinished.
+/// `game-lab bench`: raises the open-files limit for its bots, starts the server if asked to,
+/// says what it will do, runs the bots, prints the report. Fails (exit 1) if any bot got an
+/// `ERR`, lost its connection or left a game unfinished.
 pub fn run(config: &BenchConfig) -> Result<()> {
+    // One descriptor per bot; a server started here inherits the raised limit too.
+    raise_open_files_limit(config.players, 1);
+    let started = match &config.target {
+        Target::Start(engine) => Some(StartedServer::start(*engine, config.players)?),
+        Target::Address(_) => None,
+    };
+    let target = match (&config.target, &started) {
+        (_, Some(server)) => server.addr.clone(),
+        (Target::Address(addr), None) => addr.clone(),
+        (Target::Start(_), None) => return Err(Error::Failed("the server did not start".into())),
+    };
+    let pid = started
+        .as_ref()
+        .map(StartedServer::pid)
+        .or(config.server_pid);
     if !config.json {
+        let engine = match &config.target {
+            Target::Start(engine) => format!(" (engine {}, started for this run)", engine.name()),
+            Target::Address(_) => String::new(),
+        };
         term::info(format!(
-            "{} bots, {} game(s) each, think {} ms, against {}",
+            "{} bots, {} game(s) each, think {} ms, against {target}{engine}",
             config.players,
             config.games,
             config.think.as_millis(),
-            config.target
         ));
     }
-    let report = measure(config)?;
+    let report = measure(config, &target, pid.map(Watch::new))?;
+    drop(started);
     stats::print_report(
         &report,
         config.json,
@@ -248,15 +314,15 @@ pub fn run(config: &BenchConfig) -> Result<()> {
     )
 }
 
-/// Runs the bots until every one has played its games, or the timeout, and returns what they
-/// measured.
+/// Runs the bots against `target` until every one has played its games, or the timeout, and
+/// returns what they measured (and what the server cost, when `watch` can see it).
 ///
 /// Three phases (the module docs say why): every bot connects and waits for its `WELCOME`; every
 /// bot asks for a game and waits to be seated, holding a first move it is offered meanwhile; then
 /// the clock starts, the held moves go out after their thinking time, and the bots play.
-pub fn measure(config: &BenchConfig) -> Result<BenchReport> {
+fn measure(config: &BenchConfig, target: &str, watch: Option<Watch>) -> Result<BenchReport> {
     let poll = Poll::new().map_err(|err| Error::io("creating the event loop", err))?;
-    let bots = connect_bots(config, &poll)?;
+    let bots = connect_bots(config, target, &poll)?;
     let mut bench = Bench {
         poll,
         events: Events::with_capacity(1024),
@@ -264,6 +330,7 @@ pub fn measure(config: &BenchConfig) -> Result<BenchReport> {
         bots,
         tally: Tally::default(),
         scratch: vec![0u8; 64 * 1024],
+        watch,
     };
     let deadline = Instant::now() + config.timeout;
     // A bot the server refuses is closed (and counted as an error), so wait for the others only.
@@ -320,180 +387,10 @@ pub fn measure(config: &BenchConfig) -> Result<BenchReport> {
         elapsed,
         p50: netlab_common::stats::percentile(&tally.latencies, 50),
         p99: netlab_common::stats::percentile(&tally.latencies, 99),
+        p999: per_mille(&tally.latencies, 999),
         errors: tally.errors,
+        server: bench.watch.and_then(Watch::finish),
     })
-}
-
-fn connect_bots(config: &BenchConfig, poll: &Poll) -> Result<Vec<Bot>> {
-    let mut bots = Vec::with_capacity(config.players);
-    for index in 0..config.players {
-        let stream = net::connect_nonblocking(&config.target, net::CONNECT_TIMEOUT, true)?;
-        let mut stream = TcpStream::from_std(stream);
-        poll.registry()
-            .register(
-                &mut stream,
-                Token(index),
-                Interest::READABLE | Interest::WRITABLE,
-            )
-            .map_err(|err| Error::io("registering a bot", err))?;
-        bots.push(Bot {
-            stream,
-            lines: FrameDecoder::new(Framing::Line, 8 * 1024),
-            output: Vec::new(),
-            name: String::new(),
-            game: game_for(config.game, index),
-            move_sent_at: None,
-            pending_move: None,
-            index,
-            // One generator per bot, each seeded differently but all fixed by --seed.
-            random: SplitMix64::new(
-                config.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            ),
-            done: false,
-        });
-    }
-    Ok(bots)
-}
-
-/// Pairs of bots (by index) ask for the same game, so matchmaking pairs them quickly.
-fn game_for(choice: BotGame, index: usize) -> &'static str {
-    match choice {
-        BotGame::Tictactoe => "tictactoe",
-        BotGame::Rps => "rps",
-        BotGame::Hangman => "hangman",
-        BotGame::Mixed => match (index / 2) % 3 {
-            0 => "tictactoe",
-            1 => "rps",
-            _ => "hangman",
-        },
-    }
-}
-
-impl Bot {
-    /// Reads every available line and reacts; then writes what it has to say.
-    fn serve(&mut self, tally: &mut Tally, scratch: &mut [u8]) {
-        loop {
-            match self.stream.read(scratch) {
-                Ok(0) => {
-                    tally.errors += 1; // the server closed on a bot that was still playing
-                    self.done = true;
-                    return;
-                }
-                Ok(got) => {
-                    let fresh = scratch.get(..got).unwrap_or_default();
-                    self.take_bytes(fresh, tally);
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    tally.errors += 1;
-                    self.done = true;
-                    return;
-                }
-            }
-        }
-        self.flush(tally);
-    }
-
-    fn take_bytes(&mut self, mut bytes: &[u8], tally: &mut Tally) {
-        while !bytes.is_empty() {
-            let took = self.lines.feed(bytes);
-            bytes = bytes.get(took..).unwrap_or_default();
-            loop {
-                match self.lines.next_frame() {
-                    Ok(Some(line)) => self.react(&String::from_utf8_lossy(&line), tally),
-                    Ok(None) => break,
-                    Err(_) => {
-                        tally.errors += 1;
-                        self.done = true;
-                        return;
-                    }
-                }
-            }
-        }
-    }
-
-    /// The bot's whole strategy.
-    fn react(&mut self, line: &str, tally: &mut Tally) {
-        let mut words = line.split_whitespace();
-        match words.next() {
-            Some("WELCOME") => {
-                self.name = words.next().unwrap_or_default().to_string();
-                tally.welcomed += 1;
-            }
-            Some("JOINED") if !tally.playing => tally.seated += 1,
-            Some("YOURTURN") => {
-                let moves: Vec<&str> = words.skip(2).collect(); // room, "moves"
-                if let Some(choice) = self.pick(&moves) {
-                    self.pending_move = Some(format!("move {choice}"));
-                    if tally.playing {
-                        tally.thinking.push(self.index);
-                    } else {
-                        tally.held.push(self.index);
-                    }
-                }
-            }
-            Some("MOVED") => {
-                let _room = words.next();
-                if words.next() == Some(self.name.as_str())
-                    && let Some(sent) = self.move_sent_at.take()
-                {
-                    tally.latencies.push(sent.elapsed());
-                }
-            }
-            Some("RESULT") => {
-                if let Some(room) = words.next() {
-                    tally.rooms_finished.insert(room.to_string());
-                }
-                self.say(&format!("quick {}", self.game));
-            }
-            Some("ERR") => tally.errors += 1,
-            _ => {}
-        }
-    }
-
-    /// Matchmaking: asks for a game of this bot's kind.
-    fn ask_for_a_game(&mut self, tally: &mut Tally) {
-        if !self.done {
-            self.say(&format!("quick {}", self.game));
-            self.flush(tally);
-        }
-    }
-
-    fn pick<'a>(&mut self, moves: &[&'a str]) -> Option<&'a str> {
-        moves.get(self.random.index(moves.len())).copied()
-    }
-
-    /// Sends the move decided earlier, now that the thinking time has passed.
-    fn send_pending_move(&mut self, tally: &mut Tally) {
-        if let Some(line) = self.pending_move.take() {
-            self.say(&line);
-            self.move_sent_at = Some(Instant::now());
-            self.flush(tally);
-        }
-    }
-
-    fn say(&mut self, line: &str) {
-        self.output.extend_from_slice(line.as_bytes());
-        self.output.push(b'\n');
-    }
-
-    fn flush(&mut self, tally: &mut Tally) {
-        while !self.output.is_empty() {
-            match self.stream.write(&self.output) {
-                Ok(written) => {
-                    self.output.drain(..written);
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    tally.errors += 1;
-                    self.done = true;
-                    return;
-                }
-            }
-        }
-    }
 }
 
 /// A thinking time uniformly spread over 0 to twice `mean`.

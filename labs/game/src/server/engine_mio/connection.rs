@@ -1,0 +1,335 @@
+//! # One player's connection in the event loop: buffers instead of threads
+//!
+//! In the threads engine a player's state lives partly on its threads' stacks: where the reader
+//! is in a line, what the writer is waiting to write. Here nothing may wait, so all of it is in
+//! this struct, and the loop calls in whenever the socket is ready:
+//!
+//! - `lines` holds the start of a line that has not ended yet (at most [`MAX_LINE`] bytes, the
+//!   same bound the threads engine's reader has);
+//! - `outbox` holds the messages the socket had no room for, at most [`OUTBOX_MESSAGES`]. That
+//!   bound is the engine's back-pressure: a client that does not read fills its socket's kernel
+//!   buffers, then its outbox, and is dropped as too slow, exactly as in the threads engine;
+//! - `phase` says where the connection is in its life: open, finishing its last lines, or
+//!   lingering (FIN sent, waiting for the client's, as `netlab_common::net::close_gracefully`
+//!   does with a blocking socket).
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::time::Instant;
+
+use mio::net::TcpStream;
+use netlab_common::framing::{FrameDecoder, Framing};
+use netlab_common::net::LINGER_DISCARD_LIMIT;
+use netlab_common::{Direction, Tracer};
+
+use crate::server::PlayerId;
+use crate::server::limits::{OUTBOX_MESSAGES, RateLimit};
+use crate::server::protocol::MAX_LINE;
+
+/// Most messages handed to the kernel in one `writev`: a client that fell behind gets its
+/// backlog in few system calls.
+const MESSAGES_PER_WRITE: usize = 64;
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Reading lines and sending messages.
+    Open,
+    /// No more input is taken; the outbox is sent, then FIN. `since` bounds the wait.
+    Finishing { since: Instant },
+    /// FIN sent; input is read and thrown away until the client closes too.
+    Lingering { since: Instant, discarded: usize },
+}
+
+/// The answer to [`Connection::offer`].
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Offer {
+    /// The message waits in the outbox (or nobody will read it: the connection is closing).
+    Queued,
+    /// [`OUTBOX_MESSAGES`] messages are already waiting: the client is too slow.
+    Full,
+}
+
+/// What one read from the socket brought.
+pub(super) enum Input {
+    /// A whole line (without its newline), to hand to the lobby.
+    Line(Vec<u8>),
+    /// Nothing more for now: the socket would block.
+    Drained,
+    /// The client closed its side.
+    Closed,
+    /// A line longer than [`MAX_LINE`] started.
+    TooLong,
+    /// The connection failed (reset, ...).
+    Failed(io::Error),
+}
+
+/// A player's (or a refused client's) socket and everything the loop keeps for it.
+pub(super) struct Connection {
+    pub(super) stream: TcpStream,
+    pub(super) peer: SocketAddr,
+    local: Option<SocketAddr>,
+    tracer: Tracer,
+    /// `None` for a client refused because the server is full, and once the lobby is done with
+    /// the player (the connection is closing).
+    pub(super) player: Option<PlayerId>,
+    lines: FrameDecoder,
+    pub(super) rate: RateLimit,
+    /// A rate-limit warning went out for the current burst.
+    pub(super) warned: bool,
+    outbox: VecDeque<Vec<u8>>,
+    /// Bytes of the front message already written.
+    front_sent: usize,
+    pub(super) phase: Phase,
+    /// When the current quiet period began: the last byte from the client, or the moment a
+    /// silent spectator of a game was given another period. The idle clock starts here.
+    pub(super) last_heard: Instant,
+    /// The key under which this connection waits in the loop's idle deadlines, if it does.
+    pub(super) deadline: Option<Instant>,
+}
+
+impl Connection {
+    pub(super) fn new(
+        stream: TcpStream,
+        peer: SocketAddr,
+        player: Option<PlayerId>,
+        tracer: Tracer,
+        max_lines_per_sec: u32,
+    ) -> Connection {
+        let now = Instant::now();
+        Connection {
+            local: stream.local_addr().ok(),
+            stream,
+            peer,
+            tracer,
+            player,
+            lines: FrameDecoder::new(Framing::Line, MAX_LINE),
+            rate: RateLimit::new(max_lines_per_sec),
+            warned: false,
+            outbox: VecDeque::new(),
+            front_sent: 0,
+            phase: if player.is_some() {
+                Phase::Open
+            } else {
+                Phase::Finishing { since: now }
+            },
+            last_heard: now,
+            deadline: None,
+        }
+    }
+
+    /// Queues `message` (whole lines) for the client. Never writes: the loop calls
+    /// [`Connection::flush`] once the event's messages are all queued.
+    pub(super) fn offer(&mut self, message: String) -> Offer {
+        if matches!(self.phase, Phase::Lingering { .. }) {
+            return Offer::Queued; // FIN is sent: nothing more can go out
+        }
+        if self.outbox.len() >= OUTBOX_MESSAGES {
+            return Offer::Full;
+        }
+        self.outbox.push_back(message.into_bytes());
+        Offer::Queued
+    }
+
+    /// Messages not yet (completely) handed to the kernel.
+    pub(super) fn waiting(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// Writes what the socket takes, several messages per system call, until the outbox is empty
+    /// or the socket is full (the rest waits for a writable event).
+    pub(super) fn flush(&mut self) -> io::Result<()> {
+        while !self.outbox.is_empty() {
+            let written = match self.write_some() {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(written) => written,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            };
+            self.consume(written);
+        }
+        Ok(())
+    }
+
+    /// One `writev` of the front messages.
+    fn write_some(&mut self) -> io::Result<usize> {
+        let mut slices = Vec::with_capacity(self.outbox.len().min(MESSAGES_PER_WRITE));
+        for (index, message) in self.outbox.iter().take(MESSAGES_PER_WRITE).enumerate() {
+            let skip = if index == 0 { self.front_sent } else { 0 };
+            slices.push(IoSlice::new(message.get(skip..).unwrap_or_default()));
+        }
+        self.stream.write_vectored(&slices)
+    }
+
+    /// Takes `written` bytes off the front of the outbox, tracing them.
+    fn consume(&mut self, mut written: usize) {
+        while written > 0 {
+            let Some(front) = self.outbox.front() else {
+                return;
+            };
+            let unsent = front.get(self.front_sent..).unwrap_or_default();
+            let took = unsent.len().min(written);
+            let sent = unsent.get(..took).unwrap_or_default();
+            self.tracer
+                .chunk(Direction::Sent, self.local, self.peer, sent);
+            written -= took;
+            if took == unsent.len() {
+                self.outbox.pop_front();
+                self.front_sent = 0;
+            } else {
+                self.front_sent += took;
+            }
+        }
+    }
+
+    /// The next thing the socket has for the lobby: a whole line already buffered, or else one
+    /// `read`'s worth of bytes (traced, and restarting the idle clock) and then a line if one
+    /// ended.
+    pub(super) fn next_input(&mut self) -> Input {
+        loop {
+            match self.lines.next_frame() {
+                Ok(Some(line)) => return Input::Line(line),
+                Ok(None) => {}
+                // Line framing has one way to break its rule: too long a line.
+                Err(_) => return Input::TooLong,
+            }
+            let before = self.lines.buffered();
+            match self.lines.read_from(&mut self.stream) {
+                Ok(0) => {
+                    self.tracer.peer_closed(self.local, self.peer);
+                    return Input::Closed;
+                }
+                Ok(_) => {
+                    let fresh = self.lines.buffered() - before;
+                    let bytes = self.lines.tail(fresh);
+                    self.tracer
+                        .chunk(Direction::Received, self.local, self.peer, bytes);
+                    self.last_heard = Instant::now();
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Input::Drained,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Input::Failed(err),
+            }
+        }
+    }
+
+    /// Takes no more input; what is queued still goes out, then FIN.
+    pub(super) fn finish(&mut self) {
+        if self.phase == Phase::Open {
+            self.phase = Phase::Finishing {
+                since: Instant::now(),
+            };
+        }
+    }
+
+    /// A finishing connection whose outbox is empty sends FIN and starts lingering.
+    pub(super) fn start_lingering_if_done(&mut self) {
+        if matches!(self.phase, Phase::Finishing { .. }) && self.outbox.is_empty() {
+            let _ = self.stream.shutdown(Shutdown::Write);
+            self.phase = Phase::Lingering {
+                since: Instant::now(),
+                discarded: 0,
+            };
+        }
+    }
+
+    /// Reads and throws away what a lingering client still sends. `true` once it can be closed:
+    /// the client closed too, failed, or sent more than [`LINGER_DISCARD_LIMIT`] bytes.
+    pub(super) fn linger(&mut self, scratch: &mut [u8]) -> bool {
+        let Phase::Lingering {
+            since,
+            mut discarded,
+        } = self.phase
+        else {
+            return false;
+        };
+        loop {
+            match self.stream.read(scratch) {
+                Ok(0) => return true,
+                Ok(got) => {
+                    discarded += got;
+                    if discarded > LINGER_DISCARD_LIMIT {
+                        return true;
+                    }
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.phase = Phase::Lingering { since, discarded };
+                    return false;
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return true,
+            }
+        }
+    }
+
+    /// The client is too slow: throw its messages away and shut the socket down both ways.
+    pub(super) fn shut_down(&mut self) {
+        self.outbox.clear();
+        self.front_sent = 0;
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// A connection on loopback: (the server's end as a non-blocking mio stream, the client's
+    /// end, blocking).
+    fn connection() -> (Connection, std::net::TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, peer) = listener.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        let stream = TcpStream::from_std(server);
+        let connection = Connection::new(stream, peer, Some(1), Tracer::new(false), 50);
+        (connection, client)
+    }
+
+    /// A client that never reads: the offer past [`OUTBOX_MESSAGES`] waiting messages is
+    /// refused, so the loop can drop the player instead of buffering without bound.
+    #[test]
+    fn offer_past_the_bound_is_refused() {
+        let (mut connection, _client) = connection();
+        for _ in 0..OUTBOX_MESSAGES {
+            assert_eq!(connection.offer("CHAT 1 bob: hi\n".into()), Offer::Queued);
+        }
+        assert_eq!(connection.offer("CHAT 1 bob: hi\n".into()), Offer::Full);
+        assert_eq!(connection.waiting(), OUTBOX_MESSAGES);
+    }
+
+    /// Messages larger than the socket's buffers are written in many partial `writev`s as the
+    /// client reads; every one arrives, whole and in order.
+    #[test]
+    fn partial_writes_keep_messages_whole_and_in_order() {
+        let (mut connection, client) = connection();
+        let filler = "x".repeat(32 * 1024);
+        for number in 0..200 {
+            assert_eq!(
+                connection.offer(format!("{number} {filler}\n")),
+                Offer::Queued
+            );
+        }
+        let reader = std::thread::spawn(move || {
+            let mut lines = BufReader::new(client).lines();
+            for number in 0..200 {
+                let line = lines.next().unwrap().unwrap();
+                assert_eq!(line, format!("{number} {}", "x".repeat(32 * 1024)));
+            }
+        });
+        // 6.4 MiB: more than loopback's buffers hold, so `flush` stops at `WouldBlock` and is
+        // called again, as a writable event would call it.
+        while connection.waiting() > 0 {
+            connection.flush().unwrap();
+            std::thread::yield_now();
+        }
+        reader.join().unwrap();
+    }
+}
