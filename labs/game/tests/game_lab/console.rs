@@ -171,7 +171,7 @@ fn sigterm_gives_the_terminal_back() {
     let Some(mut tmux) = Tmux::start("sigterm_gives_the_terminal_back", 100, 30) else {
         return;
     };
-    let server = start(&[]);
+    let server = start("mio", &[]);
     let dir = TempDir::new("game-sigterm");
     let target = server.addr.to_string();
     let script = format!(
@@ -196,7 +196,7 @@ fn sigterm_gives_the_terminal_back() {
 #[test]
 fn slash_commands_stay_local() {
     use netlab_testkit::ServerProcess;
-    let server = start(&[]);
+    let server = start("mio", &[]);
     let target = server.addr.to_string();
     let mut player = ServerProcess::interactive(BIN, &["play", &target]);
     player.wait_for(|line| line.contains("WELCOME Player01"));
