@@ -12,6 +12,7 @@ use netlab_common::Result;
 use netlab_common::cli::{
     ConsoleArgs, GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_bytes, parse_file_size,
 };
+use netlab_common::net::client_target;
 use netlab_common::trace_json::describe_lines;
 
 use crate::bench::{self, BenchConfig};
@@ -129,7 +130,8 @@ struct ServeArgs {
 
 #[derive(Args, Debug)]
 struct JoinArgs {
-    /// The room's address, e.g. 127.0.0.1:7072.
+    /// The room's address, e.g. 127.0.0.1:7072; a bare host means port 7072, where `tcp-chat
+    /// room serve` listens by default.
     #[arg(value_name = "HOST:PORT")]
     target: String,
     #[command(flatten)]
@@ -165,7 +167,8 @@ struct SideArgs<const PORT: u16> {
     #[arg(long)]
     listen: bool,
 
-    /// Connect to the side that listens, e.g. 127.0.0.1:7070 or [::1]:7070.
+    /// Connect to the side that listens, e.g. 127.0.0.1:7070 or [::1]:7070; a bare host means
+    /// the mode's default port (7070 for pair, 7071 for duplex).
     #[arg(long, value_name = "HOST:PORT")]
     connect: Option<String>,
 
@@ -184,11 +187,22 @@ struct SideArgs<const PORT: u16> {
 }
 
 impl<const PORT: u16> SideArgs<PORT> {
-    /// How this side meets the other: listen on the address, or connect to the target.
+    /// How this side meets the other: listen on the address, or connect to the target (a bare
+    /// host gets the mode's default port, said in one line).
     fn rendezvous(&self) -> Rendezvous {
         match &self.connect {
-            Some(target) => Rendezvous::Connect(target.clone()),
+            Some(target) => Rendezvous::Connect(client_target(target, PORT, Self::listener())),
             None => Rendezvous::Listen(SocketAddr::new(self.bind, self.port.unwrap_or(PORT))),
+        }
+    }
+}
+
+impl<const PORT: u16> SideArgs<PORT> {
+    /// The command whose side listens on `PORT` by default, for the "no port given" line.
+    fn listener() -> &'static str {
+        match PORT {
+            DUPLEX_PORT => "tcp-chat duplex --listen",
+            _ => "tcp-chat pair --listen",
         }
     }
 }
@@ -248,7 +262,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }),
         Command::Room(RoomCommand::Join(args)) => join::run(&JoinConfig {
             tracer: args.trace.tracer("tcp-chat")?.describing(describe_lines),
-            target: args.target,
+            target: client_target(&args.target, ROOM_PORT, "tcp-chat room serve"),
             download_dir: args.download_dir,
             plain: args.console.plain,
         }),
@@ -313,6 +327,24 @@ mod tests {
                 Rendezvous::Listen(([127, 0, 0, 1], port).into()),
                 "{mode}"
             );
+        }
+    }
+
+    /// `--connect` with a bare host gets the mode's own default port; a full target is kept.
+    #[test]
+    fn connect_without_port_uses_the_mode_port() {
+        for (mode, target, expected) in [
+            ("pair", "127.0.0.1", "127.0.0.1:7070"),
+            ("duplex", "::1", "[::1]:7071"),
+            ("duplex", "localhost:9", "localhost:9"),
+        ] {
+            let cli = Cli::try_parse_from(["tcp-chat", mode, "--connect", target]).unwrap();
+            let rendezvous = match cli.command {
+                Command::Pair(args) => args.side.rendezvous(),
+                Command::Duplex(args) => args.side.rendezvous(),
+                _ => panic!("parsed as another command"),
+            };
+            assert_eq!(rendezvous, Rendezvous::Connect(expected.into()), "{mode}");
         }
     }
 

@@ -52,8 +52,12 @@ pub struct PutConfig {
     pub tracer: Tracer,
 }
 
-/// Connects and logs in as the URL says (anonymous if it names no user).
+/// Connects and logs in as the URL says (anonymous if it names no user). A URL without a port
+/// goes to 21, and says so first ([`FtpUrl::port_note`]).
 pub fn open(url: &FtpUrl, active: bool, tracer: Tracer) -> Result<FtpClient> {
+    if let Some(note) = url.port_note() {
+        term::info(note);
+    }
     let mut client = FtpClient::connect(&url.target, tracer)?;
     let user = url.user.as_deref().unwrap_or("anonymous");
     let password = url.password.as_deref().unwrap_or(ANONYMOUS_PASSWORD);
