@@ -167,8 +167,12 @@ struct GetArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
     /// Continue a partial download with REST, checked against SIZE.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "force")]
     resume: bool,
+    /// Replace the local file if it exists (without --force or --resume, an existing file is
+    /// left alone and the download refused).
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     block: BlockArgs,
     #[command(flatten)]
@@ -250,6 +254,7 @@ pub fn run(cli: Cli) -> Result<()> {
             url: args.url,
             output: args.output,
             resume: args.resume,
+            force: args.force,
             active: args.flags.active,
             block_size: args.block.block_size,
             tracer: args.flags.trace.tracer("ftp")?,

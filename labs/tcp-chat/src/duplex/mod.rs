@@ -80,7 +80,9 @@ pub enum Command {
     SendFile(PathBuf),
     /// Leave (`/q` or `quit()`).
     Quit,
-    /// An empty line: nothing to send.
+    /// An empty (or blank) line: nothing to send. The wire has no empty message (an `M` frame
+    /// carries 1 byte or more), so the chat says so instead of sending it or dropping it
+    /// silently.
     Nothing,
     /// `/help`: list the commands.
     Help,
@@ -291,6 +293,9 @@ pub fn converse(
 
 const QUIT: &str = "/q";
 
+/// What an empty line is answered with (the same words as `pair`'s).
+pub const EMPTY_REFUSAL: &str = "empty message; nothing sent";
+
 /// How long one write may wait for the peer to make room before the peer counts as gone.
 pub const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -306,7 +311,7 @@ fn finish(chat: Chat, writer: Writer, stream: &TcpStream, result: Result<()>) ->
 impl Chat {
     fn on_input(&mut self, line: &str) -> Flow {
         match parse_command(line) {
-            Command::Nothing => {}
+            Command::Nothing => self.warn(EMPTY_REFUSAL),
             Command::Help => self.info(HELP_TEXT),
             Command::Refuse(reason) => self.warn(reason),
             Command::Quit => {

@@ -283,6 +283,27 @@ fn duplex_typing_refusal_and_one_summary_line() {
     );
 }
 
+/// Duplex on the console: Enter on an empty line is refused with a warning above the input
+/// line, and the peer's screen shows nothing for it, only the next real message.
+#[test]
+fn duplex_empty_line_is_refused_on_the_console() {
+    let Some(mut tmux) = Tmux::start("duplex_empty_line_is_refused_on_the_console", COLUMNS, ROWS)
+    else {
+        return;
+    };
+    let dir = TempDir::new("console-duplex-empty");
+    let (sender_dir, receiver_dir) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&sender_dir).unwrap();
+    std::fs::create_dir_all(&receiver_dir).unwrap();
+    let (sender, receiver) = duplex_pair(&mut tmux, &sender_dir, &receiver_dir);
+    tmux.key(&sender, "Enter");
+    let screen = tmux.wait_for_text(&sender, "[WARN] empty message; nothing sent");
+    assert_eq!(input_row(&screen), ">", "{screen:#?}");
+    type_line(&tmux, &sender, "after the empty line");
+    let screen = tmux.wait_for_text(&receiver, "[CHAT] peer: after the empty line");
+    assert_eq!(count(&screen, "[CHAT] peer:"), 1, "{screen:#?}");
+}
+
 /// Ctrl-C during a large duplex transfer stops it: at the sender (the receiver reports it and
 /// keeps no file, under the final name or a temporary one), then at the receiver (the sender
 /// reports it); Ctrl-C twice on an idle chat leaves it, for both sides.

@@ -322,6 +322,24 @@ fn refused_sends_and_empty_lines_send_nothing() {
     assert!(chat.wait().success());
 }
 
+/// An empty or blank line is refused with a warning on the typing side, in plain mode, and the
+/// peer receives nothing for it: its next frame is the next real message.
+#[test]
+fn empty_lines_are_refused_with_a_message() {
+    let download = TempDir::new("duplex-empty");
+    let (mut chat, mut peer) = listener_with_raw_peer(download.path());
+    chat.type_line("");
+    chat.err.expect("[WARN] empty message; nothing sent\n");
+    chat.type_line("   ");
+    chat.err.expect("[WARN] empty message; nothing sent\n");
+    chat.type_line("then this");
+    assert_eq!(peer.recv(), b"Mthen this");
+    chat.type_line("/q");
+    assert_eq!(peer.recv(), b"Q");
+    drop(peer);
+    assert!(chat.wait().success());
+}
+
 /// `/q` on one side ends both, exit 0.
 #[test]
 fn quit_ends_both_sides() {
