@@ -16,6 +16,7 @@ use netlab_common::net::client_target;
 use netlab_common::trace_json::describe_lines;
 
 use crate::bench::{self, BenchConfig};
+use crate::duplex::wire::Limits;
 use crate::duplex::{self, DuplexConfig};
 use crate::grade::{self, GradeConfig};
 use crate::link::Rendezvous;
@@ -153,7 +154,13 @@ struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 3,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
     rounds: usize,
-    /// Print one JSON object on one line instead of a table.
+    /// Compare these chunk sizes (comma-separated, e.g. 1K,4K,64K): one row each, the rounds
+    /// taken in turn. Without it, the default 64K alone.
+    #[arg(long, value_name = "LIST", value_delimiter = ',',
+          value_parser = |text: &str| parse_limit(text, CHUNK_LIMIT))]
+    chunk_sizes: Option<Vec<usize>>,
+    /// Print one JSON object on one line instead of a table (one line per chunk size, with a
+    /// `chunk_size` field, under --chunk-sizes).
     #[arg(long)]
     json: bool,
 }
@@ -228,6 +235,50 @@ struct DuplexArgs {
     /// Where received files are saved (as new_NAME; an existing file is never overwritten).
     #[arg(long, value_name = "DIR", default_value = ".")]
     download_dir: PathBuf,
+    #[command(flatten)]
+    sizes: SizeArgs,
+}
+
+/// `duplex`'s two sizes. Each side sends within its own and refuses a frame over them, so start
+/// both sides with the same values.
+#[derive(Args, Debug)]
+struct SizeArgs {
+    /// Longest chat message, in bytes: a longer line is refused before it is sent, and a longer
+    /// message from the peer ends the chat with a refusal (the course's seed program used 1K).
+    #[arg(long, value_name = "BYTES", default_value = "4096",
+          value_parser = |text: &str| parse_limit(text, MAX_MESSAGE_LIMIT))]
+    max_message: usize,
+    /// Most file bytes per `D` frame: a chat line waits behind at most 4 queued chunks, so
+    /// smaller chunks let lines through sooner and cost throughput (`tcp-chat bench
+    /// --chunk-sizes` measures it; the seed program used 1K).
+    #[arg(long, value_name = "BYTES", default_value = "64K",
+          value_parser = |text: &str| parse_limit(text, CHUNK_LIMIT))]
+    chunk_size: usize,
+}
+
+impl SizeArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_message: self.max_message,
+            chunk: self.chunk_size,
+        }
+    }
+}
+
+/// Largest `--max-message`: 64 KiB, a long page of text (the default is 4096).
+const MAX_MESSAGE_LIMIT: usize = 64 << 10;
+
+/// Largest `--chunk-size` (and `bench --chunk-sizes` entry): 16 MiB. The sender keeps up to 4
+/// chunks queued and the receiver holds one, so this bounds the memory a transfer takes.
+const CHUNK_LIMIT: usize = 16 << 20;
+
+/// A size in bytes with K/M suffixes, from 1 to `max`.
+fn parse_limit(text: &str, max: usize) -> std::result::Result<usize, String> {
+    let bytes = parse_bytes(text)?;
+    usize::try_from(bytes)
+        .ok()
+        .filter(|size| (1..=max).contains(size))
+        .ok_or_else(|| format!("`{text}` must be from 1 byte to {max} bytes"))
 }
 
 /// Runs the parsed command: builds the subcommand's plain config and hands it to its module.
@@ -249,6 +300,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 .describing(crate::wire::describe),
             download_dir: args.download_dir,
             plain: args.console.plain,
+            limits: args.sizes.limits(),
         }),
         Command::Room(RoomCommand::Serve(args)) => server::serve(&ServeConfig {
             addr: args.server.addr(),
@@ -268,6 +320,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }),
         Command::Bench(args) => bench::run(&BenchConfig {
             file_size: args.file_size,
+            chunk_sizes: args.chunk_sizes,
             rounds: args.rounds,
             json: args.json,
         }),
@@ -368,6 +421,40 @@ mod tests {
             argv.extend(bad);
             assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
         }
+    }
+
+    /// `duplex --max-message` and `--chunk-size`: 4096 and 64 KiB unless given, K suffixes
+    /// accepted, 0 and oversized values refused; `bench --chunk-sizes` takes a list.
+    #[test]
+    fn duplex_sizes() {
+        let limits = |extra: &[&str]| {
+            let mut argv = vec!["tcp-chat", "duplex", "--listen"];
+            argv.extend(extra);
+            let Command::Duplex(args) = Cli::try_parse_from(argv).unwrap().command else {
+                panic!("parsed as another command")
+            };
+            args.sizes.limits()
+        };
+        assert_eq!(limits(&[]), Limits::DEFAULT);
+        assert_eq!(
+            limits(&["--max-message", "1K", "--chunk-size", "1K"]),
+            Limits::SEED
+        );
+        for bad in [
+            ["--max-message", "0"],
+            ["--max-message", "65K"],
+            ["--chunk-size", "0"],
+            ["--chunk-size", "17M"],
+        ] {
+            let mut argv = vec!["tcp-chat", "duplex", "--listen"];
+            argv.extend(bad);
+            assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
+        }
+        let cli = Cli::try_parse_from(["tcp-chat", "bench", "--chunk-sizes", "1K,4K,64K"]);
+        let Command::Bench(args) = cli.unwrap().command else {
+            panic!("parsed as another command")
+        };
+        assert_eq!(args.chunk_sizes, Some(vec![1024, 4096, 65536]));
     }
 
     /// `room serve --idle-timeout`: five minutes unless told otherwise, 0 for never; `grade`
