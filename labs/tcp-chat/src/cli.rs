@@ -20,6 +20,7 @@ use crate::duplex::wire::Limits;
 use crate::duplex::{self, DuplexConfig};
 use crate::grade::{self, GradeConfig};
 use crate::link::Rendezvous;
+use crate::pair::group::Turns;
 use crate::pair::{self, PairConfig};
 use crate::room::join::{self, JoinConfig};
 use crate::room::server::{self, ServeConfig};
@@ -57,6 +58,8 @@ const EXAMPLES: &str = "Examples:
   tcp-chat pair --listen --port 7070              # terminal 1: waits, the other side speaks first
   tcp-chat pair --connect 127.0.0.1:7070          # terminal 2: type at `Enter Input >`, /q quits
                                                   # on your turn: play tictactoe | play rps | play hangman
+  tcp-chat pair --listen --peers 2 --turn-end '#' # seed 002: you host user2 and user3; # passes a turn
+  tcp-chat pair --connect 127.0.0.1 --turn-end '#'  # each user; Exit leaves
   tcp-chat duplex --listen --download-dir /tmp    # terminal 1
   tcp-chat duplex --connect 127.0.0.1:7071        # terminal 2: type any time; /send PATH sends a file
   tcp-chat room serve --files ./shared --session-log room.jsonl   # a room for 3 clients, port 7072
@@ -218,10 +221,46 @@ impl<const PORT: u16> SideArgs<PORT> {
 struct PairArgs {
     #[command(flatten)]
     side: SideArgs<PAIR_PORT>,
+    /// Turns of several lines (seed 002): a turn passes when its holder sends a line that is
+    /// exactly MARK, e.g. '#'; Exit (any case) leaves. Give it on both sides. No games.
+    #[arg(long, value_name = "MARK", value_parser = parse_turn_end)]
+    turn_end: Option<String>,
+    /// With --listen and --turn-end: host N users (user2, user3, ...; you are user1), each on
+    /// a thread of its own; your lines go to the user who passed you the turn; your Exit ends
+    /// the chat for everyone.
+    #[arg(long, value_name = "N", requires = "turn_end", conflicts_with = "connect",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16))]
+    peers: Option<usize>,
     #[command(flatten)]
     trace: TraceArgs,
     #[command(flatten)]
     console: ConsoleArgs,
+}
+
+impl PairArgs {
+    /// `--turn-end` and `--peers` as the pair chat takes them (`None`: strict turns).
+    fn turns(&self) -> Option<Turns> {
+        self.turn_end.as_ref().map(|mark| Turns {
+            mark: mark.clone(),
+            peers: self.peers.unwrap_or(1),
+        })
+    }
+}
+
+/// `--turn-end`: a visible mark of 1 to 16 bytes, without spaces, that is not a command.
+fn parse_turn_end(text: &str) -> std::result::Result<String, String> {
+    let fine = (1..=16).contains(&text.len())
+        && !text.chars().any(char::is_whitespace)
+        && !text.starts_with('/')
+        && !text.eq_ignore_ascii_case("exit");
+    if fine {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{text}` cannot end a turn: use 1 to 16 visible characters, no spaces, not a \
+             /command or Exit (the seed used #)"
+        ))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -291,6 +330,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 .tracer("tcp-chat")?
                 .describing(crate::wire::describe),
             plain: args.console.plain,
+            turns: args.turns(),
         }),
         Command::Duplex(args) => duplex::run(&DuplexConfig {
             rendezvous: args.side.rendezvous(),
@@ -380,6 +420,45 @@ mod tests {
                 Rendezvous::Listen(([127, 0, 0, 1], port).into()),
                 "{mode}"
             );
+        }
+    }
+
+    /// `--turn-end` and `--peers`: peers needs a mark and --listen; the mark is checked; the
+    /// default is one peer; without a mark, strict turns.
+    #[test]
+    fn turn_end_flags() {
+        let turns = |extra: &[&str]| {
+            let mut argv = vec!["tcp-chat", "pair"];
+            argv.extend(extra);
+            let Command::Pair(args) = Cli::try_parse_from(argv).unwrap().command else {
+                panic!("parsed as another command")
+            };
+            args.turns()
+        };
+        assert_eq!(turns(&["--listen"]), None);
+        assert_eq!(
+            turns(&["--listen", "--peers", "2", "--turn-end", "#"]),
+            Some(Turns {
+                mark: "#".into(),
+                peers: 2
+            })
+        );
+        assert_eq!(
+            turns(&["--connect", "h:1", "--turn-end", "over"]).map(|t| t.peers),
+            Some(1)
+        );
+        for bad in [
+            &["--listen", "--peers", "2"][..],
+            &["--connect", "h:1", "--peers", "2", "--turn-end", "#"],
+            &["--listen", "--peers", "0", "--turn-end", "#"],
+            &["--listen", "--turn-end", ""],
+            &["--listen", "--turn-end", "a b"],
+            &["--listen", "--turn-end", "/q"],
+            &["--listen", "--turn-end", "EXIT"],
+        ] {
+            let mut argv = vec!["tcp-chat", "pair"];
+            argv.extend(bad);
+            assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
         }
     }
 

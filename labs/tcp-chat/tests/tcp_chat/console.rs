@@ -127,6 +127,68 @@ fn pair_turns_typing_and_history() {
     tmux.wait_for_text(&connector, "the peer ended the chat (/q); shutting down");
 }
 
+/// The seed-002 host on the console: the status rows list the user and whose turn it is, the
+/// prompt appears when a user passes the turn with `#` and names that user, and goes again with
+/// the host's own `#`; the user (a piped program) receives the host's line.
+#[test]
+fn turn_end_host_prompt_and_status() {
+    let Some(mut tmux) = Tmux::start("turn_end_host_prompt_and_status", COLUMNS, ROWS) else {
+        return;
+    };
+    let dir = TempDir::new("console-turns");
+    let host = tmux.run(
+        dir.path(),
+        Path::new(BIN),
+        &[
+            "pair",
+            "--listen",
+            "--port",
+            "0",
+            "--peers",
+            "1",
+            "--turn-end",
+            "#",
+        ],
+    );
+    let addr: std::net::SocketAddr = listening_address(&tmux, &host).parse().unwrap();
+    tmux.wait_for_text(
+        &host,
+        "you are user1 · no users connected · 1 more may join",
+    );
+    let mut user = crate::util::Chat::connect("pair", dir.path(), addr, &["--turn-end", "#"]);
+    user.out.expect("Enter Input > ");
+    tmux.wait_for_text(&host, "you are user1 · user2 (its turn)");
+    user.type_line("hello host");
+    user.type_line("#");
+    let screen = wait_for_input_row(&tmux, &host, "to user2 >");
+    assert_eq!(count(&screen, "[CHAT] user2: hello host"), 1, "{screen:#?}");
+    assert_eq!(
+        count(
+            &screen,
+            "your turn with user2: `#` passes it back; Exit ends the chat for everyone"
+        ),
+        1,
+        "{screen:#?}"
+    );
+    assert_eq!(
+        count(&screen, "user2 (you are answering)"),
+        1,
+        "{screen:#?}"
+    );
+    type_line(&tmux, &host, "hello user2");
+    user.out.expect("[CHAT] user1: hello user2\n");
+    type_line(&tmux, &host, "#");
+    user.out.expect("Enter Input > ");
+    let screen = tmux.wait_for(&host, "the prompt gone, nobody waiting", |screen| {
+        input_row(screen) == "no one waits for your reply; Exit ends the chat for everyone"
+    });
+    assert_eq!(count(&screen, "to user2 > #"), 1, "the echo: {screen:#?}");
+    type_line(&tmux, &host, "Exit");
+    user.out
+        .expect("[INFO] user1 ended the chat (Exit); shutting down\n");
+    assert!(user.wait().success());
+}
+
 /// The listener's screen must be the capture under `<!-- screen-test: pair listener -->` in
 /// docs/tcp-chat.md, with its ports shown as there (7070 for the listener, 51234 for the
 /// connector's side).
