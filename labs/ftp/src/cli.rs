@@ -140,8 +140,8 @@ struct ClientFlags {
 #[derive(Args, Debug)]
 struct ConnectArgs {
     /// Server as HOST:PORT, or an ftp:// URL. A bare HOST means port 2121, where `ftp-lab
-    /// serve` listens by default; a URL without a port means FTP's standard port 21 (RFC 1738),
-    /// as in every FTP client.
+    /// serve` listens by default; a URL without a port means FTP's standard port 21
+    /// (RFC 1738 §3.2), as in every FTP client.
     #[arg(value_name = "HOST:PORT")]
     target: String,
     /// User name (anonymous if not given).
@@ -161,7 +161,7 @@ struct ConnectArgs {
 #[derive(Args, Debug)]
 struct GetArgs {
     /// ftp://[user[:pass]@]host:port/path of the file. Without `:port` the URL means FTP's
-    /// standard port 21 (RFC 1738); `ftp-lab serve` listens on 2121.
+    /// standard port 21 (RFC 1738 §3.2); `ftp-lab serve` listens on 2121.
     url: String,
     /// Where to save it (default: its name, in the current directory).
     #[arg(long, short = 'o', value_name = "FILE")]

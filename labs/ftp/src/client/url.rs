@@ -4,7 +4,7 @@
 //! `%XX` escapes (a `@` in a password is `%40`). As in curl, the path is taken relative to the
 //! directory the server puts us in after login.
 //!
-//! A URL without a port means FTP's registered port, 21 (RFC 1738, section 3.2.1): that is what
+//! A URL without a port means FTP's registered port, 21 (RFC 1738, section 3.2): that is what
 //! every FTP client reads it as, so ours does too. The lab's server listens on 2121 instead
 //! (port 21 needs root), so a URL without a port says so in one line ([`FtpUrl::port_note`]).
 
@@ -26,7 +26,7 @@ pub struct FtpUrl {
     pub standard_port: bool,
 }
 
-/// The standard FTP control port (RFC 959, section 8; RFC 1738, section 3.2.1 makes it the
+/// The standard FTP control port (RFC 959, section 8; RFC 1738, section 3.2 makes it the
 /// URL's default).
 pub const FTP_PORT: u16 = 21;
 
@@ -81,7 +81,7 @@ impl FtpUrl {
         let host = self.target.strip_suffix(&format!(":{FTP_PORT}"))?;
         self.standard_port.then(|| {
             format!(
-                "no port in the URL: connecting to {}, FTP's standard port (RFC 1738); \
+                "no port in the URL: connecting to {}, FTP's standard port (RFC 1738 §3.2); \
                  `ftp-lab serve` listens on {LAB_PORT}: write ftp://{host}:{LAB_PORT}/...",
                 self.target
             )
