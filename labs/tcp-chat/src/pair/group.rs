@@ -29,7 +29,7 @@ use super::turns::{Guest, HOST, Host, Step, name};
 use super::wire::{Frame, MAX_PAYLOAD};
 use crate::events::{self, Event};
 use crate::link::{self, Rendezvous, Role, vanished};
-use crate::wire::{FRAMING, refusal_reason};
+use crate::wire::{FRAMING, MAX_MESSAGE, refusal_reason};
 
 /// A chat with a turn-end mark: seed 002's rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,11 +108,13 @@ fn host(addr: SocketAddr, turns: &Turns, tracer: Tracer, plain: bool) -> Result<
                 number,
                 "the connection closed without Exit (the program exited or was killed)",
             ),
-            Event::Peer(FromUsers::Failed(number, err)) => match refusal_reason(&err, 512) {
-                // It sent something that is not a pair frame: tell it why, as a pair chat does.
-                Some(reason) => state.drop_user(number, &reason),
-                None => state.on_vanished(number, &err.to_string()),
-            },
+            Event::Peer(FromUsers::Failed(number, err)) => {
+                match refusal_reason(&err, MAX_MESSAGE) {
+                    // It sent something that is not a pair frame: tell it why, as a pair chat does.
+                    Some(reason) => state.drop_user(number, &reason),
+                    None => state.on_vanished(number, &err.to_string()),
+                }
+            }
             Event::PeerClosed | Event::PeerFailed(_) | Event::Local(_) => Vec::new(),
         };
         if carry_out_host(steps, &mut state, &mut users, &screen)? {
@@ -294,7 +296,7 @@ fn guest(rendezvous: &Rendezvous, mark: &str, tracer: Tracer, plain: bool) -> Re
 
 /// Tells the host why we are closing, when it broke the protocol (as the pair chat does).
 fn refuse(wire: &mut Traced<&TcpStream>, err: Error) -> Error {
-    if let Some(reason) = refusal_reason(&err, crate::wire::MAX_MESSAGE) {
+    if let Some(reason) = refusal_reason(&err, MAX_MESSAGE) {
         let _ = write_frame(wire, FRAMING, &Frame::Refusal(reason).encode());
         net::close_gracefully(wire.get_ref());
     }
