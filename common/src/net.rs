@@ -126,18 +126,58 @@ pub fn resolve(target: &str) -> Result<Vec<SocketAddr>> {
     Ok(addrs)
 }
 
-/// Whether `target` names a host but no port: a bare IPv4 address or name (no `:`), or a bare
-/// IPv6 address (it parses as an IP address on its own, colons and all).
+/// Whether `target` names a host but no port: a bare IPv4 address or name (no `:`), a bare
+/// IPv6 address (it parses as an IP address on its own, colons and all), or one in brackets
+/// with nothing after them (`[::1]`).
 fn lacks_port(target: &str) -> bool {
-    target.parse::<std::net::IpAddr>().is_ok() || (!target.is_empty() && !target.contains(':'))
+    target.parse::<std::net::IpAddr>().is_ok()
+        || (!target.is_empty() && !target.contains(':'))
+        || (target.starts_with('[') && target.ends_with(']'))
+}
+
+/// `target` with `port` written after it: `host:port`, `[v6]:port`.
+fn with_port(target: &str, port: impl std::fmt::Display) -> String {
+    match target.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+        _ => format!("{target}:{port}"),
+    }
 }
 
 /// `target` with a port, for the example in the "no port given" message.
 fn with_example_port(target: &str) -> String {
-    match target.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(ip)) => format!("[{ip}]:PORT"),
-        _ => format!("{target}:PORT"),
+    with_port(target, "PORT")
+}
+
+/// `target` with `default_port` added if the user gave only a host (`127.0.0.1`, `localhost`,
+/// `::1`, `[::1]`); `None` if it already has a port (or is empty, which [`resolve`] reports).
+///
+/// A TCP address is a pair, IP address *and* port, and the port says which program on that
+/// host gets the connection. Clients of well-known services leave it out because the protocol
+/// has a registered port (FTP 21, HTTP 80). The labs are not registered, so each has a port of
+/// its own that its server listens on unless `--port` says otherwise.
+pub fn add_default_port(target: &str, default_port: u16) -> Option<String> {
+    lacks_port(target).then(|| with_port(target, default_port))
+}
+
+/// A client's `HOST:PORT` argument, with the lab's `default_port` filled in (and said in one
+/// `[INFO]` line) when only a host was given. `server` is the command whose server listens on
+/// that port by default (`tcp-echo serve`), so the line tells the student where it comes from.
+pub fn client_target(target: &str, default_port: u16, server: &str) -> String {
+    match add_default_port(target, default_port) {
+        Some(full) => {
+            crate::term::info(default_port_note(&full, server));
+            full
+        }
+        None => target.to_string(),
     }
+}
+
+/// The line [`client_target`] prints when it chose the port.
+pub fn default_port_note(full: &str, server: &str) -> String {
+    format!(
+        "no port given: connecting to {full}, the port `{server}` listens on unless its \
+         --port says otherwise (write HOST:PORT for another)"
+    )
 }
 
 /// Connects to `target`, trying each resolved address in turn, each within `timeout`.
@@ -269,6 +309,7 @@ mod tests {
             ("127.0.0.1", "127.0.0.1:PORT"),
             ("::1", "[::1]:PORT"),
             ("localhost", "localhost:PORT"),
+            ("[::1]", "[::1]:PORT"),
         ] {
             let err = resolve(target).unwrap_err().to_string();
             assert!(
@@ -282,6 +323,23 @@ mod tests {
             vec![([127, 0, 0, 1], 7).into()]
         );
         assert_eq!(resolve("[::1]:7").unwrap().len(), 1);
+    }
+
+    /// A bare host gets the default port (IPv6 in brackets); a target with a port is left alone.
+    #[test]
+    fn default_port_only_for_a_bare_host() {
+        for (target, full) in [
+            ("127.0.0.1", "127.0.0.1:7007"),
+            ("localhost", "localhost:7007"),
+            ("::1", "[::1]:7007"),
+            ("[::1]", "[::1]:7007"),
+        ] {
+            assert_eq!(add_default_port(target, 7007).as_deref(), Some(full));
+        }
+        for target in ["127.0.0.1:9", "[::1]:9", "localhost:9", ""] {
+            assert_eq!(add_default_port(target, 7007), None, "{target}");
+        }
+        assert_eq!(client_target("127.0.0.1:9", 7007, "x serve"), "127.0.0.1:9");
     }
 
     /// Connecting where nothing listens gives the "is the server running" hint.

@@ -29,7 +29,7 @@ use crate::server::limits::DEFAULT_MAX_PER_IP;
 use crate::server::{self, ServeConfig};
 
 /// The lab's default port: FTP's own port 21 needs root; 2121 does not.
-pub const DEFAULT_PORT: u16 = 2121;
+pub const DEFAULT_PORT: u16 = crate::client::url::LAB_PORT;
 
 /// Control connections served at once unless `--max-clients` says otherwise.
 pub const DEFAULT_MAX_CLIENTS: usize = 64;
@@ -50,6 +50,7 @@ const EXAMPLES: &str = "Examples:
   ftp-lab serve --root ./files                      # anonymous, read-only, port 2121
   ftp-lab serve --root ./files --user alice:secret --trace
   ftp-lab connect 127.0.0.1:2121                    # interactive: ls, cd, get, put, help
+  ftp-lab connect 127.0.0.1                         # the same: a bare host means port 2121
   ftp-lab get ftp://127.0.0.1:2121/notes.txt --resume
   ftp-lab put report.pdf ftp://alice:secret@127.0.0.1:2121/uploads/
   curl ftp://127.0.0.1:2121/                        # any FTP client works
@@ -138,7 +139,9 @@ struct ClientFlags {
 
 #[derive(Args, Debug)]
 struct ConnectArgs {
-    /// Server as HOST:PORT (port 21 if omitted), or an ftp:// URL.
+    /// Server as HOST:PORT, or an ftp:// URL. A bare HOST means port 2121, where `ftp-lab
+    /// serve` listens by default; a URL without a port means FTP's standard port 21
+    /// (RFC 1738 §3.2), as in every FTP client.
     #[arg(value_name = "HOST:PORT")]
     target: String,
     /// User name (anonymous if not given).
@@ -157,14 +160,19 @@ struct ConnectArgs {
 
 #[derive(Args, Debug)]
 struct GetArgs {
-    /// ftp://[user[:pass]@]host:port/path of the file.
+    /// ftp://[user[:pass]@]host:port/path of the file. Without `:port` the URL means FTP's
+    /// standard port 21 (RFC 1738 §3.2); `ftp-lab serve` listens on 2121.
     url: String,
     /// Where to save it (default: its name, in the current directory).
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
     /// Continue a partial download with REST, checked against SIZE.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "force")]
     resume: bool,
+    /// Replace the local file if it exists (without --force or --resume, an existing file is
+    /// left alone and the download refused).
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     block: BlockArgs,
     #[command(flatten)]
@@ -175,7 +183,8 @@ struct GetArgs {
 struct PutArgs {
     /// The local file to upload.
     file: PathBuf,
-    /// ftp://[user[:pass]@]host:port/path to upload to.
+    /// ftp://[user[:pass]@]host:port/path to upload to (port 21 if the URL names none;
+    /// `ftp-lab serve` listens on 2121).
     url: String,
     #[command(flatten)]
     block: BlockArgs,
@@ -245,6 +254,7 @@ pub fn run(cli: Cli) -> Result<()> {
             url: args.url,
             output: args.output,
             resume: args.resume,
+            force: args.force,
             active: args.flags.active,
             block_size: args.block.block_size,
             tracer: args.flags.trace.tracer("ftp")?,

@@ -113,7 +113,8 @@ struct ServeArgs {
 
 #[derive(Args, Debug)]
 struct PlayArgs {
-    /// Server address, e.g. 127.0.0.1:7080.
+    /// Server address, e.g. 127.0.0.1:7080; a bare host means port 7080, where `game-lab
+    /// serve` listens by default.
     #[arg(value_name = "HOST:PORT")]
     target: String,
     #[command(flatten)]
@@ -167,7 +168,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => server::run(serve_config(args)?),
         Command::Play(args) => client::run(&PlayConfig {
             tracer: args.trace.tracer("game")?.describing(describe_game),
-            target: args.target,
+            target: netlab_common::net::client_target(&args.target, DEFAULT_PORT, "game-lab serve"),
             plain: args.console.plain,
         }),
         Command::Bench(args) => bench::run(&bench_config(args)),

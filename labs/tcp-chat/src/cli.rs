@@ -12,12 +12,15 @@ use netlab_common::Result;
 use netlab_common::cli::{
     ConsoleArgs, GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_bytes, parse_file_size,
 };
+use netlab_common::net::client_target;
 use netlab_common::trace_json::describe_lines;
 
 use crate::bench::{self, BenchConfig};
+use crate::duplex::wire::Limits;
 use crate::duplex::{self, DuplexConfig};
 use crate::grade::{self, GradeConfig};
 use crate::link::Rendezvous;
+use crate::pair::group::Turns;
 use crate::pair::{self, PairConfig};
 use crate::room::join::{self, JoinConfig};
 use crate::room::server::{self, ServeConfig};
@@ -55,6 +58,8 @@ const EXAMPLES: &str = "Examples:
   tcp-chat pair --listen --port 7070              # terminal 1: waits, the other side speaks first
   tcp-chat pair --connect 127.0.0.1:7070          # terminal 2: type at `Enter Input >`, /q quits
                                                   # on your turn: play tictactoe | play rps | play hangman
+  tcp-chat pair --listen --peers 2 --turn-end '#' # seed 002: you host user2 and user3; # passes a turn
+  tcp-chat pair --connect 127.0.0.1 --turn-end '#'  # each user; Exit leaves
   tcp-chat duplex --listen --download-dir /tmp    # terminal 1
   tcp-chat duplex --connect 127.0.0.1:7071        # terminal 2: type any time; /send PATH sends a file
   tcp-chat room serve --files ./shared --session-log room.jsonl   # a room for 3 clients, port 7072
@@ -129,7 +134,8 @@ struct ServeArgs {
 
 #[derive(Args, Debug)]
 struct JoinArgs {
-    /// The room's address, e.g. 127.0.0.1:7072.
+    /// The room's address, e.g. 127.0.0.1:7072; a bare host means port 7072, where `tcp-chat
+    /// room serve` listens by default.
     #[arg(value_name = "HOST:PORT")]
     target: String,
     #[command(flatten)]
@@ -151,7 +157,13 @@ struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 3,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
     rounds: usize,
-    /// Print one JSON object on one line instead of a table.
+    /// Compare these chunk sizes (comma-separated, e.g. 1K,4K,64K): one row each, the rounds
+    /// taken in turn. Without it, the default 64K alone.
+    #[arg(long, value_name = "LIST", value_delimiter = ',',
+          value_parser = |text: &str| parse_limit(text, CHUNK_LIMIT))]
+    chunk_sizes: Option<Vec<usize>>,
+    /// Print one JSON object on one line instead of a table (one line per chunk size, with a
+    /// `chunk_size` field, under --chunk-sizes).
     #[arg(long)]
     json: bool,
 }
@@ -165,7 +177,8 @@ struct SideArgs<const PORT: u16> {
     #[arg(long)]
     listen: bool,
 
-    /// Connect to the side that listens, e.g. 127.0.0.1:7070 or [::1]:7070.
+    /// Connect to the side that listens, e.g. 127.0.0.1:7070 or [::1]:7070; a bare host means
+    /// the mode's default port (7070 for pair, 7071 for duplex).
     #[arg(long, value_name = "HOST:PORT")]
     connect: Option<String>,
 
@@ -184,11 +197,22 @@ struct SideArgs<const PORT: u16> {
 }
 
 impl<const PORT: u16> SideArgs<PORT> {
-    /// How this side meets the other: listen on the address, or connect to the target.
+    /// How this side meets the other: listen on the address, or connect to the target (a bare
+    /// host gets the mode's default port, said in one line).
     fn rendezvous(&self) -> Rendezvous {
         match &self.connect {
-            Some(target) => Rendezvous::Connect(target.clone()),
+            Some(target) => Rendezvous::Connect(client_target(target, PORT, Self::listener())),
             None => Rendezvous::Listen(SocketAddr::new(self.bind, self.port.unwrap_or(PORT))),
+        }
+    }
+}
+
+impl<const PORT: u16> SideArgs<PORT> {
+    /// The command whose side listens on `PORT` by default, for the "no port given" line.
+    fn listener() -> &'static str {
+        match PORT {
+            DUPLEX_PORT => "tcp-chat duplex --listen",
+            _ => "tcp-chat pair --listen",
         }
     }
 }
@@ -197,10 +221,46 @@ impl<const PORT: u16> SideArgs<PORT> {
 struct PairArgs {
     #[command(flatten)]
     side: SideArgs<PAIR_PORT>,
+    /// Turns of several lines (seed 002): a turn passes when its holder sends a line that is
+    /// exactly MARK, e.g. '#'; Exit (any case) leaves. Give it on both sides. No games.
+    #[arg(long, value_name = "MARK", value_parser = parse_turn_end)]
+    turn_end: Option<String>,
+    /// With --listen and --turn-end: host N users (user2, user3, ...; you are user1), each on
+    /// a thread of its own; your lines go to the user who passed you the turn; your Exit ends
+    /// the chat for everyone.
+    #[arg(long, value_name = "N", requires = "turn_end", conflicts_with = "connect",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=16))]
+    peers: Option<usize>,
     #[command(flatten)]
     trace: TraceArgs,
     #[command(flatten)]
     console: ConsoleArgs,
+}
+
+impl PairArgs {
+    /// `--turn-end` and `--peers` as the pair chat takes them (`None`: strict turns).
+    fn turns(&self) -> Option<Turns> {
+        self.turn_end.as_ref().map(|mark| Turns {
+            mark: mark.clone(),
+            peers: self.peers.unwrap_or(1),
+        })
+    }
+}
+
+/// `--turn-end`: a visible mark of 1 to 16 bytes, without spaces, that is not a command.
+fn parse_turn_end(text: &str) -> std::result::Result<String, String> {
+    let fine = (1..=16).contains(&text.len())
+        && !text.chars().any(char::is_whitespace)
+        && !text.starts_with('/')
+        && !text.eq_ignore_ascii_case("exit");
+    if fine {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{text}` cannot end a turn: use 1 to 16 visible characters, no spaces, not a \
+             /command or Exit (the seed used #)"
+        ))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -214,6 +274,50 @@ struct DuplexArgs {
     /// Where received files are saved (as new_NAME; an existing file is never overwritten).
     #[arg(long, value_name = "DIR", default_value = ".")]
     download_dir: PathBuf,
+    #[command(flatten)]
+    sizes: SizeArgs,
+}
+
+/// `duplex`'s two sizes. Each side sends within its own and refuses a frame over them, so start
+/// both sides with the same values.
+#[derive(Args, Debug)]
+struct SizeArgs {
+    /// Longest chat message, in bytes: a longer line is refused before it is sent, and a longer
+    /// message from the peer ends the chat with a refusal (the course's seed program used 1K).
+    #[arg(long, value_name = "BYTES", default_value = "4096",
+          value_parser = |text: &str| parse_limit(text, MAX_MESSAGE_LIMIT))]
+    max_message: usize,
+    /// Most file bytes per `D` frame: a chat line waits behind at most 4 queued chunks, so
+    /// smaller chunks let lines through sooner and cost throughput (`tcp-chat bench
+    /// --chunk-sizes` measures it; the seed program used 1K).
+    #[arg(long, value_name = "BYTES", default_value = "64K",
+          value_parser = |text: &str| parse_limit(text, CHUNK_LIMIT))]
+    chunk_size: usize,
+}
+
+impl SizeArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_message: self.max_message,
+            chunk: self.chunk_size,
+        }
+    }
+}
+
+/// Largest `--max-message`: 64 KiB, a long page of text (the default is 4096).
+const MAX_MESSAGE_LIMIT: usize = 64 << 10;
+
+/// Largest `--chunk-size` (and `bench --chunk-sizes` entry): 16 MiB. The sender keeps up to 4
+/// chunks queued and the receiver holds one, so this bounds the memory a transfer takes.
+const CHUNK_LIMIT: usize = 16 << 20;
+
+/// A size in bytes with K/M suffixes, from 1 to `max`.
+fn parse_limit(text: &str, max: usize) -> std::result::Result<usize, String> {
+    let bytes = parse_bytes(text)?;
+    usize::try_from(bytes)
+        .ok()
+        .filter(|size| (1..=max).contains(size))
+        .ok_or_else(|| format!("`{text}` must be from 1 byte to {max} bytes"))
 }
 
 /// Runs the parsed command: builds the subcommand's plain config and hands it to its module.
@@ -226,6 +330,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 .tracer("tcp-chat")?
                 .describing(crate::wire::describe),
             plain: args.console.plain,
+            turns: args.turns(),
         }),
         Command::Duplex(args) => duplex::run(&DuplexConfig {
             rendezvous: args.side.rendezvous(),
@@ -235,6 +340,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 .describing(crate::wire::describe),
             download_dir: args.download_dir,
             plain: args.console.plain,
+            limits: args.sizes.limits(),
         }),
         Command::Room(RoomCommand::Serve(args)) => server::serve(&ServeConfig {
             addr: args.server.addr(),
@@ -248,12 +354,13 @@ pub fn run(cli: Cli) -> Result<()> {
         }),
         Command::Room(RoomCommand::Join(args)) => join::run(&JoinConfig {
             tracer: args.trace.tracer("tcp-chat")?.describing(describe_lines),
-            target: args.target,
+            target: client_target(&args.target, ROOM_PORT, "tcp-chat room serve"),
             download_dir: args.download_dir,
             plain: args.console.plain,
         }),
         Command::Bench(args) => bench::run(&BenchConfig {
             file_size: args.file_size,
+            chunk_sizes: args.chunk_sizes,
             rounds: args.rounds,
             json: args.json,
         }),
@@ -316,6 +423,63 @@ mod tests {
         }
     }
 
+    /// `--turn-end` and `--peers`: peers needs a mark and --listen; the mark is checked; the
+    /// default is one peer; without a mark, strict turns.
+    #[test]
+    fn turn_end_flags() {
+        let turns = |extra: &[&str]| {
+            let mut argv = vec!["tcp-chat", "pair"];
+            argv.extend(extra);
+            let Command::Pair(args) = Cli::try_parse_from(argv).unwrap().command else {
+                panic!("parsed as another command")
+            };
+            args.turns()
+        };
+        assert_eq!(turns(&["--listen"]), None);
+        assert_eq!(
+            turns(&["--listen", "--peers", "2", "--turn-end", "#"]),
+            Some(Turns {
+                mark: "#".into(),
+                peers: 2
+            })
+        );
+        assert_eq!(
+            turns(&["--connect", "h:1", "--turn-end", "over"]).map(|t| t.peers),
+            Some(1)
+        );
+        for bad in [
+            &["--listen", "--peers", "2"][..],
+            &["--connect", "h:1", "--peers", "2", "--turn-end", "#"],
+            &["--listen", "--peers", "0", "--turn-end", "#"],
+            &["--listen", "--turn-end", ""],
+            &["--listen", "--turn-end", "a b"],
+            &["--listen", "--turn-end", "/q"],
+            &["--listen", "--turn-end", "EXIT"],
+        ] {
+            let mut argv = vec!["tcp-chat", "pair"];
+            argv.extend(bad);
+            assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
+        }
+    }
+
+    /// `--connect` with a bare host gets the mode's own default port; a full target is kept.
+    #[test]
+    fn connect_without_port_uses_the_mode_port() {
+        for (mode, target, expected) in [
+            ("pair", "127.0.0.1", "127.0.0.1:7070"),
+            ("duplex", "::1", "[::1]:7071"),
+            ("duplex", "localhost:9", "localhost:9"),
+        ] {
+            let cli = Cli::try_parse_from(["tcp-chat", mode, "--connect", target]).unwrap();
+            let rendezvous = match cli.command {
+                Command::Pair(args) => args.side.rendezvous(),
+                Command::Duplex(args) => args.side.rendezvous(),
+                _ => panic!("parsed as another command"),
+            };
+            assert_eq!(rendezvous, Rendezvous::Connect(expected.into()), "{mode}");
+        }
+    }
+
     /// The bench's defaults; an empty file or no rounds refused.
     #[test]
     fn bench_flags() {
@@ -336,6 +500,40 @@ mod tests {
             argv.extend(bad);
             assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
         }
+    }
+
+    /// `duplex --max-message` and `--chunk-size`: 4096 and 64 KiB unless given, K suffixes
+    /// accepted, 0 and oversized values refused; `bench --chunk-sizes` takes a list.
+    #[test]
+    fn duplex_sizes() {
+        let limits = |extra: &[&str]| {
+            let mut argv = vec!["tcp-chat", "duplex", "--listen"];
+            argv.extend(extra);
+            let Command::Duplex(args) = Cli::try_parse_from(argv).unwrap().command else {
+                panic!("parsed as another command")
+            };
+            args.sizes.limits()
+        };
+        assert_eq!(limits(&[]), Limits::DEFAULT);
+        assert_eq!(
+            limits(&["--max-message", "1K", "--chunk-size", "1K"]),
+            Limits::SEED
+        );
+        for bad in [
+            ["--max-message", "0"],
+            ["--max-message", "65K"],
+            ["--chunk-size", "0"],
+            ["--chunk-size", "17M"],
+        ] {
+            let mut argv = vec!["tcp-chat", "duplex", "--listen"];
+            argv.extend(bad);
+            assert!(Cli::try_parse_from(&argv).is_err(), "{bad:?}");
+        }
+        let cli = Cli::try_parse_from(["tcp-chat", "bench", "--chunk-sizes", "1K,4K,64K"]);
+        let Command::Bench(args) = cli.unwrap().command else {
+            panic!("parsed as another command")
+        };
+        assert_eq!(args.chunk_sizes, Some(vec![1024, 4096, 65536]));
     }
 
     /// `room serve --idle-timeout`: five minutes unless told otherwise, 0 for never; `grade`

@@ -29,7 +29,9 @@
 //! - [`wire`]: what the two-person protocols share on the wire: length-prefixed frames, the
 //!   message limit, the refusal a peer is told before we close.
 //! - [`pair`]: turn-based chat: [`pair::wire`] (the frames, byte by byte), [`pair::session`] (the
-//!   turn-taking state machine, no I/O) and the thin loop that connects them to a socket.
+//!   turn-taking state machine, no I/O) and the thin loop that connects them to a socket; with
+//!   `--turn-end`, seed 002's rule instead: [`pair::turns`] (turns of several lines, a host
+//!   answering several users, no I/O) and [`pair::group`] (a thread per user on the host).
 //! - [`duplex`]: full-duplex chat with file sending: [`duplex::wire`] (the frames),
 //!   [`duplex::outbox`] (one writer, a window of chunks), [`duplex::send`] (a file read out in
 //!   chunks), [`duplex::audience`] (status lines for a person, notices for a program).

@@ -107,7 +107,7 @@ pub fn loopback_pair() -> Result<(Link, Link)> {
 }
 
 /// Sets the options a chat connection needs and records who is at the other end.
-fn ready(stream: TcpStream, role: Role) -> Result<Link> {
+pub(crate) fn ready(stream: TcpStream, role: Role) -> Result<Link> {
     // Chat messages are small and should leave at once: no Nagle delay.
     stream
         .set_nodelay(true)

@@ -100,7 +100,8 @@ struct ServeArgs {
 
 #[derive(Args, Debug)]
 struct ConnectArgs {
-    /// Server address, e.g. 127.0.0.1:7007 or [::1]:7007.
+    /// Server address, e.g. 127.0.0.1:7007 or [::1]:7007; a bare host means port 7007, where
+    /// `tcp-echo serve` listens by default.
     #[arg(value_name = "HOST:PORT")]
     target: String,
     #[command(flatten)]
@@ -201,7 +202,7 @@ fn connect_config(args: ConnectArgs) -> Result<ConnectConfig> {
             .trace
             .tracer("tcp-echo")?
             .describing(describer_for(args.framing.framing)),
-        target: args.target,
+        target: netlab_common::net::client_target(&args.target, DEFAULT_PORT, "tcp-echo serve"),
         framing: args.framing.framing,
         max_frame: args.framing.max_frame,
     })

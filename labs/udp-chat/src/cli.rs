@@ -143,7 +143,8 @@ impl ServeArgs {
 /// `udp-chat connect`.
 #[derive(Args, Debug)]
 pub struct ConnectArgs {
-    /// The room's address, e.g. 127.0.0.1:7075.
+    /// The room's address, e.g. 127.0.0.1:7075; a bare host means port 7075, where `udp-chat
+    /// serve` listens by default.
     #[arg(value_name = "HOST:PORT")]
     target: String,
     /// Your name in the room.
@@ -166,7 +167,7 @@ impl ConnectArgs {
     /// The client's config.
     fn config(&self) -> Result<ConnectConfig, Error> {
         Ok(ConnectConfig {
-            target: self.target.clone(),
+            target: netlab_common::net::client_target(&self.target, DEFAULT_PORT, "udp-chat serve"),
             name: self.name.clone(),
             endpoint: EndpointConfig {
                 silent_after: Some(Duration::from_secs_f64(self.drop_after)),

@@ -8,6 +8,12 @@
 //! after, the local file must have exactly `SIZE` bytes. Uploads are checked with `SIZE` too:
 //! in stream mode a closed data connection is the only end-of-file marker, so asking the server
 //! how many bytes it stored is how the client knows the upload is whole.
+//!
+//! ## A file that is already there
+//! A local file of the same name is never replaced without being asked: it may be the start of
+//! a download that broke off (then `--resume` fetches only the rest), or a file of your own
+//! that happens to share the name. `get` refuses, names both flags, and exits with status 2
+//! before it connects; `--force` downloads the whole file again over it.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -29,6 +35,8 @@ pub struct GetConfig {
     pub output: Option<PathBuf>,
     /// Continue a partial download.
     pub resume: bool,
+    /// Replace an existing local file.
+    pub force: bool,
     /// Active rather than passive mode.
     pub active: bool,
     /// Bytes per read on the data connection (`--block-size`).
@@ -52,8 +60,12 @@ pub struct PutConfig {
     pub tracer: Tracer,
 }
 
-/// Connects and logs in as the URL says (anonymous if it names no user).
+/// Connects and logs in as the URL says (anonymous if it names no user). A URL without a port
+/// goes to 21, and says so first ([`FtpUrl::port_note`]).
 pub fn open(url: &FtpUrl, active: bool, tracer: Tracer) -> Result<FtpClient> {
+    if let Some(note) = url.port_note() {
+        term::info(note);
+    }
     let mut client = FtpClient::connect(&url.target, tracer)?;
     let user = url.user.as_deref().unwrap_or("anonymous");
     let password = url.password.as_deref().unwrap_or(ANONYMOUS_PASSWORD);
@@ -69,6 +81,9 @@ pub fn get(config: &GetConfig) -> Result<()> {
         Some(path) => path.clone(),
         None => PathBuf::from(local_name(&url.path)?),
     };
+    if !config.resume && !config.force {
+        refuse_existing(&output)?;
+    }
     let mut client = open(&url, config.active, config.tracer)?;
     client.set_block_size(config.block_size);
     let remote_size = client.size(&url.path)?;
@@ -111,6 +126,20 @@ pub fn get(config: &GetConfig) -> Result<()> {
         }
     ));
     Ok(())
+}
+
+/// A download without `--resume` or `--force` into a file that exists: the user's call, so a
+/// usage error naming both flags.
+fn refuse_existing(output: &Path) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(output) else {
+        return Ok(()); // nothing there
+    };
+    Err(Error::Usage(format!(
+        "{} already exists ({}); not replacing it. --resume continues it if it is the start of \
+         the same file (a download that broke off); --force downloads the whole file over it",
+        output.display(),
+        human_bytes(meta.len())
+    )))
 }
 
 /// The local file of a download, opened at the first byte (or at the end for an empty file), so

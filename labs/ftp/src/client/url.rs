@@ -1,9 +1,14 @@
 //! # `ftp://` URLs (RFC 1738, section 3.2)
 //!
 //! `ftp://[user[:password]@]host[:port]/path`. The user, password and path may contain
-//! `%XX` escapes (a `@` in a password is `%40`); the port defaults to 21. As in curl, the path
-//! is taken relative to the directory the server puts us in after login.
+//! `%XX` escapes (a `@` in a password is `%40`). As in curl, the path is taken relative to the
+//! directory the server puts us in after login.
+//!
+//! A URL without a port means FTP's registered port, 21 (RFC 1738, section 3.2): that is what
+//! every FTP client reads it as, so ours does too. The lab's server listens on 2121 instead
+//! (port 21 needs root), so a URL without a port says so in one line ([`FtpUrl::port_note`]).
 
+use netlab_common::net::add_default_port;
 use netlab_common::{Error, Result};
 
 /// The parts of an `ftp://` URL.
@@ -17,10 +22,16 @@ pub struct FtpUrl {
     pub target: String,
     /// The decoded path without its leading `/` (empty for the login directory).
     pub path: String,
+    /// The URL named no port, so [`FtpUrl::target`] has FTP's standard 21.
+    pub standard_port: bool,
 }
 
-/// The standard FTP control port (RFC 959 §8).
+/// The standard FTP control port (RFC 959, section 8; RFC 1738, section 3.2 makes it the
+/// URL's default).
 pub const FTP_PORT: u16 = 21;
+
+/// The port `ftp-lab serve` listens on unless `--port` says otherwise (21 needs root).
+pub const LAB_PORT: u16 = 2121;
 
 impl FtpUrl {
     /// Parses `ftp://...`. A malformed URL is the user's mistake: [`netlab_common::Error::Usage`].
@@ -51,30 +62,30 @@ impl FtpUrl {
             },
             None => (None, None),
         };
+        if host_port.is_empty() {
+            return Err(bad("no host"));
+        }
+        let standard = add_default_port(host_port, FTP_PORT);
         Ok(FtpUrl {
             user,
             password,
-            target: with_default_port(host_port).map_err(|why| bad(&why))?,
+            standard_port: standard.is_some(),
+            target: standard.unwrap_or_else(|| host_port.to_string()),
             path: decode(path)?,
         })
     }
-}
 
-/// `host` -> `host:21`; `host:2121` and `[::1]:2121` unchanged; `[::1]` -> `[::1]:21`.
-pub fn with_default_port(host_port: &str) -> std::result::Result<String, String> {
-    if host_port.is_empty() {
-        return Err("no host".to_string());
-    }
-    let has_port = match host_port.rfind(']') {
-        Some(bracket) => host_port
-            .get(bracket + 1..)
-            .is_some_and(|rest| rest.starts_with(':')),
-        None => host_port.contains(':'),
-    };
-    if has_port {
-        Ok(host_port.to_string())
-    } else {
-        Ok(format!("{host_port}:{FTP_PORT}"))
+    /// For a URL without a port, the one line that says port 21 is used and how to reach the
+    /// lab's server instead; `None` when the URL names its port.
+    pub fn port_note(&self) -> Option<String> {
+        let host = self.target.strip_suffix(&format!(":{FTP_PORT}"))?;
+        self.standard_port.then(|| {
+            format!(
+                "no port in the URL: connecting to {}, FTP's standard port (RFC 1738 §3.2); \
+                 `ftp-lab serve` listens on {LAB_PORT}: write ftp://{host}:{LAB_PORT}/...",
+                self.target
+            )
+        })
     }
 }
 
@@ -132,6 +143,20 @@ mod tests {
             FtpUrl::parse("ftp://[::1]:2121/x").unwrap().target,
             "[::1]:2121"
         );
+    }
+
+    /// Only a URL without a port gets the note, and it names 21 and the lab's 2121.
+    #[test]
+    fn port_note_only_without_a_port() {
+        let note = FtpUrl::parse("ftp://127.0.0.1/a.txt")
+            .unwrap()
+            .port_note()
+            .unwrap();
+        assert!(note.contains("connecting to 127.0.0.1:21,"), "{note}");
+        assert!(note.contains("write ftp://127.0.0.1:2121/"), "{note}");
+        let note = FtpUrl::parse("ftp://[::1]").unwrap().port_note().unwrap();
+        assert!(note.contains("write ftp://[::1]:2121/"), "{note}");
+        assert_eq!(FtpUrl::parse("ftp://h:2121/a").unwrap().port_note(), None);
     }
 
     /// Wrong scheme, no host, bad escapes and NULs are errors.

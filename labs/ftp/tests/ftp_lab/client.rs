@@ -205,6 +205,37 @@ fn refused_download_leaves_no_file() {
     assert!(!target.exists());
 }
 
+/// `get` into a file that exists is refused before connecting (status 2, the file untouched,
+/// the message naming --resume and --force); `--force` replaces it; the two flags exclude each
+/// other.
+#[test]
+fn get_never_replaces_a_local_file_unasked() {
+    let world = World::start(&[]);
+    std::fs::write(world.root().join("notes.txt"), b"server copy\n").unwrap();
+    let local = TempDir::new("existing");
+    let target = local.join("notes.txt");
+    std::fs::write(&target, b"my own notes\n").unwrap();
+    let url = format!("ftp://{}/notes.txt", world.addr());
+    let target_str = target.to_str().unwrap();
+    let (code, out, err) = ftp_lab(&["get", &url, "-o", target_str]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("already exists (13 B); not replacing it"),
+        "{err}"
+    );
+    assert!(err.contains("--resume continues it"), "{err}");
+    assert!(
+        err.contains("--force downloads the whole file over it"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"my own notes\n");
+    let (code, _, err) = ftp_lab(&["get", &url, "-o", target_str, "--force", "--resume"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, out, err) = ftp_lab(&["get", &url, "-o", target_str, "--force"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"server copy\n");
+}
+
 /// The shell's output closed (`ftp-lab connect ... | head -0`): `ls` ends the shell quietly with
 /// status 0, not with a panic.
 #[test]

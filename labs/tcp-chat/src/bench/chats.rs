@@ -22,6 +22,7 @@ use netlab_common::accept::spawn_named;
 use netlab_common::{Error, Result, Tracer};
 
 use crate::duplex::audience::{Audience, Noted, Notice};
+use crate::duplex::wire::Limits;
 use crate::duplex::{self, ChatEvent, Setup};
 use crate::events::{self, Event};
 use crate::files::transfer::Verdict;
@@ -71,10 +72,20 @@ impl Chats {
     /// (where nothing arrives). Progress bars: the sender's `/send` bar on a terminal, if
     /// `bars`; the receiver's never (two bars for one file would say nothing more).
     pub fn start(received: &Path, sent_from: &Path, bars: bool) -> Result<Chats> {
+        Chats::start_with(received, sent_from, bars, Limits::DEFAULT)
+    }
+
+    /// [`Chats::start`], both sides with `limits` (`--chunk-size`, `--max-message`).
+    pub fn start_with(
+        received: &Path,
+        sent_from: &Path,
+        bars: bool,
+        limits: Limits,
+    ) -> Result<Chats> {
         let (listener, connector) = link::loopback_pair()?;
         let (tell, noted) = mpsc::channel();
-        let receiver = Side::start(listener, received, tell.clone(), false)?;
-        let sender = Side::start(connector, sent_from, tell, bars)?;
+        let receiver = Side::start(listener, received, tell.clone(), false, limits)?;
+        let sender = Side::start(connector, sent_from, tell, bars, limits)?;
         Ok(Chats {
             sender,
             receiver,
@@ -221,7 +232,13 @@ pub struct Sent {
 }
 
 impl Side {
-    fn start(link: Link, download_dir: &Path, tell: Sender<Noted>, bars: bool) -> Result<Side> {
+    fn start(
+        link: Link,
+        download_dir: &Path,
+        tell: Sender<Noted>,
+        bars: bool,
+        limits: Limits,
+    ) -> Result<Side> {
         let download_dir = duplex::check_download_dir(download_dir)?;
         let (keyboard, events) = mpsc::sync_channel::<ChatEvent>(events::QUEUE);
         let setup = Setup {
@@ -233,6 +250,7 @@ impl Side {
             } else {
                 MultiProgress::with_draw_target(ProgressDrawTarget::hidden())
             },
+            limits,
         };
         let chat_events = keyboard.clone();
         let role = link.role;

@@ -38,6 +38,15 @@
 //!   socket buffers, which the window does not bound and which grow on a fast connection. The
 //!   "alongside" delays show that; lines going the other way do not wait behind the file.
 //!
+//! ## Chunk sizes: `--chunk-sizes 1K,4K,64K`
+//! The chunk size trades the two things the bench measures against each other. Every chunk
+//! costs the same fixed work (a frame, a window slot, a hand-off to the writer thread, a queue
+//! entry at the receiver), so small chunks make the file slower; but a chat line waits behind
+//! at most 4 queued chunks, so small chunks let it through sooner. With `--chunk-sizes` the
+//! bench runs one pair of chats per size, both sides started with that `--chunk-size`, and
+//! takes the rounds in turn (1K, 4K, 64K, 1K, ...), so that whatever else the machine is doing
+//! falls on every size alike; each row is the median of its rounds.
+//!
 //! ## Checked twice
 //! A round counts only if the chat's own check passed (the receiver's size and SHA-256 equal the
 //! sender's, as the `R` frame says) **and** the bench's: the saved copy, read back, has the
@@ -63,6 +72,7 @@ use netlab_common::progress::human_bytes;
 use netlab_common::stats::{median, mib_per_s};
 use netlab_common::{Error, Result, term};
 
+use crate::duplex::wire::{CHUNK, Limits};
 use chats::{CHAT_EVERY, Chats, Round};
 
 /// The test file's name; the receiver saves it as `new_bench.bin`.
@@ -73,6 +83,8 @@ const SOURCE: &str = "bench.bin";
 pub struct BenchConfig {
     /// Bytes in the test file.
     pub file_size: u64,
+    /// `--chunk-sizes`: compare these; `None` measures the default chunk alone, as before.
+    pub chunk_sizes: Option<Vec<usize>>,
     /// Transfers to make.
     pub rounds: usize,
     /// One JSON line instead of a table.
@@ -82,30 +94,87 @@ pub struct BenchConfig {
 /// Runs the bench and prints its result.
 pub fn run(config: &BenchConfig) -> Result<()> {
     let undo = Undo::on_ctrl_c()?;
-    let mut bench = Bench::start(config.file_size, progress_bars(), &undo)?;
+    let sizes = config.chunk_sizes.clone().unwrap_or_else(|| vec![CHUNK]);
+    let compared = config.chunk_sizes.is_some();
+    let mut bench = Bench::start_with(config.file_size, progress_bars(), &undo, &sizes)?;
     if !config.json {
         term::info(format!(
             "/send of a test file of {} between two duplex chats in this process over 127.0.0.1, \
-             {} round(s); files in {}",
+             {} round(s){}; files in {}",
             human_bytes(config.file_size),
             config.rounds,
+            if compared {
+                format!(" for each of {} chunk sizes, taken in turn", sizes.len())
+            } else {
+                String::new()
+            },
             bench.scratch.path().display()
         ));
     }
-    let mut rounds = Vec::with_capacity(config.rounds);
+    let mut rounds = vec![Vec::with_capacity(config.rounds); sizes.len()];
     for _ in 0..config.rounds {
-        rounds.push(bench.round()?);
+        for (which, done) in rounds.iter_mut().enumerate() {
+            done.push(bench.round_of(which)?);
+        }
     }
     bench.finish()?;
-    let summary = Summary::new(config.file_size, &rounds)
+    let summaries = sizes
+        .iter()
+        .zip(&rounds)
+        .map(|(&chunk, done)| Summary::new(config.file_size, done).map(|s| s.chunked(chunk)))
+        .collect::<Option<Vec<Summary>>>()
         .ok_or_else(|| Error::Usage("--rounds must be at least 1".to_string()))?;
-    if config.json {
-        println!("{}", summary.to_json());
-    } else {
-        summary.print_table();
+    match (config.json, compared) {
+        (true, false) => summaries.iter().for_each(|s| println!("{}", s.to_json())),
+        (true, true) => summaries
+            .iter()
+            .for_each(|s| println!("{}", s.to_json_with_chunk())),
+        (false, false) => summaries.iter().for_each(Summary::print_table),
+        (false, true) => print_comparison(&summaries),
     }
     let _ = std::io::stdout().flush();
     Ok(())
+}
+
+/// The `--chunk-sizes` table: one row per chunk size, with the chat lines' delays beside the
+/// rate, since the chunk size trades one against the other.
+fn print_comparison(summaries: &[Summary]) {
+    println!(
+        "| chunk | MiB/s (median) | MiB/s (slowest-fastest) | seconds (median) | lines alongside: median / max ms | lines against: median / max ms |\n\
+         |---:|---:|---:|---:|---:|---:|"
+    );
+    for summary in summaries {
+        println!(
+            "| {} | {:.1} | {:.1}-{:.1} | {:.3} | {} | {} |",
+            human_bytes(summary.chunk as u64),
+            summary.mib_per_s(),
+            mib_per_s(summary.bytes, summary.slowest),
+            mib_per_s(summary.bytes, summary.fastest),
+            summary.median.as_secs_f64(),
+            delay_cell(&summary.alongside),
+            delay_cell(&summary.against)
+        );
+    }
+    if let Some(first) = summaries.first() {
+        term::success(format!(
+            "{} transfer(s) of {} per chunk size, each checked twice: by the chat (size and \
+             SHA-256 in its R frame) and by the bench (the saved copy against the source)",
+            first.rounds,
+            human_bytes(first.bytes)
+        ));
+    }
+}
+
+/// `3.0 / 106.4` for sorted delays, `-` if none.
+fn delay_cell(sorted: &[Duration]) -> String {
+    match (median(sorted), sorted.last()) {
+        (Some(median), Some(max)) => format!(
+            "{:.1} / {:.1}",
+            median.as_secs_f64() * 1e3,
+            max.as_secs_f64() * 1e3
+        ),
+        _ => "-".to_string(),
+    }
 }
 
 /// Whether to draw the sender's `/send` progress bar: only where a person sees it.
@@ -114,9 +183,9 @@ fn progress_bars() -> bool {
     std::io::stderr().is_terminal()
 }
 
-/// The scratch directory, the test file, and the two chats.
+/// The scratch directory, the test file, and the chats: one pair per chunk size.
 pub struct Bench {
-    chats: Chats,
+    chats: Vec<Chats>,
     scratch: Scratch,
     expected: Fingerprint,
 }
@@ -125,15 +194,33 @@ impl Bench {
     /// Writes a test file of `file_size` bytes and connects two chats; tells `undo` what to
     /// delete on Ctrl-C as soon as it exists.
     pub fn start(file_size: u64, bars: bool, undo: &Undo) -> Result<Bench> {
+        Bench::start_with(file_size, bars, undo, &[CHUNK])
+    }
+
+    /// [`Bench::start`] with one pair of chats per chunk size, each saving into a directory of
+    /// its own.
+    pub fn start_with(
+        file_size: u64,
+        bars: bool,
+        undo: &Undo,
+        chunk_sizes: &[usize],
+    ) -> Result<Bench> {
         let scratch = Scratch::new("tcp-chat-bench")
             .map_err(|err| Error::io("creating the bench's scratch directory", err))?;
         undo.delete(scratch.path());
-        let received = scratch.path().join("received");
-        fs::create_dir(&received)
-            .map_err(|err| Error::io(format!("creating {}", received.display()), err))?;
         let expected = files::write_test_file(&scratch.path().join(SOURCE), file_size)
             .map_err(|err| Error::io("writing the test file", err))?;
-        let chats = Chats::start(&received, scratch.path(), bars)?;
+        let mut chats = Vec::with_capacity(chunk_sizes.len());
+        for (which, &chunk) in chunk_sizes.iter().enumerate() {
+            let received = scratch.path().join(format!("received-{which}"));
+            fs::create_dir(&received)
+                .map_err(|err| Error::io(format!("creating {}", received.display()), err))?;
+            let limits = Limits {
+                chunk,
+                ..Limits::DEFAULT
+            };
+            chats.push(Chats::start_with(&received, scratch.path(), bars, limits)?);
+        }
         Ok(Bench {
             chats,
             scratch,
@@ -153,11 +240,19 @@ impl Bench {
 
     /// One `/send` of the test file, timed, then the saved copy checked against the source.
     pub fn round(&mut self) -> Result<Round> {
+        self.round_of(0)
+    }
+
+    /// [`Bench::round`] with the `which`-th pair of chats (the `which`-th chunk size).
+    pub fn round_of(&mut self, which: usize) -> Result<Round> {
         // A round slower than 1 MiB/s, plus a minute, is stuck, not slow.
         let limit = Duration::from_secs(60 + self.expected.size / (1 << 20));
-        let sent = self
+        let source = self.source();
+        let chats = self
             .chats
-            .send_file(&self.source(), Instant::now() + limit)?;
+            .get_mut(which)
+            .ok_or_else(|| Error::Failed(format!("no chats for chunk size number {which}")))?;
+        let sent = chats.send_file(&source, Instant::now() + limit)?;
         let checked = if sent.verdict.received == self.expected.size {
             files::check(&sent.saved, &self.expected)
         } else {
@@ -174,9 +269,12 @@ impl Bench {
     /// Ends both chats with `/q` (they must end cleanly), then deletes the scratch directory.
     pub fn finish(self) -> Result<()> {
         let Bench { chats, scratch, .. } = self;
-        let ended = chats.finish();
+        let ended = chats
+            .into_iter()
+            .map(Chats::finish)
+            .collect::<Result<Vec<()>>>();
         drop(scratch);
-        ended
+        ended.map(drop)
     }
 }
 
@@ -222,6 +320,8 @@ pub struct Summary {
     pub alongside: Vec<Duration>,
     /// Delays of chat lines typed at the receiving side, sorted.
     pub against: Vec<Duration>,
+    /// The chunk size both chats used.
+    pub chunk: usize,
 }
 
 impl Summary {
@@ -242,7 +342,13 @@ impl Summary {
             slowest: *times.last()?,
             alongside: sorted(|round| &round.alongside),
             against: sorted(|round| &round.against),
+            chunk: CHUNK,
         })
+    }
+
+    /// The same, measured with chunks of `chunk` bytes.
+    pub fn chunked(self, chunk: usize) -> Summary {
+        Summary { chunk, ..self }
     }
 
     /// MiB/s at the median time.
@@ -259,6 +365,14 @@ impl Summary {
             self.mib_per_s(),
             self.rounds
         )
+    }
+
+    /// [`Summary::to_json`] with the chunk size last: `...,"rounds":R,"chunk_size":C}` (the
+    /// lines of `--chunk-sizes --json`).
+    pub fn to_json_with_chunk(&self) -> String {
+        let plain = self.to_json();
+        let head = plain.strip_suffix('}').unwrap_or(&plain);
+        format!("{head},\"chunk_size\":{}}}", self.chunk)
     }
 
     fn print_table(&self) {

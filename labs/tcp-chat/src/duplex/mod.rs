@@ -54,9 +54,10 @@ use crate::wire::refusal_reason;
 use audience::{Audience, Notice};
 use netlab_common::digest::Digest;
 use netlab_common::digest::hex;
+use netlab_common::framing::FrameError;
 use outbox::{Outbox, Writer};
 use send::SendReport;
-use wire::{Frame, MAX_PAYLOAD};
+use wire::{Frame, Limits};
 
 /// What `tcp-chat duplex` needs.
 #[derive(Debug, Clone)]
@@ -69,6 +70,8 @@ pub struct DuplexConfig {
     pub download_dir: PathBuf,
     /// `--plain`: line by line even on a terminal.
     pub plain: bool,
+    /// `--max-message` and `--chunk-size`.
+    pub limits: Limits,
 }
 
 /// What a typed line asks for.
@@ -80,7 +83,9 @@ pub enum Command {
     SendFile(PathBuf),
     /// Leave (`/q` or `quit()`).
     Quit,
-    /// An empty line: nothing to send.
+    /// An empty (or blank) line: nothing to send. The wire has no empty message (an `M` frame
+    /// carries 1 byte or more), so the chat says so instead of sending it or dropping it
+    /// silently.
     Nothing,
     /// `/help`: list the commands.
     Help,
@@ -88,8 +93,14 @@ pub enum Command {
     Refuse(String),
 }
 
-/// Reads one typed line. Pure, so the rules are easy to test.
+/// Reads one typed line under the default message limit. Pure, so the rules are easy to test.
 pub fn parse_command(line: &str) -> Command {
+    parse_command_within(line, MAX_MESSAGE)
+}
+
+/// Reads one typed line; a message over `max_message` bytes is refused here, before anything
+/// is sent.
+pub fn parse_command_within(line: &str, max_message: usize) -> Command {
     let trimmed = line.trim();
     if trimmed == "/q" || trimmed == "quit()" {
         return Command::Quit;
@@ -112,9 +123,9 @@ pub fn parse_command(line: &str) -> Command {
     if let Some(word) = slash::unknown(line, COMMAND_WORDS) {
         return Command::Refuse(slash::refusal(word));
     }
-    if line.len() > MAX_MESSAGE {
+    if line.len() > max_message {
         return Command::Refuse(format!(
-            "message is {} bytes; the limit is {MAX_MESSAGE} bytes; nothing sent",
+            "message is {} bytes; the limit is {max_message} bytes; nothing sent",
             line.len()
         ));
     }
@@ -159,6 +170,8 @@ pub struct Setup {
     pub audience: Audience,
     /// Where progress bars are drawn (a hidden target for nobody).
     pub bars: MultiProgress,
+    /// The sizes this side sends with and accepts.
+    pub limits: Limits,
 }
 
 /// The state the main loop owns. (Its file-receiving half is in `receive.rs`, its status lines
@@ -178,6 +191,8 @@ struct Chat {
     audience: Audience,
     /// Which end of the connection this side is.
     role: Role,
+    /// The sizes this side sends with and accepts.
+    limits: Limits,
     /// Files sent and received whole in this chat, for the status rows.
     files_sent: u32,
     files_received: u32,
@@ -216,6 +231,7 @@ pub fn run(config: &DuplexConfig) -> Result<()> {
         download_dir,
         audience: Audience::Person,
         bars: MultiProgress::new(),
+        limits: config.limits,
     };
     converse(&link, setup, sender, events)
 }
@@ -239,10 +255,13 @@ pub fn converse(
             .try_clone()
             .map_err(|err| Error::io(format!("duplicating the socket for the {what}"), err))
     };
+    let limits = setup.limits;
     events::spawn_frame_reader(
         Traced::new(clone("reader")?, link.peer, setup.tracer),
-        MAX_PAYLOAD,
-        |payload| Frame::decode(payload).map_err(|err| Error::Protocol(err.to_string())),
+        limits.max_payload(),
+        move |payload| {
+            Frame::decode_within(payload, &limits).map_err(|err| Error::Protocol(err.to_string()))
+        },
         sender.clone(),
     )?;
     let (outbox, writer) = Outbox::start(
@@ -261,6 +280,7 @@ pub fn converse(
         status: (matches!(setup.audience, Audience::Person) && console::is_open()).then(Vec::new),
         audience: setup.audience,
         role: link.role,
+        limits,
         files_sent: 0,
         files_received: 0,
         peer: link.peer,
@@ -291,6 +311,9 @@ pub fn converse(
 
 const QUIT: &str = "/q";
 
+/// What an empty line is answered with (the same words as `pair`'s).
+pub const EMPTY_REFUSAL: &str = "empty message; nothing sent";
+
 /// How long one write may wait for the peer to make room before the peer counts as gone.
 pub const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -305,8 +328,8 @@ fn finish(chat: Chat, writer: Writer, stream: &TcpStream, result: Result<()>) ->
 
 impl Chat {
     fn on_input(&mut self, line: &str) -> Flow {
-        match parse_command(line) {
-            Command::Nothing => {}
+        match parse_command_within(line, self.limits.max_message) {
+            Command::Nothing => self.warn(EMPTY_REFUSAL),
             Command::Help => self.info(HELP_TEXT),
             Command::Refuse(reason) => self.warn(reason),
             Command::Quit => {
@@ -353,6 +376,7 @@ impl Chat {
         let started = send::spawn(
             id,
             outgoing,
+            self.limits.chunk,
             self.outbox.clone(),
             self.events.clone(),
             self.bars.clone(),
@@ -505,6 +529,7 @@ impl Chat {
     /// Ends the chat with `err`. When the peer broke the protocol it is told why in a `!` frame,
     /// queued before the connection closes.
     fn fail(&mut self, err: Error) -> Flow {
+        let err = self.explain_too_large(err);
         self.interrupted_incoming();
         if let Some(reason) = refusal_reason(&err, wire::MAX_NOTE) {
             self.outbox.send(Frame::Refusal(reason));
@@ -576,6 +601,19 @@ impl Chat {
             ));
         }
         row
+    }
+
+    /// A frame longer than this side accepts is most often a peer started with a larger
+    /// `--chunk-size` or `--max-message`: say which limits are in force, on both screens.
+    fn explain_too_large(&self, err: Error) -> Error {
+        match err {
+            Error::Frame(FrameError::TooLarge { len, max }) => Error::Protocol(format!(
+                "a frame of {len} bytes; this side accepts at most {max} (--chunk-size {}, \
+                 --max-message {}): start both sides with the same sizes",
+                self.limits.chunk, self.limits.max_message
+            )),
+            other => other,
+        }
     }
 
     fn protocol(&mut self, what: &str) -> Flow {

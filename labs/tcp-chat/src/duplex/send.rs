@@ -2,7 +2,8 @@
 //!
 //! Before anything is sent the file is opened and its size read ([`crate::files::send::open`]), so a
 //! missing, unreadable or non-regular file is refused with a clear message and nothing goes on
-//! the wire. Then a thread of its own reads the file [`CHUNK`] bytes at a time and queues `F`, `D`..., `E` frames
+//! the wire. Then a thread of its own reads the file a chunk at a time (`--chunk-size`; 64 KiB
+//! unless told otherwise: [`crate::duplex::wire::CHUNK`]) and queues `F`, `D`..., `E` frames
 //! through the [`Outbox`], hashing as it goes. Because it has its own thread, the keyboard and
 //! the screen stay free: you keep chatting while it runs.
 //!
@@ -21,7 +22,7 @@ use netlab_common::accept::spawn_named;
 use sha2::{Digest as _, Sha256};
 
 use super::outbox::Outbox;
-use super::wire::{CHUNK, Frame};
+use super::wire::Frame;
 use crate::bars;
 use crate::events::Event;
 use crate::files::send::{Outgoing, read_up_to};
@@ -53,11 +54,13 @@ pub enum SendReport {
 /// The reason the `X` frame gives when the sender stopped on request.
 pub const CANCELLED: &str = "the sender cancelled it (Ctrl-C)";
 
-/// Starts the thread that sends `file` as transfer `id`, until done or until `cancel` is set;
-/// an error if the system has no thread to give (nothing has been sent then).
+/// Starts the thread that sends `file` as transfer `id` in `D` frames of at most `chunk` bytes,
+/// until done or until `cancel` is set; an error if the system has no thread to give (nothing
+/// has been sent then).
 pub fn spawn<F, L>(
     id: u32,
     file: Outgoing,
+    chunk: usize,
     outbox: Outbox,
     events: SyncSender<Event<F, L>>,
     bars: MultiProgress,
@@ -69,7 +72,7 @@ where
 {
     spawn_named("file-sender", move || {
         let bar = bars::transfer_bar(&bars, file.size, &format!("sending {}", file.name));
-        send(id, file, &outbox, &bar, &cancel, &|report| {
+        send(id, file, chunk, &outbox, &bar, &cancel, &|report| {
             let _ = events.send(Event::Local(L::from(report)));
         });
     })?;
@@ -80,6 +83,7 @@ where
 fn send(
     id: u32,
     outgoing: Outgoing,
+    chunk_size: usize,
     outbox: &Outbox,
     bar: &ProgressBar,
     cancel: &AtomicBool,
@@ -107,7 +111,7 @@ fn send(
         if cancel.load(Ordering::SeqCst) {
             return failed(CANCELLED.into());
         }
-        let mut chunk = vec![0u8; CHUNK];
+        let mut chunk = vec![0u8; chunk_size.max(1)];
         let got = match read_up_to(&mut file, &mut chunk) {
             Ok(got) => got,
             Err(err) => return failed(format!("the sender could not read the file: {err}")),

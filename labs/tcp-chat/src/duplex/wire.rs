@@ -5,9 +5,9 @@
 //!
 //! | kind       | body after the kind byte                                   | direction          |
 //! |------------|------------------------------------------------------------|--------------------|
-//! | `M` (0x4D) | message text, UTF-8, 1..=4096 bytes                        | either             |
+//! | `M` (0x4D) | message text, UTF-8, 1..=4096 bytes (`--max-message`)      | either             |
 //! | `F` (0x46) | id `u32`, size `u64`, name (UTF-8, 1..=255 bytes)          | sender -> receiver |
-//! | `D` (0x44) | id `u32`, 1..=65536 bytes of the file                      | sender -> receiver |
+//! | `D` (0x44) | id `u32`, 1..=65536 bytes of the file (`--chunk-size`)     | sender -> receiver |
 //! | `E` (0x45) | id `u32`, SHA-256 of the whole file (32 bytes)             | sender -> receiver |
 //! | `X` (0x58) | id `u32`, reason (UTF-8): the sender gave up on this file  | sender -> receiver |
 //! | `R` (0x52) | id `u32`, ok `u8` (1 yes, 0 no), bytes received `u64`, SHA-256 of them (32 bytes), note (UTF-8: the saved name, or why not) | receiver -> sender |
@@ -27,6 +27,15 @@
 //! A file is cut into chunks of at most [`CHUNK`] bytes so that messages can be sent *between*
 //! chunks: chat keeps flowing while a large file is in transit, instead of waiting behind it. The
 //! receiver never holds more than one chunk in memory.
+//!
+//! ## Two sizes a user may choose: [`Limits`]
+//! The longest message and the chunk size are settings (`--max-message`, `--chunk-size`), not
+//! laws of the protocol: the course's seed program capped messages at 1 KB and sent files in
+//! 1 KB chunks; the defaults here are 4096 bytes and 64 KiB. Each side enforces its own limits
+//! on what it *receives* (the largest frame its reader accepts, and each field's length when
+//! decoding) and keeps to them when it *sends*, so two sides started with different sizes find
+//! out at the first frame that breaks the receiver's limit: it refuses it with a `!` frame that
+//! says so. Nothing is negotiated; both sides must be started with the same sizes.
 //!
 //! TCP already checksums every segment, so why SHA-256? TCP's checksum is a 16-bit ones'-complement
 //! sum (RFC 9293, section 3.1): weak enough that some damaged segments pass it, and it only covers
@@ -50,8 +59,54 @@ pub const MAX_NAME: usize = filename::MAX_NAME;
 /// Longest note in an `R` or `X` frame.
 pub const MAX_NOTE: usize = 512;
 
-/// Longest frame payload (after the length prefix): a `D` frame with a full chunk.
-pub const MAX_PAYLOAD: usize = 1 + 4 + CHUNK;
+/// Longest frame payload (after the length prefix) with the default [`Limits`]: a `D` frame
+/// with a full chunk.
+pub const MAX_PAYLOAD: usize = Limits::DEFAULT.max_payload();
+
+/// The sizes one side keeps to when it sends and enforces when it receives (see the module
+/// docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest message body, in bytes (`--max-message`).
+    pub max_message: usize,
+    /// Most file bytes in one `D` frame (`--chunk-size`).
+    pub chunk: usize,
+}
+
+impl Limits {
+    /// This lab's defaults: [`MAX_MESSAGE`] and [`CHUNK`].
+    pub const DEFAULT: Limits = Limits {
+        max_message: MAX_MESSAGE,
+        chunk: CHUNK,
+    };
+
+    /// The course's seed program: 1 KB messages, files in 1 KB chunks.
+    pub const SEED: Limits = Limits {
+        max_message: 1024,
+        chunk: 1024,
+    };
+
+    /// The largest payload a frame may have under these limits: the largest of a full `D`
+    /// frame, a longest `M`, and the fixed-size frames with their longest text (`R` with a
+    /// full note is 558 bytes, so even 1-byte limits leave room for every verdict).
+    pub const fn max_payload(&self) -> usize {
+        let data = 1 + 4 + self.chunk;
+        let message = 1 + self.max_message;
+        let offer = 1 + 4 + 8 + MAX_NAME;
+        let result = 1 + 4 + 1 + 8 + 32 + MAX_NOTE;
+        let mut largest = data;
+        if message > largest {
+            largest = message;
+        }
+        if offer > largest {
+            largest = offer;
+        }
+        if result > largest {
+            largest = result;
+        }
+        largest
+    }
+}
 
 /// One message of the duplex protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,13 +243,19 @@ impl Frame {
         out
     }
 
-    /// Parses a payload (length prefix already removed). Every fixed field is length-checked
-    /// before it is read, so no payload can make this panic.
+    /// Parses a payload (length prefix already removed) under the default [`Limits`].
     pub fn decode(payload: &[u8]) -> Result<Frame, WireError> {
+        Frame::decode_within(payload, &Limits::DEFAULT)
+    }
+
+    /// Parses a payload (length prefix already removed); a message or chunk longer than
+    /// `limits` allow is refused. Every fixed field is length-checked before it is read, so no
+    /// payload can make this panic.
+    pub fn decode_within(payload: &[u8], limits: &Limits) -> Result<Frame, WireError> {
         let (&kind, body) = payload.split_first().ok_or(WireError::Empty)?;
         let mut body = Reader(body);
         let frame = match kind {
-            b'M' => Frame::Message(text(body.0, "message", 1, MAX_MESSAGE)?),
+            b'M' => Frame::Message(text(body.0, "message", 1, limits.max_message)?),
             b'F' => {
                 let id = body.u32("offer")?;
                 let size = body.u64("offer")?;
@@ -203,11 +264,11 @@ impl Frame {
             }
             b'D' => {
                 let id = body.u32("data")?;
-                if body.0.is_empty() || body.0.len() > CHUNK {
+                if body.0.is_empty() || body.0.len() > limits.chunk {
                     return Err(WireError::BadLength {
                         what: "data chunk",
                         len: body.0.len(),
-                        max: CHUNK,
+                        max: limits.chunk,
                     });
                 }
                 Frame::Data {
@@ -372,6 +433,39 @@ mod tests {
         for frame in frames {
             assert_eq!(Frame::decode(&frame.encode()), Ok(frame));
         }
+    }
+
+    /// Smaller limits refuse what the defaults accept, naming the field and the limit; the
+    /// largest payload always has room for every fixed-size frame.
+    #[test]
+    fn limits_are_enforced_when_decoding() {
+        let seed = Limits::SEED;
+        let message = Frame::Message("m".repeat(1025)).encode();
+        assert!(Frame::decode(&message).is_ok());
+        assert_eq!(
+            Frame::decode_within(&message, &seed),
+            Err(WireError::BadLength {
+                what: "message",
+                len: 1025,
+                max: 1024
+            })
+        );
+        let chunk = Frame::Data {
+            id: 1,
+            bytes: vec![0; 1025],
+        }
+        .encode();
+        assert_eq!(
+            Frame::decode_within(&chunk, &seed).unwrap_err().to_string(),
+            "data chunk of 1025 bytes; the limit is 1024"
+        );
+        assert_eq!(MAX_PAYLOAD, 1 + 4 + CHUNK);
+        assert_eq!(seed.max_payload(), 1 + 4 + 1024);
+        let tiny = Limits {
+            max_message: 1,
+            chunk: 1,
+        };
+        assert_eq!(tiny.max_payload(), 1 + 4 + 1 + 8 + 32 + MAX_NOTE);
     }
 
     /// Truncated, oversized or garbage payloads are refused, never a panic.

@@ -7,6 +7,9 @@
 //!
 //! - [`wire`]: the frames (length prefix, kind byte, UTF-8 body), byte by byte.
 //! - [`session`]: the turn rules, as a state machine with no I/O.
+//! - [`turns`] and [`group`]: the other turn rule, seed 002's (`--turn-end '#'`): a turn holds
+//!   several lines and passes with a line `#`, and a host talks with several users
+//!   (`--listen --peers N`), each on a thread of its own.
 //! - this module: the loop that feeds the session keyboard lines and network frames, and carries
 //!   out what it answers (send, print, prompt).
 //!
@@ -21,7 +24,9 @@
 //! `/q`, or vanished, while we wait for our own user would not be noticed until we pressed Enter.
 //! With both sources feeding one queue ([`crate::events`]) every event is handled at once.
 
+pub mod group;
 pub mod session;
+pub mod turns;
 pub mod wire;
 
 use std::io::{self, Write};
@@ -47,6 +52,8 @@ pub struct PairConfig {
     pub tracer: Tracer,
     /// `--plain`: line by line even on a terminal.
     pub plain: bool,
+    /// `--turn-end` (and `--peers`): seed 002's turns instead of strict alternation.
+    pub turns: Option<group::Turns>,
 }
 
 /// What Tab completes at the start of a line.
@@ -60,6 +67,9 @@ const COMMANDS: &[&str] = &[
 
 /// Runs one turn-based chat until either side quits or the peer vanishes.
 pub fn run(config: &PairConfig) -> Result<()> {
+    if let Some(turns) = &config.turns {
+        return group::run(&config.rendezvous, turns, config.tracer, config.plain);
+    }
     let link = link::establish(&config.rendezvous)?;
     // Opened once connected: until then Ctrl-C must stay the signal that stops the waiting.
     let mut console = Console::start(Options::new("").commands(COMMANDS).plain(config.plain))?;

@@ -59,6 +59,51 @@ fn table_for_people() {
     assert_cleaned_up(tmp.path());
 }
 
+/// `--chunk-sizes 1K,64K`: one JSON line per size, in the order given, each ending with its
+/// `chunk_size`; the table has one row per size with the chat lines' delays beside the rate.
+#[test]
+fn chunk_sizes_are_compared() {
+    let tmp = TempDir::new("bench-chunks");
+    let args = [
+        "--file-size",
+        "256K",
+        "--rounds",
+        "2",
+        "--chunk-sizes",
+        "1K,64K",
+    ];
+    let (code, out, err) = run_bench(BIN, tmp.path(), &[&args[..], &["--json"]].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    let [small, large] = lines[..] else {
+        panic!("expected two lines, got:\n{out}")
+    };
+    for (line, chunk) in [(small, 1024), (large, 65536)] {
+        assert!(
+            line.starts_with(
+                "{\"lab\":\"tcp-chat\",\"transfer\":\"duplex-in-band\",\"bytes\":262144,"
+            ),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(&format!(",\"rounds\":2,\"chunk_size\":{chunk}}}")),
+            "{line}"
+        );
+    }
+    let (code, out, err) = run_bench(BIN, tmp.path(), &args);
+    assert_eq!(code, 0, "{out}{err}");
+    let rows: Vec<&str> = out.lines().filter(|line| line.starts_with("| ")).collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(rows[0].starts_with("| chunk | MiB/s (median) |"), "{out}");
+    assert!(rows[1].starts_with("| 1 KiB | "), "{out}");
+    assert!(rows[2].starts_with("| 64 KiB | "), "{out}");
+    assert!(
+        out.contains("[SUCCESS] 2 transfer(s) of 256 KiB per chunk size, each checked twice"),
+        "{out}"
+    );
+    assert_cleaned_up(tmp.path());
+}
+
 /// The bench checks the saved copy itself: a source changed after its fingerprint was taken
 /// arrives "intact" as far as the chat can tell (sender and receiver hash the same changed
 /// bytes), and still fails the round; so does a source cut short. With the source restored, a

@@ -127,6 +127,68 @@ fn pair_turns_typing_and_history() {
     tmux.wait_for_text(&connector, "the peer ended the chat (/q); shutting down");
 }
 
+/// The seed-002 host on the console: the status rows list the user and whose turn it is, the
+/// prompt appears when a user passes the turn with `#` and names that user, and goes again with
+/// the host's own `#`; the user (a piped program) receives the host's line.
+#[test]
+fn turn_end_host_prompt_and_status() {
+    let Some(mut tmux) = Tmux::start("turn_end_host_prompt_and_status", COLUMNS, ROWS) else {
+        return;
+    };
+    let dir = TempDir::new("console-turns");
+    let host = tmux.run(
+        dir.path(),
+        Path::new(BIN),
+        &[
+            "pair",
+            "--listen",
+            "--port",
+            "0",
+            "--peers",
+            "1",
+            "--turn-end",
+            "#",
+        ],
+    );
+    let addr: std::net::SocketAddr = listening_address(&tmux, &host).parse().unwrap();
+    tmux.wait_for_text(
+        &host,
+        "you are user1 · no users connected · 1 more may join",
+    );
+    let mut user = crate::util::Chat::connect("pair", dir.path(), addr, &["--turn-end", "#"]);
+    user.out.expect("Enter Input > ");
+    tmux.wait_for_text(&host, "you are user1 · user2 (its turn)");
+    user.type_line("hello host");
+    user.type_line("#");
+    let screen = wait_for_input_row(&tmux, &host, "to user2 >");
+    assert_eq!(count(&screen, "[CHAT] user2: hello host"), 1, "{screen:#?}");
+    assert_eq!(
+        count(
+            &screen,
+            "your turn with user2: `#` passes it back; Exit ends the chat for everyone"
+        ),
+        1,
+        "{screen:#?}"
+    );
+    assert_eq!(
+        count(&screen, "user2 (you are answering)"),
+        1,
+        "{screen:#?}"
+    );
+    type_line(&tmux, &host, "hello user2");
+    user.out.expect("[CHAT] user1: hello user2\n");
+    type_line(&tmux, &host, "#");
+    user.out.expect("Enter Input > ");
+    let screen = tmux.wait_for(&host, "the prompt gone, nobody waiting", |screen| {
+        input_row(screen) == "no one waits for your reply; Exit ends the chat for everyone"
+    });
+    assert_eq!(count(&screen, "to user2 > #"), 1, "the echo: {screen:#?}");
+    type_line(&tmux, &host, "Exit");
+    user.out
+        .expect("[INFO] user1 ended the chat (Exit); shutting down\n");
+    assert!(user.wait().success());
+}
+
 /// The listener's screen must be the capture under `<!-- screen-test: pair listener -->` in
 /// docs/tcp-chat.md, with its ports shown as there (7070 for the listener, 51234 for the
 /// connector's side).
@@ -281,6 +343,27 @@ fn duplex_typing_refusal_and_one_summary_line() {
         std::fs::read(receiver_dir.join("new_big.bin")).unwrap(),
         bytes
     );
+}
+
+/// Duplex on the console: Enter on an empty line is refused with a warning above the input
+/// line, and the peer's screen shows nothing for it, only the next real message.
+#[test]
+fn duplex_empty_line_is_refused_on_the_console() {
+    let Some(mut tmux) = Tmux::start("duplex_empty_line_is_refused_on_the_console", COLUMNS, ROWS)
+    else {
+        return;
+    };
+    let dir = TempDir::new("console-duplex-empty");
+    let (sender_dir, receiver_dir) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&sender_dir).unwrap();
+    std::fs::create_dir_all(&receiver_dir).unwrap();
+    let (sender, receiver) = duplex_pair(&mut tmux, &sender_dir, &receiver_dir);
+    tmux.key(&sender, "Enter");
+    let screen = tmux.wait_for_text(&sender, "[WARN] empty message; nothing sent");
+    assert_eq!(input_row(&screen), ">", "{screen:#?}");
+    type_line(&tmux, &sender, "after the empty line");
+    let screen = tmux.wait_for_text(&receiver, "[CHAT] peer: after the empty line");
+    assert_eq!(count(&screen, "[CHAT] peer:"), 1, "{screen:#?}");
 }
 
 /// Ctrl-C during a large duplex transfer stops it: at the sender (the receiver reports it and

@@ -322,6 +322,89 @@ fn refused_sends_and_empty_lines_send_nothing() {
     assert!(chat.wait().success());
 }
 
+/// An empty or blank line is refused with a warning on the typing side, in plain mode, and the
+/// peer receives nothing for it: its next frame is the next real message.
+#[test]
+fn empty_lines_are_refused_with_a_message() {
+    let download = TempDir::new("duplex-empty");
+    let (mut chat, mut peer) = listener_with_raw_peer(download.path());
+    chat.type_line("");
+    chat.err.expect("[WARN] empty message; nothing sent\n");
+    chat.type_line("   ");
+    chat.err.expect("[WARN] empty message; nothing sent\n");
+    chat.type_line("then this");
+    assert_eq!(peer.recv(), b"Mthen this");
+    chat.type_line("/q");
+    assert_eq!(peer.recv(), b"Q");
+    drop(peer);
+    assert!(chat.wait().success());
+}
+
+/// `--max-message 1K --chunk-size 1K` (the seed's sizes): a longer typed line is refused
+/// locally; a file goes out in `D` frames of at most 1024 bytes; a 1025-byte message from the
+/// peer is refused with a `!` frame naming the limit.
+#[test]
+fn seed_sizes_are_kept_when_sending_and_enforced_when_receiving() {
+    let download = TempDir::new("duplex-seed-sizes");
+    let dir = download.path().to_string_lossy().into_owned();
+    let file = download.path().join("three-k.bin");
+    let content = noise(3000);
+    std::fs::write(&file, &content).unwrap();
+    let seed = ["--max-message", "1K", "--chunk-size", "1K"];
+    let (mut chat, addr) = Chat::listen(
+        "duplex",
+        download.path(),
+        &[&["--download-dir", &dir][..], &seed[..]].concat(),
+    );
+    let mut peer = Raw::new(raw_connect(addr));
+    chat.out.expect("[INFO] connected to ");
+    chat.type_line(&"y".repeat(1025));
+    chat.err
+        .expect("[WARN] message is 1025 bytes; the limit is 1024 bytes; nothing sent\n");
+    chat.type_line(&format!("/send {}", file.display()));
+    assert_eq!(peer.recv()[0], b'F');
+    let mut received = Vec::new();
+    for expected_len in [1024, 1024, 952] {
+        let frame = peer.recv();
+        assert_eq!((frame[0], frame.len()), (b'D', 5 + expected_len));
+        received.extend_from_slice(&frame[5..]);
+    }
+    assert_eq!(peer.recv()[0], b'E');
+    assert!(received == content, "the chunks do not add up to the file");
+    peer.send(&[b"M".as_slice(), &[b'z'; 1025]].concat());
+    let reason = "message of 1025 bytes; the limit is 1024";
+    assert_eq!(peer.recv(), [b"!".as_slice(), reason.as_bytes()].concat());
+    drop(peer);
+    assert_eq!(chat.wait().code(), Some(1));
+}
+
+/// A peer started with larger chunks than ours: its first 64 KiB `D` frame is over the largest
+/// frame we accept, and both ends are told which limits are in force.
+#[test]
+fn a_frame_over_the_chunk_size_names_the_flags() {
+    let download = TempDir::new("duplex-small-chunks");
+    let dir = download.path().to_string_lossy().into_owned();
+    let (mut chat, addr) = Chat::listen(
+        "duplex",
+        download.path(),
+        &["--download-dir", &dir, "--chunk-size", "1K"],
+    );
+    let mut peer = Raw::new(raw_connect(addr));
+    chat.out.expect("[INFO] connected to ");
+    peer.send_file(1, "big.bin", &noise(65536), [0; 32]);
+    let reason = "a frame of 65541 bytes; this side accepts at most 4097 (--chunk-size 1024, \
+                  --max-message 4096): start both sides with the same sizes";
+    assert_eq!(peer.recv(), [b"!".as_slice(), reason.as_bytes()].concat());
+    drop(peer);
+    assert_eq!(chat.wait().code(), Some(1));
+    assert!(chat.err.rest().contains(reason));
+    assert!(
+        names(download.path()).is_empty(),
+        "{:?}",
+        names(download.path())
+    );
+}
+
 /// `/q` on one side ends both, exit 0.
 #[test]
 fn quit_ends_both_sides() {

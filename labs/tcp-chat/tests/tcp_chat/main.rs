@@ -19,4 +19,5 @@ mod pair;
 #[cfg(unix)]
 mod pair_tty;
 mod room;
+mod turns;
 mod util;

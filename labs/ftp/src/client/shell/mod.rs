@@ -35,9 +35,9 @@ use std::io::{self, IsTerminal, Write};
 
 use netlab_common::console::{self, Console, Input, Options};
 use netlab_common::progress::human_bytes;
-use netlab_common::{Error, Result, Tracer, term};
+use netlab_common::{Error, Result, Tracer, net, term};
 
-use super::url::{FtpUrl, with_default_port};
+use super::url::{FtpUrl, LAB_PORT};
 use super::{ANONYMOUS_PASSWORD, FtpClient};
 pub use parse::{ShellCommand, parse_line};
 
@@ -67,10 +67,12 @@ pub const PROMPT: &str = "ftp> ";
 pub fn run(config: &ConnectConfig) -> Result<()> {
     let (target, url_user, url_password, start_dir) = if config.target.starts_with("ftp://") {
         let url = FtpUrl::parse(&config.target)?;
+        if let Some(note) = url.port_note() {
+            term::info(note);
+        }
         (url.target, url.user, url.password, url.path)
     } else {
-        let target = with_default_port(&config.target)
-            .map_err(|why| Error::Usage(format!("bad address `{}`: {why}", config.target)))?;
+        let target = net::client_target(&config.target, LAB_PORT, "ftp-lab serve");
         (target, None, None, String::new())
     };
     let user = config
