@@ -241,6 +241,11 @@ pub struct GradingArgs {
     /// Seconds a started server may take to open its port.
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_seconds)]
     pub startup: f64,
+    /// With --server-cmd or --roster: seconds one student's grading may take in all. At the
+    /// deadline the grader stops that student's server; the checks still running fail at once,
+    /// and the rubric says the deadline was hit.
+    #[arg(long, value_name = "SECS", default_value_t = 300.0, value_parser = parse_seconds)]
+    pub student_timeout: f64,
     /// Grade a class: a CSV file with one line per student, `student,address` or
     /// `student,command,workdir` (the command with {port}, as for --server-cmd).
     #[arg(long, value_name = "FILE.csv", conflicts_with = "target")]
@@ -289,6 +294,7 @@ impl GradingArgs {
             format: if self.json { Format::Json } else { self.format },
             junit: self.junit.clone(),
             startup: std::time::Duration::from_secs_f64(self.startup),
+            student_timeout: std::time::Duration::from_secs_f64(self.student_timeout),
             transport,
         }
     }

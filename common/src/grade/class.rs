@@ -61,6 +61,8 @@ pub struct Plan {
     pub junit: Option<PathBuf>,
     /// `--startup`: how long a started server may take to open its port.
     pub startup: Duration,
+    /// `--student-timeout`: how long one started server's grading may take in all.
+    pub student_timeout: Duration,
     /// The lab's transport (how to tell that a started server's port is open).
     pub transport: Transport,
 }
@@ -98,6 +100,9 @@ pub struct Graded {
 
 /// The name of the pseudo-check a server that never started fails.
 pub const SERVER_STARTS: &str = "server starts";
+
+/// The rubric line added when a student's grading hit `--student-timeout`.
+pub const DEADLINE: &str = "within the time limit";
 
 /// Runs the plan with the lab's checks; the verdict is the exit status (`Ok` only when every
 /// required check passed, for every student).
@@ -163,7 +168,7 @@ pub fn grade_one(
     let began = Instant::now();
     match StudentServer::start(&launch) {
         Ok(server) => {
-            let rubric = grade(server.addr);
+            let rubric = within_deadline(&server, plan.student_timeout, || grade(server.addr));
             let (_, output) = server.stop();
             Ok(Graded {
                 student: student.into(),
@@ -192,6 +197,48 @@ pub fn grade_one(
             started: false,
         }),
     }
+}
+
+/// Runs `grade` against `server`; if it is still running after `limit`, a watchdog stops the
+/// server's whole process group, so every check still waiting on it fails at once instead of
+/// each waiting out its own timeout, and the rubric gains a failed, pointless line saying so.
+/// One student's server that hangs every check cannot hold a class's grading for hours.
+fn within_deadline(
+    server: &StudentServer,
+    limit: Duration,
+    grade: impl FnOnce() -> Rubric,
+) -> Rubric {
+    let (finished, done) = std::sync::mpsc::channel::<()>();
+    let hit = std::sync::atomic::AtomicBool::new(false);
+    let mut rubric = std::thread::scope(|scope| {
+        let hit = &hit;
+        scope.spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = done.recv_timeout(limit) {
+                hit.store(true, Ordering::SeqCst);
+                server.signal_group();
+            }
+        });
+        let rubric = grade();
+        let _ = finished.send(());
+        rubric
+    });
+    if hit.load(Ordering::SeqCst) {
+        rubric.outcomes.push(Outcome {
+            name: DEADLINE,
+            points: 0,
+            required: false,
+            concept: "grading a server has a time limit (--student-timeout)",
+            failure: Some(Failure::new(
+                "grading to finish within --student-timeout",
+                format!(
+                    "the grader stopped the server after {:.0} s; the checks still running then failed",
+                    limit.as_secs_f64()
+                ),
+            )),
+            took: limit,
+        });
+    }
+    rubric
 }
 
 /// `HOST:PORT` to its first address.

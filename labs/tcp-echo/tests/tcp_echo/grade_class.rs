@@ -295,3 +295,51 @@ fn assert_gradescope_schema(results: &serde_json::Value) {
         );
     }
 }
+
+/// A server that accepts every connection and never answers would hold the grader for every
+/// check's timeout in turn; `--student-timeout` stops it at the deadline and the rubric says
+/// so in a line of its own, worth no points.
+#[cfg(unix)]
+#[test]
+fn a_server_that_never_answers_is_stopped_at_the_student_timeout() {
+    if find_program("python3").is_none() {
+        skip(
+            "a_server_that_never_answers_is_stopped_at_the_student_timeout",
+            "python3 is not installed",
+        );
+        return;
+    }
+    let silent = "python3 -c 'import socket,sys\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind((\"127.0.0.1\",int(sys.argv[1])))\ns.listen()\nheld=[]\nwhile True: held.append(s.accept())' {port}";
+    let (_, stdout, stderr) = run_cli(
+        BIN,
+        &[
+            "grade",
+            "--framing",
+            "raw",
+            "--timeout",
+            "4",
+            "--student-timeout",
+            "1",
+            "--json",
+            "--server-cmd",
+            silent,
+        ],
+        b"",
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+    let checks = json["checks"].as_array().unwrap();
+    let deadline = checks
+        .iter()
+        .find(|check| check["name"] == "within the time limit")
+        .unwrap_or_else(|| panic!("no deadline line: {stdout}"));
+    assert_eq!(deadline["passed"], false);
+    assert_eq!(deadline["points"], 0);
+    assert!(
+        deadline["got"]
+            .as_str()
+            .unwrap()
+            .contains("stopped the server after 1 s"),
+        "{deadline}"
+    );
+}
