@@ -150,21 +150,41 @@ pub fn serve_each<H, R>(
 
 /// Logs a failed `accept`, and pauses when the failure is about the whole process.
 fn pause_if_exhausted(err: &io::Error) {
-    let one_connection = matches!(
-        err.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-            | io::ErrorKind::WouldBlock
-    );
-    if one_connection {
-        return; // that connection is gone; the next one may be fine
+    if accept_failure(err) == AcceptFailure::Exhausted {
+        thread::sleep(ACCEPT_BACKOFF);
     }
-    term::warn(format!(
-        "accept failed: {err}; pausing {} ms before accepting again",
-        ACCEPT_BACKOFF.as_millis()
-    ));
-    thread::sleep(ACCEPT_BACKOFF);
+}
+
+/// What a failed `accept` means for a server, blocking loop or event loop alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptFailure {
+    /// Nothing more is waiting (`WouldBlock` from a non-blocking listener): back to the event
+    /// loop until the next readiness event.
+    Drained,
+    /// That one connection is gone (reset or aborted before it was accepted, or a signal
+    /// interrupted the call): the next one may be fine.
+    OneConnection,
+    /// The whole process is short of something (EMFILE: out of file descriptors; ENOMEM): the
+    /// connection stays in the kernel's queue, and accepting again at once would spin. Logged
+    /// here; the caller pauses accepting for [`ACCEPT_BACKOFF`].
+    Exhausted,
+}
+
+/// Classifies a failed `accept` (and logs the exhausted case once, with the pause).
+pub fn accept_failure(err: &io::Error) -> AcceptFailure {
+    match err.kind() {
+        io::ErrorKind::WouldBlock => AcceptFailure::Drained,
+        io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::ConnectionReset
+        | io::ErrorKind::Interrupted => AcceptFailure::OneConnection,
+        _ => {
+            term::warn(format!(
+                "accept failed: {err}; pausing {} ms before accepting again",
+                ACCEPT_BACKOFF.as_millis()
+            ));
+            AcceptFailure::Exhausted
+        }
+    }
 }
 
 /// Counts one running client thread; the count goes down when the thread ends, however it ends
@@ -300,6 +320,23 @@ mod tests {
 
     /// Past `max_threads` a connection is refused at once with the lab's line, and once a
     /// client thread ends its place is free again.
+    /// A drained listener, a lost connection and an exhausted process are told apart.
+    #[test]
+    fn accept_failures_are_classified() {
+        let kind = |kind| accept_failure(&io::Error::from(kind));
+        assert_eq!(kind(io::ErrorKind::WouldBlock), AcceptFailure::Drained);
+        assert_eq!(
+            kind(io::ErrorKind::ConnectionAborted),
+            AcceptFailure::OneConnection
+        );
+        assert_eq!(
+            kind(io::ErrorKind::Interrupted),
+            AcceptFailure::OneConnection
+        );
+        let emfile = io::Error::from_raw_os_error(24); // EMFILE on Linux and macOS
+        assert_eq!(accept_failure(&emfile), AcceptFailure::Exhausted);
+    }
+
     #[test]
     fn connections_past_the_thread_bound_are_turned_away_until_one_ends() {
         let (addr, release) = start(2);

@@ -58,7 +58,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry as PollRegistry, Token};
-use netlab_common::accept::ACCEPT_BACKOFF;
+use netlab_common::accept::{ACCEPT_BACKOFF, AcceptFailure, accept_failure};
 use netlab_common::framing::{FrameDecoder, Framing};
 use netlab_common::net::{LINGER_DISCARD_LIMIT, LINGER_TIMEOUT};
 use netlab_common::{Direction, Error, Result, term};
@@ -283,23 +283,14 @@ impl Server {
         loop {
             match listener.accept() {
                 Ok((stream, peer)) => self.admit(stream, peer, poll),
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return,
-                // That one connection is gone (reset before we accepted it); the next may be fine.
-                Err(err)
-                    if matches!(
-                        err.kind(),
-                        io::ErrorKind::Interrupted
-                            | io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::ConnectionReset
-                    ) => {}
-                Err(err) => {
-                    term::warn(format!(
-                        "accept failed: {err}; pausing {} ms before accepting again",
-                        ACCEPT_BACKOFF.as_millis()
-                    ));
-                    self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
-                    return;
-                }
+                Err(err) => match accept_failure(&err) {
+                    AcceptFailure::Drained => return,
+                    AcceptFailure::OneConnection => {}
+                    AcceptFailure::Exhausted => {
+                        self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                        return;
+                    }
+                },
             }
         }
     }

@@ -53,7 +53,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token};
-use netlab_common::accept::ACCEPT_BACKOFF;
+use netlab_common::accept::{ACCEPT_BACKOFF, AcceptFailure, accept_failure};
 use netlab_common::net::{LINGER_TIMEOUT, StopSignal};
 use netlab_common::{Error, Result, term};
 
@@ -207,23 +207,14 @@ impl Server {
         loop {
             match listener.accept() {
                 Ok((stream, peer)) => self.admit(stream, peer),
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
-                // That one connection is gone (reset before we accepted it); the next may be fine.
-                Err(err)
-                    if matches!(
-                        err.kind(),
-                        io::ErrorKind::Interrupted
-                            | io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::ConnectionReset
-                    ) => {}
-                Err(err) => {
-                    term::warn(format!(
-                        "accept failed: {err}; pausing {} ms before accepting again",
-                        ACCEPT_BACKOFF.as_millis()
-                    ));
-                    self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
-                    break;
-                }
+                Err(err) => match accept_failure(&err) {
+                    AcceptFailure::Drained => break,
+                    AcceptFailure::OneConnection => {}
+                    AcceptFailure::Exhausted => {
+                        self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                        break;
+                    }
+                },
             }
         }
         self.settle();
