@@ -267,3 +267,46 @@ pub fn admits_newcomer(addr: SocketAddr, greeting: &str) -> bool {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// The event-loop exhaustion scenario every mio engine must survive, written once: `bin args`
+/// runs as `nobody`; two line clients get `greeting`; then the server has only four file
+/// descriptors to spare and meets a burst of 20 connections. `accept` must fail with "too many
+/// open files", the server must log it and pause (not spin, and not forget the queued
+/// connections: edge-triggered readiness is not reported again for them), `still_served` must
+/// pass for each client while the burst waits, and once the burst is gone (and
+/// `before_newcomer` has run, e.g. to free a seat) a newcomer is admitted and the server is
+/// still running. Does nothing (SKIPPED) where [`start_as_nobody`] cannot run.
+pub fn survives_a_burst_without_descriptors(
+    test: &str,
+    bin: &Path,
+    args: &[&str],
+    greeting: &str,
+    mut still_served: impl FnMut(usize, &mut LineClient),
+    before_newcomer: impl FnOnce(&mut Vec<LineClient>),
+) {
+    let Some(mut confined) = start_as_nobody(test, bin, args) else {
+        return;
+    };
+    let addr = confined.server.addr;
+    let mut clients = vec![LineClient::connect(addr), LineClient::connect(addr)];
+    for client in &mut clients {
+        client.line_starting(greeting);
+    }
+    confined.limit_files(4);
+    let burst: Vec<TcpStream> = (0..20)
+        .filter_map(|_| TcpStream::connect(addr).ok())
+        .collect();
+    confined.server.wait_for(|line| {
+        line.contains("accept failed: Too many open files") && line.contains("pausing")
+    });
+    for (n, client) in clients.iter_mut().enumerate() {
+        still_served(n, client);
+    }
+    drop(burst);
+    before_newcomer(&mut clients);
+    assert!(admits_newcomer(addr, greeting));
+    assert!(
+        confined.server.child.try_wait().unwrap().is_none(),
+        "the server exited"
+    );
+}

@@ -4,9 +4,9 @@
 //! out of file descriptors the same way.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpStream;
-
-use netlab_testkit::limits::{LineClient, admits_newcomer, exhaust_threads, start_as_nobody};
+use netlab_testkit::limits::{
+    admits_newcomer, exhaust_threads, survives_a_burst_without_descriptors,
+};
 use netlab_testkit::workspace_binary;
 
 /// `tcp-echo serve` on any free port with `engine`, line framing and three places.
@@ -60,32 +60,15 @@ fn threads_engine_keeps_serving_when_no_thread_can_be_created() {
 /// burst is gone a newcomer is admitted.
 #[test]
 fn mio_engine_keeps_serving_when_out_of_file_descriptors() {
-    let bin = workspace_binary("tcp-echo", "tcp-echo");
-    let args = serve_args("mio");
-    let test = "mio_engine_keeps_serving_when_out_of_file_descriptors";
-    let Some(mut echo) = start_as_nobody(test, &bin, &args) else {
-        return;
-    };
-    let addr = echo.server.addr;
-    let mut clients = vec![LineClient::connect(addr), LineClient::connect(addr)];
-    for client in &mut clients {
-        client.line_starting("WELCOME ");
-    }
-    echo.limit_files(4);
-    let burst: Vec<TcpStream> = (0..20)
-        .filter_map(|_| TcpStream::connect(addr).ok())
-        .collect();
-    echo.server.wait_for(|line| {
-        line.contains("accept failed: Too many open files") && line.contains("pausing")
-    });
-    for (n, client) in clients.iter_mut().enumerate() {
-        client.send(&format!("still here {n}"));
-        assert_eq!(client.line(), format!("ACK still here {n}"));
-    }
-    drop(burst);
-    assert!(admits_newcomer(addr, "WELCOME "));
-    assert!(
-        echo.server.child.try_wait().unwrap().is_none(),
-        "the server exited"
+    survives_a_burst_without_descriptors(
+        "mio_engine_keeps_serving_when_out_of_file_descriptors",
+        &workspace_binary("tcp-echo", "tcp-echo"),
+        &serve_args("mio"),
+        "WELCOME ",
+        |n, client| {
+            client.send(&format!("still here {n}"));
+            assert_eq!(client.line(), format!("ACK still here {n}"));
+        },
+        |_| {},
     );
 }
