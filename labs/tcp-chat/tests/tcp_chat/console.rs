@@ -315,9 +315,17 @@ fn duplex_typing_refusal_and_one_summary_line() {
         screen[row].starts_with(bar) && screen[row] != first[row]
     });
     let summary = "[SUCCESS] big.bin arrived intact: the peer saved it as new_big.bin";
-    let screen = tmux.wait_for(&sender, "the summary, and the bar gone", |screen| {
-        count(screen, summary) == 1 && count(screen, bar) == 0
-    });
+    // The summary line and the status rows are drawn in separate frames (the status at most
+    // 50 ms later): wait for both to settle, then check what the settled screen holds.
+    let screen = tmux.wait_for(
+        &sender,
+        "the summary, the bar gone, the status updated",
+        |screen| {
+            count(screen, summary) == 1
+                && count(screen, bar) == 0
+                && screen.iter().any(|row| row.starts_with("files: 1 sent"))
+        },
+    );
     assert_eq!(count(&screen, "[="), 0, "a stale bar: {screen:#?}");
     assert_eq!(
         count(&screen, "waiting for the peer's check"),
