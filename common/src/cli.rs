@@ -193,6 +193,18 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` must be at least 1 byte and fit in 64 bits"))
 }
 
+/// `--student-memory`: a size in bytes, or no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryLimit(pub Option<u64>);
+
+/// A memory limit as typed: [`parse_bytes`]' spellings, or `none`.
+pub fn parse_memory_limit(text: &str) -> Result<MemoryLimit, String> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(MemoryLimit(None));
+    }
+    parse_bytes(text).map(|bytes| MemoryLimit(Some(bytes)))
+}
+
 /// A benchmark's test-file size: [`parse_bytes`], at most 64 GiB so a typo cannot fill the disk.
 pub fn parse_file_size(text: &str) -> Result<u64, String> {
     const MAX: u64 = 64 << 30;
@@ -246,6 +258,11 @@ pub struct GradingArgs {
     /// and the rubric says the deadline was hit.
     #[arg(long, value_name = "SECS", default_value_t = 300.0, value_parser = parse_seconds)]
     pub student_timeout: f64,
+    /// With --server-cmd or --roster: the most memory a started server's processes may use
+    /// together (resident: really in RAM), e.g. 512M or 2G; above it the grader kills them and
+    /// the rubric says why. `none` for no limit. Measured on Linux only (from /proc).
+    #[arg(long, value_name = "SIZE", default_value = "2G", value_parser = parse_memory_limit)]
+    pub student_memory: MemoryLimit,
     /// Grade a class: a CSV file with one line per student, `student,address` or
     /// `student,command,workdir` (the command with {port}, as for --server-cmd).
     #[arg(long, value_name = "FILE.csv", conflicts_with = "target")]
@@ -295,6 +312,7 @@ impl GradingArgs {
             junit: self.junit.clone(),
             startup: std::time::Duration::from_secs_f64(self.startup),
             student_timeout: std::time::Duration::from_secs_f64(self.student_timeout),
+            memory_limit: self.student_memory.0,
             transport,
         }
     }

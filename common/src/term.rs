@@ -95,6 +95,13 @@ fn write_whole_line(stream: Stream, line: &str) {
     };
 }
 
+/// `[INFO] ...` on standard error: how a long job is getting on (`graded alice (3/30)`), not
+/// its result. Standard output keeps only the result, so `> summary.txt` or a pipe gets the
+/// result alone while the person at the terminal still sees the progress.
+pub fn progress(message: impl Display) {
+    emit(Stream::Err, "INFO", AnsiColor::Cyan, message);
+}
+
 /// `[INFO] ...` on standard output: something happened that the user may want to know.
 pub fn info(message: impl Display) {
     emit(Stream::Out, "INFO", AnsiColor::Cyan, message);

@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::server::{Launch, StudentServer, Transport};
+use super::server::{Launch, MemorySeen, StudentServer, Transport};
 use super::{Failure, Outcome, Rubric, report};
 use crate::Error;
 
@@ -63,6 +63,9 @@ pub struct Plan {
     pub startup: Duration,
     /// `--student-timeout`: how long one started server's grading may take in all.
     pub student_timeout: Duration,
+    /// `--student-memory`: the most resident memory a started server's processes may use
+    /// together (Linux), `None` for no limit.
+    pub memory_limit: Option<u64>,
     /// The lab's transport (how to tell that a started server's port is open).
     pub transport: Transport,
 }
@@ -103,6 +106,9 @@ pub const SERVER_STARTS: &str = "server starts";
 
 /// The rubric line added when a student's grading hit `--student-timeout`.
 pub const DEADLINE: &str = "within the time limit";
+
+/// The rubric line added when a started server passed `--student-memory`.
+pub const MEMORY: &str = "within the memory limit";
 
 /// Runs the plan with the lab's checks; the verdict is the exit status (`Ok` only when every
 /// required check passed, for every student).
@@ -164,12 +170,14 @@ pub fn grade_one(
         workdir: workdir.clone(),
         startup: plan.startup,
         transport: plan.transport,
+        memory_limit: plan.memory_limit,
     };
     let began = Instant::now();
     match StudentServer::start(&launch) {
         Ok(server) => {
-            let rubric = within_deadline(&server, plan.student_timeout, || grade(server.addr));
-            let (_, output) = server.stop();
+            let mut rubric = within_deadline(&server, plan.student_timeout, || grade(server.addr));
+            let (_, output, memory) = server.stop();
+            note_memory(&mut rubric, memory, plan.memory_limit);
             Ok(Graded {
                 student: student.into(),
                 rubric,
@@ -239,6 +247,33 @@ fn within_deadline(
         });
     }
     rubric
+}
+
+/// Adds a failed, pointless "within the memory limit" line to the rubric of a server the
+/// memory watch killed: the checks that failed after it was killed failed for that reason, and
+/// the student must read it there rather than guess it from "connection refused".
+fn note_memory(rubric: &mut Rubric, memory: MemorySeen, limit: Option<u64>) {
+    let (Some(seen), Some(limit)) = (memory.exceeded, limit) else {
+        return;
+    };
+    rubric.outcomes.push(Outcome {
+        name: MEMORY,
+        points: 0,
+        required: false,
+        concept: "a server's memory must stay bounded whatever its clients do (--student-memory)",
+        failure: Some(Failure::new(
+            format!(
+                "the server's processes to use at most {} of memory",
+                crate::progress::human_bytes(limit)
+            ),
+            format!(
+                "they used {} (resident); the grader killed them then, so the checks after that \
+                 point failed for this reason",
+                crate::progress::human_bytes(seen)
+            ),
+        )),
+        took: Duration::ZERO,
+    });
 }
 
 /// `HOST:PORT` to its first address.
@@ -429,7 +464,7 @@ fn grade_all(
                         *slot = Some(result);
                     }
                     let done = results.iter().filter(|r| r.is_some()).count();
-                    crate::term::info(format!(
+                    crate::term::progress(format!(
                         "graded {} ({done}/{})",
                         student.name,
                         students.len()
@@ -597,6 +632,61 @@ mod tests {
         std::fs::write(&path, "ann\n").unwrap();
         assert!(read_roster(&path).is_err(), "no address");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A started server that the memory watch killed gets a failed "within the memory limit"
+    /// line naming the limit, after the lab's own checks, and its peers' checks are untouched.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_server_over_its_memory_limit_gets_a_rubric_line() {
+        use std::io::Read as _;
+        if crate::grade::server::which("python3").is_none() {
+            return;
+        }
+        let python = "import socket,sys\n\
+            s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen()\n\
+            c, _ = s.accept(); hoard = []\n\
+            while True: hoard.append(b'x' * (20 << 20))";
+        let plan = Plan {
+            target: None,
+            server_cmd: None,
+            roster: None,
+            jobs: 1,
+            out: PathBuf::from("unused"),
+            format: Format::Text,
+            junit: None,
+            startup: Duration::from_secs(5),
+            student_timeout: Duration::from_secs(60),
+            memory_limit: Some(64 << 20),
+            transport: Transport::Tcp,
+        };
+        let submission = Submission::Command(format!("python3 -c \"{python}\" {{port}}"), None);
+        // The lab's one check: the server answers a byte (this one never does; it hoards).
+        let check = |addr: SocketAddr| {
+            let mut client = std::net::TcpStream::connect(addr).unwrap();
+            client
+                .set_read_timeout(Some(Duration::from_secs(20)))
+                .unwrap();
+            let answered = matches!(client.read(&mut [0u8; 1]), Ok(1));
+            Rubric {
+                subject: "a hoarder".into(),
+                outcomes: vec![Outcome {
+                    name: "answers",
+                    points: 1,
+                    required: true,
+                    concept: "",
+                    failure: (!answered).then(|| Failure::new("a byte", "the connection ended")),
+                    took: Duration::ZERO,
+                }],
+            }
+        };
+        let graded = grade_one(&plan, "hoarder", &submission, &check).unwrap();
+        let names: Vec<&str> = graded.rubric.outcomes.iter().map(|o| o.name).collect();
+        assert_eq!(names, ["answers", MEMORY]);
+        let memory = graded.rubric.outcomes.last().unwrap();
+        let failure = memory.failure.as_ref().unwrap();
+        assert!(failure.expected.contains("at most 64 MiB"), "{failure:?}");
+        assert_eq!(memory.points, 0);
     }
 
     /// A name never leaves the output directory.

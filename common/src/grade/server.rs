@@ -16,11 +16,25 @@
 //! What the server prints is kept for the feedback, at most [`OUTPUT_KEPT`] bytes of each
 //! stream: the rest is read and dropped, so a server that floods its output neither fills the
 //! grader's memory nor blocks on a full pipe.
+//!
+//! ## A memory limit (`--student-memory`)
+//! A server that leaks (a buffer per message never freed, a queue for a client that never
+//! reads) can eat the grading machine's memory and take the other students' servers, or the
+//! grader, down with it. On Linux the grader watches the *resident* memory of the server's whole
+//! process group (the pages really in RAM, summed from each member's `/proc/PID/stat`), every
+//! [`MEMORY_SAMPLE`], and kills the group when it passes the limit; the rubric then says so.
+//! Resident memory, not a `ulimit`: `ulimit -v` (address space) and even `ulimit -d` count
+//! memory a program only *reserves*, and a Java VM reserves a heap of a quarter of the
+//! machine's RAM at start, so such limits stop correct Java servers before they open a port.
+//! (A program that grabs memory faster than one sample period can overshoot the limit by what
+//! it grabs in that time; a cgroup would be exact, but needs privileges a grading container
+//! rarely has.) Other systems: no limit, said in `--help`.
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -33,6 +47,9 @@ pub const OUTPUT_KEPT: usize = 16 * 1024;
 
 /// How often the grader looks whether the port is open yet.
 const POLL: Duration = Duration::from_millis(50);
+
+/// How often the memory of a started server is measured (Linux).
+pub const MEMORY_SAMPLE: Duration = Duration::from_millis(100);
 
 /// Which transport the server listens on: a TCP port accepts connections; a UDP port is taken
 /// once the server has bound it (our own bind to it then fails).
@@ -55,6 +72,9 @@ pub struct Launch {
     pub startup: Duration,
     /// What the port is.
     pub transport: Transport,
+    /// The most resident memory the server's processes may use together, in bytes
+    /// (`--student-memory`; Linux only), or `None` for no limit.
+    pub memory_limit: Option<u64>,
 }
 
 /// Why a server could not be graded.
@@ -102,6 +122,128 @@ pub struct StudentServer {
     pub addr: SocketAddr,
     stdout: Captured,
     stderr: Captured,
+    memory: MemoryWatch,
+}
+
+/// What the memory watch saw of a server's process group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MemorySeen {
+    /// The most resident memory measured, in bytes (0 where it cannot be measured).
+    pub peak: u64,
+    /// `Some(bytes measured)` when the group passed the limit and was killed.
+    pub exceeded: Option<u64>,
+}
+
+/// The thread that measures a server's process group every [`MEMORY_SAMPLE`] and kills it
+/// above the limit.
+struct MemoryWatch {
+    stop: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    exceeded: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl MemoryWatch {
+    /// Starts watching `group` (the server's pid). Without a limit, or where `/proc` cannot
+    /// be read, only the peak is recorded (or nothing).
+    fn start(group: u32, limit: Option<u64>) -> MemoryWatch {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(0));
+        let exceeded = Arc::new(AtomicU64::new(0));
+        let thread = if cfg!(target_os = "linux") {
+            let (stop, peak, exceeded) = (stop.clone(), peak.clone(), exceeded.clone());
+            thread::Builder::new()
+                .name("grade-server-memory".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        let resident = group_resident_bytes(group);
+                        peak.fetch_max(resident, Ordering::SeqCst);
+                        if limit.is_some_and(|limit| resident > limit) {
+                            exceeded.store(resident, Ordering::SeqCst);
+                            kill_group_now(group);
+                            return;
+                        }
+                        thread::sleep(MEMORY_SAMPLE);
+                    }
+                })
+                .ok()
+        } else {
+            None
+        };
+        MemoryWatch {
+            stop,
+            peak,
+            exceeded,
+            thread,
+        }
+    }
+
+    /// Stops the watch and says what it saw.
+    fn finish(&mut self) -> MemorySeen {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        let exceeded = self.exceeded.load(Ordering::SeqCst);
+        MemorySeen {
+            peak: self.peak.load(Ordering::SeqCst),
+            exceeded: (exceeded > 0).then_some(exceeded),
+        }
+    }
+}
+
+/// Resident bytes of every process whose process group is `group`, from `/proc/PID/stat`
+/// (Linux; 0 elsewhere). Threads are not processes here: their memory is their process's.
+fn group_resident_bytes(group: u32) -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        let page = u64::try_from(rustix::param::page_size()).unwrap_or(4096);
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .filter(|entry| {
+                let name = entry.file_name();
+                name.to_str()
+                    .is_some_and(|name| name.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+            .filter_map(|stat| group_and_resident_pages(&stat))
+            .filter(|&(of, _)| of == group)
+            .map(|(_, pages)| pages.saturating_mul(page))
+            .sum()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = group;
+        0
+    }
+}
+
+/// The process group (field 5) and resident pages (field 24) of one `/proc/PID/stat` line,
+/// `proc(5)`. The command name (field 2) is in parentheses and may itself hold spaces and `)`,
+/// so the fields are counted from the last `)`.
+fn group_and_resident_pages(stat: &str) -> Option<(u32, u64)> {
+    let (_, after_name) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let group = fields.get(5 - 3)?.parse().ok()?;
+    let resident = fields.get(24 - 3)?.parse().ok()?;
+    Some((group, resident))
+}
+
+/// `SIGKILL` to the whole group at once: a server over its memory limit gets no grace period
+/// in which to grow further.
+fn kill_group_now(group: u32) {
+    #[cfg(unix)]
+    if let Some(group) = i32::try_from(group)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    }
+    #[cfg(not(unix))]
+    let _ = group;
 }
 
 /// One output stream, read on a thread into a bounded buffer.
@@ -210,16 +352,18 @@ impl StudentServer {
             .map_err(|err| (StartFailure::Spawn(err.to_string()), String::new()))?;
         let stdout = Captured::start(child.stdout.take());
         let stderr = Captured::start(child.stderr.take());
+        let memory = MemoryWatch::start(child.id(), launch.memory_limit);
         let mut server = StudentServer {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             stdout,
             stderr,
+            memory,
         };
         match server.wait_until_open(launch) {
             Ok(()) => Ok(server),
             Err(failure) => {
-                let (_, output) = server.stop();
+                let (_, output, _) = server.stop();
                 Err((failure, output))
             }
         }
@@ -241,13 +385,20 @@ impl StudentServer {
         }
     }
 
+    /// The most resident memory the watch has measured of the server's processes so far.
+    pub fn memory_peak(&self) -> u64 {
+        self.memory.peak.load(Ordering::SeqCst)
+    }
+
     /// The process group id (the server's pid), for tests that check nothing is left.
     pub fn group(&self) -> u32 {
         self.child.id()
     }
 
-    /// Stops the server and everything it started; returns how, and what it printed.
-    pub fn stop(mut self) -> (Stopped, String) {
+    /// Stops the server and everything it started; returns how, what it printed, and what
+    /// the memory watch saw.
+    pub fn stop(mut self) -> (Stopped, String, MemorySeen) {
+        let memory = self.memory.finish();
         let stopped = self.stop_group();
         let out = self.stdout.text();
         let err = self.stderr.text();
@@ -257,7 +408,7 @@ impl StudentServer {
             (true, false) => err,
             (false, false) => format!("{out}\n[stderr]\n{err}"),
         };
-        (stopped, output)
+        (stopped, output, memory)
     }
 
     /// Sends SIGTERM to the server's process group without waiting (the grader's deadline:
@@ -339,6 +490,7 @@ fn is_open(addr: SocketAddr, transport: Transport) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::io::Write as _;
 
     fn launch(command: &str) -> Launch {
         Launch {
@@ -346,6 +498,7 @@ mod tests {
             workdir: None,
             startup: Duration::from_secs(3),
             transport: Transport::Tcp,
+            memory_limit: None,
         }
     }
 
@@ -396,7 +549,7 @@ mod tests {
         let server = StudentServer::start(&launch(&command)).unwrap_or_else(|e| panic!("{e:?}"));
         let group = server.group();
         assert!(!group_is_gone(group));
-        let (stopped, _) = server.stop();
+        let (stopped, _, _) = server.stop();
         assert_eq!(stopped, Stopped::Killed);
         assert!(group_is_gone(group), "a process of group {group} is left");
     }
@@ -413,6 +566,88 @@ mod tests {
         let group = server.group();
         assert_eq!(server.stop().0, Stopped::Terminated);
         assert!(group_is_gone(group));
+    }
+
+    /// /proc/PID/stat is read from the last `)`: a command name with spaces and parentheses
+    /// does not shift the fields.
+    #[test]
+    fn stat_lines_give_the_group_and_resident_pages() {
+        let stat = "4242 (we ird) (x) S 1 4240 4240 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 3 0 \
+                    5000 123456789 2817 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0";
+        assert_eq!(group_and_resident_pages(stat), Some((4240, 2817)));
+        assert_eq!(group_and_resident_pages("4242 (cut) S 1"), None);
+        assert_eq!(group_and_resident_pages("no parenthesis at all"), None);
+    }
+
+    /// A server whose processes grow past --student-memory is killed, group and all, by the
+    /// memory watch (not only at the end), and the watch says how much it saw. The server here
+    /// starts a child that takes 20 MiB a step (memory really touched: `b'x' * n` writes every
+    /// byte), so the limit must count the whole group, not the server's own process.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_server_over_its_memory_limit_is_killed_and_reported() {
+        if which("python3").is_none() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED a_server_over_its_memory_limit_is_killed_and_reported: python3 is not installed"
+            );
+            return;
+        }
+        let python = "import socket,sys,os,time\n\
+            s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen()\n\
+            c, _ = s.accept()\n\
+            if os.fork() == 0:\n    hoard = []\n    while True: hoard.append(b'x' * (20 << 20)); time.sleep(0.01)\n\
+            time.sleep(60)";
+        let mut launch = launch(&format!("python3 -c \"{python}\" {{port}}"));
+        let limit = 100 << 20;
+        launch.memory_limit = Some(limit);
+        let server = StudentServer::start(&launch).unwrap_or_else(|e| panic!("{e:?}"));
+        let group = server.group();
+        let mut client = TcpStream::connect(server.addr).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        // The kill closes the server's end: the read ends (0 bytes or a reset), not times out.
+        let mut byte = [0u8; 1];
+        match client.read(&mut byte) {
+            Ok(0) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("the server was not stopped: {other:?}"),
+        }
+        let (_, _, memory) = server.stop();
+        let seen = memory
+            .exceeded
+            .unwrap_or_else(|| panic!("not reported: {memory:?}"));
+        assert!(seen > limit, "{seen} bytes seen, limit {limit}");
+        assert!(memory.peak >= seen);
+        assert!(group_is_gone(group), "a process of group {group} is left");
+    }
+
+    /// Without a limit the watch only measures: a small server's peak is above zero and under
+    /// the limit it would have had.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_server_within_bounds_has_its_peak_measured() {
+        if which("python3").is_none() {
+            return;
+        }
+        let command = "python3 -c \"import socket,sys,time; s=socket.socket(); \
+                       s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); time.sleep(60)\" {port}";
+        let mut launch = launch(command);
+        launch.memory_limit = Some(1 << 30);
+        let server = StudentServer::start(&launch).unwrap_or_else(|e| panic!("{e:?}"));
+        // A Python interpreter is several MiB resident; wait until a sample has seen it.
+        let until = Instant::now() + Duration::from_secs(10);
+        while server.memory_peak() < 4 << 20 && Instant::now() < until {
+            thread::sleep(MEMORY_SAMPLE);
+        }
+        let (stopped, _, memory) = server.stop();
+        assert_eq!(stopped, Stopped::Terminated);
+        assert_eq!(memory.exceeded, None);
+        assert!(
+            memory.peak >= 4 << 20 && memory.peak < 1 << 30,
+            "{memory:?}"
+        );
     }
 }
 

@@ -226,6 +226,12 @@ fn a_roster_is_graded_four_at_a_time_and_cleaned_up() {
         stdout.contains("Checks failed most (what to teach again):\n     3  1 MiB stream\n"),
         "{all}"
     );
+    // Progress goes to stderr, so the summary can be redirected alone.
+    assert!(
+        stderr.contains("graded ") && stderr.contains("(24/24)"),
+        "{all}"
+    );
+    assert!(!stdout.contains("graded "), "progress on stdout: {stdout}");
 
     // Gradescope's fields, for a student who passed and one whose server never started.
     let results: serde_json::Value =
