@@ -61,16 +61,19 @@ local experts = {
 proto.experts = { experts.oversize, experts.refused }
 proto.prefs.port = Pref.uint("TCP port", DEFAULT_PORT, "The game server's port (game-lab serve --port)")
 
--- The Info column lists every line of a segment; the first replaces TCP's text.
-local lines_in_segment = 0
+-- The Info column lists every line of a segment, " | " between them; the first replaces TCP's
+-- text.
+-- A segment that completes a frame reassembled from earlier segments and holds another reaches
+-- the dissector twice (once with the reassembled bytes, once with the rest), so a counter reset
+-- per call cannot tell a segment's first entry from a later one. The protocol column can: TCP
+-- wrote its own name there, and the first entry replaces it with ours.
 local function show_in_info(pinfo, text)
-    if lines_in_segment == 0 then
+    if tostring(pinfo.cols.protocol) ~= "NETLAB_GAME" then
         pinfo.cols.protocol = "NETLAB_GAME"
         pinfo.cols.info = text
     else
         pinfo.cols.info:append(" | " .. text)
     end
-    lines_in_segment = lines_in_segment + 1
 end
 
 -- A generated (not in the bytes as such) text field.
@@ -123,7 +126,6 @@ end
 
 function proto.dissector(tvb, pinfo, tree)
     if tvb:len() == 0 then return 0 end
-    lines_in_segment = 0
     local from_client = pinfo.dst_port == pinfo.match_uint
     local sender = from_client and "client" or "server"
     local limit = from_client and MAX_CLIENT_LINE or SERVER_LINE_GIVE_UP

@@ -35,16 +35,19 @@ local function sender_of(pinfo)
     return "listening side"
 end
 
--- The Info column lists every frame of a segment; the first replaces TCP's text.
-local shown_in_segment = 0
+-- The Info column lists every frame of a segment, " | " between them; the first replaces TCP's
+-- text.
+-- A segment that completes a frame reassembled from earlier segments and holds another reaches
+-- the dissector twice (once with the reassembled bytes, once with the rest), so a counter reset
+-- per call cannot tell a segment's first entry from a later one. The protocol column can: TCP
+-- wrote its own name there, and the first entry replaces it with ours.
 local function show_in_info(pinfo, protocol_column, text)
-    if shown_in_segment == 0 then
+    if tostring(pinfo.cols.protocol) ~= protocol_column then
         pinfo.cols.protocol = protocol_column
         pinfo.cols.info = text
     else
         pinfo.cols.info:append(" | " .. text)
     end
-    shown_in_segment = shown_in_segment + 1
 end
 
 -- `text` of `range` (nil or empty: ""), as UTF-8.
@@ -119,13 +122,13 @@ local function framed_dissector(proto, f, e, max_payload, kinds, dissect_body)
         local kind_name = kinds[kind] or "unknown"
         item:append_text(string.format(", %s (%s), %d bytes%s", string.char(kind), kind_name,
             announced, summary ~= "" and ": " .. summary or ""))
-        show_in_info(pinfo, label, string.format("%s: %s %s", sender, kind_name, summary))
+        show_in_info(pinfo, label, string.format("%s: %s%s", sender, kind_name,
+            summary ~= "" and " " .. summary or ""))
         return tvb:len()
     end
 
     function proto.dissector(tvb, pinfo, tree)
         if tvb:len() == 0 then return 0 end
-        shown_in_segment = 0
         dissect_tcp_pdus(tvb, tree, PREFIX_LEN, frame_len, dissect_frame)
         return tvb:len()
     end
@@ -398,7 +401,6 @@ end
 -- Every whole line in tvb, one item each; a partial line waits for the next segment.
 function room.dissector(tvb, pinfo, tree)
     if tvb:len() == 0 then return 0 end
-    shown_in_segment = 0
     local offset = 0
     local total = tvb:len()
     local bytes = tvb:raw()

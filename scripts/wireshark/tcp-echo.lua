@@ -71,16 +71,19 @@ local function sender_of(pinfo)
     return "server"
 end
 
--- The Info column lists every message of a segment; the first one replaces TCP's text.
-local messages_in_segment = 0
+-- The Info column lists every message of a segment, " | " between them; the first replaces TCP's
+-- text.
+-- A segment that completes a frame reassembled from earlier segments and holds another reaches
+-- the dissector twice (once with the reassembled bytes, once with the rest), so a counter reset
+-- per call cannot tell a segment's first entry from a later one. The protocol column can: TCP
+-- wrote its own name there, and the first entry replaces it with ours.
 local function show_in_info(pinfo, text)
-    if messages_in_segment == 0 then
+    if tostring(pinfo.cols.protocol) ~= "NETLAB_ECHO" then
         pinfo.cols.protocol = "NETLAB_ECHO"
         pinfo.cols.info = text
     else
         pinfo.cols.info:append(" | " .. text)
     end
-    messages_in_segment = messages_in_segment + 1
 end
 
 -- Adds one message's fields under `item`; `range` is the message text (may be nil: empty).
@@ -210,7 +213,6 @@ end
 
 function proto.dissector(tvb, pinfo, tree)
     if tvb:len() == 0 then return 0 end
-    messages_in_segment = 0
     local framing = framing_of(tvb)
     if framing == LENGTH then
         dissect_tcp_pdus(tvb, tree, PREFIX_LEN, get_message_len, dissect_length_message)

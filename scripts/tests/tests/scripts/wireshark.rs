@@ -482,9 +482,11 @@ fn pair_frames_decode_with_kinds_and_texts() {
     listener.wait_for(|line| line.contains("[CHAT] peer: hi"));
     listener.write_line("hello back");
     assert_eq!(read_frame(&mut peer), b"Mhello back");
+    // "bye now" cut after six bytes; its rest and the quit frame leave in one segment, which
+    // completes one reassembled frame and holds another.
     let mut last = framed(b"Mbye now");
     last.extend_from_slice(&framed(b"Q"));
-    peer.write_all(&last).unwrap();
+    write_split(&mut peer, &last, 6);
     listener.wait_for(|line| line.contains("the peer ended the chat"));
     let file = capture.finish();
 
@@ -500,7 +502,7 @@ fn pair_frames_decode_with_kinds_and_texts() {
                 "netlab_pair.length",
                 "netlab_pair.kind_name",
             ],
-            &["netlab_pair.text"],
+            &["netlab_pair.text", "_ws.col.Info"],
         ]
         .concat(),
     );
@@ -536,6 +538,11 @@ fn pair_frames_decode_with_kinds_and_texts() {
     decoded.assert_split(up, "netlab_pair.text", "hi", 4, 7);
     let merged = decoded.segments_with(up.0, up.1, "netlab_pair.kind_name", &["message", "quit"]);
     assert_eq!(merged.len(), 1, "{:#?}", decoded.rows);
+    // The Info column lists both frames of that segment, in order, with a separator.
+    let info = decoded.get(merged[0], "_ws.col.Info");
+    assert!(info.ends_with(" | connecting side: quit"), "{info}");
+    assert_eq!(info.matches(" | ").count(), 1, "{info}");
+    assert!(info.contains("bye now"), "{info}");
 }
 
 /// tcp-chat duplex: a message and a 100,000-byte file (offer, two data chunks, end) from a raw
