@@ -9,8 +9,31 @@
 //! A program may also name commands whose argument is one of *names it knows while it runs*
 //! ([`Completer::with_names`], [`Completer::set_names`]): the FTP shell completes `get` and `cd`
 //! from the names of its last `ls`. Those names end in `/` for a directory, as paths do.
+//!
+//! A typed path may start with `~`, the home directory, as in a shell ([`local_path`]): it is
+//! the shell that expands `~` on a command line, and a line typed into our own prompt never
+//! passes through a shell, so the program must do it itself.
 
-use std::path::{MAIN_SEPARATOR, Path};
+use std::path::{MAIN_SEPARATOR, Path, PathBuf};
+
+/// The file a typed local path names: `~` and `~/rest` are under the home directory (`HOME`
+/// on Unix, the user profile on Windows); anything else, `~user` included, is taken as typed.
+pub fn local_path(typed: &str) -> PathBuf {
+    expand_home(typed, std::env::home_dir().as_deref())
+}
+
+/// [`local_path`] with the home directory given (`None`: unknown, the path stays as typed).
+fn expand_home(typed: &str, home: Option<&Path>) -> PathBuf {
+    let rest = match typed.strip_prefix('~') {
+        Some("") => Some(""),
+        Some(rest) => rest.strip_prefix(['/', MAIN_SEPARATOR]),
+        None => None,
+    };
+    match (rest, home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(typed),
+    }
+}
 
 /// What Tab can do to the text before the cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,9 +129,9 @@ fn complete_path(word: &str) -> Completion {
         None => ("", word),
     };
     let listing = if directory.is_empty() {
-        Path::new(".")
+        PathBuf::from(".")
     } else {
-        Path::new(directory)
+        local_path(directory)
     };
     let Ok(entries) = std::fs::read_dir(listing) else {
         return Completion::None;
@@ -256,6 +279,45 @@ mod tests {
             Completion::Extend("cd docs/".into())
         );
         assert_eq!(completer.complete("pwd d"), Completion::None);
+    }
+
+    /// `~` and `~/...` are the home directory; `~user`, a `~` inside a path, or an unknown
+    /// home stay as typed.
+    #[test]
+    fn home_is_expanded_as_a_shell_does() {
+        let home = Path::new("/home/ann");
+        assert_eq!(expand_home("~", Some(home)), PathBuf::from("/home/ann"));
+        assert_eq!(
+            expand_home("~/notes/a.txt", Some(home)),
+            PathBuf::from("/home/ann/notes/a.txt")
+        );
+        assert_eq!(expand_home("~bob/x", Some(home)), PathBuf::from("~bob/x"));
+        assert_eq!(expand_home("a/~/b", Some(home)), PathBuf::from("a/~/b"));
+        assert_eq!(expand_home("~/x", None), PathBuf::from("~/x"));
+    }
+
+    /// `~/` completes from the home directory and stays `~/` in the line.
+    #[test]
+    fn a_home_path_completes_and_keeps_its_tilde() {
+        let Some(home) = std::env::home_dir() else {
+            return;
+        };
+        let Some(entry) = std::fs::read_dir(&home)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .find(|name| !name.starts_with('.') && name.len() > 1)
+        else {
+            return;
+        };
+        let completion = complete_path(&format!("~/{}", &entry[..1]));
+        let shown = match completion {
+            Completion::Extend(text) => vec![text],
+            Completion::Choices(all) => all,
+            Completion::None => panic!("nothing completed under ~/"),
+        };
+        assert!(shown.iter().all(|text| text.starts_with("~/")), "{shown:?}");
     }
 
     /// Common beginnings are cut between characters, never inside one.

@@ -44,7 +44,7 @@ use std::thread::JoinHandle;
 use crate::accept::spawn_named;
 use crate::error::{Error, Result};
 
-pub use complete::{Completer, Completion};
+pub use complete::{Completer, Completion, local_path};
 pub use editor::{Editor, KeyOutcome};
 pub use view::View;
 

@@ -111,7 +111,8 @@ pub fn parse_command_within(line: &str, max_message: usize) -> Command {
     if let Some(rest) = trimmed.strip_prefix("/send") {
         let path = rest.trim();
         if rest.starts_with(char::is_whitespace) && !path.is_empty() {
-            return Command::SendFile(PathBuf::from(path));
+            // `~/notes.txt` as a shell would read it: no shell sees this line.
+            return Command::SendFile(netlab_common::console::local_path(path));
         }
         if rest.is_empty() {
             return Command::Refuse("usage: /send PATH".into());
@@ -659,6 +660,12 @@ mod tests {
             parse_command("/send"),
             Command::Refuse("usage: /send PATH".into())
         );
+        if let Some(home) = std::env::home_dir() {
+            assert_eq!(
+                parse_command("/send ~/notes.txt"),
+                Command::SendFile(home.join("notes.txt"))
+            );
+        }
         assert_eq!(
             parse_command("/sending is fun"),
             Command::Refuse(

@@ -429,7 +429,9 @@ fn keyboard(
                     room,
                     typed: &mut typed_during_upload,
                 };
-                put(&mut wire, Path::new(path), awaiting_put, answers, upload)
+                // `~/notes.txt` as a shell would read it: no shell sees this line.
+                let local = netlab_common::console::local_path(path);
+                put(&mut wire, &local, awaiting_put, answers, upload)
             }
         };
         match sent {
