@@ -67,12 +67,18 @@ pub fn trace_text(text: &str) {
 
 /// Writes one finished line (ending in `\n`) to `stream`, or above the input line while a
 /// full-screen [`crate::console`] is open: then the terminal belongs to the console's thread,
-/// and a line written here directly would land in the middle of what the user is typing.
+/// and a line written here directly would land in the middle of what the user is typing. In
+/// line mode, a progress bar on the terminal is lifted for the line and drawn again under it.
 fn write_whole_line(stream: Stream, line: &str) {
-    use std::io::Write as _;
     if crate::console::print_line(line.trim_end_matches('\n')) {
         return;
     }
+    crate::progress::above_bars(|| write_now(stream, line));
+}
+
+/// Writes `line` to `stream` in one write, colors stripped unless it goes to a terminal.
+fn write_now(stream: Stream, line: &str) {
+    use std::io::Write as _;
     let choice = match stream {
         Stream::Out => anstream::AutoStream::choice(&io::stdout()),
         Stream::Err => anstream::AutoStream::choice(&io::stderr()),

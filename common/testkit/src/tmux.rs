@@ -122,6 +122,16 @@ impl Tmux {
             .collect()
     }
 
+    /// Everything `window` has shown: its scrollback and the screen, one string per row,
+    /// trailing spaces removed.
+    pub fn history(&self, window: &str) -> Vec<String> {
+        let output = self.tmux(&["capture-pane", "-p", "-S", "-", "-t", &self.target(window)]);
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|row| row.trim_end().to_string())
+            .collect()
+    }
+
     /// Waits until `seen` holds for `window`'s screen; the screen, or a panic showing the last
     /// screen after [`PATIENCE`].
     pub fn wait_for(

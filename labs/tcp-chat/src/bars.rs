@@ -3,8 +3,10 @@
 //! A progress bar redraws the last line of the terminal many times a second. If the program
 //! prints another line while a bar is showing, the old drawing stays behind in the scrollback.
 //! indicatif's `MultiProgress` owns every bar on the screen and can `suspend` them: hide, print
-//! the line, draw them again below it. So every bar here is born inside one [`MultiProgress`]
-//! and every status line printed while bars may show goes through its `suspend`.
+//! the line, draw them again below it. So every bar here is born inside one [`MultiProgress`],
+//! the program's own (`netlab_common::progress::terminal_bars`), and every status line printed
+//! while bars may show goes through its `suspend`: ours here, and the `--trace` lines and
+//! `[INFO]` lines `netlab_common::term` prints, which suspend the same one.
 //!
 //! The bars look like `netlab_common::progress::transfer_bar` (size, rate, ETA) and, like it,
 //! exist only when standard error is a terminal. They are built here rather than taken from there

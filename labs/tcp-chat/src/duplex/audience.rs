@@ -69,12 +69,12 @@ pub enum Notice {
 }
 
 impl Chat {
-    // A person's status lines go through the progress bars' `suspend`: the bars are hidden, the
-    // line is printed, the bars are drawn again below it. Printing past a live bar would leave
-    // stale copies of it on the screen.
+    // A person sees the status lines; `netlab_common::term` prints each one above the progress
+    // bars (the bars are hidden, the line is printed, the bars are drawn again below it), since
+    // printing past a live bar would leave stale copies of it on the screen.
     fn print(&self, line: impl FnOnce()) {
         if matches!(self.audience, Audience::Person) {
-            self.bars.suspend(line);
+            line();
         }
     }
 

@@ -231,7 +231,9 @@ pub fn run(config: &DuplexConfig) -> Result<()> {
         tracer: config.tracer,
         download_dir,
         audience: Audience::Person,
-        bars: MultiProgress::new(),
+        // The program's one MultiProgress: netlab_common::term prints --trace lines above its
+        // bars too.
+        bars: netlab_common::progress::terminal_bars(),
         limits: config.limits,
     };
     converse(&link, setup, sender, events)

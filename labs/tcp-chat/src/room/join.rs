@@ -36,7 +36,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use indicatif::MultiProgress;
 use netlab_common::accept::spawn_named;
 use netlab_common::console::{self, Console, Input, Options};
 use netlab_common::{Error, Result, Traced, Tracer, net, progress, term};
@@ -284,8 +283,14 @@ fn receive_file<R: io::Read>(
     let bad = || Error::Protocol(format!("bad FILE line: {header}"));
     let (size, name) = header.split_once(' ').ok_or_else(bad)?;
     let size: u64 = size.parse().map_err(|_| bad())?;
-    let mut incoming = Incoming::begin(download_dir, id, size, name, &MultiProgress::new())
-        .map_err(|err| Error::io("creating the downloaded file", err))?;
+    let mut incoming = Incoming::begin(
+        download_dir,
+        id,
+        size,
+        name,
+        &netlab_common::progress::terminal_bars(),
+    )
+    .map_err(|err| Error::io("creating the downloaded file", err))?;
     room.update(|state| state.transfer = Some(format!("get {}", term::sanitize(incoming.base()))));
     let received = receive_bytes(reader, &mut incoming, size);
     room.update(|state| state.transfer = None);

@@ -252,6 +252,55 @@ fn duplex_pair(tmux: &mut Tmux, sender: &Path, receiver: &Path) -> (String, Stri
     (connector, listener)
 }
 
+/// Line mode (`--plain`) with `--trace` on a terminal: every trace line is printed above the
+/// transfer bar, which is drawn again below it, so the scrollback holds the trace and no stale
+/// copy of the bar (before, a copy was left between the frames each time the bar was drawn).
+#[test]
+fn plain_trace_lines_go_above_the_transfer_bar() {
+    let Some(mut tmux) = Tmux::start("plain_trace_lines_go_above_the_transfer_bar", COLUMNS, ROWS)
+    else {
+        return;
+    };
+    let dir = TempDir::new("console-plain-trace");
+    let (sender_dir, receiver_dir) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&sender_dir).unwrap();
+    std::fs::create_dir_all(&receiver_dir).unwrap();
+    let bytes: Vec<u8> = (0..16u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(sender_dir.join("big.bin"), &bytes).unwrap();
+    let receiver = tmux.run(
+        &receiver_dir,
+        Path::new(BIN),
+        &["duplex", "--listen", "--port", "0", "--plain"],
+    );
+    let addr = listening_address(&tmux, &receiver);
+    let sender = tmux.run(
+        &sender_dir,
+        Path::new(BIN),
+        &["duplex", "--connect", &addr, "--plain", "--trace"],
+    );
+    tmux.wait_for_text(&sender, "type any time");
+    tmux.type_text(&sender, "/send big.bin");
+    tmux.key(&sender, "Enter");
+    tmux.wait_for_text(&sender, "big.bin arrived intact");
+    let history = tmux.history(&sender);
+    let frames = history
+        .iter()
+        .filter(|row| row.starts_with("[TRACE] -> "))
+        .count();
+    assert!(frames >= 256, "{frames} data frames traced");
+    let stale: Vec<&String> = history
+        .iter()
+        .filter(|row| row.contains("sending big.bin ["))
+        .collect();
+    assert!(stale.is_empty(), "stale bars in the scrollback: {stale:#?}");
+    assert_eq!(
+        std::fs::read(receiver_dir.join("new_big.bin")).unwrap(),
+        bytes
+    );
+}
+
 /// Duplex on the console: a half-typed line survives a message byte for byte and goes out
 /// whole; Up recalls it; `/sned` is refused here and the peer receives nothing; Tab completes
 /// `/send` and the file name; the `/send` shows
