@@ -8,6 +8,10 @@
 #                     servers taking turns, so a slow moment of the machine hits both alike.
 #                     The table shows the median and the range.
 #   FTP_LAB=path      the ftp-lab binary (default target/release/ftp-lab, built if missing)
+#   TLS=1             also over explicit FTPS (RFC 4217: AUTH TLS, PBSZ 0, PROT P): both servers
+#                     get the same self-signed RSA certificate (made with openssl), curl runs
+#                     with --ssl-reqd --insecure, and each round measures four: each server in
+#                     clear and protected. The report adds what TLS costs each server.
 #
 # Needs curl, vsftpd and python3 (to find a free port). vsftpd runs in the foreground from a
 # temporary config (listen=YES, background=NO) as the launching user, anonymous with uploads to
@@ -20,7 +24,10 @@ RUNS=${RUNS:-7}
 repo=$(cd "$(dirname "$0")/../../.." && pwd)
 BIN=${FTP_LAB:-$repo/target/release/ftp-lab}
 
-for tool in curl vsftpd python3; do
+TLS=${TLS:-0}
+tools="curl vsftpd python3"
+[ "$TLS" = 1 ] && tools="$tools openssl"
+for tool in $tools; do
   command -v "$tool" >/dev/null 2>&1 || { echo "bench needs $tool (apt-get install $tool)" >&2; exit 1; }
 done
 if [ ! -x "$BIN" ]; then
@@ -56,15 +63,16 @@ echo "writing a ${SIZE_MIB} MiB file of random bytes..."
 dd if=/dev/urandom of="$work/root/big.bin" bs=1M count="$SIZE_MIB" status=none
 size_bytes=$((SIZE_MIB * 1048576))
 
-# one_run NAME GET_URL PUT_URL: one download and one upload (to incoming/up.bin); appends the
-# rates (bytes/s) to $work/NAME.get and $work/NAME.put and checks the stored file.
+# one_run NAME GET_URL PUT_URL [CURL_ARGS...]: one download and one upload (to incoming/up.bin);
+# appends the rates (bytes/s) to $work/NAME.get and $work/NAME.put and checks the stored file.
 one_run() {
   local name=$1 get_url=$2 put_url=$3 rate uploaded="$work/root/incoming/up.bin"
-  rate=$(curl -sS --max-time 600 -o /dev/null -w '%{speed_download}' "$get_url")
+  shift 3
+  rate=$(curl -sS "$@" --max-time 600 -o /dev/null -w '%{speed_download}' "$get_url")
   echo "$rate" >>"$work/$name.get"
   echo "  $name RETR: $(mib "$rate") MiB/s"
   rm -f "$uploaded"
-  rate=$(curl -sS --max-time 600 -T "$work/root/big.bin" -w '%{speed_upload}' "$put_url")
+  rate=$(curl -sS "$@" --max-time 600 -T "$work/root/big.bin" -w '%{speed_upload}' "$put_url")
   echo "$rate" >>"$work/$name.put"
   echo "  $name STOR: $(mib "$rate") MiB/s"
   cmp -s "$uploaded" "$work/root/big.bin" || { echo "$name: the upload differs from the source" >&2; exit 1; }
@@ -73,8 +81,19 @@ one_run() {
 
 compilers_before=$(busy_compilers)
 
+# One certificate for both servers, so both do the same handshake (RSA 2048) and curl is free to
+# pick the same cipher with each; the negotiated one is printed with the results.
+lab_tls=()
+curl_tls=(--ssl-reqd --insecure)
+if [ "$TLS" = 1 ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+  lab_tls=(--tls-cert "$work/cert.pem" --tls-key "$work/key.pem")
+fi
+
 # --- ftp-lab ---------------------------------------------------------------------------------
-"$BIN" serve --root "$work/root" --port 0 --user bench:bench >"$work/ftp-lab.log" 2>&1 &
+"$BIN" serve --root "$work/root" --port 0 --user bench:bench ${lab_tls[@]+"${lab_tls[@]}"} >"$work/ftp-lab.log" 2>&1 &
 lab_pid=$!
 pids+=("$lab_pid")
 addr=""
@@ -108,6 +127,20 @@ mkdir -p "$work/empty"
   echo "isolate_network=NO"
   echo "xferlog_enable=NO"
   echo "secure_chroot_dir=$work/empty"
+  if [ "$TLS" = 1 ]; then
+    # FTPS offered, not forced, so the same server also measures clear FTP. vsftpd's own
+    # default cipher list (DES-CBC3-SHA) is one OpenSSL 3 no longer offers: HIGH lets it
+    # negotiate what curl asks for, as ftp-lab does. Session reuse on the data connection is
+    # not required: ftp-lab does not require it either (Python's ftplib never reuses).
+    echo "ssl_enable=YES"
+    echo "allow_anon_ssl=YES"
+    echo "force_anon_logins_ssl=NO"
+    echo "force_anon_data_ssl=NO"
+    echo "require_ssl_reuse=NO"
+    echo "ssl_ciphers=HIGH"
+    echo "rsa_cert_file=$work/cert.pem"
+    echo "rsa_private_key_file=$work/key.pem"
+  fi
 } >"$work/vsftpd.conf"
 vsftpd "$work/vsftpd.conf" >"$work/vsftpd.log" 2>&1 &
 pids+=("$!")
@@ -117,10 +150,23 @@ for _ in $(seq 1 200); do
 done
 
 # --- the runs, taking turns --------------------------------------------------------------------
+if [ "$TLS" = 1 ]; then
+  for server in "ftp-lab bench:bench@$addr" "vsftpd 127.0.0.1:$port"; do
+    set -- $server
+    # curl -v says which protocol and cipher the control connection agreed on.
+    agreed=$(curl -sS -v "${curl_tls[@]}" "ftp://$2/" -o /dev/null 2>&1 \
+      | sed -n 's/.*SSL connection using //p' | head -1)
+    echo "$1 FTPS: ${agreed:-(curl did not say)}" | tee -a "$work/agreed"
+  done
+fi
 for run in $(seq 1 "$RUNS"); do
   echo "round $run of $RUNS"
   one_run ftp-lab "ftp://$addr/big.bin" "ftp://bench:bench@$addr/incoming/up.bin"
   one_run vsftpd "ftp://127.0.0.1:$port/big.bin" "ftp://127.0.0.1:$port/incoming/up.bin"
+  if [ "$TLS" = 1 ]; then
+    one_run ftp-lab-tls "ftp://bench:bench@$addr/big.bin" "ftp://bench:bench@$addr/incoming/up.bin" "${curl_tls[@]}"
+    one_run vsftpd-tls "ftp://127.0.0.1:$port/big.bin" "ftp://127.0.0.1:$port/incoming/up.bin" "${curl_tls[@]}"
+  fi
 done
 lab_hwm=$(awk '/^VmHWM/ { print $2, $3 }' "/proc/$lab_pid/status")
 compilers_after=$(busy_compilers)
@@ -136,5 +182,16 @@ echo "|---------|-------:|-------:|-------:|-------:|------------------|"
 row() {
   echo "| $1 | $(mib "$(median "$work/$1.get")") | $(spread "$work/$1.get") | $(mib "$(median "$work/$1.put")") | $(spread "$work/$1.put") | $2 |"
 }
-row ftp-lab "$lab_hwm"
+row ftp-lab "$lab_hwm (all rows)"
 row vsftpd "not measured (a process per session)"
+if [ "$TLS" = 1 ]; then
+  row ftp-lab-tls "(above)"
+  row vsftpd-tls "not measured"
+  echo
+  cat "$work/agreed"
+  # What TLS costs: the protected median as a share of the clear one, per server and direction.
+  share() { awk -v p="$(median "$work/$1.$3")" -v c="$(median "$work/$2.$3")" 'BEGIN { printf "%.2f", p / c }'; }
+  echo
+  echo "FTPS rate / clear rate: ftp-lab RETR $(share ftp-lab-tls ftp-lab get), STOR $(share ftp-lab-tls ftp-lab put); vsftpd RETR $(share vsftpd-tls vsftpd get), STOR $(share vsftpd-tls vsftpd put)"
+  echo "ftp-lab FTPS / vsftpd FTPS: RETR $(share ftp-lab-tls vsftpd-tls get), STOR $(share ftp-lab-tls vsftpd-tls put)"
+fi
