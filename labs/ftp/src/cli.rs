@@ -27,6 +27,7 @@ use crate::grade::{self, GradeConfig};
 use crate::server::accounts::{Accounts, split_user_spec};
 use crate::server::limits::DEFAULT_MAX_PER_IP;
 use crate::server::{self, ServeConfig};
+use crate::tls::TlsFiles;
 
 /// The lab's default port: FTP's own port 21 needs root; 2121 does not.
 pub const DEFAULT_PORT: u16 = crate::client::url::LAB_PORT;
@@ -120,6 +121,22 @@ struct ServeArgs {
     data_timeout: u64,
     #[command(flatten)]
     trace: TraceArgs,
+    /// Certificate (PEM, the server's first, then any chain) for explicit FTPS: `AUTH TLS`
+    /// encrypts the control connection, `PROT P` each data connection (RFC 4217). Without it a
+    /// certificate is made at start and its SHA-256 fingerprint printed.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Write the certificate clients should trust (PEM) to FILE, for `curl --cacert FILE` or
+    /// `ftp-lab connect --tls-ca FILE`.
+    #[arg(long, value_name = "FILE")]
+    tls_cert_out: Option<PathBuf>,
+    /// Refuse USER and PASS until the client has sent AUTH TLS (passwords never cross the
+    /// network in the clear).
+    #[arg(long)]
+    require_tls: bool,
     /// Exit when standard input ends: for a parent program (`ftp-lab bench`) that starts the
     /// server with a pipe as its standard input. Not for people, so not in `--help`.
     #[arg(long, hide = true)]
@@ -330,6 +347,11 @@ fn serve_config(args: ServeArgs) -> Result<ServeConfig> {
         data_timeout: Duration::from_secs(args.data_timeout),
         tracer: args.trace.tracer("ftp")?,
         stop_on_stdin_eof: args.stop_on_stdin_eof,
+        tls: TlsFiles {
+            cert_and_key: args.tls_cert.zip(args.tls_key),
+            cert_out: args.tls_cert_out,
+        },
+        require_tls: args.require_tls,
     })
 }
 
