@@ -231,9 +231,16 @@ pub struct TlsFiles {
 /// The server's TLS identity, ready to serve.
 #[derive(Debug, Clone)]
 pub struct Identity {
-    /// The rustls configuration every connection shares (with its session cache, so data
-    /// connections can resume the control connection's session).
+    /// The rustls configuration of control connections (with the session cache every
+    /// connection shares, so data connections can resume the control connection's session).
     pub config: Arc<ServerConfig>,
+    /// The same for data connections, but sending no TLS 1.3 session tickets. A client that
+    /// only writes (an upload) never reads the tickets a server sends after the handshake, and
+    /// closing a socket with unread bytes makes the kernel send RST instead of FIN (RFC 1122,
+    /// 4.2.2.13), which throws away the end of the upload still on its way to us: curl's
+    /// uploads of 2 MiB failed that way. Tickets from the control connection are enough to
+    /// resume on data connections.
+    pub data_config: Arc<ServerConfig>,
     /// SHA-256 of the certificate clients receive ([`fingerprint`]).
     pub fingerprint: String,
     /// The certificate a client should trust, in PEM: the made-up CA, or the given chain.
@@ -260,8 +267,11 @@ impl Identity {
             std::fs::write(out, &trust_pem)
                 .map_err(|err| Error::io(format!("writing {}", out.display()), err))?;
         }
+        let mut data_config = config.clone();
+        data_config.send_tls13_tickets = 0;
         Ok(Identity {
             config: Arc::new(config),
+            data_config: Arc::new(data_config),
             fingerprint,
             trust_pem,
         })

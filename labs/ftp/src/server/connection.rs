@@ -474,7 +474,7 @@ impl Connection {
             return Ok(Channel::Clear(tcp));
         }
         let deadline = Instant::now() + self.shared.data_timeout;
-        let handshake = ServerConnection::new(Arc::clone(&self.shared.tls.config))
+        let handshake = ServerConnection::new(Arc::clone(&self.shared.tls.data_config))
             .map_err(io::Error::other)
             .and_then(|tls| Channel::handshake(tls, tcp, Some(deadline)));
         match handshake {

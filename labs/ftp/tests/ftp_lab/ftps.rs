@@ -1,0 +1,391 @@
+//! Explicit FTPS (RFC 4217) on `ftp-lab serve`: clients nobody here wrote (curl, Python's
+//! `ftplib.FTP_TLS`) over TLS, `--require-tls`, and hostile or careless peers: garbage instead
+//! of a ClientHello, plaintext injected after `AUTH TLS`, an upload cut without `close_notify`,
+//! `ABOR` sent inside TLS during a transfer. Tests that need a tool skip visibly (a `SKIPPED`
+//! line) when it is missing; `.ci/run` installs them.
+
+use std::io::{BufRead, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use ftp_lab::tls::{Trust, client_config};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConnection, StreamOwned};
+
+use crate::util::{
+    Ftp, PASSWORD, PATIENCE, TempDir, USER, World, find_program, pattern, run_cli, skip,
+};
+
+/// Runs curl with `args`; returns (exit code, stdout bytes, stderr text).
+fn curl(args: &[&str]) -> (i32, Vec<u8>, String) {
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "20"])
+        .args(args)
+        .output()
+        .expect("run curl");
+    (
+        output.status.code().unwrap_or(-1),
+        output.stdout,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// curl's major version (`curl 7.88.1 ...` is 7).
+fn curl_major() -> u32 {
+    let output = Command::new("curl").arg("--version").output().unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|version| version.split('.').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// A server with `--trace` and `--tls-cert-out`; returns the world and the certificate file.
+fn traced_world(base: &TempDir, extra: &[&str]) -> (World, String) {
+    let ca = path_str(&base.join("ca.pem")).to_string();
+    let mut args = vec!["--trace", "--tls-cert-out", &ca];
+    args.extend_from_slice(extra);
+    let mut world = World::start(&args);
+    let line = world
+        .server
+        .wait_for(|line| line.contains("TLS certificate SHA-256 "));
+    let fingerprint = line.rsplit(' ').next().unwrap();
+    assert_eq!(fingerprint.len(), 95, "{line}");
+    (world, ca)
+}
+
+/// curl `--ssl-reqd` trusting the lab's certificate (`--cacert`) and trusting anything
+/// (`--insecure`), in EPSV and PASV mode (and EPRT where curl supports it): LIST, a download
+/// and an upload byte-exact, every data connection protected (the server's trace shows a TLS
+/// handshake on each), the control connection too (`[tls]` lines).
+#[test]
+fn curl_over_tls() {
+    if find_program("curl").is_none() {
+        skip("curl_over_tls", "curl is not installed");
+        return;
+    }
+    let base = TempDir::new("ftps-curl");
+    let (mut world, ca) = traced_world(&base, &[]);
+    let big = pattern(2 << 20);
+    std::fs::write(world.root().join("big.bin"), &big).unwrap();
+    let url = format!("ftp://{USER}:{PASSWORD}@127.0.0.1:{}", world.addr().port());
+    let mut modes: Vec<(&str, Vec<&str>)> = vec![
+        ("EPSV --cacert", vec!["--cacert", &ca]),
+        ("PASV --insecure", vec!["--insecure", "--disable-epsv"]),
+    ];
+    // curl before 8.0 accepts an active data connection and never starts TLS on it (fixed in
+    // curl 8.0.0, "ftp: active mode with SSL, add the filter").
+    if curl_major() >= 8 {
+        modes.push(("EPRT --cacert", vec!["--cacert", &ca, "-P", "-"]));
+    } else {
+        skip(
+            "curl_over_tls (active mode)",
+            "curl < 8.0 hangs in active FTPS",
+        );
+    }
+    let mut data_connections = 0;
+    for (mode, flags) in modes {
+        let run = |extra: &[&str]| {
+            let mut args = vec!["--ssl-reqd"];
+            args.extend_from_slice(&flags);
+            args.extend_from_slice(extra);
+            curl(&args)
+        };
+        let (code, listing, err) = run(&[&format!("{url}/")]);
+        assert_eq!(code, 0, "{mode} LIST: {err}");
+        let listing = String::from_utf8(listing).unwrap();
+        assert!(listing.contains(" 2097152 "), "{mode}: {listing}");
+        assert!(listing.contains(" hello.txt"), "{mode}: {listing}");
+
+        let target = base.join("got.bin");
+        let (code, _, err) = run(&["-o", path_str(&target), &format!("{url}/big.bin")]);
+        assert_eq!(code, 0, "{mode} download: {err}");
+        assert!(std::fs::read(&target).unwrap() == big, "{mode} download");
+
+        let name = format!("up-{}.bin", mode.split(' ').next().unwrap());
+        let (code, _, err) = run(&["-T", path_str(&target), &format!("{url}/{name}")]);
+        assert_eq!(code, 0, "{mode} upload: {err}");
+        assert!(
+            std::fs::read(world.root().join(&name)).unwrap() == big,
+            "{mode} upload"
+        );
+        data_connections += 3;
+    }
+    world.server.wait_for_count(data_connections, |line| {
+        line.contains("data: TLS handshake done")
+    });
+    let seen = &world.server.seen;
+    assert!(
+        seen.iter().any(|line| line.contains("[tls] <- PASS ****")),
+        "{seen:#?}"
+    );
+    assert!(
+        !world
+            .server
+            .seen
+            .iter()
+            .any(|line| line.contains("] <- PASS") && !line.contains("[tls]")),
+        "a PASS went in the clear: {:#?}",
+        world.server.seen
+    );
+}
+
+/// Python's `ftplib.FTP_TLS` checking the lab's certificate: `prot_p()`, NLST, LIST,
+/// retrbinary and storbinary byte-exact, in passive and active mode
+/// (tests/fixtures/ftplib_tls_client.py).
+#[test]
+fn python_ftplib_tls_in_both_modes() {
+    let Some(python) = crate::util::python_with("python_ftplib_tls_in_both_modes", "ssl") else {
+        return;
+    };
+    let base = TempDir::new("ftps-ftplib");
+    let (world, ca) = traced_world(&base, &[]);
+    let port = world.addr().port().to_string();
+    for mode in ["passive", "active"] {
+        let script = crate::util::fixture("ftplib_tls_client.py");
+        let (code, out, err) = run_cli(
+            python.to_str().unwrap(),
+            &[&script, "127.0.0.1", &port, USER, PASSWORD, mode, &ca],
+            b"",
+        );
+        assert_eq!(code, 0, "{mode}: {out}\n{err}");
+        let expected = "control SSLSocket\n\
+                        prot 200 Protection level P: data connections use TLS.\n\
+                        nlst docs,hello.txt\n\
+                        list 2\n\
+                        retr hello, ftp\n\
+                        stor 226 Transfer complete (1048576 bytes).\n\
+                        size 1048576\n\
+                        roundtrip True\n\
+                        done\n";
+        assert_eq!(out, expected, "{mode}: {err}");
+    }
+}
+
+/// `--require-tls`: USER and PASS on a clear control connection get 534 naming AUTH TLS, even
+/// with the right password, and the account is not tried: no login or failed-login line in the
+/// server's log, and five wrong passwords do not trip the three-failures limit (which would
+/// close the connection with 421). Over TLS the same account then logs in.
+#[test]
+fn require_tls_refuses_clear_logins_untried() {
+    let base = TempDir::new("ftps-require");
+    let (mut world, _ca) = traced_world(&base, &["--require-tls"]);
+    let mut ftp = Ftp::connect(world.addr());
+    let refusal = ftp.expect(&format!("USER {USER}"), 534);
+    assert!(refusal.contains("AUTH TLS"), "{refusal}");
+    ftp.expect(&format!("PASS {PASSWORD}"), 534);
+    for _ in 0..5 {
+        ftp.expect("USER alice", 534);
+        ftp.expect("PASS wrong", 534);
+    }
+    ftp.expect("NOOP", 200);
+    let mut secure = Secure::start(world.addr());
+    secure.login();
+    world
+        .server
+        .wait_for(|line| line.contains(&format!("logged in as {USER}")));
+    let before: Vec<&String> = world
+        .server
+        .seen
+        .iter()
+        .take_while(|line| !line.contains("logged in as"))
+        .collect();
+    assert!(
+        !before.iter().any(|line| line.contains("failed login")),
+        "{before:#?}"
+    );
+    assert!(
+        before
+            .iter()
+            .any(|line| line.contains("refused on a clear control connection")),
+        "{before:#?}"
+    );
+}
+
+/// PBSZ and PROT before AUTH TLS are 503 (bad sequence), AUTH SSL is 504, and the connection
+/// goes on in the clear.
+#[test]
+fn protection_before_auth_is_refused() {
+    let world = World::start(&[]);
+    let mut ftp = Ftp::connect(world.addr());
+    ftp.expect("PROT P", 503);
+    ftp.expect("PBSZ 0", 503);
+    ftp.expect("AUTH SSL", 504);
+    ftp.login("anonymous", "me@example.org");
+    assert_eq!(ftp.retr("hello.txt"), b"hello, ftp\n");
+}
+
+/// Garbage instead of a ClientHello after 234: that connection is closed, the server logs why,
+/// and the next client is served.
+#[test]
+fn garbage_instead_of_a_client_hello() {
+    let mut world = World::start(&[]);
+    let mut ftp = Ftp::connect(world.addr());
+    ftp.expect("AUTH TLS", 234);
+    ftp.stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: example.org\r\n\r\n")
+        .unwrap();
+    // At most a TLS alert comes back, then the end of the connection.
+    let mut rest = Vec::new();
+    let _ = ftp.stream.read_to_end(&mut rest);
+    assert!(rest.len() < 64, "{rest:?}");
+    world
+        .server
+        .wait_for(|line| line.contains("TLS handshake on the control connection failed"));
+    let mut next = Ftp::connect(world.addr());
+    next.login("anonymous", "me@example.org");
+    next.expect("NOOP", 200);
+}
+
+/// Commands pipelined in the clear right after AUTH TLS (which anyone on the path could have
+/// injected) are thrown away, not run once TLS is up: the first reply under TLS is for our
+/// NOOP, not a 331 for the injected USER.
+#[test]
+fn plaintext_after_auth_tls_is_discarded() {
+    let mut world = World::start(&[]);
+    let mut ftp = Ftp::connect(world.addr());
+    ftp.stream
+        .write_all(b"AUTH TLS\r\nUSER injected\r\n")
+        .unwrap();
+    let mut secure = Secure::after_auth(ftp);
+    assert_eq!(secure.cmd("NOOP").0, 200);
+    world
+        .server
+        .wait_for(|line| line.contains("discarded 15 bytes sent in the clear after AUTH TLS"));
+}
+
+/// A protected upload whose TCP connection ends without TLS's close_notify is answered 426 and
+/// leaves no file (it may have been cut short); the same upload ended with close_notify is
+/// 226 and whole.
+#[test]
+fn upload_without_close_notify_is_discarded() {
+    let world = World::start(&[]);
+    let mut secure = Secure::start(world.addr());
+    secure.login();
+    secure.protect_data();
+    let bytes = pattern(300_000);
+
+    let mut data = secure.data("STOR cut.bin");
+    data.write_all(&bytes).unwrap();
+    data.flush().unwrap();
+    data.sock.shutdown(std::net::Shutdown::Write).unwrap(); // TCP FIN, no close_notify
+    let (code, text) = secure.reply();
+    assert_eq!(code, 426, "{text}");
+    assert!(text.contains("close_notify"), "{text}");
+    assert_eq!(world.names_in(""), ["docs", "hello.txt"]);
+    drop(data);
+
+    let mut data = secure.data("STOR whole.bin");
+    data.write_all(&bytes).unwrap();
+    data.conn.send_close_notify();
+    data.flush().unwrap();
+    let mut rest = Vec::new();
+    data.read_to_end(&mut rest).unwrap(); // until the server's own close_notify
+    drop(data);
+    assert_eq!(secure.reply().0, 226);
+    assert!(std::fs::read(world.root().join("whole.bin")).unwrap() == bytes);
+}
+
+/// ABOR sent inside TLS while a protected RETR is stuck (the client reads nothing) is seen by
+/// the server through the TLS session: 426 for the transfer, 226 for ABOR, and the control
+/// connection stays in step.
+#[test]
+fn abor_inside_tls_stops_a_stuck_download() {
+    let world = World::start(&[]);
+    std::fs::write(world.root().join("large.bin"), pattern(64 << 20)).unwrap();
+    let mut secure = Secure::start(world.addr());
+    secure.login();
+    secure.protect_data();
+    let data = secure.data("RETR large.bin");
+    secure.send("ABOR");
+    assert_eq!(secure.reply().0, 426);
+    assert_eq!(secure.reply().0, 226);
+    drop(data);
+    assert_eq!(secure.cmd("PWD").0, 257);
+}
+
+/// A raw FTP client over TLS (rustls, accepting any certificate): exact lines, exact replies.
+struct Secure {
+    control: StreamOwned<ClientConnection, TcpStream>,
+}
+
+impl Secure {
+    /// Connects, sends AUTH TLS and runs the handshake.
+    fn start(addr: SocketAddr) -> Secure {
+        let mut ftp = Ftp::connect(addr);
+        ftp.send("AUTH TLS");
+        Secure::after_auth(ftp)
+    }
+
+    /// Reads the 234 of an AUTH TLS already sent, then runs the handshake.
+    fn after_auth(mut ftp: Ftp) -> Secure {
+        assert_eq!(ftp.reply().0, 234);
+        let control = protect(ftp.stream.try_clone().unwrap());
+        Secure { control }
+    }
+
+    fn login(&mut self) {
+        assert_eq!(self.cmd(&format!("USER {USER}")).0, 331);
+        assert_eq!(self.cmd(&format!("PASS {PASSWORD}")).0, 230);
+    }
+
+    fn protect_data(&mut self) {
+        assert_eq!(self.cmd("PBSZ 0").0, 200);
+        assert_eq!(self.cmd("PROT P").0, 200);
+    }
+
+    fn send(&mut self, line: &str) {
+        self.control
+            .write_all(format!("{line}\r\n").as_bytes())
+            .unwrap();
+        self.control.flush().unwrap();
+    }
+
+    fn cmd(&mut self, line: &str) -> (u16, String) {
+        self.send(line);
+        self.reply()
+    }
+
+    /// One single-line reply.
+    fn reply(&mut self) -> (u16, String) {
+        let mut line = String::new();
+        self.control.read_line(&mut line).unwrap();
+        let code = line.get(..3).and_then(|code| code.parse().ok());
+        let code = code.unwrap_or_else(|| panic!("not a reply: {line:?}"));
+        (
+            code,
+            line.get(4..).unwrap_or_default().trim_end().to_string(),
+        )
+    }
+
+    /// EPSV, the command, its 150, and the protected data connection.
+    fn data(&mut self, command: &str) -> StreamOwned<ClientConnection, TcpStream> {
+        let (code, text) = self.cmd("EPSV");
+        assert_eq!(code, 229, "{text}");
+        let port: u16 = text.split('|').nth(3).unwrap().parse().unwrap();
+        let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        assert_eq!(self.cmd(command).0, 150);
+        let mut data = protect(tcp);
+        while data.conn.is_handshaking() {
+            data.conn.complete_io(&mut data.sock).unwrap();
+        }
+        data
+    }
+}
+
+/// TLS in the client role on `tcp`, trusting any certificate (the certificate checks are the
+/// client tests' business); the handshake runs on first use.
+fn protect(tcp: TcpStream) -> StreamOwned<ClientConnection, TcpStream> {
+    tcp.set_read_timeout(Some(PATIENCE)).unwrap();
+    tcp.set_write_timeout(Some(PATIENCE)).unwrap();
+    let config = client_config(&Trust::Anything).unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let connection = ClientConnection::new(Arc::clone(&config), name).unwrap();
+    StreamOwned::new(connection, tcp)
+}
