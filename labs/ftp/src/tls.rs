@@ -390,9 +390,13 @@ pub fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>> {
     Ok(Arc::new(config))
 }
 
-/// The name a client checks the certificate against: the host it connected to.
-pub fn server_name(host: &str) -> Result<ServerName<'static>> {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+/// The name a client checks the certificate against: the host of `target` (`host:port`, with
+/// an IPv6 address in brackets), as it was typed: a name, or an IP address.
+pub fn server_name(target: &str) -> Result<ServerName<'static>> {
+    let host = match target.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or(bracketed),
+        None => target.rsplit_once(':').map_or(target, |(host, _port)| host),
+    };
     ServerName::try_from(host.to_string())
         .map_err(|err| Error::Usage(format!("{host}: not a name TLS can check ({err})")))
 }
@@ -490,6 +494,15 @@ mod tests {
         assert_eq!(parse_fingerprint(&format!("sha256:{shown}")), Some(bytes));
         assert_eq!(parse_fingerprint("AB:CD"), None);
         assert_eq!(parse_fingerprint(&"zz".repeat(32)), None);
+    }
+
+    /// The certificate is checked for the host of `host:port`: a name, or an IP address.
+    #[test]
+    fn server_names_from_targets() {
+        let name = |target| server_name(target).unwrap().to_str().into_owned();
+        assert_eq!(name("localhost:2121"), "localhost");
+        assert_eq!(name("127.0.0.1:21"), "127.0.0.1");
+        assert_eq!(name("[::1]:2121"), "::1");
     }
 
     /// The made-up certificate is a leaf signed by a CA, and the CA is what clients trust.

@@ -1,8 +1,9 @@
 //! Explicit FTPS (RFC 4217) on `ftp-lab serve`: clients nobody here wrote (curl, Python's
 //! `ftplib.FTP_TLS`) over TLS, `--require-tls`, and hostile or careless peers: garbage instead
 //! of a ClientHello, plaintext injected after `AUTH TLS`, an upload cut without `close_notify`,
-//! `ABOR` sent inside TLS during a transfer. Tests that need a tool skip visibly (a `SKIPPED`
-//! line) when it is missing; `.ci/run` installs them.
+//! `ABOR` sent inside TLS during a transfer. Then our client (`--tls`, `ftps://`) against our
+//! server and against pyftpdlib's TLS handler, and its certificate checks. Tests that need a
+//! tool skip visibly (a `SKIPPED` line) when it is missing; `.ci/run` installs them.
 
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -15,7 +16,8 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, StreamOwned};
 
 use crate::util::{
-    Ftp, PASSWORD, PATIENCE, TempDir, USER, World, find_program, pattern, run_cli, skip,
+    BIN, Ftp, PASSWORD, PATIENCE, ServerProcess, TempDir, USER, World, find_program, pattern,
+    run_cli, skip,
 };
 
 /// Runs curl with `args`; returns (exit code, stdout bytes, stderr text).
@@ -308,6 +310,189 @@ fn abor_inside_tls_stops_a_stuck_download() {
     assert_eq!(secure.reply().0, 226);
     drop(data);
     assert_eq!(secure.cmd("PWD").0, 257);
+}
+
+/// `ftp-lab get` and `put` against the server at `addr` (`ftp://` URLs with `--tls`), with
+/// `trust` (the flags that say how to check the certificate), in passive and active mode:
+/// byte-exact both ways. `server_root` is where the server keeps its files.
+fn client_get_put(addr: SocketAddr, trust: &[&str], server_root: &Path, local: &TempDir) {
+    let big = pattern(3 << 20);
+    std::fs::write(local.join("big.bin"), &big).unwrap();
+    let url = format!("ftp://{USER}:{PASSWORD}@{addr}");
+    for mode in [&[][..], &["--active"][..]] {
+        let label = if mode.is_empty() { "passive" } else { "active" };
+        let mut common = vec!["--tls"];
+        common.extend_from_slice(trust);
+        common.extend_from_slice(mode);
+        let name = format!("{label}.bin");
+        let source = local.join("big.bin");
+        let target = format!("{url}/{name}");
+        let mut put = vec!["put", path_str(&source), &target];
+        put.extend_from_slice(&common);
+        let (code, out, err) = run_cli(BIN, &put, b"");
+        assert_eq!(code, 0, "{label} put: {out}{err}");
+        assert!(
+            std::fs::read(server_root.join(&name)).unwrap() == big,
+            "{label} put"
+        );
+
+        let copy = local.join(&format!("back-{name}"));
+        let mut get = vec!["get", &target, "-o", path_str(&copy)];
+        get.extend_from_slice(&common);
+        let (code, out, err) = run_cli(BIN, &get, b"");
+        assert_eq!(code, 0, "{label} get: {out}{err}");
+        assert!(std::fs::read(&copy).unwrap() == big, "{label} get");
+    }
+}
+
+/// Our client over TLS against our server: `put`/`get` byte-exact trusting the lab's CA
+/// (`--tls-ca`), passive and active, and the shell (an `ftps://` URL, `--tls-fingerprint`)
+/// says the session is protected; the server saw the password only inside TLS and a TLS
+/// handshake on every data connection.
+#[test]
+fn our_client_over_tls_against_our_server() {
+    let base = TempDir::new("ftps-client");
+    let (mut world, ca) = traced_world(&base, &[]);
+    let local = TempDir::new("ftps-client-local");
+    client_get_put(world.addr(), &["--tls-ca", &ca], &world.root(), &local);
+    world
+        .server
+        .wait_for_count(4, |line| line.contains("data: TLS handshake done"));
+
+    let fingerprint = world
+        .server
+        .seen
+        .iter()
+        .find_map(|line| line.split("TLS certificate SHA-256 ").nth(1))
+        .unwrap()
+        .to_string();
+    let url = format!("ftps://{USER}:{PASSWORD}@{}/", world.addr());
+    let (code, out, err) = run_cli(
+        BIN,
+        &["connect", &url, "--tls-fingerprint", &fingerprint],
+        b"ls\nquit\n",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("TLS on the control and data connections"),
+        "{out}"
+    );
+    assert!(out.contains(" passive.bin"), "{out}");
+    world
+        .server
+        .wait_for(|line| line.contains("data: TLS handshake done"));
+    let seen = &world.server.seen;
+    assert!(
+        !seen
+            .iter()
+            .any(|line| line.contains("] <- PASS") && !line.contains("[tls]")),
+        "a PASS went in the clear: {seen:#?}"
+    );
+}
+
+/// A certificate the client was not told to trust ends the session before USER, with exit
+/// status 2 and a message naming the three flags: no trust flag at all, a wrong
+/// `--tls-fingerprint`, a `--tls-ca` of another CA. `--insecure` connects, with a warning; a
+/// trust flag without `--tls` is a usage error.
+#[test]
+fn untrusted_certificates_are_refused() {
+    let base = TempDir::new("ftps-trust");
+    let (mut world, _ca) = traced_world(&base, &[]);
+    let other = TempDir::new("ftps-other-ca");
+    let other_ca = path_str(&other.join("other.pem")).to_string();
+    let mut elsewhere = World::start(&["--tls-cert-out", &other_ca]);
+    elsewhere
+        .server
+        .wait_for(|line| line.contains("TLS certificate"));
+    let wrong = ["AB"; 32].join(":");
+    let target = local_target(&base, "refused.txt");
+    let url = format!("ftps://{USER}:{PASSWORD}@{}/hello.txt", world.addr());
+    for (flags, words) in [
+        (vec![], "no certificate is trusted unless you say which"),
+        (
+            vec!["--tls-fingerprint", &wrong],
+            "not the --tls-fingerprint given",
+        ),
+        (vec!["--tls-ca", &other_ca], "invalid peer certificate"),
+    ] {
+        let mut args = vec!["get", &url, "-o", &target];
+        args.extend_from_slice(&flags);
+        let (code, out, err) = run_cli(BIN, &args, b"");
+        assert_eq!(code, 2, "{flags:?}: {out}{err}");
+        assert!(err.contains(words), "{flags:?}: {err}");
+        for flag in ["--tls-ca FILE", "--tls-fingerprint SHA256", "--insecure"] {
+            assert!(err.contains(flag), "{flags:?}: {err}");
+        }
+        assert!(!Path::new(&target).exists(), "{flags:?}");
+    }
+    let (code, out, err) = run_cli(BIN, &["get", &url, "-o", &target, "--insecure"], b"");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("[WARN] --insecure"), "{err}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"hello, ftp\n");
+
+    let plain = format!("ftp://{}/hello.txt", world.addr());
+    let (code, _, err) = run_cli(BIN, &["get", &plain, "--insecure"], b"");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("add --tls or use an ftps:// URL"), "{err}");
+
+    world.server.wait_for(|line| line.contains("[tls] <- USER"));
+    let users = world
+        .server
+        .seen
+        .iter()
+        .filter(|line| line.contains("<- USER"))
+        .count();
+    assert_eq!(
+        users, 1,
+        "only the --insecure run logged in: {:#?}",
+        world.server.seen
+    );
+}
+
+/// A path for a file the client may write, as a string.
+fn local_target(base: &TempDir, name: &str) -> String {
+    path_str(&base.join(name)).to_string()
+}
+
+/// Our client over TLS against pyftpdlib's TLS_FTPHandler (pyOpenSSL), a server nobody here
+/// wrote, whose self-signed certificate is pinned with `--tls-fingerprint`: put and get
+/// byte-exact in passive and active mode.
+#[test]
+fn our_client_over_tls_against_pyftpdlib() {
+    let test = "our_client_over_tls_against_pyftpdlib";
+    let Some(python) = crate::util::python_with(test, "pyftpdlib") else {
+        return;
+    };
+    if crate::util::python_with(test, "OpenSSL").is_none() {
+        return;
+    }
+    let served = TempDir::new("pyftpd-tls");
+    let work = TempDir::new("pyftpd-tls-work");
+    let script = crate::util::fixture("pyftpd_tls_server.py");
+    let server = ServerProcess::start(
+        python.to_str().unwrap(),
+        &[
+            &script,
+            served.path().to_str().unwrap(),
+            USER,
+            PASSWORD,
+            work.path().to_str().unwrap(),
+        ],
+    );
+    // Printed before `listening on`, which `start` waited for.
+    let fingerprint = server
+        .seen
+        .iter()
+        .find_map(|line| line.strip_prefix("fingerprint "))
+        .unwrap()
+        .to_string();
+    let local = TempDir::new("pyftpd-tls-local");
+    client_get_put(
+        server.addr,
+        &["--tls-fingerprint", &fingerprint],
+        served.path(),
+        &local,
+    );
 }
 
 /// A raw FTP client over TLS (rustls, accepting any certificate): exact lines, exact replies.
