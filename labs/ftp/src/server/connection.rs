@@ -379,7 +379,8 @@ impl Connection {
         if let Some(json) = self.shared.tracer.json() {
             let mut event = TraceEvent::new(kind, local, peer)
                 .with_summary(format!("data connection: {shown}"))
-                .with_field("channel", "data");
+                .with_field("channel", "data")
+                .with_field("tls", self.session.data_protected());
             if kind == EventKind::Close {
                 event = event.with_direction(netlab_common::Direction::Sent);
             }

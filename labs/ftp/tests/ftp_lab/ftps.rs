@@ -495,6 +495,65 @@ fn our_client_over_tls_against_pyftpdlib() {
     );
 }
 
+/// `--trace-json` marks what travelled inside TLS: on the client, AUTH TLS and its 234 are
+/// `"tls": false` and USER/PASS `"tls": true`; on the server, the protected data connection's
+/// events are `"tls": true`.
+#[test]
+fn trace_json_marks_protected_events() {
+    let traces = TempDir::new("ftps-trace-json");
+    let server_trace = traces.join("server.jsonl");
+    let client_trace = traces.join("client.jsonl");
+    let world = World::start(&["--trace-json", path_str(&server_trace)]);
+    let url = format!("ftps://{USER}:{PASSWORD}@{}/hello.txt", world.addr());
+    let copy = traces.join("copy.txt");
+    let (code, out, err) = run_cli(
+        BIN,
+        &[
+            "get",
+            &url,
+            "-o",
+            path_str(&copy),
+            "--insecure",
+            "--trace-json",
+            path_str(&client_trace),
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let client = netlab_testkit::traces::events_once(&client_trace, |events| !events.is_empty());
+    let sent: Vec<(String, bool)> = client
+        .iter()
+        .filter(|event| event["event"] == "send" && event["fields"]["channel"] == "control")
+        .map(|event| {
+            let fields = &event["fields"];
+            (
+                fields["command"].as_str().unwrap().to_string(),
+                fields["tls"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        &sent[..3],
+        [
+            ("AUTH".to_string(), false),
+            ("USER".to_string(), true),
+            ("PASS".to_string(), true)
+        ]
+    );
+    let server = netlab_testkit::traces::events_once(&server_trace, |events| {
+        events.iter().any(|event| event["event"] == "close")
+    });
+    let data: Vec<bool> = server
+        .iter()
+        .filter(|event| event["fields"]["channel"] == "data")
+        .map(|event| event["fields"]["tls"].as_bool().unwrap())
+        .collect();
+    assert!(
+        !data.is_empty() && data.iter().all(|&tls| tls),
+        "{server:#?}"
+    );
+}
+
 /// A raw FTP client over TLS (rustls, accepting any certificate): exact lines, exact replies.
 struct Secure {
     control: StreamOwned<ClientConnection, TcpStream>,
