@@ -554,6 +554,81 @@ fn trace_json_marks_protected_events() {
     );
 }
 
+/// A CA and a certificate it signs for `localhost`, as PEM files in `dir`: `ca.pem`,
+/// `cert.pem` (the server's certificate, then the CA's), `key.pem`. Returns the server
+/// certificate's fingerprint as `ftp-lab serve` prints it.
+fn make_certificates(dir: &TempDir) -> String {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    // Distinct names: a certificate whose issuer is its own subject looks self-signed.
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, "test CA");
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let leaf = leaf.signed_by(&key, &ca).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("cert.pem"), leaf.pem() + &ca.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+    ftp_lab::tls::fingerprint(leaf.der())
+}
+
+/// `--tls-cert`/`--tls-key`: the server presents the given certificate (its fingerprint is
+/// the one printed), curl `--cacert` and our client `--tls-ca` trust it through its CA for
+/// `localhost`, and a key file that is not PEM stops the server with a usage error (exit 2).
+#[test]
+fn given_certificate_is_served() {
+    let certs = TempDir::new("ftps-given");
+    let fingerprint = make_certificates(&certs);
+    let cert = path_str(&certs.join("cert.pem")).to_string();
+    let key = path_str(&certs.join("key.pem")).to_string();
+    let ca = path_str(&certs.join("ca.pem")).to_string();
+    let mut world = World::start(&["--tls-cert", &cert, "--tls-key", &key]);
+    let line = world
+        .server
+        .wait_for(|line| line.contains("TLS certificate SHA-256 "));
+    assert!(line.ends_with(&fingerprint), "{line} vs {fingerprint}");
+    let url = format!("ftp://localhost:{}/hello.txt", world.addr().port());
+    if find_program("curl").is_some() {
+        let (code, body, err) = curl(&["--ssl-reqd", "--cacert", &ca, &url]);
+        assert_eq!((code, body.as_slice()), (0, &b"hello, ftp\n"[..]), "{err}");
+    } else {
+        skip(
+            "given_certificate_is_served (curl)",
+            "curl is not installed",
+        );
+    }
+    let copy = certs.join("copy.txt");
+    let (code, out, err) = run_cli(
+        BIN,
+        &["get", "--tls", "--tls-ca", &ca, &url, "-o", path_str(&copy)],
+        b"",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(std::fs::read(&copy).unwrap(), b"hello, ftp\n");
+
+    let root = path_str(&world.root()).to_string();
+    let (code, out, err) = run_cli(
+        BIN,
+        &[
+            "serve",
+            "--root",
+            &root,
+            "--port",
+            "0",
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &cert,
+        ],
+        b"",
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("cert.pem: not a PEM file we can use"), "{err}");
+}
+
 /// A raw FTP client over TLS (rustls, accepting any certificate): exact lines, exact replies.
 struct Secure {
     control: StreamOwned<ClientConnection, TcpStream>,
