@@ -36,6 +36,15 @@
 //! and stay one reply out of step. RFC 9293 §3.8.5 says new applications should not use urgent data,
 //! and RFC 6093 §6 requires receiving it inline, so the control socket gets `SO_OOBINLINE`, as
 //! vsftpd's does: the urgent byte stays where it was sent, and `ABOR\r\n` is an ordinary line.
+//!
+//! ## Under TLS (`AUTH TLS`, RFC 4217)
+//! After `234` the same connection carries TLS records ([`Channel`], `crate::tls`): the command
+//! loop reads and writes through the TLS session and nothing else changes, except two things.
+//! Bytes the client sent in the clear after `AUTH TLS` are thrown away (`start_tls`). And the
+//! `ABOR` watcher can no longer *peek*: a TLS record must be read whole and decrypted before
+//! its text shows, so on a protected connection it *reads*, and keeps what it decrypted for the
+//! command loop (`control_state`). With `PROT P` each data connection gets its own TLS
+//! handshake, the server in the TLS server role whoever connected (RFC 4217 §7).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -47,6 +47,10 @@
 //!    `ABOR`: prompt, but two threads then read one control connection, and who consumes the
 //!    `ABOR` line becomes a race to reason about.
 //!
+//! Over TLS (`PROT P`, `crate::tls`) there is no zero-copy: every byte must pass through our
+//! memory to be encrypted, so a protected download reads the file in blocks and writes them
+//! through the TLS session ([`send_file`]), and ends with TLS's `close_notify`.
+//!
 //! ## Uploads (STOR/APPE): all or nothing
 //! In stream mode the end of a file is marked by closing the data connection (RFC 959, 3.4.1).
 //! A client that crashes closes it too, and its kernel sends the same FIN: the server cannot
@@ -59,7 +63,11 @@
 //!    connection [`END_OF_UPLOAD_GRACE`] to show its own end before believing the upload is
 //!    whole. A client that closes the control connection without waiting for our `226` loses
 //!    its upload: that is the safe side to err on;
-//! 3. only then is the temporary file renamed over the target. `rename(2)` within one directory
+//! 3. over TLS, the end must also be authenticated: a data connection that ends with a bare TCP
+//!    FIN and no `close_notify` alert may have been cut short by anyone on the path (a
+//!    truncation attack, RFC 8446 §6.1), so it fails with `426` like a dead client
+//!    ([`TransferError::Truncated`]);
+//! 4. only then is the temporary file renamed over the target. `rename(2)` within one directory
 //!    is atomic: other clients see the old file or the new one, never a mix. On any failure the
 //!    temporary file is deleted ([`Upload`]'s `Drop`), and the old file is untouched.
 //!
