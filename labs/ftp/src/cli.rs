@@ -21,12 +21,14 @@ use netlab_common::cli::{
 use netlab_common::{Error, Result};
 
 use crate::bench::{self, BenchConfig};
+use crate::client::TlsOptions;
 use crate::client::oneshot::{self, GetConfig, PutConfig};
 use crate::client::shell::{self, ConnectConfig};
 use crate::grade::{self, GradeConfig};
 use crate::server::accounts::{Accounts, split_user_spec};
 use crate::server::limits::DEFAULT_MAX_PER_IP;
 use crate::server::{self, ServeConfig};
+use crate::tls::{TlsFiles, Trust};
 
 /// The lab's default port: FTP's own port 21 needs root; 2121 does not.
 pub const DEFAULT_PORT: u16 = crate::client::url::LAB_PORT;
@@ -54,6 +56,9 @@ const EXAMPLES: &str = "Examples:
   ftp-lab get ftp://127.0.0.1:2121/notes.txt --resume
   ftp-lab put report.pdf ftp://alice:secret@127.0.0.1:2121/uploads/
   curl ftp://127.0.0.1:2121/                        # any FTP client works
+  ftp-lab serve --root ./files --tls-cert-out ca.pem --require-tls   # FTPS (RFC 4217)
+  ftp-lab get --tls-ca ca.pem ftps://127.0.0.1:2121/notes.txt       # AUTH TLS, PROT P
+  curl --ssl-reqd --cacert ca.pem ftp://127.0.0.1:2121/             # curl's explicit FTPS
   ftp-lab bench --file-size 64M --block-size 4K,64K,1M   # throughput vs block size
   ftp-lab grade 127.0.0.1:2121 --user alice:secret  # grade any FTP server (docs/protocols/ftp.md)
 See docs/ftp.md for the walkthrough.";
@@ -64,9 +69,10 @@ enum Command {
     Serve(ServeArgs),
     /// Interactive FTP shell (ls, cd, get, put, ...; `help` lists them).
     Connect(ConnectArgs),
-    /// Download one file: ftp://[user[:pass]@]host:port/path.
+    /// Download one file: ftp://[user[:pass]@]host:port/path (ftps:// or --tls: over TLS).
     Get(GetArgs),
-    /// Upload one file to ftp://[user[:pass]@]host:port/path (a path ending in / keeps the name).
+    /// Upload one file to ftp://[user[:pass]@]host:port/path (a path ending in / keeps the name;
+    /// ftps:// or --tls: over TLS).
     Put(PutArgs),
     /// Measure RETR and STOR throughput against the client's block size, on a server of its own.
     Bench(BenchArgs),
@@ -120,6 +126,22 @@ struct ServeArgs {
     data_timeout: u64,
     #[command(flatten)]
     trace: TraceArgs,
+    /// Certificate (PEM, the server's first, then any chain) for explicit FTPS: `AUTH TLS`
+    /// encrypts the control connection, `PROT P` each data connection (RFC 4217). Without it a
+    /// certificate is made at start and its SHA-256 fingerprint printed.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Write the certificate clients should trust (PEM) to FILE, for `curl --cacert FILE` or
+    /// `ftp-lab connect --tls-ca FILE`.
+    #[arg(long, value_name = "FILE")]
+    tls_cert_out: Option<PathBuf>,
+    /// Refuse USER and PASS until the client has sent AUTH TLS (passwords never cross the
+    /// network in the clear).
+    #[arg(long)]
+    require_tls: bool,
     /// Exit when standard input ends: for a parent program (`ftp-lab bench`) that starts the
     /// server with a pipe as its standard input. Not for people, so not in `--help`.
     #[arg(long, hide = true)]
@@ -135,11 +157,62 @@ struct ClientFlags {
     active: bool,
     #[command(flatten)]
     trace: TraceArgs,
+    #[command(flatten)]
+    tls: TlsArgs,
+}
+
+/// Explicit FTPS for the client commands (`--tls`, or an ftps:// URL).
+#[derive(Args, Debug)]
+struct TlsArgs {
+    /// Explicit FTPS (RFC 4217): AUTH TLS encrypts the control connection (commands, the
+    /// password) and PROT P each data connection (the files). An ftps:// URL does the same.
+    /// The server's certificate must be trusted with --tls-ca, --tls-fingerprint or --insecure.
+    #[arg(long)]
+    tls: bool,
+    /// Trust the server's certificate if a CA certificate in FILE (PEM) signed it for the host
+    /// we connect to, e.g. the file of `ftp-lab serve --tls-cert-out FILE`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["tls_fingerprint", "insecure"])]
+    tls_ca: Option<PathBuf>,
+    /// Trust exactly the certificate with this SHA-256 fingerprint (hex, colons optional), as
+    /// `ftp-lab serve` prints it: compare it by eye, then pin it.
+    #[arg(long, value_name = "SHA256", value_parser = parse_fingerprint, conflicts_with = "insecure")]
+    tls_fingerprint: Option<[u8; 32]>,
+    /// Accept any certificate: still encrypted, but whoever sits in the middle can read the
+    /// session. For experiments only.
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl TlsArgs {
+    /// The client's TLS options; `url_tls` when the target is an ftps:// URL. A trust flag
+    /// without TLS would do nothing: the user's mistake.
+    fn options(&self, target: &str) -> Result<TlsOptions> {
+        let wanted = self.tls || target.to_ascii_lowercase().starts_with("ftps://");
+        let trust = match (&self.tls_ca, self.tls_fingerprint, self.insecure) {
+            (Some(file), _, _) => Trust::Authorities(file.clone()),
+            (None, Some(fingerprint), _) => Trust::Fingerprint(fingerprint),
+            (None, None, true) => Trust::Anything,
+            (None, None, false) => Trust::Nothing,
+        };
+        if !wanted && trust != Trust::Nothing {
+            return Err(Error::Usage(
+                "--tls-ca, --tls-fingerprint and --insecure check a TLS server: add --tls or use an ftps:// URL".to_string(),
+            ));
+        }
+        Ok(TlsOptions { wanted, trust })
+    }
+}
+
+/// `--tls-fingerprint`: 32 bytes of hex, with or without colons.
+fn parse_fingerprint(text: &str) -> std::result::Result<[u8; 32], String> {
+    crate::tls::parse_fingerprint(text).ok_or_else(|| {
+        format!("`{text}` is not a SHA-256 fingerprint (64 hex digits, colons optional)")
+    })
 }
 
 #[derive(Args, Debug)]
 struct ConnectArgs {
-    /// Server as HOST:PORT, or an ftp:// URL. A bare HOST means port 2121, where `ftp-lab
+    /// Server as HOST:PORT, or an ftp:// (ftps:// for TLS) URL. A bare HOST means port 2121, where `ftp-lab
     /// serve` listens by default; a URL without a port means FTP's standard port 21
     /// (RFC 1738 §3.2), as in every FTP client.
     #[arg(value_name = "HOST:PORT")]
@@ -147,7 +220,8 @@ struct ConnectArgs {
     /// User name (anonymous if not given).
     #[arg(long)]
     user: Option<String>,
-    /// Password (sent in clear text, as FTP always does).
+    /// Password (readable by anyone on the path, as everything in plain FTP, unless --tls or
+    /// an ftps:// URL protects the session).
     #[arg(long)]
     password: Option<String>,
     #[command(flatten)]
@@ -160,8 +234,9 @@ struct ConnectArgs {
 
 #[derive(Args, Debug)]
 struct GetArgs {
-    /// ftp://[user[:pass]@]host:port/path of the file. Without `:port` the URL means FTP's
-    /// standard port 21 (RFC 1738 §3.2); `ftp-lab serve` listens on 2121.
+    /// ftp://[user[:pass]@]host:port/path of the file (ftps:// for TLS, like --tls). Without
+    /// `:port` the URL means FTP's standard port 21 (RFC 1738 §3.2); `ftp-lab serve` listens
+    /// on 2121.
     url: String,
     /// Where to save it (default: its name, in the current directory).
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -183,8 +258,8 @@ struct GetArgs {
 struct PutArgs {
     /// The local file to upload.
     file: PathBuf,
-    /// ftp://[user[:pass]@]host:port/path to upload to (port 21 if the URL names none;
-    /// `ftp-lab serve` listens on 2121).
+    /// ftp://[user[:pass]@]host:port/path to upload to (ftps:// for TLS, like --tls; port 21
+    /// if the URL names none; `ftp-lab serve` listens on 2121).
     url: String,
     #[command(flatten)]
     block: BlockArgs,
@@ -242,6 +317,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => server::run(serve_config(args)?),
         Command::Connect(args) => shell::run(&ConnectConfig {
+            tls: args.flags.tls.options(&args.target)?,
             target: args.target,
             user: args.user,
             password: args.password,
@@ -251,6 +327,7 @@ pub fn run(cli: Cli) -> Result<()> {
             tracer: args.flags.trace.tracer("ftp")?,
         }),
         Command::Get(args) => oneshot::get(&GetConfig {
+            tls: args.flags.tls.options(&args.url)?,
             url: args.url,
             output: args.output,
             resume: args.resume,
@@ -261,10 +338,11 @@ pub fn run(cli: Cli) -> Result<()> {
         }),
         Command::Put(args) => oneshot::put(&PutConfig {
             file: args.file,
-            url: args.url,
             active: args.flags.active,
             block_size: args.block.block_size,
             tracer: args.flags.trace.tracer("ftp")?,
+            tls: args.flags.tls.options(&args.url)?,
+            url: args.url,
         }),
         Command::Bench(args) => bench::run(&BenchConfig {
             file_size: args.file_size,
@@ -330,6 +408,11 @@ fn serve_config(args: ServeArgs) -> Result<ServeConfig> {
         data_timeout: Duration::from_secs(args.data_timeout),
         tracer: args.trace.tracer("ftp")?,
         stop_on_stdin_eof: args.stop_on_stdin_eof,
+        tls: TlsFiles {
+            cert_and_key: args.tls_cert.zip(args.tls_key),
+            cert_out: args.tls_cert_out,
+        },
+        require_tls: args.require_tls,
     })
 }
 

@@ -32,6 +32,7 @@
 //! - [`hostport`]: the addresses inside PORT, PASV, EPRT and EPSV (pure).
 //! - [`listing`]: LIST, MLSD and MDTM formats (pure).
 //! - [`data`]: opening a data connection: accept with a deadline from the right address only.
+//! - [`tls`]: explicit FTPS (RFC 4217): TLS on the control and data connections, certificates.
 //! - [`bench`](mod@bench): `ftp-lab bench`, throughput against the client's block size, every
 //!   byte checked.
 //! - [`grade`]: `ftp-lab grade HOST:PORT`, the conformance grader for students' servers
@@ -47,3 +48,4 @@ pub mod hostport;
 pub mod listing;
 pub mod reply;
 pub mod server;
+pub mod tls;

@@ -6,16 +6,26 @@
 //! a deadline ([`REPLY_TIMEOUT`]).
 //!
 //! With `--trace` each command and reply line is printed, with the password of `PASS` masked,
-//! so the dialogue can be read next to the server's trace.
+//! so the dialogue can be read next to the server's trace. After [`Control::start_tls`] the
+//! lines are tagged `[tls]`: they are what the two ends see; on the wire there are only TLS
+//! records (`crate::tls`).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 
 use netlab_common::trace_json::{EventKind, TraceEvent};
 use netlab_common::{Error, Result, Tracer, net, term};
 
 use crate::reply::{ParseStep, Reply, ReplyParser};
+use crate::tls::Channel;
+
+/// The control connection: clear, or protected after `AUTH TLS`.
+type ControlChannel = Channel<ClientConnection>;
 
 /// Longest reply line accepted from a server.
 pub const MAX_REPLY_LINE: usize = 64 * 1024;
@@ -27,8 +37,8 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
 /// A control connection to an FTP server.
 #[derive(Debug)]
 pub struct Control {
-    writer: TcpStream,
-    reader: BufReader<TcpStream>,
+    /// Read through a buffer (replies come in lines); written through `get_mut()`.
+    reader: BufReader<ControlChannel>,
     peer: SocketAddr,
     local: SocketAddr,
     tracer: Tracer,
@@ -43,14 +53,9 @@ impl Control {
         stream
             .set_read_timeout(Some(REPLY_TIMEOUT))
             .map_err(|err| Error::io("setting the reply timeout", err))?;
-        let reader = BufReader::new(
-            stream
-                .try_clone()
-                .map_err(|err| Error::io("cloning the control socket", err))?,
-        );
+        let reader = BufReader::new(Channel::Clear(stream));
         tracer.event(peer, "control connection open");
         let mut control = Control {
-            writer: stream,
             reader,
             peer,
             local,
@@ -79,6 +84,50 @@ impl Control {
         self.tracer
     }
 
+    /// Is the control connection protected by TLS?
+    pub fn is_protected(&self) -> bool {
+        self.reader.get_ref().is_protected()
+    }
+
+    /// After the server's `234` to `AUTH TLS`: the TLS handshake, in the client role, checking
+    /// the server's certificate for `name`. Returns the version and cipher agreed. A server that
+    /// sent more after its `234` sent it in the clear, where anyone could have put it: refused.
+    pub fn start_tls(
+        &mut self,
+        config: Arc<ClientConfig>,
+        name: ServerName<'static>,
+    ) -> std::io::Result<String> {
+        if !self.reader.buffer().is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the server sent more than its 234 before the TLS handshake",
+            ));
+        }
+        self.tracer.event(
+            self.peer,
+            "TLS handshake starts on the control connection (we are the TLS client)",
+        );
+        let tcp = self.reader.get_ref().tcp().try_clone()?;
+        let tls = ClientConnection::new(config, name).map_err(std::io::Error::other)?;
+        let channel = Channel::handshake(tls, tcp, None)?;
+        let agreed = channel.describe().unwrap_or_default();
+        self.reader = BufReader::new(channel);
+        self.tracer.event(
+            self.peer,
+            &format!("TLS handshake done ({agreed}): the dialogue is now encrypted"),
+        );
+        Ok(agreed)
+    }
+
+    /// Traces a command or reply line, tagged `[tls]` when it travels inside TLS.
+    fn trace_line(&self, line: &str) {
+        if self.is_protected() {
+            self.tracer.event(self.peer, &format!("[tls] {line}"));
+        } else {
+            self.tracer.event(self.peer, line);
+        }
+    }
+
     /// Sends one command line (CRLF is added). A line break inside it (typed, or `%0D%0A` in
     /// a URL) would end the command early and smuggle in a second one: that is the user's
     /// mistake, refused before anything is sent.
@@ -96,7 +145,7 @@ impl Control {
         } else {
             term::sanitize(line)
         };
-        self.tracer.event(self.peer, &format!("-> {shown}"));
+        self.trace_line(&format!("-> {shown}"));
         if let Some(json) = self.tracer.json() {
             let (verb, argument) = shown.split_once(' ').unwrap_or((&shown, ""));
             json.record(
@@ -105,11 +154,14 @@ impl Control {
                     .with_summary(shown.as_str())
                     .with_field("channel", "control")
                     .with_field("command", verb.to_ascii_uppercase())
-                    .with_field("argument", argument),
+                    .with_field("argument", argument)
+                    .with_field("tls", self.is_protected()),
             );
         }
-        self.writer
+        let channel = self.reader.get_mut();
+        channel
             .write_all(format!("{line}\r\n").as_bytes())
+            .and_then(|()| channel.flush())
             .map_err(|err| Error::io("sending a command", err))
     }
 
@@ -118,14 +170,14 @@ impl Control {
         let mut parser = ReplyParser::new();
         loop {
             let line = self.read_line()?;
-            self.tracer
-                .event(self.peer, &format!("<- {}", term::sanitize(&line)));
+            self.trace_line(&format!("<- {}", term::sanitize(&line)));
             if let Some(json) = self.tracer.json() {
                 let mut event =
                     TraceEvent::new(EventKind::Receive, Some(self.local), Some(self.peer))
                         .with_bytes(line.len() + 2)
                         .with_summary(term::sanitize(&line))
-                        .with_field("channel", "control");
+                        .with_field("channel", "control")
+                        .with_field("tls", self.is_protected());
                 if let Some(code) = line.get(..3).and_then(|code| code.parse::<u16>().ok()) {
                     event = event.with_field("reply", code);
                 }
@@ -145,14 +197,9 @@ impl Control {
         if !self.reader.buffer().is_empty() {
             return Ok(true);
         }
-        let setting = |timeout| {
-            self.writer
-                .set_read_timeout(Some(timeout))
-                .map_err(|err| Error::io("setting the reply timeout", err))
-        };
-        setting(wait.max(Duration::from_millis(1)))?;
+        self.set_reply_timeout(wait.max(Duration::from_millis(1)))?;
         let waited = self.reader.fill_buf().map(|_| ());
-        setting(REPLY_TIMEOUT)?;
+        self.set_reply_timeout(REPLY_TIMEOUT)?;
         match waited {
             // Bytes, or the end of the connection: either way `reply` has something to say.
             Ok(()) => Ok(true),
@@ -166,6 +213,14 @@ impl Control {
             }
             Err(err) => Err(Error::io("waiting for the server's reply", err)),
         }
+    }
+
+    fn set_reply_timeout(&self, timeout: Duration) -> Result<()> {
+        self.reader
+            .get_ref()
+            .tcp()
+            .set_read_timeout(Some(timeout))
+            .map_err(|err| Error::io("setting the reply timeout", err))
     }
 
     /// Sends a command and reads its reply.

@@ -31,6 +31,18 @@
 //! between transfers; we send `ABOR` alone, as an ordinary line, which is how our server (and
 //! vsftpd) read it anyway (`crate::server`'s connection notes on urgent data).
 //!
+//! ## Explicit FTPS (`--tls`, `ftps://`)
+//! [`FtpClient::secure`] sends `AUTH TLS` before logging in and runs the TLS handshake on the
+//! control connection (`crate::tls` explains the protocol); after the login, `PBSZ 0` and
+//! `PROT P` ask for TLS on every data connection too, which the client then opens as TLS
+//! client whoever made the TCP connection (RFC 4217 §7), resuming the control connection's
+//! session when the server allows. A refused `AUTH TLS` or `PROT P` ends the session: the
+//! client never carries on in the clear when protection was asked for. The server's
+//! certificate is checked as [`crate::tls::Trust`] says (`--tls-ca`, `--tls-fingerprint`,
+//! `--insecure`); with none of them every certificate is refused, with a message naming the
+//! three. The end of a protected download is the server's `close_notify`: a TCP close
+//! without it is an error (the file may be cut short), not the end of the file.
+//!
 //! Nothing here assumes our own server: replies are judged by their first digit, multi-line
 //! replies are parsed generically, and `EPSV`, `SIZE` and `REST` are used with fallbacks, so the
 //! client works against vsftpd, pyftpdlib and others.
@@ -52,12 +64,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use netlab_common::{Error, Result, Tracer, net};
+use netlab_common::{Error, Result, Tracer, net, term};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, HandshakeKind};
 
 use crate::data;
 use crate::hostport;
 use crate::reply::Reply;
+use crate::tls::{self, Channel, Trust};
 use control::Control;
+
+/// A data connection: clear, or protected after `PROT P`.
+type DataChannel = Channel<ClientConnection>;
 
 /// How long to wait for a data connection to open, and how long a transfer may move no byte.
 pub const DATA_TIMEOUT: Duration = Duration::from_secs(30);
@@ -82,6 +100,15 @@ pub const MAX_BLOCK_SIZE: usize = 64 << 20;
 
 /// The password anonymous logins send (by tradition an e-mail address, RFC 1635).
 pub const ANONYMOUS_PASSWORD: &str = "netlab@example.org";
+
+/// `--tls` (or an `ftps://` URL) and the certificate check, as the client commands take them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Protect the session with `AUTH TLS` and `PROT P`.
+    pub wanted: bool,
+    /// How to trust the server's certificate.
+    pub trust: Trust,
+}
 
 /// A data connection on its way: connected (passive) or waiting for the server (active).
 enum Pending {
@@ -135,6 +162,16 @@ pub struct FtpClient {
     block_size: usize,
     /// Asked to stop the running transfer (see [`FtpClient::cancel_handle`]).
     cancel: Cancel,
+    /// After [`FtpClient::secure`]: how data connections are protected.
+    tls: Option<DataTls>,
+}
+
+/// What each protected data connection needs: the configuration (with its cache of sessions
+/// to resume) and the name the certificate is checked against.
+#[derive(Debug)]
+struct DataTls {
+    config: Arc<ClientConfig>,
+    name: ServerName<'static>,
 }
 
 impl FtpClient {
@@ -150,7 +187,35 @@ impl FtpClient {
             no_epsv: false,
             block_size: DEFAULT_BLOCK_SIZE,
             cancel: Cancel::default(),
+            tls: None,
         })
+    }
+
+    /// `AUTH TLS` and the TLS handshake on the control connection, before the login (module
+    /// docs: Explicit FTPS). The certificate must be for the host of `target` (`host:port`).
+    pub fn secure(&mut self, trust: &Trust, target: &str) -> Result<()> {
+        if *trust == Trust::Anything {
+            term::warn(
+                "--insecure: the server's certificate is not checked; the session is encrypted, \
+                 but whoever sits in the middle can read it",
+            );
+        }
+        let config = tls::client_config(trust)?;
+        let name = tls::server_name(target)?;
+        let reply = self.control.command("AUTH TLS")?;
+        if reply.code != 234 {
+            return Err(refused("AUTH TLS (the server offers no TLS)", &reply));
+        }
+        self.control
+            .start_tls(Arc::clone(&config), name.clone())
+            .map_err(|err| handshake_error("on the control connection", trust, err))?;
+        self.tls = Some(DataTls { config, name });
+        Ok(())
+    }
+
+    /// Is the session protected by TLS ([`FtpClient::secure`])?
+    pub fn is_protected(&self) -> bool {
+        self.control.is_protected()
     }
 
     /// Sets how many bytes each `read` (downloads) or each read-then-`write` (uploads) on a
@@ -184,6 +249,11 @@ impl FtpClient {
         };
         if !reply.is_success() {
             return Err(refused(&format!("logging in as {user}"), &reply));
+        }
+        if self.tls.is_some() {
+            // RFC 4217 §8-9: PBSZ 0 first, then PROT P: every data connection in TLS.
+            self.expect_success("PBSZ 0")?;
+            self.expect_success("PROT P")?;
         }
         self.expect_success("TYPE I")?;
         Ok(())
@@ -285,7 +355,10 @@ impl FtpClient {
             Ok(Copied::Cancelled(sent)) => return Err(self.abort(&line, stream, sent)),
             Err(err) => return Err(err),
         };
-        // Closing the data connection is how the server learns the file is complete.
+        // Closing the data connection is how the server learns the file is complete; over
+        // TLS, with close_notify first (crate::tls).
+        end_upload(&mut stream)
+            .map_err(|err| data_error("ending the upload with TLS close_notify", err))?;
         drop(stream);
         self.trace_data(&format!("data: {sent} bytes sent, connection closed"));
         self.finish_transfer(&line)?;
@@ -322,6 +395,10 @@ impl FtpClient {
             Ok(Copied::Cancelled(received)) => return Err(self.abort(line, stream, received)),
             Err(err) => return Err(err),
         };
+        // The server's close_notify came: ours answers it (best effort; the file is whole).
+        stream.send_close_notify();
+        let _ = stream.flush();
+        drop(stream);
         self.trace_data(&format!(
             "data: {received} bytes received, connection closed"
         ));
@@ -334,7 +411,7 @@ impl FtpClient {
     /// to answer (it closes the data connection itself); then our end closed and the server's
     /// two replies read. Returns the error the transfer ends with: [`Error::Failed`] saying it
     /// was cancelled, or what went wrong on the control connection meanwhile.
-    fn abort(&mut self, line: &str, stream: TcpStream, moved: u64) -> Error {
+    fn abort(&mut self, line: &str, stream: DataChannel, moved: u64) -> Error {
         self.cancel.clear();
         let answers = self.control.send("ABOR").and_then(|()| {
             self.control.reply_pending(ABORT_GRACE)?;
@@ -391,8 +468,9 @@ impl FtpClient {
         Ok(announced.port())
     }
 
-    /// Sends the transfer command and, once the server agreed (1yz), has the data connection.
-    fn start_transfer(&mut self, line: &str, pending: Pending) -> Result<TcpStream> {
+    /// Sends the transfer command and, once the server agreed (1yz), has the data connection
+    /// (after `PROT P`, with its TLS handshake done).
+    fn start_transfer(&mut self, line: &str, pending: Pending) -> Result<DataChannel> {
         let reply = self.control.command(line)?;
         if !reply.is_preliminary() {
             return Err(refused(line, &reply));
@@ -416,7 +494,32 @@ impl FtpClient {
         // loop counts DATA_TIMEOUT across them (module docs: Cancelling a transfer).
         let _ = stream.set_read_timeout(Some(DATA_SLICE));
         let _ = stream.set_write_timeout(Some(DATA_SLICE));
-        Ok(stream)
+        self.protect_data(stream)
+    }
+
+    /// With `PROT P`: the TLS handshake on a new data connection, we the TLS client whoever
+    /// connected (RFC 4217 §7). The configuration remembers the control connection's session,
+    /// so a server that allows it resumes it (an abbreviated handshake).
+    fn protect_data(&self, stream: TcpStream) -> Result<DataChannel> {
+        let Some(tls) = &self.tls else {
+            return Ok(Channel::Clear(stream));
+        };
+        let deadline = Instant::now() + DATA_TIMEOUT;
+        let connection = ClientConnection::new(Arc::clone(&tls.config), tls.name.clone())
+            .map_err(|err| Error::Failed(format!("TLS: {err}")))?;
+        let channel = Channel::handshake(connection, stream, Some(deadline))
+            .map_err(|err| Error::io("TLS handshake on the data connection", err))?;
+        let resumed = match &channel {
+            Channel::Protected(tls)
+                if tls.conn.handshake_kind() == Some(HandshakeKind::Resumed) =>
+            {
+                ", resumed the control connection's session"
+            }
+            _ => "",
+        };
+        let agreed = channel.describe().unwrap_or_default();
+        self.trace_data(&format!("data: TLS handshake done ({agreed}{resumed})"));
+        Ok(channel)
     }
 
     fn finish_transfer(&mut self, line: &str) -> Result<()> {
@@ -431,6 +534,51 @@ impl FtpClient {
     fn trace_data(&self, what: &str) {
         self.control.tracer().event(self.control.peer(), what);
     }
+}
+
+/// The end of an upload on `stream`: on a protected one, close_notify (pushed out through the
+/// socket's short waits, for at most [`DATA_TIMEOUT`]), then a lingering close, so the server's
+/// own close_notify (or anything else it sent) is read and not answered with a reset that
+/// could destroy the end of the file on its way (`crate::tls`, [`net::close_gracefully`]).
+fn end_upload(stream: &mut DataChannel) -> io::Result<()> {
+    if !stream.is_protected() {
+        return Ok(());
+    }
+    stream.send_close_notify();
+    let stall = Stall::new();
+    loop {
+        match stream.flush() {
+            Ok(()) => break,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) if is_slice_over(&err) => stall.check()?,
+            Err(err) => return Err(err),
+        }
+    }
+    net::close_gracefully(stream.tcp());
+    Ok(())
+}
+
+/// The error for a failed TLS handshake. A certificate we were not told to trust is the user's
+/// to settle, with one of three flags: [`Error::Usage`] (exit status 2) naming them.
+fn handshake_error(place: &str, trust: &Trust, err: io::Error) -> Error {
+    // `Pinned` (crate::tls) reports a wrong fingerprint as a General error in its own words.
+    let why = match err
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(rustls::Error::General(words)) => words.clone(),
+        Some(refused @ rustls::Error::InvalidCertificate(_)) => refused.to_string(),
+        _ => return Error::io(format!("TLS handshake {place}"), err),
+    };
+    let advice = match trust {
+        Trust::Nothing => "no certificate is trusted unless you say which",
+        _ => "it is not the one you said to trust",
+    };
+    Error::Usage(format!(
+        "TLS handshake {place}: the server's certificate was refused ({why}); {advice}: \
+         --tls-ca FILE (a CA certificate, e.g. from `ftp-lab serve --tls-cert-out FILE`), \
+         --tls-fingerprint SHA256 (the line `ftp-lab serve` prints), or --insecure (no check)"
+    ))
 }
 
 /// Copies until end of input in reads of at most `block` bytes (at least 1: an empty buffer

@@ -24,7 +24,7 @@ use netlab_common::progress::{human_bytes, human_rate, transfer_bar};
 use netlab_common::{Error, Result, Tracer, term};
 
 use super::url::FtpUrl;
-use super::{ANONYMOUS_PASSWORD, FtpClient};
+use super::{ANONYMOUS_PASSWORD, FtpClient, TlsOptions};
 
 /// What `ftp-lab get` was asked.
 #[derive(Debug, Clone)]
@@ -43,6 +43,8 @@ pub struct GetConfig {
     pub block_size: usize,
     /// `--trace`.
     pub tracer: Tracer,
+    /// `--tls` and how to trust the server's certificate.
+    pub tls: TlsOptions,
 }
 
 /// What `ftp-lab put` was asked.
@@ -58,15 +60,21 @@ pub struct PutConfig {
     pub block_size: usize,
     /// `--trace`.
     pub tracer: Tracer,
+    /// `--tls` and how to trust the server's certificate.
+    pub tls: TlsOptions,
 }
 
-/// Connects and logs in as the URL says (anonymous if it names no user). A URL without a port
-/// goes to 21, and says so first ([`FtpUrl::port_note`]).
-pub fn open(url: &FtpUrl, active: bool, tracer: Tracer) -> Result<FtpClient> {
+/// Connects and logs in as the URL says (anonymous if it names no user), over TLS if the URL
+/// is `ftps://` or `tls` asks. A URL without a port goes to 21, and says so first
+/// ([`FtpUrl::port_note`]).
+pub fn open(url: &FtpUrl, active: bool, tracer: Tracer, tls: &TlsOptions) -> Result<FtpClient> {
     if let Some(note) = url.port_note() {
         term::info(note);
     }
     let mut client = FtpClient::connect(&url.target, tracer)?;
+    if tls.wanted || url.tls {
+        client.secure(&tls.trust, &url.target)?;
+    }
     let user = url.user.as_deref().unwrap_or("anonymous");
     let password = url.password.as_deref().unwrap_or(ANONYMOUS_PASSWORD);
     client.login(user, password)?;
@@ -84,7 +92,7 @@ pub fn get(config: &GetConfig) -> Result<()> {
     if !config.resume && !config.force {
         refuse_existing(&output)?;
     }
-    let mut client = open(&url, config.active, config.tracer)?;
+    let mut client = open(&url, config.active, config.tracer, &config.tls)?;
     client.set_block_size(config.block_size);
     let remote_size = client.size(&url.path)?;
     let offset = if config.resume {
@@ -261,7 +269,7 @@ pub fn put(config: &PutConfig) -> Result<()> {
     } else {
         url.path.clone()
     };
-    let mut client = open(&url, config.active, config.tracer)?;
+    let mut client = open(&url, config.active, config.tracer, &config.tls)?;
     client.set_block_size(config.block_size);
     let bar = transfer_bar(length, &remote);
     let started = Instant::now();

@@ -1,4 +1,4 @@
-//! # `ftp://` URLs (RFC 1738, section 3.2)
+//! # `ftp://` and `ftps://` URLs (RFC 1738, section 3.2)
 //!
 //! `ftp://[user[:password]@]host[:port]/path`. The user, password and path may contain
 //! `%XX` escapes (a `@` in a password is `%40`). As in curl, the path is taken relative to the
@@ -7,6 +7,11 @@
 //! A URL without a port means FTP's registered port, 21 (RFC 1738, section 3.2): that is what
 //! every FTP client reads it as, so ours does too. The lab's server listens on 2121 instead
 //! (port 21 needs root), so a URL without a port says so in one line ([`FtpUrl::port_note`]).
+//!
+//! `ftps://` here means *explicit* FTPS (RFC 4217): the same port, then `AUTH TLS`, as
+//! `--tls` does. Beware: curl reads `ftps://` as *implicit* FTPS (TLS from the first byte, on
+//! port 990, an older scheme RFC 4217 does not define); its explicit form is `ftp://` with
+//! `--ssl-reqd`.
 
 use netlab_common::net::add_default_port;
 use netlab_common::{Error, Result};
@@ -24,6 +29,8 @@ pub struct FtpUrl {
     pub path: String,
     /// The URL named no port, so [`FtpUrl::target`] has FTP's standard 21.
     pub standard_port: bool,
+    /// `ftps://`: protect the session with `AUTH TLS` (module docs).
+    pub tls: bool,
 }
 
 /// The standard FTP control port (RFC 959, section 8; RFC 1738, section 3.2 makes it the
@@ -34,13 +41,12 @@ pub const FTP_PORT: u16 = 21;
 pub const LAB_PORT: u16 = 2121;
 
 impl FtpUrl {
-    /// Parses `ftp://...`. A malformed URL is the user's mistake: [`netlab_common::Error::Usage`].
+    /// Parses `ftp://...` or `ftps://...`. A malformed URL is the user's mistake:
+    /// [`netlab_common::Error::Usage`].
     pub fn parse(url: &str) -> Result<FtpUrl> {
         let bad = |why: &str| Error::Usage(format!("bad URL `{url}`: {why}"));
-        let rest = url
-            .strip_prefix("ftp://")
-            .or_else(|| url.strip_prefix("FTP://"))
-            .ok_or_else(|| bad("it must start with ftp://"))?;
+        let (tls, rest) =
+            split_scheme(url).ok_or_else(|| bad("it must start with ftp:// or ftps://"))?;
         let (authority, path) = match rest.find('/') {
             Some(slash) => (
                 rest.get(..slash).unwrap_or_default(),
@@ -72,6 +78,7 @@ impl FtpUrl {
             standard_port: standard.is_some(),
             target: standard.unwrap_or_else(|| host_port.to_string()),
             path: decode(path)?,
+            tls,
         })
     }
 
@@ -87,6 +94,23 @@ impl FtpUrl {
             )
         })
     }
+}
+
+/// `ftp://` (false) or `ftps://` (true), in any case, and the rest of the URL.
+fn split_scheme(url: &str) -> Option<(bool, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme.eq_ignore_ascii_case("ftp") {
+        Some((false, rest))
+    } else if scheme.eq_ignore_ascii_case("ftps") {
+        Some((true, rest))
+    } else {
+        None
+    }
+}
+
+/// Is `target` a URL (`ftp://` or `ftps://`) rather than `HOST:PORT`?
+pub fn is_url(target: &str) -> bool {
+    split_scheme(target).is_some()
 }
 
 /// Decodes `%XX` escapes. A NUL or invalid UTF-8 after decoding is an error.
@@ -128,6 +152,19 @@ mod tests {
         assert_eq!(url.password.as_deref(), Some("p@ss"));
         assert_eq!(url.target, "127.0.0.1:2121");
         assert_eq!(url.path, "docs/my file.txt");
+        assert!(!url.tls);
+    }
+
+    /// `ftps://` asks for TLS and is otherwise the same URL.
+    #[test]
+    fn ftps_url() {
+        let url = FtpUrl::parse("ftps://alice@localhost:2121/a.txt").unwrap();
+        assert!(url.tls);
+        assert_eq!(
+            (url.target.as_str(), url.path.as_str()),
+            ("localhost:2121", "a.txt")
+        );
+        assert!(is_url("FTPS://h") && is_url("ftp://h") && !is_url("h:21"));
     }
 
     /// Defaults: no credentials, port 21, empty path; IPv6 brackets kept.

@@ -23,10 +23,10 @@ use crate::reply::Reply;
 
 /// Every verb the server implements, for `HELP` and for telling `502` from `530`.
 pub const IMPLEMENTED: &[&str] = &[
-    "ABOR", "ACCT", "ALLO", "APPE", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT", "HELP", "LIST",
-    "MDTM", "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV", "PORT", "PWD",
-    "QUIT", "REIN", "REST", "RETR", "RMD", "RNFR", "RNTO", "SIZE", "STAT", "STOR", "STRU", "SYST",
-    "TYPE", "USER", "XCUP", "XCWD", "XMKD", "XPWD", "XRMD",
+    "ABOR", "ACCT", "ALLO", "APPE", "AUTH", "CCC", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT",
+    "HELP", "LIST", "MDTM", "MKD", "MLSD", "MLST", "MODE", "NLST", "NOOP", "OPTS", "PASS", "PASV",
+    "PBSZ", "PORT", "PROT", "PWD", "QUIT", "REIN", "REST", "RETR", "RMD", "RNFR", "RNTO", "SIZE",
+    "STAT", "STOR", "STRU", "SYST", "TYPE", "USER", "XCUP", "XCWD", "XMKD", "XPWD", "XRMD",
 ];
 
 /// Is `verb` one we implement?
@@ -34,14 +34,18 @@ pub fn is_implemented(verb: &str) -> bool {
     IMPLEMENTED.contains(&verb)
 }
 
-/// `FEAT` (RFC 2389 §3): the extensions this server supports, one per line.
+/// `FEAT` (RFC 2389 §3): the extensions this server supports, one per line (`AUTH TLS`,
+/// `PBSZ` and `PROT` as RFC 4217 §6 lists them).
 pub fn features() -> Reply {
     let features = [
+        "AUTH TLS",
         "EPRT",
         "EPSV",
         "MDTM",
         "MLST type*;size*;modify*;perm*;",
         "PASV",
+        "PBSZ",
+        "PROT",
         "REST STREAM",
         "SIZE",
         "UTF8",

@@ -36,6 +36,15 @@
 //! and stay one reply out of step. RFC 9293 §3.8.5 says new applications should not use urgent data,
 //! and RFC 6093 §6 requires receiving it inline, so the control socket gets `SO_OOBINLINE`, as
 //! vsftpd's does: the urgent byte stays where it was sent, and `ABOR\r\n` is an ordinary line.
+//!
+//! ## Under TLS (`AUTH TLS`, RFC 4217)
+//! After `234` the same connection carries TLS records ([`Channel`], `crate::tls`): the command
+//! loop reads and writes through the TLS session and nothing else changes, except two things.
+//! Bytes the client sent in the clear after `AUTH TLS` are thrown away (`start_tls`). And the
+//! `ABOR` watcher can no longer *peek*: a TLS record must be read whole and decrypted before
+//! its text shows, so on a protected connection it *reads*, and keeps what it decrypted for the
+//! command loop (`control_state`). With `PROT P` each data connection gets its own TLS
+//! handshake, the server in the TLS server role whoever connected (RFC 4217 §7).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -45,18 +54,23 @@ use std::time::{Duration, Instant};
 use netlab_common::progress::{human_bytes, human_rate};
 use netlab_common::trace_json::{EventKind, TraceEvent};
 use netlab_common::{Error, Result, net, term};
+use rustls::{HandshakeKind, ServerConnection, StreamOwned};
 
 use super::Shared;
 use super::commands::io_reply;
 use super::limits::Admitted;
 use super::session::{Session, Step, Transfer, TransferKind};
 use super::transfer::{
-    self, ControlState, Prepared, TransferError, Upload, Watcher, prepare, verb_of,
+    self, ControlState, DataChannel, Prepared, TransferError, Upload, Watcher, prepare, verb_of,
 };
 use crate::command::{Command, CommandError, LineBuffer, LineEvent, MAX_COMMAND_LINE};
 use crate::data;
 use crate::hostport;
 use crate::reply::Reply;
+use crate::tls::Channel;
+
+/// The control connection: clear, or protected after `AUTH TLS` (`crate::tls`).
+type ControlChannel = Channel<ServerConnection>;
 
 /// How the next transfer's data connection will be opened.
 #[derive(Debug)]
@@ -98,7 +112,8 @@ pub fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, _slot: Ad
 }
 
 struct Connection {
-    stream: TcpStream,
+    /// The control connection: clear until `AUTH TLS`, then protected.
+    control: ControlChannel,
     peer: SocketAddr,
     lines: LineBuffer,
     session: Session,
@@ -124,7 +139,7 @@ impl Connection {
             term::warn(format!("{peer}: cannot set SO_OOBINLINE: {err}"));
         }
         Ok(Connection {
-            stream,
+            control: Channel::Clear(stream),
             peer,
             lines: LineBuffer::new(MAX_COMMAND_LINE),
             session: Session::new(Arc::clone(&shared), peer, local),
@@ -177,7 +192,7 @@ impl Connection {
             let command = match Command::parse(&line) {
                 Ok(command) => command,
                 Err(CommandError::Unrecognized) => {
-                    self.trace(&format!("<- {}", term::sanitize_bytes(&line)));
+                    self.trace_control(&format!("<- {}", term::sanitize_bytes(&line)));
                     self.record_command(&line, &term::sanitize_bytes(&line));
                     self.send(&Reply::new(500, "Syntax error, command unrecognized."))?;
                     continue;
@@ -187,7 +202,7 @@ impl Connection {
                     continue;
                 }
             };
-            self.trace(&format!("<- {}", command.for_display()));
+            self.trace_control(&format!("<- {}", command.for_display()));
             self.record_command(&line, &command.for_display());
             let step = self.session.handle(&command, Instant::now());
             if let Some(how) = self.perform(step)? {
@@ -231,8 +246,44 @@ impl Connection {
                     "ABOR done: no transfer is running and no data connection is open.",
                 ))?;
             }
+            Step::StartTls(reply) => {
+                self.send(&reply)?;
+                if let Err(err) = self.start_tls() {
+                    term::warn(format!(
+                        "{}: TLS handshake on the control connection failed: {err}",
+                        self.peer
+                    ));
+                    return Ok(Some("TLS handshake failed"));
+                }
+            }
         }
         Ok(None)
+    }
+
+    /// After `234`: the TLS handshake on the control connection, in the server role. Bytes the
+    /// client sent after `AUTH TLS` but before its handshake were sent in the clear and could
+    /// have been injected by anyone on the path (the STARTTLS command injection of
+    /// CVE-2011-0411): they are thrown away, never run as if protected.
+    fn start_tls(&mut self) -> io::Result<()> {
+        let early = self.lines.pending().len();
+        if early > 0 {
+            term::warn(format!(
+                "{}: discarded {early} bytes sent in the clear after AUTH TLS, before the handshake",
+                self.peer
+            ));
+            self.lines = LineBuffer::new(MAX_COMMAND_LINE);
+        }
+        self.trace("TLS handshake starts on the control connection (we are the TLS server)");
+        let tcp = self.control.tcp().try_clone()?;
+        let tls =
+            ServerConnection::new(Arc::clone(&self.shared.tls.config)).map_err(io::Error::other)?;
+        self.control = Channel::handshake(tls, tcp, None)?;
+        self.session.control_protected();
+        let agreed = self.control.describe().unwrap_or_default();
+        self.trace(&format!(
+            "TLS handshake done ({agreed}): the dialogue is now encrypted"
+        ));
+        Ok(())
     }
 
     fn next_input(&mut self) -> Result<Input> {
@@ -241,7 +292,7 @@ impl Connection {
             if let Some(event) = self.lines.next_event() {
                 return Ok(Input::Event(event));
             }
-            match self.stream.read(&mut chunk) {
+            match self.control.read(&mut chunk) {
                 Ok(0) => return Ok(Input::Closed),
                 Ok(got) => self.lines.push(chunk.get(..got).unwrap_or_default()),
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
@@ -258,34 +309,50 @@ impl Connection {
             json.record(
                 &TraceEvent::new(
                     EventKind::Send,
-                    self.stream.local_addr().ok(),
+                    self.control.tcp().local_addr().ok(),
                     Some(self.peer),
                 )
                 .with_bytes(wire.len())
                 .with_summary(first_line)
                 .with_field("channel", "control")
-                .with_field("reply", reply.code),
+                .with_field("reply", reply.code)
+                .with_field("tls", self.control.is_protected()),
             );
         }
         if self.shared.tracer.enabled() {
             for line in wire.lines() {
-                self.trace(&format!("-> {line}"));
+                self.trace_control(&format!("-> {line}"));
             }
         }
-        (&self.stream)
+        // A flush pushes out what TLS still holds (a clear TCP socket has nothing to flush).
+        self.control
             .write_all(wire.as_bytes())
+            .and_then(|()| self.control.flush())
             .map_err(|err| Error::io("sending a reply", err))
     }
 
     fn close_with(&mut self, reply: Reply, how: &'static str) -> Result<&'static str> {
-        // The goodbye is best effort: the client may be gone already.
+        // The goodbye is best effort: the client may be gone already. Under TLS a close_notify
+        // tells the client the dialogue ended here and was not cut (`crate::tls`).
         let _ = self.send(&reply);
-        net::close_gracefully(&self.stream);
+        self.control.send_close_notify();
+        let _ = self.control.flush();
+        net::close_gracefully(self.control.tcp());
         Ok(how)
     }
 
     fn trace(&self, what: &str) {
         self.shared.tracer.event(self.peer, what);
+    }
+
+    /// Traces a command or reply, tagged `[tls]` when the control connection is protected: on
+    /// the wire an eavesdropper would see only TLS records, not this text.
+    fn trace_control(&self, what: &str) {
+        if self.control.is_protected() {
+            self.trace(&format!("[tls] {what}"));
+        } else {
+            self.trace(what);
+        }
     }
 
     /// `--trace-json`: a command line arrived (`shown` with the password masked). Its bytes
@@ -296,14 +363,15 @@ impl Connection {
             json.record(
                 &TraceEvent::new(
                     EventKind::Receive,
-                    self.stream.local_addr().ok(),
+                    self.control.tcp().local_addr().ok(),
                     Some(self.peer),
                 )
                 .with_bytes(line.len() + 2)
                 .with_summary(shown)
                 .with_field("channel", "control")
                 .with_field("command", verb.to_ascii_uppercase())
-                .with_field("argument", argument),
+                .with_field("argument", argument)
+                .with_field("tls", self.control.is_protected()),
             );
         }
     }
@@ -320,7 +388,8 @@ impl Connection {
         if let Some(json) = self.shared.tracer.json() {
             let mut event = TraceEvent::new(kind, local, peer)
                 .with_summary(format!("data connection: {shown}"))
-                .with_field("channel", "data");
+                .with_field("channel", "data")
+                .with_field("tls", self.session.data_protected());
             if kind == EventKind::Close {
                 event = event.with_direction(netlab_common::Direction::Sent);
             }
@@ -335,7 +404,7 @@ impl Connection {
 
     fn open_passive(&mut self, extended: bool) -> Result<()> {
         self.data = None; // a listener from an earlier PASV is closed
-        let ip = self.stream.local_addr().map_err(Error::from)?.ip();
+        let ip = self.control.tcp().local_addr().map_err(Error::from)?.ip();
         let listener = match data::listen_passive(ip, self.shared.pasv_ports.as_ref()) {
             Ok(listener) => listener,
             Err(err) => {
@@ -380,12 +449,15 @@ impl Connection {
         };
         self.send(&Reply::new(150, prepared.announcement(&shown)))?;
         let opened_by = plan.opened_by();
-        let mut data_stream = match self.open_data(plan) {
+        let mut data_stream = match self.open_data(plan).and_then(|tcp| self.protect_data(tcp)) {
             Ok(stream) => stream,
             Err(reply) => return self.send(&reply),
         };
         let started = Instant::now();
-        let data_ends = (data_stream.local_addr().ok(), data_stream.peer_addr().ok());
+        let data_ends = (
+            data_stream.tcp().local_addr().ok(),
+            data_stream.tcp().peer_addr().ok(),
+        );
         self.record_data(
             EventKind::Open,
             data_ends,
@@ -403,6 +475,45 @@ impl Connection {
         self.record_data(way, data_ends, moved, &shown);
         self.record_data(EventKind::Close, data_ends, None, &shown);
         self.finish_transfer(&transfer, &shown, outcome, started)
+    }
+
+    /// With `PROT P`, the TLS handshake on a new data connection, in the server role whoever
+    /// connected (RFC 4217 §7). A client may resume the control connection's TLS session.
+    fn protect_data(&self, tcp: TcpStream) -> std::result::Result<DataChannel, Reply> {
+        if !self.session.data_protected() {
+            return Ok(Channel::Clear(tcp));
+        }
+        let deadline = Instant::now() + self.shared.data_timeout;
+        let handshake = ServerConnection::new(Arc::clone(&self.shared.tls.data_config))
+            .map_err(io::Error::other)
+            .and_then(|tls| Channel::handshake(tls, tcp, Some(deadline)));
+        match handshake {
+            Ok(channel) => {
+                let resumed = match &channel {
+                    Channel::Protected(tls)
+                        if tls.conn.handshake_kind() == Some(HandshakeKind::Resumed) =>
+                    {
+                        ", resumed the control connection's session"
+                    }
+                    _ => "",
+                };
+                let agreed = channel.describe().unwrap_or_default();
+                self.trace(&format!("data: TLS handshake done ({agreed}{resumed})"));
+                Ok(channel)
+            }
+            Err(err) => {
+                term::warn(format!(
+                    "{}: TLS handshake on the data connection failed: {err}",
+                    self.peer
+                ));
+                Err(Reply::new(
+                    425,
+                    format!(
+                        "TLS handshake on the data connection failed ({err}); PROT P needs TLS there."
+                    ),
+                ))
+            }
+        }
     }
 
     fn open_data(&mut self, plan: DataPlan) -> std::result::Result<TcpStream, Reply> {
@@ -452,7 +563,7 @@ impl Connection {
     /// [`transfer::DATA_WAIT_SLICE`] at a time, looking at the control connection in between:
     /// `None` if the client sent `ABOR` or left while we waited.
     fn accept_watched(
-        &self,
+        &mut self,
         listener: &TcpListener,
         timeout: Duration,
     ) -> io::Result<Option<(TcpStream, SocketAddr)>> {
@@ -470,8 +581,8 @@ impl Connection {
                 Ok(accepted) => return Ok(Some(accepted)),
                 Err(err) if transfer::is_timeout(&err) && Instant::now() < deadline => {
                     let state = control_state(
-                        &self.stream,
-                        self.lines.pending(),
+                        &mut self.control,
+                        &mut self.lines,
                         Duration::ZERO,
                         self.shared.idle_timeout,
                     );
@@ -485,15 +596,19 @@ impl Connection {
     }
 
     fn move_bytes(
-        &self,
+        &mut self,
         prepared: Prepared,
-        data_stream: &mut TcpStream,
+        data_stream: &mut DataChannel,
     ) -> std::result::Result<(u64, Option<Upload>), TransferError> {
-        let control = &self.stream;
-        let pending = self.lines.pending();
-        let idle = self.shared.idle_timeout;
-        let mut watch = |wait| control_state(control, pending, wait, idle);
-        let mut watcher = Watcher::new(&mut watch, self.shared.data_timeout);
+        let Connection {
+            control,
+            lines,
+            shared,
+            ..
+        } = self;
+        let idle = shared.idle_timeout;
+        let mut watch = |wait| control_state(control, lines, wait, idle);
+        let mut watcher = Watcher::new(&mut watch, shared.data_timeout);
         match prepared {
             Prepared::Send { file, length, .. } => {
                 transfer::send_file(&file, data_stream, length, &mut watcher)
@@ -510,7 +625,9 @@ impl Connection {
                     bytes.extend_from_slice(line.as_bytes());
                     bytes.extend_from_slice(b"\r\n");
                 }
-                transfer::send_bytes(data_stream, &bytes, &mut watcher).map(|sent| (sent, None))
+                let sent = transfer::send_bytes(data_stream, &bytes, &mut watcher)?;
+                transfer::finish_protected(data_stream, &mut watcher)?;
+                Ok((sent, None))
             }
         }
     }
@@ -582,9 +699,91 @@ impl Connection {
 }
 
 /// Looks at the control connection, waiting at most `wait` (zero: not at all): has the client
-/// sent `ABOR`, or gone away? `pending` holds bytes already read but not yet handled. `idle` is
+/// sent `ABOR`, or gone away? `lines` holds bytes already read but not yet handled. `idle` is
 /// the control connection's normal read timeout (`None`: none), restored afterwards.
+///
+/// A clear connection is *peeked* at: what is there stays for the command loop. TLS records
+/// cannot be peeked into (a record must be read whole and decrypted to see its text), so a
+/// protected one is *read*: the decrypted text goes into `lines`, where the command loop finds
+/// it after the transfer, as if it had just arrived. To keep that bounded, nothing more is read
+/// while `lines` already holds a command line's worth.
 fn control_state(
+    control: &mut ControlChannel,
+    lines: &mut LineBuffer,
+    wait: Duration,
+    idle: Option<Duration>,
+) -> ControlState {
+    if has_abort(lines.pending()) {
+        return ControlState::Aborted;
+    }
+    match control {
+        Channel::Clear(tcp) => clear_control_state(tcp, lines.pending(), wait, idle),
+        Channel::Protected(tls) if lines.pending().len() < MAX_COMMAND_LINE => {
+            protected_control_state(tls, lines, wait, idle)
+        }
+        Channel::Protected(_) => ControlState::Quiet,
+    }
+}
+
+/// [`control_state`] on a TLS control connection: reads what arrived (at most `wait`) through
+/// the TLS session into `lines`.
+fn protected_control_state(
+    tls: &mut StreamOwned<ServerConnection, TcpStream>,
+    lines: &mut LineBuffer,
+    wait: Duration,
+    idle: Option<Duration>,
+) -> ControlState {
+    if set_wait(&tls.sock, wait).is_err() {
+        return ControlState::Gone;
+    }
+    let result = tls.conn.read_tls(&mut tls.sock);
+    if restore_wait(&tls.sock, idle).is_err() {
+        return ControlState::Gone;
+    }
+    match result {
+        Ok(0) => return ControlState::Gone,
+        Ok(_) => {}
+        Err(err) if transfer::is_timeout(&err) => return ControlState::Quiet,
+        Err(err) if err.kind() == io::ErrorKind::Interrupted => return ControlState::Quiet,
+        Err(_) => return ControlState::Gone,
+    }
+    if tls.conn.process_new_packets().is_err() {
+        return ControlState::Gone;
+    }
+    let mut text = [0u8; 4096];
+    loop {
+        match tls.conn.reader().read(&mut text) {
+            Ok(0) => return ControlState::Gone, // close_notify: the client ended the session
+            Ok(got) => lines.push(text.get(..got).unwrap_or_default()),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+            Err(_) => return ControlState::Gone,
+        }
+    }
+    if has_abort(lines.pending()) {
+        ControlState::Aborted
+    } else {
+        ControlState::Quiet
+    }
+}
+
+/// Makes the next read on `socket` wait at most `wait` (zero: not at all).
+fn set_wait(socket: &TcpStream, wait: Duration) -> io::Result<()> {
+    if wait.is_zero() {
+        socket.set_nonblocking(true)
+    } else {
+        socket.set_read_timeout(Some(wait))
+    }
+}
+
+/// Back to a blocking socket with the control connection's idle timeout.
+fn restore_wait(socket: &TcpStream, idle: Option<Duration>) -> io::Result<()> {
+    socket
+        .set_nonblocking(false)
+        .and_then(|()| socket.set_read_timeout(idle))
+}
+
+/// [`control_state`] on a clear control connection: peeks, so the bytes stay in the socket.
+fn clear_control_state(
     control: &TcpStream,
     pending: &[u8],
     wait: Duration,
@@ -593,19 +792,12 @@ fn control_state(
     if has_abort(pending) {
         return ControlState::Aborted;
     }
-    let set_up = if wait.is_zero() {
-        control.set_nonblocking(true)
-    } else {
-        control.set_read_timeout(Some(wait))
-    };
-    if set_up.is_err() {
+    if set_wait(control, wait).is_err() {
         return ControlState::Gone;
     }
     let mut peeked = [0u8; 512];
     let result = control.peek(&mut peeked);
-    let restored = control
-        .set_nonblocking(false)
-        .and_then(|()| control.set_read_timeout(idle));
+    let restored = restore_wait(control, idle);
     match (result, restored) {
         (_, Err(_)) | (Ok(0), _) => ControlState::Gone,
         (Ok(got), _) if has_abort(peeked.get(..got).unwrap_or_default()) => ControlState::Aborted,

@@ -23,6 +23,7 @@
 //! - [`listings`]: LIST, NLST, MLSD, MLST and STAT listings.
 //! - [`transfer`]: zero-copy downloads, all-or-nothing uploads.
 //! - [`paths`]: virtual paths, confined to `--root`.
+//! - [`protection`]: `AUTH TLS`, `PBSZ`, `PROT`, `CCC`: explicit FTPS (RFC 4217).
 //! - [`accounts`]: logins, constant-time password checks, slowing down guessing.
 //! - [`limits`]: how many clients, and how many per address.
 
@@ -32,6 +33,7 @@ pub mod connection;
 pub mod limits;
 pub mod listings;
 pub mod paths;
+pub mod protection;
 pub mod session;
 pub mod transfer;
 
@@ -54,6 +56,7 @@ use limits::{Admissions, Refusal};
 use paths::Root;
 
 use crate::reply::Reply;
+use crate::tls::{Identity, TlsFiles};
 
 /// What `ftp-lab serve` was asked (built by `cli.rs` from the flags).
 #[derive(Debug, Clone)]
@@ -79,6 +82,10 @@ pub struct ServeConfig {
     pub tracer: Tracer,
     /// `--stop-on-stdin-eof`: exit when standard input ends (see [`exit_when_stdin_ends`]).
     pub stop_on_stdin_eof: bool,
+    /// `--tls-cert`, `--tls-key`, `--tls-cert-out`: the certificate for `AUTH TLS`.
+    pub tls: TlsFiles,
+    /// `--require-tls`: no `USER`/`PASS` on a clear control connection.
+    pub require_tls: bool,
 }
 
 /// What every session thread shares.
@@ -98,10 +105,15 @@ pub struct Shared {
     pub data_timeout: Duration,
     /// `--trace` output.
     pub tracer: Tracer,
+    /// The certificate and TLS settings every `AUTH TLS` and `PROT P` connection uses.
+    pub tls: Identity,
+    /// `--require-tls`.
+    pub require_tls: bool,
 }
 
 impl Shared {
-    /// The shared state for `config`; fails if the root is not a directory.
+    /// The shared state for `config`; fails if the root is not a directory or the TLS
+    /// certificate cannot be read or made.
     pub fn new(config: &ServeConfig) -> Result<Shared> {
         let root = Root::open(&config.root).map_err(|err| {
             Error::io(
@@ -117,6 +129,8 @@ impl Shared {
             idle_timeout: config.idle_timeout,
             data_timeout: config.data_timeout,
             tracer: config.tracer,
+            tls: Identity::new(&config.tls, config.addr.ip())?,
+            require_tls: config.require_tls,
         })
     }
 }
@@ -141,6 +155,7 @@ pub fn run(config: ServeConfig) -> Result<()> {
         config.max_clients,
         config.max_per_ip
     ));
+    announce_tls(&config, &shared.tls);
     serve(
         listener,
         shared,
@@ -149,6 +164,30 @@ pub fn run(config: ServeConfig) -> Result<()> {
     );
     term::info("stopped (Ctrl-C)");
     Ok(())
+}
+
+/// Says where the TLS certificate comes from and prints its SHA-256 fingerprint in one line a
+/// person can compare with what a client shows (`ftp-lab connect --tls-fingerprint`, a browser).
+fn announce_tls(config: &ServeConfig, identity: &Identity) {
+    let origin = match &config.tls.cert_and_key {
+        Some((cert, _)) => format!("from {}", cert.display()),
+        None => "made at start, signed by a throwaway CA".to_string(),
+    };
+    let required = if config.require_tls {
+        "; logins only over TLS (--require-tls)"
+    } else {
+        ""
+    };
+    term::info(format!(
+        "AUTH TLS available, certificate {origin}{required}"
+    ));
+    if let Some(out) = &config.tls.cert_out {
+        term::info(format!(
+            "clients can trust {} (curl --cacert, ftp-lab --tls-ca)",
+            out.display()
+        ));
+    }
+    term::info(format!("TLS certificate SHA-256 {}", identity.fingerprint));
 }
 
 /// `--stop-on-stdin-eof`: a thread waits for the end of standard input, then ends the process.

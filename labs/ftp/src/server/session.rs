@@ -31,6 +31,7 @@ use netlab_common::term;
 use super::Shared;
 use super::accounts::{self, Access, LoginGuard, MAX_FAILURES_PER_CONNECTION};
 use super::paths::{PathError, VirtualPath};
+use super::protection::Protection;
 use crate::command::Command;
 use crate::data::same_host;
 use crate::hostport;
@@ -56,6 +57,9 @@ pub enum Step {
     Transfer(Transfer),
     /// `ABOR`: drop any prepared data connection and confirm.
     Abort,
+    /// `AUTH TLS`: send this reply in the clear, then run the TLS handshake on the control
+    /// connection (`server::protection`).
+    StartTls(Reply),
 }
 
 /// A transfer on the data connection, with everything checked that could be checked without it.
@@ -142,6 +146,8 @@ pub struct Session {
     pub(super) rename_from: Option<VirtualPath>,
     /// After `EPSV ALL` only EPSV may set up data connections (RFC 2428, section 4).
     pub(super) epsv_only: bool,
+    /// What AUTH TLS and PROT protect (`server::protection`).
+    pub(super) protection: Protection,
     failed_logins: u32,
 }
 
@@ -157,6 +163,7 @@ impl Session {
             restart_at: 0,
             rename_from: None,
             epsv_only: false,
+            protection: Protection::default(),
             failed_logins: 0,
         }
     }
@@ -164,10 +171,13 @@ impl Session {
     /// `REIN` (RFC 959, 4.1.1): back to the state of a new connection, logged out, except that
     /// the failed logins of this connection still count. A reset by REIN after an anonymous
     /// login would give a guesser three fresh tries per cycle (`server::accounts`, issue 14).
+    /// TLS stays as it is: the control connection cannot become clear again (`CCC` is refused).
     pub(super) fn reinitialize(&mut self) {
         let failed_logins = self.failed_logins;
+        let protection = self.protection;
         *self = Session::new(Arc::clone(&self.shared), self.peer, self.local);
         self.failed_logins = failed_logins;
+        self.protection = protection;
     }
 
     /// The `220` greeting sent when the connection opens.
@@ -187,6 +197,9 @@ impl Session {
     pub fn handle(&mut self, command: &Command, now: Instant) -> Step {
         let rename_from = self.rename_from.take();
         let arg = command.arg.as_str();
+        if let Some(refusal) = self.login_needs_tls(&command.verb) {
+            return refusal;
+        }
         match command.verb.as_str() {
             "USER" => self.user_command(arg),
             "PASS" => self.pass_command(arg, now),
@@ -197,6 +210,10 @@ impl Session {
             "OPTS" => super::commands::options(arg),
             "HELP" => Step::Reply(super::commands::help()),
             "ACCT" => reply(202, "No account needed."),
+            "AUTH" => self.auth(arg),
+            "PBSZ" => self.protection_buffer_size(arg),
+            "PROT" => self.protection_level(arg),
+            "CCC" => self.clear_command_channel(),
             verb if !super::commands::is_implemented(verb) => {
                 reply(502, format!("Command not implemented: {verb}."))
             }

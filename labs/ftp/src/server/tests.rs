@@ -25,6 +25,10 @@ impl Drop for Fixture {
 }
 
 fn fixture(label: &str) -> Fixture {
+    fixture_with(label, false)
+}
+
+fn fixture_with(label: &str, require_tls: bool) -> Fixture {
     let dir = std::env::temp_dir().join(format!("ftp-lab-session-{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("docs")).unwrap();
@@ -42,6 +46,8 @@ fn fixture(label: &str) -> Fixture {
         data_timeout: Duration::from_secs(5),
         tracer: Tracer::new(false),
         stop_on_stdin_eof: false,
+        tls: Default::default(),
+        require_tls,
     };
     let shared = Arc::new(Shared::new(&config).unwrap());
     let peer: SocketAddr = "192.0.2.10:40000".parse().unwrap();
@@ -59,7 +65,7 @@ fn send(session: &mut Session, line: &str) -> Step {
 /// The reply code of a step that is a plain reply (or a close, or a wait for one).
 fn code(step: &Step) -> u16 {
     match step {
-        Step::Reply(reply) | Step::Close(reply) => reply.code,
+        Step::Reply(reply) | Step::Close(reply) | Step::StartTls(reply) => reply.code,
         Step::Wait(_, inner) => code(inner),
         other => panic!("not a reply: {other:?}"),
     }
@@ -179,4 +185,49 @@ fn rein_keeps_the_connection_failure_count() {
         send(session, "PASS nope"),
         Step::Wait(_, inner) if matches!(*inner, Step::Close(ref reply) if reply.code == 421)
     ));
+}
+
+/// RFC 4217's order: PBSZ and PROT need AUTH TLS, PROT needs PBSZ; AUTH SSL and PROT S/E are
+/// refused with their codes; CCC is refused once protected; PROT P protects data connections.
+#[test]
+fn protection_commands_in_order() {
+    let mut fixture = fixture("protection");
+    let session = &mut fixture.session;
+    assert_eq!(code(&send(session, "PROT P")), 503);
+    assert_eq!(code(&send(session, "PBSZ 0")), 503);
+    assert_eq!(code(&send(session, "CCC")), 503);
+    assert_eq!(code(&send(session, "AUTH SSL")), 504);
+    assert_eq!(code(&send(session, "AUTH KERBEROS_V4")), 504);
+    assert!(matches!(send(session, "AUTH TLS"), Step::StartTls(reply) if reply.code == 234));
+    session.control_protected();
+    assert_eq!(code(&send(session, "AUTH TLS")), 503);
+    assert_eq!(code(&send(session, "PROT P")), 503);
+    assert_eq!(code(&send(session, "PBSZ x")), 501);
+    assert_eq!(code(&send(session, "PBSZ 0")), 200);
+    assert_eq!(code(&send(session, "PROT S")), 536);
+    assert_eq!(code(&send(session, "PROT E")), 536);
+    assert_eq!(code(&send(session, "PROT Q")), 504);
+    assert!(!session.data_protected());
+    assert_eq!(code(&send(session, "PROT P")), 200);
+    assert!(session.data_protected());
+    assert_eq!(code(&send(session, "CCC")), 534);
+    assert_eq!(code(&send(session, "USER anonymous")), 331);
+    assert_eq!(code(&send(session, "PASS me@example.org")), 230);
+    assert_eq!(code(&send(session, "REIN")), 220);
+    assert!(session.data_protected(), "REIN keeps TLS");
+}
+
+/// `--require-tls`: USER and PASS are refused with 534 on a clear connection, and accepted
+/// once the control connection is protected.
+#[test]
+fn require_tls_refuses_clear_logins() {
+    let mut fixture = fixture_with("require-tls", true);
+    let session = &mut fixture.session;
+    assert_eq!(code(&send(session, "USER alice")), 534);
+    assert_eq!(code(&send(session, "PASS pw")), 534);
+    assert_eq!(session.user(), None);
+    assert!(matches!(send(session, "AUTH TLS"), Step::StartTls(_)));
+    session.control_protected();
+    assert_eq!(code(&send(session, "USER alice")), 331);
+    assert_eq!(code(&send(session, "PASS pw")), 230);
 }

@@ -47,6 +47,10 @@
 //!    `ABOR`: prompt, but two threads then read one control connection, and who consumes the
 //!    `ABOR` line becomes a race to reason about.
 //!
+//! Over TLS (`PROT P`, `crate::tls`) there is no zero-copy: every byte must pass through our
+//! memory to be encrypted, so a protected download reads the file in blocks and writes them
+//! through the TLS session ([`send_file`]), and ends with TLS's `close_notify`.
+//!
 //! ## Uploads (STOR/APPE): all or nothing
 //! In stream mode the end of a file is marked by closing the data connection (RFC 959, 3.4.1).
 //! A client that crashes closes it too, and its kernel sends the same FIN: the server cannot
@@ -59,7 +63,11 @@
 //!    connection [`END_OF_UPLOAD_GRACE`] to show its own end before believing the upload is
 //!    whole. A client that closes the control connection without waiting for our `226` loses
 //!    its upload: that is the safe side to err on;
-//! 3. only then is the temporary file renamed over the target. `rename(2)` within one directory
+//! 3. over TLS, the end must also be authenticated: a data connection that ends with a bare TCP
+//!    FIN and no `close_notify` alert may have been cut short by anyone on the path (a
+//!    truncation attack, RFC 8446 §6.1), so it fails with `426` like a dead client
+//!    ([`TransferError::Truncated`]);
+//! 4. only then is the temporary file renamed over the target. `rename(2)` within one directory
 //!    is atomic: other clients see the old file or the new one, never a mix. On any failure the
 //!    temporary file is deleted ([`Upload`]'s `Drop`), and the old file is untouched.
 //!
@@ -81,6 +89,10 @@ use super::listings::listing_lines;
 use super::paths::{PathError, Root, UPLOAD_TEMP_PREFIX};
 use super::session::{Keep, Transfer, TransferKind};
 use crate::reply::Reply;
+use crate::tls::Channel;
+
+/// A data connection: clear, or protected after `PROT P` (`crate::tls`).
+pub type DataChannel = Channel<rustls::ServerConnection>;
 
 /// Most bytes one sendfile call moves: the call returns after this many (or after one
 /// [`DATA_WAIT_SLICE`] with the socket full), so the control connection can be looked at.
@@ -131,6 +143,9 @@ pub enum TransferError {
     Aborted,
     /// The client closed the control connection.
     ClientGone,
+    /// A protected upload's TCP connection ended without TLS's `close_notify`: the file may
+    /// be cut short, by a crash or by someone on the path (`crate::tls`).
+    Truncated,
 }
 
 impl std::fmt::Display for TransferError {
@@ -145,6 +160,10 @@ impl std::fmt::Display for TransferError {
             TransferError::ClientGone => {
                 write!(formatter, "the client closed the control connection")
             }
+            TransferError::Truncated => write!(
+                formatter,
+                "the data connection closed without TLS close_notify (cut short?)"
+            ),
         }
     }
 }
@@ -162,6 +181,10 @@ impl TransferError {
                 format!("Data connection failed ({err}); transfer aborted."),
             ),
             TransferError::Disk(err) => super::commands::io_reply(shown, err),
+            TransferError::Truncated => Reply::new(
+                426,
+                "Data connection closed without TLS close_notify: the upload may be cut short; discarded.",
+            ),
             TransferError::Aborted | TransferError::ClientGone => {
                 Reply::new(426, "Transfer aborted.")
             }
@@ -238,8 +261,70 @@ impl<'w, 'a> Watcher<'w, 'a> {
 }
 
 /// Sends `length` bytes of `file` (already positioned) on `data`, watching the control
-/// connection through `watcher`. Returns the bytes sent.
+/// connection through `watcher`. Returns the bytes sent. A protected channel ends with TLS's
+/// `close_notify` ([`finish_protected`]).
 pub fn send_file(
+    file: &File,
+    data: &mut DataChannel,
+    length: u64,
+    watcher: &mut Watcher<'_, '_>,
+) -> Result<u64, TransferError> {
+    match data {
+        Channel::Clear(tcp) => send_file_clear(file, tcp, length, watcher),
+        Channel::Protected(_) => {
+            let sent = send_file_protected(file, data, length, watcher)?;
+            finish_protected(data, watcher)?;
+            Ok(sent)
+        }
+    }
+}
+
+/// Over TLS every byte must pass through our memory to be encrypted, so sendfile(2) cannot
+/// be used: one read from the file and one encrypted write per [`RECEIVE_BUFFER`] bytes.
+fn send_file_protected(
+    mut file: &File,
+    data: &mut DataChannel,
+    length: u64,
+    watcher: &mut Watcher<'_, '_>,
+) -> Result<u64, TransferError> {
+    let mut buffer = vec![0u8; RECEIVE_BUFFER];
+    let mut sent: u64 = 0;
+    while sent < length {
+        let want =
+            usize::try_from(length - sent).map_or(RECEIVE_BUFFER, |left| left.min(RECEIVE_BUFFER));
+        let got = match file.read(buffer.get_mut(..want).unwrap_or_default()) {
+            Ok(0) => break, // the file was truncated while we sent it
+            Ok(got) => got,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(TransferError::Network(err)),
+        };
+        sent += send_bytes(data, buffer.get(..got).unwrap_or_default(), watcher)?;
+    }
+    Ok(sent)
+}
+
+/// Ends a protected data connection: `close_notify` (`crate::tls`), pushed out through the
+/// socket's short waits like any other byte. Nothing to do on a clear one.
+pub fn finish_protected(
+    data: &mut DataChannel,
+    watcher: &mut Watcher<'_, '_>,
+) -> Result<(), TransferError> {
+    if !data.is_protected() {
+        return Ok(());
+    }
+    data.send_close_notify();
+    loop {
+        match data.flush() {
+            Ok(()) => return Ok(()),
+            Err(err) if is_timeout(&err) => watcher.stalled(err)?,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(TransferError::Network(err)),
+        }
+    }
+}
+
+/// [`send_file`] on a clear connection: sendfile(2), no copy through our memory (module docs).
+fn send_file_clear(
     file: &File,
     data: &TcpStream,
     length: u64,
@@ -295,15 +380,16 @@ fn send_chunk(file: &File, data: &TcpStream, count: u64) -> io::Result<u64> {
     written.map(|written| written as u64)
 }
 
-/// Sends `bytes` (a listing) on `data`, watching the control connection through `watcher`.
+/// Sends `bytes` (a listing, or a block of a file over TLS) on `data`, watching the control
+/// connection through `watcher`.
 pub fn send_bytes(
-    data: &TcpStream,
+    data: &mut impl Write,
     bytes: &[u8],
     watcher: &mut Watcher<'_, '_>,
 ) -> Result<u64, TransferError> {
     let mut sent = 0;
     while let Some(rest) = bytes.get(sent..).filter(|rest| !rest.is_empty()) {
-        match (&*data).write(rest) {
+        match data.write(rest) {
             Ok(0) => {
                 return Err(TransferError::Network(io::Error::from(
                     io::ErrorKind::WriteZero,
@@ -323,8 +409,13 @@ pub fn send_bytes(
 
 /// Receives until the client closes `data`, writing into `upload`, watching the control
 /// connection through `watcher`. Returns the bytes received.
+///
+/// Over TLS the end must be a `close_notify`: a TCP close without one is
+/// [`TransferError::Truncated`] and the upload is discarded (`crate::tls`). We answer the
+/// client's `close_notify` with ours (Python's ftplib waits for it), as best we can: the
+/// file is whole either way.
 pub fn receive_file(
-    data: &mut TcpStream,
+    data: &mut DataChannel,
     upload: &mut Upload,
     watcher: &mut Watcher<'_, '_>,
 ) -> Result<u64, TransferError> {
@@ -335,6 +426,9 @@ pub fn receive_file(
             Ok(0) => break,
             Ok(got) => got,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) if err.kind() == io::ErrorKind::UnexpectedEof && data.is_protected() => {
+                return Err(TransferError::Truncated);
+            }
             Err(err) if is_timeout(&err) => {
                 watcher.stalled(err)?;
                 continue;
@@ -345,6 +439,10 @@ pub fn receive_file(
         upload.file.write_all(bytes).map_err(TransferError::Disk)?;
         received += got as u64;
         watcher.moved()?;
+    }
+    if data.is_protected() {
+        data.send_close_notify();
+        let _ = data.flush();
     }
     watcher.upload_ended()?;
     Ok(received)

@@ -14,6 +14,7 @@ mod client;
 #[cfg(unix)]
 mod docs;
 mod exhaustion;
+mod ftps;
 mod grade;
 mod hostile;
 mod interop;

@@ -37,8 +37,8 @@ use netlab_common::console::{self, Console, Input, Options};
 use netlab_common::progress::human_bytes;
 use netlab_common::{Error, Result, Tracer, net, term};
 
-use super::url::{FtpUrl, LAB_PORT};
-use super::{ANONYMOUS_PASSWORD, FtpClient};
+use super::url::{FtpUrl, LAB_PORT, is_url};
+use super::{ANONYMOUS_PASSWORD, FtpClient, TlsOptions};
 pub use parse::{ShellCommand, parse_line};
 
 /// What `ftp-lab connect` was asked.
@@ -58,6 +58,8 @@ pub struct ConnectConfig {
     pub plain: bool,
     /// `--trace`.
     pub tracer: Tracer,
+    /// `--tls` and how to trust the server's certificate.
+    pub tls: TlsOptions,
 }
 
 /// The prompt before the line being typed.
@@ -65,15 +67,15 @@ pub const PROMPT: &str = "ftp> ";
 
 /// Runs the shell until `quit` or the end of standard input.
 pub fn run(config: &ConnectConfig) -> Result<()> {
-    let (target, url_user, url_password, start_dir) = if config.target.starts_with("ftp://") {
+    let (target, url_user, url_password, start_dir, url_tls) = if is_url(&config.target) {
         let url = FtpUrl::parse(&config.target)?;
         if let Some(note) = url.port_note() {
             term::info(note);
         }
-        (url.target, url.user, url.password, url.path)
+        (url.target, url.user, url.password, url.path, url.tls)
     } else {
         let target = net::client_target(&config.target, LAB_PORT, "ftp-lab serve");
-        (target, None, None, String::new())
+        (target, None, None, String::new(), false)
     };
     let user = config
         .user
@@ -86,6 +88,9 @@ pub fn run(config: &ConnectConfig) -> Result<()> {
         .or(url_password)
         .unwrap_or_else(|| ANONYMOUS_PASSWORD.into());
     let mut client = FtpClient::connect(&target, config.tracer)?;
+    if config.tls.wanted || url_tls {
+        client.secure(&config.tls.trust, &target)?;
+    }
     client.login(&user, &password)?;
     client.passive = !config.active;
     client.set_block_size(config.block_size);
@@ -104,6 +109,7 @@ pub fn run(config: &ConnectConfig) -> Result<()> {
             user: user.clone(),
             directory: None,
             passive: client.passive,
+            protected: client.is_protected(),
         },
         client,
         keyboard: Keyboard {
@@ -114,9 +120,14 @@ pub fn run(config: &ConnectConfig) -> Result<()> {
     };
     shell.refresh_directory();
     term::info(format!(
-        "connected to {target} as {}; {} mode; type help",
+        "connected to {target} as {}; {} mode{}; type help",
         term::sanitize(&user),
-        mode_name(shell.client.passive)
+        mode_name(shell.client.passive),
+        if shell.place.protected {
+            "; TLS on the control and data connections"
+        } else {
+            ""
+        }
     ));
     let outcome = shell.serve();
     let Shell {
@@ -140,15 +151,22 @@ struct Place {
     /// The remote working directory, from the last `PWD` (full-screen mode only).
     directory: Option<String>,
     passive: bool,
+    /// The session runs TLS (`--tls`, `ftps://`).
+    protected: bool,
 }
 
 impl Place {
-    /// The status rows: `ftp 127.0.0.1:2121 | user alice | directory /docs | passive mode`,
-    /// and while a transfer runs, how to stop it.
+    /// The status rows: `ftp 127.0.0.1:2121 | user alice | directory /docs | passive mode`
+    /// (`ftps ... | TLS` when protected), and while a transfer runs, how to stop it.
     fn status(&self, transferring: bool) -> Vec<String> {
         let directory = self.directory.as_deref().unwrap_or("?");
+        let (scheme, protection) = if self.protected {
+            ("ftps", " | TLS")
+        } else {
+            ("ftp", "")
+        };
         let mut rows = vec![format!(
-            "ftp {} | user {} | directory {} | {} mode",
+            "{scheme} {} | user {} | directory {} | {} mode{protection}",
             self.target,
             term::sanitize(&self.user),
             term::sanitize(directory),
@@ -366,6 +384,7 @@ mod tests {
             user: "alice".into(),
             directory: None,
             passive: true,
+            protected: false,
         };
         assert_eq!(
             place.status(false),
@@ -379,6 +398,12 @@ mod tests {
                 "ftp 127.0.0.1:2121 | user alice | directory /docs^[[2J | active mode",
                 "Ctrl-C cancels the transfer; a second Ctrl-C quits",
             ]
+        );
+        place.protected = true;
+        place.directory = Some("/".into());
+        assert_eq!(
+            place.status(false),
+            ["ftps 127.0.0.1:2121 | user alice | directory / | active mode | TLS"]
         );
     }
 }
