@@ -109,6 +109,14 @@ pub fn parse_line(line: &str) -> std::result::Result<ShellCommand, String> {
         format!("usage: {name} {arguments}")
     };
     let arg = |index: usize| args.get(index).cloned();
+    // A local file as a shell would read it (`~/notes.txt`): no shell sees a line typed here.
+    let local = |index: usize| {
+        arg(index).map(|typed| {
+            netlab_common::console::local_path(&typed)
+                .display()
+                .to_string()
+        })
+    };
     let command = match (name, args.len()) {
         ("ls", 0 | 1) => ShellCommand::List(arg(0).unwrap_or_default()),
         ("pwd", 0) => ShellCommand::Pwd,
@@ -116,9 +124,9 @@ pub fn parse_line(line: &str) -> std::result::Result<ShellCommand, String> {
         ("active", 0) => ShellCommand::Active,
         ("help", _) => ShellCommand::Help,
         ("quit", _) => ShellCommand::Quit,
-        ("get", 1 | 2) => ShellCommand::Get(arg(0).unwrap_or_default(), arg(1)),
-        ("put", 1 | 2) => ShellCommand::Put(arg(0).unwrap_or_default(), arg(1)),
-        ("reget", 1 | 2) => ShellCommand::Reget(arg(0).unwrap_or_default(), arg(1)),
+        ("get", 1 | 2) => ShellCommand::Get(arg(0).unwrap_or_default(), local(1)),
+        ("put", 1 | 2) => ShellCommand::Put(local(0).unwrap_or_default(), arg(1)),
+        ("reget", 1 | 2) => ShellCommand::Reget(arg(0).unwrap_or_default(), local(1)),
         ("rename", 2) => {
             ShellCommand::Rename(arg(0).unwrap_or_default(), arg(1).unwrap_or_default())
         }
@@ -239,6 +247,18 @@ mod tests {
         );
         assert_eq!(parse_line("EXIT").unwrap(), ShellCommand::Quit);
         assert_eq!(parse_line("").unwrap(), ShellCommand::Nothing);
+        // Local paths (never remote ones) start at the home directory with `~/`.
+        if let Some(home) = std::env::home_dir() {
+            let at_home = |name: &str| home.join(name).display().to_string();
+            assert_eq!(
+                parse_line("put ~/a.txt ~/b.txt").unwrap(),
+                ShellCommand::Put(at_home("a.txt"), Some("~/b.txt".into()))
+            );
+            assert_eq!(
+                parse_line("get ~/r.txt ~/l.txt").unwrap(),
+                ShellCommand::Get("~/r.txt".into(), Some(at_home("l.txt")))
+            );
+        }
     }
 
     /// Mistakes get a message, never a panic.
