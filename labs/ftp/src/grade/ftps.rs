@@ -252,7 +252,19 @@ fn upload_cut_short(t: Target) -> CheckResult {
             netlab_common::grade::conn::io_said(&err),
         )
     })?;
-    let done = c.reply_to(&line)?;
+    let done = c.reply_to(&line).map_err(|f| {
+        Failure::new(
+            format!(
+                "a 4xx such as 426 after {} once its data connection closed without TLS \
+                 close_notify",
+                quoted(&line)
+            ),
+            format!(
+                "{}: the server neither refused the cut-off upload nor ended it",
+                f.got
+            ),
+        )
+    })?;
     let size = c.command(&format!("SIZE {name}"));
     let _ = c.command(&format!("DELE {name}"));
     c.quit();

@@ -496,7 +496,54 @@ pub fn quoted_path(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::grade::secure::TlsClient;
+    use crate::tls::Trust;
+
+    /// A server that answers `234` to `AUTH TLS`, then answers the TLS ClientHello with a
+    /// plain-text line, fails the handshake with that said (not a hang, not a panic).
+    #[test]
+    fn plain_text_after_234_is_not_tls() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            let (mut peer, _) = listener.accept().unwrap();
+            peer.write_all(b"220 hi\r\n").unwrap();
+            let mut line = [0u8; 64];
+            let _ = peer.read(&mut line); // AUTH TLS
+            peer.write_all(b"234 go ahead\r\n").unwrap();
+            let _ = peer.read(&mut line); // the start of the ClientHello
+            peer.write_all(b"500 what is this?\r\n").unwrap();
+            let _ = peer.read_to_end(&mut Vec::new());
+        });
+        let target = Target {
+            addr,
+            user: None,
+            scratch: "test".into(),
+            tls: Some(TlsClient::new(&Trust::Anything, "127.0.0.1").unwrap()),
+        };
+        let failure = match Control::connect(&target).unwrap().start_tls() {
+            Ok(_) => panic!("a handshake with a plain-text server succeeded"),
+            Err(failure) => failure,
+        };
+        assert_eq!(
+            failure.expected,
+            "a TLS handshake on the control connection after \"234\" (RFC 4217 §4)"
+        );
+        assert!(
+            failure
+                .got
+                .starts_with("bytes that are not TLS (received corrupt message"),
+            "{failure:?}"
+        );
+        assert!(
+            failure
+                .got
+                .ends_with("did the server answer in plain text?"),
+            "{failure:?}"
+        );
+    }
 
     /// 257 replies: the quoted path, with doubled quotes undone; no quotes is `None`.
     #[test]
