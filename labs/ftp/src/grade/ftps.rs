@@ -6,7 +6,7 @@
 //! ```text
 //!   AUTH TLS  ->  234, then a TLS handshake on the control connection      (RFC 4217 §4)
 //!   USER/PASS ->  as before, but encrypted
-//!   PBSZ 0    ->  200   (a relic of RFC 2228's other mechanisms: 0 for TLS)  (§9)
+//!   PBSZ 0    ->  200   (a relic of pre-TLS mechanisms: 0 for TLS)         (§9)
 //!   PROT P    ->  200   every later data connection runs its own TLS handshake (§9)
 //!   PROT C    ->  200   data connections in the clear again                   (§9)
 //! ```
