@@ -73,7 +73,7 @@ enum Command {
     Bench(BenchArgs),
     /// Grade an FTP server written by anyone, in any language, against docs/protocols/ftp.md:
     /// the dialogue, transfers in both modes, escapes from the root, the bounce attack, and
-    /// clients that split commands, never read, or vanish.
+    /// clients that split commands, never read, or vanish; with --tls, explicit FTPS too.
     Grade(GradeArgs),
 }
 

@@ -288,3 +288,95 @@ fn upload_cut_short(t: Target) -> CheckResult {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::thread;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::grade::secure::TlsClient;
+    use crate::tls::{Channel, Identity, TlsFiles, Trust};
+
+    /// One line read a byte at a time (empty at the end of the connection).
+    fn read_line(from: &mut impl Read) -> String {
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while let Ok(1) = from.read(&mut byte) {
+            if byte[0] == b'\n' {
+                break;
+            }
+            line.push(byte[0]);
+        }
+        String::from_utf8_lossy(&line).trim_end().to_string()
+    }
+
+    /// A server that protects its control connection but answers `200` to `PROT P` and then
+    /// sends the listing in the clear: the grader's ClientHello gets plain text back.
+    fn serve_ignoring_prot_p(listener: TcpListener) {
+        let (mut tcp, _) = listener.accept().unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        tcp.write_all(b"220 fake\r\n").unwrap();
+        read_line(&mut tcp); // AUTH TLS
+        tcp.write_all(b"234 go ahead\r\n").unwrap();
+        let identity = Identity::new(&TlsFiles::default(), [127, 0, 0, 1].into()).unwrap();
+        let tls = rustls::ServerConnection::new(identity.config).unwrap();
+        let mut control = Channel::handshake(tls, tcp, None).unwrap();
+        let data = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = data.local_addr().unwrap().port();
+        loop {
+            let line = read_line(&mut control);
+            let reply = match line.split(' ').next().unwrap_or_default() {
+                "USER" => "230 in".to_string(),
+                "TYPE" | "PBSZ" | "PROT" => "200 ok".to_string(),
+                "PASV" => format!(
+                    "227 Entering Passive Mode (127,0,0,1,{},{})",
+                    port / 256,
+                    port % 256
+                ),
+                "LIST" => {
+                    control.write_all(b"150 here it comes\r\n").unwrap();
+                    control.flush().unwrap();
+                    let (mut peer, _) = data.accept().unwrap();
+                    let _ = peer.read(&mut [0u8; 512]); // the ClientHello, ignored
+                    peer.write_all(b"-rw-r--r-- 1 ftp ftp 5 a.txt\r\n").unwrap();
+                    let _ = peer.read_to_end(&mut Vec::new());
+                    "226 done".to_string()
+                }
+                _ => return,
+            };
+            control
+                .write_all(format!("{reply}\r\n").as_bytes())
+                .unwrap();
+            control.flush().unwrap();
+        }
+    }
+
+    /// A data connection that stays clear after `PROT P` fails the grader's handshake on it,
+    /// said as plain text where TLS was due (RFC 4217 §7), not as a hang.
+    #[test]
+    fn a_clear_data_connection_after_prot_p_is_not_tls() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || serve_ignoring_prot_p(listener));
+        let target = Target {
+            addr,
+            user: None,
+            scratch: "test".into(),
+            tls: Some(TlsClient::new(&Trust::Anything, "127.0.0.1").unwrap()),
+        };
+        let mut c = protected_session(&target).unwrap();
+        let failure = c.retrieve("LIST").err().unwrap();
+        assert_eq!(
+            failure.expected,
+            "a TLS handshake on the data connection of \"LIST\" after PROT P (RFC 4217 §7)"
+        );
+        assert!(
+            failure.got.starts_with("bytes that are not TLS"),
+            "{failure:?}"
+        );
+    }
+}

@@ -53,8 +53,8 @@ impl TlsClient {
         })
     }
 
-    /// Runs the TLS handshake on `tcp` as its client. `when` says which connection it is, for
-    /// the reason (`after "AUTH TLS"`, `on the data connection of "LIST"`).
+    /// Runs the TLS handshake on `tcp` as its client. `when` says which connection it is and
+    /// the rule, for the reason (`on the control connection after "234" (RFC 4217 §4)`).
     pub fn handshake(&self, tcp: TcpStream, when: &str) -> Result<Protected, Failure> {
         handshake(self, tcp, when)
     }
@@ -63,7 +63,7 @@ impl TlsClient {
 /// The TLS handshake on `tcp`, each read and write bounded by the socket's timeouts: silence
 /// ends it as "nothing for 2 s", plain text as "not TLS".
 pub fn handshake(client: &TlsClient, tcp: TcpStream, when: &str) -> Result<Protected, Failure> {
-    let expected = || format!("a TLS handshake {when} (RFC 4217 §4)");
+    let expected = || format!("a TLS handshake {when}");
     let patience = tcp.read_timeout().ok().flatten().unwrap_or(PATIENCE);
     let connection = ClientConnection::new(Arc::clone(&client.config), client.name.clone())
         .map_err(|err| Failure::new(expected(), format!("the grader's TLS: {err}")))?;

@@ -100,10 +100,14 @@ impl Control {
         let tcp = match self.link {
             Link::Clear(lines) => lines.into_stream(),
             Link::Protected(_) => {
-                return Err(Failure::new("a clear connection", "TLS already"));
+                return Err(Failure::new(
+                    "AUTH TLS on a clear control connection",
+                    "a grader bug: it is protected already",
+                ));
             }
         };
-        let channel = client.handshake(tcp, "on the control connection after \"234\"")?;
+        let channel =
+            client.handshake(tcp, "on the control connection after \"234\" (RFC 4217 §4)")?;
         Ok(Control {
             link: Link::Protected(Box::new(SecureLines::over(channel))),
             target: self.target,
@@ -355,7 +359,10 @@ impl Control {
         match (&self.target.tls, self.data_protected) {
             (Some(client), true) => client.handshake(
                 data,
-                &format!("on the data connection of {} (PROT P)", quoted(line)),
+                &format!(
+                    "on the data connection of {} after PROT P (RFC 4217 §7)",
+                    quoted(line)
+                ),
             ),
             _ => Ok(Channel::Clear(data)),
         }

@@ -321,7 +321,7 @@ fn an_untrusted_certificate_fails_the_tls_checks() {
 
 /// pyftpdlib's TLS_FTPHandler, a server nobody here wrote: every required check passes with
 /// `--tls`. It fails the two optional cut-upload checks: it keeps uploads under their final
-/// name, and a protected upload cut without close_notify is never answered at all. ("client
+/// name, and a protected upload cut without close_notify is not answered at all. ("client
 /// never reads" is left out of the comparison: pyftpdlib's single thread misses it on a loaded
 /// machine, and did so with the grader of dd05328 too, in the stock and broken pyftpdlib
 /// tests; only then may the verdict be 1.)
