@@ -29,8 +29,8 @@ use rustls::{ClientConfig, ClientConnection};
 
 use crate::tls::{self, Channel, Trust};
 
-/// A TCP connection protected by TLS, the grader being the TLS client.
-pub type Protected = Channel<ClientConnection>;
+/// One of the grader's connections, clear or protected by TLS (the grader is the TLS client).
+pub type ClientChannel = Channel<ClientConnection>;
 
 /// The longest reply line read through TLS, as for clear lines (`conn::Lines`).
 const MAX_LINE: usize = 64 * 1024;
@@ -55,14 +55,14 @@ impl TlsClient {
 
     /// Runs the TLS handshake on `tcp` as its client. `when` says which connection it is and
     /// the rule, for the reason (`on the control connection after "234" (RFC 4217 §4)`).
-    pub fn handshake(&self, tcp: TcpStream, when: &str) -> Result<Protected, Failure> {
+    pub fn handshake(&self, tcp: TcpStream, when: &str) -> Result<ClientChannel, Failure> {
         handshake(self, tcp, when)
     }
 }
 
 /// The TLS handshake on `tcp`, each read and write bounded by the socket's timeouts: silence
 /// ends it as "nothing for 2 s", plain text as "not TLS".
-pub fn handshake(client: &TlsClient, tcp: TcpStream, when: &str) -> Result<Protected, Failure> {
+pub fn handshake(client: &TlsClient, tcp: TcpStream, when: &str) -> Result<ClientChannel, Failure> {
     let expected = || format!("a TLS handshake {when}");
     let patience = tcp.read_timeout().ok().flatten().unwrap_or(PATIENCE);
     let connection = ClientConnection::new(Arc::clone(&client.config), client.name.clone())
@@ -94,7 +94,7 @@ fn handshake_said(err: &io::Error, patience: Duration) -> String {
 
 /// Lines of text read and written through TLS: the protected control connection.
 pub struct SecureLines {
-    channel: Protected,
+    channel: ClientChannel,
     buffered: Vec<u8>,
     last_ending: &'static str,
     patience: Duration,
@@ -102,7 +102,7 @@ pub struct SecureLines {
 
 impl SecureLines {
     /// Speaks lines over a connection whose handshake is done.
-    pub fn over(channel: Protected) -> SecureLines {
+    pub fn over(channel: ClientChannel) -> SecureLines {
         SecureLines {
             channel,
             buffered: Vec::new(),

@@ -24,7 +24,7 @@ use netlab_common::grade::conn::{Lines, PATIENCE, connect, io_said, leave_polite
 use netlab_common::grade::{CheckResult, Failure, show_bytes};
 
 use super::Target;
-use super::secure::{Protected, SecureLines};
+use super::secure::{ClientChannel, SecureLines};
 use crate::hostport;
 use crate::reply::{ParseStep, Reply, ReplyParser};
 use crate::tls::Channel;
@@ -355,7 +355,7 @@ impl Control {
 
     /// The data connection for `line`, as `PROT` says: clear, or TLS after the server's `150`
     /// (RFC 4217 §7: the FTP server is the TLS server, whoever connected).
-    pub fn open_channel(&self, data: TcpStream, line: &str) -> Result<Protected, Failure> {
+    pub fn open_channel(&self, data: TcpStream, line: &str) -> Result<ClientChannel, Failure> {
         match (&self.target.tls, self.data_protected) {
             (Some(client), true) => client.handshake(
                 data,
@@ -417,7 +417,7 @@ pub fn read_all(data: impl Read, line: &str) -> Result<Vec<u8>, Failure> {
 }
 
 /// Reads and drops what remains (so our close is a FIN, not a reset).
-fn drain(mut data: Protected) {
+fn drain(mut data: ClientChannel) {
     let _ = data.tcp().set_read_timeout(Some(PATIENCE));
     let mut sink = [0u8; 4096];
     while let Ok(n) = data.read(&mut sink) {
