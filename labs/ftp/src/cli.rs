@@ -78,7 +78,7 @@ enum Command {
     Bench(BenchArgs),
     /// Grade an FTP server written by anyone, in any language, against docs/protocols/ftp.md:
     /// the dialogue, transfers in both modes, escapes from the root, the bounce attack, and
-    /// clients that split commands, never read, or vanish.
+    /// clients that split commands, never read, or vanish; with --tls, explicit FTPS too.
     Grade(GradeArgs),
 }
 
@@ -90,6 +90,24 @@ struct GradeArgs {
     /// SIZE, DELE, REST). Without it the grader logs in as anonymous.
     #[arg(long, value_name = "NAME:PASSWORD")]
     user: Option<String>,
+    /// Add the explicit FTPS checks (RFC 4217 §4, §9): AUTH TLS, a login over TLS, PBSZ and
+    /// PROT, transfers over TLS. The server's certificate is not checked unless --tls-ca or
+    /// --tls-fingerprint says how (a student's server has a self-signed one).
+    #[arg(long)]
+    tls: bool,
+    /// With --tls: trust only certificates signed by these CA certificates (PEM), for the
+    /// address graded (`ftp-lab serve --tls-cert-out FILE` writes its CA).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls",
+        conflicts_with = "tls_fingerprint"
+    )]
+    tls_ca: Option<PathBuf>,
+    /// With --tls: trust only the certificate with this SHA-256 fingerprint (hex, `:` optional;
+    /// `ftp-lab serve` prints its own).
+    #[arg(long, value_name = "HEX", requires = "tls")]
+    tls_fingerprint: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -366,7 +384,25 @@ fn grade_config(args: &GradeArgs) -> Result<GradeConfig> {
         user: args.user.as_deref().map(split_account).transpose()?,
         deadline: args.grade.deadline(),
         json: args.grade.json,
+        tls: args.tls.then(|| grade_trust(args)).transpose()?,
     })
+}
+
+/// `grade --tls`: whose certificate to trust (any, without --tls-ca or --tls-fingerprint).
+fn grade_trust(args: &GradeArgs) -> Result<Trust> {
+    if let Some(ca) = &args.tls_ca {
+        return Ok(Trust::Authorities(ca.clone()));
+    }
+    match &args.tls_fingerprint {
+        None => Ok(Trust::Anything),
+        Some(hex) => crate::tls::parse_fingerprint(hex)
+            .map(Trust::Fingerprint)
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "--tls-fingerprint `{hex}`: not a SHA-256 fingerprint (64 hex digits)"
+                ))
+            }),
+    }
 }
 
 /// `grade --user NAME:PASSWORD` -> its halves (the password may contain `:`).

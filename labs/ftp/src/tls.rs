@@ -7,7 +7,7 @@
 //! ```text
 //!   AUTH TLS   ->  234 Proceed with TLS negotiation.     (RFC 4217 §4)
 //!              ... TLS handshake on the control connection; from here on it is encrypted ...
-//!   PBSZ 0     ->  200 PBSZ=0                           (§8: a relic of RFC 2228, always 0)
+//!   PBSZ 0     ->  200 PBSZ=0                           (§9: a relic of RFC 2228, always 0)
 //!   PROT P     ->  200 Data connections will be protected (TLS).   (§9: P private, C clear)
 //!   USER/PASS  ->  ... now invisible on the wire ...
 //! ```

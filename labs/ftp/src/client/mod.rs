@@ -251,7 +251,7 @@ impl FtpClient {
             return Err(refused(&format!("logging in as {user}"), &reply));
         }
         if self.tls.is_some() {
-            // RFC 4217 §8-9: PBSZ 0 first, then PROT P: every data connection in TLS.
+            // RFC 4217 §9: PBSZ 0 first, then PROT P: every data connection in TLS.
             self.expect_success("PBSZ 0")?;
             self.expect_success("PROT P")?;
         }

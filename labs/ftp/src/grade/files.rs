@@ -144,7 +144,7 @@ fn round_trip(t: &Target, what: &str, bytes: &[u8]) -> CheckResult {
 }
 
 /// `got` must be `sent`; the reason names the first difference.
-fn same_bytes(line: &str, sent: &[u8], got: &[u8]) -> CheckResult {
+pub fn same_bytes(line: &str, sent: &[u8], got: &[u8]) -> CheckResult {
     if sent == got {
         return Ok(());
     }

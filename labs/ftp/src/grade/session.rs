@@ -9,6 +9,11 @@
 //! Replies are read with [`crate::reply::ReplyParser`], so multi-line replies (`211-...`, then
 //! `211 End`) count as one reply, as they must. Every read has the patience of
 //! [`netlab_common::grade::conn`]: a server that says nothing fails, it never hangs the grader.
+//!
+//! With `--tls` the same client speaks explicit FTPS (RFC 4217): [`Control::start_tls`] turns
+//! the control connection into a TLS session after `AUTH TLS`, and after `PROT P`
+//! ([`Control::protect_data`]) every data connection runs its own TLS handshake once the server
+//! has answered `150`, and ends with TLS's `close_notify` (`super::secure`).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -19,24 +24,35 @@ use netlab_common::grade::conn::{Lines, PATIENCE, connect, io_said, leave_polite
 use netlab_common::grade::{CheckResult, Failure, show_bytes};
 
 use super::Target;
+use super::secure::{ClientChannel, SecureLines};
 use crate::hostport;
 use crate::reply::{ParseStep, Reply, ReplyParser};
+use crate::tls::Channel;
 
 /// The largest file or listing a check reads back (the largest one it uploads is 4 MiB).
 const MAX_DOWNLOAD: u64 = 16 << 20;
 
 /// A control connection to the server under test.
 pub struct Control {
-    lines: Lines,
+    link: Link,
     target: Target,
+    /// `PROT P` was accepted: data connections run TLS.
+    data_protected: bool,
+}
+
+/// The control connection's lines: in the clear, or through TLS after `AUTH TLS`.
+enum Link {
+    Clear(Lines),
+    Protected(Box<SecureLines>),
 }
 
 impl Control {
     /// Connects and reads the greeting, which must be a `220`.
     pub fn connect(target: &Target) -> Result<Control, Failure> {
         let mut control = Control {
-            lines: Lines::connect(target.addr, "\r\n")?,
+            link: Link::Clear(Lines::connect(target.addr, "\r\n")?),
             target: target.clone(),
+            data_protected: false,
         };
         let greeting = control
             .reply()
@@ -57,6 +73,52 @@ impl Control {
         control.log_in()?;
         control.expect_reply("TYPE I", &[200])?;
         Ok(control)
+    }
+
+    /// Connects, protects the control connection ([`Control::start_tls`]), then logs in and
+    /// sets `TYPE I` as [`Control::login`] does: `USER` and `PASS` travel encrypted.
+    pub fn login_over_tls(target: &Target) -> Result<Control, Failure> {
+        let mut control = Control::connect(target)?.start_tls()?;
+        control.log_in()?;
+        control.expect_reply("TYPE I", &[200])?;
+        Ok(control)
+    }
+
+    /// `AUTH TLS`, which must be answered `234`, then the TLS handshake on this connection,
+    /// the grader as TLS client (RFC 4217 §4). Every later command and reply is encrypted.
+    pub fn start_tls(mut self) -> Result<Control, Failure> {
+        let Some(client) = self.target.tls.clone() else {
+            return Err(Failure::new("--tls to run a TLS check", "no --tls"));
+        };
+        let reply = self.command("AUTH TLS")?;
+        if reply.code != 234 {
+            return Err(Failure::new(
+                "234 after \"AUTH TLS\" (RFC 4217 §4: the server agrees to start TLS)",
+                shown(&reply),
+            ));
+        }
+        let tcp = match self.link {
+            Link::Clear(lines) => lines.into_stream(),
+            Link::Protected(_) => {
+                return Err(Failure::new(
+                    "AUTH TLS on a clear control connection",
+                    "a grader bug: it is protected already",
+                ));
+            }
+        };
+        let channel =
+            client.handshake(tcp, "on the control connection after \"234\" (RFC 4217 §4)")?;
+        Ok(Control {
+            link: Link::Protected(Box::new(SecureLines::over(channel))),
+            target: self.target,
+            data_protected: false,
+        })
+    }
+
+    /// Whether the grader runs TLS on the data connections from now on: after the server
+    /// accepted `PROT P` (`true`) or `PROT C` (`false`).
+    pub fn protect_data(&mut self, protected: bool) {
+        self.data_protected = protected;
     }
 
     /// `USER` then `PASS` with the target's account: `230` (or `202`, "already logged in").
@@ -89,8 +151,11 @@ impl Control {
     pub fn reply(&mut self) -> Result<Reply, Failure> {
         let mut parser = ReplyParser::new();
         loop {
-            let line = self.lines.next_line()?;
-            if self.lines.last_ending() != "\r\n" {
+            let (line, ending) = match &mut self.link {
+                Link::Clear(lines) => (lines.next_line()?, lines.last_ending()),
+                Link::Protected(lines) => (lines.next_line()?, lines.last_ending()),
+            };
+            if ending != "\r\n" {
                 return Err(Failure::new(
                     "reply lines ending in CRLF (\\r\\n, RFC 959 section 4.2)",
                     format!("{} ending in a bare \\n", show_bytes(line.as_bytes())),
@@ -123,7 +188,10 @@ impl Control {
 
     /// Sends `line` and its CRLF.
     pub fn send(&mut self, line: &str) -> CheckResult {
-        self.lines.send_line(line)
+        match &mut self.link {
+            Link::Clear(lines) => lines.send_line(line),
+            Link::Protected(lines) => lines.send_line(line),
+        }
     }
 
     /// Sends `line`; its reply must have one of the codes in `codes`.
@@ -144,20 +212,26 @@ impl Control {
         })
     }
 
-    /// The socket, for writes the client would never make (one byte at a time, garbage).
+    /// The socket, for writes the client would never make (one byte at a time, garbage). On a
+    /// protected connection, bytes written here bypass TLS.
     pub fn stream(&mut self) -> &mut TcpStream {
-        self.lines.stream()
+        match &mut self.link {
+            Link::Clear(lines) => lines.stream(),
+            Link::Protected(lines) => lines.tcp_mut(),
+        }
     }
 
     /// Gives up the control connection (for checks that reset it).
     pub fn into_stream(self) -> TcpStream {
-        self.lines.into_stream()
+        match self.link {
+            Link::Clear(lines) => lines.into_stream(),
+            Link::Protected(lines) => lines.into_tcp(),
+        }
     }
 
     /// The IP address the server sees us at: where active-mode data connections must go.
     pub fn our_ip(&mut self) -> Result<IpAddr, Failure> {
-        self.lines
-            .stream()
+        self.stream()
             .local_addr()
             .map(|addr| addr.ip())
             .map_err(|err| Failure::new("our own address", err.to_string()))
@@ -165,13 +239,20 @@ impl Control {
 
     /// Changes how long one read of a reply may wait.
     pub fn set_patience(&mut self, patience: Duration) {
-        self.lines.set_patience(patience);
+        match &mut self.link {
+            Link::Clear(lines) => lines.set_patience(patience),
+            Link::Protected(lines) => lines.set_patience(patience),
+        }
     }
 
-    /// `QUIT`, then a polite close (the reply is read, so the server sees a FIN, not a reset).
+    /// `QUIT`, then a polite close (the reply is read, so the server sees a FIN, not a reset;
+    /// under TLS a `close_notify` goes first).
     pub fn quit(mut self) {
         let _ = self.send("QUIT");
-        leave_politely(self.lines.into_stream());
+        if let Link::Protected(lines) = &mut self.link {
+            lines.close();
+        }
+        leave_politely(self.into_stream());
     }
 
     // --- data connections ------------------------------------------------------------------
@@ -225,6 +306,7 @@ impl Control {
             return Ok(Err(started));
         }
         check_code(line, &started, &[125, 150])?;
+        let data = self.open_channel(data, line)?;
         let bytes = read_all(data, line)?;
         let done = self.reply_to(line)?;
         check_code(line, &done, &[226, 250])
@@ -246,23 +328,44 @@ impl Control {
     /// follow the close that marks the end of the file.
     pub fn upload(&mut self, line: &str, bytes: &[u8]) -> CheckResult {
         let at = self.passive()?;
-        let mut data = open_data(at)?;
+        let data = open_data(at)?;
         self.expect_reply(line, &[125, 150])?;
-        data.write_all(bytes).map_err(|err| {
-            Failure::new(
-                format!(
-                    "the server to take {} bytes after {}",
-                    bytes.len(),
-                    quoted(line)
-                ),
-                io_said(&err),
-            )
-        })?;
-        // The end of the file is the end of the data connection (RFC 959, section 3.4.1).
-        let _ = data.shutdown(Shutdown::Write);
+        let mut data = self.open_channel(data, line)?;
+        data.write_all(bytes)
+            .and_then(|()| data.flush())
+            .map_err(|err| {
+                Failure::new(
+                    format!(
+                        "the server to take {} bytes after {}",
+                        bytes.len(),
+                        quoted(line)
+                    ),
+                    io_said(&err),
+                )
+            })?;
+        // The end of the file is the end of the data connection (RFC 959, section 3.4.1); over
+        // TLS a close_notify says so first, authenticated (`crate::tls`).
+        data.send_close_notify();
+        let _ = data.flush();
+        let _ = data.tcp().shutdown(Shutdown::Write);
         drain(data);
         let done = self.reply_to(line)?;
         check_code(line, &done, &[226, 250])
+    }
+
+    /// The data connection for `line`, as `PROT` says: clear, or TLS after the server's `150`
+    /// (RFC 4217 §7: the FTP server is the TLS server, whoever connected).
+    pub fn open_channel(&self, data: TcpStream, line: &str) -> Result<ClientChannel, Failure> {
+        match (&self.target.tls, self.data_protected) {
+            (Some(client), true) => client.handshake(
+                data,
+                &format!(
+                    "on the data connection of {} after PROT P (RFC 4217 §7)",
+                    quoted(line)
+                ),
+            ),
+            _ => Ok(Channel::Clear(data)),
+        }
     }
 
     /// `SIZE name`: the number of a `213` reply.
@@ -289,11 +392,23 @@ pub fn open_data(at: SocketAddr) -> Result<TcpStream, Failure> {
 }
 
 /// Reads a data connection to its end (the close is the end of the file), at most
-/// [`MAX_DOWNLOAD`] bytes.
-pub fn read_all(data: TcpStream, line: &str) -> Result<Vec<u8>, Failure> {
+/// [`MAX_DOWNLOAD`] bytes. Over TLS the end must be a `close_notify`: a TCP close without one
+/// is what an attacker who cuts the file short produces (RFC 8446 §6.1).
+pub fn read_all(data: impl Read, line: &str) -> Result<Vec<u8>, Failure> {
     let mut bytes = Vec::new();
     match data.take(MAX_DOWNLOAD).read_to_end(&mut bytes) {
         Ok(_) => Ok(bytes),
+        Err(err) if err.kind() == ErrorKind::UnexpectedEof => Err(Failure::new(
+            format!(
+                "the data for {}, then TLS close_notify, then the close",
+                quoted(line)
+            ),
+            format!(
+                "{} bytes, then a TCP close without close_notify: the client cannot tell the \
+                 whole file from one cut short (RFC 8446 §6.1)",
+                bytes.len()
+            ),
+        )),
         Err(err) => Err(Failure::new(
             format!("the data for {}, then a close", quoted(line)),
             format!("{} bytes, then {}", bytes.len(), io_said(&err)),
@@ -302,8 +417,8 @@ pub fn read_all(data: TcpStream, line: &str) -> Result<Vec<u8>, Failure> {
 }
 
 /// Reads and drops what remains (so our close is a FIN, not a reset).
-fn drain(mut data: TcpStream) {
-    let _ = data.set_read_timeout(Some(PATIENCE));
+fn drain(mut data: ClientChannel) {
+    let _ = data.tcp().set_read_timeout(Some(PATIENCE));
     let mut sink = [0u8; 4096];
     while let Ok(n) = data.read(&mut sink) {
         if n == 0 {
@@ -388,7 +503,54 @@ pub fn quoted_path(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::grade::secure::TlsClient;
+    use crate::tls::Trust;
+
+    /// A server that answers `234` to `AUTH TLS`, then answers the TLS ClientHello with a
+    /// plain-text line, fails the handshake with that said (not a hang, not a panic).
+    #[test]
+    fn plain_text_after_234_is_not_tls() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            let (mut peer, _) = listener.accept().unwrap();
+            peer.write_all(b"220 hi\r\n").unwrap();
+            let mut line = [0u8; 64];
+            let _ = peer.read(&mut line); // AUTH TLS
+            peer.write_all(b"234 go ahead\r\n").unwrap();
+            let _ = peer.read(&mut line); // the start of the ClientHello
+            peer.write_all(b"500 what is this?\r\n").unwrap();
+            let _ = peer.read_to_end(&mut Vec::new());
+        });
+        let target = Target {
+            addr,
+            user: None,
+            scratch: "test".into(),
+            tls: Some(TlsClient::new(&Trust::Anything, "127.0.0.1").unwrap()),
+        };
+        let failure = match Control::connect(&target).unwrap().start_tls() {
+            Ok(_) => panic!("a handshake with a plain-text server succeeded"),
+            Err(failure) => failure,
+        };
+        assert_eq!(
+            failure.expected,
+            "a TLS handshake on the control connection after \"234\" (RFC 4217 §4)"
+        );
+        assert!(
+            failure
+                .got
+                .starts_with("bytes that are not TLS (received corrupt message"),
+            "{failure:?}"
+        );
+        assert!(
+            failure
+                .got
+                .ends_with("did the server answer in plain text?"),
+            "{failure:?}"
+        );
+    }
 
     /// 257 replies: the quoted path, with doubled quotes undone; no quotes is `None`.
     #[test]

@@ -6,11 +6,11 @@
 //!
 //! ```text
 //!   AUTH TLS  ->  234  then the TLS handshake       (RFC 4217 §4)
-//!   PBSZ 0    ->  200 PBSZ=0                        (§8; only after AUTH TLS)
+//!   PBSZ 0    ->  200 PBSZ=0                        (§9; only after AUTH TLS)
 //!   PROT P    ->  200, every later data connection is TLS  (§9; only after PBSZ)
 //!   PROT C    ->  200, data connections in the clear again
 //!   PROT S|E  ->  536: TLS protects all or nothing, it has no "integrity only" level
-//!   CCC       ->  534: we do not drop TLS from the control connection (§6, a policy choice)
+//!   CCC       ->  534: we do not drop TLS from the control connection (§5, a policy choice)
 //! ```
 //!
 //! `AUTH SSL` is the pre-standard spelling (before RFC 4217) and meant "data protected too".
@@ -67,7 +67,7 @@ impl Session {
         self.protection.control = true;
     }
 
-    /// `PBSZ` (RFC 4217 §8): a buffer size for RFC 2228's other mechanisms; TLS makes its own
+    /// `PBSZ` (RFC 4217 §9): a buffer size for RFC 2228's other mechanisms; TLS makes its own
     /// records, so it is always 0.
     pub(super) fn protection_buffer_size(&mut self, size: &str) -> Step {
         if !self.protection.control {
@@ -106,7 +106,7 @@ impl Session {
         }
     }
 
-    /// `CCC` (RFC 4217 §6): back to a clear control connection. Refused: the commands that
+    /// `CCC` (RFC 4217 §5): back to a clear control connection. Refused: the commands that
     /// follow (and a later `USER`/`PASS`) would be readable again.
     pub(super) fn clear_command_channel(&self) -> Step {
         if !self.protection.control {
