@@ -7,8 +7,8 @@
 //!
 //! The loop, as in mio's own `tcp_server` example:
 //! 1. `poll` blocks until some sockets are ready, and returns their *tokens* (our connection ids).
-//! 2. For the listener: `accept` until `WouldBlock`. For a client: read until `WouldBlock`, answer,
-//!    write what the socket accepts.
+//! 2. For the listener: `accept` until `WouldBlock`. For a client: read until `WouldBlock` (or a
+//!    short read, see below), answer, write what the socket accepts.
 //! 3. Repeat.
 //!
 //! ## Rules every event loop must follow (see mio's `Poll` docs)

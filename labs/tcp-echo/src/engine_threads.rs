@@ -184,7 +184,10 @@ fn converse(
     registry: &Mutex<Registry>,
     config: &ServeConfig,
 ) -> Result<Ending> {
-    send_frames(stream, peer, config, &[protocol::welcome(name)])?;
+    // One traced writer for the whole conversation: making one asks the socket its own address
+    // (a `getsockname` system call), which is not worth paying again for every reply.
+    let mut replies = Traced::new(stream, peer, config.tracer);
+    write_frames(&mut replies, config.framing, &[protocol::welcome(name)])?;
     let wire = Traced::new(stream, peer, config.tracer);
     let mut frames = FrameReader::new(wire, config.framing, config.max_frame);
     loop {
@@ -216,25 +219,35 @@ fn converse(
         };
         // Decide under the lock, send after releasing it.
         let reply = protocol::respond(&message, id, &lock(registry), Instant::now());
-        send_frames(stream, peer, config, &reply.frames)?;
+        write_frames(&mut replies, config.framing, &reply.frames)?;
         if reply.close {
             return Ok(Ending::quietly("said exit"));
         }
     }
 }
 
-/// Frames every payload into one buffer and writes it with one `write_all`.
+/// Sends frames on a connection that has no traced writer of its own (a refusal, a farewell).
 fn send_frames(
     stream: &TcpStream,
     peer: SocketAddr,
     config: &ServeConfig,
     payloads: &[Vec<u8>],
 ) -> Result<()> {
+    let mut wire = Traced::new(stream, peer, config.tracer);
+    write_frames(&mut wire, config.framing, payloads)
+}
+
+/// Frames every payload into one buffer and writes it with one `write_all`: one system call per
+/// reply however many frames it has (`status` answers with several).
+fn write_frames(
+    wire: &mut Traced<&TcpStream>,
+    framing: Framing,
+    payloads: &[Vec<u8>],
+) -> Result<()> {
     let mut bytes = Vec::new();
     for payload in payloads {
-        config.framing.encode(payload, &mut bytes)?;
+        framing.encode(payload, &mut bytes)?;
     }
-    Traced::new(stream, peer, config.tracer)
-        .write_all(&bytes)
+    wire.write_all(&bytes)
         .map_err(|err| Error::io("writing to the client", err))
 }
