@@ -11,7 +11,25 @@
 //!   buffers, then its outbox, and is dropped as too slow, exactly as in the threads engine;
 //! - `phase` says where the connection is in its life: open, finishing its last lines, or
 //!   lingering (FIN sent, waiting for the client's, as `netlab_common::net::close_gracefully`
-//!   does with a blocking socket).
+//!   does with a blocking socket);
+//! - `drained` remembers that the socket had nothing more to read, so the loop does not ask
+//!   again before the next event (below).
+//!
+//! ## A short read means "drained"
+//! mio's events are edge-triggered: "readable" is said once, when bytes arrive, so the loop must
+//! read everything that is there before it waits again. The obvious way to know it has is to
+//! read until `WouldBlock`; but that costs one more `recv` per event that only says "nothing",
+//! and at one event per move that is a third of the server's `recv`s. The kernel gives a
+//! cheaper answer: a `read` that returns *fewer* bytes than it was asked for has emptied the
+//! socket's receive buffer (epoll(7), "for stream-oriented files ... if you call read(2) by
+//! asking to read a certain amount of data and read(2) returns a lower number of bytes, you can
+//! be sure of having exhausted the read I/O space"). Bytes that arrive afterwards are a new edge,
+//! and a new event. Two exceptions keep the full rule:
+//! - an event that reports the client's FIN or an error: the data and the FIN can come in one
+//!   event, and after the short read of the data, only the next read returns the `Ok(0)` that
+//!   says the client closed; no further event would come for it;
+//! - Windows, where mio emulates readiness and only arms the next event once an operation has
+//!   returned `WouldBlock` ([`SHORT_READ_MEANS_DRAINED`]).
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
@@ -29,7 +47,12 @@ use crate::server::protocol::MAX_LINE;
 
 /// Most messages handed to the kernel in one `writev`: a client that fell behind gets its
 /// backlog in few system calls.
-const MESSAGES_PER_WRITE: usize = 64;
+pub(super) const MESSAGES_PER_WRITE: usize = 64;
+
+/// Whether a read shorter than asked for may be taken as "the socket is drained" (see the
+/// module docs). True with epoll (Linux) and kqueue (macOS, BSD), which report each new arrival
+/// of bytes; false on Windows, where mio arms the next readable event only after `WouldBlock`.
+const SHORT_READ_MEANS_DRAINED: bool = cfg!(unix);
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +110,13 @@ pub(super) struct Connection {
     pub(super) last_heard: Instant,
     /// The key under which this connection waits in the loop's idle deadlines, if it does.
     pub(super) deadline: Option<Instant>,
+    /// The last read emptied the socket: nothing more to read until the next event.
+    drained: bool,
+    /// An event reported the client's FIN or an error (or this is Windows): read until the
+    /// socket says so (`Ok(0)`, an error or `WouldBlock`), whatever the size of the reads.
+    read_to_the_end: bool,
+    /// Waits in the loop's list of connections to write at the end of the turn.
+    pub(super) flush_queued: bool,
 }
 
 impl Connection {
@@ -116,7 +146,21 @@ impl Connection {
             },
             last_heard: now,
             deadline: None,
+            drained: false,
+            read_to_the_end: !SHORT_READ_MEANS_DRAINED,
+            flush_queued: false,
         }
+    }
+
+    /// An event for this socket: `readable` if bytes may have arrived since the last read,
+    /// `end_reported` if the event also says the client closed or the connection failed. (An
+    /// event that is only "writable" brings no bytes: the socket stays drained.)
+    pub(super) fn event(&mut self, readable: bool, end_reported: bool) {
+        if readable || end_reported {
+            self.drained = false;
+        }
+        // Once reported, the end stays: a later event that does not repeat it changes nothing.
+        self.read_to_the_end |= end_reported;
     }
 
     /// Queues `message` (whole lines) for the client. Never writes: the loop calls
@@ -186,7 +230,7 @@ impl Connection {
 
     /// The next thing the socket has for the lobby: a whole line already buffered, or else one
     /// `read`'s worth of bytes (traced, and restarting the idle clock) and then a line if one
-    /// ended.
+    /// ended. `Drained` once a read came back short or would block (see the module docs).
     pub(super) fn next_input(&mut self) -> Input {
         loop {
             match self.lines.next_frame() {
@@ -195,20 +239,28 @@ impl Connection {
                 // Line framing has one way to break its rule: too long a line.
                 Err(_) => return Input::TooLong,
             }
+            if self.drained {
+                return Input::Drained;
+            }
             let before = self.lines.buffered();
+            let asked = self.lines.space();
             match self.lines.read_from(&mut self.stream) {
                 Ok(0) => {
                     self.tracer.peer_closed(self.local, self.peer);
                     return Input::Closed;
                 }
-                Ok(_) => {
+                Ok(got) => {
                     let fresh = self.lines.buffered() - before;
                     let bytes = self.lines.tail(fresh);
                     self.tracer
                         .chunk(Direction::Received, self.local, self.peer, bytes);
                     self.last_heard = Instant::now();
+                    self.drained = got < asked && !self.read_to_the_end;
                 }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Input::Drained,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.drained = true;
+                    return Input::Drained;
+                }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 Err(err) => return Input::Failed(err),
             }
