@@ -262,3 +262,69 @@ impl Bot {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A bot on a loopback connection (nothing is sent on it: these tests feed it bytes as if
+    /// they had been read).
+    fn bot() -> (Bot, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_end, _) = listener.accept().unwrap();
+        stream.set_nonblocking(true).unwrap();
+        let bot = Bot {
+            stream: TcpStream::from_std(stream),
+            partial: Vec::new(),
+            output: Vec::new(),
+            name: String::new(),
+            game: "tictactoe",
+            move_sent_at: None,
+            pending_move: None,
+            index: 0,
+            random: SplitMix64::new(1),
+            done: false,
+        };
+        (bot, server_end)
+    }
+
+    /// Lines cut anywhere by the reads, even several times within one line, reach the bot's
+    /// strategy whole, once each, in order.
+    #[test]
+    fn lines_split_across_reads_arrive_whole() {
+        let (mut bot, _server) = bot();
+        let mut tally = Tally::default();
+        for piece in [
+            "WEL",
+            "COME Play",
+            "er07\r\nINFO a\nYOURTU",
+            "RN 1 moves 5\n",
+        ] {
+            bot.take_bytes(piece.as_bytes(), &mut tally);
+        }
+        assert_eq!(tally.welcomed, 1);
+        assert_eq!(bot.name, "Player07");
+        assert_eq!(bot.pending_move.as_deref(), Some("move 5"));
+        assert_eq!(tally.held, [0]);
+        assert!(bot.partial.is_empty());
+        assert_eq!(tally.errors, 0);
+    }
+
+    /// A line that grows past the bot's limit over several reads is an error, and is not
+    /// buffered further.
+    #[test]
+    fn a_line_over_the_limit_is_an_error() {
+        let (mut bot, _server) = bot();
+        let mut tally = Tally::default();
+        let chunk = vec![b'x'; MAX_LINE / 2];
+        for _ in 0..3 {
+            bot.take_bytes(&chunk, &mut tally);
+        }
+        assert!(bot.done);
+        assert_eq!(tally.errors, 1);
+        assert!(bot.partial.len() <= MAX_LINE + 1);
+    }
+}
