@@ -23,7 +23,8 @@
 //! - `engine_threads/`: the thread-per-player engine (`mod.rs` the lock and the delivery,
 //!   `connection.rs` a player's reader thread, `outbox.rs` its bounded queue and writer thread).
 //! - `engine_mio/`: the event-loop engine (`mod.rs` the loop, accepting, timers and delivery,
-//!   `connection.rs` one player's socket, buffers and lingering close).
+//!   `connection.rs` one player's socket, buffers and lingering close, `log.rs` the operator's
+//!   log lines, printed once per turn).
 
 mod engine_mio;
 mod engine_threads;

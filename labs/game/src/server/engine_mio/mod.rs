@@ -36,10 +36,12 @@
 //!   who is sent several messages in one turn (both moves of a round of rock-paper-scissors,
 //!   a result and the next `JOINED`) gets them in one `writev`, one TCP segment and one
 //!   wake-up of its reader, instead of one each. On loopback a `write` costs more than its own
-//!   side: the kernel runs the receiving socket's side of TCP in the same call. The wait this
-//!   adds is one turn's work, well under a millisecond unless the server is saturated; an
-//!   outbox that fills up during a turn ([`EARLY_FLUSH`] messages) is written at once, so the
-//!   bound on it still means "this client does not read", not "this turn was long".
+//!   side: the kernel runs the receiving socket's side of TCP in the same call. The price is
+//!   a wait of at most one turn's work (the events one `poll` returned, some microseconds
+//!   each) before a reply leaves; a turn is long only when the server is saturated, and then
+//!   replies queue anyway. An outbox that fills up during a turn ([`EARLY_FLUSH`] messages) is
+//!   written at once, so the bound on it still means "this client does not read", not "this
+//!   turn was long".
 //! - **Bound every buffer.** A line is at most 512 bytes ([`MAX_LINE`](super::protocol::MAX_LINE)),
 //!   an outbox at most [`OUTBOX_MESSAGES`] messages; the player past that bound is dropped as
 //!   too slow, with the same log line as in the threads engine. Nobody else waits for it.
@@ -135,8 +137,8 @@ pub(super) fn serve(
             server.drive(token);
         }
         server.run_timers(Instant::now(), &listener);
-        server.settle();
-        server.log.flush();
+        server.settle(); // the turn's writes, one per connection
+        server.log.flush(); // and its log lines, before waiting again
     }
 }
 
