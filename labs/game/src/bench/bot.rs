@@ -14,7 +14,8 @@
 //! - a read shorter than the buffer has emptied the socket (epoll(7)), so the bot does not ask
 //!   again to hear "would block", unless the event reported the server's FIN or an error, whose
 //!   `Ok(0)` or error only a further read returns (the server's `engine_mio/connection.rs` has
-//!   the whole argument; like there, Windows keeps reading until `WouldBlock`).
+//!   the whole argument; like there, systems without epoll or kqueue keep reading until
+//!   `WouldBlock`: `SHORT_READ_MEANS_DRAINED`).
 
 use std::io::{self, Read, Write};
 use std::time::Instant;
@@ -26,14 +27,11 @@ use netlab_common::random::SplitMix64;
 use netlab_common::{Error, Result, net};
 
 use super::{BenchConfig, BotGame, Tally};
+use crate::server::SHORT_READ_MEANS_DRAINED;
 
 /// The longest line a bot accepts from the server; a longer one is an error (a board is a few
 /// dozen bytes, `ROOMS` lines are the longest the server sends).
 const MAX_LINE: usize = 8 * 1024;
-
-/// Whether a read shorter than the buffer may be taken as "the socket is drained": see the module
-/// docs (true with epoll and kqueue; mio on Windows arms the next event only after `WouldBlock`).
-const SHORT_READ_MEANS_DRAINED: bool = cfg!(unix);
 
 /// One bot: its connection, what it has read, and where it is.
 pub(super) struct Bot {
