@@ -13,7 +13,9 @@
 //!   lingering (FIN sent, waiting for the client's, as `netlab_common::net::close_gracefully`
 //!   does with a blocking socket);
 //! - `drained` remembers that the socket had nothing more to read, so the loop does not ask
-//!   again before the next event (below).
+//!   again before the next event (below); `write_blocked`, that the socket's send buffer was
+//!   full, so the loop does not try again before a writable event says there is room: a client
+//!   that has stopped reading costs no `writev` per message sent its way, only its outbox.
 //!
 //! ## A short read means "drained"
 //! mio's events are edge-triggered: "readable" is said once, when bytes arrive, so the loop must
@@ -37,6 +39,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::time::Instant;
 
+use mio::event::Event;
 use mio::net::TcpStream;
 use netlab_common::framing::{FrameDecoder, Framing};
 use netlab_common::net::LINGER_DISCARD_LIMIT;
@@ -84,6 +87,28 @@ pub(super) enum Input {
     Failed(io::Error),
 }
 
+/// What one readiness event said about a socket: mio's [`Event`], reduced to what a connection
+/// needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Readiness {
+    /// Bytes may have arrived since the last read.
+    pub(super) readable: bool,
+    /// The send buffer has room again.
+    pub(super) writable: bool,
+    /// The client closed its side, or the connection failed.
+    pub(super) end: bool,
+}
+
+impl Readiness {
+    pub(super) fn of(event: &Event) -> Readiness {
+        Readiness {
+            readable: event.is_readable(),
+            writable: event.is_writable(),
+            end: event.is_read_closed() || event.is_error(),
+        }
+    }
+}
+
 /// A player's (or a refused client's) socket and everything the loop keeps for it.
 pub(super) struct Connection {
     pub(super) stream: TcpStream,
@@ -111,6 +136,8 @@ pub(super) struct Connection {
     /// An event reported the client's FIN or an error (or this is Windows): read until the
     /// socket says so (`Ok(0)`, an error or `WouldBlock`), whatever the size of the reads.
     read_to_the_end: bool,
+    /// The last write found the send buffer full: no more writing until a writable event.
+    write_blocked: bool,
     /// Waits in the loop's list of connections to write at the end of the turn.
     pub(super) flush_queued: bool,
 }
@@ -144,19 +171,22 @@ impl Connection {
             deadline: None,
             drained: false,
             read_to_the_end: !SHORT_READ_MEANS_DRAINED,
+            write_blocked: false,
             flush_queued: false,
         }
     }
 
-    /// An event for this socket: `readable` if bytes may have arrived since the last read,
-    /// `end_reported` if the event also says the client closed or the connection failed. (An
-    /// event that is only "writable" brings no bytes: the socket stays drained.)
-    pub(super) fn event(&mut self, readable: bool, end_reported: bool) {
-        if readable || end_reported {
+    /// An event for this socket. (An event that is only "writable" brings no bytes: the socket
+    /// stays drained; one that is only "readable" brings no room: a full send buffer stays full.)
+    pub(super) fn event(&mut self, readiness: Readiness) {
+        if readiness.readable || readiness.end {
             self.drained = false;
         }
+        if readiness.writable || readiness.end {
+            self.write_blocked = false; // room again, or an error the next write will report
+        }
         // Once reported, the end stays: a later event that does not repeat it changes nothing.
-        self.read_to_the_end |= end_reported;
+        self.read_to_the_end |= readiness.end;
     }
 
     /// Queues `message` (whole lines) for the client. Never writes: the loop calls
@@ -178,13 +208,17 @@ impl Connection {
     }
 
     /// Writes what the socket takes, several messages per system call, until the outbox is empty
-    /// or the socket is full (the rest waits for a writable event).
+    /// or the socket is full (the rest waits for a writable event, and so does this method: it
+    /// does not ask a full socket again).
     pub(super) fn flush(&mut self) -> io::Result<()> {
-        while !self.outbox.is_empty() {
+        while !self.outbox.is_empty() && !self.write_blocked {
             let written = match self.write_some() {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(written) => written,
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.write_blocked = true;
+                    return Ok(());
+                }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => return Err(err),
             };
@@ -337,20 +371,18 @@ mod tests {
     use super::*;
 
     /// Waits (at most 10 s) for the next readiness event of the one socket registered with
-    /// `poll`: (readable, end reported), as the loop passes them to [`Connection::event`].
-    fn next_event(poll: &mut Poll) -> Option<(bool, bool)> {
+    /// `poll`, as the loop passes it to [`Connection::event`].
+    fn next_event(poll: &mut Poll) -> Option<Readiness> {
         let mut events = Events::with_capacity(4);
         poll.poll(&mut events, Some(Duration::from_secs(10)))
             .unwrap();
-        let event = events.iter().next()?;
-        let end_reported = event.is_read_closed() || event.is_error();
-        Some((event.is_readable(), end_reported))
+        events.iter().next().map(Readiness::of)
     }
 
     /// What the loop does with one event: everything `next_input` hands out until it says
     /// `Drained` (`None`) or `Closed` (`Some(None)`), as text.
-    fn serve_event(connection: &mut Connection, event: (bool, bool)) -> Vec<Option<String>> {
-        connection.event(event.0, event.1);
+    fn serve_event(connection: &mut Connection, event: Readiness) -> Vec<Option<String>> {
+        connection.event(event);
         let mut inputs = Vec::new();
         loop {
             match connection.next_input() {
@@ -403,8 +435,8 @@ mod tests {
             .register(&mut connection.stream, Token(1), Interest::READABLE)
             .unwrap();
         client.write_all(b"first\n").unwrap();
-        let (readable, end_reported) = next_event(&mut poll).unwrap();
-        connection.event(readable, end_reported);
+        let event = next_event(&mut poll).unwrap();
+        connection.event(event);
         assert!(matches!(connection.next_input(), Input::Line(line) if line == b"first"));
         // The read that brought "first" was short. More bytes come before the next call...
         client.write_all(b"second\n").unwrap();
@@ -440,6 +472,38 @@ mod tests {
         assert_eq!(connection.waiting(), OUTBOX_MESSAGES);
     }
 
+    /// After a write that found the socket's send buffer full, the connection does not write
+    /// again until a writable event says there is room: a client that stopped reading costs no
+    /// `writev` per message sent its way.
+    #[test]
+    fn a_full_socket_is_not_written_again_before_a_writable_event() {
+        let (mut connection, mut client) = connection();
+        let mut poll = Poll::new().unwrap();
+        poll.registry()
+            .register(&mut connection.stream, Token(1), Interest::WRITABLE)
+            .unwrap();
+        assert!(next_event(&mut poll).unwrap().writable); // a new socket has room
+        let filler = "x".repeat(64 * 1024);
+        for _ in 0..400 {
+            assert_eq!(connection.offer(format!("{filler}\n")), Offer::Queued);
+        }
+        connection.flush().unwrap(); // 25 MiB: more than loopback's buffers take
+        let waiting = connection.waiting();
+        assert!(waiting > 0, "the socket took everything");
+        let mut taken = vec![0; 4 * 1024 * 1024];
+        client.read_exact(&mut taken).unwrap();
+        let event = next_event(&mut poll).unwrap(); // there is room again...
+        connection.flush().unwrap();
+        assert_eq!(
+            connection.waiting(),
+            waiting,
+            "...but until the event is served, no write"
+        );
+        connection.event(event);
+        connection.flush().unwrap();
+        assert!(connection.waiting() < waiting);
+    }
+
     /// Messages larger than the socket's buffers are written in many partial `writev`s as the
     /// client reads; every one arrives, whole and in order.
     #[test]
@@ -460,10 +524,16 @@ mod tests {
             }
         });
         // 6.4 MiB: more than loopback's buffers hold, so `flush` stops at `WouldBlock` and is
-        // called again, as a writable event would call it.
+        // called again when a writable event says there is room, as in the loop.
+        let mut poll = Poll::new().unwrap();
+        poll.registry()
+            .register(&mut connection.stream, Token(1), Interest::WRITABLE)
+            .unwrap();
+        connection.flush().unwrap();
         while connection.waiting() > 0 {
+            let event = next_event(&mut poll).unwrap(); // none within 10 s: stuck
+            connection.event(event);
             connection.flush().unwrap();
-            std::thread::yield_now();
         }
         reader.join().unwrap();
     }

@@ -77,7 +77,7 @@ use netlab_common::{Error, Result};
 
 use super::limits::{self, OUTBOX_MESSAGES};
 use super::{Lobby, PlayerId, ServeConfig, TICK, TokenSource};
-use connection::{Connection, Input, MESSAGES_PER_WRITE, Offer, Phase};
+use connection::{Connection, Input, MESSAGES_PER_WRITE, Offer, Phase, Readiness};
 use log::Log;
 
 /// The token of the listening socket; connections get tokens from 1 up.
@@ -293,8 +293,7 @@ impl Server {
         let Some(connection) = self.connections.get_mut(&token) else {
             return; // closed earlier in this batch: a stale event
         };
-        let end_reported = event.is_read_closed() || event.is_error();
-        connection.event(event.is_readable(), end_reported);
+        connection.event(Readiness::of(event));
         self.drive(token);
     }
 
