@@ -262,7 +262,8 @@ impl Bench {
             if bot.done {
                 continue;
             }
-            bot.serve(&mut self.tally, &mut self.scratch);
+            let end_reported = event.is_read_closed() || event.is_error();
+            bot.serve(&mut self.tally, &mut self.scratch, end_reported);
             if bot.done {
                 self.connected -= 1;
             }

@@ -23,7 +23,8 @@
 //! - `engine_threads/`: the thread-per-player engine (`mod.rs` the lock and the delivery,
 //!   `connection.rs` a player's reader thread, `outbox.rs` its bounded queue and writer thread).
 //! - `engine_mio/`: the event-loop engine (`mod.rs` the loop, accepting, timers and delivery,
-//!   `connection.rs` one player's socket, buffers and lingering close).
+//!   `connection.rs` one player's socket, buffers and lingering close, `log.rs` the operator's
+//!   log lines, printed once per turn).
 
 mod engine_mio;
 mod engine_threads;
@@ -38,6 +39,24 @@ use netlab_common::{Result, Tracer, net, term};
 
 pub use limits::OUTBOX_MESSAGES;
 pub use lobby::{Lobby, LobbyConfig, PlayerId, TokenSource};
+
+/// Whether a socket `read` that returns fewer bytes than it was asked for may be taken as "the
+/// kernel's receive buffer is empty, and new bytes will bring a new readiness event", so that an
+/// event loop need not read again to hear `WouldBlock` (epoll(7) says so; the event loop's
+/// `connection.rs` has the whole argument). True where mio uses epoll (Linux, Android) or kqueue
+/// (macOS, iOS, the BSDs), which report every arrival of bytes; false elsewhere (mio on Windows
+/// arms the next event only after an operation returned `WouldBlock`). Used by the server's
+/// event loop and by the bench's bots.
+pub(crate) const SHORT_READ_MEANS_DRAINED: bool = cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+));
 
 /// How often the lobby is asked to forfeit players whose grace period ended
 /// ([`Lobby::tick`]): by the ticker thread, or by the event loop's poll timeout.

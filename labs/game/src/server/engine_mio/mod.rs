@@ -11,13 +11,16 @@
 //! 1. `poll` until a socket is ready or the next timer is due (the ticker, an idle deadline).
 //! 2. The listener: accept until `WouldBlock`, greet each newcomer (or refuse it: server full).
 //!    A player: write what waits in its outbox, then read lines and hand each to the lobby.
-//! 3. Deliver what the lobby wants said: each message is queued in its recipient's outbox and
-//!    written at once, as far as the socket takes it.
+//! 3. Deliver what the lobby wants said: each message is queued in its recipient's outbox.
 //! 4. Timers: forfeits (`Lobby::tick`), idle connections, closes that take too long.
+//! 5. Write: every outbox that was given messages during the turn goes out, as far as the
+//!    socket takes it, with one `writev` per connection; then the turn's log lines, with one
+//!    `write` (`log.rs`).
 //!
 //! ## The event loop's rules, and where each is kept
 //! - **Drain until `WouldBlock`** (mio is edge-triggered: "readable" is said once, when bytes
-//!   arrive): `Connection::next_input` reads until the socket has nothing more...
+//!   arrive): `Connection::next_input` reads until the socket has nothing more, which a read
+//!   shorter than asked for already says on Linux and macOS (`connection.rs`)...
 //! - **...but take turns.** A client that sends lines faster than they are handled would keep
 //!   the loop reading it for ever, and every other player would wait. So a connection is served
 //!   at most [`LINES_PER_TURN`] lines per turn; if it has more, it goes on a list of connections
@@ -25,7 +28,20 @@
 //!   come for bytes already waiting. The threads engine gets this fairness from the scheduler.
 //! - **A write may take only part of the output.** What the socket has no room for waits in the
 //!   player's outbox; each connection is registered for writable events once, and a writable
-//!   event (the kernel's buffer has room again) flushes it.
+//!   event (the kernel's buffer has room again) flushes it. Registered once, for both, means no
+//!   `epoll_ctl` per write: the interest never changes, a writable event just finds an empty
+//!   outbox when there was nothing to wait for.
+//! - **Write once per turn.** The lobby's messages are queued while the turn's events are
+//!   handled, and each connection given any is written once, at the end of the turn. A player
+//!   who is sent several messages in one turn (both moves of a round of rock-paper-scissors,
+//!   a result and the next `JOINED`) gets them in one `writev`, one TCP segment and one
+//!   wake-up of its reader, instead of one each. On loopback a `write` costs more than its own
+//!   side: the kernel runs the receiving socket's side of TCP in the same call. The price is
+//!   a wait of at most one turn's work (the events one `poll` returned, some microseconds
+//!   each) before a reply leaves; a turn is long only when the server is saturated, and then
+//!   replies queue anyway. An outbox that fills up during a turn ([`EARLY_FLUSH`] messages) is
+//!   written at once, so the bound on it still means "this client does not read", not "this
+//!   turn was long".
 //! - **Bound every buffer.** A line is at most 512 bytes ([`MAX_LINE`](super::protocol::MAX_LINE)),
 //!   an outbox at most [`OUTBOX_MESSAGES`] messages; the player past that bound is dropped as
 //!   too slow, with the same log line as in the threads engine. Nobody else waits for it.
@@ -45,21 +61,24 @@
 //! its output are separate streams (a move is answered to the whole room, not echoed).
 
 mod connection;
+mod log;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token};
 use netlab_common::accept::{ACCEPT_BACKOFF, AcceptFailure, accept_failure};
 use netlab_common::net::{LINGER_TIMEOUT, StopSignal};
-use netlab_common::{Error, Result, term};
+use netlab_common::{Error, Result};
 
 use super::limits::{self, OUTBOX_MESSAGES};
 use super::{Lobby, PlayerId, ServeConfig, TICK, TokenSource};
-use connection::{Connection, Input, Offer, Phase};
+use connection::{Connection, Input, MESSAGES_PER_WRITE, Offer, Phase, Readiness};
+use log::Log;
 
 /// The token of the listening socket; connections get tokens from 1 up.
 const LISTENER: Token = Token(0);
@@ -69,6 +88,10 @@ const EVENTS_PER_POLL: usize = 1024;
 
 /// Lines handled for one connection before the others get their turn (see "take turns").
 const LINES_PER_TURN: usize = 16;
+
+/// Messages waiting in one outbox after which it is written at once instead of at the end of the
+/// turn (see "write once per turn"): as many as one `writev` takes.
+const EARLY_FLUSH: usize = MESSAGES_PER_WRITE;
 
 /// Accepts and serves players on this one thread until `stop` is requested.
 pub(super) fn serve(
@@ -102,18 +125,20 @@ pub(super) fn serve(
             match event.token() {
                 LISTENER => {
                     if stop.requested() {
+                        server.log.flush();
                         return Ok(());
                     }
                     server.accept_all(&listener);
                 }
-                // Readable or writable, the work is the same: write what waits, read what came.
-                token => server.drive(token),
+                token => server.ready(token, event),
             }
         }
         for token in std::mem::take(&mut server.unfinished) {
             server.drive(token);
         }
         server.run_timers(Instant::now(), &listener);
+        server.settle(); // the turn's writes, one per connection
+        server.log.flush(); // and its log lines, before waiting again
     }
 }
 
@@ -144,6 +169,8 @@ struct Server {
     accept_paused_until: Option<Instant>,
     /// Where lingering connections' unwanted input is read into and thrown away.
     scratch: Vec<u8>,
+    /// The turn's lines for the operator, printed at its end.
+    log: Log,
 }
 
 impl Server {
@@ -163,6 +190,7 @@ impl Server {
             next_tick: Instant::now() + TICK,
             accept_paused_until: None,
             scratch: vec![0; 4096],
+            log: Log::default(),
         }
     }
 
@@ -193,7 +221,6 @@ impl Server {
             self.accept_paused_until = None;
             self.accept_all(listener);
         }
-        self.settle();
     }
 
     /// Accepts every waiting connection (edge-triggered: all of them, now). When `accept` fails
@@ -207,7 +234,7 @@ impl Server {
         loop {
             match listener.accept() {
                 Ok((stream, peer)) => self.admit(stream, peer),
-                Err(err) => match accept_failure(&err) {
+                Err(err) => match self.log_then(|| accept_failure(&err)) {
                     AcceptFailure::Drained => break,
                     AcceptFailure::OneConnection => {}
                     AcceptFailure::Exhausted => {
@@ -217,7 +244,13 @@ impl Server {
                 },
             }
         }
-        self.settle();
+    }
+
+    /// Prints the turn's log lines, then runs `f`, which may print a warning of its own: the
+    /// order of the lines stays the order of the events.
+    fn log_then<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        self.log.flush();
+        f()
     }
 
     /// Greets a newcomer through the lobby, or tells it the server is full.
@@ -227,7 +260,7 @@ impl Server {
         self.next_token += 1;
         let interest = Interest::READABLE | Interest::WRITABLE;
         if let Err(err) = self.registry.register(&mut stream, token, interest) {
-            term::warn(format!("cannot watch {peer}: {err}"));
+            self.log.warn(format!("cannot watch {peer}: {err}"));
             return;
         }
         let tracer = self.config.tracer;
@@ -241,21 +274,31 @@ impl Server {
                 self.arm_idle_deadline(token, now);
                 self.deliver(now);
                 let name = self.lobby.name_of(id).unwrap_or("?");
-                term::info(format!("{name} connected from {peer}"));
+                self.log.info(format!("{name} connected from {peer}"));
             }
             Err(refusal) => {
-                term::warn(format!("refused {peer}: server full"));
+                self.log.warn(format!("refused {peer}: server full"));
                 let mut connection = Connection::new(stream, peer, None, tracer, per_second);
                 let _ = connection.offer(format!("{refusal}\n"));
                 self.connections.insert(token, connection);
                 self.closing.push(token);
-                self.to_flush.push(token);
+                self.queue_flush(token);
             }
         }
     }
 
+    /// An event for a player's connection. Readable or writable, the work is the same: write what
+    /// waits, read what came.
+    fn ready(&mut self, token: Token, event: &Event) {
+        let Some(connection) = self.connections.get_mut(&token) else {
+            return; // closed earlier in this batch: a stale event
+        };
+        connection.event(Readiness::of(event));
+        self.drive(token);
+    }
+
     /// Serves one connection after an event: writes what waits, reads and handles lines, and
-    /// moves a closing connection along.
+    /// moves a closing connection along (at the end of the turn, with the writes).
     fn drive(&mut self, token: Token) {
         let Some(connection) = self.connections.get_mut(&token) else {
             return; // closed earlier in this batch: a stale event
@@ -265,8 +308,17 @@ impl Server {
         } else if connection.phase == Phase::Open {
             self.read_lines(token);
         }
-        self.to_flush.push(token);
-        self.settle();
+        self.queue_flush(token);
+    }
+
+    /// Puts `token` on the list of connections written at the end of the turn, once.
+    fn queue_flush(&mut self, token: Token) {
+        if let Some(connection) = self.connections.get_mut(&token)
+            && !connection.flush_queued
+        {
+            connection.flush_queued = true;
+            self.to_flush.push(token);
+        }
     }
 
     /// Hands the connection's lines to the lobby, until the socket has no more, the connection
@@ -304,7 +356,7 @@ impl Server {
             if !connection.warned {
                 connection.warned = true;
                 let _ = connection.offer(limits::too_many_lines(self.config.max_lines_per_sec));
-                self.to_flush.push(token);
+                self.queue_flush(token);
             }
             return;
         }
@@ -316,17 +368,20 @@ impl Server {
             }
             Err(_) => {
                 let _ = connection.offer(limits::NOT_UTF8.into());
-                self.to_flush.push(token);
+                self.queue_flush(token);
             }
         }
     }
 
     /// Queues every message the lobby produced in its recipient's outbox, lets go of players the
     /// lobby removed (their outbox is still sent), and drops players whose outbox is full. The
-    /// writing happens in [`Server::settle`].
+    /// writing happens in [`Server::settle`] at the end of the turn, or here for an outbox that
+    /// has [`EARLY_FLUSH`] messages waiting.
     fn deliver(&mut self, now: Instant) {
         loop {
-            self.lobby.take_log().into_iter().for_each(term::info);
+            for line in self.lobby.take_log() {
+                self.log.info(line);
+            }
             let outgoing = self.lobby.take_outgoing();
             let removed = self.lobby.take_removed();
             if outgoing.is_empty() && removed.is_empty() {
@@ -341,7 +396,8 @@ impl Server {
                     continue;
                 };
                 match connection.offer(message) {
-                    Offer::Queued => self.to_flush.push(token),
+                    Offer::Queued if connection.waiting() >= EARLY_FLUSH => self.flush(token),
+                    Offer::Queued => self.queue_flush(token),
                     Offer::Full => too_slow.push(id),
                 }
             }
@@ -363,7 +419,7 @@ impl Server {
             return;
         };
         let name = self.lobby.name_of(id).unwrap_or("?");
-        term::warn(limits::too_slow(name));
+        self.log.warn(limits::too_slow(name));
         if let Some(connection) = self.connections.get_mut(&token) {
             debug_assert!(connection.waiting() >= OUTBOX_MESSAGES);
             connection.player = None;
@@ -391,7 +447,7 @@ impl Server {
             self.lobby.disconnect(id, now);
             self.deliver(now);
         }
-        term::info(format!("{peer} disconnected: {reason}"));
+        self.log.info(format!("{peer} disconnected: {reason}"));
     }
 
     /// The lobby is done with this connection: take no more input, send what is queued, then
@@ -406,10 +462,11 @@ impl Server {
             self.deadlines.remove(&(due, token));
         }
         if !reason.is_empty() {
-            term::info(format!("{} disconnected: {reason}", connection.peer));
+            self.log
+                .info(format!("{} disconnected: {reason}", connection.peer));
         }
         self.closing.push(token);
-        self.to_flush.push(token);
+        self.queue_flush(token);
     }
 
     /// Writes every outbox that was given messages, moves finished connections on to lingering,
@@ -434,6 +491,7 @@ impl Server {
         let Some(connection) = self.connections.get_mut(&token) else {
             return;
         };
+        connection.flush_queued = false;
         if let Err(err) = connection.flush() {
             self.failed.push((token, err.to_string()));
             return;
@@ -472,7 +530,8 @@ impl Server {
             self.deadlines.remove(&(due, token));
         }
         if !reason.is_empty() {
-            term::info(format!("{} disconnected: {reason}", connection.peer));
+            self.log
+                .info(format!("{} disconnected: {reason}", connection.peer));
         }
         // Dropping the stream closes the socket.
     }
@@ -536,7 +595,7 @@ impl Server {
             if let Some(room) = self.lobby.watched_game(id) {
                 let name = self.lobby.name_of(id).unwrap_or("?");
                 let watching = format!("{name} in room {room}");
-                term::info(limits::watching_not_idle(&watching, idle));
+                self.log.info(limits::watching_not_idle(&watching, idle));
                 connection.last_heard = now; // a new period starts, as in the threads engine
                 self.arm_idle_deadline(token, now);
                 continue;
