@@ -50,7 +50,7 @@ impl Session {
                 self.login = Login::NeedUser;
                 Step::StartTls(Reply::new(
                     234,
-                    "AUTH TLS ok: start the TLS handshake now (RFC 4217).",
+                    "AUTH TLS ok: start the TLS handshake now (RFC 4217 §4).",
                 ))
             }
             "SSL" | "TLS-P" => reply(

@@ -27,9 +27,18 @@
 //!   spends 2 s waiting.
 //! - 10: the `ftp-lab bench` runs, in their own test (they need no server of the walk's): every
 //!   line they print, with the numbers masked (see below).
+//! - 11, FTP over TLS, in its own test against its own server (`--tls-cert-out ca.pem`, over a
+//!   directory set up by section 1's commands): the captures of a clear and an FTPS login with
+//!   `scripts/capture`, and what tshark and `grep -c 'PASS secret'` find in them (these need
+//!   root, tcpdump and tshark); the FTPS `get --trace` and the server's log of it; the
+//!   certificate refused without a trust option and pinned by its fingerprint; curl and ftplib
+//!   over TLS. `--require-tls` runs against a second server, as section 7's data timeout does.
 //!
 //! Where a tool is missing, its checks are skipped with a `SKIPPED` line, as in the lab's other
 //! interop tests.
+//!
+//! Where a capture cannot be made (not root, or no tcpdump or tshark), its blocks are skipped
+//! the same way.
 //!
 //! Left out: section 3's diagram, section 6's list of curl commands without output (each runs in
 //! `tests/ftp_lab/interop.rs`, in four modes), and section 9's benchmark (minutes, and vsftpd).
@@ -53,7 +62,13 @@
 //! - dates and times (in listings, from `ls -l`, MLSD's `modify`), and the seconds and rate of a
 //!   transfer;
 //! - directory sizes (the file system's: 4096 on ext4, other numbers elsewhere), and the owner
-//!   and group `ls -l` shows.
+//!   and group `ls -l` shows;
+//! - the server's certificate fingerprint (a new certificate on every start): where a command
+//!   gives it (`--tls-fingerprint`), the run's own is typed in its place;
+//! - in tshark's one-line summary, the frame number, time and frame length (the certificate and
+//!   its signature differ by a byte or two); in `scripts/capture`'s output, how many segments it
+//!   saved (ACKs depend on timing) and its hints on how to open the file, which name the FTP
+//!   dissector only for the lab's own port 2121.
 //!
 //! ## Replayed differently, and why
 //! - `timeout -s INT 0.1 ftp-lab get ...` (section 4) stops a download after 0.1 s, and how far
@@ -68,6 +83,10 @@
 //!   its input ends, changes nothing it prints: the server answers at once and closes after
 //!   `QUIT`.
 //! - A program killed by `SIGKILL` shows as `Killed`, the line an interactive shell prints.
+//! - `sudo scripts/capture ...` (section 11) runs without `sudo` (a capture runs only as root
+//!   here), with this checkout's `scripts/capture`. curl and tshark are compared on their
+//!   standard output (curl's progress meter and tshark's warning about running as root are on
+//!   standard error).
 //! - `ftp-lab bench` (section 10) runs with `--file-size 1M --rounds 1` instead of the page's
 //!   hundreds of MiB and several rounds, with `TMPDIR` set to a fresh temp dir (shown as `/tmp`).
 //!   Its figures differ on every run anyway, so they are masked on both sides: the measured
@@ -87,8 +106,8 @@ use std::process::{Command, Stdio};
 
 use crate::util::{BIN, Ftp, PATIENCE, ServerProcess, TempDir, find_program, python_with, skip};
 use netlab_testkit::docs::{
-    Block, Doc, DocCommand, Inventory, commands, compare, lab_command, mask_numbers, run_checks,
-    uses_program, workspace_root,
+    Block, Doc, DocCommand, Inventory, commands, compare, lab_command, mask_numbers,
+    missing_program, run_checks, uses_program, workspace_root,
 };
 use regex::{Captures, Regex};
 
@@ -151,6 +170,9 @@ fn walkthrough_transcripts_are_true() {
     // Checked by measuring_transcripts_are_true, below.
     blocks.take("## 10.", "$ ftp-lab bench --file-size");
     blocks.take("## 10.", "$ ftp-lab bench --json");
+    // Checked by ftps_transcripts_are_true and require_tls_transcript_is_true, below.
+    TlsBlocks::take(&mut blocks);
+    blocks.take("### Refusing clear logins", "$ ftp-lab serve");
     blocks.finish();
 
     let walk = RefCell::new(Walk::start(&start));
@@ -199,6 +221,149 @@ fn data_connection_that_never_comes() {
         &actual,
         &client.output,
     );
+}
+
+/// Section 11's blocks (FTP over TLS) that run against its server.
+struct TlsBlocks {
+    serve: Block,
+    clear_capture: Block,
+    session: Block,
+    client_trace: Block,
+    server_log: Block,
+    trust: Block,
+    ftps_capture: Block,
+    curl: Block,
+    ftplib: Block,
+    ftplib_output: Block,
+}
+
+impl TlsBlocks {
+    fn take(blocks: &mut Inventory) -> TlsBlocks {
+        let same_login = "### The same login over TLS";
+        let clients = "### curl and Python's ftplib over TLS";
+        TlsBlocks {
+            serve: blocks.take("## 11.", "$ ftp-lab serve"),
+            clear_capture: blocks.take("### What the network sees", "$ sudo scripts/capture"),
+            session: blocks.take(
+                same_login,
+                "$ ftp-lab get ftps://alice:secret@127.0.0.1:2121/notes.txt --tls-ca",
+            ),
+            client_trace: blocks.take(same_login, "[TRACE] 127.0.0.1:2121 "),
+            server_log: blocks.take(same_login, "[TRACE] 127.0.0.1:"),
+            trust: blocks.take(
+                same_login,
+                "$ ftp-lab get ftps://alice:secret@127.0.0.1:2121/notes.txt --force",
+            ),
+            ftps_capture: blocks.take(same_login, "$ sudo scripts/capture"),
+            curl: blocks.take(clients, "$ curl"),
+            ftplib: blocks.take(clients, "import ftplib"),
+            ftplib_output: blocks.take(clients, "220 "),
+        }
+    }
+}
+
+/// Section 11, FTP over TLS, against a server started as the section shows (over section 1's
+/// files): the clear login's capture holds `PASS secret`, the FTPS login's trace and the
+/// server's log, the certificate checks, the FTPS capture (TLS after `AUTH TLS`, no password),
+/// curl and ftplib over TLS.
+#[test]
+fn ftps_transcripts_are_true() {
+    let doc = Doc::read(DOC);
+    let mut inventory = Inventory::new(&doc);
+    let setup = inventory.take("## 1.", "$ mkdir");
+    let blocks = TlsBlocks::take(&mut inventory);
+    let walk = RefCell::new(Walk::start_tls(&setup, &blocks.serve));
+    let sections: [&dyn Fn(); 6] = [
+        &|| walk.borrow_mut().replay(&blocks.clear_capture),
+        &|| {
+            walk.borrow_mut()
+                .session(&blocks.session, &blocks.client_trace, &blocks.server_log)
+        },
+        &|| walk.borrow_mut().replay(&blocks.trust),
+        &|| walk.borrow_mut().replay(&blocks.ftps_capture),
+        &|| walk.borrow_mut().replay(&blocks.curl),
+        &|| {
+            walk.borrow_mut()
+                .ftplib(&blocks.ftplib, &blocks.ftplib_output)
+        },
+    ];
+    run_checks(DOC, &sections, |section| section());
+}
+
+/// Section 11's `--require-tls`: a second server refuses a clear `USER` and `PASS` with `534`,
+/// to `nc` and to `ftp-lab get`.
+#[test]
+fn require_tls_transcript_is_true() {
+    let doc = Doc::read(DOC);
+    let block = Inventory::new(&doc).take("### Refusing clear logins", "$ ftp-lab serve");
+    let [serve, typed, get] = commands(DOC, &block).try_into().unwrap_or_else(|_| {
+        panic!(
+            "{DOC} line {}: expected `$ ftp-lab serve ... &`, one `nc` and one `ftp-lab get`",
+            block.marker_line
+        )
+    });
+    let doc_port: u16 = word_after(&serve.command, "--port")
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("{DOC} line {}: expected --port N", serve.line));
+    let dir = TempDir::new("docs-require-tls");
+    std::fs::create_dir(dir.join("files")).unwrap();
+    let serve_command = serve.command.trim_end_matches('&').trim_end();
+    let server = start_server(dir.path(), &real(serve_command, doc_port, 0));
+    let port = server.addr.port();
+    let patterns = Patterns::new();
+    let mut ports = Ports::new(&patterns, doc_port, port);
+    let what = format!("`{}`", typed.command);
+    let replies = play_nc(&typed.command, doc_port, port);
+    same_lines(
+        &patterns,
+        &mut ports,
+        typed.line,
+        &what,
+        &replies,
+        &typed.output,
+    );
+    let printed = run(dir.path(), &real(&get.command, doc_port, port), true);
+    let what = format!("`{}`", get.command);
+    same_lines(
+        &patterns,
+        &mut ports,
+        get.line,
+        &what,
+        &printed.out,
+        &get.output,
+    );
+}
+
+/// Whether this machine can capture on the loopback (root, tcpdump and tshark); prints why not
+/// (`SKIPPED`, naming `place`) when it cannot.
+fn can_capture(place: &str) -> bool {
+    if let Some(tool) = ["tcpdump", "tshark"]
+        .into_iter()
+        .find(|tool| find_program(tool).is_none())
+    {
+        skip(
+            place,
+            &format!("{tool} is not installed (apt-get install tcpdump tshark)"),
+        );
+        return false;
+    }
+    let uid = Command::new("id").arg("-u").output();
+    if !uid.is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0") {
+        skip(place, "capturing on the loopback needs root");
+        return false;
+    }
+    true
+}
+
+/// A line of tshark's one-line summary with what differs from run to run as placeholders: the
+/// frame number, the time, and the frame length (a certificate made at start, and its
+/// signature, differ by a byte or two from run to run).
+fn mask_frame(line: &str) -> String {
+    let summary =
+        Regex::new(r"^\s*\d+\s+\d+\.\d+\s+(127\.0\.0\.1 → 127\.0\.0\.1)\s+(\S+) \d+ ").unwrap();
+    summary
+        .replace(line, "<frame> <time> $1 $2 <length> ")
+        .into_owned()
 }
 
 /// Section 10's `ftp-lab bench` runs, small and with their numbers masked (see the module
@@ -280,12 +445,14 @@ struct Walk {
     mark: usize,
     /// How many sessions of the current section the log has shown ending.
     ended: usize,
+    /// Text of the page's commands that stands for something else in this run (section 11's
+    /// fingerprint), and what it stands for.
+    swaps: Vec<(String, String)>,
 }
 
 impl Walk {
     /// Section 1: the set-up commands, then the server, checking the lines it prints first.
     fn start(block: &Block) -> Walk {
-        let dir = TempDir::new("docs");
         let commands = commands(DOC, block);
         let (serve, setup) = commands
             .split_last()
@@ -296,6 +463,44 @@ impl Walk {
                     block.marker_line
                 )
             });
+        Walk::start_with(setup, serve)
+    }
+
+    /// Section 11's server, in a fresh directory set up as section 1 does.
+    fn start_tls(setup: &Block, serve: &Block) -> Walk {
+        let setup = commands(DOC, setup);
+        let [serve] = commands(DOC, serve).try_into().unwrap_or_else(|_| {
+            panic!(
+                "{DOC} line {}: expected one `$ ftp-lab serve`",
+                serve.marker_line
+            )
+        });
+        let setup = setup
+            .split_last()
+            .map(|(_, before)| before)
+            .unwrap_or_default();
+        let mut walk = Walk::start_with(setup, &serve);
+        let fingerprint = |lines: &[String]| -> Option<String> {
+            lines
+                .iter()
+                .find_map(|line| line.split_once("TLS certificate SHA-256 "))
+                .map(|(_, fingerprint)| fingerprint.trim().to_string())
+        };
+        let page = fingerprint(&serve.output).unwrap_or_else(|| {
+            panic!(
+                "{DOC} line {}: the server prints no fingerprint",
+                serve.line
+            )
+        });
+        let seen = fingerprint(&walk.server.seen)
+            .unwrap_or_else(|| panic!("no fingerprint: {:#?}", walk.server.seen));
+        walk.swaps.push((page, seen));
+        walk
+    }
+
+    /// Runs the set-up commands in a fresh directory, then starts the server.
+    fn start_with(setup: &[DocCommand], serve: &DocCommand) -> Walk {
+        let dir = TempDir::new("docs");
         let patterns = Patterns::new();
         for command in setup {
             let printed = run(dir.path(), &command.command, true);
@@ -319,6 +524,7 @@ impl Walk {
             ports,
             mark: 0,
             ended: 0,
+            swaps: Vec::new(),
         };
         while walk.server.seen.len() < serve.output.len() {
             if walk.server.next_line().is_none() {
@@ -530,6 +736,83 @@ impl Walk {
         let what = format!("`{}`", command.command);
         self.same(command.line, &what, &printed, &command.output);
         self.check_log(log);
+    }
+
+    /// Section 11's console blocks: each command as the reader types it, its output compared.
+    /// `scripts/capture` and tshark need root, tcpdump and tshark: without them the whole block
+    /// is skipped (`SKIPPED`), since its later commands read the capture. curl and tshark are
+    /// compared on their standard output only (curl's progress meter and tshark's warning about
+    /// running as root go to standard error); everything else as a terminal shows it.
+    fn replay(&mut self, block: &Block) {
+        self.begin();
+        let commands = commands(DOC, block);
+        let place = format!("{DOC} line {}", block.marker_line);
+        let captures = commands
+            .iter()
+            .any(|command| command.command.starts_with("sudo scripts/capture"));
+        if captures && !can_capture(&place) {
+            return;
+        }
+        if let Some(tool) = commands
+            .iter()
+            .find_map(|command| missing_program(&command.command, &["curl"]))
+        {
+            skip(&place, &format!("{tool} is not installed"));
+            return;
+        }
+        let segments = Regex::new(r"saved \d+ TCP segments").unwrap();
+        for command in commands {
+            let what = format!("`{}`", command.command);
+            let typed = self.as_run_here(&command.command);
+            let stdout_only = ["curl", "tshark"]
+                .iter()
+                .any(|program| uses_program(&command.command, program));
+            let printed = self.run(&typed, !stdout_only);
+            let bin = Path::new(BIN).to_string_lossy().into_owned();
+            let mut real: Vec<String> = printed
+                .out
+                .iter()
+                .map(|line| mask_frame(line.replace(&bin, "ftp-lab").trim_end()))
+                .collect();
+            let mut page: Vec<String> =
+                command.output.iter().map(|line| mask_frame(line)).collect();
+            if command.command.starts_with("sudo scripts/capture") {
+                // How to open the file: the script names the FTP dissector only for the lab's
+                // own port 2121. And how many segments it saved: ACKs vary with timing.
+                for lines in [&mut real, &mut page] {
+                    if let Some(end) = lines.iter().position(|line| line == "open it:") {
+                        lines.truncate(end);
+                    }
+                    for line in lines.iter_mut() {
+                        *line = segments.replace(line, "saved N TCP segments").into_owned();
+                    }
+                }
+            }
+            self.same(command.line, &what, &real, &page);
+        }
+    }
+
+    /// A command of section 11 as it runs here: the run's fingerprint for the page's, no `sudo`
+    /// (the test already runs as root where it captures), `scripts/capture` from this checkout,
+    /// and the real port for the page's in `scripts/capture 2121` and tshark's
+    /// `-d tcp.port==2121,ftp`.
+    fn as_run_here(&self, command: &str) -> String {
+        let port = self.server.addr.port();
+        let mut command = command.to_string();
+        for (page, real) in &self.swaps {
+            command = command.replace(page, real);
+        }
+        let capture = workspace_root().join("scripts/capture");
+        let command = command.strip_prefix("sudo ").unwrap_or(&command);
+        command
+            .replace(
+                &format!("scripts/capture {DOC_PORT} "),
+                &format!("{} {port} ", capture.display()),
+            )
+            .replace(
+                &format!("tcp.port=={DOC_PORT},"),
+                &format!("tcp.port=={port},"),
+            )
     }
 
     /// The `$` commands of a block, as many as the caller expects.
@@ -801,6 +1084,7 @@ struct Patterns {
     rates: Regex,
     dir_sizes: Regex,
     mlsd_dirs: Regex,
+    fingerprints: Regex,
     ports: Regex,
 }
 
@@ -819,18 +1103,21 @@ impl Patterns {
             // A directory's size in a LIST line, and in the ftplib script's MLSD lines.
             dir_sizes: pattern(r"^(d[rwxsStT-]{9} +\d+ +\S+ +\S+) +\d+ "),
             mlsd_dirs: pattern(r"^(\S+ dir) \d+ "),
+            // A certificate's SHA-256, as `ftp-lab serve` prints it: new on every start.
+            fingerprints: pattern(r"\b(?:[0-9A-F]{2}:){31}[0-9A-F]{2}\b"),
             ports: pattern(
                 r"127\.0\.0\.1:(?P<address>\d+)|\(\|\|\|(?P<epsv>\d+)\|\)|\b(?P<host>\d{1,3}(?:,\d{1,3}){3}),(?P<hi>\d{1,3}),(?P<lo>\d{1,3})\b|\bport (?P<word>\d+)",
             ),
         }
     }
 
-    /// The line with dates, times, rates and directory sizes as placeholders.
+    /// The line with dates, times, rates, directory sizes and fingerprints as placeholders.
     fn tidy(&self, line: &str) -> String {
         let line = self.dates.replace_all(line, "<date>");
         let line = self.timestamps.replace_all(&line, "<time>");
         let line = self.rates.replace_all(&line, "<seconds> s (<rate>)");
         let line = self.dir_sizes.replace(&line, "$1 <size> ");
+        let line = self.fingerprints.replace_all(&line, "<fingerprint>");
         self.mlsd_dirs.replace(&line, "$1 <size> ").into_owned()
     }
 }

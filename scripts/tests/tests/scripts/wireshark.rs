@@ -5,6 +5,9 @@
 //! that tshark ran, and each has one message split across two TCP segments (the dissector must
 //! reassemble it) and several messages in one segment.
 //!
+//! One test looks at what a capture must *not* hold: FTP's password and file in the clear, then
+//! hidden by FTPS (`ftps_hides_the_password_and_the_file_on_the_wire`, docs/ftp.md section 11).
+//!
 //! The port is random, so tshark is told which dissector to use with Decode As
 //! (`-d tcp.port==PORT,PROTO`); one test uses the dissector's port preference instead.
 //!
@@ -1156,4 +1159,143 @@ fn echo_oversize_prefix_is_flagged_not_awaited() {
         decoded.values(port, client_port, "netlab_echo.message"),
         ["WELCOME Client01", error.as_str()]
     );
+}
+
+/// A port the OS just gave out and took back: for a server flag that wants a number (ftp-lab's
+/// `--pasv-ports`), where port 0 cannot be given. Another program could take it before the
+/// server does; the OS hands out ports in turn, so that needs thousands of new sockets first.
+fn port_just_freed() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Whether `needle` occurs anywhere in `haystack`.
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+/// What tshark shows on each segment of `capture` that holds FTP or TLS: its protocol column and
+/// the FTP command or reply code, tab-separated (`FTP\tAUTH\t`, `FTP\t\t234`, `TLSv1.3\t\t`).
+fn ftp_or_tls(capture: &Path, decode_as: &str) -> Vec<String> {
+    let output = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(capture)
+        .args(["-d", decode_as, "-Y", "ftp || tls", "-T", "fields"])
+        .args(["-e", "_ws.col.Protocol", "-e", "ftp.request.command"])
+        .args(["-e", "ftp.response.code"])
+        .output()
+        .expect("run tshark");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "tshark failed: {stderr}");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The proof on the wire of docs/ftp.md section 11: a capture of a clear `ftp-lab get`, control
+/// and data connection, holds the bytes `PASS secret` and the file's contents; the same download
+/// over explicit FTPS (`AUTH TLS`, `PROT P`) holds neither, tshark reads its control connection
+/// as FTP up to `AUTH TLS` and the `234` and as TLS records after it, and its data connection
+/// as TLS from its first record.
+#[test]
+fn ftps_hides_the_password_and_the_file_on_the_wire() {
+    const TEST: &str = "ftps_hides_the_password_and_the_file_on_the_wire";
+    if !can_capture(TEST) {
+        return;
+    }
+    let dir = TempDir::new("wireshark-ftps");
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    // Words no other traffic on this machine's loopback carries.
+    let contents = format!(
+        "netlab FTPS proof {} {:?}\n",
+        std::process::id(),
+        std::time::SystemTime::now()
+    );
+    std::fs::write(root.join("proof.txt"), &contents).unwrap();
+    let ca = dir.path().join("ca.pem");
+    // One passive port, so that one more capture holds every data connection.
+    let data_port = port_just_freed();
+    let bin = workspace_binary("ftp-lab", "ftp-lab");
+    let (_server, port) = start(
+        &bin,
+        &[
+            "serve",
+            "--root",
+            root.to_str().unwrap(),
+            "--user",
+            "alice:secret",
+            "--port",
+            "0",
+            "--pasv-ports",
+            &format!("{data_port}-{data_port}"),
+            "--tls-cert-out",
+            ca.to_str().unwrap(),
+        ],
+    );
+    // Captures of a download (`ftp` clear, `ftps` over TLS), named `name`: (control connection,
+    // data connection).
+    let download = |name: &str, scheme: &str, trust: &[&str]| -> (PathBuf, PathBuf) {
+        let control = Capture::start(port, &dir.path().join(format!("{name}-control.pcap")));
+        let data = Capture::start(data_port, &dir.path().join(format!("{name}-data.pcap")));
+        let copy = dir.path().join(format!("{name}.txt"));
+        let url = format!("{scheme}://alice:secret@127.0.0.1:{port}/proof.txt");
+        let got = Command::new(&bin)
+            .args(["get", &url, "--output", copy.to_str().unwrap()])
+            .args(trust)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert!(
+            got.status.success(),
+            "{scheme}: {}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+        assert_eq!(std::fs::read_to_string(&copy).unwrap(), contents);
+        (control.finish(), data.finish())
+    };
+    let clear = download("clear", "ftp", &[]);
+    let protected = download("protected", "ftps", &["--tls-ca", ca.to_str().unwrap()]);
+    let read = |file: &PathBuf| std::fs::read(file).unwrap();
+
+    assert!(holds(&read(&clear.0), b"PASS secret\r\n"), "clear control");
+    assert!(holds(&read(&clear.1), contents.as_bytes()), "clear data");
+    for capture in [&protected.0, &protected.1] {
+        let bytes = read(capture);
+        assert!(!holds(&bytes, b"PASS secret"), "{}", capture.display());
+        assert!(!holds(&bytes, b"USER alice"), "{}", capture.display());
+        assert!(!holds(&bytes, contents.as_bytes()), "{}", capture.display());
+    }
+
+    let control = ftp_or_tls(&protected.0, &format!("tcp.port=={port},ftp"));
+    let (clear_part, tls_part) = control.split_at(3.min(control.len()));
+    assert_eq!(
+        clear_part,
+        ["FTP\t\t220", "FTP\tAUTH\t", "FTP\t\t234"],
+        "{control:#?}"
+    );
+    // The handshake, the login, the transfer's commands and replies: many TLS records, and no
+    // FTP the dissector could read.
+    assert!(tls_part.len() >= 10, "{control:#?}");
+    assert!(
+        tls_part.iter().all(|row| row.starts_with("TLS")),
+        "{control:#?}"
+    );
+
+    let data = ftp_or_tls(&protected.1, &format!("tcp.port=={data_port},tls"));
+    assert!(!data.is_empty(), "no TLS on the data connection");
+    assert!(data.iter().all(|row| row.starts_with("TLS")), "{data:#?}");
+    let output = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&protected.1)
+        .args(["-d", &format!("tcp.port=={data_port},tls")])
+        .args(["-Y", "tls", "-T", "fields", "-e", "tls.handshake.type"])
+        .output()
+        .expect("run tshark");
+    let first = String::from_utf8_lossy(&output.stdout);
+    // 1: a Client Hello, the client's first bytes on the connection (RFC 8446 §4.1.2).
+    assert_eq!(first.lines().next(), Some("1"), "{first}");
 }
