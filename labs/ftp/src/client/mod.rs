@@ -571,13 +571,20 @@ fn handshake_error(place: &str, trust: &Trust, err: io::Error) -> Error {
         _ => return Error::io(format!("TLS handshake {place}"), err),
     };
     let advice = match trust {
-        Trust::Nothing => "no certificate is trusted unless you say which",
-        _ => "it is not the one you said to trust",
+        // Nothing trusted yet: say how to trust a certificate, the unchecked way last.
+        Trust::Nothing => "no certificate is trusted unless you say which: \
+             --tls-ca FILE (a CA certificate, e.g. from `ftp-lab serve --tls-cert-out FILE`), \
+             --tls-fingerprint SHA256 (the line `ftp-lab serve` prints), or --insecure (no check)"
+            .to_string(),
+        // A certificate was named and this is not it: another server, or someone in the
+        // middle. Offering --insecure here would teach the wrong reflex.
+        _ => "it is not the one you said to trust. This may be another server, or someone in \
+             the middle pretending to be it: compare with the fingerprint line the server \
+             printed when it started (`TLS certificate SHA-256 ...`) before you trust anything"
+            .to_string(),
     };
     Error::Usage(format!(
-        "TLS handshake {place}: the server's certificate was refused ({why}); {advice}: \
-         --tls-ca FILE (a CA certificate, e.g. from `ftp-lab serve --tls-cert-out FILE`), \
-         --tls-fingerprint SHA256 (the line `ftp-lab serve` prints), or --insecure (no check)"
+        "TLS handshake {place}: the server's certificate was refused ({why}); {advice}"
     ))
 }
 

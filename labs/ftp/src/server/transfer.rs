@@ -308,7 +308,10 @@ fn send_file_protected(
 }
 
 /// Ends a protected data connection: `close_notify` (`crate::tls`), pushed out through the
-/// socket's short waits like any other byte. Nothing to do on a clear one.
+/// socket's short waits like any other byte, then a lingering close. The client answers our
+/// `close_notify` with its own; a socket closed with those bytes still unread makes the kernel
+/// send a RST instead of a FIN (RFC 1122 §4.2.2.13), so we half-close and read until the client
+/// closes too (at most `LINGER_TIMEOUT`, `net::close_gracefully`). Nothing to do on a clear one.
 pub fn finish_protected(
     data: &mut DataChannel,
     watcher: &mut Watcher<'_, '_>,
@@ -319,7 +322,10 @@ pub fn finish_protected(
     data.send_close_notify();
     loop {
         match data.flush() {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                netlab_common::net::close_gracefully(data.tcp());
+                return Ok(());
+            }
             Err(err) if is_timeout(&err) => watcher.stalled(err)?,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return Err(TransferError::Network(err)),

@@ -83,7 +83,7 @@
 //!   its input ends, changes nothing it prints: the server answers at once and closes after
 //!   `QUIT`.
 //! - A program killed by `SIGKILL` shows as `Killed`, the line an interactive shell prints.
-//! - `sudo scripts/capture ...` (section 11) runs without `sudo` (a capture runs only as root
+//! - `sudo ~/netlab/scripts/capture ...` (section 11) runs without `sudo` (a capture runs only as root
 //!   here), with this checkout's `scripts/capture`. curl and tshark are compared on their
 //!   standard output (curl's progress meter and tshark's warning about running as root are on
 //!   standard error).
@@ -114,6 +114,9 @@ use regex::{Captures, Regex};
 const DOC: &str = "docs/ftp.md";
 /// The server's port on the page (the lab's default).
 const DOC_PORT: u16 = 2121;
+
+/// How section 11 runs the capture script: the reader's checkout is `~/netlab` on the page.
+const CAPTURE_ON_PAGE: &str = "sudo ~/netlab/scripts/capture";
 /// The directory the page's commands ran in (its server prints `serving /tmp/walk/files`).
 const DOC_DIR: &str = "/tmp/walk";
 /// Section 4's file: "a 300 MiB download".
@@ -243,7 +246,10 @@ impl TlsBlocks {
         let clients = "### curl and Python's ftplib over TLS";
         TlsBlocks {
             serve: blocks.take("## 11.", "$ ftp-lab serve"),
-            clear_capture: blocks.take("### What the network sees", "$ sudo scripts/capture"),
+            clear_capture: blocks.take(
+                "### What the network sees",
+                "$ sudo ~/netlab/scripts/capture",
+            ),
             session: blocks.take(
                 same_login,
                 "$ ftp-lab get ftps://alice:secret@127.0.0.1:2121/notes.txt --tls-ca",
@@ -254,7 +260,7 @@ impl TlsBlocks {
                 same_login,
                 "$ ftp-lab get ftps://alice:secret@127.0.0.1:2121/notes.txt --force",
             ),
-            ftps_capture: blocks.take(same_login, "$ sudo scripts/capture"),
+            ftps_capture: blocks.take(same_login, "$ sudo ~/netlab/scripts/capture"),
             curl: blocks.take(clients, "$ curl"),
             ftplib: blocks.take(clients, "import ftplib"),
             ftplib_output: blocks.take(clients, "220 "),
@@ -749,7 +755,7 @@ impl Walk {
         let place = format!("{DOC} line {}", block.marker_line);
         let captures = commands
             .iter()
-            .any(|command| command.command.starts_with("sudo scripts/capture"));
+            .any(|command| command.command.starts_with(CAPTURE_ON_PAGE));
         if captures && !can_capture(&place) {
             return;
         }
@@ -776,7 +782,7 @@ impl Walk {
                 .collect();
             let mut page: Vec<String> =
                 command.output.iter().map(|line| mask_frame(line)).collect();
-            if command.command.starts_with("sudo scripts/capture") {
+            if command.command.starts_with(CAPTURE_ON_PAGE) {
                 // How to open the file: the script names the FTP dissector only for the lab's
                 // own port 2121. And how many segments it saved: ACKs vary with timing.
                 for lines in [&mut real, &mut page] {
@@ -793,7 +799,8 @@ impl Walk {
     }
 
     /// A command of section 11 as it runs here: the run's fingerprint for the page's, no `sudo`
-    /// (the test already runs as root where it captures), `scripts/capture` from this checkout,
+    /// (the test already runs as root where it captures), this checkout's `scripts/capture` for
+    /// the page's `~/netlab/scripts/capture`,
     /// and the real port for the page's in `scripts/capture 2121` and tshark's
     /// `-d tcp.port==2121,ftp`.
     fn as_run_here(&self, command: &str) -> String {
@@ -806,7 +813,7 @@ impl Walk {
         let command = command.strip_prefix("sudo ").unwrap_or(&command);
         command
             .replace(
-                &format!("scripts/capture {DOC_PORT} "),
+                &format!("~/netlab/scripts/capture {DOC_PORT} "),
                 &format!("{} {port} ", capture.display()),
             )
             .replace(

@@ -391,8 +391,9 @@ fn our_client_over_tls_against_our_server() {
 }
 
 /// A certificate the client was not told to trust ends the session before USER, with exit
-/// status 2 and a message naming the three flags: no trust flag at all, a wrong
-/// `--tls-fingerprint`, a `--tls-ca` of another CA. `--insecure` connects, with a warning; a
+/// status 2 and a message: no trust flag at all (the three flags named), a wrong
+/// `--tls-fingerprint`, a `--tls-ca` of another CA (these two warn of a man in the middle and do
+/// not offer `--insecure`). `--insecure` connects, with a warning; a
 /// trust flag without `--tls` is a usage error.
 #[test]
 fn untrusted_certificates_are_refused() {
@@ -420,8 +421,15 @@ fn untrusted_certificates_are_refused() {
         let (code, out, err) = run_cli(BIN, &args, b"");
         assert_eq!(code, 2, "{flags:?}: {out}{err}");
         assert!(err.contains(words), "{flags:?}: {err}");
-        for flag in ["--tls-ca FILE", "--tls-fingerprint SHA256", "--insecure"] {
-            assert!(err.contains(flag), "{flags:?}: {err}");
+        if flags.is_empty() {
+            // Nothing trusted yet: the three ways to trust a certificate.
+            for flag in ["--tls-ca FILE", "--tls-fingerprint SHA256", "--insecure"] {
+                assert!(err.contains(flag), "{flags:?}: {err}");
+            }
+        } else {
+            // A certificate was named and this is another: a warning, never --insecure.
+            assert!(err.contains("someone in the middle"), "{flags:?}: {err}");
+            assert!(!err.contains("--insecure"), "{flags:?}: {err}");
         }
         assert!(!Path::new(&target).exists(), "{flags:?}");
     }

@@ -1298,4 +1298,26 @@ fn ftps_hides_the_password_and_the_file_on_the_wire() {
     let first = String::from_utf8_lossy(&output.stdout);
     // 1: a Client Hello, the client's first bytes on the connection (RFC 8446 §4.1.2).
     assert_eq!(first.lines().next(), Some("1"), "{first}");
+    // Both ends close the protected data connection with FIN, not RST: the server reads the
+    // client's close_notify before it closes (a socket closed with unread bytes sends a RST).
+    for (name, capture) in [("clear", &clear.1), ("protected", &protected.1)] {
+        let output = Command::new("tshark")
+            .args(["-n", "-r"])
+            .arg(capture)
+            .args([
+                "-Y",
+                "tcp.flags.reset == 1",
+                "-T",
+                "fields",
+                "-e",
+                "frame.number",
+            ])
+            .output()
+            .expect("run tshark");
+        let resets = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            resets.trim().is_empty(),
+            "{name} data connection reset in frames {resets}"
+        );
+    }
 }
