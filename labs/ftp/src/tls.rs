@@ -121,6 +121,22 @@ where
         Some(format!("{version}, {suite}"))
     }
 
+    /// What a data connection's handshake agreed, for traces: [`Channel::describe`], and
+    /// whether it *resumed* the control connection's session (an abbreviated handshake with no
+    /// certificate, module docs).
+    pub fn describe_data_handshake(&self) -> String {
+        let resumed = match self {
+            Channel::Protected(tls)
+                if tls.conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed) =>
+            {
+                ", resumed the control connection's session"
+            }
+            _ => "",
+        };
+        let agreed = self.describe().unwrap_or_default();
+        format!("{agreed}{resumed}")
+    }
+
     /// Sends TLS's `close_notify` (module docs), so the peer can tell our end of the data from
     /// a connection cut short. Nothing to do on a clear channel. The alert may still sit in the
     /// TLS buffer if the socket is full: [`Write::flush`] sends it.

@@ -66,7 +66,7 @@ use std::time::{Duration, Instant};
 
 use netlab_common::{Error, Result, Tracer, net, term};
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, HandshakeKind};
+use rustls::{ClientConfig, ClientConnection};
 
 use crate::data;
 use crate::hostport;
@@ -509,16 +509,10 @@ impl FtpClient {
             .map_err(|err| Error::Failed(format!("TLS: {err}")))?;
         let channel = Channel::handshake(connection, stream, Some(deadline))
             .map_err(|err| Error::io("TLS handshake on the data connection", err))?;
-        let resumed = match &channel {
-            Channel::Protected(tls)
-                if tls.conn.handshake_kind() == Some(HandshakeKind::Resumed) =>
-            {
-                ", resumed the control connection's session"
-            }
-            _ => "",
-        };
-        let agreed = channel.describe().unwrap_or_default();
-        self.trace_data(&format!("data: TLS handshake done ({agreed}{resumed})"));
+        self.trace_data(&format!(
+            "data: TLS handshake done ({})",
+            channel.describe_data_handshake()
+        ));
         Ok(channel)
     }
 

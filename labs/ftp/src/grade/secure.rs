@@ -162,23 +162,11 @@ impl SecureLines {
     /// The next line, without its ending; the same reasons as `conn::Lines::next_line`.
     pub fn next_line(&mut self) -> Result<String, Failure> {
         loop {
-            if let Some(end) = self.buffered.iter().position(|&b| b == b'\n') {
-                let mut line: Vec<u8> = self.buffered.drain(..=end).collect();
-                line.pop();
-                self.last_ending = "\n";
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                    self.last_ending = "\r\n";
-                }
-                return String::from_utf8(line).map_err(|err| {
-                    Failure::new("a line of UTF-8 text", show_bytes(err.as_bytes()))
-                });
-            }
-            if self.buffered.len() > MAX_LINE {
-                return Err(Failure::new(
-                    format!("a line of at most {MAX_LINE} bytes"),
-                    format!("{} with no end of line", show_bytes(&self.buffered)),
-                ));
+            if let Some(line) = netlab_common::grade::conn::take_line(&mut self.buffered, MAX_LINE)
+            {
+                let (line, ending) = line?;
+                self.last_ending = ending;
+                return Ok(line);
             }
             let mut buf = [0u8; 4096];
             let said = match self.channel.read(&mut buf) {

@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 use netlab_common::progress::{human_bytes, human_rate};
 use netlab_common::trace_json::{EventKind, TraceEvent};
 use netlab_common::{Error, Result, net, term};
-use rustls::{HandshakeKind, ServerConnection, StreamOwned};
+use rustls::{ServerConnection, StreamOwned};
 
 use super::Shared;
 use super::commands::io_reply;
@@ -489,16 +489,10 @@ impl Connection {
             .and_then(|tls| Channel::handshake(tls, tcp, Some(deadline)));
         match handshake {
             Ok(channel) => {
-                let resumed = match &channel {
-                    Channel::Protected(tls)
-                        if tls.conn.handshake_kind() == Some(HandshakeKind::Resumed) =>
-                    {
-                        ", resumed the control connection's session"
-                    }
-                    _ => "",
-                };
-                let agreed = channel.describe().unwrap_or_default();
-                self.trace(&format!("data: TLS handshake done ({agreed}{resumed})"));
+                self.trace(&format!(
+                    "data: TLS handshake done ({})",
+                    channel.describe_data_handshake()
+                ));
                 Ok(channel)
             }
             Err(err) => {

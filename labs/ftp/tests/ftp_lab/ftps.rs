@@ -16,8 +16,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, StreamOwned};
 
 use crate::util::{
-    BIN, Ftp, PASSWORD, PATIENCE, ServerProcess, TempDir, USER, World, find_program, pattern,
-    run_cli, skip,
+    BIN, Ftp, PASSWORD, PATIENCE, TempDir, USER, World, find_program, pattern, run_cli, skip,
 };
 
 /// Runs curl with `args`; returns (exit code, stdout bytes, stderr text).
@@ -468,25 +467,13 @@ fn local_target(base: &TempDir, name: &str) -> String {
 #[test]
 fn our_client_over_tls_against_pyftpdlib() {
     let test = "our_client_over_tls_against_pyftpdlib";
-    let Some(python) = crate::util::python_with(test, "pyftpdlib") else {
-        return;
-    };
-    if crate::util::python_with(test, "OpenSSL").is_none() {
-        return;
-    }
     let served = TempDir::new("pyftpd-tls");
     let work = TempDir::new("pyftpd-tls-work");
-    let script = crate::util::fixture("pyftpd_tls_server.py");
-    let server = ServerProcess::start(
-        python.to_str().unwrap(),
-        &[
-            &script,
-            served.path().to_str().unwrap(),
-            USER,
-            PASSWORD,
-            work.path().to_str().unwrap(),
-        ],
-    );
+    let Some(server) =
+        crate::util::start_pyftpd_tls(test, served.path(), work.path(), (USER, PASSWORD), &[])
+    else {
+        return;
+    };
     // Printed before `listening on`, which `start` waited for.
     let fingerprint = server
         .seen

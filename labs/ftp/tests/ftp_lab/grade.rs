@@ -328,34 +328,17 @@ fn an_untrusted_certificate_fails_the_tls_checks() {
 #[test]
 fn pyftpdlib_tls_handler_passes_every_required_check() {
     let test = "pyftpdlib_tls_handler_passes_every_required_check";
-    let Some(python) = crate::util::python_with(test, "pyftpdlib") else {
-        return;
-    };
-    let has_openssl = std::process::Command::new(&python)
-        .args(["-c", "import OpenSSL"])
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if !has_openssl {
-        crate::util::skip(
-            test,
-            "python3 cannot import OpenSSL (pip install pyopenssl)",
-        );
-        return;
-    }
     let served = TempDir::new("pyftpd-tls-graded");
     let work = TempDir::new("pyftpd-tls-graded-work");
-    let script = crate::util::fixture("pyftpd_tls_server.py");
-    let server = ServerProcess::start(
-        python.to_str().unwrap(),
-        &[
-            &script,
-            served.path().to_str().unwrap(),
-            USER,
-            PASSWORD,
-            work.path().to_str().unwrap(),
-            "--tls-optional",
-        ],
-    );
+    let Some(server) = crate::util::start_pyftpd_tls(
+        test,
+        served.path(),
+        work.path(),
+        (USER, PASSWORD),
+        &["--tls-optional"],
+    ) else {
+        return;
+    };
     let graded = grade(&server.addr.to_string(), &["--user", &account(), "--tls"]);
     let output = &graded.output;
     let load_sensitive = "client never reads";

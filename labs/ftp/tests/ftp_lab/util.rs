@@ -240,12 +240,17 @@ pub fn python_with(test: &str, module: &str) -> Option<PathBuf> {
         .output()
         .map(|output| output.status.success())
         .unwrap_or(false);
+    // The package that installs the module, where its name differs.
+    let package = match module {
+        "OpenSSL" => "pyopenssl",
+        other => other,
+    };
     if works {
         Some(python)
     } else {
         skip(
             test,
-            &format!("python3 cannot import {module} (pip install {module})"),
+            &format!("python3 cannot import {module} (pip install {package})"),
         );
         None
     }
@@ -259,4 +264,31 @@ pub fn fixture(name: &str) -> String {
 /// `count` bytes of a repeating, position-dependent pattern (so a shifted copy differs).
 pub fn pattern(count: usize) -> Vec<u8> {
     (0..count).map(|index| (index % 251) as u8).collect()
+}
+
+/// pyftpdlib's TLS server (`tests/fixtures/pyftpd_tls_server.py`: a third-party FTPS server)
+/// serving `served` with `user`:`password`, its certificate in `work`, with the fixture's extra
+/// `flags`; `None`, with a visible SKIPPED line, when python3, pyftpdlib or pyOpenSSL is missing.
+pub fn start_pyftpd_tls(
+    test: &str,
+    served: &Path,
+    work: &Path,
+    (user, password): (&str, &str),
+    flags: &[&str],
+) -> Option<netlab_testkit::ServerProcess> {
+    let python = python_with(test, "pyftpdlib")?;
+    python_with(test, "OpenSSL")?;
+    let script = fixture("pyftpd_tls_server.py");
+    let mut args = vec![
+        script.as_str(),
+        served.to_str().unwrap_or_default(),
+        user,
+        password,
+        work.to_str().unwrap_or_default(),
+    ];
+    args.extend_from_slice(flags);
+    Some(netlab_testkit::ServerProcess::start(
+        python.to_str().unwrap_or_default(),
+        &args,
+    ))
 }
