@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use netlab_common::cli::{
-    ConsoleArgs, GradingArgs, IdleTimeoutArgs, ServerArgs, TraceArgs, parse_file_size,
+    ConsoleArgs, GradingArgs, IdleTimeoutArgs, ServerArgs, TraceMoreArgs, parse_file_size,
 };
 use netlab_common::{Error, Result};
 
@@ -143,7 +143,7 @@ struct ServeArgs {
           value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=3_600))]
     data_timeout: u64,
     #[command(flatten)]
-    trace: TraceArgs,
+    trace: FtpTraceArgs,
     /// Certificate (PEM, the server's first, then any chain) for explicit FTPS: `AUTH TLS`
     /// encrypts the control connection, `PROT P` each data connection (RFC 4217). Without it a
     /// certificate is made at start and its SHA-256 fingerprint printed.
@@ -174,7 +174,7 @@ struct ClientFlags {
     #[arg(long)]
     active: bool,
     #[command(flatten)]
-    trace: TraceArgs,
+    trace: FtpTraceArgs,
     #[command(flatten)]
     tls: TlsArgs,
 }
@@ -450,6 +450,35 @@ fn serve_config(args: ServeArgs) -> Result<ServeConfig> {
         },
         require_tls: args.require_tls,
     })
+}
+
+/// `--trace` and `--trace-json` as FTP shows them. FTP's control connection is a dialogue of
+/// text lines, so the trace prints the lines (not a hex dump of chunks, as the binary labs'
+/// `--trace` does), and there is no `--trace-bytes`.
+#[derive(Args, Debug, Clone)]
+pub struct FtpTraceArgs {
+    /// Print the FTP dialogue on stderr as it crosses the wire: every command and reply (the
+    /// password masked), marked `[tls]` once protected, and each data connection's events
+    /// (opened by whom, TLS handshake, closed).
+    #[arg(long)]
+    pub trace: bool,
+    /// Write every command, reply and data-connection event as one JSON object per line to FILE
+    /// (time, direction, both addresses, a summary): draw it with `netlab-ladder FILE...`
+    /// (docs/ladder.md).
+    #[arg(long, value_name = "FILE")]
+    pub trace_json: Option<std::path::PathBuf>,
+}
+
+impl FtpTraceArgs {
+    /// The tracer these flags ask for.
+    pub fn tracer(&self, lab: &'static str) -> netlab_common::Result<netlab_common::Tracer> {
+        let json = TraceMoreArgs {
+            trace_bytes: None,
+            trace_json: self.trace_json.clone(),
+        }
+        .open_json(lab, netlab_common::trace_json::Transport::Tcp)?;
+        Ok(netlab_common::Tracer::new(self.trace).with_json(json))
+    }
 }
 
 #[cfg(test)]
