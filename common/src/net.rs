@@ -212,6 +212,35 @@ pub fn connect_nonblocking(target: &str, timeout: Duration, nodelay: bool) -> Re
     Ok(stream)
 }
 
+/// Whether the readiness events an event loop gets here (mio's, tokio's) are *edge-triggered*:
+/// reported once each time bytes arrive (or send-buffer room appears), not again while they sit
+/// there. Then a `read` that returns fewer bytes than it was asked for means the socket is
+/// drained for now, and new bytes will bring a new event, so the loop need not read again only
+/// to hear `WouldBlock`; likewise a short `write` means the send buffer is full (epoll(7)).
+/// True for epoll (Linux, Android, illumos, Redox) and kqueue (macOS and Apple's other systems,
+/// the BSDs); false where mio polls level-triggered or arms the next event only after a
+/// `WouldBlock` (Windows, and systems it serves with `poll(2)`). The list is tokio's, which relies
+/// on the same promise (tokio's `src/io/poll_evented.rs`; tokio issue 5866 is why Windows is out).
+/// The event loops of tcp-echo and game-lab, and game-lab's bots, take their short-read rule
+/// from here.
+pub const EDGE_TRIGGERED: bool = cfg!(any(
+    // epoll
+    target_os = "android",
+    target_os = "illumos",
+    target_os = "linux",
+    target_os = "redox",
+    // kqueue
+    target_os = "dragonfly",
+    target_os = "freebsd",
+    target_os = "ios",
+    target_os = "macos",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "tvos",
+    target_os = "visionos",
+    target_os = "watchos",
+));
+
 /// How long [`close_gracefully`] waits for the peer to close its side.
 pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 

@@ -110,28 +110,10 @@ const LISTENER: Token = Token(0);
 /// Readiness events handled per `poll` call.
 const EVENTS_PER_POLL: usize = 1024;
 
-/// Whether mio's readiness is edge-triggered here, so that a short read means the socket is
-/// drained and a short write that it is full (see "Fewer system calls per echo"). True for
-/// epoll and kqueue; false where mio polls level-triggered (Windows, and systems it serves with
-/// `poll(2)`). The list of systems is tokio's, which relies on the same promise
-/// (tokio's `src/io/poll_evented.rs`; tokio issue 5866 is why Windows is left out).
-pub const EDGE_TRIGGERED: bool = cfg!(any(
-    // epoll
-    target_os = "android",
-    target_os = "illumos",
-    target_os = "linux",
-    target_os = "redox",
-    // kqueue
-    target_os = "dragonfly",
-    target_os = "freebsd",
-    target_os = "ios",
-    target_os = "macos",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "tvos",
-    target_os = "visionos",
-    target_os = "watchos",
-));
+/// Whether readiness is edge-triggered here, so that a short read means the socket is drained
+/// and a short write that it is full (see "Fewer system calls per echo"; the platforms are
+/// listed in `netlab_common::net::EDGE_TRIGGERED`).
+pub use netlab_common::net::EDGE_TRIGGERED;
 
 /// Accepts and serves clients on one thread until `stop` is requested.
 pub fn serve(listener: std::net::TcpListener, config: ServeConfig, stop: &Stop) -> Result<()> {

@@ -194,6 +194,20 @@ fn walkthrough_transcripts_are_true() {
     run_checks(DOC, &sections, |section| section());
 }
 
+/// A second server of the page, started as its `$ ftp-lab serve ... --port N &` line shows
+/// (on a free port instead of N) over an empty `files/` in a directory of its own: the
+/// directory, the server, and the page's port N.
+fn side_server(serve: &DocCommand, name: &str) -> (TempDir, ServerProcess, u16) {
+    let doc_port: u16 = word_after(&serve.command, "--port")
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("{DOC} line {}: expected --port N", serve.line));
+    let dir = TempDir::new(name);
+    std::fs::create_dir(dir.join("files")).unwrap();
+    let serve_command = serve.command.trim_end_matches('&').trim_end();
+    let server = start_server(dir.path(), &real(serve_command, doc_port, 0));
+    (dir, server, doc_port)
+}
+
 /// Section 7's data connection that never comes: `--data-timeout 2` on a second server.
 #[test]
 fn data_connection_that_never_comes() {
@@ -205,13 +219,7 @@ fn data_connection_that_never_comes() {
             block.marker_line
         )
     });
-    let doc_port: u16 = word_after(&serve.command, "--port")
-        .and_then(|port| port.parse().ok())
-        .unwrap_or_else(|| panic!("{DOC} line {}: expected --port N", serve.line));
-    let dir = TempDir::new("docs-timeout");
-    std::fs::create_dir(dir.join("files")).unwrap();
-    let serve_command = serve.command.trim_end_matches('&').trim_end();
-    let server = start_server(dir.path(), &real(serve_command, doc_port, 0));
+    let (_dir, server, doc_port) = side_server(&serve, "docs-timeout");
     let port = server.addr.port();
     let patterns = Patterns::new();
     let mut ports = Ports::new(&patterns, doc_port, port);
@@ -308,13 +316,7 @@ fn require_tls_transcript_is_true() {
             block.marker_line
         )
     });
-    let doc_port: u16 = word_after(&serve.command, "--port")
-        .and_then(|port| port.parse().ok())
-        .unwrap_or_else(|| panic!("{DOC} line {}: expected --port N", serve.line));
-    let dir = TempDir::new("docs-require-tls");
-    std::fs::create_dir(dir.join("files")).unwrap();
-    let serve_command = serve.command.trim_end_matches('&').trim_end();
-    let server = start_server(dir.path(), &real(serve_command, doc_port, 0));
+    let (dir, server, doc_port) = side_server(&serve, "docs-require-tls");
     let port = server.addr.port();
     let patterns = Patterns::new();
     let mut ports = Ports::new(&patterns, doc_port, port);

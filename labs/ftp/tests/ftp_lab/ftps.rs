@@ -16,22 +16,8 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConnection, StreamOwned};
 
 use crate::util::{
-    BIN, Ftp, PASSWORD, PATIENCE, TempDir, USER, World, find_program, pattern, run_cli, skip,
+    BIN, Ftp, PASSWORD, PATIENCE, TempDir, USER, World, curl, find_program, pattern, run_cli, skip,
 };
-
-/// Runs curl with `args`; returns (exit code, stdout bytes, stderr text).
-fn curl(args: &[&str]) -> (i32, Vec<u8>, String) {
-    let output = Command::new("curl")
-        .args(["--silent", "--show-error", "--max-time", "20"])
-        .args(args)
-        .output()
-        .expect("run curl");
-    (
-        output.status.code().unwrap_or(-1),
-        output.stdout,
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 /// curl's major version (`curl 7.88.1 ...` is 7).
 fn curl_major() -> u32 {

@@ -3,9 +3,8 @@
 //! test skips visibly (a `SKIPPED` line) when the tool is missing; `.ci/run` installs them.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::util::{PASSWORD, TempDir, USER, World, find_program, pattern, run_cli, skip};
+use crate::util::{PASSWORD, TempDir, USER, World, curl, find_program, pattern, run_cli, skip};
 
 /// curl's flags for each way of opening the data connection.
 const CURL_MODES: [(&str, &[&str]); 4] = [
@@ -14,20 +13,6 @@ const CURL_MODES: [(&str, &[&str]); 4] = [
     ("EPRT", &["-P", "-"]),
     ("PORT", &["-P", "-", "--disable-eprt"]),
 ];
-
-/// Runs curl with `args`; returns (exit code, stdout bytes, stderr text).
-fn curl(args: &[&str]) -> (i32, Vec<u8>, String) {
-    let output = Command::new("curl")
-        .args(["--silent", "--show-error", "--max-time", "20"])
-        .args(args)
-        .output()
-        .expect("run curl");
-    (
-        output.status.code().unwrap_or(-1),
-        output.stdout,
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()

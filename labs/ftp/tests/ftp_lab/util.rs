@@ -292,3 +292,17 @@ pub fn start_pyftpd_tls(
         &args,
     ))
 }
+
+/// Runs curl with `args`; returns (exit code, stdout bytes, stderr text).
+pub fn curl(args: &[&str]) -> (i32, Vec<u8>, String) {
+    let output = Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "20"])
+        .args(args)
+        .output()
+        .expect("run curl");
+    (
+        output.status.code().unwrap_or(-1),
+        output.stdout,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

@@ -42,21 +42,10 @@ pub use lobby::{Lobby, LobbyConfig, PlayerId, TokenSource};
 
 /// Whether a socket `read` that returns fewer bytes than it was asked for may be taken as "the
 /// kernel's receive buffer is empty, and new bytes will bring a new readiness event", so that an
-/// event loop need not read again to hear `WouldBlock` (epoll(7) says so; the event loop's
-/// `connection.rs` has the whole argument). True where mio uses epoll (Linux, Android) or kqueue
-/// (macOS, iOS, the BSDs), which report every arrival of bytes; false elsewhere (mio on Windows
-/// arms the next event only after an operation returned `WouldBlock`). Used by the server's
-/// event loop and by the bench's bots.
-pub(crate) const SHORT_READ_MEANS_DRAINED: bool = cfg!(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-));
+/// event loop need not read again to hear `WouldBlock` (the event loop's `connection.rs` has the
+/// whole argument): where readiness is edge-triggered (`netlab_common::net::EDGE_TRIGGERED`
+/// lists the platforms). Used by the server's event loop and by the bench's bots.
+pub(crate) const SHORT_READ_MEANS_DRAINED: bool = netlab_common::net::EDGE_TRIGGERED;
 
 /// How often the lobby is asked to forfeit players whose grace period ended
 /// ([`Lobby::tick`]): by the ticker thread, or by the event loop's poll timeout.
