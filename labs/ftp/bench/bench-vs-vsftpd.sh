@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of the FTP lab (docs/ftp.md): RETR and STOR of a 1 GiB file over loopback with curl
 # as the client, ftp-lab (release build) against vsftpd (the Debian package), plus ftp-lab's
-# peak resident memory during the transfers (VmHWM from /proc, the kernel's own high-water mark).
+# peak resident memory during the transfers (VmHWM from /proc, the kernel's own high-water mark), and
+# each server's CPU time per GiB moved (steadier than the rates when the client is the bottleneck).
 #
 # Usage: labs/ftp/bench/bench-vs-vsftpd.sh [SIZE_MIB]      (default 1024, i.e. 1 GiB)
 #   RUNS=7            rounds; each round downloads and uploads once with each server, the two
@@ -63,18 +64,47 @@ echo "writing a ${SIZE_MIB} MiB file of random bytes..."
 dd if=/dev/urandom of="$work/root/big.bin" bs=1M count="$SIZE_MIB" status=none
 size_bytes=$((SIZE_MIB * 1048576))
 
-# one_run NAME GET_URL PUT_URL [CURL_ARGS...]: one download and one upload (to incoming/up.bin);
-# appends the rates (bytes/s) to $work/NAME.get and $work/NAME.put and checks the stored file.
+# The CPU time a server has used so far, in clock ticks (user + system, /proc/PID/stat fields 14
+# and 15). vsftpd serves each session in processes of its own (forked, and forking again); when
+# they end, the listener collects them and the kernel adds their CPU time to its fields 16 and 17,
+# so for vsftpd we first wait until the session's processes are gone.
+server_ticks() {
+  local pid=$1
+  if [ "$pid" = "$vsftpd_pid" ]; then
+    for _ in $(seq 1 400); do
+      pgrep -P "$pid" >/dev/null || break
+      sleep 0.01
+    done
+    awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat"
+  else
+    awk '{ print $14 + $15 }' "/proc/$pid/stat"
+  fi
+}
+
+# Seconds of server CPU per GiB moved, from ticks before and after one transfer.
+cpu_per_gib() {
+  awk -v ticks=$(( $2 - $1 )) -v hz="$(getconf CLK_TCK)" -v bytes="$size_bytes" \
+    'BEGIN { printf "%.3f\n", ticks / hz / (bytes / 1073741824) }'
+}
+
+# one_run NAME PID GET_URL PUT_URL [CURL_ARGS...]: one download and one upload (to
+# incoming/up.bin) from the server whose process is PID; appends the rates (bytes/s) to
+# $work/NAME.get and $work/NAME.put, the server's CPU seconds per GiB to $work/NAME.get-cpu and
+# $work/NAME.put-cpu, and checks the stored file.
 one_run() {
-  local name=$1 get_url=$2 put_url=$3 rate uploaded="$work/root/incoming/up.bin"
-  shift 3
+  local name=$1 pid=$2 get_url=$3 put_url=$4 rate before uploaded="$work/root/incoming/up.bin"
+  shift 4
+  before=$(server_ticks "$pid")
   rate=$(curl -sS "$@" --max-time 600 -o /dev/null -w '%{speed_download}' "$get_url")
   echo "$rate" >>"$work/$name.get"
-  echo "  $name RETR: $(mib "$rate") MiB/s"
+  cpu_per_gib "$before" "$(server_ticks "$pid")" >>"$work/$name.get-cpu"
+  echo "  $name RETR: $(mib "$rate") MiB/s, server CPU $(tail -1 "$work/$name.get-cpu") s/GiB"
   rm -f "$uploaded"
+  before=$(server_ticks "$pid")
   rate=$(curl -sS "$@" --max-time 600 -T "$work/root/big.bin" -w '%{speed_upload}' "$put_url")
   echo "$rate" >>"$work/$name.put"
-  echo "  $name STOR: $(mib "$rate") MiB/s"
+  cpu_per_gib "$before" "$(server_ticks "$pid")" >>"$work/$name.put-cpu"
+  echo "  $name STOR: $(mib "$rate") MiB/s, server CPU $(tail -1 "$work/$name.put-cpu") s/GiB"
   cmp -s "$uploaded" "$work/root/big.bin" || { echo "$name: the upload differs from the source" >&2; exit 1; }
   rm -f "$uploaded"
 }
@@ -143,7 +173,8 @@ mkdir -p "$work/empty"
   fi
 } >"$work/vsftpd.conf"
 vsftpd "$work/vsftpd.conf" >"$work/vsftpd.log" 2>&1 &
-pids+=("$!")
+vsftpd_pid=$!
+pids+=("$vsftpd_pid")
 for _ in $(seq 1 200); do
   curl -s -o /dev/null "ftp://127.0.0.1:$port/" && break
   sleep 0.05
@@ -161,11 +192,11 @@ if [ "$TLS" = 1 ]; then
 fi
 for run in $(seq 1 "$RUNS"); do
   echo "round $run of $RUNS"
-  one_run ftp-lab "ftp://$addr/big.bin" "ftp://bench:bench@$addr/incoming/up.bin"
-  one_run vsftpd "ftp://127.0.0.1:$port/big.bin" "ftp://127.0.0.1:$port/incoming/up.bin"
+  one_run ftp-lab "$lab_pid" "ftp://$addr/big.bin" "ftp://bench:bench@$addr/incoming/up.bin"
+  one_run vsftpd "$vsftpd_pid" "ftp://127.0.0.1:$port/big.bin" "ftp://127.0.0.1:$port/incoming/up.bin"
   if [ "$TLS" = 1 ]; then
-    one_run ftp-lab-tls "ftp://bench:bench@$addr/big.bin" "ftp://bench:bench@$addr/incoming/up.bin" "${curl_tls[@]}"
-    one_run vsftpd-tls "ftp://127.0.0.1:$port/big.bin" "ftp://127.0.0.1:$port/incoming/up.bin" "${curl_tls[@]}"
+    one_run ftp-lab-tls "$lab_pid" "ftp://bench:bench@$addr/big.bin" "ftp://bench:bench@$addr/incoming/up.bin" "${curl_tls[@]}"
+    one_run vsftpd-tls "$vsftpd_pid" "ftp://127.0.0.1:$port/big.bin" "ftp://127.0.0.1:$port/incoming/up.bin" "${curl_tls[@]}"
   fi
 done
 lab_hwm=$(awk '/^VmHWM/ { print $2, $3 }' "/proc/$lab_pid/status")
@@ -177,10 +208,10 @@ echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores, $(grep -m
 echo "curl $(curl --version | head -1 | cut -d' ' -f2), vsftpd $(dpkg-query -W -f='${Version}' vsftpd 2>/dev/null || echo '(version unknown)')"
 echo "${SIZE_MIB} MiB file, $RUNS rounds; rustc processes running: $compilers_before before, $compilers_after after"
 echo
-echo "| server  | RETR MiB/s (median) | RETR range | STOR MiB/s (median) | STOR range | peak RSS (VmHWM) |"
-echo "|---------|-------:|-------:|-------:|-------:|------------------|"
+echo "| server  | RETR MiB/s (median) | RETR range | STOR MiB/s (median) | STOR range | server CPU s/GiB RETR | STOR | peak RSS (VmHWM) |"
+echo "|---------|-------:|-------:|-------:|-------:|-------:|-------:|------------------|"
 row() {
-  echo "| $1 | $(mib "$(median "$work/$1.get")") | $(spread "$work/$1.get") | $(mib "$(median "$work/$1.put")") | $(spread "$work/$1.put") | $2 |"
+  echo "| $1 | $(mib "$(median "$work/$1.get")") | $(spread "$work/$1.get") | $(mib "$(median "$work/$1.put")") | $(spread "$work/$1.put") | $(median "$work/$1.get-cpu") | $(median "$work/$1.put-cpu") | $2 |"
 }
 row ftp-lab "$lab_hwm (all rows)"
 row vsftpd "not measured (a process per session)"
