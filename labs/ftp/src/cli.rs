@@ -156,8 +156,9 @@ struct ServeArgs {
     /// `ftp-lab connect --tls-ca FILE`.
     #[arg(long, value_name = "FILE")]
     tls_cert_out: Option<PathBuf>,
-    /// Refuse USER and PASS until the client has sent AUTH TLS (passwords never cross the
-    /// network in the clear).
+    /// Require TLS for the password and the files: USER and PASS are refused (534) until the
+    /// client has sent AUTH TLS, and every transfer (RETR, STOR, APPE, LIST, NLST, MLSD) until
+    /// it has sent PROT P (521, before any data connection opens); PROT C is refused (534).
     #[arg(long)]
     require_tls: bool,
     /// Exit when standard input ends: for a parent program (`ftp-lab bench`) that starts the
