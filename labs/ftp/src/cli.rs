@@ -313,6 +313,11 @@ struct BenchArgs {
     /// One JSON object per line, per direction and block size, instead of a table.
     #[arg(long)]
     json: bool,
+    /// Every transfer over explicit FTPS: the bench's server makes a certificate at start and
+    /// requires TLS; the client trusts that certificate, sends AUTH TLS, PBSZ 0 and PROT P.
+    /// Rows say "over TLS", JSON lines end in "tls":true.
+    #[arg(long)]
+    tls: bool,
 }
 
 /// `50000-50100` -> `50000..=50100`.
@@ -368,6 +373,7 @@ pub fn run(cli: Cli) -> Result<()> {
             block_sizes: args.block_size,
             rounds: args.rounds,
             json: args.json,
+            tls: args.tls,
         }),
         Command::Grade(args) => grade::run(
             &grade_config(&args)?,
@@ -509,7 +515,7 @@ mod tests {
             args.block_size,
             [4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20]
         );
-        assert_eq!((args.rounds, args.json), (3, false));
+        assert_eq!((args.rounds, args.json, args.tls), (3, false, false));
         let cli = Cli::try_parse_from([
             "ftp-lab",
             "bench",
