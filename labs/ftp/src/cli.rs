@@ -156,8 +156,9 @@ struct ServeArgs {
     /// `ftp-lab connect --tls-ca FILE`.
     #[arg(long, value_name = "FILE")]
     tls_cert_out: Option<PathBuf>,
-    /// Refuse USER and PASS until the client has sent AUTH TLS (passwords never cross the
-    /// network in the clear).
+    /// Require TLS for the password and the files: USER and PASS are refused (534) until the
+    /// client has sent AUTH TLS, and every transfer (RETR, STOR, APPE, LIST, NLST, MLSD) until
+    /// it has sent PROT P (521, before any data connection opens); PROT C is refused (534).
     #[arg(long)]
     require_tls: bool,
     /// Exit when standard input ends: for a parent program (`ftp-lab bench`) that starts the
@@ -312,6 +313,11 @@ struct BenchArgs {
     /// One JSON object per line, per direction and block size, instead of a table.
     #[arg(long)]
     json: bool,
+    /// Every transfer over explicit FTPS: the bench's server makes a certificate at start and
+    /// requires TLS; the client trusts that certificate, sends AUTH TLS, PBSZ 0 and PROT P.
+    /// Rows say "over TLS", JSON lines end in "tls":true.
+    #[arg(long)]
+    tls: bool,
 }
 
 /// `50000-50100` -> `50000..=50100`.
@@ -367,6 +373,7 @@ pub fn run(cli: Cli) -> Result<()> {
             block_sizes: args.block_size,
             rounds: args.rounds,
             json: args.json,
+            tls: args.tls,
         }),
         Command::Grade(args) => grade::run(
             &grade_config(&args)?,
@@ -508,7 +515,7 @@ mod tests {
             args.block_size,
             [4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20]
         );
-        assert_eq!((args.rounds, args.json), (3, false));
+        assert_eq!((args.rounds, args.json, args.tls), (3, false, false));
         let cli = Cli::try_parse_from([
             "ftp-lab",
             "bench",

@@ -23,6 +23,20 @@
 //!   (docs/ftp.md, section 5). That wait is part of every upload a client sees, so it is in the
 //!   figures: 10 ms per STOR, whatever its size.
 //!
+//! ## Over TLS (`--tls`)
+//! With `--tls` the same transfers run over explicit FTPS (RFC 4217): the client sends
+//! `AUTH TLS`, checks the server's certificate against the CA the server wrote at start (the
+//! bench's own `--tls-ca`, [`server`]), logs in over TLS and sends `PBSZ 0` and `PROT P`, so
+//! every data connection runs its own TLS handshake. The server runs with `--require-tls`, so
+//! a transfer in the clear would be refused, not measured. What changes on the server's side:
+//! - **RETR**: every byte passes through the server's memory to be encrypted, so no
+//!   `sendfile(2)`: it reads the file and writes TLS records, 64 KiB at a time.
+//! - **STOR**: each read returns at most one TLS record's plaintext (16 KiB, RFC 8446 §5.1),
+//!   decrypted in the server's memory; the server gathers them and writes the file 64 KiB at
+//!   a time, as in the clear.
+//!
+//! Rows say `RETR over TLS`, and JSON lines end in `"tls":true`.
+//!
 //! ## What a round measures, and what it does not
 //! A round is timed from the client's `EPSV` to the server's `226`: opening the data connection,
 //! the transfer itself, and the final reply, as a user of `ftp-lab get` would wait for it. It
@@ -57,6 +71,7 @@ use netlab_common::{Error, Result, Tracer, term};
 
 use crate::client::FtpClient;
 use crate::server::transfer::{END_OF_UPLOAD_GRACE, RECEIVE_BUFFER};
+use crate::tls::Trust;
 pub use report::{Direction, Measurement, TABLE_HEADER, human_size, parse_block_size};
 use server::ServerChild;
 
@@ -80,6 +95,8 @@ pub struct BenchConfig {
     pub rounds: usize,
     /// One JSON line per result instead of a table.
     pub json: bool,
+    /// Every transfer over explicit FTPS (module docs: Over TLS).
+    pub tls: bool,
 }
 
 /// Runs the bench with this very program as the server.
@@ -101,7 +118,7 @@ pub fn run(config: &BenchConfig) -> Result<()> {
 
 /// Starts the lab, then measures and prints every direction and block size.
 fn measure_all(program: &Path, config: &BenchConfig, undo: &Undo) -> Result<()> {
-    let mut lab = Lab::start(program, config.file_size, undo)?;
+    let mut lab = Lab::start(program, config.file_size, config.tls, undo)?;
     if !config.json {
         describe(&lab, config);
         print_line(TABLE_HEADER)?;
@@ -145,15 +162,24 @@ fn describe(lab: &Lab, config: &BenchConfig) {
         config.rounds,
         lab.server.addr()
     ));
-    let server_sends = if cfg!(target_os = "linux") {
-        "with sendfile(2), whatever the block size"
+    let (server_sends, server_reads) = if lab.is_protected() {
+        term::info(
+            "over TLS: AUTH TLS, then PBSZ 0 and PROT P; each data connection runs its own TLS \
+             handshake, and the server refuses clear transfers (--require-tls)",
+        );
+        (
+            "through its memory, to encrypt it (no sendfile(2) over TLS)",
+            "decrypts one TLS record (at most 16 KiB) per read and writes the file",
+        )
+    } else if cfg!(target_os = "linux") {
+        ("with sendfile(2), whatever the block size", "reads")
     } else {
-        "with its own buffered copy"
+        ("with its own buffered copy", "reads")
     };
     term::info(format!(
         "RETR: the server sends {server_sends}; the block size is the client's bytes per read. \
          STOR: the client reads the file and writes the socket in blocks of that size; the \
-         server reads {} KiB at a time and waits {} ms before its 226",
+         server {server_reads} {} KiB at a time and waits {} ms before its 226",
         RECEIVE_BUFFER / 1024,
         END_OF_UPLOAD_GRACE.as_millis()
     ));
@@ -163,15 +189,18 @@ fn describe(lab: &Lab, config: &BenchConfig) {
 /// the scratch directory (fields drop in order: client, server, scratch).
 pub struct Lab {
     client: FtpClient,
+    /// The client logged in over TLS and the server accepted `PROT P`.
+    protected: bool,
     server: ServerChild,
     scratch: Scratch,
     expected: Fingerprint,
 }
 
 impl Lab {
-    /// Writes a test file of `file_size` bytes, starts `program serve` over it and logs in;
-    /// tells `undo` what to clean up on Ctrl-C as soon as it exists.
-    pub fn start(program: &Path, file_size: u64, undo: &Undo) -> Result<Lab> {
+    /// Writes a test file of `file_size` bytes, starts `program serve` over it and logs in,
+    /// over TLS if `tls` (module docs); tells `undo` what to clean up on Ctrl-C as soon as it
+    /// exists.
+    pub fn start(program: &Path, file_size: u64, tls: bool, undo: &Undo) -> Result<Lab> {
         let scratch = Scratch::new("ftp-lab-bench")
             .map_err(|err| Error::io("creating the bench's scratch directory", err))?;
         undo.delete(scratch.path());
@@ -190,16 +219,30 @@ impl Lab {
         let accounts = scratch.path().join("accounts");
         fs::write(&accounts, format!("{USER}:{password}\n"))
             .map_err(|err| Error::io("writing the bench's account file", err))?;
-        let server = ServerChild::start(program, &root, &accounts)?;
+        // Outside the served root: the CA certificate the server writes with --tls-cert-out.
+        let ca = scratch.path().join("ca.pem");
+        let server = ServerChild::start(program, &root, &accounts, tls.then_some(ca.as_path()))?;
         undo.stop(server.shared_child());
-        let mut client = FtpClient::connect(&server.addr().to_string(), Tracer::new(false))?;
+        let target = server.addr().to_string();
+        let mut client = FtpClient::connect(&target, Tracer::new(false))?;
+        if tls {
+            client.secure(&Trust::Authorities(ca), &target)?;
+        }
+        // Over TLS, login() also sends PBSZ 0 and PROT P, and fails unless both succeed.
         client.login(USER, &password)?;
+        let protected = client.is_protected();
         Ok(Lab {
             client,
+            protected,
             server,
             scratch,
             expected,
         })
+    }
+
+    /// Do the transfers run over TLS (control connection protected, `PROT P` accepted)?
+    pub fn is_protected(&self) -> bool {
+        self.protected
     }
 
     /// The test file, as the server serves it (tests damage it to see the bench fail).
@@ -233,6 +276,7 @@ impl Lab {
             samples.push(self.transfer(direction, block_size, &label)?);
         }
         Measurement::new(direction, block_size, self.expected.size, &samples)
+            .map(|measured| measured.over_tls(self.protected))
             .ok_or_else(|| Error::Usage("--rounds must be at least 1".to_string()))
     }
 

@@ -55,10 +55,13 @@ pub struct Measurement {
     pub fastest: Duration,
     /// The slowest.
     pub slowest: Duration,
+    /// Every transfer ran over TLS (`ftp-lab bench --tls`: `PROT P` accepted by a server that
+    /// refuses clear transfers).
+    pub tls: bool,
 }
 
 impl Measurement {
-    /// Summarizes the time of each round; `None` without rounds.
+    /// Summarizes the time of each round of clear transfers; `None` without rounds.
     pub fn new(
         direction: Direction,
         block_size: usize,
@@ -75,7 +78,23 @@ impl Measurement {
             median: median(&sorted)?,
             fastest: *sorted.first()?,
             slowest: *sorted.last()?,
+            tls: false,
         })
+    }
+
+    /// The same, for transfers that ran over TLS (`tls`: true) or not.
+    pub fn over_tls(self, tls: bool) -> Measurement {
+        Measurement { tls, ..self }
+    }
+
+    /// The direction as the table shows it: `RETR`, or `RETR over TLS`.
+    fn shown_direction(&self) -> String {
+        let verb = self.direction.verb();
+        if self.tls {
+            format!("{verb} over TLS")
+        } else {
+            verb.to_string()
+        }
     }
 
     /// MiB per second at the median time.
@@ -85,9 +104,11 @@ impl Measurement {
 
     /// One line of JSON, the fields in a fixed order:
     /// `{"lab":"ftp","direction":"retr","block_size":65536,"bytes":N,"seconds":S,"mib_per_s":X,"rounds":R}`
-    /// (seconds to the microsecond, MiB/s to one decimal; written by serde_json).
+    /// (seconds to the microsecond, MiB/s to one decimal; written by serde_json), and after
+    /// `rounds` a last field `"tls":true` when the transfers ran over TLS (absent: clear, so the
+    /// lines of a clear run are what they always were).
     pub fn to_json(&self) -> String {
-        serde_json::json!({
+        let mut line = serde_json::json!({
             "lab": "ftp",
             "direction": self.direction.name(),
             "block_size": self.block_size,
@@ -95,15 +116,19 @@ impl Measurement {
             "seconds": stats::rounded(self.median.as_secs_f64(), 6),
             "mib_per_s": stats::rounded(self.mib_per_s(), 1),
             "rounds": self.rounds,
-        })
-        .to_string()
+        });
+        if self.tls {
+            // serde_json keeps the order fields were inserted in (its `preserve_order`).
+            line["tls"] = serde_json::Value::Bool(true);
+        }
+        line.to_string()
     }
 
     /// One row of [`TABLE_HEADER`].
     pub fn table_row(&self) -> String {
         format!(
             "| {} | {} | {:.1} | {:.1}-{:.1} | {:.3} |",
-            self.direction.verb(),
+            self.shown_direction(),
             human_size(self.block_size as u64),
             self.mib_per_s(),
             mib_per_s(self.bytes, self.slowest),
@@ -178,5 +203,24 @@ mod tests {
             "| STOR | 64 KiB | 2.0 | 1.0-4.0 | 0.500 |"
         );
         assert_eq!(human_size(1000), "1000 B");
+    }
+
+    /// Over TLS the JSON line ends in `"tls":true` and the row says `over TLS`; the rest is
+    /// the same as for clear transfers.
+    #[test]
+    fn tls_shows_in_json_and_table_row() {
+        let ms = Duration::from_millis;
+        let measured = Measurement::new(Direction::Retr, 4096, 1 << 20, &[ms(250)])
+            .unwrap()
+            .over_tls(true);
+        assert_eq!(
+            measured.to_json(),
+            "{\"lab\":\"ftp\",\"direction\":\"retr\",\"block_size\":4096,\"bytes\":1048576,\
+             \"seconds\":0.25,\"mib_per_s\":4.0,\"rounds\":1,\"tls\":true}"
+        );
+        assert_eq!(
+            measured.table_row(),
+            "| RETR over TLS | 4 KiB | 4.0 | 4.0-4.0 | 0.250 |"
+        );
     }
 }

@@ -13,6 +13,13 @@
 //! A child process can outlive its parent: if the bench is killed, nobody kills the server. So
 //! its standard input is a pipe from the bench, and `--stop-on-stdin-eof` makes it exit when
 //! that pipe closes, which the kernel does when the bench exits, however it exits.
+//!
+//! With `--tls` the server also gets `--tls-cert-out FILE` and `--require-tls`. It makes its
+//! certificate at start (a throwaway CA and a certificate for 127.0.0.1 it signs) and writes the
+//! CA to FILE *before* it prints `listening on`, so the bench can trust exactly that CA, the way
+//! a student passes `--tls-ca` to `ftp-lab get`: no `--insecure`. `--require-tls` makes the
+//! server itself refuse any transfer that is not protected (`521`), so a bench run that passes
+//! moved every byte over TLS.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
@@ -43,15 +50,26 @@ pub struct ServerChild {
 
 impl ServerChild {
     /// Runs `program serve --root ROOT --users ACCOUNTS --no-anonymous --port 0
-    /// --stop-on-stdin-eof` and waits for its `listening on` line.
-    pub fn start(program: &Path, root: &Path, accounts: &Path) -> Result<ServerChild> {
-        let mut child = Command::new(program)
+    /// --stop-on-stdin-eof` and waits for its `listening on` line. With `tls_ca_out`, also
+    /// `--tls-cert-out TLS_CA_OUT --require-tls` (module docs).
+    pub fn start(
+        program: &Path,
+        root: &Path,
+        accounts: &Path,
+        tls_ca_out: Option<&Path>,
+    ) -> Result<ServerChild> {
+        let mut command = Command::new(program);
+        command
             .arg("serve")
             .arg("--root")
             .arg(root)
             .arg("--users")
             .arg(accounts)
-            .args(["--no-anonymous", "--port", "0", "--stop-on-stdin-eof"])
+            .args(["--no-anonymous", "--port", "0", "--stop-on-stdin-eof"]);
+        if let Some(ca) = tls_ca_out {
+            command.arg("--tls-cert-out").arg(ca).arg("--require-tls");
+        }
+        let mut child = command
             .env("NO_COLOR", "1")
             // Kept open (in `Child`) for as long as we run; see the module docs.
             .stdin(Stdio::piped())

@@ -3,7 +3,8 @@
 //! Most of them answer on the control connection alone (`CWD`, `MKD`, `SIZE`, `DELE`...); the
 //! transfer commands (`RETR`, `STOR`, `APPE`, `LIST`, `NLST`, `MLSD`) are checked here (does the
 //! file exist, may this user write) and handed to the connection code as a [`Transfer`], so a
-//! doomed transfer is refused *before* a data connection is opened.
+//! doomed transfer is refused *before* a data connection is opened. So is a transfer in the
+//! clear on a server that requires TLS (`server::protection`).
 //!
 //! Error replies follow RFC 959 §4.2.1's meanings: `550` file unavailable (missing, no permission),
 //! `553` file name not allowed, `501` bad argument, `504` parameter not implemented, `451`/`452`
@@ -88,6 +89,9 @@ pub fn help() -> Reply {
 impl Session {
     /// Commands that need a login and work on the file system.
     pub(super) fn file_command(&mut self, command: &Command) -> Step {
+        if let Some(refusal) = self.transfer_needs_tls(&command.verb) {
+            return refusal;
+        }
         let arg = command.arg.as_str();
         match command.verb.as_str() {
             "PWD" | "XPWD" => reply(

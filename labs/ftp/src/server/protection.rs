@@ -17,14 +17,33 @@
 //! It is refused with `504`, and curl, which tries `AUTH SSL` first by default, then sends
 //! `AUTH TLS`: one mechanism with one meaning.
 //!
-//! `--require-tls` refuses `USER` and `PASS` on a clear control connection with `534` before
-//! their arguments are even looked at: a password sent in the clear has already been exposed,
-//! and checking it would only tell an eavesdropper it is right.
+//! ## `--require-tls`: the password and the files
+//! A server that requires TLS wants both things TLS protects: the login and the files.
+//!
+//! - `USER` and `PASS` on a clear control connection are refused with `534` ("request denied
+//!   for policy reasons", RFC 2228's reply for a security policy) before their arguments are
+//!   even looked at: a password sent in the clear has already been exposed, and checking it
+//!   would only tell an eavesdropper it is right.
+//! - A transfer (`RETR`, `STOR`, `APPE`, `LIST`, `NLST`, `MLSD`) while the data protection is
+//!   clear (no `PROT P` yet, or `PROT C`) is refused with `521`, "data connection cannot be
+//!   opened with this PROT setting", the reply RFC 4217 adds to RFC 2228's for exactly this
+//!   case. It comes *before* any data connection is opened, and says what to send: `PROT P`.
+//!   Other servers pick other codes: vsftpd's `force_local_data_ssl` answers `522` (a code
+//!   RFC 2428 already gives `EPRT`'s "network protocol not supported"), and pyftpdlib's
+//!   `tls_data_required` refuses `PASV`/`PORT` already, with `550`.
+//! - `PROT C` itself is refused with `534`, RFC 2228's policy refusal among `PROT`'s replies,
+//!   so a client that asks for clear data learns at once that it will not get it, at the
+//!   command that asked, and the protection stays as it was. (vsftpd accepts `PROT C` and
+//!   refuses only the transfer; curl's `--ftp-ssl-control`, which sends `PROT C`, carries on
+//!   after either refusal and meets the `521` at its first transfer.)
 
 use netlab_common::term;
 
 use super::session::{Login, Session, Step, reply};
 use crate::reply::Reply;
+
+/// The commands that open a data connection (`STOU` is not implemented: it gets `502`).
+const TRANSFERS: &[&str] = &["RETR", "STOR", "APPE", "LIST", "NLST", "MLSD"];
 
 /// What the client asked to protect.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -93,6 +112,16 @@ impl Session {
                 self.protection.data = true;
                 reply(200, "Protection level P: data connections use TLS.")
             }
+            "C" if self.shared.require_tls => {
+                term::warn(format!(
+                    "{}: PROT C refused: data connections must be protected (--require-tls)",
+                    self.peer
+                ));
+                reply(
+                    534,
+                    "PROT C refused: this server runs with --require-tls, data connections must be protected; send PROT P.",
+                )
+            }
             "C" => {
                 self.protection.data = false;
                 reply(200, "Protection level C: data connections in the clear.")
@@ -135,6 +164,24 @@ impl Session {
         Some(reply(
             534,
             "Log in only over TLS: send AUTH TLS first (this server runs with --require-tls).",
+        ))
+    }
+
+    /// `--require-tls`, a transfer command and clear data connections: the refusal (module
+    /// docs), before anything is opened. `None` for any other command or situation.
+    pub(super) fn transfer_needs_tls(&self, verb: &str) -> Option<Step> {
+        if !TRANSFERS.contains(&verb) || !self.shared.require_tls || self.protection.data {
+            return None;
+        }
+        term::warn(format!(
+            "{}: {verb} refused: data connections are clear and --require-tls wants them protected (PROT P)",
+            self.peer
+        ));
+        Some(reply(
+            521,
+            format!(
+                "{verb} refused: data connections must be protected on this server (--require-tls); send PBSZ 0 and PROT P first."
+            ),
         ))
     }
 

@@ -231,3 +231,63 @@ fn require_tls_refuses_clear_logins() {
     assert_eq!(code(&send(session, "USER alice")), 331);
     assert_eq!(code(&send(session, "PASS pw")), 230);
 }
+
+/// `--require-tls`: a transfer while data connections are clear (no `PROT P`) is refused with
+/// 521 before any data connection, for every transfer verb; `PROT C` is refused with 534 and
+/// leaves `PROT P` in force; after `PROT P` the same commands become transfers.
+#[test]
+fn require_tls_refuses_clear_transfers() {
+    let mut fixture = fixture_with("require-tls-data", true);
+    let session = &mut fixture.session;
+    assert!(matches!(send(session, "AUTH TLS"), Step::StartTls(_)));
+    session.control_protected();
+    send(session, "USER alice");
+    assert_eq!(code(&send(session, "PASS pw")), 230);
+    for command in [
+        "RETR hello.txt",
+        "STOR new.txt",
+        "APPE hello.txt",
+        "LIST",
+        "NLST",
+        "MLSD",
+    ] {
+        match send(session, command) {
+            Step::Reply(reply) => {
+                assert_eq!(reply.code, 521, "{command}");
+                assert!(
+                    reply.lines.join(" ").contains("PROT P"),
+                    "{command}: {reply:?}"
+                );
+            }
+            other => panic!("{command}: {other:?}"),
+        }
+    }
+    assert_eq!(code(&send(session, "PBSZ 0")), 200);
+    assert_eq!(code(&send(session, "PROT C")), 534);
+    assert_eq!(code(&send(session, "RETR hello.txt")), 521);
+    assert_eq!(code(&send(session, "PROT P")), 200);
+    assert_eq!(code(&send(session, "PROT C")), 534);
+    assert!(session.data_protected(), "a refused PROT C changes nothing");
+    for command in ["RETR hello.txt", "STOR new.txt", "LIST"] {
+        assert!(
+            matches!(send(session, command), Step::Transfer(_)),
+            "{command}"
+        );
+    }
+}
+
+/// Without `--require-tls`, clear data connections stay the client's choice: `PROT C` is
+/// accepted and a transfer after it is a transfer.
+#[test]
+fn clear_transfers_allowed_without_require_tls() {
+    let mut fixture = fixture("clear-data");
+    let session = &mut fixture.session;
+    assert!(matches!(send(session, "AUTH TLS"), Step::StartTls(_)));
+    session.control_protected();
+    send(session, "USER alice");
+    send(session, "PASS pw");
+    assert!(matches!(send(session, "RETR hello.txt"), Step::Transfer(_)));
+    send(session, "PBSZ 0");
+    assert_eq!(code(&send(session, "PROT C")), 200);
+    assert!(matches!(send(session, "LIST"), Step::Transfer(_)));
+}

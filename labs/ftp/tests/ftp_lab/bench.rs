@@ -1,7 +1,7 @@
 //! `ftp-lab bench` on real loopback sockets, with a 1 MiB file so it takes well under a second:
 //! the JSON lines a script reads, the table a person reads, the scratch directory gone
-//! afterwards, and damaged bytes reported as an error rather than as a fast result. Also
-//! `--block-size` on `get` and `put`.
+//! afterwards, and damaged bytes reported as an error rather than as a fast result; the same
+//! over TLS (`--tls`). Also `--block-size` on `get` and `put`.
 
 use std::path::Path;
 use std::process::Command;
@@ -105,7 +105,7 @@ fn table_for_people() {
 /// the byte count; the scratch directory goes away with the lab.
 #[test]
 fn wrong_bytes_are_an_error() {
-    let mut lab = Lab::start(Path::new(BIN), MIB, &Undo::default()).unwrap();
+    let mut lab = Lab::start(Path::new(BIN), MIB, false, &Undo::default()).unwrap();
     lab.transfer(Direction::Retr, 4096, "intact").unwrap();
     let source = lab.source();
     let mut bytes = std::fs::read(&source).unwrap();
@@ -133,6 +133,102 @@ fn wrong_bytes_are_an_error() {
     let scratch = lab.scratch_dir().to_path_buf();
     drop(lab);
     assert!(!scratch.exists(), "{} is left behind", scratch.display());
+}
+
+/// `--tls`: every JSON line is the clear shape plus a last field `"tls":true`, the table's rows
+/// say `over TLS`, and each transfer passed the bench's own check (byte count, size and
+/// SHA-256 of the copy), against a server that refuses clear transfers (`--require-tls`).
+#[test]
+fn tls_runs_say_so_and_move_every_byte() {
+    let tmp = TempDir::new("bench-tls");
+    let (code, out, err) = run_bench(
+        BIN,
+        tmp.path(),
+        &[
+            "--tls",
+            "--file-size",
+            "1M",
+            "--block-size",
+            "4K,64K",
+            "--rounds",
+            "1",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let shape = Regex::new(
+        r#"^\{"lab":"ftp","direction":"(retr|stor)","block_size":(\d+),"bytes":1048576,"seconds":[0-9.]+,"mib_per_s":[0-9.]+,"rounds":1,"tls":true\}$"#,
+    )
+    .unwrap();
+    let seen: Vec<(String, String)> = out
+        .lines()
+        .map(|line| {
+            let fields = shape
+                .captures(line)
+                .unwrap_or_else(|| panic!("not a TLS bench JSON line: {line:?}\nall:\n{out}"));
+            (fields[1].to_string(), fields[2].to_string())
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("retr", "4096"),
+            ("retr", "65536"),
+            ("stor", "4096"),
+            ("stor", "65536")
+        ]
+        .map(|(direction, size)| (direction.to_string(), size.to_string())),
+        "{out}"
+    );
+    let (code, out, err) = run_bench(
+        BIN,
+        tmp.path(),
+        &[
+            "--tls",
+            "--file-size",
+            "1M",
+            "--block-size",
+            "16K",
+            "--rounds",
+            "1",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let rows: Vec<&str> = out.lines().filter(|line| line.starts_with("| ")).collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(rows[1].starts_with("| RETR over TLS | 16 KiB | "), "{out}");
+    assert!(rows[2].starts_with("| STOR over TLS | 16 KiB | "), "{out}");
+    assert!(
+        out.contains("[INFO] over TLS: AUTH TLS, then PBSZ 0 and PROT P"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[SUCCESS] 2 transfers of 1 MiB, each checked"),
+        "{out}"
+    );
+    assert_cleaned_up(tmp.path());
+}
+
+/// A lab started with TLS is protected, moves the file both ways, and still catches a flipped
+/// byte by its SHA-256: the check does not rely on TLS.
+#[test]
+fn tls_lab_checks_every_byte() {
+    let mut lab = Lab::start(Path::new(BIN), MIB, true, &Undo::default()).unwrap();
+    assert!(lab.is_protected());
+    lab.transfer(Direction::Retr, 4096, "over TLS").unwrap();
+    lab.transfer(Direction::Stor, 65536, "over TLS").unwrap();
+    let source = lab.source();
+    let mut bytes = std::fs::read(&source).unwrap();
+    bytes[4321] ^= 0x80;
+    std::fs::write(&source, &bytes).unwrap();
+    let err = lab
+        .transfer(Direction::Retr, 65536, "one byte flipped")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("wrong bytes") && err.contains("SHA-256"),
+        "{err}"
+    );
 }
 
 /// Nonsense flags are refused before anything starts.

@@ -32,7 +32,8 @@
 //!   `scripts/capture`, and what tshark and `grep -c 'PASS secret'` find in them (these need
 //!   root, tcpdump and tshark); the FTPS `get --trace` and the server's log of it; the
 //!   certificate refused without a trust option and pinned by its fingerprint; curl and ftplib
-//!   over TLS. `--require-tls` runs against a second server, as section 7's data timeout does.
+//!   over TLS. `--require-tls` runs against a second server, as section 7's data timeout does:
+//!   the clear logins refused, and curl's `--ftp-ssl-control` transfer refused (needs curl).
 //!
 //! Where a tool is missing, its checks are skipped with a `SKIPPED` line, as in the lab's other
 //! interop tests.
@@ -175,7 +176,7 @@ fn walkthrough_transcripts_are_true() {
     blocks.take("## 10.", "$ ftp-lab bench --json");
     // Checked by ftps_transcripts_are_true and require_tls_transcript_is_true, below.
     TlsBlocks::take(&mut blocks);
-    blocks.take("### Refusing clear logins", "$ ftp-lab serve");
+    blocks.take("### Requiring TLS", "$ ftp-lab serve");
     blocks.finish();
 
     let walk = RefCell::new(Walk::start(&start));
@@ -305,14 +306,15 @@ fn ftps_transcripts_are_true() {
 }
 
 /// Section 11's `--require-tls`: a second server refuses a clear `USER` and `PASS` with `534`,
-/// to `nc` and to `ftp-lab get`.
+/// to `nc` and to `ftp-lab get`, and curl's `--ftp-ssl-control` transfer (TLS for the login,
+/// `PROT C` for the data) with `521` (needs curl).
 #[test]
 fn require_tls_transcript_is_true() {
     let doc = Doc::read(DOC);
-    let block = Inventory::new(&doc).take("### Refusing clear logins", "$ ftp-lab serve");
-    let [serve, typed, get] = commands(DOC, &block).try_into().unwrap_or_else(|_| {
+    let block = Inventory::new(&doc).take("### Requiring TLS", "$ ftp-lab serve");
+    let [serve, typed, get, curl] = commands(DOC, &block).try_into().unwrap_or_else(|_| {
         panic!(
-            "{DOC} line {}: expected `$ ftp-lab serve ... &`, one `nc` and one `ftp-lab get`",
+            "{DOC} line {}: expected `$ ftp-lab serve ... &`, one `nc`, one `ftp-lab get` and one `curl`",
             block.marker_line
         )
     });
@@ -330,16 +332,25 @@ fn require_tls_transcript_is_true() {
         &replies,
         &typed.output,
     );
-    let printed = run(dir.path(), &real(&get.command, doc_port, port), true);
-    let what = format!("`{}`", get.command);
-    same_lines(
-        &patterns,
-        &mut ports,
-        get.line,
-        &what,
-        &printed.out,
-        &get.output,
-    );
+    for client in [get, curl] {
+        if let Some(tool) = missing_program(&client.command, &["curl"]) {
+            skip(
+                &format!("{DOC} line {}", client.line),
+                &format!("{tool} is not installed"),
+            );
+            continue;
+        }
+        let printed = run(dir.path(), &real(&client.command, doc_port, port), true);
+        let what = format!("`{}`", client.command);
+        same_lines(
+            &patterns,
+            &mut ports,
+            client.line,
+            &what,
+            &printed.out,
+            &client.output,
+        );
+    }
 }
 
 /// Whether this machine can capture on the loopback (root, tcpdump and tshark); prints why not

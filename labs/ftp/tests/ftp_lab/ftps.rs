@@ -195,6 +195,74 @@ fn require_tls_refuses_clear_logins_untried() {
     );
 }
 
+/// `--require-tls` protects the files too: over a protected control connection, `RETR` with
+/// clear data connections (no `PROT P` yet) gets 521 naming `PROT P` and the server never
+/// accepts the data connection the client already opened to its passive port; `PROT C` gets
+/// 534; after `PROT P` the download works, over one accepted, protected data connection.
+#[test]
+fn require_tls_refuses_clear_data_connections() {
+    let base = TempDir::new("ftps-require-data");
+    let (mut world, _ca) = traced_world(&base, &["--require-tls"]);
+    let mut secure = Secure::start(world.addr());
+    secure.login();
+    assert_eq!(secure.cmd("PBSZ 0").0, 200);
+    let (code, text) = secure.cmd("EPSV");
+    assert_eq!(code, 229, "{text}");
+    let port: u16 = text.split('|').nth(3).unwrap().parse().unwrap();
+    let _waiting = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (code, text) = secure.cmd("RETR hello.txt");
+    assert_eq!(code, 521, "{text}");
+    assert!(text.contains("PROT P"), "{text}");
+    let (code, text) = secure.cmd("PROT C");
+    assert_eq!(code, 534, "{text}");
+    assert_eq!(secure.cmd("PROT P").0, 200);
+    let mut data = secure.data("RETR hello.txt");
+    let mut got = Vec::new();
+    data.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"hello, ftp\n");
+    assert_eq!(secure.reply().0, 226);
+    world
+        .server
+        .wait_for(|line| line.contains("data: TLS handshake done"));
+    let seen = &world.server.seen;
+    let accepted = seen
+        .iter()
+        .filter(|line| line.contains("data: accepted connection"))
+        .count();
+    assert_eq!(accepted, 1, "{seen:#?}");
+    assert!(
+        seen.iter()
+            .any(|line| line.contains("[WARN]") && line.contains("RETR refused")),
+        "{seen:#?}"
+    );
+}
+
+/// curl's `--ftp-ssl-control` (TLS for the login, `PROT C` for the files) against
+/// `--require-tls`: curl carries on after the 534 to `PROT C`, and its download is refused with
+/// 521, so no byte of the file crosses the network in the clear.
+#[test]
+fn require_tls_refuses_curl_clear_data() {
+    if find_program("curl").is_none() {
+        skip(
+            "require_tls_refuses_curl_clear_data",
+            "curl is not installed",
+        );
+        return;
+    }
+    let base = TempDir::new("ftps-require-curl");
+    let (world, ca) = traced_world(&base, &["--require-tls"]);
+    let url = format!(
+        "ftp://{USER}:{PASSWORD}@127.0.0.1:{}/hello.txt",
+        world.addr().port()
+    );
+    let (code, got, err) = curl(&["--ftp-ssl-control", "--cacert", &ca, &url]);
+    assert_ne!(code, 0, "curl downloaded {got:?} in the clear");
+    assert!(got.is_empty(), "{got:?}");
+    assert!(err.contains("521"), "{err}");
+    let (code, got, err) = curl(&["--ssl-reqd", "--cacert", &ca, &url]);
+    assert_eq!((code, got.as_slice()), (0, &b"hello, ftp\n"[..]), "{err}");
+}
+
 /// PBSZ and PROT before AUTH TLS are 503 (bad sequence), AUTH SSL is 504, and the connection
 /// goes on in the clear.
 #[test]

@@ -1321,3 +1321,68 @@ fn ftps_hides_the_password_and_the_file_on_the_wire() {
         );
     }
 }
+
+/// Under sudo (`SUDO_UID`/`SUDO_GID` of another user, here `nobody`), `scripts/capture PORT
+/// FILE -- CMD` runs CMD as that user, not as root: the file CMD writes is theirs, `id -u` in
+/// CMD prints their uid, and the capture file is theirs too. (Needs root and tcpdump, not
+/// tshark.)
+#[cfg(unix)]
+#[test]
+fn capture_under_sudo_runs_the_command_as_the_invoking_user() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    const TEST: &str = "capture_under_sudo_runs_the_command_as_the_invoking_user";
+    let id = |args: &[&str]| -> Option<u32> {
+        let out = Command::new("id").args(args).output().ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    };
+    if id(&["-u"]) != Some(0) {
+        skip(TEST, "it plays sudo, which only root can: run as root");
+        return;
+    }
+    if find_program("tcpdump").is_none() {
+        skip(TEST, "tcpdump is not installed (apt-get install tcpdump)");
+        return;
+    }
+    let (Some(uid), Some(gid)) = (id(&["-u", "nobody"]), id(&["-g", "nobody"])) else {
+        skip(
+            TEST,
+            "this system has no user `nobody` to play the invoking user",
+        );
+        return;
+    };
+    let dir = TempDir::new("capture-sudo");
+    // The invoking user writes there, as in their own directory.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    // A free port, so nothing else's traffic is captured; nothing needs to answer on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let written = dir.join("written-by-cmd");
+    let file = dir.join("sudo.pcap");
+    let output = Command::new(workspace_root().join("scripts/capture"))
+        .args([&port.to_string(), file.to_str().unwrap(), "--"])
+        .args(["sh", "-c", "id -u > \"$0\"", written.to_str().unwrap()])
+        .env("SUDO_UID", uid.to_string())
+        .env("SUDO_GID", gid.to_string())
+        .env("SUDO_USER", "nobody")
+        .output()
+        .unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{printed}");
+    let owner = |path: &Path| {
+        let meta = std::fs::metadata(path).unwrap();
+        (meta.uid(), meta.gid())
+    };
+    assert_eq!(owner(&written), (uid, gid), "{printed}");
+    assert_eq!(
+        std::fs::read_to_string(&written).unwrap().trim(),
+        uid.to_string()
+    );
+    assert_eq!(owner(&file), (uid, gid), "{printed}");
+}
