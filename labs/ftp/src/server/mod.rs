@@ -174,7 +174,7 @@ fn announce_tls(config: &ServeConfig, identity: &Identity) {
         None => "made at start, signed by a throwaway CA".to_string(),
     };
     let required = if config.require_tls {
-        "; logins only over TLS (--require-tls)"
+        "; logins and files only over TLS (--require-tls: AUTH TLS before USER, PROT P before transfers)"
     } else {
         ""
     };
