@@ -6,20 +6,25 @@
 //! in the buffer it arrived in, then copied out (16 KiB of plaintext) into a buffer rustls
 //! allocates for it, which we read from. On this lab's benchmark machine (AMD EPYC, Debian 12's
 //! glibc 2.36), glibc's `memcpy` copies 16 KiB blocks with the `rep movsb` instruction, and that
-//! instruction runs at about 3 GB/s instead of 60-80 GB/s when the destination lies a few bytes
-//! *ahead* of the source within a 4 KiB page (measured with a C loop: source at a page's start,
-//! destination 5 bytes in: 2.6 GB/s; the reverse: 64 GB/s; glibc 2.39 stopped using `rep movsb`
-//! on these processors for that reason, glibc bug 30994). Where glibc's allocator put rustls's
-//! buffers was luck: a record's plaintext starts 5 bytes into its buffer (after the record
-//! header), and in most uploads that copy alone took a quarter of the server's CPU (perf:
+//! instruction runs at about 2.5 GB/s instead of 50-75 GB/s when the destination lies 1 to 15
+//! bytes *ahead* of the source within a 4 KiB page (measured with a C loop: 5 bytes ahead,
+//! 2.5 GB/s; 5 bytes behind, 64 GB/s). It is a known weakness of `rep movsb` on AMD's Zen
+//! processors with unaligned data; glibc uses the instruction for copies of this size on
+//! processors that announce a fast one (`erms` and `fsrm` in /proc/cpuinfo). Where glibc's
+//! allocator put rustls's buffers was luck: a record's plaintext starts 5 bytes into its buffer
+//! (after the record header), and in most uploads that copy alone took a quarter of the
+//! server's CPU (perf:
 //! `rep movsb` in `take_received_plaintext`, 25-27% of the samples; the same bytes copied once
 //! more, aligned, cost 1.5%).
 //!
-//! mimalloc gives every buffer of 16 KiB and more (the records' sizes) a page-aligned address,
-//! so that copy always runs the fast way: a 1 GiB TLS upload from curl cost the server 1.23-1.45 s
-//! of CPU instead of 1.48-1.82 s (`labs/ftp/bench/bench-vs-vsftpd.sh`, docs/results). On other
-//! systems (macOS, Windows, Intel processors, newer glibc) the difference is smaller or none, and
-//! mimalloc is still a fast, well-kept general allocator.
+//! mimalloc places blocks of these sizes (16 KiB, 18 KiB, 64 KiB, ...) on page boundaries, so
+//! that copy's destination lies 5 bytes *behind* its source, and it runs the fast way. Five 1 GiB
+//! TLS uploads from curl, each to a fresh server, cost the server 1.09-1.46 s of CPU (median
+//! 1.21) instead of 1.36-1.88 s (median 1.67) with glibc's allocator; benchmarks against vsftpd
+//! are in docs/results/ftps-2026-12-07.md. Downloads need one more step, in
+//! `server::transfer`. On other systems (macOS, Windows, Intel processors, newer glibc) the
+//! difference is smaller or none, and mimalloc is still a fast, well-kept allocator; its cost
+//! here is a larger resident set (14 MB at peak instead of 6.5 over a benchmark's 72 transfers).
 
 use std::process::ExitCode;
 
