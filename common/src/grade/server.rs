@@ -23,6 +23,7 @@
 //! grader, down with it. On Linux the grader watches the *resident* memory of the server's whole
 //! process group (the pages really in RAM, summed from each member's `/proc/PID/stat`), every
 //! [`MEMORY_SAMPLE`], and kills the group when it passes the limit; the rubric then says so.
+//! One thread samples every server being graded in one pass over `/proc` (`Sampler`).
 //! Resident memory, not a `ulimit`: `ulimit -v` (address space) and even `ulimit -d` count
 //! memory a program only *reserves*, and a Java VM reserves a heap of a quarter of the
 //! machine's RAM at start, so such limits stop correct Java servers before they open a port.
@@ -34,7 +35,7 @@ use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -134,91 +135,158 @@ pub struct MemorySeen {
     pub exceeded: Option<u64>,
 }
 
-/// The thread that measures a server's process group every [`MEMORY_SAMPLE`] and kills it
-/// above the limit.
+/// What the memory watch keeps of one server's process group: written by the sampler, read by
+/// the grader.
+#[derive(Debug)]
+struct Watched {
+    /// The process group (the server's pid).
+    group: u32,
+    /// The most resident bytes the group may hold together (`None`: only measure).
+    limit: Option<u64>,
+    /// The most resident bytes measured so far.
+    peak: AtomicU64,
+    /// The bytes measured when the group passed the limit and was killed (0: it did not).
+    exceeded: AtomicU64,
+}
+
+/// Watches a server's process group: registered with the one [`Sampler`] of the grader.
 struct MemoryWatch {
-    stop: Arc<AtomicBool>,
-    peak: Arc<AtomicU64>,
-    exceeded: Arc<AtomicU64>,
-    thread: Option<JoinHandle<()>>,
+    watched: Arc<Watched>,
 }
 
 impl MemoryWatch {
     /// Starts watching `group` (the server's pid). Without a limit, or where `/proc` cannot
     /// be read, only the peak is recorded (or nothing).
     fn start(group: u32, limit: Option<u64>) -> MemoryWatch {
-        let stop = Arc::new(AtomicBool::new(false));
-        let peak = Arc::new(AtomicU64::new(0));
-        let exceeded = Arc::new(AtomicU64::new(0));
-        let thread = if cfg!(target_os = "linux") {
-            let (stop, peak, exceeded) = (stop.clone(), peak.clone(), exceeded.clone());
-            thread::Builder::new()
-                .name("grade-server-memory".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::SeqCst) {
-                        let resident = group_resident_bytes(group);
-                        peak.fetch_max(resident, Ordering::SeqCst);
-                        if limit.is_some_and(|limit| resident > limit) {
-                            exceeded.store(resident, Ordering::SeqCst);
-                            kill_group_now(group);
-                            return;
-                        }
-                        thread::sleep(MEMORY_SAMPLE);
-                    }
-                })
-                .ok()
-        } else {
-            None
-        };
-        MemoryWatch {
-            stop,
-            peak,
-            exceeded,
-            thread,
+        let watched = Arc::new(Watched {
+            group,
+            limit,
+            peak: AtomicU64::new(0),
+            exceeded: AtomicU64::new(0),
+        });
+        if cfg!(target_os = "linux") {
+            Sampler::shared().watch(Arc::clone(&watched));
         }
+        MemoryWatch { watched }
     }
 
-    /// Stops the watch and says what it saw.
+    /// The most resident memory measured so far.
+    fn peak(&self) -> u64 {
+        self.watched.peak.load(Ordering::SeqCst)
+    }
+
+    /// Stops the watch and says what it saw. Once this returns, the sampler no longer looks
+    /// at the group, so it cannot kill another program that later gets the same group id.
     fn finish(&mut self) -> MemorySeen {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if cfg!(target_os = "linux") {
+            Sampler::shared().forget(&self.watched);
         }
-        let exceeded = self.exceeded.load(Ordering::SeqCst);
+        let exceeded = self.watched.exceeded.load(Ordering::SeqCst);
         MemorySeen {
-            peak: self.peak.load(Ordering::SeqCst),
+            peak: self.peak(),
             exceeded: (exceeded > 0).then_some(exceeded),
         }
     }
 }
 
-/// Resident bytes of every process whose process group is `group`, from `/proc/PID/stat`
-/// (Linux; 0 elsewhere). Threads are not processes here: their memory is their process's.
-fn group_resident_bytes(group: u32) -> u64 {
+/// One thread that measures every watched server, every [`MEMORY_SAMPLE`]: it reads `/proc`
+/// once per sample and adds up each watched group's resident memory from that one pass.
+///
+/// Why one for all: a sample reads the `stat` file of *every* process on the machine (Linux
+/// has no "processes of group G" query), a few microseconds each. A watch thread per server
+/// read them all once per server per sample: grading 64 students at a time on a machine with
+/// 500 processes would read 320,000 files a second, seconds of CPU taken from the very servers
+/// being graded. One pass per sample costs the same whether 1 or 64 servers are watched.
+struct Sampler {
+    /// The groups being watched. The sampler holds this lock for a whole sample (reading
+    /// `/proc`, deciding, killing), so [`Sampler::forget`] returns only between samples.
+    watched: Mutex<Vec<Arc<Watched>>>,
+}
+
+impl Sampler {
+    /// The grader's sampler; its thread starts with the first watch.
+    fn shared() -> &'static Sampler {
+        static SHARED: std::sync::OnceLock<Sampler> = std::sync::OnceLock::new();
+        static STARTED: std::sync::Once = std::sync::Once::new();
+        let sampler = SHARED.get_or_init(|| Sampler {
+            watched: Mutex::new(Vec::new()),
+        });
+        STARTED.call_once(|| {
+            let _ = thread::Builder::new()
+                .name("grade-server-memory".into())
+                .spawn(|| sampler.run());
+        });
+        sampler
+    }
+
+    fn watch(&self, watched: Arc<Watched>) {
+        self.lock().push(watched);
+    }
+
+    fn forget(&self, watched: &Arc<Watched>) {
+        self.lock().retain(|other| !Arc::ptr_eq(other, watched));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Watched>>> {
+        self.watched.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn run(&self) {
+        loop {
+            self.sample();
+            thread::sleep(MEMORY_SAMPLE);
+        }
+    }
+
+    /// One pass over `/proc` for every watched group; a group above its limit is killed at
+    /// once and no longer watched.
+    fn sample(&self) {
+        let mut watched = self.lock();
+        if watched.is_empty() {
+            return;
+        }
+        let groups: Vec<u32> = watched.iter().map(|one| one.group).collect();
+        let resident = groups_resident_bytes(&groups);
+        watched.retain(|one| {
+            let bytes = resident.get(&one.group).copied().unwrap_or(0);
+            one.peak.fetch_max(bytes, Ordering::SeqCst);
+            let over = one.limit.is_some_and(|limit| bytes > limit);
+            if over {
+                one.exceeded.store(bytes, Ordering::SeqCst);
+                kill_group_now(one.group);
+            }
+            !over
+        });
+    }
+}
+
+/// Resident bytes of every process of each of `groups`, from one pass over `/proc/PID/stat`
+/// (Linux; nothing elsewhere). Threads are not processes here: their memory is their process's.
+fn groups_resident_bytes(groups: &[u32]) -> std::collections::HashMap<u32, u64> {
+    let mut resident = std::collections::HashMap::new();
     #[cfg(target_os = "linux")]
     {
         let page = u64::try_from(rustix::param::page_size()).unwrap_or(4096);
         let Ok(entries) = std::fs::read_dir("/proc") else {
-            return 0;
+            return resident;
         };
-        entries
+        let stats = entries
             .flatten()
             .filter(|entry| {
                 let name = entry.file_name();
                 name.to_str()
                     .is_some_and(|name| name.bytes().all(|b| b.is_ascii_digit()))
             })
-            .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
-            .filter_map(|stat| group_and_resident_pages(&stat))
-            .filter(|&(of, _)| of == group)
-            .map(|(_, pages)| pages.saturating_mul(page))
-            .sum()
+            .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok());
+        for (group, pages) in stats.filter_map(|stat| group_and_resident_pages(&stat)) {
+            if groups.contains(&group) {
+                *resident.entry(group).or_insert(0) += pages.saturating_mul(page);
+            }
+        }
     }
     #[cfg(not(target_os = "linux"))]
-    {
-        let _ = group;
-        0
-    }
+    let _ = groups;
+    resident
 }
 
 /// The process group (field 5) and resident pages (field 24) of one `/proc/PID/stat` line,
@@ -387,7 +455,7 @@ impl StudentServer {
 
     /// The most resident memory the watch has measured of the server's processes so far.
     pub fn memory_peak(&self) -> u64 {
-        self.memory.peak.load(Ordering::SeqCst)
+        self.memory.peak()
     }
 
     /// The process group id (the server's pid), for tests that check nothing is left.
@@ -648,6 +716,43 @@ mod tests {
             memory.peak >= 4 << 20 && memory.peak < 1 << 30,
             "{memory:?}"
         );
+    }
+
+    /// Two servers watched at once are both measured, each under its own group, and a finished
+    /// watch is no longer sampled (so it cannot kill whoever gets its group id next).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn one_sampler_measures_every_server_and_forgets_finished_ones() {
+        if which("python3").is_none() {
+            return;
+        }
+        let command = "python3 -c \"import socket,sys,time; s=socket.socket(); \
+                       s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); time.sleep(60)\" {port}";
+        let servers: Vec<StudentServer> = (0..2)
+            .map(|_| StudentServer::start(&launch(command)).unwrap_or_else(|e| panic!("{e:?}")))
+            .collect();
+        let groups: Vec<u32> = servers.iter().map(StudentServer::group).collect();
+        let resident = groups_resident_bytes(&groups);
+        for group in &groups {
+            assert!(
+                resident.get(group).copied().unwrap_or(0) > 1 << 20,
+                "{resident:?}"
+            );
+        }
+        let until = Instant::now() + Duration::from_secs(10);
+        while servers.iter().any(|server| server.memory_peak() == 0) && Instant::now() < until {
+            thread::sleep(MEMORY_SAMPLE);
+        }
+        for server in servers {
+            let group = server.group();
+            let (_, _, memory) = server.stop();
+            assert!(memory.peak > 1 << 20, "{memory:?}");
+            let still_watched = Sampler::shared()
+                .lock()
+                .iter()
+                .any(|one| one.group == group);
+            assert!(!still_watched, "group {group} is still sampled after stop");
+        }
     }
 }
 

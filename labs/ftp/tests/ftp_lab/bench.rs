@@ -107,21 +107,11 @@ fn table_for_people() {
 fn wrong_bytes_are_an_error() {
     let mut lab = Lab::start(Path::new(BIN), MIB, false, &Undo::default()).unwrap();
     lab.transfer(Direction::Retr, 4096, "intact").unwrap();
-    let source = lab.source();
-    let mut bytes = std::fs::read(&source).unwrap();
-    bytes[12345] ^= 0x01;
-    std::fs::write(&source, &bytes).unwrap();
+    let bytes = flip_byte(&lab, 12345, 0x01);
     for direction in [Direction::Retr, Direction::Stor] {
-        let err = lab
-            .transfer(direction, 65536, "one byte flipped")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("wrong bytes") && err.contains("SHA-256"),
-            "{err}"
-        );
+        assert_caught_by_sha256(&mut lab, direction);
     }
-    std::fs::write(&source, &bytes[..300_000]).unwrap();
+    std::fs::write(lab.source(), &bytes[..300_000]).unwrap();
     let err = lab
         .transfer(Direction::Retr, 65536, "cut short")
         .unwrap_err()
@@ -217,12 +207,22 @@ fn tls_lab_checks_every_byte() {
     assert!(lab.is_protected());
     lab.transfer(Direction::Retr, 4096, "over TLS").unwrap();
     lab.transfer(Direction::Stor, 65536, "over TLS").unwrap();
-    let source = lab.source();
-    let mut bytes = std::fs::read(&source).unwrap();
-    bytes[4321] ^= 0x80;
-    std::fs::write(&source, &bytes).unwrap();
+    flip_byte(&lab, 4321, 0x80);
+    assert_caught_by_sha256(&mut lab, Direction::Retr);
+}
+
+/// Flips the bits of `mask` in byte `at` of the lab's test file; returns the damaged bytes.
+fn flip_byte(lab: &Lab, at: usize, mask: u8) -> Vec<u8> {
+    let mut bytes = std::fs::read(lab.source()).unwrap();
+    bytes[at] ^= mask;
+    std::fs::write(lab.source(), &bytes).unwrap();
+    bytes
+}
+
+/// A transfer of the damaged file fails on the bench's SHA-256 check.
+fn assert_caught_by_sha256(lab: &mut Lab, direction: Direction) {
     let err = lab
-        .transfer(Direction::Retr, 65536, "one byte flipped")
+        .transfer(direction, 65536, "one byte flipped")
         .unwrap_err()
         .to_string();
     assert!(
