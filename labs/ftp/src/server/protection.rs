@@ -26,10 +26,10 @@
 //!   would only tell an eavesdropper it is right.
 //! - A transfer (`RETR`, `STOR`, `APPE`, `LIST`, `NLST`, `MLSD`) while the data protection is
 //!   clear (no `PROT P` yet, or `PROT C`) is refused with `521`, "data connection cannot be
-//!   opened with this PROT setting", the reply RFC 4217 adds to RFC 2228's for exactly this
+//!   opened with this PROT setting", the reply RFC 4217 §9 adds to RFC 2228's for exactly this
 //!   case. It comes *before* any data connection is opened, and says what to send: `PROT P`.
 //!   Other servers pick other codes: vsftpd's `force_local_data_ssl` answers `522` (a code
-//!   RFC 2428 already gives `EPRT`'s "network protocol not supported"), and pyftpdlib's
+//!   RFC 2428 §2 already gives `EPRT`'s "network protocol not supported"), and pyftpdlib's
 //!   `tls_data_required` refuses `PASV`/`PORT` already, with `550`.
 //! - `PROT C` itself is refused with `534`, RFC 2228's policy refusal among `PROT`'s replies,
 //!   so a client that asks for clear data learns at once that it will not get it, at the
