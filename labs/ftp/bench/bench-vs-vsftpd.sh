@@ -53,8 +53,12 @@ busy_compilers() { pgrep -c -x rustc 2>/dev/null || true; }
 # bytes/s -> MiB/s with one decimal.
 mib() { awk -v rate="$1" 'BEGIN { printf "%.1f", rate / 1048576 }'; }
 
-# The median of the numbers in file $1.
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# The median of the numbers in file $1: the middle one, or with an even count the mean of the
+# middle two (as `ftp-lab bench` does), so a rate and a CPU time of the same row are comparable.
+median() {
+  sort -n "$1" | awk '{ v[NR] = $1 }
+    END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 
 # "min-max" of the numbers in file $1, in MiB/s.
 spread() { sort -n "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f-%.0f", lo / 1048576, hi / 1048576 }'; }
@@ -81,7 +85,10 @@ server_ticks() {
   fi
 }
 
-# Seconds of server CPU per GiB moved, from ticks before and after one transfer.
+# Seconds of server CPU per GiB moved, from ticks before and after one transfer. The kernel
+# counts CPU time in clock ticks (usually 1/100 s), so the figure has steps of 0.01 s per
+# transfer: 0.01 s/GiB for a 1 GiB file, 0.04 for 256 MiB, 0.16 for 64 MiB. Use 1 GiB (the
+# default) when the CPU columns matter.
 cpu_per_gib() {
   awk -v ticks=$(( $2 - $1 )) -v hz="$(getconf CLK_TCK)" -v bytes="$size_bytes" \
     'BEGIN { printf "%.3f\n", ticks / hz / (bytes / 1073741824) }'

@@ -158,7 +158,8 @@ struct ServeArgs {
     tls_cert_out: Option<PathBuf>,
     /// Require TLS for the password and the files: USER and PASS are refused (534) until the
     /// client has sent AUTH TLS, and every transfer (RETR, STOR, APPE, LIST, NLST, MLSD) until
-    /// it has sent PROT P (521, before any data connection opens); PROT C is refused (534).
+    /// it has sent PROT P (521, before the server opens or accepts a data connection); PROT C is
+    /// refused (534).
     #[arg(long)]
     require_tls: bool,
     /// Exit when standard input ends: for a parent program (`ftp-lab bench`) that starts the

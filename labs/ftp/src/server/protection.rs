@@ -27,7 +27,10 @@
 //! - A transfer (`RETR`, `STOR`, `APPE`, `LIST`, `NLST`, `MLSD`) while the data protection is
 //!   clear (no `PROT P` yet, or `PROT C`) is refused with `521`, "data connection cannot be
 //!   opened with this PROT setting", the reply RFC 4217 §9 adds to RFC 2228's for exactly this
-//!   case. It comes *before* any data connection is opened, and says what to send: `PROT P`.
+//!   case. It comes before the server opens (active mode) or accepts (passive mode) a data
+//!   connection, so no byte crosses one, and it says what to send: `PROT P`. (A passive client
+//!   may have connected already, as curl does right after `229`: the kernel completed that
+//!   handshake, but the server never accepts it.)
 //!   Other servers pick other codes: vsftpd's `force_local_data_ssl` answers `522` (a code
 //!   RFC 2428 §2 already gives `EPRT`'s "network protocol not supported"), and pyftpdlib's
 //!   `tls_data_required` refuses `PASV`/`PORT` already, with `550`.

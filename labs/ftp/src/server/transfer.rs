@@ -47,9 +47,12 @@
 //!    `ABOR`: prompt, but two threads then read one control connection, and who consumes the
 //!    `ABOR` line becomes a race to reason about.
 //!
-//! Over TLS (`PROT P`, `crate::tls`) there is no zero-copy: every byte must pass through our
-//! memory to be encrypted, so a protected download reads the file in blocks and writes them
-//! through the TLS session ([`send_file`]), and ends with TLS's `close_notify`.
+//! Over TLS (`PROT P`, `crate::tls`) there is no zero-copy here: TLS runs in our program
+//! (rustls), so every byte must pass through our memory to be encrypted, and a protected
+//! download reads the file in blocks and writes them through the TLS session ([`send_file`]),
+//! ending with TLS's `close_notify`. (Linux can also run TLS's record encryption in the kernel,
+//! "kTLS", and then sendfile works again; it needs the kernel's `tls` module, which this lab's
+//! machines do not all have, and a kernel-specific hand-over of the session's keys.)
 //!
 //! ## Uploads (STOR/APPE): all or nothing
 //! In stream mode the end of a file is marked by closing the data connection (RFC 959, 3.4.1).
@@ -284,31 +287,35 @@ pub fn send_file(
 }
 
 /// Over TLS every byte must pass through our memory to be encrypted, so sendfile(2) cannot
-/// be used: one read from the file and one encrypted write per [`RECEIVE_BUFFER`] bytes.
+/// be used: one read from the file and one write through TLS per [`PROTECTED_BLOCK`] bytes.
 ///
-/// Each byte is copied twice on its way: by the kernel from the file's page cache into our
-/// block, then by rustls from our block into a record buffer of its own (just after the
-/// record's 5-byte header), where it is encrypted. Where our block sits decides how fast both
-/// copies run (`main.rs` tells the story: on some processors a copy whose destination lies 1 to
-/// 15 bytes *ahead* of its source within a 4 KiB page runs 20 times slower). The page cache's
-/// pages and rustls's record buffers start on page boundaries, so a block at a page boundary
-/// makes rustls's copy slow (destination 5 bytes ahead), and a block 5 bytes into a page makes
-/// the kernel's copy slow instead. Our block starts [`BLOCK_PAGE_OFFSET`] (64) bytes into a
-/// page: the kernel's copy moves bytes 64 ahead, rustls's 59 back, both fast. (Measured on a
-/// 1 GiB download with curl: at a page boundary, rustls's copy took 35% of the server's CPU;
-/// 5 bytes in, the kernel's took 46%; docs/results has the run with 64.)
+/// Each byte is copied three times on its way, and where our block sits decides how fast two
+/// of those copies run (`main.rs` tells the story: on some processors a copy whose destination
+/// lies 1 to 15 bytes *ahead* of its source within a 4 KiB page runs 20 times slower):
+///
+/// | copy | by | from (offset in its page) | to (offset in its page) | distance |
+/// |---|---|---|---|---|
+/// | file to our block | the kernel, `read` | page cache (0) | our block (64) | 64 ahead |
+/// | our block to a record | rustls | our block (64) | its record buffer (5, after the header) | 59 behind |
+/// | record to the socket | the kernel, `write` | the record buffer | socket buffers | varies |
+///
+/// A block at a page boundary made rustls's copy slow (5 ahead; perf: 35% of the server's CPU
+/// on a 1 GiB download); a block 5 bytes into a page made the kernel's slow instead (46%). At
+/// [`BLOCK_PAGE_OFFSET`] both are fast. The table assumes the file is read from page
+/// boundaries; a download resumed with `REST` at another offset first reads up to the next
+/// one (`first_read_ends_on_a_page`), where the whole download would otherwise be slow.
 fn send_file_protected(
     mut file: &File,
     data: &mut DataChannel,
     length: u64,
     watcher: &mut Watcher<'_, '_>,
 ) -> Result<u64, TransferError> {
-    let mut buffer = vec![0u8; RECEIVE_BUFFER + PAGE_SIZE];
-    let block = at_page_offset(&mut buffer, BLOCK_PAGE_OFFSET, RECEIVE_BUFFER);
+    let mut buffer = vec![0u8; PROTECTED_BLOCK + PAGE_SIZE];
+    let block = at_page_offset(&mut buffer, BLOCK_PAGE_OFFSET, PROTECTED_BLOCK);
+    let start = file.stream_position().map_err(TransferError::Disk)?;
     let mut sent: u64 = 0;
     while sent < length {
-        let want =
-            usize::try_from(length - sent).map_or(RECEIVE_BUFFER, |left| left.min(RECEIVE_BUFFER));
+        let want = next_read(start + sent, length - sent);
         let got = match file.read(block.get_mut(..want).unwrap_or_default()) {
             Ok(0) => break, // the file was truncated while we sent it
             Ok(got) => got,
@@ -319,6 +326,22 @@ fn send_file_protected(
     }
     Ok(sent)
 }
+
+/// Bytes to read next at file position `position` with `left` bytes still to send: a whole
+/// [`PROTECTED_BLOCK`], except that a read starting inside a page stops at the next page
+/// boundary, so every later read starts on one ([`send_file_protected`]).
+fn next_read(position: u64, left: u64) -> usize {
+    let to_boundary = PAGE_SIZE - (position % PAGE_SIZE as u64) as usize;
+    let most = if to_boundary < PAGE_SIZE {
+        to_boundary
+    } else {
+        PROTECTED_BLOCK
+    };
+    usize::try_from(left).map_or(most, |left| left.min(most))
+}
+
+/// Bytes a protected download reads from the file and hands to TLS at once (four records).
+const PROTECTED_BLOCK: usize = 64 * 1024;
 
 /// The size of a memory page on the systems students use (x86-64 and most ARM: 4 KiB; Apple's
 /// ARM processors use 16 KiB pages, a multiple, so an offset within 4 KiB keeps its meaning).
@@ -757,13 +780,26 @@ mod tests {
     #[test]
     fn download_blocks_start_one_cache_line_into_a_page() {
         for extra in [0, 1, 5, 63, 4095] {
-            let mut buffer = vec![0u8; RECEIVE_BUFFER + PAGE_SIZE + extra];
+            let mut buffer = vec![0u8; PROTECTED_BLOCK + PAGE_SIZE + extra];
             let skew = extra.min(buffer.len());
             let shifted = &mut buffer[skew..];
-            let block = at_page_offset(shifted, BLOCK_PAGE_OFFSET, RECEIVE_BUFFER);
-            assert_eq!(block.len(), RECEIVE_BUFFER);
+            let block = at_page_offset(shifted, BLOCK_PAGE_OFFSET, PROTECTED_BLOCK);
+            assert_eq!(block.len(), PROTECTED_BLOCK);
             assert_eq!(block.as_ptr() as usize % PAGE_SIZE, BLOCK_PAGE_OFFSET);
         }
+    }
+
+    /// A protected download reads whole blocks from page boundaries; one resumed inside a page
+    /// first reads up to the next boundary; the end of the file shortens the last read.
+    #[test]
+    fn first_read_ends_on_a_page() {
+        let gib = 1 << 30;
+        assert_eq!(next_read(0, gib), PROTECTED_BLOCK);
+        assert_eq!(next_read(8192, gib), PROTECTED_BLOCK);
+        assert_eq!(next_read(55, gib), PAGE_SIZE - 55);
+        assert_eq!(next_read(4096 + 100, gib), PAGE_SIZE - 100);
+        assert_eq!(next_read(55, 10), 10);
+        assert_eq!(next_read(0, 1000), 1000);
     }
 
     /// Storage errors map to 452, other local errors to 451.

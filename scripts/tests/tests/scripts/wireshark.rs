@@ -1062,6 +1062,30 @@ fn capture_explains_a_missing_tcpdump_and_missing_permission() {
         "{said}"
     );
     assert!(!file.exists());
+
+    // The command to type again keeps the `--` before CMD, and each word quoted for the shell.
+    let again = Command::new(&script)
+        .args([
+            "7007",
+            file.to_str().unwrap(),
+            "--",
+            "ftp-lab",
+            "get",
+            "two words",
+        ])
+        .env(
+            "PATH",
+            fake_path(&dir.path().join("denied-cmd"), Some(refused)),
+        )
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&again.stderr);
+    let expected = format!(
+        "  sudo {} 7007 {} -- ftp-lab get two\\ words\n",
+        script.display(),
+        file.display()
+    );
+    assert!(said.contains(&expected), "{expected:?} in {said}");
 }
 
 /// A tcpdump that captures nothing: it says it listens and waits to be stopped; asked to read a
