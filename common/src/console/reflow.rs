@@ -17,6 +17,16 @@
 //! rewrapped view now starts. The console clears from there down and draws the view again.
 //! The cursor itself tells where it is now (the terminal answers a cursor position request).
 //!
+//! Two cases this cannot get right. A frame drawn after the terminal changed size but before
+//! the program heard of it is drawn for the old size, and leaves the cursor at its old row, so
+//! the answer describes the old layout. That window is wide in tmux, which tells a program of a
+//! second resize within 250 ms up to 250 ms late: while a transfer's bar is redrawn 20 times a
+//! second, growing the window back moves the lines tmux brings back from its scrollback under
+//! the cursor's old row, and the lines just above the view are cleared with it (the tests saw
+//! one line go). And when tmux rewraps, it keeps the blank rows under the cursor and pushes the
+//! top rows into its scrollback: a view near the top of the screen can have its first rows
+//! pushed there, where no program can clear them.
+//!
 //! A terminal that does not rewrap (xterm, for one) cuts long rows instead; there
 //! every row stays one row, so when the width shrinks the estimate is too high by the rows that
 //! would have wrapped, and that many lines just above the view are cleared with it. Better than

@@ -93,7 +93,8 @@ fn duplex_resize_keeps_the_typed_line_and_the_scrollback() {
         .iter()
         .position(|row| row.starts_with("duplex chat"))
         .unwrap();
-    assert_eq!(narrow[at - 1], "[CHAT] peer: third message", "{narrow:#?}");
+    let above = at.checked_sub(1).map(|row| narrow[row].as_str());
+    assert_eq!(above, Some("[CHAT] peer: third message"), "{narrow:#?}");
 
     tmux.resize(&sender, COLUMNS, ROWS);
     let wide = tmux.wait_for(&sender, "the rows drawn again at 100 columns", |screen| {
