@@ -38,12 +38,11 @@ fn fitted(row: &str, full: &str, width: usize) -> bool {
         return row == full;
     }
     let kept: String = full.chars().take(width - 1).collect();
-    // (trailing spaces are trimmed from screen rows)
-    row == format!("{}{CUT}", kept.trim_end()) || row == format!("{kept}{CUT}")
+    row == format!("{kept}{CUT}")
 }
 
-/// Rows of `screen` that show some part of `full`: the whole line, its start cut to a width,
-/// or a piece of it left on a row of its own by the terminal rewrapping it.
+/// Rows of `screen` that hold the start of `full`: the line itself, or a copy of it cut to
+/// some width or rewrapped by the terminal.
 fn copies(screen: &[String], full: &str) -> usize {
     let head: String = full.chars().take(12).collect();
     screen.iter().filter(|row| row.contains(&head)).count()
@@ -88,6 +87,8 @@ fn duplex_resize_keeps_the_typed_line_and_the_scrollback() {
         input_row(screen) == typed && status.iter().all(|full| has_fitted(screen, full, 40))
     });
     check_drawn_once(&tmux, &sender, &narrow, &status, typed);
+    // Nor the end of a status row rewrapped onto a row of its own.
+    assert_eq!(count(&narrow, "lists the commands"), 0, "{narrow:#?}");
     // The chat lines on the screen stay there, rewrapped, right above the status rows.
     let at = narrow
         .iter()
@@ -162,16 +163,25 @@ fn pair_keeps_working_narrower_than_its_prompt() {
     let addr = listening_address(&tmux, &listener);
     let connector = tmux.run(dir.path(), Path::new(BIN), &["pair", "--connect", &addr]);
     let before = wait_for_input_row(&tmux, &connector, "Enter Input >");
-    let status = row_starting(&before, "your turn: type a message");
+    let status = [
+        row_starting(&before, "pair chat with "),
+        row_starting(&before, "your turn: type a message"),
+    ];
+    let each_fitted =
+        |screen: &[String], width| status.iter().all(|full| has_fitted(screen, full, width));
     tmux.type_text(&connector, "hello narrow");
     wait_for_input_row(&tmux, &connector, "Enter Input > hello narrow");
 
     tmux.resize(&connector, 20, ROWS);
     // 20 columns: the prompt (14) and a column for the cursor leave 5 for the text.
     let screen = tmux.wait_for(&connector, "the rows drawn at 20 columns", |screen| {
-        input_row(screen) == "Enter Input > arrow" && has_fitted(screen, &status, 20)
+        input_row(screen) == "Enter Input > arrow" && each_fitted(screen, 20)
     });
-    assert_eq!(copies(&screen, &status), 1, "{screen:#?}");
+    for full in &status {
+        assert_eq!(copies(&screen, full), 1, "{full:?} in {screen:#?}");
+    }
+    // No piece of the old rows rewrapped by the terminal (the end of the second one).
+    assert_eq!(count(&screen, "hangman; /q"), 0, "{screen:#?}");
     assert_eq!(tmux.cursor(&connector).1, 19, "{screen:#?}");
     tmux.type_text(&connector, " world");
     let screen = wait_for_input_row(&tmux, &connector, "Enter Input > world");
@@ -179,8 +189,9 @@ fn pair_keeps_working_narrower_than_its_prompt() {
 
     tmux.resize(&connector, 8, ROWS);
     let screen = tmux.wait_for(&connector, "the rows drawn at 8 columns", |screen| {
-        has_fitted(screen, &status, 8)
+        each_fitted(screen, 8)
     });
+    assert_eq!(count(&screen, "pair ch"), 1, "{screen:#?}");
     assert_eq!(count(&screen, "your tu"), 1, "{screen:#?}");
     assert_eq!(tmux.cursor(&connector).1, 7, "{screen:#?}");
     tmux.resize(&connector, 20, ROWS);
@@ -199,10 +210,12 @@ fn pair_keeps_working_narrower_than_its_prompt() {
     wait_for_input_row(&tmux, &connector, "Enter Input >");
 
     tmux.resize(&connector, COLUMNS, ROWS);
-    let screen = tmux.wait_for(&connector, "the status row whole again", |screen| {
-        count(screen, &status) == 1 && input_row(screen) == "Enter Input >"
+    let screen = tmux.wait_for(&connector, "the status rows whole again", |screen| {
+        status.iter().all(|full| count(screen, full) == 1) && input_row(screen) == "Enter Input >"
     });
-    assert_eq!(copies(&screen, &status), 1, "{screen:#?}");
+    for full in &status {
+        assert_eq!(copies(&screen, full), 1, "{full:?} in {screen:#?}");
+    }
     let history = tmux.history(&connector);
     assert_eq!(count(&history, "panicked"), 0, "{history:#?}");
     assert_eq!(count(&history, "[exited]"), 0, "{history:#?}");
