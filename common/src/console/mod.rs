@@ -33,6 +33,7 @@
 
 mod complete;
 mod editor;
+mod reflow;
 mod ui;
 mod view;
 

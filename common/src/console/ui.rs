@@ -15,14 +15,16 @@ use std::io::{self, Stdout};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
-use ratatui::backend::CrosstermBackend;
+use ratatui::backend::{Backend, ClearType, CrosstermBackend};
 use ratatui::crossterm::event::{self, Event};
 use ratatui::crossterm::terminal;
+use ratatui::layout::{Position, Size};
 use ratatui::text::Line;
 use ratatui::widgets::Widget;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 
 use super::editor::KeyOutcome;
+use super::reflow::Drawn;
 use super::view::{View, hard_wrap};
 use super::{Input, InputSink};
 
@@ -115,18 +117,28 @@ struct RawTerminal {
     height: u16,
     /// A height the terminal could not be given (see [`RawTerminal::fit`]): not tried again.
     refused: Option<u16>,
+    /// The terminal's size when the rows were made or last followed a resize.
+    size: Size,
+    /// What the rows hold now, to find them again after a resize.
+    drawn: Drawn,
 }
 
 impl RawTerminal {
     fn open(height: u16) -> io::Result<Self> {
         terminal::enable_raw_mode()?;
-        let screen = inline_screen(height).inspect_err(|_| {
+        let opened = terminal::size().and_then(|(width, rows)| {
+            let screen = inline_screen(height)?;
+            Ok((screen, Size::new(width, rows)))
+        });
+        let (screen, size) = opened.inspect_err(|_| {
             let _ = terminal::disable_raw_mode();
         })?;
         Ok(Self {
             screen,
             height,
             refused: None,
+            size,
+            drawn: Drawn::default(),
         })
     }
 
@@ -141,6 +153,7 @@ impl RawTerminal {
             return Ok(());
         }
         clear_rows(&mut self.screen)?;
+        self.drawn.forget();
         match inline_screen(height) {
             Ok(screen) => {
                 self.screen = screen;
@@ -149,7 +162,40 @@ impl RawTerminal {
             }
             Err(_) => self.refused = Some(height),
         }
-        Ok(())
+        self.park_cursor()
+    }
+
+    /// The terminal is now `size` (the window was resized, a pane split), and has rewrapped
+    /// what it shows, our rows included (see `console/reflow.rs`): clear from where our rows
+    /// now start, and make new ones there. The next frame draws them at the new width.
+    ///
+    /// ratatui would follow the resize by itself at the next draw, but when the width shrinks
+    /// it clears the whole screen: the chat lines on it are lost, or, on a terminal that saves
+    /// a cleared screen into the scrollback (tmux), a copy of our old rows is left there.
+    fn follow_resize(&mut self, size: Size) -> io::Result<()> {
+        self.size = size;
+        // A terminal too busy to answer (a paste): ratatui's own way at the next draw.
+        let Ok(cursor) = self.screen.get_cursor_position() else {
+            return Ok(());
+        };
+        let top = cursor
+            .y
+            .saturating_sub(self.drawn.rows_above_cursor(size.width));
+        clear_from_row(&mut self.screen, top)?;
+        self.drawn.forget();
+        if let Ok(screen) = inline_screen(self.height) {
+            self.screen = screen;
+        }
+        self.park_cursor()
+    }
+
+    /// Puts the cursor back where the last frame left it: printing above the rows moves it,
+    /// and a resize must find it on our rows to know where they went.
+    fn park_cursor(&mut self) -> io::Result<()> {
+        let top = self.screen.get_frame().area().as_position();
+        let cursor = self.drawn.cursor();
+        self.screen
+            .set_cursor_position(Position::new(top.x + cursor.x, top.y + cursor.y))
     }
 }
 
@@ -171,9 +217,28 @@ fn inline_screen(height: u16) -> io::Result<Screen> {
 
 /// Clears the viewport's rows and puts the cursor at their first column.
 fn clear_rows(screen: &mut Screen) -> io::Result<()> {
-    let top = screen.get_frame().area().as_position();
-    screen.clear()?;
-    screen.set_cursor_position(top)
+    let top = screen.get_frame().area().top();
+    clear_from_row(screen, top)
+}
+
+/// Clears the screen from `row` down, leaves the cursor at the row's first column, and makes
+/// the next frame draw every cell (ratatui otherwise sends only what changed since the last).
+///
+/// "Clear from the cursor to the end of the screen" with the cursor in the top-left corner
+/// clears the whole screen, and tmux (its `scroll-on-clear` option, on by default) saves a
+/// screen cleared whole into the scrollback first: a copy of our rows would stay there. So
+/// row 0 is cleared on its own, and the rest from row 1.
+fn clear_from_row(screen: &mut Screen, row: u16) -> io::Result<()> {
+    screen.set_cursor_position(Position::new(0, row))?;
+    if row == 0 {
+        screen.backend_mut().clear_region(ClearType::CurrentLine)?;
+        screen.set_cursor_position(Position::new(0, 1))?;
+    }
+    screen.backend_mut().clear_region(ClearType::AfterCursor)?;
+    // Each swap empties the buffer it makes the previous frame: two swaps empty both.
+    screen.swap_buffers();
+    screen.swap_buffers();
+    screen.set_cursor_position(Position::new(0, row))
 }
 
 /// Everything the terminal's thread keeps between two turns of its loop.
@@ -188,8 +253,6 @@ pub struct Ui {
     colors: bool,
     /// The longest typed line handed over, for the line-by-line fallback.
     max_line: usize,
-    /// The terminal's size at the last look (columns, rows).
-    size: Option<(u16, u16)>,
 }
 
 impl Ui {
@@ -210,7 +273,6 @@ impl Ui {
             last_frame: Instant::now(),
             colors,
             max_line,
-            size: None,
         }
     }
 
@@ -272,9 +334,11 @@ impl Ui {
             if terminated.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(io::Error::new(io::ErrorKind::Interrupted, TERMINATED));
             }
-            self.notice_resize()?;
             let typed = self.read_keys()?;
             let open = self.take_messages();
+            // After the wait for keys, just before anything is drawn: ratatui must never see
+            // the new size before we do (see `RawTerminal::follow_resize`).
+            self.notice_resize(raw)?;
             self.flush_lines(raw)?;
             if self.view.prune_bars() {
                 self.dirty = true;
@@ -310,12 +374,14 @@ impl Ui {
         Ok(typed)
     }
 
-    /// A resized terminal needs a full redraw; noticed by asking its size each tick, since
-    /// the resize event only arrives with the next key (see [`keys_waiting`]).
-    fn notice_resize(&mut self) -> io::Result<()> {
-        let size = terminal::size()?;
-        if self.size != Some(size) {
-            self.size = Some(size);
+    /// A resized terminal needs its rows found again and a full redraw; noticed by asking its
+    /// size each tick, since the resize event only arrives with the next key (see
+    /// [`keys_waiting`]).
+    fn notice_resize(&mut self, raw: &mut RawTerminal) -> io::Result<()> {
+        let (width, height) = terminal::size()?;
+        let size = Size::new(width, height);
+        if size != raw.size {
+            raw.follow_resize(size)?;
             self.dirty = true;
         }
         Ok(())
@@ -399,17 +465,25 @@ impl Ui {
                 line.render(row, buffer);
             }
         })?;
+        raw.park_cursor()?;
         self.dirty = true;
         Ok(())
     }
 
     fn draw(&mut self, raw: &mut RawTerminal) -> io::Result<()> {
         let view = &self.view;
-        raw.screen.draw(|frame| {
+        let mut cursor = Position::ORIGIN;
+        let frame = raw.screen.draw(|frame| {
             let area = frame.area();
-            let cursor = view.render(area, frame.buffer_mut());
+            cursor = view.render(area, frame.buffer_mut());
             frame.set_cursor_position(cursor);
         })?;
+        let top = frame.buffer.area.as_position();
+        let in_view = Position::new(
+            cursor.x.saturating_sub(top.x),
+            cursor.y.saturating_sub(top.y),
+        );
+        raw.drawn.record(frame.buffer, in_view);
         self.dirty = false;
         self.last_frame = Instant::now();
         Ok(())

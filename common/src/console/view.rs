@@ -101,7 +101,8 @@ impl View {
         let mut rows = above.rows();
         for (index, status) in self.status.iter().enumerate() {
             let Some(row) = rows.next() else { break };
-            self.status_line(index, status).render(row, buffer);
+            let line = self.status_line(index, status);
+            cut_to_width(line, usize::from(row.width)).render(row, buffer);
         }
         for bar in self.bars.iter().filter_map(WeakProgressBar::upgrade) {
             let Some(row) = rows.next() else { break };
@@ -196,6 +197,42 @@ pub fn hard_wrap(line: Line<'static>, width: u16) -> Vec<Line<'static>> {
         }
     }
     rows
+}
+
+/// What ends a status line cut to the terminal's width, so that it reads as cut.
+const CUT: &str = "…";
+
+/// `line` as it fits in `width` columns: whole when it fits; otherwise as much of its start
+/// as fits before [`CUT`], which takes the last column. (A status line is one row: wrapped
+/// onto two, it would push the input line off the rows the view has.)
+pub fn cut_to_width(line: Line<'static>, width: usize) -> Line<'static> {
+    if line.width() <= width {
+        return line;
+    }
+    let room = width.saturating_sub(CUT.width());
+    let mut used = 0;
+    let mut spans = Vec::new();
+    let mut last_style = Style::new();
+    for span in line.spans {
+        last_style = span.style;
+        let kept: String = span
+            .content
+            .chars()
+            .take_while(|character| {
+                used += unicode_width::UnicodeWidthChar::width(*character).unwrap_or(0);
+                used <= room
+            })
+            .collect();
+        let whole = kept.len() == span.content.len();
+        spans.push(Span::styled(kept, span.style));
+        if !whole {
+            break;
+        }
+    }
+    if width >= CUT.width() {
+        spans.push(Span::styled(CUT, last_style));
+    }
+    Line::from(spans).style(line.style)
 }
 
 /// `text` without its first `columns` terminal columns.
@@ -358,6 +395,26 @@ mod tests {
         assert_ne!(line.spans[0].style, Style::new());
         let plain = styled_line(red, false);
         assert!(plain.spans.iter().all(|span| span.style == Style::new()));
+    }
+
+    /// A status line wider than the terminal is cut to one row ending in `…`; one that fits
+    /// is left whole; a wide character that would straddle the cut goes with it.
+    #[test]
+    fn status_lines_are_cut_with_a_mark() {
+        let mut view = view("> ");
+        view.set_status(vec![
+            "duplex chat with 127.0.0.1:7070".into(),
+            "short".into(),
+        ]);
+        type_text(&mut view, "typed");
+        let (screen, cursor) = draw(&view, 20);
+        assert_eq!(screen, ["duplex chat with 12…", "short", "> typed"]);
+        assert_eq!(cursor, Position::new(7, 2));
+        let cut = |text: &str, width| cut_to_width(Line::raw(text.to_string()), width).to_string();
+        assert_eq!(cut("exactly", 7), "exactly");
+        assert_eq!(cut("你好吗", 4), "你…");
+        assert_eq!(cut("abc", 1), "…");
+        assert_eq!(cut("abc", 0), "");
     }
 
     /// Wrapping cuts at the width, counting wide characters as two columns.

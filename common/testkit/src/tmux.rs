@@ -113,6 +113,24 @@ impl Tmux {
         self.tmux(&["paste-buffer", "-d", "-t", &self.target(window)]);
     }
 
+    /// Resizes `window` to `width` x `height` cells, as a person does by dragging the
+    /// terminal's corner or splitting a pane: the program gets SIGWINCH and sees the new size.
+    /// Like most terminal emulators, tmux rewraps (reflows) the lines it holds to the new width,
+    /// the program's own rows included. (`resize-window` also pins this window's size: it no
+    /// longer follows the session's.)
+    pub fn resize(&self, window: &str, width: u16, height: u16) {
+        let (width, height) = (width.to_string(), height.to_string());
+        self.tmux(&[
+            "resize-window",
+            "-t",
+            &self.target(window),
+            "-x",
+            &width,
+            "-y",
+            &height,
+        ]);
+    }
+
     /// What `window` shows now, one string per row, trailing spaces removed.
     pub fn screen(&self, window: &str) -> Vec<String> {
         let output = self.tmux(&["capture-pane", "-p", "-t", &self.target(window)]);

@@ -23,7 +23,7 @@ const ROWS: u16 = 40;
 /// The bottom row of what the client drew: the input line, with its prompt. (Rows under it are
 /// blank; an input line with no prompt and nothing typed is blank too, and then this is the
 /// status row above it.)
-fn input_row(screen: &[String]) -> &str {
+pub(crate) fn input_row(screen: &[String]) -> &str {
     screen
         .iter()
         .rev()
@@ -32,24 +32,24 @@ fn input_row(screen: &[String]) -> &str {
 }
 
 /// Rows of `screen` that contain `text`.
-fn count(screen: &[String], text: &str) -> usize {
+pub(crate) fn count(screen: &[String], text: &str) -> usize {
     screen.iter().filter(|row| row.contains(text)).count()
 }
 
 /// Waits until the input row of `window` is exactly `row`.
-fn wait_for_input_row(tmux: &Tmux, window: &str, row: &str) -> Vec<String> {
+pub(crate) fn wait_for_input_row(tmux: &Tmux, window: &str, row: &str) -> Vec<String> {
     tmux.wait_for(window, &format!("the input row {row:?}"), |screen| {
         input_row(screen) == row
     })
 }
 
-fn type_line(tmux: &Tmux, window: &str, line: &str) {
+pub(crate) fn type_line(tmux: &Tmux, window: &str, line: &str) {
     tmux.type_text(window, line);
     tmux.key(window, "Enter");
 }
 
 /// The address after `listening on ` on `window`'s screen.
-fn listening_address(tmux: &Tmux, window: &str) -> String {
+pub(crate) fn listening_address(tmux: &Tmux, window: &str) -> String {
     let screen = tmux.wait_for_text(window, "listening on ");
     screen
         .iter()
@@ -239,7 +239,7 @@ fn screen_capture(name: &str) -> (usize, Vec<String>) {
 
 /// Starts a duplex listener (saving into `receiver`) and a connector (in `sender`); returns
 /// their windows once both are connected.
-fn duplex_pair(tmux: &mut Tmux, sender: &Path, receiver: &Path) -> (String, String) {
+pub(crate) fn duplex_pair(tmux: &mut Tmux, sender: &Path, receiver: &Path) -> (String, String) {
     let listener = tmux.run(
         receiver,
         Path::new(BIN),

@@ -10,6 +10,8 @@ mod bench;
 mod cli;
 #[cfg(unix)]
 mod console;
+#[cfg(unix)]
+mod console_resize;
 mod docs;
 mod duplex;
 mod exhaustion;
