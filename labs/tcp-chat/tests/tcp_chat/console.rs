@@ -68,13 +68,7 @@ fn pair_turns_typing_and_history() {
         return;
     };
     let dir = TempDir::new("console-pair");
-    let listener = tmux.run(
-        dir.path(),
-        Path::new(BIN),
-        &["pair", "--listen", "--port", "0"],
-    );
-    let addr = listening_address(&tmux, &listener);
-    let connector = tmux.run(dir.path(), Path::new(BIN), &["pair", "--connect", &addr]);
+    let (listener, connector, addr) = start_pair(&mut tmux, dir.path());
 
     let screen = wait_for_input_row(&tmux, &connector, "Enter Input >");
     assert!(
@@ -533,4 +527,13 @@ fn room_join_typing_history_and_refusal() {
     bob.expect("MSG Client01 after the typo");
     type_line(&tmux, &ann, "/help");
     tmux.wait_for_text(&ann, "[INFO] commands: /nick NAME renames you");
+}
+
+/// A pair chat in two tmux windows started in `dir`: the listener's window, the connector's,
+/// and the address the listener printed.
+pub(crate) fn start_pair(tmux: &mut Tmux, dir: &Path) -> (String, String, String) {
+    let listener = tmux.run(dir, Path::new(BIN), &["pair", "--listen", "--port", "0"]);
+    let addr = listening_address(tmux, &listener);
+    let connector = tmux.run(dir, Path::new(BIN), &["pair", "--connect", &addr]);
+    (listener, connector, addr)
 }

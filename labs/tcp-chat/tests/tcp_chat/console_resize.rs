@@ -6,14 +6,10 @@
 //! Every wait is on what a screen shows; skipped visibly where tmux is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::path::Path;
-
 use netlab_testkit::tmux::Tmux;
 
-use crate::console::{
-    count, duplex_pair, input_row, listening_address, type_line, wait_for_input_row,
-};
-use crate::util::{BIN, TempDir};
+use crate::console::{count, duplex_pair, input_row, start_pair, type_line, wait_for_input_row};
+use crate::util::TempDir;
 
 /// The size the tests start at and come back to.
 const COLUMNS: u16 = 100;
@@ -155,13 +151,7 @@ fn pair_keeps_working_narrower_than_its_prompt() {
         return;
     };
     let dir = TempDir::new("console-resize-narrow");
-    let listener = tmux.run(
-        dir.path(),
-        Path::new(BIN),
-        &["pair", "--listen", "--port", "0"],
-    );
-    let addr = listening_address(&tmux, &listener);
-    let connector = tmux.run(dir.path(), Path::new(BIN), &["pair", "--connect", &addr]);
+    let (listener, connector, _) = start_pair(&mut tmux, dir.path());
     let before = wait_for_input_row(&tmux, &connector, "Enter Input >");
     let status = [
         row_starting(&before, "pair chat with "),
